@@ -1,0 +1,66 @@
+"""Study configuration: loading, schema validation and the few values computed from it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from pathlib import Path
+
+import yaml
+
+
+
+def schema_path(name: str) -> Path:
+    """A schema in workflow/schemas/: under the working directory (a project checkout), else
+    beside the source tree (editable install)."""
+    for base in (Path.cwd(), Path(__file__).resolve().parents[2]):
+        p = base / "workflow" / "schemas" / name
+        if p.exists():
+            return p
+    raise FileNotFoundError(f"workflow/schemas/{name} not found; run from the project folder")
+
+
+class ConfigError(Exception):
+    """The study configuration is invalid; the message lists every problem."""
+
+
+def validate_config(cfg: dict, source: str = "config") -> dict:
+    """Check ``cfg`` against the JSON schema (the same one Snakemake's validate() uses)."""
+    import jsonschema
+
+    with open(schema_path("config.schema.yaml"), encoding="utf-8") as fh:
+        schema = yaml.safe_load(fh)
+    validator = jsonschema.Draft202012Validator(schema)
+    errors = sorted(validator.iter_errors(cfg), key=lambda e: [str(p) for p in e.path])
+    if errors:
+        lines = [f"  {'/'.join(map(str, e.path)) or '(top level)'}: {e.message}" for e in errors]
+        raise ConfigError(f"{source} is not valid ({len(errors)} problem(s)):\n" + "\n".join(lines))
+    return cfg
+
+
+def load_config(path: str | Path = "config/config.yaml") -> dict:
+    with open(path, encoding="utf-8") as fh:
+        cfg = yaml.safe_load(fh) or {}
+    return validate_config(cfg, str(path))
+
+
+def salt(cfg: dict) -> str:
+    """The pseudonymisation salt: from the environment if set, else the demo salt."""
+    p = cfg["pseudonymisation"]
+    value = os.environ.get(p["salt_env"])
+    if value:
+        return value
+    if not cfg["study"].get("simulated", False):
+        raise ConfigError(f"set the environment variable {p['salt_env']} to a secret salt: "
+                          "real data must not be pseudonymised with the public demo salt")
+    return p["demo_salt"]
+
+
+def data_lock(cfg: dict) -> dt.date:
+    v = cfg["data_lock_date"]
+    return v if isinstance(v, dt.date) else dt.date.fromisoformat(str(v))
+
+
+def vocabularies(cfg: dict) -> dict[str, list[str]]:
+    """Study-specific vocabularies that extend the canonical fields."""
+    return {"regimen": list(cfg["regimens"])}

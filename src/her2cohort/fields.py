@@ -1,0 +1,101 @@
+"""The canonical (harmonized) data model: one row per patient record received from a centre.
+
+Every centre mapping in ``config/centres/*.yaml`` maps the centre's own columns and codes onto
+these fields. The model is study-generic for neoadjuvant breast cancer cohorts; study choices
+(which events count, which criteria apply) live in ``config/config.yaml``, not here.
+
+Kinds:
+- ``id``: free text identifier (hospital record number); never leaves ``data/processed``
+  except as a pseudonymous key.
+- ``date``: parsed with the centre's date format (strftime pattern, ``excel_serial`` or ``iso``).
+- ``number``: parsed with the centre's decimal mark; ``unit`` gives the canonical unit and
+  ``UNIT_FACTORS`` the allowed source units.
+- ``code``: a closed vocabulary; a raw value must be in ``values`` or be mapped onto one of
+  them by the centre mapping (an unmapped value is an error, never a guess).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    kind: str  # id | date | number | code
+    label: str
+    required: bool = False  # the column must be present in every centre file
+    values: tuple[str, ...] = ()
+    unit: str | None = None
+    low: float | None = None  # plausible range (inclusive) for numbers
+    high: float | None = None
+    integer: bool = False
+
+
+YPT = ("ypT0", "ypTis", "ypT1mi", "ypT1a", "ypT1b", "ypT1c", "ypT2", "ypT3", "ypT4")
+YPN = ("ypN0", "ypN0(i+)", "ypN1mi", "ypN1", "ypN2", "ypN3")
+IHC = ("0", "1+", "2+", "3+")
+RECURRENCE_TYPES = (
+    "ipsilateral_breast",
+    "local_regional",
+    "distant",
+    "contralateral_breast",
+    "second_primary",
+    "dcis",
+)
+
+FIELDS: tuple[Field, ...] = (
+    Field("patient_id", "id", "Hospital patient identifier", required=True),
+    Field("birth_date", "date", "Date of birth", required=True),
+    Field("laterality", "code", "Side of the index tumour", True, ("left", "right")),
+    Field("diagnosis_date", "date", "Date of histological diagnosis", required=True),
+    Field("nst_start_date", "date", "Start of neoadjuvant systemic therapy", required=True),
+    Field("surgery_date", "date", "Date of definitive breast surgery (blank: no surgery)", True),
+    Field("last_contact_date", "date", "Date of last contact (alive or dead)", required=True),
+    Field("recurrence_date", "date", "Date of first recurrence or new cancer", required=True),
+    Field("recurrence_type", "code", "Type of first recurrence", True, RECURRENCE_TYPES),
+    Field("death_date", "date", "Date of death"),
+    Field("vital_status", "code", "Vital status at last contact", True, ("alive", "dead")),
+    Field("menopausal_status", "code", "Menopausal status at diagnosis", True, ("pre", "post")),
+    Field("ct", "code", "Clinical T category (AJCC 8)", True, ("T1", "T2", "T3", "T4")),
+    Field("cn", "code", "Clinical N category (AJCC 8)", True, ("N0", "N1", "N2", "N3")),
+    Field("cm", "code", "Clinical M category (AJCC 8)", True, ("M0", "M1")),
+    Field("tumour_size_mm", "number", "Clinical tumour size", True, unit="mm", low=1, high=250),
+    Field("histology", "code", "Histological type", True, ("IDC", "ILC", "other")),
+    Field("grade", "code", "Histological grade", True, ("1", "2", "3")),
+    Field("er_pct", "number", "ER-positive tumour cells", True, unit="%", low=0, high=100),
+    Field("pr_pct", "number", "PR-positive tumour cells", True, unit="%", low=0, high=100),
+    Field("ki67_pct", "number", "Ki-67 index", True, unit="%", low=0, high=100),
+    Field("her2_ihc", "code", "HER2 IHC score at diagnosis", True, IHC),
+    Field("her2_ihc0_subtype", "code", "IHC 0 subtype", values=("null", "ultralow")),
+    Field("ish_probe", "code", "ISH probe type", values=("dual", "single")),
+    Field("ish_ratio", "number", "HER2/CEP17 ratio", True, unit="ratio", low=0.01, high=50),
+    Field("her2_copies", "number", "Mean HER2 copies/cell", True, unit="copies", low=0.1, high=100),
+    Field("ish_result", "code", "ISH result reported by the centre", True,
+          ("positive", "negative", "equivocal")),
+    Field("regimen", "code", "Neoadjuvant regimen", required=True),  # vocabulary in config
+    Field("cycles", "number", "Neoadjuvant cycles", True, unit="cycles", low=1, high=12,
+          integer=True),
+    Field("surgery_type", "code", "Type of breast surgery", True, ("BCS", "mastectomy")),
+    Field("ypt", "code", "Pathological T after NST", True, YPT),
+    Field("ypn", "code", "Pathological N after NST", True, YPN),
+    Field("rcb_class", "code", "Residual cancer burden class", values=("0", "I", "II", "III")),
+    Field("post_her2_ihc", "code", "HER2 IHC of residual tumour after NST", values=IHC),
+    Field("post_ish_result", "code", "ISH of residual tumour after NST",
+          values=("positive", "negative", "equivocal")),
+)
+
+BY_NAME: dict[str, Field] = {f.name: f for f in FIELDS}
+
+# Allowed source units and their factor to the canonical unit.
+UNIT_FACTORS: dict[str, dict[str, float]] = {
+    "mm": {"mm": 1.0, "cm": 10.0},
+    "%": {"%": 1.0, "fraction": 100.0},
+}
+
+DATE_FIELDS = tuple(f.name for f in FIELDS if f.kind == "date")
+NUMBER_FIELDS = tuple(f.name for f in FIELDS if f.kind == "number")
+CODE_FIELDS = tuple(f.name for f in FIELDS if f.kind == "code")
+
+# Provenance columns added by ingestion in front of the canonical fields.
+PROVENANCE = ("centre", "source_file", "source_row")

@@ -1,0 +1,393 @@
+"""Ingest and harmonize: read each centre's raw file through its mapping in ``config/centres``.
+
+The mapping gives the file format (CSV with any delimiter, decimal mark and encoding, or an
+Excel sheet), the column names, the value vocabularies, the date format and the units. Nothing
+is guessed: a value with no mapping, an unparseable date or number, a missing column are all
+problems, collected for every file and row before anything is reported.
+
+Output: one row per data row received, canonical field names (``her2cohort.fields``), the
+provenance columns ``centre``, ``source_file``, ``source_row`` and a pseudonymous
+``patient_key`` in place of the hospital identifier.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from .fields import BY_NAME, FIELDS, PROVENANCE, UNIT_FACTORS, Field
+from .problems import Problem
+
+EXCEL_EPOCH = dt.date(1899, 12, 30)  # Excel's serial day 0 (1900 date system, after the leap bug)
+CSV_SNIFF = (";", ",", "\t", "|")
+
+
+# --- mappings ---------------------------------------------------------------------------------
+
+def load_mapping(path: str | Path) -> dict:
+    """Read a centre mapping; its structure is checked against ``centre.schema.yaml``."""
+    import jsonschema
+
+    path = Path(path)
+    with open(path, encoding="utf-8") as fh:
+        mapping = yaml.safe_load(fh)
+    from .config import schema_path
+
+    with open(schema_path("centre.schema.yaml"), encoding="utf-8") as fh:
+        schema = yaml.safe_load(fh)
+    validator = jsonschema.Draft202012Validator(schema)
+    errors = sorted(validator.iter_errors(mapping or {}), key=lambda e: list(e.path))
+    if errors:
+        msgs = [f"  {'/'.join(map(str, e.path)) or '(top level)'}: {e.message}" for e in errors]
+        raise MappingError(f"{path}: the centre mapping is not valid:\n" + "\n".join(msgs))
+    unknown = sorted(set(mapping["columns"]) - set(BY_NAME))
+    unknown_v = sorted(set(mapping.get("values", {})) - set(BY_NAME))
+    if unknown or unknown_v:
+        raise MappingError(
+            f"{path}: unknown canonical field(s) {unknown + unknown_v}; "
+            f"allowed: {', '.join(BY_NAME)}"
+        )
+    mapping["_path"] = str(path)
+    return mapping
+
+
+class MappingError(Exception):
+    """A centre mapping in config/ is itself wrong (a configuration error, not a data error)."""
+
+
+def pseudonym(patient_id: str, salt: str) -> str:
+    """Stable pseudonymous key from the hospital ID (HMAC-SHA256, first 12 hex digits).
+
+    The key depends on the ID alone, not the centre, so the same ID sent by two centres maps to
+    the same key and can be flagged as a possible duplicate without keeping the ID.
+    """
+    mac = hmac.new(salt.encode("utf-8"), patient_id.strip().encode("utf-8"), hashlib.sha256)
+    return "P" + mac.hexdigest()[:12]
+
+
+# --- reading ----------------------------------------------------------------------------------
+
+def read_raw(mapping: dict, base_dir: str | Path = ".") -> tuple[pd.DataFrame | None, list[Problem]]:
+    """Read the centre file as text cells; return (table with a ``_row`` column, problems)."""
+    rel = mapping["file"]
+    path = Path(base_dir) / rel
+    if not path.exists():
+        return None, [Problem(rel, None, None, None, None, "file_missing",
+                              f"file not found (looked for {path}); check 'file:' in "
+                              f"{mapping['_path']}")]
+    fmt = mapping.get("format", "csv")
+    if fmt == "xlsx":
+        return _read_xlsx(path, rel, mapping)
+    return _read_csv(path, rel, mapping)
+
+
+def _read_csv(path: Path, rel: str, mapping: dict):
+    enc = mapping.get("encoding", "utf-8")
+    sep = mapping.get("delimiter", ",")
+    try:
+        text = path.read_bytes().decode(enc)
+    except UnicodeDecodeError as e:
+        hint = "utf-8" if enc.lower().replace("-", "") != "utf8" else "gbk or utf-8-sig"
+        return None, [Problem(rel, None, None, None, None, "file_encoding",
+                              f"cannot be decoded as '{enc}' (byte {e.object[e.start]:#04x} at "
+                              f"offset {e.start}); set 'encoding:' in {mapping['_path']} "
+                              f"(for example {hint})")]
+    except LookupError:
+        return None, [Problem(rel, None, None, None, None, "file_encoding",
+                              f"unknown encoding '{enc}' in {mapping['_path']}")]
+    text = text.lstrip("\ufeff")
+    if not text.strip():
+        return None, [Problem(rel, None, None, None, None, "file_empty",
+                              "the file is empty: expected a header row and one row per patient")]
+    lines = text.splitlines()
+    header_line = lines[0]
+    if sep not in header_line:
+        seen = [d for d in CSV_SNIFF if d != sep and d in header_line]
+        guess = f"; the header looks {seen[0]!r}-separated" if seen else ""
+        return None, [Problem(rel, 1, None, None, header_line[:80], "file_parse",
+                              f"the header has no {sep!r} delimiter as the mapping says{guess}; "
+                              f"set 'delimiter:' in {mapping['_path']}")]
+    import csv
+    import io
+
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep)
+    rows = list(reader)
+    header = [h.strip() for h in rows[0]]
+    problems: list[Problem] = []
+    body = []
+    for i, cells in enumerate(rows[1:], start=2):
+        if len(cells) != len(header):
+            if not any(c.strip() for c in cells):
+                body.append([""] * len(header) + [i])
+                continue
+            problems.append(Problem(rel, i, None, None, None, "file_parse",
+                                    f"row has {len(cells)} cells, the header has {len(header)}: "
+                                    "a stray delimiter or quote?"))
+            continue
+        body.append(cells + [i])
+    if problems:
+        return None, problems
+    df = pd.DataFrame(body, columns=header + ["_row"])
+    return df, []
+
+
+def _cell_text(v) -> str:
+    if v is None:
+        return ""
+    if isinstance(v, dt.datetime):
+        return v.date().isoformat() if v.time() == dt.time(0) else v.isoformat(sep=" ")
+    if isinstance(v, dt.date):
+        return v.isoformat()
+    if isinstance(v, bool):
+        return str(v)
+    if isinstance(v, (int, np.integer)):
+        return str(int(v))
+    if isinstance(v, float):
+        return str(int(v)) if v.is_integer() else repr(v)
+    return str(v)
+
+
+def _read_xlsx(path: Path, rel: str, mapping: dict):
+    import zipfile
+
+    from openpyxl import load_workbook
+
+    sheet = mapping.get("sheet")
+    try:
+        wb = load_workbook(path, read_only=True, data_only=True)
+    except (zipfile.BadZipFile, OSError, KeyError, ValueError) as e:
+        return None, [Problem(rel, None, None, None, None, "file_parse",
+                              f"not a readable .xlsx workbook ({type(e).__name__}); "
+                              "save it from Excel as .xlsx or export CSV")]
+    if sheet is None:
+        sheet = wb.sheetnames[0]
+    if sheet not in wb.sheetnames:
+        names = ", ".join(repr(s) for s in wb.sheetnames)
+        wb.close()
+        return None, [Problem(rel, None, None, None, sheet, "sheet_missing",
+                              f"no sheet named {sheet!r}; the workbook has {names}; set "
+                              f"'sheet:' in {mapping['_path']}")]
+    ws = wb[sheet]
+    rows = [[_cell_text(v) for v in r] for r in ws.iter_rows(values_only=True)]
+    wb.close()
+    if not rows or not any(c.strip() for c in rows[0]):
+        return None, [Problem(rel, None, None, None, sheet, "file_empty",
+                              f"sheet {sheet!r} is empty: expected a header row and one row "
+                              "per patient")]
+    header = [h.strip() for h in rows[0]]
+    while header and header[-1] == "":
+        header.pop()
+    body = [r[: len(header)] + [""] * (len(header) - len(r)) + [i]
+            for i, r in enumerate(rows[1:], start=2)]
+    return pd.DataFrame(body, columns=header + ["_row"]), []
+
+
+# --- harmonizing ------------------------------------------------------------------------------
+
+def _problem(rel, row, key, column, value, rule, message, redact=False) -> Problem:
+    return Problem(rel, int(row), key, column, value, rule, message, redact=redact)
+
+
+def _parse_dates(values: pd.Series, fmt: str) -> tuple[pd.Series, pd.Series]:
+    """Parse unique text values; return (dates, mask of unparseable non-missing values)."""
+    uniq = values.dropna().unique()
+    parsed: dict[str, pd.Timestamp | None] = {}
+    for v in uniq:
+        try:
+            if fmt == "excel_serial":
+                if not re.fullmatch(r"\d{1,6}(\.0+)?", v):
+                    raise ValueError(v)
+                d = EXCEL_EPOCH + dt.timedelta(days=int(float(v)))
+            elif fmt in ("iso", "excel"):
+                d = dt.date.fromisoformat(v)
+            else:
+                d = dt.datetime.strptime(v, fmt).date()
+            parsed[v] = pd.Timestamp(d)
+        except (ValueError, OverflowError):
+            parsed[v] = None
+    out = values.map(parsed)
+    bad = values.notna() & out.isna()
+    return pd.to_datetime(out), bad
+
+
+def _date_example(fmt: str) -> str:
+    if fmt == "excel_serial":
+        return "an Excel serial day number such as 43830"
+    if fmt in ("iso", "excel"):
+        return "a date cell or a text date like 2019-12-31"
+    return f"a date like {dt.date(2019, 12, 31).strftime(fmt)} (format {fmt})"
+
+
+def _parse_numbers(values: pd.Series, decimal: str) -> tuple[pd.Series, pd.Series]:
+    other = "." if decimal == "," else ","
+    pattern = r"[+-]?(\d+(\{d}\d*)?|\{d}\d+)".format(d=decimal)
+    text = values.str.strip()
+    ok = text.str.fullmatch(pattern).fillna(False) & ~text.str.contains(
+        re.escape(other), regex=True).fillna(False)
+    ok = ok.astype(bool)
+    num = pd.to_numeric(text.where(ok).str.replace(decimal, ".", regex=False), errors="coerce")
+    bad = values.notna().astype(bool) & ~ok
+    return num.astype("float64"), bad
+
+
+def harmonize(raw: pd.DataFrame, mapping: dict, *, salt: str,
+              vocabularies: dict[str, list[str]] | None = None) -> tuple[pd.DataFrame, list[Problem]]:
+    """Map one centre's raw text table onto the canonical fields; collect every problem."""
+    rel = mapping["file"]
+    centre = mapping["centre"]
+    cols_map: dict[str, str] = mapping["columns"]
+    value_maps: dict[str, dict] = mapping.get("values", {}) or {}
+    missing = {str(m).strip() for m in mapping.get("missing", [""])} | {""}
+    units = mapping.get("units", {}) or {}
+    decimal = mapping.get("decimal", ".")
+    date_fmt = mapping.get("date_format", "iso")
+    vocab = {f.name: list(f.values) for f in FIELDS if f.kind == "code"}
+    vocab.update(vocabularies or {})
+    problems: list[Problem] = []
+
+    header = [c for c in raw.columns if c != "_row"]
+    dupes = sorted({c for c in header if header.count(c) > 1})
+    for c in dupes:
+        problems.append(Problem(rel, 1, None, c, None, "column_duplicated",
+                                f"column {c!r} appears more than once in the header"))
+    for f in FIELDS:
+        src = cols_map.get(f.name)
+        if src is None and f.required:
+            problems.append(Problem(rel, None, None, None, None, "column_missing",
+                                    f"the mapping {mapping['_path']} maps no column to required "
+                                    f"field '{f.name}' ({f.label})"))
+        elif src is not None and src not in header:
+            near = [h for h in header if h.lower().replace(" ", "") ==
+                    src.lower().replace(" ", "")]
+            hint = f"; did you mean {near[0]!r}?" if near else ""
+            rule = "column_missing"
+            problems.append(Problem(rel, 1, None, src, None, rule,
+                                    f"expected column {src!r} (field '{f.name}', {f.label}) is "
+                                    f"not in the header{hint}"))
+    if any(p.rule in ("column_missing", "column_duplicated") for p in problems):
+        return pd.DataFrame(), problems
+    used = set(cols_map.values())
+    for c in header:
+        if c not in used:
+            problems.append(Problem(rel, 1, None, c, None, "column_unmapped",
+                                    "column is not mapped to any field and is ignored"))
+
+    # cells: strip, missing markers -> NA
+    text = {}
+    for field_name, src in cols_map.items():
+        s = raw[src].astype(str).str.strip()
+        text[field_name] = s.where(~s.isin(missing)).astype("string")
+    rows = raw["_row"].astype(int)
+    blank = pd.concat(text.values(), axis=1).isna().all(axis=1)
+    for r in rows[blank]:
+        problems.append(Problem(rel, int(r), None, None, None, "blank_row",
+                                "blank row ignored (no values in any mapped column)"))
+    keep = ~blank
+    rows = rows[keep]
+    text = {k: v[keep] for k, v in text.items()}
+
+    out = pd.DataFrame(index=rows.index)
+    out["centre"] = centre
+    out["source_file"] = rel
+    out["source_row"] = rows.astype("int64")
+    ids = text["patient_id"]
+    keys = ids.map(lambda v: pseudonym(v, salt) if isinstance(v, str) else None)
+    out["patient_key"] = keys
+    for r in rows[ids.isna()]:
+        problems.append(_problem(rel, r, None, cols_map["patient_id"], None, "missing_required",
+                                 "patient identifier is missing: every row needs one"))
+
+    for f in FIELDS:
+        if f.kind == "id":
+            continue
+        src = cols_map.get(f.name)
+        if src is None:
+            out[f.name] = _empty(f, len(out), out.index)
+            continue
+        vals = text[f.name]
+        if f.kind == "date":
+            parsed, bad = _parse_dates(vals, date_fmt)
+            out[f.name] = parsed
+            for i in vals.index[bad]:
+                problems.append(_problem(rel, rows[i], keys[i], src, vals[i], "bad_date",
+                                         f"not a valid date for '{f.name}': expected "
+                                         f"{_date_example(date_fmt)}", redact=True))
+        elif f.kind == "number":
+            unit = units.get(f.name, f.unit)
+            factor = UNIT_FACTORS.get(f.unit or "", {}).get(unit, 1.0 if unit == f.unit else None)
+            if factor is None:
+                allowed = ", ".join(UNIT_FACTORS.get(f.unit or "", {f.unit: 1}))
+                raise MappingError(f"{mapping['_path']}: unit {unit!r} for '{f.name}' is not "
+                                   f"supported; allowed: {allowed}")
+            num, bad = _parse_numbers(vals, decimal)
+            if f.integer:
+                frac = num.notna() & (num % 1 != 0)
+                for i in vals.index[frac]:
+                    problems.append(_problem(rel, rows[i], keys[i], src, vals[i], "bad_number",
+                                             f"'{f.name}' must be a whole number"))
+            # round away float noise from unit conversion (0.7 cm * 10 = 7.000000000000001)
+            out[f.name] = (num * factor).round(6)
+            for i in vals.index[bad]:
+                problems.append(_problem(rel, rows[i], keys[i], src, vals[i], "bad_number",
+                                         f"not a number for '{f.name}': expected digits with "
+                                         f"decimal mark {decimal!r} (as set in the mapping)"))
+        else:  # code
+            vmap = {str(k).strip(): v for k, v in (value_maps.get(f.name) or {}).items()}
+            allowed = vocab.get(f.name, [])
+            mapped = vals.map(lambda v: vmap.get(v, v) if isinstance(v, str) else v)
+            # a value mapped to null (YAML ~) means "not recorded"
+            to_missing = vals.isin([k for k, v in vmap.items() if v is None])
+            mapped = mapped.where(~to_missing)
+            mapped = mapped.map(lambda v: v if v is None or isinstance(v, str) or
+                                pd.isna(v) else str(v))
+            bad = mapped.notna() & ~mapped.isin(allowed)
+            for i in vals.index[bad]:
+                problems.append(_problem(
+                    rel, rows[i], keys[i], src, vals[i], "unknown_code",
+                    f"value has no mapping for '{f.name}'; expected one of "
+                    f"{', '.join(allowed)} or a mapping for it under 'values: {f.name}:' in "
+                    f"{mapping['_path']}"))
+            out[f.name] = pd.Series(mapped.where(~bad), dtype="string")
+    return out, problems
+
+
+def _empty(f: Field, n: int, index) -> pd.Series:
+    if f.kind == "date":
+        return pd.Series(pd.NaT, index=index, dtype="datetime64[ns]")
+    if f.kind == "number":
+        return pd.Series(np.nan, index=index, dtype="float64")
+    return pd.Series(pd.NA, index=index, dtype="string")
+
+
+CANONICAL_COLUMNS = (*PROVENANCE, "patient_key", *(f.name for f in FIELDS if f.kind != "id"))
+
+
+def ingest(mapping_paths: list[str | Path], *, salt: str, base_dir: str | Path = ".",
+           vocabularies: dict[str, list[str]] | None = None) -> tuple[pd.DataFrame, list[Problem]]:
+    """Read and harmonize every centre; return the stacked table and all problems."""
+    frames, problems = [], []
+    for mp in mapping_paths:
+        mapping = load_mapping(mp)
+        raw, probs = read_raw(mapping, base_dir)
+        problems.extend(probs)
+        if raw is None:
+            continue
+        df, probs = harmonize(raw, mapping, salt=salt, vocabularies=vocabularies)
+        problems.extend(probs)
+        if len(df):
+            frames.append(df)
+    cols = list(CANONICAL_COLUMNS)
+    if frames:
+        out = pd.concat(frames, ignore_index=True)
+    else:
+        out = pd.DataFrame({c: pd.Series(dtype="object") for c in cols})
+    for c in ("centre", "source_file", "patient_key"):
+        out[c] = out[c].astype("string")
+    return out.loc[:, cols], problems

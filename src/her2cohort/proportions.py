@@ -1,0 +1,295 @@
+"""Binary-outcome statistics (e.g. pCR rates): rates with CIs and group comparisons.
+
+Generic over a :class:`pandas.DataFrame` and column names, deterministic, and
+checked in ``tests/test_proportions.py`` against textbook values and R
+(``prop.test(correct=FALSE)``, ``binom.test``, ``chisq.test``, ``fisher.test``).
+
+* ``outcome`` must be coded 0/1 (booleans accepted) without missing values;
+  ``group`` must not be missing.  Violations raise :class:`ValueError`
+  naming the column and the number of offending rows.
+* Every interval carries a ``ci_method`` and every p-value a ``test``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy.stats import chi2_contingency, fisher_exact, norm
+from scipy.stats.contingency import odds_ratio as _scipy_odds_ratio
+from statsmodels.stats.proportion import proportion_confint
+
+__all__ = [
+    "CI_METHODS",
+    "TESTS",
+    "compare_proportions",
+    "odds_ratio",
+    "rate_table",
+]
+
+CONF_LEVEL = 0.95
+ALL_LABEL = "all"
+
+#: accepted ``ci`` arguments -> (statsmodels method, reported ci_method)
+CI_METHODS: dict[str, tuple[str, str]] = {
+    "wilson": ("wilson", "Wilson score"),
+    "clopper-pearson": ("beta", "Clopper-Pearson exact"),
+}
+
+#: accepted ``test`` arguments -> reported test name
+TESTS: dict[str, str] = {
+    "pearson": "Pearson chi-square (no continuity correction)",
+    "yates": "Pearson chi-square with Yates continuity correction",
+    "fisher": "Fisher's exact test (two-sided)",
+}
+
+OR_METHODS: dict[str, str] = {
+    "woolf": "Woolf (logit), 95%",
+    "conditional": "conditional MLE, exact (Fisher) 95%",
+}
+
+
+# ---------------------------------------------------------------------------
+# validation helpers
+# ---------------------------------------------------------------------------
+def _outcome(df: pd.DataFrame, outcome: str) -> np.ndarray:
+    if not isinstance(df, pd.DataFrame):
+        raise TypeError(f"df must be a pandas DataFrame, got {type(df).__name__}")
+    if outcome not in df.columns:
+        raise ValueError(f"column not found in data: '{outcome}'")
+    y = df[outcome]
+    n_missing = int(y.isna().sum())
+    if n_missing:
+        raise ValueError(f"outcome column '{outcome}' has {n_missing} missing value(s)")
+    if pd.api.types.is_bool_dtype(y):
+        return y.to_numpy(dtype=int)
+    if not pd.api.types.is_numeric_dtype(y):
+        raise ValueError(f"outcome column '{outcome}' must be coded 0/1 (dtype {y.dtype})")
+    yf = y.to_numpy(dtype=float)
+    bad = int((~np.isin(yf, (0.0, 1.0))).sum())
+    if bad:
+        raise ValueError(f"outcome column '{outcome}' has {bad} value(s) not in {{0, 1}}")
+    return yf.astype(int)
+
+
+def _groups(
+    df: pd.DataFrame, group: str | None, group_order: Sequence[Any] | None, allow_empty: bool
+) -> tuple[np.ndarray, list[Any]]:
+    if group is None:
+        if group_order is not None:
+            raise ValueError("group_order given without group")
+        return np.full(len(df), ALL_LABEL, dtype=object), [ALL_LABEL]
+    if group not in df.columns:
+        raise ValueError(f"column not found in data: '{group}'")
+    g = df[group]
+    n_missing = int(g.isna().sum())
+    if n_missing:
+        raise ValueError(f"group column '{group}' has {n_missing} missing value(s)")
+    observed = list(pd.unique(g))
+    if group_order is None:
+        try:
+            levels = sorted(observed)
+        except TypeError as exc:
+            raise ValueError(
+                f"group column '{group}' has values that cannot be sorted; pass group_order"
+            ) from exc
+    else:
+        levels = list(group_order)
+        if len(set(levels)) != len(levels):
+            raise ValueError(f"group_order has duplicated levels: {levels}")
+        unknown = [v for v in observed if v not in levels]
+        if unknown:
+            raise ValueError(
+                f"group column '{group}' has {int(g.isin(unknown).sum())} row(s) with values "
+                f"not in group_order: {unknown}"
+            )
+        empty = [lv for lv in levels if lv not in observed]
+        if empty and not allow_empty:
+            raise ValueError(f"group_order level(s) with no rows in '{group}': {empty}")
+    return g.to_numpy(dtype=object), levels
+
+
+def _counts(
+    df: pd.DataFrame,
+    outcome: str,
+    group: str | None,
+    group_order: Sequence[Any] | None,
+    allow_empty: bool = False,
+) -> pd.DataFrame:
+    """events / non_events / n per group, rows in group order."""
+    y = _outcome(df, outcome)
+    labels, levels = _groups(df, group, group_order, allow_empty)
+    rows = []
+    for lv in levels:
+        m = np.array([v == lv for v in labels], dtype=bool)
+        ev = int(y[m].sum())
+        n = int(m.sum())
+        rows.append({"group": lv, "events": ev, "non_events": n - ev, "n": n})
+    out = pd.DataFrame(rows).set_index("group")
+    out.index = pd.Index(list(out.index), dtype=object, name="group")
+    return out
+
+
+# ---------------------------------------------------------------------------
+# public API
+# ---------------------------------------------------------------------------
+def rate_table(
+    df: pd.DataFrame,
+    outcome: str,
+    group: str | None = None,
+    group_order: Sequence[Any] | None = None,
+    ci: str = "wilson",
+) -> pd.DataFrame:
+    """Event rate per group with a 95 % CI.
+
+    ``ci`` is ``"wilson"`` (Wilson score; = R ``prop.test(x, n,
+    correct=FALSE)$conf.int``) or ``"clopper-pearson"`` (exact; = R
+    ``binom.test(x, n)$conf.int``).  A level in ``group_order`` without rows
+    gives n = 0 and NaN rate.
+
+    Columns: ``group, n, events, pct, lower, upper, ci_method`` (pct, lower,
+    upper in percent, 0-100).
+    """
+    key = ci.lower()
+    if key not in CI_METHODS:
+        raise ValueError(f"unknown ci {ci!r}; choose one of {sorted(CI_METHODS)}")
+    sm_method, label = CI_METHODS[key]
+    counts = _counts(df, outcome, group, group_order, allow_empty=True)
+    rows = []
+    for lv, r in counts.iterrows():
+        n, ev = int(r["n"]), int(r["events"])
+        if n == 0:
+            pct = lo = up = np.nan
+        else:
+            lo, up = proportion_confint(ev, n, alpha=1 - CONF_LEVEL, method=sm_method)
+            pct = 100.0 * ev / n
+            lo, up = 100.0 * float(lo), 100.0 * float(up)
+        rows.append({"group": lv, "n": n, "events": ev, "pct": pct, "lower": lo, "upper": up})
+    out = pd.DataFrame(rows)
+    out["group"] = out["group"].astype(object)
+    out["ci_method"] = f"{label}, 95%"
+    return out
+
+
+def compare_proportions(
+    df: pd.DataFrame,
+    outcome: str,
+    group: str,
+    test: str = "pearson",
+    group_order: Sequence[Any] | None = None,
+) -> dict[str, Any]:
+    """Compare event proportions across groups (2 x K table).
+
+    ``test``:
+
+    * ``"pearson"``: Pearson chi-square without continuity correction, 2 x K
+      (= R ``chisq.test(tab, correct=FALSE)``);
+    * ``"yates"``: Pearson chi-square with Yates' correction, 2 x 2 only
+      (= R ``chisq.test(tab)``);
+    * ``"fisher"``: Fisher's exact test, two-sided, 2 x 2 only
+      (= R ``fisher.test(tab)$p.value``); ``statistic`` and ``df`` are None.
+
+    Returns a dict with ``test`` (full name), ``statistic``, ``df``, ``p``,
+    ``table`` (DataFrame of events / non_events / n per group), ``expected``
+    (expected events / non_events under independence) and ``warning``
+    (string when a chi-square test has any expected count < 5, else None).
+    """
+    key = test.lower()
+    if key not in TESTS:
+        raise ValueError(f"unknown test {test!r}; choose one of {sorted(TESTS)}")
+    if group is None:
+        raise ValueError("compare_proportions needs a group column")
+    counts = _counts(df, outcome, group, group_order)
+    if len(counts) < 2:
+        raise ValueError(f"group column '{group}' has fewer than 2 levels")
+    if key in ("yates", "fisher") and len(counts) != 2:
+        raise ValueError(f"test {test!r} needs exactly 2 groups, got {len(counts)}")
+    obs = counts[["events", "non_events"]].to_numpy(dtype=int)
+    if (obs.sum(axis=0) == 0).any():
+        raise ValueError(
+            f"outcome column '{outcome}' is constant: all rows are "
+            f"{'events' if obs[:, 1].sum() == 0 else 'non-events'}; no test possible"
+        )
+
+    _, _, _, expected = chi2_contingency(obs, correction=False)
+    expected_df = pd.DataFrame(expected, index=counts.index, columns=["events", "non_events"])
+    warning = None
+    if key == "fisher":
+        # scipy's two-sided p uses R's definition (sum of tables with
+        # probability <= observed, relative tolerance 1e-7).
+        p = float(fisher_exact(obs, alternative="two-sided").pvalue)
+        statistic, dof = None, None
+    else:
+        stat, p, dof, _ = chi2_contingency(obs, correction=(key == "yates"))
+        statistic, p, dof = float(stat), float(p), int(dof)
+        n_small = int((expected < 5).sum())
+        if n_small:
+            warning = (
+                f"{n_small} of {expected.size} expected counts < 5 (min "
+                f"{expected.min():.2f}); chi-square approximation may be inaccurate"
+                + ("; consider Fisher's exact test" if len(counts) == 2 else "")
+            )
+    return {
+        "test": TESTS[key],
+        "statistic": statistic,
+        "df": dof,
+        "p": p,
+        "table": counts,
+        "expected": expected_df,
+        "warning": warning,
+    }
+
+
+def odds_ratio(
+    df: pd.DataFrame,
+    outcome: str,
+    group: str,
+    group_order: Sequence[Any] | None = None,
+    method: str = "woolf",
+) -> dict[str, Any]:
+    """Odds ratio of the outcome, second group vs first (reference) group.
+
+    ``method``: ``"woolf"`` (sample OR ad/bc, CI exp(log OR ± 1.96·sqrt(1/a +
+    1/b + 1/c + 1/d)); NaN with a warning if a cell is 0) or
+    ``"conditional"`` (conditional MLE with exact CI, = R ``fisher.test``
+    estimate and conf.int).
+
+    Returns a dict with ``estimate, lower, upper, ci_method, reference,
+    comparison, table, warning``.
+    """
+    key = method.lower()
+    if key not in OR_METHODS:
+        raise ValueError(f"unknown method {method!r}; choose one of {sorted(OR_METHODS)}")
+    counts = _counts(df, outcome, group, group_order)
+    if len(counts) != 2:
+        raise ValueError(f"odds_ratio needs exactly 2 groups, got {len(counts)}")
+    ref, cmp_ = counts.index[0], counts.index[1]
+    # rows: comparison, reference; columns: events, non-events  -> OR = ad / bc
+    a, b = int(counts.loc[cmp_, "events"]), int(counts.loc[cmp_, "non_events"])
+    c, d = int(counts.loc[ref, "events"]), int(counts.loc[ref, "non_events"])
+    warning = None
+    if key == "woolf":
+        if min(a, b, c, d) == 0:
+            est = lo = up = np.nan
+            warning = "a cell count is 0: Woolf odds ratio undefined (use method='conditional')"
+        else:
+            est = (a * d) / (b * c)
+            se = np.sqrt(1 / a + 1 / b + 1 / c + 1 / d)
+            z = norm.ppf(1 - (1 - CONF_LEVEL) / 2)
+            lo, up = est * np.exp(-z * se), est * np.exp(z * se)
+    else:
+        res = _scipy_odds_ratio(np.array([[a, b], [c, d]]), kind="conditional")
+        ci_ = res.confidence_interval(confidence_level=CONF_LEVEL)
+        est, lo, up = res.statistic, ci_.low, ci_.high
+    return {
+        "estimate": float(est),
+        "lower": float(lo),
+        "upper": float(up),
+        "ci_method": OR_METHODS[key],
+        "reference": ref,
+        "comparison": cmp_,
+        "table": counts,
+        "warning": warning,
+    }

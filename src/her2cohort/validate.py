@@ -1,0 +1,257 @@
+"""Validation of the harmonized table: types, vocabularies, ranges, cross-field rules, duplicates.
+
+The rules are a pandera ``DataFrameSchema`` (column checks plus named wide checks), run lazily
+so that every failure in every row is collected. Each failure becomes a ``Problem`` naming file,
+row, patient key, the column as the centre writes it, the value and the rule; the config decides
+per rule whether it fails the run, quarantines the row or only warns.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+
+from .fields import FIELDS
+from .her2 import ish_status
+from .problems import Problem, resolve_actions
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A row-level rule: ``ok(df)`` is True where the row passes (missing values pass)."""
+
+    rule: str
+    name: str  # unique check name, e.g. date_order:surgery_date
+    column: str  # the field to blame in the report
+    ok: Callable[[pd.DataFrame], pd.Series]
+    message: Callable[[pd.Series], str]
+
+
+def _days(a: pd.Series, b: pd.Series) -> pd.Series:
+    return (a - b).dt.days
+
+
+def _before(later: str, earlier: str, later_label: str, earlier_label: str) -> Rule:
+    def ok(df):
+        return ~(df[later] < df[earlier]).fillna(False)
+
+    def msg(r):
+        gap = (r[earlier] - r[later]).days
+        return (f"{later_label} is {gap} days before {earlier_label}; expected "
+                f"{earlier_label} <= {later_label}")
+
+    return Rule("date_order", f"date_order:{later}>={earlier}", later, ok, msg)
+
+
+def cross_field_rules(data_lock: dt.date, age_min: float, age_max: float) -> list[Rule]:
+    lock = pd.Timestamp(data_lock)
+    rules = [
+        _before("diagnosis_date", "birth_date", "diagnosis", "birth"),
+        _before("nst_start_date", "diagnosis_date", "start of neoadjuvant therapy", "diagnosis"),
+        _before("surgery_date", "nst_start_date", "surgery", "start of neoadjuvant therapy"),
+        _before("last_contact_date", "nst_start_date", "last contact",
+                "start of neoadjuvant therapy"),
+        _before("last_contact_date", "surgery_date", "last contact", "surgery"),
+        _before("recurrence_date", "surgery_date", "recurrence", "surgery"),
+        _before("recurrence_date", "diagnosis_date", "recurrence", "diagnosis"),
+    ]
+    for f in FIELDS:
+        if f.kind == "date":
+            rules.append(Rule(
+                "future_date", f"future_date:{f.name}", f.name,
+                (lambda c: lambda df: ~(df[c] > lock).fillna(False))(f.name),
+                (lambda c, lab: lambda r: f"{lab} is after the data lock date "
+                 f"{data_lock.isoformat()} by {(r[c] - lock).days} days")(f.name, f.label.lower()),
+            ))
+    rules += [
+        Rule("recurrence_after_last_contact", "recurrence_after_last_contact", "recurrence_date",
+             lambda df: ~(df["recurrence_date"] > df["last_contact_date"]).fillna(False),
+             lambda r: f"recurrence is {(r['recurrence_date'] - r['last_contact_date']).days} "
+                       "days after the last contact; the last contact cannot precede it"),
+        Rule("date_order", "date_order:death_date<=last_contact_date", "death_date",
+             lambda df: ~(df["death_date"] > df["last_contact_date"]).fillna(False),
+             lambda r: "death is after the last contact date; last contact must be on or after "
+                       "death"),
+        Rule("vital_status_inconsistent", "vital_status_inconsistent", "vital_status",
+             lambda df: ((df["vital_status"] == "dead").fillna(False)
+                         == df["death_date"].notna()) | df["vital_status"].isna(),
+             lambda r: "vital status and death date disagree: 'dead' needs a death date and a "
+                       "death date needs 'dead'"),
+        Rule("recurrence_inconsistent", "recurrence_inconsistent", "recurrence_type",
+             lambda df: df["recurrence_date"].notna() == df["recurrence_type"].notna(),
+             lambda r: "recurrence date and recurrence type must both be given or both be "
+                       "blank"),
+        Rule("pathology_without_surgery", "pathology_without_surgery", "ypt",
+             lambda df: ~((df["ypt"].notna() | df["ypn"].notna()) & df["surgery_date"].isna()),
+             lambda r: "ypT/ypN are recorded but there is no surgery date"),
+        Rule("age_out_of_range", "age_out_of_range", "birth_date",
+             lambda df: ~(((_days(df["diagnosis_date"], df["birth_date"]) / 365.25) < age_min)
+                          | ((_days(df["diagnosis_date"], df["birth_date"]) / 365.25) > age_max)
+                          ).fillna(False),
+             lambda r: f"age at diagnosis {(r['diagnosis_date'] - r['birth_date']).days / 365.25:.1f}"
+                       f" years is outside {age_min:g}-{age_max:g}"),
+    ]
+    return rules
+
+
+def harmonized_schema(vocabularies: dict[str, list[str]], rules: list[Rule]) -> pa.DataFrameSchema:
+    """pandera schema of the harmonized table (one row per record received)."""
+    cols: dict[str, pa.Column] = {
+        "centre": pa.Column("string", nullable=False),
+        "source_file": pa.Column("string", nullable=False),
+        "source_row": pa.Column("int64", pa.Check.ge(1), nullable=False),
+        "patient_key": pa.Column("string", pa.Check.str_matches(r"^P[0-9a-f]{12}$"),
+                                 nullable=False),
+    }
+    for f in FIELDS:
+        if f.kind == "id":
+            continue
+        if f.kind == "date":
+            cols[f.name] = pa.Column("datetime64[ns]", nullable=True)
+        elif f.kind == "number":
+            checks = []
+            if f.low is not None and f.high is not None:
+                checks.append(pa.Check.in_range(f.low, f.high, name=f"out_of_range:{f.name}"))
+            cols[f.name] = pa.Column("float64", checks, nullable=True)
+        else:
+            allowed = vocabularies.get(f.name) or list(f.values)
+            cols[f.name] = pa.Column("string", pa.Check.isin(allowed, name=f"unknown_code:{f.name}"),
+                                     nullable=True)
+    wide = [pa.Check(r.ok, name=r.name, element_wise=False) for r in rules]
+    return pa.DataFrameSchema(cols, checks=wide, strict=True, ordered=False, coerce=False)
+
+
+def _range_message(field: str) -> str:
+    f = next(x for x in FIELDS if x.name == field)
+    return f"{f.label} outside the plausible range {f.low:g}-{f.high:g} {f.unit}"
+
+
+def duplicates(df: pd.DataFrame, centre_order: list[str]) -> list[tuple[int, int, str]]:
+    """(index of later record, index of first record, rule) for every duplicate.
+
+    The first record (centre order in config, then row) is kept; later ones are flagged.
+    Same patient ID -> duplicate_id; same birth date + diagnosis date + laterality ->
+    duplicate_person.
+    """
+    rank = df["centre"].map({c: i for i, c in enumerate(centre_order)}).fillna(len(centre_order))
+    order = df.assign(_rank=rank).sort_values(["_rank", "source_row"], kind="mergesort").index
+    out: list[tuple[int, int, str]] = []
+    flagged: set[int] = set()
+    ordered = df.loc[order]
+    for rule, keys in (("duplicate_id", ["patient_key"]),
+                       ("duplicate_person", ["birth_date", "diagnosis_date", "laterality"])):
+        sub = ordered.dropna(subset=keys).loc[:, keys].assign(_pos=lambda x: x.index)
+        firsts = sub.groupby(keys, sort=False)["_pos"].transform("first")
+        dup_mask = sub.duplicated(keys, keep="first")
+        for i in sub.index[dup_mask]:
+            if i in flagged:
+                continue
+            out.append((int(i), int(firsts[i]), rule))
+            flagged.add(int(i))
+    return out
+
+
+def validate(df: pd.DataFrame, *, columns_by_centre: dict[str, dict[str, str]],
+             vocabularies: dict[str, list[str]], data_lock: dt.date,
+             age_range: tuple[float, float] = (18, 100),
+             actions: dict[str, str] | None = None,
+             her2_guideline: str = "2018") -> tuple[pd.DataFrame, pd.DataFrame, list[Problem]]:
+    """Return (clean rows, quarantined rows with reasons, all problems with their actions)."""
+    rules = cross_field_rules(data_lock, *age_range)
+    by_name = {r.name: r for r in rules}
+    schema = harmonized_schema(vocabularies, rules)
+    problems: list[Problem] = []
+
+    def src(centre: str, field: str) -> str:
+        return columns_by_centre.get(centre, {}).get(field, field)
+
+    def add(i, field, rule, message, value=None, redact=False):
+        r = df.loc[i]
+        problems.append(Problem(str(r["source_file"]), int(r["source_row"]),
+                                str(r["patient_key"]), src(str(r["centre"]), field),
+                                value, rule, message, redact=redact))
+
+    try:
+        schema.validate(df, lazy=True)
+    except pa.errors.SchemaErrors as err:
+        fc = err.failure_cases
+        seen: set[tuple[int, str]] = set()
+        for rec in fc.itertuples(index=False):
+            check = str(rec.check)
+            idx = rec.index
+            column = str(rec.column)
+            if check.startswith("in_range"):
+                check = f"out_of_range:{column}"
+            elif check.startswith("isin"):
+                check = f"unknown_code:{column}"
+            if idx is None or (isinstance(idx, float) and np.isnan(idx)):
+                # schema-level (dtype, column presence): a programming or mapping error
+                problems.append(Problem("(harmonized table)", None, None, str(rec.column),
+                                        str(rec.failure_case), "schema",
+                                        f"harmonized table fails schema check {check}"))
+                continue
+            idx = int(idx)
+            if check in by_name:
+                # a wide check is reported once per cell by pandera: keep one per row
+                if (idx, check) in seen:
+                    continue
+                seen.add((idx, check))
+                rule = by_name[check]
+                row = df.loc[idx]
+                val = row[rule.column]
+                is_date = rule.column.endswith("_date")
+                sval = None if pd.isna(val) else (val.date().isoformat() if is_date else str(val))
+                add(idx, rule.column, rule.rule, rule.message(row), sval, redact=is_date)
+            elif check.startswith("out_of_range:"):
+                field = check.split(":", 1)[1]
+                add(idx, field, "out_of_range", _range_message(field),
+                    f"{rec.failure_case:g}")
+            elif check.startswith("unknown_code:"):
+                field = check.split(":", 1)[1]
+                add(idx, field, "unknown_code", f"value is not an allowed '{field}' code",
+                    str(rec.failure_case))
+            else:
+                add(idx, str(rec.column), "schema", f"fails check {check}",
+                    str(rec.failure_case))
+
+    # ISH numbers against the centre's reported result (warning by default; HER2 classification
+    # decides which one is used, config her2.discordance)
+    computed = ish_status(df["her2_ihc"], df["ish_ratio"], df["her2_copies"], df["ish_probe"],
+                          guideline=her2_guideline)
+    rep = df["ish_result"]
+    disagree = (computed.notna() & rep.notna() & (computed.astype("string") != rep)).fillna(False)
+    for i in df.index[disagree.to_numpy()]:
+        add(i, "ish_result", "ish_inconsistent",
+            f"reported ISH '{rep[i]}' disagrees with ASCO/CAP {her2_guideline} from ratio "
+            f"{df.at[i, 'ish_ratio']} and copies {df.at[i, 'her2_copies']} "
+            f"('{computed[i]}')", str(rep[i]))
+
+    centre_order = list(columns_by_centre)
+    for i, j, rule in duplicates(df, centre_order):
+        other = df.loc[j]
+        what = ("the same patient ID" if rule == "duplicate_id"
+                else "the same birth date, diagnosis date and side")
+        add(i, "patient_id" if rule == "duplicate_id" else "birth_date", rule,
+            f"{what} as {other['source_file']} row {int(other['source_row'])}, which is kept",
+            redact=True)
+
+    resolve_actions(problems, actions)
+    qmask = pd.Series(False, index=df.index)
+    reasons: dict[int, list[str]] = {}
+    pos = {(str(f), int(r)): i for i, f, r in zip(df.index, df["source_file"], df["source_row"])}
+    for p in problems:
+        if p.action == "quarantine" and p.row is not None:
+            i = pos[(p.file, p.row)]
+            qmask[i] = True
+            reasons.setdefault(i, [])
+            if p.rule not in reasons[i]:
+                reasons[i].append(p.rule)
+    quarantined = df.loc[qmask, ["centre", "source_file", "source_row", "patient_key"]].copy()
+    quarantined["reason"] = [";".join(reasons[i]) for i in quarantined.index]
+    clean = df.loc[~qmask].copy()
+    return clean, quarantined.reset_index(drop=True), problems

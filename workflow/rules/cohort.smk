@@ -1,0 +1,25 @@
+rule cohort:
+    input:
+        in_derived="data/processed/derived.parquet",
+        in_quarantine="data/processed/quarantine.parquet",
+    output:
+        out_analysis="data/processed/analysis.parquet",
+        out_dispositions="data/processed/dispositions.parquet",
+        out_flow=report(
+            "results/tables/flow.csv",
+            caption="../report/flow.rst",
+            category="Cohort",
+        ),
+        out_flow_png=report(
+            "results/figures/flow_diagram.png",
+            caption="../report/flow.rst",
+            category="Cohort",
+        ),
+        out_flow_pdf="results/figures/flow_diagram.pdf",
+    log:
+        "logs/cohort.log",
+    params:
+        stage="cohort",
+        inputs=["in_derived", "in_quarantine"],
+    script:
+        "../scripts/run_stage.py"

@@ -1,0 +1,12 @@
+rule derive:
+    input:
+        in_parquet="data/processed/validated.parquet",
+    output:
+        out_parquet="data/processed/derived.parquet",
+    log:
+        "logs/derive.log",
+    params:
+        stage="derive",
+        inputs=["in_parquet"],
+    script:
+        "../scripts/run_stage.py"

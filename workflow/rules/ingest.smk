@@ -1,0 +1,14 @@
+rule ingest:
+    input:
+        mappings=config["centres"],
+        raw=centre_files(),
+    output:
+        out_parquet="data/processed/harmonized.parquet",
+        out_problems="results/qc/ingest_problems.csv",
+    log:
+        "logs/ingest.log",
+    params:
+        stage="ingest",
+        inputs=[],
+    script:
+        "../scripts/run_stage.py"

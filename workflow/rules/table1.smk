@@ -1,0 +1,17 @@
+rule table1:
+    input:
+        in_analysis="data/processed/analysis.parquet",
+    output:
+        out_csv=report(
+            "results/tables/table1.csv",
+            caption="../report/table1.rst",
+            category="Baseline",
+        ),
+        out_docx="results/tables/table1.docx",
+    log:
+        "logs/table1.log",
+    params:
+        stage="table1",
+        inputs=["in_analysis"],
+    script:
+        "../scripts/run_stage.py"

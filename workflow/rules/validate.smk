@@ -1,0 +1,25 @@
+rule validate:
+    input:
+        in_parquet="data/processed/harmonized.parquet",
+        in_ingest_problems="results/qc/ingest_problems.csv",
+        mappings=config["centres"],
+    output:
+        out_parquet="data/processed/validated.parquet",
+        out_quarantine="data/processed/quarantine.parquet",
+        out_problems=report(
+            "results/qc/problems.csv",
+            caption="../report/problems.rst",
+            category="Data quality",
+        ),
+        out_quarantine_csv=report(
+            "results/qc/quarantine.csv",
+            caption="../report/quarantine.rst",
+            category="Data quality",
+        ),
+    log:
+        "logs/validate.log",
+    params:
+        stage="validate",
+        inputs=["in_parquet", "in_ingest_problems"],
+    script:
+        "../scripts/run_stage.py"

@@ -17,6 +17,7 @@ include: "workflow/rules/survival.smk"
 
 
 rule all:
+    default_target: True
     input:
         "results/qc/problems.csv",
         "results/qc/quarantine.csv",
@@ -32,4 +33,3 @@ rule all:
         "results/tables/dfs_logrank.csv",
         "results/tables/dfs_cox.csv",
         "results/figures/dfs_km.png",
-    default_target: True

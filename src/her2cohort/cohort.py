@@ -46,9 +46,10 @@ def apply_criteria(derived: pd.DataFrame, quarantined: pd.DataFrame,
              "n_after": n_received, "detail": ""}]
     q_reasons = quarantined["reason"].str.split(";").explode().value_counts().sort_index()
     rows.append({"step": 1, "id": "quarantined", "kind": "quarantine",
-                 "label": "Quarantined: data defects", "n_before": n_received,
+                 "label": "Data defects", "n_before": n_received,
                  "n_excluded": len(quarantined), "n_after": len(derived),
-                 "detail": "; ".join(f"{k} {v}" for k, v in q_reasons.items())})
+                 "detail": "; ".join(f"{k.replace('_', ' ')} {v}"
+                                     for k, v in q_reasons.items())})
     per_centre = [{"id": "received", **_by_centre(pd.concat([derived, quarantined]), centres)},
                   {"id": "quarantined", **_by_centre(quarantined, centres)}]
     for step, crit in enumerate(criteria, start=2):

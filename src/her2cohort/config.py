@@ -9,7 +9,6 @@ from pathlib import Path
 import yaml
 
 
-
 def schema_path(name: str) -> Path:
     """A schema in workflow/schemas/: under the working directory (a project checkout), else
     beside the source tree (editable install)."""

@@ -217,6 +217,20 @@ def _parse_dates(values: pd.Series, fmt: str) -> tuple[pd.Series, pd.Series]:
     return pd.to_datetime(out), bad
 
 
+def _swapped_format(fmt: str) -> str | None:
+    if "%d" in fmt and "%m" in fmt:
+        return fmt.replace("%d", "\0").replace("%m", "%d").replace("\0", "%m")
+    return None
+
+
+def _parses(value: str, fmt: str) -> bool:
+    try:
+        dt.datetime.strptime(value, fmt)
+    except ValueError:
+        return False
+    return True
+
+
 def _date_example(fmt: str) -> str:
     if fmt == "excel_serial":
         return "an Excel serial day number such as 43830"
@@ -227,7 +241,7 @@ def _date_example(fmt: str) -> str:
 
 def _parse_numbers(values: pd.Series, decimal: str) -> tuple[pd.Series, pd.Series]:
     other = "." if decimal == "," else ","
-    pattern = r"[+-]?(\d+(\{d}\d*)?|\{d}\d+)".format(d=decimal)
+    pattern = rf"[+-]?(\d+(\{decimal}\d*)?|\{decimal}\d+)"
     text = values.str.strip()
     ok = text.str.fullmatch(pattern).fillna(False) & ~text.str.contains(
         re.escape(other), regex=True).fillna(False)
@@ -315,10 +329,14 @@ def harmonize(raw: pd.DataFrame, mapping: dict, *, salt: str,
         if f.kind == "date":
             parsed, bad = _parse_dates(vals, date_fmt)
             out[f.name] = parsed
+            swapped = _swapped_format(date_fmt)
             for i in vals.index[bad]:
+                hint = ""
+                if swapped and _parses(vals[i], swapped):
+                    hint = "; it reads as a date with day and month swapped: check the format"
                 problems.append(_problem(rel, rows[i], keys[i], src, vals[i], "bad_date",
                                          f"not a valid date for '{f.name}': expected "
-                                         f"{_date_example(date_fmt)}", redact=True))
+                                         f"{_date_example(date_fmt)}{hint}", redact=True))
         elif f.kind == "number":
             unit = units.get(f.name, f.unit)
             factor = UNIT_FACTORS.get(f.unit or "", {}).get(unit, 1.0 if unit == f.unit else None)
@@ -341,7 +359,7 @@ def harmonize(raw: pd.DataFrame, mapping: dict, *, salt: str,
         else:  # code
             vmap = {str(k).strip(): v for k, v in (value_maps.get(f.name) or {}).items()}
             allowed = vocab.get(f.name, [])
-            mapped = vals.map(lambda v: vmap.get(v, v) if isinstance(v, str) else v)
+            mapped = vals.map(lambda v, m=vmap: m.get(v, v) if isinstance(v, str) else v)
             # a value mapped to null (YAML ~) means "not recorded"
             to_missing = vals.isin([k for k, v in vmap.items() if v is None])
             mapped = mapped.where(~to_missing)

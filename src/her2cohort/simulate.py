@@ -258,7 +258,7 @@ def _outcome(sim: _Sim, p: dict, hazard: float) -> None:
     t_cens = min(admin, ltfu)
     if t_event <= t_cens:
         kind = sim.weighted(EVENT_TYPES)
-        event_day = surgery + dt.timedelta(days=max(30, int(round(t_event * DAYS_PER_MONTH))))
+        event_day = surgery + dt.timedelta(days=max(30, round(t_event * DAYS_PER_MONTH)))
         if kind == "death":
             p.update(death_date=event_day, vital_status="dead", last_contact_date=event_day)
         else:
@@ -484,7 +484,7 @@ def _hospital_id(centre: str, rng: np.random.Generator) -> str:
 def _fmt_num(x, decimals: int, comma: bool = False) -> str:
     if x is None or (isinstance(x, float) and np.isnan(x)):
         return ""
-    s = f"{float(x):.{decimals}f}" if decimals else f"{int(round(float(x)))}"
+    s = f"{float(x):.{decimals}f}" if decimals else f"{round(float(x))}"
     return s.replace(".", ",") if comma else s
 
 
@@ -760,9 +760,8 @@ def _write_xlsx(raw: pd.DataFrame, path: Path, sheet: str, notes_first: bool, mi
 
 def _normalise_zip(path: Path) -> None:
     """Rewrite an .xlsx zip with fixed member timestamps (openpyxl stamps the current time)."""
-    import zipfile
-
     import re
+    import zipfile
 
     with zipfile.ZipFile(path) as zin:
         items = [(i, zin.read(i.filename)) for i in zin.infolist()]

@@ -141,9 +141,7 @@ def table1_stage(cfg: dict, *, in_analysis, out_csv, out_docx) -> None:
     tab = table_one(df, "group", t1["variables"], group_order=labels,
                     nonnormal=t1.get("nonnormal", ()))
     _write_csv(tab, out_csv)
-    tests = sorted(set(tab["test"].dropna()) - {""})
-    notes = [f"p-values: {', '.join(tests)}.", "SMD: standardized mean difference "
-             "(categorical: Yang & Dalton 2012)."] + _simulated_note(cfg)
+    notes = _simulated_note(cfg)  # to_docx adds one footnote per test used and the SMD
     to_docx(tab, out_docx, title="Table 1. Baseline characteristics by HER2 group",
             footnotes=notes)
 
@@ -182,8 +180,12 @@ def response_stage(cfg: dict, *, in_analysis, out_rates, out_tests, out_her2_los
     _write_csv(loss, out_her2_loss)
     plot = rates[rates["comparison"] == "anti-HER2"].copy()
     fig = rate_bar_plot(plot, x="subset", pct="pct", lower="lower", upper="upper",
-                        hue="group", ylabel="pCR rate (%)",
-                        annotation=_p_annotation(tests))
+                        hue="group", x_order=labels, hue_order=["single", "dual"],
+                        hue_labels={"single": "Single anti-HER2 (trastuzumab)",
+                                    "dual": "Dual anti-HER2 (trastuzumab + pertuzumab)"},
+                        ylabel="pCR rate (%), 95% CI", annotation=_p_annotation(tests, labels)
+                        + ("\nSIMULATED demo data" if cfg["study"]["simulated"] else ""),
+                        legend_title=None)
     save_figure(fig, out_png, out_pdf)
 
 
@@ -193,12 +195,16 @@ def _test_row(what: str, subset: str, res: dict) -> dict:
             "warning": res.get("warning") or ""}
 
 
-def _p_annotation(tests: list[dict]) -> str:
-    lines = []
-    for t in tests:
-        p = t["p"]
-        ps = "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
-        lines.append(f"{t['subset']}: {ps}")
+def _fmt_p(p: float) -> str:
+    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
+
+
+def _p_annotation(tests: list[dict], labels: list[str]) -> str:
+    """Figure text naming each comparison and its test."""
+    head = tests[0]
+    lines = [f"{labels[0]} vs {labels[1]}: {_fmt_p(head['p'])}"]
+    lines += [f"Single vs dual in {t['subset']}: {_fmt_p(t['p'])}" for t in tests[1:]]
+    lines.append(f"Test: {head['test']}")
     return "\n".join(lines)
 
 
@@ -236,7 +242,7 @@ def survival_stage(cfg: dict, *, in_analysis, out_km, out_landmarks, out_logrank
     if cfg["study"]["simulated"]:
         note += "\nSIMULATED demo data"
     fig = km_plot(df, "dfs_months", "dfs_event", "group", group_order=labels,
-                  xmax=s["xmax_months"], annotation=note,
+                  xmax=s["xmax_months"], annotation=note, conf_type="log-log",
                   xlabel=f"Months since {s['origin'].replace('_', ' ')}")
     save_figure(fig, out_png, out_pdf)
 

@@ -9,8 +9,8 @@ per rule whether it fails the run, quarantines the row or only warns.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -48,6 +48,17 @@ def _before(later: str, earlier: str, later_label: str, earlier_label: str) -> R
     return Rule("date_order", f"date_order:{later}>={earlier}", later, ok, msg)
 
 
+def _not_after_lock(col: str, label: str, lock: pd.Timestamp) -> Rule:
+    def ok(df):
+        return ~(df[col] > lock).fillna(False)
+
+    def msg(r):
+        return f"{label} is {(r[col] - lock).days} days after the data lock date (config " \
+               "data_lock_date)"
+
+    return Rule("future_date", f"future_date:{col}", col, ok, msg)
+
+
 def cross_field_rules(data_lock: dt.date, age_min: float, age_max: float) -> list[Rule]:
     lock = pd.Timestamp(data_lock)
     rules = [
@@ -60,14 +71,7 @@ def cross_field_rules(data_lock: dt.date, age_min: float, age_max: float) -> lis
         _before("recurrence_date", "surgery_date", "recurrence", "surgery"),
         _before("recurrence_date", "diagnosis_date", "recurrence", "diagnosis"),
     ]
-    for f in FIELDS:
-        if f.kind == "date":
-            rules.append(Rule(
-                "future_date", f"future_date:{f.name}", f.name,
-                (lambda c: lambda df: ~(df[c] > lock).fillna(False))(f.name),
-                (lambda c, lab: lambda r: f"{lab} is after the data lock date "
-                 f"{data_lock.isoformat()} by {(r[c] - lock).days} days")(f.name, f.label.lower()),
-            ))
+    rules += [_not_after_lock(f.name, f.label.lower(), lock) for f in FIELDS if f.kind == "date"]
     rules += [
         Rule("recurrence_after_last_contact", "recurrence_after_last_contact", "recurrence_date",
              lambda df: ~(df["recurrence_date"] > df["last_contact_date"]).fillna(False),

@@ -18,6 +18,8 @@ rule cohort:
         out_flow_pdf="results/figures/flow_diagram.pdf",
     log:
         "logs/cohort.log",
+    conda:
+        "../envs/her2cohort.yaml"
     params:
         stage="cohort",
         inputs=["in_derived", "in_quarantine"],

@@ -5,6 +5,8 @@ rule derive:
         out_parquet="data/processed/derived.parquet",
     log:
         "logs/derive.log",
+    conda:
+        "../envs/her2cohort.yaml"
     params:
         stage="derive",
         inputs=["in_parquet"],

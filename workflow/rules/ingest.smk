@@ -7,6 +7,8 @@ rule ingest:
         out_problems="results/qc/ingest_problems.csv",
     log:
         "logs/ingest.log",
+    conda:
+        "../envs/her2cohort.yaml"
     params:
         stage="ingest",
         inputs=[],

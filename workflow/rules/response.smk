@@ -21,6 +21,8 @@ rule response:
         out_pdf="results/figures/pcr_rates.pdf",
     log:
         "logs/response.log",
+    conda:
+        "../envs/her2cohort.yaml"
     params:
         stage="response",
         inputs=["in_analysis"],

@@ -19,6 +19,8 @@ rule survival:
         out_pdf="results/figures/dfs_km.pdf",
     log:
         "logs/survival.log",
+    conda:
+        "../envs/her2cohort.yaml"
     params:
         stage="survival",
         inputs=["in_analysis"],

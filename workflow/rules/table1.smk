@@ -10,6 +10,8 @@ rule table1:
         out_docx="results/tables/table1.docx",
     log:
         "logs/table1.log",
+    conda:
+        "../envs/her2cohort.yaml"
     params:
         stage="table1",
         inputs=["in_analysis"],

@@ -18,6 +18,8 @@ rule validate:
         ),
     log:
         "logs/validate.log",
+    conda:
+        "../envs/her2cohort.yaml"
     params:
         stage="validate",
         inputs=["in_parquet", "in_ingest_problems"],

@@ -7,7 +7,7 @@ import sys
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("MPLBACKEND", "Agg")
 
-from her2cohort.stages import run  # noqa: E402
+from her2cohort.stages import run
 
 
 class _Tee:

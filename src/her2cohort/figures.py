@@ -1,0 +1,826 @@
+"""Journal-style figures: Kaplan-Meier curves with a risk table, rate bar charts
+with confidence intervals, and a STROBE/CONSORT-style flow diagram.
+
+All functions build a :class:`matplotlib.figure.Figure` directly (Agg canvas,
+no pyplot, no global rcParams changes: the journal style is applied through a
+local ``rc_context``) and return it; nothing is written to disk except by
+:func:`save_figure`, which produces a 300 dpi PNG and a vector PDF without
+timestamps, so reruns are byte-identical.
+
+Style: sans-serif 8-9 pt, no top/right spines, Okabe-Ito colour-blind-safe
+palette (:data:`OKABE_ITO`, default group order :data:`DEFAULT_COLORS`).
+Group colours are passed by the caller (mapping group value -> colour, or a
+list in ``group_order``) so the same group keeps its colour in every figure.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping, Sequence
+from os import PathLike
+from pathlib import Path
+from typing import Any
+
+import matplotlib as mpl
+import numpy as np
+import pandas as pd
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import FancyArrowPatch, Patch, Rectangle
+
+__all__ = [
+    "DEFAULT_COLORS",
+    "OKABE_ITO",
+    "flow_diagram",
+    "journal_style",
+    "km_plot",
+    "rate_bar_plot",
+    "risk_table_counts",
+    "save_figure",
+]
+
+#: Okabe & Ito (2008) colour-blind-safe palette.
+OKABE_ITO: dict[str, str] = {
+    "orange": "#E69F00",
+    "sky_blue": "#56B4E9",
+    "bluish_green": "#009E73",
+    "yellow": "#F0E442",
+    "blue": "#0072B2",
+    "vermillion": "#D55E00",
+    "reddish_purple": "#CC79A7",
+    "black": "#000000",
+}
+
+#: Default colour order for groups (high-contrast Okabe-Ito colours first).
+DEFAULT_COLORS: tuple[str, ...] = (
+    "#0072B2",
+    "#D55E00",
+    "#009E73",
+    "#CC79A7",
+    "#E69F00",
+    "#56B4E9",
+    "#000000",
+    "#F0E442",
+)
+
+_BASE_FONT = 8.0
+
+_STYLE: dict[str, Any] = {
+    "font.family": "sans-serif",
+    "font.sans-serif": ["Arial", "Helvetica", "Liberation Sans", "DejaVu Sans"],
+    "font.size": _BASE_FONT,
+    "axes.titlesize": 9,
+    "axes.labelsize": 9,
+    "xtick.labelsize": _BASE_FONT,
+    "ytick.labelsize": _BASE_FONT,
+    "legend.fontsize": _BASE_FONT,
+    "legend.frameon": False,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.linewidth": 0.8,
+    "axes.edgecolor": "black",
+    "axes.labelcolor": "black",
+    "xtick.color": "black",
+    "ytick.color": "black",
+    "xtick.major.width": 0.8,
+    "ytick.major.width": 0.8,
+    "xtick.major.size": 3.0,
+    "ytick.major.size": 3.0,
+    "lines.linewidth": 1.2,
+    "mathtext.default": "regular",
+    "axes.unicode_minus": True,
+    "pdf.fonttype": 42,
+    "ps.fonttype": 42,
+    "svg.fonttype": "none",
+    "svg.hashsalt": "her2cohort",
+    "figure.dpi": 100,
+    "savefig.dpi": 300,
+    "savefig.facecolor": "white",
+    "figure.facecolor": "white",
+    "axes.facecolor": "white",
+}
+
+
+def journal_style() -> dict[str, Any]:
+    """The rcParams used by this module (a copy; use with ``matplotlib.rc_context``)."""
+    return dict(_STYLE)
+
+
+def _new_figure(figsize: tuple[float, float], layout: str | None = None) -> Figure:
+    fig = Figure(figsize=figsize, layout=layout)
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def save_figure(
+    fig: Figure,
+    path_png: str | PathLike[str] | None,
+    path_pdf: str | PathLike[str] | None,
+    dpi: int = 300,
+) -> None:
+    """Save ``fig`` as a ``dpi`` PNG and a vector PDF, byte-identical across reruns.
+
+    Timestamps and software-version metadata are removed from both files;
+    fonts are embedded as TrueType (``pdf.fonttype`` 42) so text stays
+    editable. Either path may be ``None`` to skip that format. Parent
+    directories are created.
+    """
+    with mpl.rc_context(_STYLE):
+        if path_png is not None:
+            Path(path_png).parent.mkdir(parents=True, exist_ok=True)
+            fig.savefig(path_png, format="png", dpi=dpi, metadata={"Software": None})
+        if path_pdf is not None:
+            Path(path_pdf).parent.mkdir(parents=True, exist_ok=True)
+            fig.savefig(
+                path_pdf,
+                format="pdf",
+                metadata={
+                    "Creator": None,
+                    "Producer": None,
+                    "CreationDate": None,
+                    "ModDate": None,
+                },
+            )
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _resolve(
+    groups: Sequence[Any],
+    given: Mapping[Any, Any] | Sequence[Any] | None,
+    default: Sequence[Any],
+    what: str,
+) -> list[Any]:
+    if given is None:
+        if len(groups) > len(default):
+            raise ValueError(f"more than {len(default)} groups: pass {what} explicitly")
+        return list(default[: len(groups)])
+    if isinstance(given, Mapping):
+        missing = [g for g in groups if g not in given]
+        if missing:
+            raise ValueError(f"{what} has no entry for {missing}")
+        return [given[g] for g in groups]
+    if isinstance(given, str):
+        raise TypeError(f"{what} must be a mapping or a sequence, not a string")
+    vals = list(given)
+    if len(vals) != len(groups):
+        raise ValueError(f"{what} has {len(vals)} entries for {len(groups)} groups")
+    return vals
+
+
+def _fmt_int(n: int) -> str:
+    return f"{int(n):,}"
+
+
+def _check_columns(df: pd.DataFrame, cols: Sequence[str]) -> None:
+    missing = [c for c in cols if c not in df.columns]
+    if missing:
+        raise KeyError(f"columns not in DataFrame: {missing}")
+
+
+# --------------------------------------------------------------------------- Kaplan-Meier
+
+
+def _prepare_survival(
+    df: pd.DataFrame, time: str, event: str, group: str, group_order: Sequence[Any]
+) -> pd.DataFrame:
+    _check_columns(df, [time, event, group])
+    d = df[[time, event, group]].dropna()
+    t = pd.to_numeric(d[time], errors="raise").astype(float)
+    e = d[event]
+    if e.dtype == bool:
+        e = e.astype(int)
+    e = pd.to_numeric(e, errors="raise")
+    if not e.isin([0, 1]).all():
+        raise ValueError(f"event column {event!r} must be 0/1 or boolean")
+    if (t < 0).any():
+        raise ValueError(f"time column {time!r} has negative values")
+    extra = sorted({str(g) for g in d[group].unique() if g not in list(group_order)})
+    if extra:
+        raise ValueError(f"group values not in group_order: {extra}")
+    return pd.DataFrame({"time": t.to_numpy(), "event": e.to_numpy(int),
+                         "group": d[group].to_numpy()})
+
+
+def risk_table_counts(
+    df: pd.DataFrame,
+    time: str,
+    event: str,
+    group: str,
+    group_order: Sequence[Any],
+    times: Sequence[float],
+) -> pd.DataFrame:
+    """Numbers at risk: patients per group whose follow-up time is >= each of ``times``.
+
+    Same convention as R ``summary(survfit(...), times = )$n.risk`` (a patient
+    with an event or censoring exactly at ``t`` is still at risk at ``t``).
+    Rows with a missing time, event or group are dropped, as in :func:`km_plot`.
+    Returns an integer DataFrame, index ``group_order``, columns ``times``.
+    """
+    d = _prepare_survival(df, time, event, group, group_order)
+    times_arr = np.asarray(list(times), dtype=float)
+    data = {}
+    for g in group_order:
+        tg = np.sort(d.loc[d["group"] == g, "time"].to_numpy())
+        data[g] = tg.size - np.searchsorted(tg, times_arr, side="left")
+    out = pd.DataFrame.from_dict(data, orient="index", columns=list(times)).astype(int)
+    out.index.name = group
+    return out
+
+
+def _km_confidence(kmf: Any, conf_type: str, alpha: float) -> tuple[np.ndarray, np.ndarray]:
+    from scipy.stats import norm
+
+    surv = kmf.survival_function_.iloc[:, 0].to_numpy(float)
+    if conf_type == "log-log":
+        ci = kmf.confidence_interval_
+        return ci.iloc[:, 0].to_numpy(float), ci.iloc[:, 1].to_numpy(float)
+    if conf_type != "log":
+        raise ValueError("conf_type must be 'log' (R survfit default) or 'log-log'")
+    et = kmf.event_table
+    d = et["observed"].to_numpy(float)
+    n = et["at_risk"].to_numpy(float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        term = np.where(d > 0, d / (n * (n - d)), 0.0)
+        se = np.sqrt(np.cumsum(term))
+        z = norm.ppf(1 - alpha / 2)
+        lower = surv * np.exp(-z * se)
+        upper = np.minimum(1.0, surv * np.exp(z * se))
+    bad = ~np.isfinite(se) | (surv <= 0)
+    lower[bad] = np.nan
+    upper[bad] = np.nan
+    return lower, upper
+
+
+def km_plot(
+    df: pd.DataFrame,
+    time: str,
+    event: str,
+    group: str,
+    group_order: Sequence[Any],
+    labels: Mapping[Any, str] | Sequence[str] | None = None,
+    colors: Mapping[Any, str] | Sequence[str] | None = None,
+    xlabel: str = "Months since surgery",
+    ylabel: str = "Disease-free survival",
+    break_every: float = 12,
+    xmax: float | None = None,
+    annotation: str | None = None,
+    risk_table: bool = True,
+    *,
+    ci: bool = True,
+    conf_type: str = "log",
+    alpha: float = 0.05,
+    censor_marks: bool = True,
+    annotation_loc: str = "lower left",
+    legend_title: str | None = None,
+    ymin: float = 0.0,
+    figsize: tuple[float, float] | None = None,
+) -> Figure:
+    """Kaplan-Meier curves per group with censor marks, 95% CI and a risk table.
+
+    survminer-like layout: step curves (lifelines ``KaplanMeierFitter``) with
+    ``+`` censor marks, optional shaded pointwise CI (``conf_type="log"`` is
+    R ``survfit``'s default; ``"log-log"`` is lifelines' default), legend above
+    the panel, an annotation box (text supplied by the caller, e.g. log-rank p
+    and Cox HR) and a "Number at risk" table under the panel whose columns sit
+    exactly on the x ticks (``0, break_every, ...`` up to ``xmax``, which
+    defaults to the largest time rounded up to a multiple of ``break_every``).
+
+    ``ymin`` truncates the y axis (e.g. 0.5; say so in the legend of the
+    figure). The numbers at risk are those of :func:`risk_table_counts`; they are
+    attached to the figure as ``fig._her2cohort_risk_table`` (DataFrame, index
+    ``group_order``, columns tick times) whether or not the table is drawn.
+    """
+    from lifelines import KaplanMeierFitter
+
+    group_order = list(group_order)
+    if not group_order:
+        raise ValueError("group_order is empty")
+    if break_every is None or break_every <= 0:
+        raise ValueError("break_every must be > 0")
+    d = _prepare_survival(df, time, event, group, group_order)
+    lab = [str(v) for v in _resolve(group_order, labels, [str(g) for g in group_order], "labels")]
+    col = _resolve(group_order, colors, DEFAULT_COLORS, "colors")
+    if xmax is None:
+        tmax = float(d["time"].max()) if len(d) else float(break_every)
+        xmax = max(break_every, math.ceil(tmax / break_every - 1e-9) * break_every)
+    ticks = np.arange(0, xmax + break_every * 1e-6, break_every)
+    if np.allclose(ticks, np.round(ticks)):
+        tick_values: list[float] = [int(v) for v in np.rint(ticks)]
+    else:
+        tick_values = [float(t) for t in ticks]
+    counts = risk_table_counts(d, "time", "event", "group", group_order, tick_values)
+    counts.index.name = group
+
+    n_groups = len(group_order)
+    main_h = 2.9
+    table_h = 0.32 + 0.19 * n_groups if risk_table else 0.0
+    with mpl.rc_context(_STYLE):
+        meas = _Measurer()
+        label_w = max(meas.size(s, _BASE_FONT, "bold")[0] for s in lab) if risk_table else 0.0
+        legend_w = sum(meas.size(s, _BASE_FONT)[0] + 0.45 for s in lab) + 0.1 * n_groups
+    panel_w = 4.2
+    legend_rows = 1 if legend_w <= panel_w else n_groups
+    if figsize is None:
+        width = max(5.0, panel_w + 0.15 + max(0.55, label_w + 0.15))
+        figsize = (width, 0.4 + 0.17 * legend_rows + main_h + table_h
+                   + (0.2 if legend_title else 0.0))
+
+    with mpl.rc_context(_STYLE):
+        fig = _new_figure(figsize, layout="constrained")
+        fig.get_layout_engine().set(h_pad=0.03, w_pad=0.03, hspace=0.0)
+        if risk_table:
+            gs = fig.add_gridspec(2, 1, height_ratios=[main_h, table_h])
+            ax = fig.add_subplot(gs[0])
+            ax_rt = fig.add_subplot(gs[1], sharex=ax)
+        else:
+            ax = fig.add_subplot(1, 1, 1)
+            ax_rt = None
+
+        handles = []
+        for g, name, c in zip(group_order, lab, col, strict=True):
+            sub = d.loc[d["group"] == g]
+            handles.append(Line2D([], [], color=c, lw=1.4, label=name))
+            if sub.empty:
+                continue
+            kmf = KaplanMeierFitter().fit(sub["time"], sub["event"], label=name)
+            t = kmf.survival_function_.index.to_numpy(float)
+            s = kmf.survival_function_.iloc[:, 0].to_numpy(float)
+            if ci:
+                lo, hi = _km_confidence(kmf, conf_type, alpha)
+                ax.fill_between(t, lo, hi, step="post", color=c, alpha=0.15, lw=0,
+                                zorder=1)
+            ax.step(t, s, where="post", color=c, lw=1.3, zorder=3, solid_joinstyle="miter")
+            if censor_marks:
+                et = kmf.event_table
+                cens_t = et.index[et["censored"].to_numpy() > 0].to_numpy(float)
+                if cens_t.size:
+                    cens_s = kmf.survival_function_.loc[cens_t].iloc[:, 0].to_numpy(float)
+                    ax.plot(cens_t, cens_s, ls="none", marker="+", ms=4.5, mew=0.8,
+                            color=c, zorder=4)
+
+        pad = 0.03 * xmax
+        ax.set_xlim(-pad, xmax + pad)
+        if not 0 <= ymin < 1:
+            raise ValueError("ymin must be in [0, 1)")
+        yticks = [v for v in np.round(np.arange(0, 1.0001, 0.1 if ymin >= 0.5 else 0.2), 2)
+                  if v >= ymin - 1e-9]
+        ax.set_ylim(ymin, 1 + 0.03 * (1 - ymin))
+        ax.set_yticks(yticks)
+        ax.spines["left"].set_bounds(yticks[0], 1)
+        ax.set_xticks(tick_values)
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(ylabel)
+        leg = ax.legend(
+            handles=handles,
+            loc="lower left",
+            bbox_to_anchor=(0.0, 1.0),
+            ncol=n_groups if legend_rows == 1 else 1,
+            frameon=False,
+            title=legend_title,
+            handlelength=1.8,
+            borderaxespad=0.2,
+            columnspacing=1.5,
+        )
+        leg._legend_box.align = "left"
+        if annotation:
+            xy = {
+                "lower left": (0.03, 0.04, "left", "bottom"),
+                "lower right": (0.97, 0.04, "right", "bottom"),
+                "upper right": (0.97, 0.96, "right", "top"),
+                "center left": (0.03, 0.5, "left", "center"),
+            }
+            if annotation_loc not in xy:
+                raise ValueError(f"annotation_loc must be one of {sorted(xy)}")
+            x0, y0, ha, va = xy[annotation_loc]
+            ax.text(x0, y0, annotation, transform=ax.transAxes, ha=ha, va=va,
+                    fontsize=_BASE_FONT, linespacing=1.35, zorder=5,
+                    bbox={"boxstyle": "round,pad=0.4", "fc": "white", "ec": "0.55",
+                          "lw": 0.6})
+
+        if ax_rt is not None:
+            ax_rt.set_ylim(n_groups - 0.5, -0.5)
+            for i, g in enumerate(group_order):
+                for tv in tick_values:
+                    ax_rt.text(tv, i, _fmt_int(counts.loc[g, tv]), ha="center",
+                               va="center", fontsize=_BASE_FONT, color="black")
+            ax_rt.set_yticks(range(n_groups))
+            ax_rt.set_yticklabels(lab)
+            for tl, c in zip(ax_rt.get_yticklabels(), col, strict=True):
+                tl.set_color(c)
+                tl.set_fontweight("bold")
+            ax_rt.tick_params(axis="y", length=0, pad=8)
+            ax_rt.tick_params(axis="x", length=0, labelbottom=False)
+            for sp in ax_rt.spines.values():
+                sp.set_visible(False)
+            ax_rt.set_title("Number at risk", loc="left", fontsize=_BASE_FONT,
+                            fontweight="bold", pad=3)
+            ax_rt.patch.set_visible(False)
+            # the shared x axis would otherwise hide the main panel's tick labels
+            ax.tick_params(axis="x", labelbottom=True)
+
+    fig._her2cohort_risk_table = counts  # type: ignore[attr-defined]
+    return fig
+
+
+# --------------------------------------------------------------------------- rate bars
+
+
+def rate_bar_plot(
+    rates: pd.DataFrame,
+    x: str,
+    pct: str,
+    lower: str,
+    upper: str,
+    hue: str | None = None,
+    *,
+    events: str = "events",
+    n: str = "n",
+    x_order: Sequence[Any] | None = None,
+    hue_order: Sequence[Any] | None = None,
+    x_labels: Mapping[Any, str] | None = None,
+    hue_labels: Mapping[Any, str] | None = None,
+    colors: Mapping[Any, str] | Sequence[str] | None = None,
+    xlabel: str | None = None,
+    ylabel: str = "pCR rate (%)",
+    annotation: str | None = None,
+    legend_title: str | None = None,
+    figsize: tuple[float, float] | None = None,
+) -> Figure:
+    """Bar chart of rates (in percent) with 95% CI error bars and ``n/N`` labels.
+
+    ``rates`` has one row per bar with columns ``x``, ``pct``, ``lower``,
+    ``upper`` (all percentages, 0-100), ``events`` and ``n``, and optionally
+    ``hue`` for grouped bars (e.g. HER2 group x anti-HER2 regimen). Colours
+    follow ``hue`` when given, else ``x`` (mapping value -> colour or a list in
+    order). ``annotation`` (e.g. ``"p < 0.001, Pearson chi-square"``) is drawn
+    in a box at the top left of the panel; the y axis is extended so that it
+    never overlaps the bars or their labels. Bar positions and label texts are
+    attached as ``fig._her2cohort_bars`` (DataFrame).
+    """
+    cols = [x, pct, lower, upper, events, n] + ([hue] if hue else [])
+    _check_columns(rates, cols)
+    r = rates.loc[:, cols].copy()
+    xs = list(x_order) if x_order is not None else list(pd.unique(r[x]))
+    hs = (list(hue_order) if hue_order is not None else list(pd.unique(r[hue]))) if hue else [None]
+    key_cols = [x, hue] if hue else [x]
+    if r.duplicated(key_cols).any():
+        raise ValueError(f"rates has duplicate rows for {key_cols}")
+    x_lab = [str((x_labels or {}).get(v, v)) for v in xs]
+    h_lab = [str((hue_labels or {}).get(v, v)) for v in hs] if hue else []
+    col = _resolve(hs if hue else xs, colors, DEFAULT_COLORS, "colors")
+
+    nh = len(hs)
+    group_w = 0.8
+    bar_w = group_w / nh
+
+    recs = []
+    for i, xv in enumerate(xs):
+        for j, hv in enumerate(hs):
+            sel = r[x] == xv
+            if hue:
+                sel &= r[hue] == hv
+            if not sel.any():
+                continue
+            row = r.loc[sel].iloc[0]
+            recs.append({
+                "x": xv, "hue": hv,
+                "pos": i - group_w / 2 + bar_w * (j + 0.5),
+                "pct": float(row[pct]), "lower": float(row[lower]), "upper": float(row[upper]),
+                "label": f"{int(row[events])}/{int(row[n])}",
+                "color": col[j] if hue else col[i],
+            })
+    bars = pd.DataFrame(recs)
+    if bars.empty:
+        raise ValueError("no bars to draw")
+
+    if figsize is None:
+        # size the panel so that n/N labels of neighbouring bars, the legend and
+        # the annotation box all fit (text measured with the renderer)
+        with mpl.rc_context(_STYLE):
+            meas = _Measurer()
+            label_w = max(meas.size(t, _BASE_FONT)[0] for t in bars["label"])
+            xlab_w = max(meas.size(t, _BASE_FONT)[0] for t in x_lab)
+            unit = max((label_w + 0.08) / (bar_w * 0.92), xlab_w + 0.15, 0.45)
+            ax_w = unit * (len(xs) + 0.2)
+            if annotation:
+                ax_w = max(ax_w, meas.size(annotation, _BASE_FONT)[0] * 1.06 + 0.35)
+            if hue:
+                items_w = [meas.size(t, _BASE_FONT)[0] + 0.35 for t in h_lab]
+                legend_w = sum(items_w) + 0.15 * (nh - 1)
+                if legend_w <= max(ax_w, 4.5):
+                    ax_w = max(ax_w, legend_w)
+                else:
+                    ax_w = max(ax_w, max(items_w))
+        figsize = (max(2.4, ax_w + 0.75), 3.0)
+
+    top_data = float(np.nanmax(np.fmax(bars["upper"].to_numpy(), bars["pct"].to_numpy())))
+    head = top_data + 9.0  # room for the n/N labels
+    frac = 0.72 if annotation else 0.9
+    ytop = max(10.0, math.ceil(head / frac / 10.0) * 10.0)
+
+    with mpl.rc_context(_STYLE):
+        fig = _new_figure(figsize, layout="constrained")
+        ax = fig.add_subplot(1, 1, 1)
+        ax.bar(bars["pos"], bars["pct"], width=bar_w * 0.92, color=bars["color"],
+               edgecolor="black", linewidth=0.6, zorder=2)
+        lo = (bars["pct"] - bars["lower"]).clip(lower=0)
+        hi = (bars["upper"] - bars["pct"]).clip(lower=0)
+        ax.errorbar(bars["pos"], bars["pct"], yerr=[lo, hi], fmt="none", ecolor="black",
+                    elinewidth=0.8, capsize=2.5, capthick=0.8, zorder=3)
+        label_fs = _BASE_FONT
+        for _, b in bars.iterrows():
+            ytxt = np.nanmax([b["upper"], b["pct"]]) + 1.5
+            ax.text(b["pos"], ytxt, b["label"], ha="center", va="bottom", fontsize=label_fs,
+                    zorder=4)
+        ax.set_xticks(range(len(xs)))
+        ax.set_xticklabels(x_lab)
+        ax.set_xlim(-0.6, len(xs) - 0.4)
+        ax.tick_params(axis="x", length=0)
+        ax.set_ylim(0, ytop)
+        step = 20 if ytop > 50 else 10
+        yt = np.arange(0, min(100.0, ytop) + 0.1, step)
+        ax.set_yticks(yt)
+        ax.spines["left"].set_bounds(0, yt[-1])
+        ax.set_ylabel(ylabel)
+        if xlabel:
+            ax.set_xlabel(xlabel)
+        if hue:
+            handles = [Patch(facecolor=c, edgecolor="black", linewidth=0.6, label=lab)
+                       for c, lab in zip(col, h_lab, strict=True)]
+            with mpl.rc_context(_STYLE):
+                meas = _Measurer()
+                legend_w = sum(meas.size(t, _BASE_FONT)[0] + 0.35 for t in h_lab)
+            one_row = legend_w + 0.15 * (nh - 1) <= figsize[0] - 0.6
+            ax.legend(handles=handles, loc="lower left", bbox_to_anchor=(0.0, 1.0),
+                      ncol=nh if one_row else 1, frameon=False,
+                      title=legend_title, borderaxespad=0.2, handlelength=1.2)
+        if annotation:
+            ax.text(0.03, 0.97, annotation, transform=ax.transAxes, ha="left", va="top",
+                    fontsize=_BASE_FONT, linespacing=1.35,
+                    bbox={"boxstyle": "round,pad=0.4", "fc": "white", "ec": "0.55",
+                          "lw": 0.6})
+    fig._her2cohort_bars = bars  # type: ignore[attr-defined]
+    return fig
+
+
+# --------------------------------------------------------------------------- flow diagram
+
+_FLOW_FONT = 8.0
+_FLOW_PAD_X = 0.09  # inches
+_FLOW_PAD_Y = 0.07
+
+
+class _Measurer:
+    """Measures rendered text size in inches with the Agg renderer."""
+
+    def __init__(self, dpi: float = 100.0) -> None:
+        self.fig = _new_figure((8, 8))
+        self.fig.set_dpi(dpi)
+        self.renderer = self.fig.canvas.get_renderer()
+        self.dpi = dpi
+
+    def size(self, text: str, fontsize: float, weight: str = "normal") -> tuple[float, float]:
+        t = self.fig.text(0, 0, text, fontsize=fontsize, fontweight=weight, linespacing=1.25)
+        bb = t.get_window_extent(self.renderer)
+        t.remove()
+        return bb.width / self.dpi, bb.height / self.dpi
+
+    def wrap(self, text: str, width: float, fontsize: float, weight: str = "normal") -> str:
+        """Greedy word wrap so that every line is at most ``width`` inches wide.
+
+        ``"n = 123"`` is never split across lines.
+        """
+        nbsp = "\u00a0"
+        text = re.sub(r"\bn = (?=[\d,]+)", f"n{nbsp}={nbsp}", str(text))
+        return self._wrap(text, width, fontsize, weight).replace(nbsp, " ")
+
+    def _wrap(self, text: str, width: float, fontsize: float, weight: str) -> str:
+        out: list[str] = []
+        for para in text.split("\n"):
+            words = para.split(" ")
+            line = ""
+            for word in words:
+                cand = word if not line else f"{line} {word}"
+                if self.size(cand, fontsize, weight)[0] <= width or not line:
+                    line = cand
+                else:
+                    out.append(line)
+                    line = word
+                # a single word wider than the box: hard-break it
+                while self.size(line, fontsize, weight)[0] > width and len(line) > 1:
+                    cut = len(line) - 1
+                    while cut > 1 and self.size(line[:cut] + "-", fontsize, weight)[0] > width:
+                        cut -= 1
+                    out.append(line[:cut] + "-")
+                    line = line[cut:]
+            out.append(line)
+        return "\n".join(out)
+
+
+def _validate_flow(flow: pd.DataFrame) -> pd.DataFrame:
+    _check_columns(flow, ["step", "kind", "label", "n_before", "n_excluded", "n_after"])
+    f = flow.sort_values("step", kind="stable").reset_index(drop=True)
+    if f.empty or f.loc[0, "kind"] != "start":
+        raise ValueError("the first flow row must have kind 'start'")
+    bad_kind = sorted(set(f["kind"]) - {"start", "quarantine", "exclude"})
+    if bad_kind or (f["kind"] == "start").sum() != 1:
+        raise ValueError(f"kind must be one 'start' then 'quarantine'/'exclude' rows: {bad_kind}")
+    prev = None
+    for _, row in f.iterrows():
+        nb, ne, na = int(row["n_before"]), int(row["n_excluded"]), int(row["n_after"])
+        if row["kind"] != "start" and na != nb - ne:
+            raise ValueError(f"step {row['step']}: n_after {na} != n_before {nb} - {ne}")
+        if prev is not None and nb != prev:
+            raise ValueError(f"step {row['step']}: n_before {nb} != previous n_after {prev}")
+        prev = na
+    return f
+
+
+def flow_diagram(
+    flow: pd.DataFrame,
+    final_groups: Sequence[tuple[str, int]],
+    title: str | None = None,
+    *,
+    width: float = 6.3,
+    side_prefix: Mapping[str, str] | None = None,
+) -> Figure:
+    """STROBE/CONSORT-style vertical flow chart of cohort selection.
+
+    ``flow`` has ordered rows (``step``) with ``kind`` ("start" first, then
+    "exclude" or "quarantine"), ``label``, ``n_before``, ``n_excluded``,
+    ``n_after`` and optionally ``detail`` (multi-line text, e.g. a per-reason
+    or per-centre breakdown) and ``after_label`` (text of the main box after
+    the step, default just ``n = ...``). The start box reads
+    ``"<label> (n = N)"``; each later step gives a side box ``"Excluded:
+    <label> (n = k)"`` (dashed ``"Quarantined: ..."`` for quarantine rows)
+    branching off the main arrow, then a main box with the remaining ``n``;
+    ``final_groups`` ``[(name, n), ...]`` become the bottom row of boxes and
+    must add up to the last ``n_after``.
+
+    Text is measured with the renderer and word-wrapped to the box widths, and
+    the figure height grows with the number of steps, so text never overflows
+    its box. Box texts and extents (inches, y downwards) are attached as
+    ``fig._her2cohort_flow_boxes`` (list of dicts with ``kind``, ``text``,
+    ``box``).
+    """
+    f = _validate_flow(flow)
+    finals = [(str(name), int(k)) for name, k in final_groups]
+    if not finals:
+        raise ValueError("final_groups is empty")
+    last_n = int(f["n_after"].iloc[-1])
+    if sum(k for _, k in finals) != last_n:
+        raise ValueError(
+            f"final_groups add up to {sum(k for _, k in finals)}, but the last step leaves "
+            f"{last_n}; add an exclusion step for the difference"
+        )
+    prefixes = {"exclude": "Excluded", "quarantine": "Quarantined"}
+    prefixes.update(side_prefix or {})
+
+    margin = 0.12
+    gap_col = 0.3
+    n_final = len(finals)
+    final_gap = 0.25
+    final_w_min = 1.5
+    width = max(width, 2 * margin + n_final * final_w_min + (n_final - 1) * final_gap)
+    main_w = min(2.5, (width - 2 * margin - gap_col) * 0.45)
+    side_w = width - 2 * margin - gap_col - main_w
+    main_x0 = margin
+    main_cx = main_x0 + main_w / 2
+    side_x0 = main_x0 + main_w + gap_col
+    min_gap = 0.32  # vertical arrow length between main boxes without a side box
+    side_margin = 0.1
+
+    with mpl.rc_context(_STYLE):
+        meas = _Measurer()
+        inner_main = main_w - 2 * _FLOW_PAD_X
+        inner_side = side_w - 2 * _FLOW_PAD_X
+
+        def box_text(
+            text: str, inner: float, weight: str = "normal", detail: str | None = None
+        ) -> tuple[str, float]:
+            # small safety margin: glyph hinting differs slightly between dpis
+            wrapped = meas.wrap(text, inner - 0.04, _FLOW_FONT, weight)
+            if detail:
+                indent = "    "
+                ind_w = meas.size(indent + "x", _FLOW_FONT)[0] - meas.size("x", _FLOW_FONT)[0]
+                lines = meas.wrap(detail, inner - 0.04 - ind_w, _FLOW_FONT).split("\n")
+                wrapped += "\n" + "\n".join(indent + ln for ln in lines)
+            return wrapped, meas.size(wrapped, _FLOW_FONT, weight)[1] + 2 * _FLOW_PAD_Y
+
+        items: list[dict[str, Any]] = []  # boxes in drawing order
+        y = margin
+        title_h = 0.0
+        title_txt = None
+        if title:
+            title_txt = meas.wrap(title, width - 2 * margin, 9, "bold")
+            title_h = meas.size(title_txt, 9, "bold")[1] + 0.15
+        y += title_h
+
+        start = f.iloc[0]
+        txt, h = box_text(f"{start['label']} (n = {_fmt_int(start['n_after'])})", inner_main)
+        items.append({"kind": "start", "text": txt, "box": (main_x0, y, main_x0 + main_w, y + h),
+                      "align": "center"})
+        y += h
+        for _, row in f.iloc[1:].iterrows():
+            label = f"{prefixes.get(row['kind'], 'Excluded')}: {row['label']} " \
+                    f"(n = {_fmt_int(row['n_excluded'])})"
+            detail = row.get("detail") if "detail" in f.columns else None
+            detail = detail.strip("\n") if isinstance(detail, str) and detail.strip() else None
+            stxt, sh = box_text(label, inner_side, detail=detail)
+            seg = max(min_gap, sh + 2 * side_margin)
+            sy0 = y + (seg - sh) / 2
+            items.append({"kind": str(row["kind"]), "text": stxt,
+                          "box": (side_x0, sy0, side_x0 + side_w, sy0 + sh), "align": "left",
+                          "branch_y": y + seg / 2, "step": int(row["step"])})
+            y += seg
+            after = row.get("after_label") if "after_label" in f.columns else None
+            n_txt = f"n = {_fmt_int(row['n_after'])}"
+            main_label = (f"{after} ({n_txt})" if isinstance(after, str) and after.strip()
+                          else n_txt)
+            mtxt, mh = box_text(main_label, inner_main)
+            items.append({"kind": "main", "text": mtxt,
+                          "box": (main_x0, y, main_x0 + main_w, y + mh), "align": "center",
+                          "step": int(row["step"])})
+            y += mh
+
+        # final groups
+        last_bottom = y
+        y += 0.42
+        avail = width - 2 * margin
+        if n_final == 1:  # straight below the main column
+            fw, fx0 = main_w, main_x0
+        else:
+            fw = min(2.3, (avail - (n_final - 1) * final_gap) / n_final)
+            total_w = n_final * fw + (n_final - 1) * final_gap
+            fx0 = margin + (avail - total_w) / 2
+        ftexts = [box_text(f"{name} (n = {_fmt_int(k)})", fw - 2 * _FLOW_PAD_X, "bold")
+                  for name, k in finals]
+        fh = max(h for _, h in ftexts)
+        for i, (ftxt, _) in enumerate(ftexts):
+            x0 = fx0 + i * (fw + final_gap)
+            items.append({"kind": "final", "text": ftxt, "box": (x0, y, x0 + fw, y + fh),
+                          "align": "center", "weight": "bold"})
+        y += fh
+        height = y + margin
+
+        fig = _new_figure((width, height))
+        ax = fig.add_axes((0, 0, 1, 1))
+        ax.set_xlim(0, width)
+        ax.set_ylim(height, 0)
+        ax.axis("off")
+
+        def arrow(p0: tuple[float, float], p1: tuple[float, float]) -> None:
+            ax.add_patch(FancyArrowPatch(p0, p1, arrowstyle="-|>", mutation_scale=8,
+                                         lw=0.8, color="black", shrinkA=0, shrinkB=0))
+
+        if title_txt:
+            ax.text(margin, margin, title_txt, ha="left", va="top", fontsize=9,
+                    fontweight="bold", linespacing=1.25)
+
+        boxes_out = []
+        prev_main_bottom = None
+        for it in items:
+            x0, y0, x1, y1 = it["box"]
+            dashed = it["kind"] == "quarantine"
+            patch = Rectangle((x0, y0), x1 - x0, y1 - y0, fc="white", ec="black",
+                              lw=0.8, ls=(0, (3, 2)) if dashed else "-", zorder=2)
+            ax.add_patch(patch)
+            if it["align"] == "left":
+                tx, ha = x0 + _FLOW_PAD_X, "left"
+            else:
+                tx, ha = (x0 + x1) / 2, "center"
+            text = ax.text(tx, (y0 + y1) / 2, it["text"], ha=ha, va="center",
+                           fontsize=_FLOW_FONT, fontweight=it.get("weight", "normal"),
+                           linespacing=1.25, multialignment=ha, zorder=3)
+            boxes_out.append({"kind": it["kind"], "text": it["text"], "box": it["box"],
+                              "patch": patch, "artist": text})
+            if it["kind"] in ("start", "main"):
+                if prev_main_bottom is not None:
+                    arrow((main_cx, prev_main_bottom), (main_cx, y0))
+                prev_main_bottom = y1
+            elif it["kind"] != "final":
+                arrow((main_cx, it["branch_y"]), (x0, it["branch_y"]))
+
+        # branch to final groups
+        centres = [(b["box"][0] + b["box"][2]) / 2 for b in boxes_out if b["kind"] == "final"]
+        ftop = next(b["box"][1] for b in boxes_out if b["kind"] == "final")
+        ymid = last_bottom + 0.2
+        if n_final == 1:
+            arrow((main_cx, last_bottom), (centres[0], ftop))
+        else:
+            ax.plot([main_cx, main_cx], [last_bottom, ymid], color="black", lw=0.8,
+                    solid_capstyle="butt")
+            ax.plot([min(centres), max(centres)], [ymid, ymid], color="black", lw=0.8,
+                    solid_capstyle="projecting")
+            if not min(centres) <= main_cx <= max(centres):
+                ax.plot([main_cx, min(centres) if main_cx < min(centres) else max(centres)],
+                        [ymid, ymid], color="black", lw=0.8)
+            for cx in centres:
+                arrow((cx, ymid), (cx, ftop))
+
+    fig._her2cohort_flow_boxes = boxes_out  # type: ignore[attr-defined]
+    return fig

@@ -1,0 +1,721 @@
+"""Baseline characteristics table ("Table 1"), in the style of R's tableone.
+
+The main entry point is :func:`table_one`, which returns a long-format
+:class:`pandas.DataFrame` with one row for the group sizes, one header row per
+variable and one row per level of each categorical variable. Every formatted
+(string) cell has a machine-readable numeric twin, so downstream code never has
+to parse strings:
+
+* formatted: ``overall``, one column per group (named ``str(group value)``),
+  ``p``, ``test``, ``smd``;
+* numeric: ``p_value``, ``smd_value``, ``missing`` and, for each of
+  ``overall`` and every group ``g``: ``n_<g>``, ``pct_<g>``, ``mean_<g>``,
+  ``sd_<g>``, ``median_<g>``, ``q1_<g>``, ``q3_<g>``.
+
+Statistical conventions (chosen to match R; every p-value names its test):
+
+* categorical, ``categorical_test="auto"``: Pearson chi-square without
+  continuity correction (R ``chisq.test(correct = FALSE)``) when all expected
+  counts are >= 5, otherwise Fisher's exact test (R ``fisher.test``). Fisher's
+  test is computed exactly for 2x2 and for R x 2 / 2 x C tables (complete
+  enumeration, same two-sided p-value definition as R). For larger tables with
+  small expected counts, or when the enumeration would be too large, the
+  chi-square test is used and labelled "Pearson chi-square (expected counts < 5)";
+* continuous, two groups: Welch t-test (R ``t.test``); non-normal: Wilcoxon
+  rank-sum test with normal approximation, tie and continuity correction
+  (R ``wilcox.test(exact = FALSE, correct = TRUE)``);
+* continuous, more than two groups: one-way ANOVA (R ``oneway.test(var.equal =
+  TRUE)``, as tableone); non-normal: Kruskal-Wallis test;
+* SMD (two groups only, NaN otherwise), reported as an absolute value like R
+  tableone: continuous ``|m1 - m2| / sqrt((s1^2 + s2^2) / 2)``; categorical,
+  the multi-level SMD of Yang & Dalton (2012) as in tableone's ``ExtractSmd``
+  (generalised inverse of the pooled covariance matrix, first level dropped).
+
+Missing values are excluded from percentages, summary statistics, tests and
+SMDs; rows with a missing group are dropped altogether.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import zipfile
+from collections.abc import Iterable, Mapping, Sequence
+from os import PathLike
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import special, stats
+
+__all__ = [
+    "TEST_ANOVA",
+    "TEST_CHISQ",
+    "TEST_CHISQ_SMALL",
+    "TEST_DESCRIPTIONS",
+    "TEST_FISHER",
+    "TEST_KRUSKAL",
+    "TEST_WELCH",
+    "TEST_WILCOXON",
+    "fisher_exact_rxc",
+    "format_p",
+    "smd_categorical",
+    "smd_continuous",
+    "table_footnotes",
+    "table_one",
+    "to_docx",
+]
+
+TEST_CHISQ = "Pearson chi-square"
+TEST_CHISQ_SMALL = "Pearson chi-square (expected counts < 5)"
+TEST_FISHER = "Fisher's exact test"
+TEST_WELCH = "Welch t-test"
+TEST_WILCOXON = "Wilcoxon rank-sum test"
+TEST_ANOVA = "One-way ANOVA"
+TEST_KRUSKAL = "Kruskal-Wallis test"
+
+#: Long descriptions of every test name used in the ``test`` column (for footnotes).
+TEST_DESCRIPTIONS: dict[str, str] = {
+    TEST_CHISQ: "Pearson chi-square test without continuity correction "
+    "(all expected counts >= 5).",
+    TEST_CHISQ_SMALL: "Pearson chi-square test without continuity correction; at least one "
+    "expected count < 5 and no exact test was computed for this table size, so the "
+    "p-value is approximate.",
+    TEST_FISHER: "Fisher's exact test, two-sided (used when an expected count is < 5).",
+    TEST_WELCH: "Welch two-sample t-test (unequal variances), two-sided.",
+    TEST_WILCOXON: "Wilcoxon rank-sum (Mann-Whitney U) test, two-sided, normal approximation "
+    "with tie and continuity correction.",
+    TEST_ANOVA: "One-way analysis of variance (equal variances).",
+    TEST_KRUSKAL: "Kruskal-Wallis rank-sum test.",
+}
+
+_STATS = ("n", "pct", "mean", "sd", "median", "q1", "q3")
+_CATEGORICAL_TESTS = ("auto", "chisq", "fisher")
+#: Largest number of partial tables enumerated per half in the exact R x 2 Fisher test.
+_FISHER_MAX_TABLES = 2_000_000
+_FISHER_REL_ERR = 1.0 + 1e-7  # same tolerance as R's fisher.test
+
+
+# --------------------------------------------------------------------------- formatting
+
+
+def _fmt_num(x: float, digits: int) -> str:
+    if x is None or not np.isfinite(x):
+        return "NA"
+    out = f"{x:.{digits}f}"
+    if out.startswith("-") and float(out) == 0:  # "-0.0" -> "0.0"
+        out = out[1:]
+    return out
+
+
+def format_p(p: float, digits: int = 3) -> str:
+    """Format a p-value: ``"<0.001"`` below 0.001, else ``digits`` decimals; NaN -> ``""``."""
+    if p is None or not np.isfinite(p):
+        return ""
+    threshold = 10.0 ** (-digits)
+    if p < threshold:
+        return f"<{threshold:.{digits}f}"
+    return f"{p:.{digits}f}"
+
+
+def _fmt_smd(x: float) -> str:
+    return "" if x is None or not np.isfinite(x) else f"{x:.3f}"
+
+
+# --------------------------------------------------------------------------- statistics
+
+
+def smd_continuous(x1: Sequence[float], x2: Sequence[float]) -> float:
+    """Absolute standardized mean difference ``|m1 - m2| / sqrt((s1^2 + s2^2) / 2)``.
+
+    Sample variances use ``n - 1``; missing values are dropped (R tableone).
+    """
+    a = pd.to_numeric(pd.Series(x1), errors="raise").dropna().to_numpy(float)
+    b = pd.to_numeric(pd.Series(x2), errors="raise").dropna().to_numpy(float)
+    if a.size < 2 or b.size < 2:
+        return float("nan")
+    v = (a.var(ddof=1) + b.var(ddof=1)) / 2.0
+    diff = a.mean() - b.mean()
+    if v == 0:
+        return 0.0 if diff == 0 else float("inf")
+    return float(abs(diff) / math.sqrt(v))
+
+
+def smd_categorical(counts1: Sequence[float], counts2: Sequence[float]) -> float:
+    """Multi-level SMD of Yang & Dalton (2012) from level counts of two groups.
+
+    ``sqrt((T - C)' S^+ (T - C))`` where ``T``/``C`` are the level proportions
+    without the first level and ``S`` is the mean of the two multinomial
+    covariance matrices; ``S^+`` is the Moore-Penrose inverse (as ``MASS::ginv``
+    in R tableone). For a binary variable this is
+    ``|p1 - p2| / sqrt((p1 (1 - p1) + p2 (1 - p2)) / 2)``.
+    """
+    c1 = np.asarray(counts1, dtype=float)
+    c2 = np.asarray(counts2, dtype=float)
+    if c1.shape != c2.shape or c1.ndim != 1:
+        raise ValueError("counts1 and counts2 must be 1-D and of equal length")
+    if c1.sum() == 0 or c2.sum() == 0 or c1.size < 2:
+        return float("nan")
+    t = (c1 / c1.sum())[1:]
+    c = (c2 / c2.sum())[1:]
+    s = (np.diag(t) - np.outer(t, t) + np.diag(c) - np.outer(c, c)) / 2.0
+    d = t - c
+    if not np.any(d):
+        return 0.0
+    val = float(d @ np.linalg.pinv(s) @ d)
+    return math.sqrt(max(val, 0.0))
+
+
+def _log_choose(n: np.ndarray | int, k: np.ndarray | int) -> np.ndarray:
+    n = np.asarray(n, dtype=float)
+    k = np.asarray(k, dtype=float)
+    return special.gammaln(n + 1) - special.gammaln(k + 1) - special.gammaln(n - k + 1)
+
+
+def _enumerate_half(
+    rows: np.ndarray, m: int, cap_after: np.ndarray, max_tables: int
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """All partial column vectors (sum, log weight) over ``rows`` with sum <= m."""
+    sums = np.zeros(1, dtype=np.int64)
+    logw = np.zeros(1, dtype=float)
+    for r, cap in zip(rows, cap_after, strict=True):
+        k = np.arange(0, min(int(r), m) + 1, dtype=np.int64)
+        s = (sums[:, None] + k[None, :]).ravel()
+        lw = (logw[:, None] + _log_choose(int(r), k)[None, :]).ravel()
+        ok = (s <= m) & (s + cap >= m)
+        sums, logw = s[ok], lw[ok]
+        if sums.size > max_tables:
+            return None
+    return sums, logw
+
+
+def _fisher_exact_two_columns(table: np.ndarray, max_tables: int) -> float | None:
+    """Exact two-sided Fisher p-value for an R x 2 table (None if too large)."""
+    t = np.asarray(table, dtype=np.int64)
+    t = t[t.sum(axis=1) > 0]
+    r = t.sum(axis=1)
+    col_tot = t.sum(axis=0)
+    j = 0 if col_tot[0] <= col_tot[1] else 1
+    m = int(col_tot[j])
+    n_tot = int(r.sum())
+    x_obs = t[:, j]
+    log_obs = float(_log_choose(r, x_obs).sum())
+    log_norm = float(_log_choose(n_tot, m))
+    caps = np.minimum(r, m)
+    half = len(r) // 2
+    rows_a, rows_b = r[:half], r[half:]
+    # remaining capacity after each row, counted over all rows (pruning for half A)
+    cap_after_all = np.concatenate([np.cumsum(caps[::-1])[::-1][1:], [0]])
+    enum_a = _enumerate_half(rows_a, m, cap_after_all[:half], max_tables)
+    enum_b = _enumerate_half(rows_b, m, np.full(len(rows_b), m), max_tables)
+    if enum_a is None or enum_b is None:
+        return None
+    s_a, lw_a = enum_a
+    s_b, lw_b = enum_b
+    threshold = log_obs + math.log(_FISHER_REL_ERR)
+    order = np.lexsort((lw_b, s_b))
+    s_b, lw_b = s_b[order], lw_b[order]
+    uniq, starts = np.unique(s_b, return_index=True)
+    ends = np.append(starts[1:], s_b.size)
+    total = 0.0
+    for s, st, en in zip(uniq, starts, ends, strict=True):
+        mask = s_a == (m - s)
+        if not mask.any():
+            continue
+        seg = lw_b[st:en]
+        shift = float(seg[-1])
+        cum = np.cumsum(np.exp(seg - shift))
+        la = lw_a[mask]
+        idx = np.searchsorted(seg, threshold - la, side="right")
+        inner = np.where(idx > 0, cum[np.maximum(idx - 1, 0)], 0.0)
+        total += float(np.sum(inner * np.exp(la + shift - log_norm)))
+    return min(1.0, total)
+
+
+def fisher_exact_rxc(table: Any, max_tables: int = _FISHER_MAX_TABLES) -> float | None:
+    """Two-sided Fisher exact p-value for a contingency table, as R ``fisher.test``.
+
+    Exact for 2x2 (via :func:`scipy.stats.fisher_exact`) and for any table with
+    two rows or two columns (complete enumeration, meet-in-the-middle; tables
+    whose probability is <= the observed one times ``1 + 1e-7`` are summed, as in
+    R). Returns ``None`` when the table has >= 3 rows and >= 3 columns, or when
+    the enumeration would exceed ``max_tables`` partial tables per half; callers
+    then fall back to an approximate test. All-zero rows/columns are dropped.
+    """
+    t = np.asarray(table)
+    if t.ndim != 2 or np.any(t < 0) or not np.all(np.equal(np.mod(t, 1), 0)):
+        raise ValueError("table must be a 2-D array of non-negative integer counts")
+    t = t.astype(np.int64)
+    t = t[t.sum(axis=1) > 0][:, t.sum(axis=0) > 0]
+    if t.shape[0] < 2 or t.shape[1] < 2:
+        return 1.0
+    if t.shape == (2, 2):
+        return float(stats.fisher_exact(t).pvalue)
+    if t.shape[1] == 2:
+        return _fisher_exact_two_columns(t, max_tables)
+    if t.shape[0] == 2:
+        return _fisher_exact_two_columns(t.T, max_tables)
+    return None
+
+
+def _categorical_test(table: np.ndarray, how: str) -> tuple[float, str]:
+    t = np.asarray(table, dtype=np.int64)
+    t = t[t.sum(axis=1) > 0][:, t.sum(axis=0) > 0]
+    if t.shape[0] < 2 or t.shape[1] < 2:
+        return float("nan"), ""
+    chi = stats.chi2_contingency(t, correction=False)
+    small = bool(np.any(chi.expected_freq < 5))
+    if how == "fisher" or (how == "auto" and small):
+        p = fisher_exact_rxc(t)
+        if p is not None:
+            return float(p), TEST_FISHER
+    return float(chi.pvalue), TEST_CHISQ_SMALL if small else TEST_CHISQ
+
+
+def _continuous_test(samples: list[np.ndarray], nonnormal: bool) -> tuple[float, str]:
+    samples = [s for s in samples if s.size > 0]
+    if len(samples) < 2:
+        return float("nan"), ""
+    if len(samples) == 2:
+        a, b = samples
+        if nonnormal:
+            res = stats.mannwhitneyu(
+                a, b, use_continuity=True, alternative="two-sided", method="asymptotic"
+            )
+            return float(res.pvalue), TEST_WILCOXON
+        if a.size < 2 or b.size < 2:
+            return float("nan"), ""
+        return float(stats.ttest_ind(a, b, equal_var=False).pvalue), TEST_WELCH
+    if nonnormal:
+        return float(stats.kruskal(*samples).pvalue), TEST_KRUSKAL
+    if any(s.size < 2 for s in samples):
+        return float("nan"), ""
+    return float(stats.f_oneway(*samples).pvalue), TEST_ANOVA
+
+
+# --------------------------------------------------------------------------- table
+
+
+def _sorted_unique(values: Iterable[Any]) -> list[Any]:
+    vals = list(pd.unique(pd.Series(list(values)).dropna()))
+    try:
+        return sorted(vals)
+    except TypeError:
+        return sorted(vals, key=lambda v: (type(v).__name__, str(v)))
+
+
+def _empty_row(keys: list[str]) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "row_type": "",
+        "variable": "",
+        "label": "",
+        "level": "",
+        "overall": "",
+    }
+    for k in keys[1:]:
+        row[k] = ""
+    row.update({"p": "", "test": "", "smd": "", "missing": pd.NA})
+    row.update({"p_value": np.nan, "smd_value": np.nan})
+    for k in keys:
+        for s in _STATS:
+            row[f"{s}_{k}"] = np.nan
+    return row
+
+
+def _normalise_spec(spec: Mapping[str, Any] | str, nonnormal: set[str]) -> dict[str, Any]:
+    if isinstance(spec, str):
+        raise TypeError(
+            f"variables must be dicts like {{'name': ..., 'type': ...}}, got the string {spec!r}"
+        )
+    if "name" not in spec:
+        raise ValueError(f"variable spec without 'name': {spec!r}")
+    kind = spec.get("type")
+    if kind not in ("continuous", "categorical"):
+        raise ValueError(
+            f"variable {spec['name']!r}: type must be 'continuous' or 'categorical', got {kind!r}"
+        )
+    out = dict(spec)
+    out["label"] = str(spec.get("label", spec["name"]))
+    out["nonnormal"] = bool(spec.get("nonnormal", False)) or spec["name"] in nonnormal
+    test = spec.get("test")
+    if test is not None and test not in _CATEGORICAL_TESTS:
+        raise ValueError(f"variable {spec['name']!r}: test must be one of {_CATEGORICAL_TESTS}")
+    return out
+
+
+def table_one(
+    df: pd.DataFrame,
+    group: str,
+    variables: Sequence[Mapping[str, Any]],
+    group_order: Sequence[Any] | None = None,
+    nonnormal: Iterable[str] = (),
+    categorical_test: str = "auto",
+    digits: int = 1,
+) -> pd.DataFrame:
+    """Build a tableone-style baseline table in long format.
+
+    Parameters
+    ----------
+    df
+        One row per patient.
+    group
+        Column with the comparison groups (rows where it is missing are dropped).
+    variables
+        Ordered list of dicts ``{"name": col, "label": "Age, years",
+        "type": "continuous" | "categorical", "levels": [...]}``. ``levels``
+        (categorical, optional) fixes the level order; values not listed raise
+        ``ValueError``. Without it, the categories of a pandas ``Categorical``
+        are used, else the sorted unique values. Optional keys: ``"nonnormal":
+        True`` (continuous) and ``"test": "auto" | "chisq" | "fisher"``
+        (categorical, overrides ``categorical_test``).
+    group_order
+        Order of the group columns; defaults to the sorted unique group values.
+    nonnormal
+        Names of continuous variables summarised as median [Q1, Q3] and tested
+        with the Wilcoxon rank-sum (two groups) or Kruskal-Wallis test.
+    categorical_test
+        ``"auto"`` (chi-square if all expected counts >= 5, else Fisher),
+        ``"chisq"`` or ``"fisher"``.
+    digits
+        Decimals for percentages, means, SDs, medians and quartiles.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``row_type`` (``"n"``, ``"header"``, ``"level"``), ``variable``,
+        ``label``, ``level`` (level name; the statistic for continuous headers),
+        ``overall``, one formatted column per group (named ``str(value)``),
+        ``p``, ``test``, ``smd``, ``missing`` (overall count, header rows),
+        ``p_value``, ``smd_value`` and numeric ``n_/pct_/mean_/sd_/median_/q1_/q3_``
+        columns suffixed with ``overall`` and each group name. ``n_<g>`` is the
+        group size on the ``n`` row, the number of non-missing values on header
+        rows and the level count on level rows; ``pct_<g>`` is the percent of
+        non-missing values on level rows.
+    """
+    if categorical_test not in _CATEGORICAL_TESTS:
+        raise ValueError(f"categorical_test must be one of {_CATEGORICAL_TESTS}")
+    if group not in df.columns:
+        raise KeyError(f"group column {group!r} not in DataFrame")
+    nonnormal_set = {str(v) for v in nonnormal}
+    specs = [_normalise_spec(v, nonnormal_set) for v in variables]
+    names = [s["name"] for s in specs]
+    missing_cols = [n for n in names if n not in df.columns]
+    if missing_cols:
+        raise KeyError(f"variables not in DataFrame: {missing_cols}")
+    if len(set(names)) != len(names):
+        raise ValueError("duplicate variable names")
+    unknown_nonnormal = nonnormal_set - set(names)
+    if unknown_nonnormal:
+        raise ValueError(f"nonnormal names not among variables: {sorted(unknown_nonnormal)}")
+
+    data = df.loc[df[group].notna()]
+    present = _sorted_unique(data[group])
+    if group_order is None:
+        groups = present
+    else:
+        groups = list(group_order)
+        extra = [g for g in present if g not in groups]
+        if extra:
+            raise ValueError(f"group values not in group_order: {extra}")
+        if len(set(map(str, groups))) != len(groups):
+            raise ValueError("group_order has duplicates")
+    gnames = [str(g) for g in groups]
+    reserved = {"overall", "row_type", "variable", "label", "level", "p", "test", "smd",
+                "missing", "p_value", "smd_value"}
+    clash = [g for g in gnames if g in reserved]
+    if clash:
+        raise ValueError(f"group values clash with output column names: {clash}")
+    keys = ["overall", *gnames]
+    masks = [np.ones(len(data), dtype=bool)] + [
+        (data[group] == g).to_numpy() for g in groups
+    ]
+
+    rows: list[dict[str, Any]] = []
+    row = _empty_row(keys)
+    row.update(row_type="n", variable="n", label="n")
+    for k, m in zip(keys, masks, strict=True):
+        row[k] = str(int(m.sum()))
+        row[f"n_{k}"] = int(m.sum())
+    rows.append(row)
+
+    for spec in specs:
+        col = data[spec["name"]]
+        if spec["type"] == "continuous":
+            rows.append(_continuous_rows(spec, col, keys, masks, digits))
+        else:
+            test = spec.get("test") or categorical_test
+            rows.extend(_categorical_rows(spec, col, keys, masks, digits, test))
+
+    out = pd.DataFrame(rows, columns=list(_empty_row(keys).keys()))
+    out["missing"] = out["missing"].astype("Int64")
+    for k in keys:
+        out[f"n_{k}"] = out[f"n_{k}"].astype("Int64")
+    return out.reset_index(drop=True)
+
+
+def _continuous_rows(
+    spec: dict[str, Any],
+    col: pd.Series,
+    keys: list[str],
+    masks: list[np.ndarray],
+    digits: int,
+) -> dict[str, Any]:
+    try:
+        values = pd.to_numeric(col, errors="raise").to_numpy(dtype=float)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(f"continuous variable {spec['name']!r} is not numeric") from exc
+    nonnormal = spec["nonnormal"]
+    row = _empty_row(keys)
+    row.update(
+        row_type="header",
+        variable=spec["name"],
+        label=spec["label"],
+        level="median [Q1, Q3]" if nonnormal else "mean (SD)",
+    )
+    samples = []
+    for k, m in zip(keys, masks, strict=True):
+        x = values[m]
+        x = x[~np.isnan(x)]
+        if k != "overall":
+            samples.append(x)
+        row[f"n_{k}"] = int(x.size)
+        if x.size:
+            mean = float(np.mean(x))
+            sd = float(np.std(x, ddof=1)) if x.size > 1 else float("nan")
+            med, q1, q3 = (float(v) for v in np.quantile(x, [0.5, 0.25, 0.75]))
+        else:
+            mean = sd = med = q1 = q3 = float("nan")
+        row.update({f"mean_{k}": mean, f"sd_{k}": sd, f"median_{k}": med,
+                    f"q1_{k}": q1, f"q3_{k}": q3})
+        if nonnormal:
+            row[k] = (
+                f"{_fmt_num(med, digits)} [{_fmt_num(q1, digits)}, {_fmt_num(q3, digits)}]"
+            )
+        else:
+            row[k] = f"{_fmt_num(mean, digits)} ({_fmt_num(sd, digits)})"
+    p, test = _continuous_test(samples, nonnormal)
+    smd = smd_continuous(samples[0], samples[1]) if len(samples) == 2 else float("nan")
+    row.update(p_value=p, p=format_p(p), test=test, smd_value=smd, smd=_fmt_smd(smd),
+               missing=int(np.isnan(values).sum()))
+    return row
+
+
+def _categorical_rows(
+    spec: dict[str, Any],
+    col: pd.Series,
+    keys: list[str],
+    masks: list[np.ndarray],
+    digits: int,
+    test: str,
+) -> list[dict[str, Any]]:
+    notna = col.notna().to_numpy()
+    if spec.get("levels") is not None:
+        levels = list(spec["levels"])
+        if len(set(map(str, levels))) != len(levels):
+            raise ValueError(f"variable {spec['name']!r}: duplicate levels")
+    elif isinstance(col.dtype, pd.CategoricalDtype):
+        levels = list(col.cat.categories)
+    else:
+        levels = _sorted_unique(col)
+    observed = _sorted_unique(col)
+    unlisted = [v for v in observed if v not in levels]
+    if unlisted:
+        raise ValueError(f"variable {spec['name']!r}: values not in levels: {unlisted}")
+
+    # counts[level, key]
+    counts = np.zeros((len(levels), len(keys)), dtype=np.int64)
+    for i, lev in enumerate(levels):
+        is_lev = notna & (col == lev).to_numpy()
+        for j, m in enumerate(masks):
+            counts[i, j] = int(np.sum(is_lev & m))
+    nonmiss = np.array([int(np.sum(notna & m)) for m in masks], dtype=np.int64)
+
+    group_counts = counts[:, 1:]
+    p, test_name = _categorical_test(group_counts, test)
+    smd = (
+        smd_categorical(group_counts[:, 0], group_counts[:, 1])
+        if group_counts.shape[1] == 2
+        else float("nan")
+    )
+    header = _empty_row(keys)
+    header.update(
+        row_type="header",
+        variable=spec["name"],
+        label=spec["label"],
+        level="n (%)",
+        p_value=p,
+        p=format_p(p),
+        test=test_name,
+        smd_value=smd,
+        smd=_fmt_smd(smd),
+        missing=int((~notna).sum()),
+    )
+    for j, k in enumerate(keys):
+        header[f"n_{k}"] = int(nonmiss[j])
+    out = [header]
+    for i, lev in enumerate(levels):
+        row = _empty_row(keys)
+        row.update(row_type="level", variable=spec["name"], label=spec["label"],
+                   level=str(lev))
+        for j, k in enumerate(keys):
+            n = int(counts[i, j])
+            pct = 100.0 * n / nonmiss[j] if nonmiss[j] > 0 else float("nan")
+            row[f"n_{k}"] = n
+            row[f"pct_{k}"] = pct
+            row[k] = f"{n} ({_fmt_num(pct, digits)})"
+        out.append(row)
+    return out
+
+
+# --------------------------------------------------------------------------- footnotes & docx
+
+
+def table_footnotes(table: pd.DataFrame) -> list[str]:
+    """Footnotes describing the summaries, every test used in ``table`` and the SMD."""
+    notes = [
+        (
+            "Categorical variables: n (%) of patients with non-missing values; continuous "
+            "variables: mean (SD) or median [Q1, Q3]. Missing: number of patients with "
+            "missing values (excluded from percentages, tests and SMD)."
+        )
+    ]
+    used = [t for t in pd.unique(table["test"]) if isinstance(t, str) and t]
+    for name in used:
+        desc = TEST_DESCRIPTIONS.get(name, "")
+        notes.append(f"{name}: {desc}" if desc else name)
+    if table["smd_value"].notna().any():
+        notes.append(
+            "SMD: absolute standardized mean difference; for categorical variables the "
+            "multi-level SMD of Yang and Dalton (2012)."
+        )
+    return notes
+
+
+_DOCX_EPOCH = (1980, 1, 1, 0, 0, 0)
+
+
+def _set_cell_border(cell: Any, **edges: str) -> None:
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+
+    tc_pr = cell._tc.get_or_add_tcPr()
+    borders = tc_pr.find(qn("w:tcBorders"))
+    if borders is None:
+        borders = OxmlElement("w:tcBorders")
+        tc_pr.append(borders)
+    for edge, size in edges.items():
+        el = borders.find(qn(f"w:{edge}"))
+        if el is None:
+            el = OxmlElement(f"w:{edge}")
+            borders.append(el)
+        el.set(qn("w:val"), "single")
+        el.set(qn("w:sz"), size)
+        el.set(qn("w:space"), "0")
+        el.set(qn("w:color"), "000000")
+
+
+def _docx_columns(table: pd.DataFrame) -> list[str]:
+    fixed = {"row_type", "variable", "label", "level", "overall", "p", "test", "smd",
+             "missing", "p_value", "smd_value"}
+    stat_prefixes = tuple(f"{s}_" for s in _STATS)
+    groups = [c for c in table.columns if c not in fixed and not c.startswith(stat_prefixes)]
+    return ["overall", *groups]
+
+
+def to_docx(
+    table: pd.DataFrame,
+    path: str | PathLike[str],
+    title: str,
+    footnotes: Sequence[str] | None = None,
+    font: str = "Arial",
+    font_size: float = 9.0,
+) -> None:
+    """Write a :func:`table_one` result as a three-line Word table.
+
+    Columns: Characteristic, Overall, one per group, p, Test, SMD, Missing.
+    The title is written above the table; below it the automatic footnotes of
+    :func:`table_footnotes` (summary statistics, every test used, SMD) followed
+    by the caller's ``footnotes``. Document properties and zip timestamps are
+    fixed, so the same table gives a byte-identical file.
+    """
+    import datetime as dt
+
+    from docx import Document
+    from docx.enum.text import WD_ALIGN_PARAGRAPH
+    from docx.shared import Pt
+
+    value_cols = _docx_columns(table)
+    headers = ["Characteristic", "Overall", *value_cols[1:], "p", "Test", "SMD", "Missing"]
+
+    doc = Document()
+    fixed_time = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+    cp = doc.core_properties
+    cp.author = "her2cohort"
+    cp.last_modified_by = "her2cohort"
+    cp.title = title
+    cp.created = fixed_time
+    cp.modified = fixed_time
+    cp.revision = 1
+
+    normal = doc.styles["Normal"]
+    normal.font.name = font
+    normal.font.size = Pt(font_size)
+
+    p_title = doc.add_paragraph()
+    run = p_title.add_run(title)
+    run.bold = True
+
+    tbl = doc.add_table(rows=1, cols=len(headers))
+    for j, h in enumerate(headers):
+        cell = tbl.rows[0].cells[j]
+        cell.text = h
+        cell.paragraphs[0].runs[0].bold = True
+        _set_cell_border(cell, top="8", bottom="6")
+
+    for _, r in table.iterrows():
+        cells = tbl.add_row().cells
+        if r["row_type"] == "level":
+            char = str(r["level"])
+        elif r["row_type"] == "header" and r["level"]:
+            char = f"{r['label']}, {r['level']}"
+        else:
+            char = str(r["label"])
+        missing = r["missing"]
+        miss_txt = "" if pd.isna(missing) or r["row_type"] != "header" else str(int(missing))
+        texts = [char, *[str(r[c]) for c in value_cols], str(r["p"]), str(r["test"]),
+                 str(r["smd"]), miss_txt]
+        for j, txt in enumerate(texts):
+            cells[j].text = txt
+            par = cells[j].paragraphs[0]
+            if j == 0 and r["row_type"] == "level":
+                par.paragraph_format.left_indent = Pt(10)
+            if 0 < j < len(texts) and headers[j] not in ("Test",):
+                par.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    for cell in tbl.rows[-1].cells:
+        _set_cell_border(cell, bottom="8")
+
+    notes = [*table_footnotes(table), *(footnotes or [])]
+    for note in notes:
+        par = doc.add_paragraph(note)
+        par.paragraph_format.space_after = Pt(0)
+        for run in par.runs:
+            run.font.size = Pt(font_size - 1)
+
+    buf = io.BytesIO()
+    doc.save(buf)
+    _write_normalised_zip(buf.getvalue(), path)
+
+
+def _write_normalised_zip(blob: bytes, path: str | PathLike[str]) -> None:
+    """Rewrite a zip with fixed member timestamps (byte-identical reruns)."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(blob)) as zin, zipfile.ZipFile(
+        out, "w", compression=zipfile.ZIP_DEFLATED
+    ) as zout:
+        for info in zin.infolist():
+            new = zipfile.ZipInfo(info.filename, date_time=_DOCX_EPOCH)
+            new.compress_type = zipfile.ZIP_DEFLATED
+            new.external_attr = 0o644 << 16
+            zout.writestr(new, zin.read(info.filename))
+    with open(path, "wb") as fh:
+        fh.write(out.getvalue())

@@ -1,0 +1,172 @@
+"""End to end: the whole Snakemake pipeline on the bundled SIMULATED demo cohort.
+
+Asserts the published counts from the pipeline's own outputs, compares every derived value
+patient by patient against the simulator's truth file, checks that every raw row is accounted
+for, that a second run has nothing to do and that a forced rerun gives byte-identical tables.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from her2cohort.config import load_config
+from her2cohort.ingest import pseudonym
+
+ROOT = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.e2e
+
+TRUTH_TO_CRITERION = {
+    "outside_period": "outside_period",
+    "metastatic": "metastatic",
+    "her2_negative_ish5": "her2_not_positive",
+    "her2_negative_group2": "her2_not_positive",
+    "her2_unconfirmed": "her2_not_positive",
+    "no_anti_her2": "no_anti_her2",
+    "no_surgery": "no_surgery",
+    "missing_pathology": "missing_pathology",
+}
+TRUTH_TO_QC_RULE = {
+    "surgery_before_diagnosis": "date_order",
+    "nst_before_diagnosis": "date_order",
+    "last_contact_in_future": "future_date",
+    "recurrence_after_last_contact": "recurrence_after_last_contact",
+    "age_out_of_range": "age_out_of_range",
+    "er_out_of_range": "out_of_range",
+    "size_out_of_range": "out_of_range",
+    "ki67_out_of_range": "out_of_range",
+    "duplicate_same_id_same_file": "duplicate_id",
+    "duplicate_cross_centre": "duplicate_person",
+}
+
+
+def _snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
+    env.pop("HER2COHORT_SALT", None)
+    return subprocess.run([sys.executable, "-m", "snakemake", "--cores", "2", *args],
+                          cwd=workdir, capture_output=True, text=True, check=False, env=env, timeout=900)
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    work = tmp_path_factory.mktemp("pipeline")
+    for item in ("Snakefile", "workflow", "config"):
+        src = ROOT / item
+        (shutil.copytree if src.is_dir() else shutil.copy)(src, work / item)
+    shutil.copytree(ROOT / "data/demo/raw", work / "data/demo/raw")
+    res = _snakemake(work)
+    assert res.returncode == 0, res.stdout[-5000:] + res.stderr[-5000:]
+    return work
+
+
+def _csv(run, name):
+    return pd.read_csv(run / name)
+
+
+def test_published_counts(run):
+    flow = _csv(run, "results/tables/flow.csv")
+    assert flow.iloc[-1]["n_after"] == 575
+    rates = _csv(run, "results/tables/pcr_rates.csv")
+    by_group = rates[rates["subset"] == "all"].set_index("group")
+    assert by_group.loc["IHC 3+", ["n", "events"]].tolist() == [458, 211]
+    assert by_group.loc["IHC 2+/ISH+", ["n", "events"]].tolist() == [117, 19]
+    assert by_group.loc["IHC 3+", "pct"] == pytest.approx(46.07, abs=0.005)
+    assert by_group.loc["IHC 2+/ISH+", "pct"] == pytest.approx(16.24, abs=0.005)
+    inner = rates[rates["subset"] == "IHC 2+/ISH+"].set_index("group")
+    assert inner.loc["dual", ["n", "events"]].tolist() == [68, 13]
+    assert inner.loc["single", ["n", "events"]].tolist() == [49, 6]
+    tests = _csv(run, "results/tables/pcr_tests.csv")
+    main = tests[tests["subset"] == "all"].iloc[0]
+    assert main["p"] < 0.001 and "Pearson" in main["test"]
+    inside = tests[tests["subset"] == "IHC 2+/ISH+"].iloc[0]
+    assert inside["p"] == pytest.approx(0.320, abs=0.0005)  # shared/STUDY.md, Pearson
+
+
+def test_table1_hr_counts(run):
+    t1 = _csv(run, "results/tables/table1.csv")
+    hr = t1[(t1["variable"] == "hr_status") & (t1["level"] == "positive")].iloc[0]
+    assert int(hr["n_IHC 3+"]) == 223
+    assert int(hr["n_IHC 2+/ISH+"]) == 89
+    n_row = t1[t1["variable"] == "n"].iloc[0]
+    assert int(n_row["n_IHC 3+"]) == 458 and int(n_row["n_IHC 2+/ISH+"]) == 117
+
+
+def test_dfs_results(run):
+    lr = _csv(run, "results/tables/dfs_logrank.csv").iloc[0]
+    assert lr["p"] > 0.05  # worse but not significant in 2+/ISH+
+    cox = _csv(run, "results/tables/dfs_cox.csv")
+    uni = cox[cox["model"] == "unadjusted"].iloc[0]
+    assert uni["hr"] > 1.0 and uni["p"] > 0.05
+    adj = cox[(cox["model"] == "adjusted for pCR") & (cox["term"] == "pcr_int")].iloc[0]
+    assert adj["hr"] < 0.5 and adj["p"] < 0.001  # pCR strongly protective
+    fu = _csv(run, "results/tables/followup.csv").iloc[0]
+    assert 48 <= fu["median"] <= 72  # about five years of median follow-up
+
+
+def test_patient_by_patient_against_truth(run):
+    truth = pd.read_csv(ROOT / "data/demo/truth/truth_SIMULATED.csv", dtype={"patient_id": str})
+    cfg = load_config(ROOT / "config/config.yaml")
+    salt = cfg["pseudonymisation"]["demo_salt"]
+    truth["patient_key"] = [pseudonym(p, salt) for p in truth["patient_id"]]
+    disp = pd.read_parquet(run / "data/processed/dispositions.parquet")
+    assert len(disp) == len(truth)  # every raw row accounted for
+    m = truth.merge(disp, on=["source_file", "source_row"], how="outer", indicator=True,
+                    suffixes=("", "_pipe"))
+    assert (m["_merge"] == "both").all()
+    assert (m["patient_key"] == m["patient_key_pipe"]).all()
+    inc = m["disposition"] == "included"
+    assert (m.loc[inc, "disposition_pipe"] == "analysed").all()
+    exc = m[m["disposition"] == "excluded"]
+    assert (exc["disposition_pipe"] == "excluded").all()
+    assert (exc["reason"].map(TRUTH_TO_CRITERION) == exc["reason_pipe"]).all()
+    q = m[m["disposition"] == "quarantined"]
+    assert (q["disposition_pipe"] == "quarantined").all()
+    for truth_reason, rules in zip(q["reason"], q["reason_pipe"]):
+        assert TRUTH_TO_QC_RULE[truth_reason] in rules.split(";"), (truth_reason, rules)
+
+    ana = pd.read_parquet(run / "data/processed/analysis.parquet")
+    assert "patient_id" not in ana.columns  # pseudonymous key only
+    t = truth[truth["disposition"] == "included"].merge(
+        ana, on=["source_file", "source_row"], how="outer", indicator=True)
+    assert (t["_merge"] == "both").all() and len(t) == 575
+    assert (t["her2_class"] == t["her2_class_truth"]).all()
+    assert (t["hr_status"] == t["hr_truth"]).all()
+    assert (t["anti_her2"] == t["anti_her2_truth"]).all()
+    assert (t["pcr"].astype(bool) == t["pcr_truth"].astype(bool)).all()
+    np.testing.assert_allclose(t["dfs_months"].astype(float), t["dfs_months_truth"], atol=1e-5)
+    assert (t["dfs_event"].astype(int) == t["dfs_event_truth"].astype(int)).all()
+    loss_t = t["her2_loss_truth"].map({"True": True, "False": False, True: True, False: False})
+    both = loss_t.notna() | t["her2_loss"].notna()
+    assert (t.loc[both, "her2_loss"].astype("boolean") == loss_t[both].astype("boolean")).all()
+
+
+def test_results_hold_no_identifiers_or_dates(run):
+    truth = pd.read_csv(ROOT / "data/demo/truth/truth_SIMULATED.csv", dtype={"patient_id": str})
+    ids = set(truth["patient_id"])
+    import re
+
+    date_re = re.compile(r"\b(19|20)\d\d-\d\d-\d\d\b")
+    for path in (run / "results").rglob("*.csv"):
+        text = path.read_text("utf-8")
+        assert not any(i in text for i in ids), path
+        assert not date_re.search(text), path
+
+
+def test_second_run_has_nothing_to_do_and_rerun_is_identical(run):
+    res = _snakemake(run, "-n")
+    assert res.returncode == 0
+    assert "Nothing to be done" in res.stdout + res.stderr
+    tables = sorted((run / "results").rglob("*.csv"))
+    before = {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in tables}
+    res = _snakemake(run, "--forceall")
+    assert res.returncode == 0, res.stderr[-3000:]
+    after = {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in tables}
+    assert before == after

@@ -1,0 +1,398 @@
+"""Tests for her2cohort.figures (KM plot with risk table, rate bars, flow diagram)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+
+import matplotlib as mpl
+import numpy as np
+import pandas as pd
+import pytest
+from matplotlib.figure import Figure
+
+from her2cohort import figures
+from her2cohort.figures import (
+    flow_diagram,
+    km_plot,
+    rate_bar_plot,
+    risk_table_counts,
+    save_figure,
+)
+
+GROUPS = ["IHC 3+", "IHC 2+/ISH+"]
+COLORS = {"IHC 3+": "#0072B2", "IHC 2+/ISH+": "#D55E00"}
+
+
+@pytest.fixture(scope="module")
+def surv_df() -> pd.DataFrame:
+    """~575 patients, 458 vs 117, DFS months 0-120 with ~15% events."""
+    rng = np.random.default_rng(11)
+    g = np.array(["IHC 3+"] * 458 + ["IHC 2+/ISH+"] * 117)
+    t_ev = rng.exponential(1 / np.where(g == "IHC 3+", 0.0018, 0.0025))
+    t_c = rng.uniform(3, 120, g.size)
+    return pd.DataFrame(
+        {
+            "her2": g,
+            "months": np.round(np.minimum(t_ev, t_c), 1),
+            "event": (t_ev <= t_c).astype(int),
+        }
+    )
+
+
+def _step(step: int, kind: str, label: str, n_before: int, n_excluded: int,
+          detail: str | None = None) -> dict:
+    return {"step": step, "kind": kind, "label": label, "n_before": n_before,
+            "n_excluded": n_excluded, "n_after": n_before - n_excluded, "detail": detail}
+
+
+@pytest.fixture(scope="module")
+def flow_df() -> pd.DataFrame:
+    return pd.DataFrame(
+        [
+            _step(0, "start", "Records received from 5 centres", 650, 0),
+            _step(1, "quarantine", "Conflicting duplicate records", 650, 6,
+                  "Centre B: 4\nCentre D: 2"),
+            _step(2, "exclude", "Metastatic at diagnosis", 644, 12),
+            _step(3, "exclude", "HER2-negative under ASCO/CAP 2018", 632, 21),
+            _step(4, "exclude", "No anti-HER2 therapy", 611, 15),
+            _step(5, "exclude", "No surgery", 596, 9),
+            _step(6, "exclude", "Bilateral cancer", 587, 4),
+            _step(7, "exclude", "Previous malignancy", 583, 8),
+        ]
+    )
+
+
+def _rates(hue: bool = False) -> pd.DataFrame:
+    if hue:
+        df = pd.DataFrame({"her2": ["IHC 3+", "IHC 3+", "IHC 2+/ISH+", "IHC 2+/ISH+"],
+                           "reg": ["H", "HP", "H", "HP"], "events": [80, 131, 6, 13],
+                           "n": [200, 258, 49, 68]})
+    else:
+        df = pd.DataFrame({"her2": GROUPS, "events": [211, 19], "n": [458, 117]})
+    df["pct"] = 100 * df["events"] / df["n"]
+    se = np.sqrt(df["pct"] * (100 - df["pct"]) / df["n"])
+    df["lower"] = (df["pct"] - 1.96 * se).clip(lower=0)
+    df["upper"] = df["pct"] + 1.96 * se
+    return df
+
+
+# --------------------------------------------------------------------------- saving
+
+
+def test_save_figure_is_byte_identical(surv_df, tmp_path):
+    fig = km_plot(surv_df, "months", "event", "her2", GROUPS, colors=COLORS,
+                  annotation="Log-rank p = 0.21\nHR 1.31 (95% CI 0.85-2.02), Cox")
+    save_figure(fig, tmp_path / "a.png", tmp_path / "a.pdf")
+    save_figure(fig, tmp_path / "b.png", tmp_path / "b.pdf")
+    # a rebuilt figure (a rerun of the pipeline) gives the same bytes too
+    fig2 = km_plot(surv_df, "months", "event", "her2", GROUPS, colors=COLORS,
+                   annotation="Log-rank p = 0.21\nHR 1.31 (95% CI 0.85-2.02), Cox")
+    save_figure(fig2, tmp_path / "sub" / "c.png", tmp_path / "sub" / "c.pdf")
+    for ext in ("png", "pdf"):
+        digests = {
+            hashlib.sha256((tmp_path / name).read_bytes()).hexdigest()
+            for name in (f"a.{ext}", f"b.{ext}", f"sub/c.{ext}")
+        }
+        assert len(digests) == 1, ext
+    pdf = (tmp_path / "a.pdf").read_bytes()
+    assert pdf.startswith(b"%PDF")
+    assert b"CreationDate" not in pdf and b"ModDate" not in pdf
+    png = (tmp_path / "a.png").read_bytes()
+    assert png.startswith(b"\x89PNG")
+    assert b"Software" not in png and b"matplotlib" not in png.lower()
+
+
+def test_png_is_300_dpi(surv_df, tmp_path):
+    from PIL import Image
+
+    fig = km_plot(surv_df, "months", "event", "her2", GROUPS)
+    save_figure(fig, tmp_path / "k.png", None)
+    with Image.open(tmp_path / "k.png") as im:
+        w, h = im.size
+        assert im.info["dpi"][0] == pytest.approx(300, abs=0.1)
+    fw, fh = fig.get_size_inches()
+    assert (w, h) == (round(fw * 300), round(fh * 300))
+
+
+def test_no_global_state(surv_df, flow_df):
+    import matplotlib.pyplot as plt
+
+    before = dict(mpl.rcParams)
+    n_figs = len(plt.get_fignums())
+    km_plot(surv_df, "months", "event", "her2", GROUPS)
+    rate_bar_plot(_rates(), "her2", "pct", "lower", "upper")
+    flow_diagram(flow_df, [("IHC 3+", 458), ("IHC 2+/ISH+", 117)])
+    after = dict(mpl.rcParams)
+    assert {k: v for k, v in after.items() if before.get(k) != v} == {}
+    assert len(plt.get_fignums()) == n_figs
+
+
+# --------------------------------------------------------------------------- Kaplan-Meier
+
+
+def test_risk_table_counts_direct():
+    df = pd.DataFrame({
+        "t": [0.0, 5, 12, 12, 13, 30, 40, 7, 24, 25, np.nan],
+        "e": [1, 0, 1, 0, 1, 0, 1, 1, 0, 1, 1],
+        "g": ["a"] * 7 + ["b"] * 4,
+    })
+    rt = risk_table_counts(df, "t", "e", "g", ["a", "b"], [0, 12, 24, 36])
+    # at risk at t = number with follow-up time >= t (NaN row dropped)
+    assert rt.loc["a"].tolist() == [7, 5, 2, 1]
+    assert rt.loc["b"].tolist() == [3, 2, 2, 0]
+    assert list(rt.columns) == [0, 12, 24, 36]
+
+
+def test_km_plot_risk_table_matches_counts_and_ticks(surv_df):
+    fig = km_plot(surv_df, "months", "event", "her2", GROUPS, colors=COLORS,
+                  break_every=12, annotation="Log-rank p = 0.21")
+    assert isinstance(fig, Figure)
+    rt = fig._her2cohort_risk_table
+    ticks = list(range(0, 121, 12))
+    assert list(rt.columns) == ticks
+    for g in GROUPS:
+        tg = surv_df.loc[surv_df["her2"] == g, "months"].to_numpy()
+        assert rt.loc[g].tolist() == [int((tg >= t).sum()) for t in ticks]
+    assert rt.loc["IHC 3+", 0] == 458 and rt.loc["IHC 2+/ISH+", 0] == 117
+    pd.testing.assert_frame_equal(
+        rt, risk_table_counts(surv_df, "months", "event", "her2", GROUPS, ticks)
+    )
+
+    ax, ax_rt = fig.axes[0], fig.axes[1]
+    # the drawn numbers are the counts, one per group row and x tick, centred on the ticks
+    assert list(ax.get_xticks()) == ticks
+    drawn = {(round(t.get_position()[0], 6), t.get_position()[1]): t.get_text()
+             for t in ax_rt.texts}
+    assert len(drawn) == len(GROUPS) * len(ticks)
+    for i, g in enumerate(GROUPS):
+        for tv in ticks:
+            assert drawn[(tv, i)] == f"{rt.loc[g, tv]:,}"
+    assert all(t.get_ha() == "center" for t in ax_rt.texts)
+    # same x axis for curves and table -> numbers are aligned with the ticks
+    assert ax_rt.get_xlim() == ax.get_xlim()
+    fig.canvas.draw()
+    r = fig.canvas.get_renderer()
+    b_main, b_rt = ax.get_window_extent(r), ax_rt.get_window_extent(r)
+    assert b_main.x0 == pytest.approx(b_rt.x0) and b_main.x1 == pytest.approx(b_rt.x1)
+    # group labels in group colours
+    labels = {t.get_text(): t.get_color() for t in ax_rt.get_yticklabels()}
+    assert labels == COLORS
+    # annotation text is drawn
+    assert any(t.get_text() == "Log-rank p = 0.21" for t in ax.texts)
+    # nothing drawn outside the figure
+    fb = fig.bbox
+    for t in [*ax.texts, *ax_rt.texts, *ax_rt.get_yticklabels(), ax.xaxis.label,
+              ax.yaxis.label]:
+        bb = t.get_window_extent(r)
+        assert bb.x0 >= fb.x0 - 1 and bb.x1 <= fb.x1 + 1, t.get_text()
+        assert bb.y0 >= fb.y0 - 1 and bb.y1 <= fb.y1 + 1, t.get_text()
+
+
+def test_km_plot_options_and_validation(surv_df):
+    df = surv_df.copy()
+    df["event"] = df["event"].astype(bool)
+    df.loc[0, "months"] = np.nan
+    fig = km_plot(df, "months", "event", "her2", GROUPS, labels=["3+", "2+/ISH+"],
+                  risk_table=False, ci=False, xmax=60, break_every=6, ymin=0.5,
+                  conf_type="log-log")
+    assert len(fig.axes) == 1
+    assert fig._her2cohort_risk_table.loc["IHC 3+", 0] == 457
+    assert list(fig._her2cohort_risk_table.columns) == list(range(0, 61, 6))
+    with pytest.raises(ValueError, match="group_order"):
+        km_plot(surv_df, "months", "event", "her2", ["IHC 3+"])
+    bad = surv_df.assign(event=2)
+    with pytest.raises(ValueError, match="0/1"):
+        km_plot(bad, "months", "event", "her2", GROUPS)
+    with pytest.raises(ValueError, match="colors"):
+        km_plot(surv_df, "months", "event", "her2", GROUPS, colors={"IHC 3+": "k"})
+
+
+def test_km_log_confidence_interval_hand_computed():
+    from lifelines import KaplanMeierFitter
+
+    kmf = KaplanMeierFitter().fit([1, 2, 3, 4, 5], [1, 1, 0, 1, 1])
+    lo, hi = figures._km_confidence(kmf, "log", 0.05)
+    # t = 1: S = 0.8, var(log S) = 1 / (5 * 4) -> 0.8 * exp(-1.959964 * sqrt(0.05))
+    i = list(kmf.survival_function_.index).index(1.0)
+    z = 1.959963984540054
+    assert lo[i] == pytest.approx(0.8 * np.exp(-z * np.sqrt(0.05)))
+    assert hi[i] == pytest.approx(min(1.0, 0.8 * np.exp(z * np.sqrt(0.05))))
+    assert np.isnan(lo[-1])  # S = 0 at the last time: no log CI (R gives NA)
+
+
+@pytest.mark.rref
+def test_km_log_confidence_interval_matches_r_survfit():
+    if shutil.which("Rscript") is None:
+        if os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no"):
+            pytest.fail("Rscript is required when CI is set but was not found on PATH")
+        pytest.skip("Rscript not found on PATH: R reference comparison skipped")
+    from lifelines import KaplanMeierFitter
+
+    rng = np.random.default_rng(3)
+    t = np.round(rng.exponential(30, 60), 0) + 1
+    e = rng.integers(0, 2, 60)
+    code = (
+        "suppressMessages(library(survival))\n"
+        f"t <- c({', '.join(map(str, t))}); e <- c({', '.join(map(str, e))})\n"
+        "f <- survfit(Surv(t, e) ~ 1)\n"
+        "cat(sprintf('%.17g', c(f$lower, f$upper)), sep = '\\n')"
+    )
+    res = subprocess.run(["Rscript", "--vanilla", "-e", code], capture_output=True,
+                         text=True, check=False, timeout=120)
+    assert res.returncode == 0, res.stderr
+    vals = np.array([float(v) if v != "NA" else np.nan for v in res.stdout.split()])
+    r_lo, r_hi = np.split(vals, 2)
+    kmf = KaplanMeierFitter().fit(t, e)
+    lo, hi = figures._km_confidence(kmf, "log", 0.05)
+    # lifelines' timeline starts at 0; R's survfit times are the observed times
+    np.testing.assert_allclose(lo[1:], r_lo, rtol=1e-10)
+    np.testing.assert_allclose(hi[1:], r_hi, rtol=1e-10)
+
+
+# --------------------------------------------------------------------------- rate bars
+
+
+def test_rate_bar_plot_labels_and_annotation():
+    rates = _rates()
+    fig = rate_bar_plot(rates, "her2", "pct", "lower", "upper", colors=COLORS,
+                        annotation="p < 0.001, Pearson chi-square")
+    ax = fig.axes[0]
+    texts = [t.get_text() for t in ax.texts]
+    assert "211/458" in texts and "19/117" in texts
+    assert "p < 0.001, Pearson chi-square" in texts
+    assert [t.get_text() for t in ax.get_xticklabels()] == GROUPS
+    assert ax.get_ylabel() == "pCR rate (%)"
+    bars = fig._her2cohort_bars
+    assert bars["label"].tolist() == ["211/458", "19/117"]
+    assert bars["color"].tolist() == [COLORS[g] for g in GROUPS]
+    # labels sit above the upper CI limits; the annotation box clears everything
+    for t in ax.texts:
+        if "/" in t.get_text():
+            b = bars.loc[bars["label"] == t.get_text()].iloc[0]
+            assert t.get_position()[1] > b["upper"]
+    fig.canvas.draw()
+    r = fig.canvas.get_renderer()
+    ann = next(t for t in ax.texts if t.get_text().startswith("p <"))
+    ann_bb = ann.get_bbox_patch().get_window_extent(r)
+    for t in ax.texts:
+        if t is not ann:
+            assert not ann_bb.overlaps(t.get_window_extent(r)), t.get_text()
+
+
+def test_rate_bar_plot_with_hue_has_no_overlapping_labels(tmp_path):
+    fig = rate_bar_plot(_rates(hue=True), "her2", "pct", "lower", "upper", hue="reg",
+                        x_order=GROUPS, hue_order=["H", "HP"],
+                        hue_labels={"H": "Trastuzumab", "HP": "Trastuzumab + pertuzumab"},
+                        annotation="Within IHC 2+/ISH+: p = 0.320 (Pearson chi-square)")
+    ax = fig.axes[0]
+    legend = ax.get_legend()
+    assert [t.get_text() for t in legend.get_texts()] == ["Trastuzumab",
+                                                         "Trastuzumab + pertuzumab"]
+    fig.canvas.draw()
+    r = fig.canvas.get_renderer()
+    labels = [t for t in ax.texts if "/" in t.get_text() and "p =" not in t.get_text()]
+    assert sorted(t.get_text() for t in labels) == sorted(["80/200", "131/258", "6/49",
+                                                          "13/68"])
+    boxes = [t.get_window_extent(r) for t in labels]
+    for i in range(len(boxes)):
+        for j in range(i + 1, len(boxes)):
+            assert not boxes[i].overlaps(boxes[j])
+    fb = fig.bbox
+    for artist in [*ax.texts, legend]:
+        bb = artist.get_window_extent(r)
+        assert bb.x0 >= fb.x0 - 1 and bb.x1 <= fb.x1 + 1
+        assert bb.y1 <= fb.y1 + 1
+    save_figure(fig, tmp_path / "r.png", tmp_path / "r.pdf")
+    assert (tmp_path / "r.png").stat().st_size > 0 and (tmp_path / "r.pdf").stat().st_size > 0
+
+
+def test_rate_bar_plot_validation():
+    r = _rates()
+    with pytest.raises(KeyError):
+        rate_bar_plot(r.drop(columns="events"), "her2", "pct", "lower", "upper")
+    with pytest.raises(ValueError, match="duplicate"):
+        rate_bar_plot(pd.concat([r, r]), "her2", "pct", "lower", "upper")
+
+
+# --------------------------------------------------------------------------- flow diagram
+
+
+def _assert_text_inside_boxes(fig: Figure) -> None:
+    fig.canvas.draw()
+    r = fig.canvas.get_renderer()
+    for b in fig._her2cohort_flow_boxes:
+        tb = b["artist"].get_window_extent(r)
+        pb = b["patch"].get_window_extent(r)
+        assert tb.x0 >= pb.x0 and tb.x1 <= pb.x1, b["text"]
+        assert tb.y0 >= pb.y0 and tb.y1 <= pb.y1, b["text"]
+    # boxes never overlap each other and stay inside the figure
+    fb = fig.bbox
+    pbs = [b["patch"].get_window_extent(r) for b in fig._her2cohort_flow_boxes]
+    for i, p in enumerate(pbs):
+        assert p.x0 >= fb.x0 and p.x1 <= fb.x1 and p.y0 >= fb.y0 and p.y1 <= fb.y1
+        for q in pbs[i + 1:]:
+            assert not p.overlaps(q)
+
+
+def test_flow_diagram_texts_contain_counts(flow_df, tmp_path):
+    fig = flow_diagram(flow_df, [("IHC 3+", 458), ("IHC 2+/ISH+", 117)],
+                       title="Figure 1. Patient selection")
+    boxes = fig._her2cohort_flow_boxes
+    texts = [b["text"].replace("\n", " ") for b in boxes]
+    assert texts[0] == "Records received from 5 centres (n = 650)"
+    assert "Quarantined: Conflicting duplicate records (n = 6)" in texts[1]
+    assert "Centre B: 4" in texts[1]
+    assert "Excluded: Metastatic at diagnosis (n = 12)" in texts
+    main = [t for b, t in zip(boxes, texts, strict=True) if b["kind"] == "main"]
+    assert main == [f"n = {k}" for k in flow_df["n_after"].iloc[1:]]
+    finals = [t for b, t in zip(boxes, texts, strict=True) if b["kind"] == "final"]
+    assert finals == ["IHC 3+ (n = 458)", "IHC 2+/ISH+ (n = 117)"]
+    assert sum(b["kind"] in ("exclude", "quarantine") for b in boxes) == 7
+    # every box text is drawn
+    drawn = {t.get_text() for t in fig.axes[0].texts}
+    assert {b["text"] for b in boxes} <= drawn
+    _assert_text_inside_boxes(fig)
+    save_figure(fig, tmp_path / "f1.png", tmp_path / "f1.pdf")
+    save_figure(fig, tmp_path / "f2.png", tmp_path / "f2.pdf")
+    assert (tmp_path / "f1.png").read_bytes() == (tmp_path / "f2.png").read_bytes()
+    assert (tmp_path / "f1.pdf").read_bytes() == (tmp_path / "f2.pdf").read_bytes()
+
+
+def test_flow_diagram_many_steps_long_text_never_overflows():
+    rows = [_step(0, "start", "Records received from 12 centres", 5000, 0)]
+    n = 5000
+    for i in range(1, 21):
+        k = 10 * i
+        label = (
+            f"Reason {i}: a deliberately long exclusion criterion with "
+            "pneumonoultramicroscopicsilicovolcanoconiosisandmoreandmore in it"
+            if i % 4 == 0 else f"Reason {i}"
+        )
+        detail = "Centre A: 1\nCentre B: 2\nCentre C: 3" if i % 3 == 0 else None
+        rows.append(_step(i, "exclude", label, n, k, detail))
+        n -= k
+    flow = pd.DataFrame(rows)
+    finals = [("A group with a rather long descriptive name", n - 1000), ("B", 600),
+              ("C", 400)]
+    fig = flow_diagram(flow, finals)
+    _assert_text_inside_boxes(fig)
+    short = flow_diagram(flow.iloc[:3], [("All", int(flow["n_after"].iloc[2]))])
+    _assert_text_inside_boxes(short)
+    assert fig.get_size_inches()[1] > 3 * short.get_size_inches()[1]
+    texts = [b["text"] for b in fig._her2cohort_flow_boxes]
+    assert texts[-4] == "n = 2,900"  # thousands separator, last main box
+    assert any("(n = 1,900)" in t for t in texts)  # "(n = ...)" is never split
+
+
+def test_flow_diagram_validation(flow_df):
+    bad = flow_df.copy()
+    bad.loc[2, "n_after"] = 630
+    with pytest.raises(ValueError, match="n_after"):
+        flow_diagram(bad, [("IHC 3+", 458), ("IHC 2+/ISH+", 117)])
+    with pytest.raises(ValueError, match="final_groups"):
+        flow_diagram(flow_df, [("IHC 3+", 458), ("IHC 2+/ISH+", 100)])
+    with pytest.raises(ValueError, match="start"):
+        flow_diagram(flow_df.iloc[1:], [("IHC 3+", 458), ("IHC 2+/ISH+", 117)])

@@ -63,7 +63,9 @@ def run(tmp_path_factory):
         (shutil.copytree if src.is_dir() else shutil.copy)(src, work / item)
     shutil.copytree(ROOT / "data/demo/raw", work / "data/demo/raw")
     res = _snakemake(work)
-    assert res.returncode == 0, res.stdout[-5000:] + res.stderr[-5000:]
+    logs = "".join(f"\n--- {p.name}\n{p.read_text('utf-8')[-3000:]}"
+                   for p in sorted((work / "logs").glob("*.log")))
+    assert res.returncode == 0, res.stderr[-3000:] + logs
     return work
 
 

@@ -311,7 +311,7 @@ STATUS_TABLE = {
     ("2+", "negative"): ("negative", "2+/ISH-", True),
     ("2+", "equivocal"): ("unknown", "2+/ISH unknown", None),
     ("2+", None): ("unknown", "2+/ISH unknown", None),
-    ("1+", "positive"): ("negative", "1+", True),
+    ("1+", "positive"): ("positive", "1+/ISH+", False),  # ISH group 1 whatever the IHC
     ("1+", None): ("negative", "1+", True),
     ("0", "negative"): ("negative", "0", False),
     ("0", None): ("negative", "0", False),
@@ -344,7 +344,7 @@ def test_classify_ihc_by_group_2018():
     exp_status = []
     for score, g in zip(ihc, [g for _ in IHCS for g in DUAL_TABLE], strict=True):
         ish = DUAL_TABLE[g][1][score]
-        if score == "3+" or (score == "2+" and ish == "positive"):
+        if score == "3+" or (score is not None and ish == "positive"):  # any known IHC score
             exp_status.append("positive")
         elif score in ("0", "1+") or (score == "2+" and ish == "negative"):
             exp_status.append("negative")
@@ -613,7 +613,7 @@ def test_prop_amplified_always_positive(rows, guideline):
         st.sampled_from(["positive", "negative", "equivocal", None]), min_size=40, max_size=40
     ),
 )
-def test_prop_ihc_3_positive_and_0_1_negative(rows, guideline, policy, reported):
+def test_prop_ihc_3_positive_and_0_1_negative_unless_ish_positive(rows, guideline, policy, reported):
     ihc, ratio, copies = _frame(rows)
     df = pd.DataFrame(
         {
@@ -624,15 +624,19 @@ def test_prop_ihc_3_positive_and_0_1_negative(rows, guideline, policy, reported)
         }
     )
     out = classify_her2(df, guideline=guideline, discordance=policy)
-    for (i, _, _), status, klass, low in zip(
+    for (i, _, _), status, klass, low, ish in zip(
         rows,
         _values(out["her2_status"]),
         _values(out["her2_class"]),
         _values(out["her2_low"]),
+        _values(out["ish_status"]),
         strict=True,
     ):
         if i == "3+":
             assert (status, klass, low) == ("positive", "3+", False)
+        elif i in ("0", "1+") and ish == "positive":
+            # ISH group 1 is positive at any IHC score (ASCO/CAP 2018)
+            assert (status, klass, low) == ("positive", f"{i}/ISH+", False)
         elif i in ("0", "1+"):
             assert status == "negative" and klass == i
             assert low is (i == "1+")

@@ -309,14 +309,15 @@ def classify_her2(
         final ISH result. ``discordance="recompute"``: computed where available, else
         reported; ``"reported"``: reported where available, else computed.
     ``her2_status``
-        ``"positive"`` (IHC 3+, or IHC 2+ with ISH positive), ``"negative"`` (IHC 0/1+, or
-        IHC 2+ with ISH negative), ``"unknown"`` otherwise. IHC 3+ is positive regardless of
-        ISH and, by design of this cohort pipeline, IHC 0/1+ is negative regardless of ISH.
+        ``"positive"`` (IHC 3+, or ISH positive: IHC 2+ with ISH group 1 or 3, or any IHC with
+        ISH group 1 as in ISH-first laboratories), ``"negative"`` (IHC 0/1+ without positive
+        ISH, or IHC 2+ with ISH negative), ``"unknown"`` otherwise.
     ``her2_class``
-        ``"3+"``, ``"2+/ISH+"``, ``"2+/ISH-"``, ``"2+/ISH unknown"``, ``"1+"``, ``"0"`` or
-        ``"unknown"`` (IHC missing).
+        ``"3+"``, ``"2+/ISH+"``, ``"2+/ISH-"``, ``"2+/ISH unknown"``, ``"1+/ISH+"``,
+        ``"0/ISH+"``, ``"1+"``, ``"0"`` or ``"unknown"`` (IHC missing).
     ``her2_low``
-        True for IHC 1+ or 2+/ISH-; False for 3+, 2+/ISH+ and IHC 0; NA otherwise.
+        True for IHC 1+ (not ISH-positive) or 2+/ISH-; False for 3+, ISH-positive and IHC 0;
+        NA otherwise.
     ``her2_ultralow``
         True for IHC 0 with subtype ``"ultralow"``; False for IHC 0 with subtype ``"null"``
         and for IHC > 0; NA for IHC 0 with unknown subtype or IHC missing.
@@ -365,20 +366,22 @@ def classify_her2(
     status = _fill(
         n,
         [
-            (ihc3 | (ihc2 & ish_pos), "positive"),
-            (ihc0 | ihc1 | (ihc2 & ish_neg), "negative"),
+            # ASCO/CAP 2018: ISH group 1 is positive whatever the IHC score (ISH-first labs);
+            # group 3 with IHC 0/1+ is already negative in ish_status.
+            (ihc3 | ((ihc2 | ihc1 | ihc0) & ish_pos), "positive"),
+            (((ihc0 | ihc1) & ~ish_pos) | (ihc2 & ish_neg), "negative"),
         ],
     )
     status[np.array([v is None for v in status], dtype=bool)] = "unknown"
 
     her2_class = np.select(
-        [ihc3, ihc2 & ish_pos, ihc2 & ish_neg, ihc2, ihc1, ihc0],
-        ["3+", "2+/ISH+", "2+/ISH-", "2+/ISH unknown", "1+", "0"],
+        [ihc3, ihc2 & ish_pos, ihc2 & ish_neg, ihc2, ihc1 & ish_pos, ihc0 & ish_pos, ihc1, ihc0],
+        ["3+", "2+/ISH+", "2+/ISH-", "2+/ISH unknown", "1+/ISH+", "0/ISH+", "1+", "0"],
         default="unknown",
     ).astype(object)
 
-    low_true = ihc1 | (ihc2 & ish_neg)
-    low_known = low_true | ihc3 | (ihc2 & ish_pos) | ihc0
+    low_true = (ihc1 & ~ish_pos) | (ihc2 & ish_neg)
+    low_known = low_true | ihc3 | ((ihc2 | ihc1 | ihc0) & ish_pos) | ihc0
 
     subtype = _categorical(_column(df, ihc0_subtype), ihc0_subtype, IHC0_SUBTYPES)
     ultra_true = ihc0 & (subtype == "ultralow")

@@ -8,6 +8,7 @@ Private, patient-level intermediates (Parquet, pseudonymous keys) go to ``data/p
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -47,10 +48,13 @@ def ingest_stage(cfg: dict, *, out_parquet, out_problems) -> None:
     raise_if_failing(problems, "ingest")
     quarantine_rules = [p for p in problems if p.action == "quarantine" and p.row is not None]
     if quarantine_rules:  # a cell could not be read; the row goes to quarantine with its reason
-        df["_ingest_reason"] = ""
+        reasons: dict[tuple[str, int], list[str]] = {}
         for p in quarantine_rules:
-            m = (df["source_file"] == p.file) & (df["source_row"] == p.row)
-            df.loc[m, "_ingest_reason"] = p.rule
+            rs = reasons.setdefault((p.file, p.row), [])
+            if p.rule not in rs:
+                rs.append(p.rule)
+        keys = zip(df["source_file"].astype(str), df["source_row"].astype(int))
+        df["_ingest_reason"] = [";".join(reasons.get(k, [])) for k in keys]
     _write_parquet(df, out_parquet)
     print(f"ingest: {len(df)} records from {df['centre'].nunique()} centre(s) -> {out_parquet}")
 
@@ -103,12 +107,13 @@ def cohort_stage(cfg: dict, *, in_derived, in_quarantine, out_analysis, out_disp
                  out_flow, out_flow_png, out_flow_pdf) -> None:
     from .cohort import apply_criteria
     from .figures import flow_diagram, save_figure
+    from .validate import check_analysis
 
     derived = pd.read_parquet(in_derived)
     quarantined = pd.read_parquet(in_quarantine)
     analysed, dispositions, flow = apply_criteria(derived, quarantined, cfg["criteria"])
     g = cfg["groups"]
-    analysed = analysed[analysed[g["column"]].isin(g["levels"])].reset_index(drop=True)
+    check_analysis(analysed, g["column"], g["levels"])
     _write_parquet(analysed, out_analysis)
     _write_parquet(dispositions, out_dispositions)
     _write_csv(flow, out_flow)
@@ -274,4 +279,9 @@ def run(stage: str, cfg: dict, **paths) -> int:
     except (ConfigError, MappingError) as e:
         print(f"configuration error: {e}", file=sys.stderr)
         return 2
+    except ValueError as e:  # a schema or statistics precondition failed: say it plainly
+        if os.environ.get("HER2COHORT_DEBUG"):
+            raise
+        print(f"{stage}: {e}\n(set HER2COHORT_DEBUG=1 to see the traceback)", file=sys.stderr)
+        return 1
     return 0

@@ -259,3 +259,44 @@ def validate(df: pd.DataFrame, *, columns_by_centre: dict[str, dict[str, str]],
     quarantined["reason"] = [";".join(reasons[i]) for i in quarantined.index]
     clean = df.loc[~qmask].copy()
     return clean, quarantined.reset_index(drop=True), problems
+
+
+def analysis_schema(group_column: str, group_levels: list[str]) -> pa.DataFrameSchema:
+    """pandera schema of the analysis-ready table (one row per analysed patient)."""
+    return pa.DataFrameSchema(
+        {
+            "patient_key": pa.Column("string", pa.Check.str_matches(r"^P[0-9a-f]{12}$"),
+                                     unique=True, nullable=False),
+            "centre": pa.Column("string", nullable=False),
+            group_column: pa.Column("string", pa.Check.isin(group_levels), nullable=False),
+            "her2_status": pa.Column("string", pa.Check.isin(["positive"]), nullable=False),
+            "age": pa.Column("float64", pa.Check.in_range(0, 120), nullable=False),
+            "hr_status": pa.Column("string", pa.Check.isin(["positive", "negative"]),
+                                   nullable=True),
+            "anti_her2": pa.Column("string", pa.Check.isin(["single", "dual"]), nullable=False),
+            "pcr": pa.Column("boolean", nullable=False),
+            "her2_loss": pa.Column("boolean", nullable=True),
+            "dfs_months": pa.Column("float64", pa.Check.ge(0), nullable=False),
+            "dfs_event": pa.Column("Int8", pa.Check.isin([0, 1]), nullable=False),
+            "stage": pa.Column("string", pa.Check.isin(
+                ["IA", "IB", "IIA", "IIB", "IIIA", "IIIB", "IIIC"]), nullable=True),
+        },
+        checks=[
+            pa.Check(lambda df: ~(df["pcr"] & df["her2_loss"].fillna(False)).astype(bool),
+                     name="no HER2 re-test result after a pCR"),
+        ],
+        strict=False,
+        coerce=False,
+    )
+
+
+def check_analysis(df: pd.DataFrame, group_column: str, group_levels: list[str]) -> None:
+    """Validate the analysis-ready table; raise ValueError listing every failure."""
+    try:
+        analysis_schema(group_column, group_levels).validate(df, lazy=True)
+    except pa.errors.SchemaErrors as err:
+        fc = err.failure_cases.head(50)
+        lines = [f"  column {r.column}: check {r.check} failed for value {r.failure_case!r} "
+                 f"(row index {r.index})" for r in fc.itertuples(index=False)]
+        raise ValueError("the analysis-ready table breaks its schema:\n" + "\n".join(lines)) \
+            from None

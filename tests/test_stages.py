@@ -1,0 +1,110 @@
+"""Stage functions on small inputs: config-driven actions, row accounting, schemas, determinism."""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from her2cohort.config import load_config
+from her2cohort.stages import run
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture()
+def cfg():
+    return load_config(ROOT / "config/config.yaml")
+
+
+def _paths(tmp):
+    return {
+        "ingest": {"out_parquet": tmp / "h.parquet", "out_problems": tmp / "ip.csv"},
+        "validate": {"in_parquet": tmp / "h.parquet", "in_ingest_problems": tmp / "ip.csv",
+                     "out_parquet": tmp / "v.parquet", "out_quarantine": tmp / "q.parquet",
+                     "out_problems": tmp / "p.csv", "out_quarantine_csv": tmp / "q.csv"},
+    }
+
+
+def test_unreadable_cells_fail_by_default(cfg, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(ROOT)
+    cfg["centres"] = ["tests/corpus/bad_number/centre.yaml"]
+    assert run("ingest", cfg, **_paths(tmp_path)["ingest"]) == 1
+    err = capsys.readouterr().err
+    assert "row 3, column 'Ki67 %', value 'about 30'" in err
+    assert "Traceback" not in err
+    problems = pd.read_csv(tmp_path / "ip.csv")
+    assert sorted(problems["row"]) == [3, 6] and set(problems["action"]) == {"fail"}
+
+
+def test_config_can_quarantine_unreadable_cells(cfg, tmp_path, monkeypatch):
+    """qc.actions turns a failing rule into quarantine: the rows are set aside, none is lost."""
+    monkeypatch.chdir(ROOT)
+    cfg = copy.deepcopy(cfg)
+    cfg["centres"] = ["tests/corpus/bad_number/centre.yaml"]
+    cfg["qc"]["actions"] = {"bad_number": "quarantine"}
+    p = _paths(tmp_path)
+    assert run("ingest", cfg, **p["ingest"]) == 0
+    assert run("validate", cfg, **p["validate"]) == 0
+    clean = pd.read_parquet(tmp_path / "v.parquet")
+    q = pd.read_csv(tmp_path / "q.csv")
+    assert sorted(q["row"]) == [3, 6]
+    assert set(q["reason"]) == {"bad_number"}
+    assert len(clean) + len(q) == 12
+    assert "patient_id" not in clean.columns and "patient_key" in clean.columns
+
+
+def test_analysis_schema_rejects_bad_rows():
+    from her2cohort.validate import check_analysis
+
+    df = pd.DataFrame({
+        "patient_key": pd.array(["P0123456789ab", "P0123456789ab"], dtype="string"),
+        "centre": pd.array(["A", "A"], dtype="string"),
+        "her2_class": pd.array(["3+", "2+/ISH-"], dtype="string"),
+        "her2_status": pd.array(["positive", "positive"], dtype="string"),
+        "age": [50.0, 40.0],
+        "hr_status": pd.array(["positive", None], dtype="string"),
+        "anti_her2": pd.array(["dual", "single"], dtype="string"),
+        "pcr": pd.array([True, False], dtype="boolean"),
+        "her2_loss": pd.array([None, True], dtype="boolean"),
+        "dfs_months": [12.0, -1.0],
+        "dfs_event": pd.array([0, 1], dtype="Int8"),
+        "stage": pd.array(["IIA", "IIIC"], dtype="string"),
+    })
+    with pytest.raises(ValueError) as e:
+        check_analysis(df, "her2_class", ["3+", "2+/ISH+"])
+    msg = str(e.value)
+    assert "patient_key" in msg and "her2_class" in msg and "dfs_months" in msg
+
+
+def test_simulator_reproduces_the_committed_demo_files(tmp_path):
+    """The committed demo data are exactly what `her2cohort simulate` writes (byte-identical)."""
+    from her2cohort.simulate import simulate
+
+    simulate(tmp_path / "demo")
+    committed = sorted((ROOT / "data/demo").rglob("*.*"))
+    committed = [p for p in committed if p.suffix in (".csv", ".tsv", ".xlsx")]
+    assert len(committed) == 7
+    for p in committed:
+        rel = p.relative_to(ROOT / "data/demo")
+        new = tmp_path / "demo" / rel
+        if rel.parts[0] == "truth":  # truth names files by their path under the output folder
+            continue
+        assert hashlib.sha256(new.read_bytes()).hexdigest() == \
+            hashlib.sha256(p.read_bytes()).hexdigest(), rel
+
+
+def test_simulated_truth_hits_published_counts():
+    from her2cohort.simulate import build_truth
+
+    t = build_truth()
+    inc = t[t["disposition"] == "included"]
+    assert len(inc) == 575
+    assert inc["her2_class_truth"].value_counts().to_dict() == {"3+": 458, "2+/ISH+": 117}
+    hr = inc[inc["hr_truth"] == "positive"]["her2_class_truth"].value_counts().to_dict()
+    assert hr == {"3+": 223, "2+/ISH+": 89}
+    pcr = inc[inc["pcr_truth"]]["her2_class_truth"].value_counts().to_dict()
+    assert pcr == {"3+": 211, "2+/ISH+": 19}

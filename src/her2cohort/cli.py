@@ -23,10 +23,10 @@ def _simulate(args) -> int:
 
 
 def _check(args) -> int:
-    from .config import ConfigError, data_lock, load_config, salt, vocabularies
-    from .ingest import MappingError, ingest, load_mapping
+    from .config import ConfigError, load_config, salt, vocabularies
+    from .ingest import MappingError, ingest
     from .problems import format_report, resolve_actions
-    from .validate import validate
+    from .stages import validate_with_config
 
     try:
         cfg = load_config(args.config)
@@ -35,14 +35,7 @@ def _check(args) -> int:
         df, problems = ingest(cfg["centres"], salt=salt(cfg), vocabularies=vocabularies(cfg))
         resolve_actions(problems, cfg["qc"]["actions"])
         if not any(p.action == "fail" for p in problems) and len(df):
-            cols = {}
-            for mp in cfg["centres"]:
-                m = load_mapping(mp)
-                cols[m["centre"]] = m["columns"]
-            _, quarantined, vprobs = validate(
-                df, columns_by_centre=cols, vocabularies=vocabularies(cfg),
-                data_lock=data_lock(cfg), age_range=tuple(cfg["qc"]["age_range"]),
-                actions=cfg["qc"]["actions"], her2_guideline=str(cfg["her2"]["guideline"]))
+            _, quarantined, vprobs = validate_with_config(df, cfg)
             problems += vprobs
             print(f"{len(df)} records read; {len(quarantined)} would be quarantined.")
     except (ConfigError, MappingError) as e:

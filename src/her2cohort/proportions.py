@@ -21,6 +21,8 @@ from scipy.stats import chi2_contingency, fisher_exact, norm
 from scipy.stats.contingency import odds_ratio as _scipy_odds_ratio
 from statsmodels.stats.proportion import proportion_confint
 
+from .grouping import group_labels
+
 __all__ = [
     "CI_METHODS",
     "TESTS",
@@ -77,38 +79,7 @@ def _outcome(df: pd.DataFrame, outcome: str) -> np.ndarray:
 def _groups(
     df: pd.DataFrame, group: str | None, group_order: Sequence[Any] | None, allow_empty: bool
 ) -> tuple[np.ndarray, list[Any]]:
-    if group is None:
-        if group_order is not None:
-            raise ValueError("group_order given without group")
-        return np.full(len(df), ALL_LABEL, dtype=object), [ALL_LABEL]
-    if group not in df.columns:
-        raise ValueError(f"column not found in data: '{group}'")
-    g = df[group]
-    n_missing = int(g.isna().sum())
-    if n_missing:
-        raise ValueError(f"group column '{group}' has {n_missing} missing value(s)")
-    observed = list(pd.unique(g))
-    if group_order is None:
-        try:
-            levels = sorted(observed)
-        except TypeError as exc:
-            raise ValueError(
-                f"group column '{group}' has values that cannot be sorted; pass group_order"
-            ) from exc
-    else:
-        levels = list(group_order)
-        if len(set(levels)) != len(levels):
-            raise ValueError(f"group_order has duplicated levels: {levels}")
-        unknown = [v for v in observed if v not in levels]
-        if unknown:
-            raise ValueError(
-                f"group column '{group}' has {int(g.isin(unknown).sum())} row(s) with values "
-                f"not in group_order: {unknown}"
-            )
-        empty = [lv for lv in levels if lv not in observed]
-        if empty and not allow_empty:
-            raise ValueError(f"group_order level(s) with no rows in '{group}': {empty}")
-    return g.to_numpy(dtype=object), levels
+    return group_labels(df, group, group_order, allow_empty=allow_empty)
 
 
 def _counts(

@@ -59,12 +59,24 @@ def ingest_stage(cfg: dict, *, out_parquet, out_problems) -> None:
     print(f"ingest: {len(df)} records from {df['centre'].nunique()} centre(s) -> {out_parquet}")
 
 
-def validate_stage(cfg: dict, *, in_parquet, in_ingest_problems, out_parquet, out_quarantine,
-                   out_problems, out_quarantine_csv) -> None:
+def validate_with_config(df: pd.DataFrame, cfg: dict):
+    """Run validation with the study config: centre column names, vocabularies, rule actions."""
     from .config import data_lock, vocabularies
     from .ingest import load_mapping
     from .validate import validate
 
+    cols_by_centre = {}
+    for mp in cfg["centres"]:
+        m = load_mapping(mp)
+        cols_by_centre[m["centre"]] = m["columns"]
+    return validate(
+        df, columns_by_centre=cols_by_centre, vocabularies=vocabularies(cfg),
+        data_lock=data_lock(cfg), age_range=tuple(cfg["qc"]["age_range"]),
+        actions=cfg["qc"]["actions"], her2_guideline=str(cfg["her2"]["guideline"]))
+
+
+def validate_stage(cfg: dict, *, in_parquet, in_ingest_problems, out_parquet, out_quarantine,
+                   out_problems, out_quarantine_csv) -> None:
     df = pd.read_parquet(in_parquet)
     pre_q = pd.DataFrame()
     if "_ingest_reason" in df:
@@ -72,19 +84,13 @@ def validate_stage(cfg: dict, *, in_parquet, in_ingest_problems, out_parquet, ou
         pre_q = df.loc[bad, ["centre", "source_file", "source_row", "patient_key",
                              "_ingest_reason"]].rename(columns={"_ingest_reason": "reason"})
         df = df.loc[~bad].drop(columns="_ingest_reason")
-    cols_by_centre = {}
-    for mp in cfg["centres"]:
-        m = load_mapping(mp)
-        cols_by_centre[m["centre"]] = m["columns"]
-    clean, quarantined, problems = validate(
-        df, columns_by_centre=cols_by_centre, vocabularies=vocabularies(cfg),
-        data_lock=data_lock(cfg), age_range=tuple(cfg["qc"]["age_range"]),
-        actions=cfg["qc"]["actions"], her2_guideline=str(cfg["her2"]["guideline"]))
+    clean, quarantined, problems = validate_with_config(df, cfg)
     if len(pre_q):
         quarantined = pd.concat([pre_q, quarantined], ignore_index=True)
     ingest_problems = pd.read_csv(in_ingest_problems, dtype=str, keep_default_na=False)
-    table = pd.concat([ingest_problems, to_frame(problems).astype("string").fillna("")],
-                      ignore_index=True)
+    parts = [t for t in (ingest_problems, to_frame(problems).astype("string").fillna(""))
+             if len(t)]
+    table = pd.concat(parts, ignore_index=True) if parts else ingest_problems
     _write_csv(table, out_problems)
     print(format_report(problems, "validate"))
     raise_if_failing(problems, "validate")

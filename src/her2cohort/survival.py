@@ -41,6 +41,8 @@ from lifelines import CoxPHFitter, KaplanMeierFitter
 from lifelines.statistics import multivariate_logrank_test
 from scipy.stats import norm
 
+from .grouping import group_labels
+
 __all__ = [
     "COX_CI_METHOD",
     "KM_CI_METHOD",
@@ -127,39 +129,7 @@ def _group_labels(
     df: pd.DataFrame, group: str | None, group_order: Sequence[Any] | None
 ) -> tuple[np.ndarray, list[Any]]:
     """Return (per-row group label array, ordered list of levels)."""
-    if group is None:
-        if group_order is not None:
-            raise ValueError("group_order given without group")
-        return np.full(len(df), ALL_LABEL, dtype=object), [ALL_LABEL]
-    _require_columns(df, [group])
-    g = df[group]
-    n_missing = int(g.isna().sum())
-    if n_missing:
-        raise ValueError(f"group column '{group}' has {n_missing} missing value(s)")
-    values = g.to_numpy(dtype=object)
-    observed = list(pd.unique(g))
-    if group_order is None:
-        try:
-            levels = sorted(observed)
-        except TypeError as exc:  # mixed, unorderable types
-            raise ValueError(
-                f"group column '{group}' has values that cannot be sorted; pass group_order"
-            ) from exc
-    else:
-        levels = list(group_order)
-        if len(set(levels)) != len(levels):
-            raise ValueError(f"group_order has duplicated levels: {levels}")
-        unknown = [v for v in observed if v not in levels]
-        if unknown:
-            n_bad = int(g.isin(unknown).sum())
-            raise ValueError(
-                f"group column '{group}' has {n_bad} row(s) with values not in group_order: "
-                f"{unknown}"
-            )
-        empty = [lv for lv in levels if lv not in observed]
-        if empty:
-            raise ValueError(f"group_order level(s) with no rows in '{group}': {empty}")
-    return values, levels
+    return group_labels(df, group, group_order)
 
 
 def _mask(values: np.ndarray, level: Any) -> np.ndarray:

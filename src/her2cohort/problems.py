@@ -33,6 +33,7 @@ DEFAULT_ACTIONS: dict[str, str] = {
     "bad_number": "fail",
     "missing_required": "fail",
     # row-level, from validation
+    "missing_value": "quarantine",
     "out_of_range": "quarantine",
     "age_out_of_range": "quarantine",
     "date_order": "quarantine",

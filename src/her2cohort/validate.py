@@ -59,6 +59,17 @@ def _not_after_lock(col: str, label: str, lock: pd.Timestamp) -> Rule:
     return Rule("future_date", f"future_date:{col}", col, ok, msg)
 
 
+# Values every record needs for the analysis; a blank one sets the record aside.
+ESSENTIAL = ("birth_date", "diagnosis_date", "nst_start_date", "last_contact_date",
+             "vital_status", "cm", "her2_ihc", "regimen")
+
+
+def _present(col: str, label: str) -> Rule:
+    return Rule("missing_value", f"missing_value:{col}", col,
+                lambda df: df[col].notna(),
+                lambda r: f"{label} is missing; every record needs it")
+
+
 def cross_field_rules(data_lock: dt.date, age_min: float, age_max: float) -> list[Rule]:
     lock = pd.Timestamp(data_lock)
     rules = [
@@ -72,6 +83,7 @@ def cross_field_rules(data_lock: dt.date, age_min: float, age_max: float) -> lis
         _before("recurrence_date", "diagnosis_date", "recurrence", "diagnosis"),
     ]
     rules += [_not_after_lock(f.name, f.label.lower(), lock) for f in FIELDS if f.kind == "date"]
+    rules += [_present(f.name, f.label) for f in FIELDS if f.name in ESSENTIAL]
     rules += [
         Rule("recurrence_after_last_contact", "recurrence_after_last_contact", "recurrence_date",
              lambda df: ~(df["recurrence_date"] > df["last_contact_date"]).fillna(False),

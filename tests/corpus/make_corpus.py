@@ -111,6 +111,12 @@ def main() -> None:
     write(d, [";".join(r) for r in rows])
     mapping("bad_number", "JS01", "data.csv")
 
+    d = case("missing_value")  # a record without a diagnosis date
+    rows = [ln.split(";") for ln in lines]
+    rows[8][header.index("Diagnosis date")] = ""
+    write(d, [";".join(r) for r in rows])
+    mapping("missing_value", "JS01", "data.csv")
+
 
 if __name__ == "__main__":
     main()

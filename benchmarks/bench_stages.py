@@ -21,14 +21,14 @@ from pathlib import Path
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
-import pandas as pd  # noqa: E402
+import pandas as pd
 
-from her2cohort.cohort import apply_criteria  # noqa: E402
-from her2cohort.config import data_lock, load_config, salt, vocabularies  # noqa: E402
-from her2cohort.derive import derive  # noqa: E402
-from her2cohort.ingest import ingest, load_mapping  # noqa: E402
-from her2cohort.survival import cox, km_table, logrank  # noqa: E402
-from her2cohort.validate import validate  # noqa: E402
+from her2cohort.cohort import apply_criteria
+from her2cohort.config import data_lock, load_config, salt, vocabularies
+from her2cohort.derive import derive
+from her2cohort.ingest import ingest, load_mapping
+from her2cohort.survival import cox, km_table, logrank
+from her2cohort.validate import validate
 
 ROOT = Path(__file__).resolve().parents[1]
 SRC = ROOT / "data/demo/raw/JS01_SIMULATED_neoadjuvant_her2.csv"

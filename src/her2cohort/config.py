@@ -38,8 +38,13 @@ def validate_config(cfg: dict, source: str = "config") -> dict:
 
 
 def load_config(path: str | Path = "config/config.yaml") -> dict:
-    with open(path, encoding="utf-8") as fh:
-        cfg = yaml.safe_load(fh) or {}
+    try:
+        with open(path, encoding="utf-8") as fh:
+            cfg = yaml.safe_load(fh) or {}
+    except yaml.YAMLError as e:
+        raise ConfigError(f"{path}: not valid YAML: {e}") from None
+    except OSError as e:
+        raise ConfigError(f"{path}: cannot be read ({e.strerror})") from None
     return validate_config(cfg, str(path))
 
 

@@ -94,6 +94,24 @@ def ajcc8_stage(ct: pd.Series, cn: pd.Series, cm: pd.Series) -> pd.Series:
     return out.mask(out == "")
 
 
+def completed_years(birth: pd.Series, on: pd.Series) -> pd.Series:
+    """Age in completed years on a date (a birthday counts on the day itself)."""
+    b = pd.to_datetime(birth)
+    d = pd.to_datetime(on)
+    before = (d.dt.month < b.dt.month) | ((d.dt.month == b.dt.month) & (d.dt.day < b.dt.day))
+    years = d.dt.year - b.dt.year - before.astype("Int64")
+    return years.astype("Int64").where(b.notna() & d.notna())
+
+
+def residual_invasive(ypt: pd.Series, ypn: pd.Series) -> pd.Series:
+    """True where invasive cancer remains in breast or nodes (not ypT0/is ypN0); NA if unknown.
+    HER2 loss is only defined for such residual tumour."""
+    ypt = ypt.astype("string")
+    ypn = ypn.astype("string")
+    none_left = ypt.isin(("ypT0", "ypTis")) & (ypn == "ypN0")
+    return (~none_left).astype("boolean").mask((ypt.isna() | ypn.isna()).to_numpy())
+
+
 def cut_groups(x: pd.Series, cuts: list[float], labels: list[str]) -> pd.Series:
     """Left-closed groups: cuts [40, 60] -> <40, 40-59, >=60 (labels given by config)."""
     bins = [-np.inf, *cuts, np.inf]
@@ -110,7 +128,9 @@ def derive(df: pd.DataFrame, cfg: dict) -> pd.DataFrame:
         out[c] = her2[c]
     out["age"] = ((out["diagnosis_date"] - out["birth_date"]).dt.days / 365.25).round(6)
     d = cfg["derived"]
-    out["age_group"] = cut_groups(out["age"], d["age_cuts"], d["age_labels"])
+    # groups by completed years, so that a 40th birthday on the diagnosis day counts as 40
+    years = completed_years(out["birth_date"], out["diagnosis_date"]).astype("float64")
+    out["age_group"] = cut_groups(years, d["age_cuts"], d["age_labels"])
     thr = d["hr_positive_threshold_pct"]
     er_pos, pr_pos = out["er_pct"] >= thr, out["pr_pct"] >= thr
     hr = pd.Series(pd.NA, index=out.index, dtype="string")
@@ -132,7 +152,9 @@ def derive(df: pd.DataFrame, cfg: dict) -> pd.DataFrame:
     p = cfg["pcr"]
     out["pcr"] = pcr(out["ypt"], out["ypn"], p["definition"], p.get("itc_is_pcr", False))
     post_ish = out["post_ish_result"].astype("string")
-    out["her2_loss"] = her2_loss(out["post_her2_ihc"], post_ish)
+    # HER2 loss is defined for residual invasive tumour only (a re-tested DCIS is not counted)
+    residual = residual_invasive(out["ypt"], out["ypn"]).fillna(False).to_numpy(dtype=bool)
+    out["her2_loss"] = her2_loss(out["post_her2_ihc"], post_ish).where(residual, pd.NA)
     s = cfg["dfs"]
     surv = dfs(out, origin=s["origin"], events=s["events"])
     for c in surv.columns:

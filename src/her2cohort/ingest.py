@@ -36,8 +36,13 @@ def load_mapping(path: str | Path) -> dict:
     import jsonschema
 
     path = Path(path)
-    with open(path, encoding="utf-8") as fh:
-        mapping = yaml.safe_load(fh)
+    try:
+        with open(path, encoding="utf-8") as fh:
+            mapping = yaml.safe_load(fh)
+    except yaml.YAMLError as e:
+        raise MappingError(f"{path}: not valid YAML: {e}") from None
+    except OSError as e:
+        raise MappingError(f"{path}: cannot be read ({e.strerror})") from None
     from .config import schema_path
 
     with open(schema_path("centre.schema.yaml"), encoding="utf-8") as fh:
@@ -54,6 +59,19 @@ def load_mapping(path: str | Path) -> dict:
             f"{path}: unknown canonical field(s) {unknown + unknown_v}; "
             f"allowed: {', '.join(BY_NAME)}"
         )
+    unit_problems = []
+    for field_name, unit in (mapping.get("units") or {}).items():
+        f = BY_NAME.get(field_name)
+        allowed = UNIT_FACTORS.get(f.unit or "", {}) if f is not None else {}
+        if not allowed:
+            numeric = [x.name for x in FIELDS if x.unit in UNIT_FACTORS]
+            unit_problems.append(f"units: '{field_name}' is not a field with convertible units "
+                                 f"(allowed: {', '.join(numeric)})")
+        elif unit not in allowed:
+            unit_problems.append(f"units: {unit!r} for '{field_name}' is not supported "
+                                 f"(allowed: {', '.join(allowed)})")
+    if unit_problems:
+        raise MappingError(f"{path}: " + "; ".join(unit_problems))
     mapping["_path"] = str(path)
     return mapping
 
@@ -134,13 +152,22 @@ def _read_csv(path: Path, rel: str, mapping: dict):
         body.append(cells + [i])
     if problems:
         return None, problems
+    if not any(any(c.strip() for c in r[:-1]) for r in body):
+        return None, [Problem(rel, None, None, None, None, "file_empty",
+                              "the file has a header but no data rows: expected one row per "
+                              "patient")]
     df = pd.DataFrame(body, columns=header + ["_row"])
     return df, []
 
 
-def _cell_text(v) -> str:
+def _cell_text(v, number_format: str | None = None) -> str:
+    """An Excel cell as the text a user sees; a percent-formatted number (0.1 shown as 10%) is
+    written in percent, as displayed."""
     if v is None:
         return ""
+    if number_format and "%" in number_format and isinstance(v, (int, float)) \
+            and not isinstance(v, bool):
+        v = round(float(v) * 100, 10)
     if isinstance(v, dt.datetime):
         return v.date().isoformat() if v.time() == dt.time(0) else v.isoformat(sep=" ")
     if isinstance(v, dt.date):
@@ -175,7 +202,8 @@ def _read_xlsx(path: Path, rel: str, mapping: dict):
                               f"no sheet named {sheet!r}; the workbook has {names}; set "
                               f"'sheet:' in {mapping['_path']}")]
     ws = wb[sheet]
-    rows = [[_cell_text(v) for v in r] for r in ws.iter_rows(values_only=True)]
+    rows = [[_cell_text(c.value, getattr(c, "number_format", None)) for c in r]
+            for r in ws.iter_rows()]
     wb.close()
     if not rows or not any(c.strip() for c in rows[0]):
         return None, [Problem(rel, None, None, None, sheet, "file_empty",
@@ -184,8 +212,20 @@ def _read_xlsx(path: Path, rel: str, mapping: dict):
     header = [h.strip() for h in rows[0]]
     while header and header[-1] == "":
         header.pop()
+    problems = [Problem(rel, i, None, None, next(c for c in r[len(header):] if c.strip()),
+                        "file_parse", f"row has a value in column {len(header) + 1 + k} "
+                        f"(beyond the {len(header)} header columns): a shifted row?")
+                for i, r in enumerate(rows[1:], start=2)
+                for k in [next((j for j, c in enumerate(r[len(header):]) if c.strip()), None)]
+                if k is not None]
+    if problems:
+        return None, problems
     body = [r[: len(header)] + [""] * (len(header) - len(r)) + [i]
             for i, r in enumerate(rows[1:], start=2)]
+    if not any(any(c.strip() for c in r[:-1]) for r in body):
+        return None, [Problem(rel, None, None, None, sheet, "file_empty",
+                              f"sheet {sheet!r} has a header but no data rows: expected one row "
+                              "per patient")]
     return pd.DataFrame(body, columns=header + ["_row"]), []
 
 
@@ -241,13 +281,15 @@ def _date_example(fmt: str) -> str:
 
 def _parse_numbers(values: pd.Series, decimal: str) -> tuple[pd.Series, pd.Series]:
     other = "." if decimal == "," else ","
-    pattern = rf"[+-]?(\d+(\{decimal}\d*)?|\{decimal}\d+)"
+    # ASCII digits only: full-width digits (common with Chinese input methods) are reported,
+    # not silently turned into missing values
+    pattern = rf"[+-]?([0-9]+(\{decimal}[0-9]*)?|\{decimal}[0-9]+)"
     text = values.str.strip()
     ok = text.str.fullmatch(pattern).fillna(False) & ~text.str.contains(
         re.escape(other), regex=True).fillna(False)
     ok = ok.astype(bool)
     num = pd.to_numeric(text.where(ok).str.replace(decimal, ".", regex=False), errors="coerce")
-    bad = values.notna().astype(bool) & ~ok
+    bad = values.notna().astype(bool) & (~ok | num.isna())
     return num.astype("float64"), bad
 
 

@@ -43,6 +43,7 @@ DEFAULT_ACTIONS: dict[str, str] = {
     "recurrence_inconsistent": "quarantine",
     "pathology_without_surgery": "quarantine",
     "ish_inconsistent": "warn",
+    "retest_without_residual": "warn",
     "duplicate_id": "quarantine",
     "duplicate_person": "quarantine",
 }

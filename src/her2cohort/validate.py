@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
+from .derive import completed_years, residual_invasive
 from .fields import FIELDS
 from .her2 import ish_status
 from .problems import Problem, resolve_actions
@@ -32,8 +33,8 @@ class Rule:
     message: Callable[[pd.Series], str]
 
 
-def _days(a: pd.Series, b: pd.Series) -> pd.Series:
-    return (a - b).dt.days
+def _age(df: pd.DataFrame) -> pd.Series:
+    return completed_years(df["birth_date"], df["diagnosis_date"])
 
 
 def _before(later: str, earlier: str, later_label: str, earlier_label: str) -> Rule:
@@ -106,11 +107,15 @@ def cross_field_rules(data_lock: dt.date, age_min: float, age_max: float) -> lis
              lambda df: ~((df["ypt"].notna() | df["ypn"].notna()) & df["surgery_date"].isna()),
              lambda r: "ypT/ypN are recorded but there is no surgery date"),
         Rule("age_out_of_range", "age_out_of_range", "birth_date",
-             lambda df: ~(((_days(df["diagnosis_date"], df["birth_date"]) / 365.25) < age_min)
-                          | ((_days(df["diagnosis_date"], df["birth_date"]) / 365.25) > age_max)
-                          ).fillna(False),
-             lambda r: f"age at diagnosis {(r['diagnosis_date'] - r['birth_date']).days / 365.25:.1f}"
-                       f" years is outside {age_min:g}-{age_max:g}"),
+             lambda df: ~((_age(df) < age_min) | (_age(df) > age_max)).fillna(False),
+             lambda r: f"age at diagnosis {_age(pd.DataFrame([r])).iloc[0]} years is outside "
+                       f"{age_min:g}-{age_max:g}"),
+        Rule("retest_without_residual", "retest_without_residual", "post_her2_ihc",
+             lambda df: ~(df["post_her2_ihc"].notna()
+                          & residual_invasive(df["ypt"], df["ypn"]).eq(False)
+                          ).fillna(False).astype(bool),
+             lambda r: "a HER2 re-test after therapy is recorded but no invasive cancer remains "
+                       "(ypT0/is ypN0); it is not used for HER2 loss"),
     ]
     return rules
 
@@ -247,8 +252,13 @@ def validate(df: pd.DataFrame, *, columns_by_centre: dict[str, dict[str, str]],
             f"{df.at[i, 'ish_ratio']} and copies {df.at[i, 'her2_copies']} "
             f"('{computed[i]}')", str(rep[i]))
 
-    centre_order = list(columns_by_centre)
-    for i, j, rule in duplicates(df, centre_order):
+    # duplicates among records not already set aside, so that the copy kept is a clean one
+    resolve_actions(problems, actions)
+    pos = {(str(f), int(r)): i for i, f, r in zip(df.index, df["source_file"], df["source_row"])}
+    set_aside = {pos[(p.file, p.row)] for p in problems
+                 if p.action == "quarantine" and p.row is not None}
+    candidates = df.loc[~df.index.isin(list(set_aside))]
+    for i, j, rule in duplicates(candidates, list(columns_by_centre)):
         other = df.loc[j]
         what = ("the same patient ID" if rule == "duplicate_id"
                 else "the same birth date, diagnosis date and side")
@@ -259,7 +269,6 @@ def validate(df: pd.DataFrame, *, columns_by_centre: dict[str, dict[str, str]],
     resolve_actions(problems, actions)
     qmask = pd.Series(False, index=df.index)
     reasons: dict[int, list[str]] = {}
-    pos = {(str(f), int(r)): i for i, f, r in zip(df.index, df["source_file"], df["source_row"])}
     for p in problems:
         if p.action == "quarantine" and p.row is not None:
             i = pos[(p.file, p.row)]
@@ -293,10 +302,6 @@ def analysis_schema(group_column: str, group_levels: list[str]) -> pa.DataFrameS
             "stage": pa.Column("string", pa.Check.isin(
                 ["IA", "IB", "IIA", "IIB", "IIIA", "IIIB", "IIIC"]), nullable=True),
         },
-        checks=[
-            pa.Check(lambda df: ~(df["pcr"] & df["her2_loss"].fillna(False)).astype(bool),
-                     name="no HER2 re-test result after a pCR"),
-        ],
         strict=False,
         coerce=False,
     )
@@ -308,7 +313,13 @@ def check_analysis(df: pd.DataFrame, group_column: str, group_levels: list[str])
         analysis_schema(group_column, group_levels).validate(df, lazy=True)
     except pa.errors.SchemaErrors as err:
         fc = err.failure_cases.head(50)
-        lines = [f"  column {r.column}: check {r.check} failed for value {r.failure_case!r} "
-                 f"(row index {r.index})" for r in fc.itertuples(index=False)]
+        lines = []
+        for r in fc.itertuples(index=False):
+            where = ""
+            if r.index is not None and not pd.isna(r.index) and "source_file" in df:
+                row = df.loc[int(r.index)]
+                where = f" ({row['source_file']}, row {int(row['source_row'])})"
+            lines.append(f"  column {r.column}: check {r.check} failed for value "
+                         f"{r.failure_case!r}{where}")
         raise ValueError("the analysis-ready table breaks its schema:\n" + "\n".join(lines)) \
             from None

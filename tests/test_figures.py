@@ -396,3 +396,23 @@ def test_flow_diagram_validation(flow_df):
         flow_diagram(flow_df, [("IHC 3+", 458), ("IHC 2+/ISH+", 100)])
     with pytest.raises(ValueError, match="start"):
         flow_diagram(flow_df.iloc[1:], [("IHC 3+", 458), ("IHC 2+/ISH+", 117)])
+
+
+@pytest.mark.parametrize("n_lines", [1, 3, 5, 7])
+def test_rate_bar_plot_annotation_box_never_covers_bar_labels(n_lines):
+    """The annotation box grows with its lines; bars and n/N labels stay below it."""
+    text = "\n".join(f"Comparison {i}: p = 0.{i:03d}" for i in range(n_lines))
+    fig = rate_bar_plot(_rates(hue=True), "her2", "pct", "lower", "upper", hue="reg",
+                        x_order=GROUPS, hue_order=["H", "HP"], annotation=text)
+    ax = fig.axes[0]
+    fig.canvas.draw()
+    r = fig.canvas.get_renderer()
+    note = next(t for t in ax.texts if t.get_text() == text)
+    note_box = note.get_bbox_patch().get_window_extent(r)
+    labels = [t for t in ax.texts if t is not note]
+    assert len(labels) == 4
+    for t in labels:
+        assert not t.get_window_extent(r).overlaps(note_box), (n_lines, t.get_text())
+    for patch in ax.patches:
+        if patch is not note.get_bbox_patch():
+            assert not patch.get_window_extent(r).overlaps(note_box)

@@ -519,7 +519,15 @@ def rate_bar_plot(
 
     top_data = float(np.nanmax(np.fmax(bars["upper"].to_numpy(), bars["pct"].to_numpy())))
     head = top_data + 9.0  # room for the n/N labels
-    frac = 0.72 if annotation else 0.9
+    frac = 0.9
+    if annotation:
+        # the annotation box sits at the top of the axes: keep the bars and their labels below
+        # it, whatever its number of lines (height in inches from the font size)
+        n_lines = annotation.count("\n") + 1
+        ann_h = n_lines * _BASE_FONT * 1.35 / 72 + 0.2
+        figsize = (figsize[0], max(figsize[1], 2.0 + 1.6 * ann_h))
+        axes_h = figsize[1] - 1.0  # legend above, tick labels below
+        frac = max(0.3, 1.0 - (ann_h + 0.08) / axes_h)
     ytop = max(10.0, math.ceil(head / frac / 10.0) * 10.0)
 
     with mpl.rc_context(_STYLE):

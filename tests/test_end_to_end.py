@@ -172,3 +172,26 @@ def test_second_run_has_nothing_to_do_and_rerun_is_identical(run):
     assert res.returncode == 0, res.stderr[-3000:]
     after = {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in tables}
     assert before == after
+
+
+def test_pipeline_stops_with_a_clear_report_on_bad_data(tmp_path):
+    """An unmapped code stops the run at ingestion: every bad row listed, no Python traceback,
+    and the problems table survives Snakemake's removal of the failed job's outputs."""
+    for item in ("Snakefile", "workflow", "config"):
+        src = ROOT / item
+        (shutil.copytree if src.is_dir() else shutil.copy)(src, tmp_path / item)
+    shutil.copytree(ROOT / "data/demo/raw", tmp_path / "data/demo/raw")
+    raw = tmp_path / "data/demo/raw/JS01_SIMULATED_neoadjuvant_her2.csv"
+    text = raw.read_text("utf-8-sig")
+    n_ilc = text.count(";ILC;")
+    assert n_ilc >= 2
+    raw.write_text("\ufeff" + text.replace(";ILC;", ";mucinous;"), "utf-8")
+    res = _snakemake(tmp_path)
+    out = res.stdout + res.stderr
+    assert res.returncode != 0
+    assert f"{n_ilc} x unknown_code [fail]" in out
+    assert "value 'mucinous': value has no mapping for 'histology'" in out
+    assert "Traceback" not in out
+    table = pd.read_csv(tmp_path / "results/qc/ingest_problems_FAILED.csv")
+    assert len(table) == n_ilc and set(table["rule"]) == {"unknown_code"}
+    assert not (tmp_path / "results/tables/flow.csv").exists()

@@ -30,6 +30,18 @@ def _write_parquet(df: pd.DataFrame, path: str | Path) -> None:
     df.to_parquet(path, index=False)
 
 
+def _write_problems(table: pd.DataFrame, path: str | Path, failing: bool) -> None:
+    """Write the problems table. When the stage fails, Snakemake deletes the declared output,
+    so a copy is kept next to it as <name>_FAILED.csv and its path is printed."""
+    _write_csv(table, path)
+    failed = Path(path).with_name(Path(path).stem + "_FAILED.csv")
+    if failing:
+        _write_csv(table, failed)
+        print(f"full problems table: {failed}")
+    elif failed.exists():
+        failed.unlink()
+
+
 def _simulated_note(cfg: dict) -> list[str]:
     return [TABLE_FOOTNOTE_SIMULATED] if cfg["study"].get("simulated") else []
 
@@ -43,8 +55,9 @@ def ingest_stage(cfg: dict, *, out_parquet, out_problems) -> None:
 
     df, problems = ingest(cfg["centres"], salt=salt(cfg), vocabularies=vocabularies(cfg))
     resolve_actions(problems, cfg["qc"]["actions"])
-    _write_csv(to_frame(problems), out_problems)
     print(format_report(problems, "ingest"))
+    _write_problems(to_frame(problems), out_problems,
+                    any(p.action == "fail" for p in problems))
     raise_if_failing(problems, "ingest")
     quarantine_rules = [p for p in problems if p.action == "quarantine" and p.row is not None]
     if quarantine_rules:  # a cell could not be read; the row goes to quarantine with its reason
@@ -91,8 +104,8 @@ def validate_stage(cfg: dict, *, in_parquet, in_ingest_problems, out_parquet, ou
     parts = [t for t in (ingest_problems, to_frame(problems).astype("string").fillna(""))
              if len(t)]
     table = pd.concat(parts, ignore_index=True) if parts else ingest_problems
-    _write_csv(table, out_problems)
     print(format_report(problems, "validate"))
+    _write_problems(table, out_problems, any(p.action == "fail" for p in problems))
     raise_if_failing(problems, "validate")
     _write_parquet(clean, out_parquet)
     _write_parquet(quarantined, out_quarantine)
@@ -276,8 +289,7 @@ def run(stage: str, cfg: dict, **paths) -> int:
 
     try:
         STAGES[stage](cfg, **paths)
-    except InputError as e:
-        print(str(e), file=sys.stderr)
+    except InputError as e:  # the stage has already printed its report
         print(f"\n{e.stage}: stopped because of the problem(s) marked [fail] above. Fix the data "
               "or the centre mapping, or change the rule's action under qc: actions: in "
               "config/config.yaml.", file=sys.stderr)

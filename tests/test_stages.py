@@ -33,9 +33,12 @@ def test_unreadable_cells_fail_by_default(cfg, tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(ROOT)
     cfg["centres"] = ["tests/corpus/bad_number/centre.yaml"]
     assert run("ingest", cfg, **_paths(tmp_path)["ingest"]) == 1
-    err = capsys.readouterr().err
-    assert "row 3, column 'Ki67 %', value 'about 30'" in err
-    assert "Traceback" not in err
+    captured = capsys.readouterr()
+    out = captured.out + captured.err
+    assert "row 3, column 'Ki67 %', value 'about 30'" in out
+    assert "stopped because of the problem(s) marked [fail]" in captured.err
+    assert "Traceback" not in out
+    assert (tmp_path / "ip_FAILED.csv").exists()
     problems = pd.read_csv(tmp_path / "ip.csv")
     assert sorted(problems["row"]) == [3, 6] and set(problems["action"]) == {"fail"}
 

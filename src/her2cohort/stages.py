@@ -261,8 +261,8 @@ def survival_stage(cfg: dict, *, in_analysis, out_km, out_landmarks, out_logrank
     hr = uni.iloc[0]
     p = lr["p"]
     ps = "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
-    note = (f"Log-rank {ps}\nHR {hr['hr']:.2f} (95% CI {hr['lower']:.2f}-{hr['upper']:.2f}), "
-            f"Cox\nreference: {labels[0]}")
+    note = (f"Log-rank {ps}\nCox HR {hr['hr']:.2f} (95% Wald CI {hr['lower']:.2f}-"
+            f"{hr['upper']:.2f})\nreference: {labels[0]}")
     if cfg["study"]["simulated"]:
         note += "\nSIMULATED demo data"
     fig = km_plot(df, "dfs_months", "dfs_event", "group", group_order=labels,

@@ -42,6 +42,16 @@ def _ingest(mp):
     return df, problems
 
 
+def _validate_lines(tmp_path, lines):
+    """Write JS01-style lines, ingest and validate them with the study config."""
+    (tmp_path / "d.csv").write_text("\n".join(lines) + "\n", "utf-8")
+    mp = _mapping(tmp_path, JS01, "d.csv")
+    df, _ = _ingest(mp)
+    cfg = load_config(ROOT / "config/config.yaml")
+    cfg["centres"] = [str(mp)]
+    return df, cfg, *validate_with_config(df, cfg)
+
+
 def test_header_only_file_is_empty(tmp_path):
     (tmp_path / "d.csv").write_text(_csv_lines(0)[0] + "\n", "utf-8")
     _, problems = _ingest(_mapping(tmp_path, JS01, "d.csv"))
@@ -109,12 +119,7 @@ def test_duplicate_keeps_the_clean_copy(tmp_path):
     cells = lines[2].split(";")
     cells[header.index("ER %")] = "150"  # the first copy is defective
     lines = lines[:2] + [";".join(cells)] + lines[3:] + [lines[2]]
-    (tmp_path / "d.csv").write_text("\n".join(lines) + "\n", "utf-8")
-    mp = _mapping(tmp_path, JS01, "d.csv")
-    df, _ = _ingest(mp)
-    cfg = load_config(ROOT / "config/config.yaml")
-    cfg["centres"] = [str(mp)]
-    clean, quarantined, problems = validate_with_config(df, cfg)
+    df, _, clean, quarantined, problems = _validate_lines(tmp_path, lines)
     assert quarantined["source_row"].tolist() == [3]
     assert quarantined["reason"].tolist() == ["out_of_range"]
     assert len(clean) + len(quarantined) == len(df)
@@ -130,12 +135,7 @@ def test_retest_after_pcr_is_a_warning_and_not_a_loss(tmp_path):
                      ("HER2 IHC (residual)", "1+")):
         cells[header.index(col)] = val
     lines[2] = ";".join(cells)
-    (tmp_path / "d.csv").write_text("\n".join(lines) + "\n", "utf-8")
-    mp = _mapping(tmp_path, JS01, "d.csv")
-    df, _ = _ingest(mp)
-    cfg = load_config(ROOT / "config/config.yaml")
-    cfg["centres"] = [str(mp)]
-    clean, _, problems = validate_with_config(df, cfg)
+    _, cfg, clean, _, problems = _validate_lines(tmp_path, lines)
     warn = [p for p in problems if p.rule == "retest_without_residual"]
     assert [(p.row, p.action) for p in warn] == [(3, "warn")]
     out = derive(clean, cfg)

@@ -100,10 +100,14 @@ def read_raw(mapping: dict, base_dir: str | Path = ".") -> tuple[pd.DataFrame | 
         return None, [Problem(rel, None, None, None, None, "file_missing",
                               f"file not found (looked for {path}); check 'file:' in "
                               f"{mapping['_path']}")]
-    fmt = mapping.get("format", "csv")
-    if fmt == "xlsx":
-        return _read_xlsx(path, rel, mapping)
-    return _read_csv(path, rel, mapping)
+    reader = _read_xlsx if mapping.get("format", "csv") == "xlsx" else _read_csv
+    df, problems = reader(path, rel, mapping)
+    if df is not None and not (df.drop(columns="_row") != "").to_numpy().any():
+        where = f"sheet {mapping['sheet']!r}" if mapping.get("sheet") else "the file"
+        return None, [Problem(rel, None, None, None, None, "file_empty",
+                              f"{where} has a header but no data rows: expected one row per "
+                              "patient")]
+    return df, problems
 
 
 def _read_csv(path: Path, rel: str, mapping: dict):
@@ -152,12 +156,7 @@ def _read_csv(path: Path, rel: str, mapping: dict):
         body.append(cells + [i])
     if problems:
         return None, problems
-    if not any(any(c.strip() for c in r[:-1]) for r in body):
-        return None, [Problem(rel, None, None, None, None, "file_empty",
-                              "the file has a header but no data rows: expected one row per "
-                              "patient")]
-    df = pd.DataFrame(body, columns=header + ["_row"])
-    return df, []
+    return pd.DataFrame(body, columns=header + ["_row"]), []
 
 
 def _cell_text(v, number_format: str | None = None) -> str:
@@ -212,20 +211,19 @@ def _read_xlsx(path: Path, rel: str, mapping: dict):
     header = [h.strip() for h in rows[0]]
     while header and header[-1] == "":
         header.pop()
-    problems = [Problem(rel, i, None, None, next(c for c in r[len(header):] if c.strip()),
-                        "file_parse", f"row has a value in column {len(header) + 1 + k} "
-                        f"(beyond the {len(header)} header columns): a shifted row?")
-                for i, r in enumerate(rows[1:], start=2)
-                for k in [next((j for j, c in enumerate(r[len(header):]) if c.strip()), None)]
-                if k is not None]
+    problems = []
+    for i, r in enumerate(rows[1:], start=2):
+        extra = [(k, c) for k, c in enumerate(r[len(header):], start=len(header) + 1)
+                 if c.strip()]
+        if extra:
+            col, value = extra[0]
+            problems.append(Problem(rel, i, None, None, value, "file_parse",
+                                    f"row has a value in column {col} (beyond the "
+                                    f"{len(header)} header columns): a shifted row?"))
     if problems:
         return None, problems
     body = [r[: len(header)] + [""] * (len(header) - len(r)) + [i]
             for i, r in enumerate(rows[1:], start=2)]
-    if not any(any(c.strip() for c in r[:-1]) for r in body):
-        return None, [Problem(rel, None, None, None, sheet, "file_empty",
-                              f"sheet {sheet!r} has a header but no data rows: expected one row "
-                              "per patient")]
     return pd.DataFrame(body, columns=header + ["_row"]), []
 
 

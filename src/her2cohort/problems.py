@@ -124,6 +124,17 @@ def format_report(problems: list[Problem], stage: str, limit: int = 40) -> str:
     return "\n".join(lines)
 
 
+def quarantine_reasons(problems: list[Problem]) -> dict[tuple[str, int], list[str]]:
+    """(file, row) -> the rules, in order and once each, that quarantine that row."""
+    reasons: dict[tuple[str, int], list[str]] = {}
+    for p in problems:
+        if p.action == "quarantine" and p.row is not None:
+            rules = reasons.setdefault((p.file, p.row), [])
+            if p.rule not in rules:
+                rules.append(p.rule)
+    return reasons
+
+
 def raise_if_failing(problems: list[Problem], stage: str) -> None:
     failing = [p for p in problems if p.action == "fail"]
     if failing:

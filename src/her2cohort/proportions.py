@@ -32,7 +32,6 @@ __all__ = [
 ]
 
 CONF_LEVEL = 0.95
-ALL_LABEL = "all"
 
 #: accepted ``ci`` arguments -> (statsmodels method, reported ci_method)
 CI_METHODS: dict[str, tuple[str, str]] = {
@@ -76,12 +75,6 @@ def _outcome(df: pd.DataFrame, outcome: str) -> np.ndarray:
     return yf.astype(int)
 
 
-def _groups(
-    df: pd.DataFrame, group: str | None, group_order: Sequence[Any] | None, allow_empty: bool
-) -> tuple[np.ndarray, list[Any]]:
-    return group_labels(df, group, group_order, allow_empty=allow_empty)
-
-
 def _counts(
     df: pd.DataFrame,
     outcome: str,
@@ -91,7 +84,7 @@ def _counts(
 ) -> pd.DataFrame:
     """events / non_events / n per group, rows in group order."""
     y = _outcome(df, outcome)
-    labels, levels = _groups(df, group, group_order, allow_empty)
+    labels, levels = group_labels(df, group, group_order, allow_empty=allow_empty)
     rows = []
     for lv in levels:
         m = np.array([v == lv for v in labels], dtype=bool)

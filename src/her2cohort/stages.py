@@ -46,12 +46,17 @@ def _simulated_note(cfg: dict) -> list[str]:
     return [TABLE_FOOTNOTE_SIMULATED] if cfg["study"].get("simulated") else []
 
 
+def _figure_note(cfg: dict) -> str:
+    """Line added to figure annotations when the data are simulated."""
+    return "\nSIMULATED demo data" if cfg["study"].get("simulated") else ""
+
+
 # --- data stages ------------------------------------------------------------------------------
 
 def ingest_stage(cfg: dict, *, out_parquet, out_problems) -> None:
     from .config import salt, vocabularies
     from .ingest import ingest
-    from .problems import resolve_actions
+    from .problems import quarantine_reasons, resolve_actions
 
     df, problems = ingest(cfg["centres"], salt=salt(cfg), vocabularies=vocabularies(cfg))
     resolve_actions(problems, cfg["qc"]["actions"])
@@ -59,13 +64,8 @@ def ingest_stage(cfg: dict, *, out_parquet, out_problems) -> None:
     _write_problems(to_frame(problems), out_problems,
                     any(p.action == "fail" for p in problems))
     raise_if_failing(problems, "ingest")
-    quarantine_rules = [p for p in problems if p.action == "quarantine" and p.row is not None]
-    if quarantine_rules:  # a cell could not be read; the row goes to quarantine with its reason
-        reasons: dict[tuple[str, int], list[str]] = {}
-        for p in quarantine_rules:
-            rs = reasons.setdefault((p.file, p.row), [])
-            if p.rule not in rs:
-                rs.append(p.rule)
+    reasons = quarantine_reasons(problems)
+    if reasons:  # a cell could not be read; the row goes to quarantine with its reason
         keys = zip(df["source_file"].astype(str), df["source_row"].astype(int))
         df["_ingest_reason"] = [";".join(reasons.get(k, [])) for k in keys]
     _write_parquet(df, out_parquet)
@@ -207,8 +207,7 @@ def response_stage(cfg: dict, *, in_analysis, out_rates, out_tests, out_her2_los
                         hue="group", x_order=labels, hue_order=["single", "dual"],
                         hue_labels={"single": "Single anti-HER2 (trastuzumab)",
                                     "dual": "Dual anti-HER2 (trastuzumab + pertuzumab)"},
-                        ylabel="pCR rate (%), 95% CI", annotation=_p_annotation(tests, labels)
-                        + ("\nSIMULATED demo data" if cfg["study"]["simulated"] else ""),
+                        ylabel="pCR rate (%), 95% CI", annotation=_p_annotation(tests, labels) + _figure_note(cfg),
                         legend_title=None)
     save_figure(fig, out_png, out_pdf)
 
@@ -259,12 +258,8 @@ def survival_stage(cfg: dict, *, in_analysis, out_km, out_landmarks, out_logrank
     fu = reverse_km_followup(df, "dfs_months", "dfs_event")
     _write_csv(pd.DataFrame([fu]), out_followup)
     hr = uni.iloc[0]
-    p = lr["p"]
-    ps = "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
-    note = (f"Log-rank {ps}\nCox HR {hr['hr']:.2f} (95% Wald CI {hr['lower']:.2f}-"
-            f"{hr['upper']:.2f})\nreference: {labels[0]}")
-    if cfg["study"]["simulated"]:
-        note += "\nSIMULATED demo data"
+    note = (f"Log-rank {_fmt_p(lr['p'])}\nCox HR {hr['hr']:.2f} (95% Wald CI {hr['lower']:.2f}-"
+            f"{hr['upper']:.2f})\nreference: {labels[0]}" + _figure_note(cfg))
     fig = km_plot(df, "dfs_months", "dfs_event", "group", group_order=labels,
                   xmax=s["xmax_months"], annotation=note, conf_type="log-log",
                   xlabel=f"Months since {s['origin'].replace('_', ' ')}")

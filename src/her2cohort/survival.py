@@ -66,7 +66,6 @@ KM_MEDIAN_CI_METHOD = "Brookmeyer-Crowley: log-log 95% pointwise band crossing 0
 COX_CI_METHOD = "Wald, exp(coef ± 1.96·se)"
 LOGRANK_TEST = "log-rank (Mantel-Haenszel)"
 REVERSE_KM_METHOD = "reverse Kaplan-Meier (Schemper & Smith 1996)"
-ALL_LABEL = "all"
 
 # Tolerance used by R's print.survfit (survival:::survmean, minmin) when
 # deciding whether a survival curve is at/below 0.5.
@@ -123,13 +122,6 @@ def _validate_time_event(df: pd.DataFrame, time: str, event: str) -> tuple[np.nd
             raise ValueError(f"event column '{event}' has {bad} value(s) not in {{0, 1}}")
         e = e_float.astype(int)
     return t, e
-
-
-def _group_labels(
-    df: pd.DataFrame, group: str | None, group_order: Sequence[Any] | None
-) -> tuple[np.ndarray, list[Any]]:
-    """Return (per-row group label array, ordered list of levels)."""
-    return group_labels(df, group, group_order)
 
 
 def _mask(values: np.ndarray, level: Any) -> np.ndarray:
@@ -204,7 +196,7 @@ def km_table(
     95 % log-log limits (R ``conf.type="log-log"``), NaN where S is 0 or 1.
     """
     t, e = _validate_time_event(df, time, event)
-    labels, levels = _group_labels(df, group, group_order)
+    labels, levels = group_labels(df, group, group_order)
     parts = []
     for lv in levels:
         m = _mask(labels, lv)
@@ -235,7 +227,7 @@ def km_at(
     Columns: ``group, time, surv, std_err, lower, upper, n_risk, ci_method``.
     """
     t, e = _validate_time_event(df, time, event)
-    labels, levels = _group_labels(df, group, group_order)
+    labels, levels = group_labels(df, group, group_order)
     at_arr = np.asarray(list(at), dtype=float)
     if at_arr.size == 0 or np.isnan(at_arr).any():
         raise ValueError("'at' must be a non-empty sequence of numbers without NaN")
@@ -314,7 +306,7 @@ def km_median(
     Columns: ``group, n, events, median, lower, upper, ci_method``.
     """
     t, e = _validate_time_event(df, time, event)
-    labels, levels = _group_labels(df, group, group_order)
+    labels, levels = group_labels(df, group, group_order)
     rows = []
     for lv in levels:
         m = _mask(labels, lv)
@@ -351,7 +343,7 @@ def at_risk(
     ``n_risk + cum_events + cum_censored`` equals the group size.
     """
     t, e = _validate_time_event(df, time, event)
-    labels, levels = _group_labels(df, group, group_order)
+    labels, levels = group_labels(df, group, group_order)
     t_arr = np.asarray(list(times), dtype=float)
     if t_arr.size == 0 or np.isnan(t_arr).any():
         raise ValueError("'times' must be a non-empty sequence of numbers without NaN")
@@ -393,7 +385,7 @@ def logrank(
     if group is None:
         raise ValueError("logrank needs a group column")
     t, e = _validate_time_event(df, time, event)
-    labels, levels = _group_labels(df, group, group_order)
+    labels, levels = group_labels(df, group, group_order)
     if len(levels) < 2:
         raise ValueError(f"group column '{group}' has fewer than 2 levels: {levels}")
     codes = np.empty(len(labels), dtype=int)

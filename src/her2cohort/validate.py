@@ -19,7 +19,7 @@ import pandera.pandas as pa
 from .derive import completed_years, residual_invasive
 from .fields import FIELDS
 from .her2 import ish_status
-from .problems import Problem, resolve_actions
+from .problems import Problem, quarantine_reasons, resolve_actions
 
 
 @dataclass(frozen=True)
@@ -254,11 +254,10 @@ def validate(df: pd.DataFrame, *, columns_by_centre: dict[str, dict[str, str]],
 
     # duplicates among records not already set aside, so that the copy kept is a clean one
     resolve_actions(problems, actions)
-    pos = {(str(f), int(r)): i for i, f, r in zip(df.index, df["source_file"], df["source_row"])}
-    set_aside = {pos[(p.file, p.row)] for p in problems
-                 if p.action == "quarantine" and p.row is not None}
-    candidates = df.loc[~df.index.isin(list(set_aside))]
-    for i, j, rule in duplicates(candidates, list(columns_by_centre)):
+    keys = list(zip(df["source_file"].astype(str), df["source_row"].astype(int)))
+    already = quarantine_reasons(problems)
+    set_aside = np.array([k in already for k in keys], dtype=bool)
+    for i, j, rule in duplicates(df.loc[~set_aside], list(columns_by_centre)):
         other = df.loc[j]
         what = ("the same patient ID" if rule == "duplicate_id"
                 else "the same birth date, diagnosis date and side")
@@ -267,17 +266,10 @@ def validate(df: pd.DataFrame, *, columns_by_centre: dict[str, dict[str, str]],
             redact=True)
 
     resolve_actions(problems, actions)
-    qmask = pd.Series(False, index=df.index)
-    reasons: dict[int, list[str]] = {}
-    for p in problems:
-        if p.action == "quarantine" and p.row is not None:
-            i = pos[(p.file, p.row)]
-            qmask[i] = True
-            reasons.setdefault(i, [])
-            if p.rule not in reasons[i]:
-                reasons[i].append(p.rule)
+    reasons = quarantine_reasons(problems)
+    qmask = pd.Series([k in reasons for k in keys], index=df.index)
     quarantined = df.loc[qmask, ["centre", "source_file", "source_row", "patient_key"]].copy()
-    quarantined["reason"] = [";".join(reasons[i]) for i in quarantined.index]
+    quarantined["reason"] = [";".join(reasons[k]) for k, q in zip(keys, qmask) if q]
     clean = df.loc[~qmask].copy()
     return clean, quarantined.reset_index(drop=True), problems
 

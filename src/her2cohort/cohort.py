@@ -48,8 +48,7 @@ def apply_criteria(derived: pd.DataFrame, quarantined: pd.DataFrame,
     rows.append({"step": 1, "id": "quarantined", "kind": "quarantine",
                  "label": "Data defects", "n_before": n_received,
                  "n_excluded": len(quarantined), "n_after": len(derived),
-                 "detail": "; ".join(f"{k.replace('_', ' ')} {v}"
-                                     for k, v in q_reasons.items())})
+                 "detail": _quarantine_detail(q_reasons, len(quarantined))})
     per_centre = [{"id": "received", **_by_centre(pd.concat([derived, quarantined]), centres)},
                   {"id": "quarantined", **_by_centre(quarantined, centres)}]
     for step, crit in enumerate(criteria, start=2):
@@ -71,6 +70,14 @@ def apply_criteria(derived: pd.DataFrame, quarantined: pd.DataFrame,
     if n_acc != n_received or dispositions.duplicated(["source_file", "source_row"]).any():
         raise AssertionError(f"row accounting broken: {n_received} received, {n_acc} accounted")
     return remaining.reset_index(drop=True), dispositions, flow.merge(flow_centre, on="id")
+
+
+def _quarantine_detail(rule_counts: pd.Series, n_records: int) -> str:
+    """Records per rule; says so when a record broke several rules (counts then exceed n)."""
+    text = "; ".join(f"{k.replace('_', ' ')} {v}" for k, v in rule_counts.items())
+    if rule_counts.sum() > n_records:
+        text += " (records per rule; a record may break several)"
+    return text
 
 
 def _by_centre(df: pd.DataFrame, centres: list[str]) -> dict[str, int]:

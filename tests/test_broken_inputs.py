@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from her2cohort.config import load_config, salt, vocabularies
-from her2cohort.ingest import ingest
-from her2cohort.problems import resolve_actions
+from her2cohort.data.config import load_config, salt, vocabularies
+from her2cohort.data.ingest import ingest
+from her2cohort.data.problems import resolve_actions
 
 ROOT = Path(__file__).resolve().parents[1]
 CASES = yaml.safe_load((ROOT / "tests/corpus/cases.yaml").read_text("utf-8"))
@@ -41,9 +41,9 @@ def test_case_message_and_exit_status(case):
 @pytest.mark.parametrize("case", sorted(c for c, s in CASES.items() if s["exit"] == 0))
 def test_no_row_lost(case):
     """Rows in the file = rows passing + rows quarantined, for cases that do not stop the run."""
-    from her2cohort.config import data_lock
-    from her2cohort.ingest import load_mapping
-    from her2cohort.validate import validate
+    from her2cohort.data.config import data_lock
+    from her2cohort.data.ingest import load_mapping
+    from her2cohort.data.validate import validate
 
     spec = CASES[case]
     cfg = load_config(ROOT / "config/config.yaml")

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from her2cohort.derive import DAYS_PER_MONTH, ajcc8_stage, cut_groups, dfs, pcr
+from her2cohort.study.derive import DAYS_PER_MONTH, ajcc8_stage, cut_groups, dfs, pcr
 
 S = pd.Series
 

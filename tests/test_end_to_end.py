@@ -18,8 +18,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from her2cohort.config import load_config
-from her2cohort.ingest import pseudonym
+from her2cohort.data.config import load_config
+from her2cohort.data.ingest import pseudonym
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.e2e

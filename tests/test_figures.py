@@ -1,4 +1,4 @@
-"""Tests for her2cohort.figures (KM plot with risk table, rate bars, flow diagram)."""
+"""Tests for her2cohort.render.figures (KM plot with risk table, rate bars, flow diagram)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 
-from her2cohort import figures
-from her2cohort.figures import (
+from her2cohort.render import figures
+from her2cohort.render.figures import (
     flow_diagram,
     km_plot,
     rate_bar_plot,

@@ -1,4 +1,4 @@
-"""Tests for her2cohort.her2 (ASCO/CAP 2018 and 2013 HER2 rules)."""
+"""Tests for her2cohort.study.her2 (ASCO/CAP 2018 and 2013 HER2 rules)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from her2cohort.her2 import (
+from her2cohort.study.her2 import (
     GUIDELINES,
     IHC_SCORES,
     classify_her2,

@@ -6,7 +6,7 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from her2cohort.ingest import _parse_dates, _parse_numbers, harmonize, pseudonym
+from her2cohort.data.ingest import _parse_dates, _parse_numbers, harmonize, pseudonym
 
 
 @settings(max_examples=200, deadline=None)
@@ -45,7 +45,7 @@ def test_pseudonym_is_stable_salted_and_not_the_id():
 
 def test_harmonize_shared_column_units_and_missing_markers():
     """One column feeds two fields (HER2 '2+ FISH+'), cm become mm, 'NA' is missing."""
-    from her2cohort.fields import FIELDS
+    from her2cohort.data.fields import FIELDS
 
     cols = {f.name: f.name for f in FIELDS if f.required}
     cols["her2_ihc"] = "HER2"

@@ -1,4 +1,4 @@
-"""her2cohort.proportions: textbook values and R (stats) cross-checks.
+"""her2cohort.stats.proportions: textbook values and R (stats) cross-checks.
 
 R references: prop.test(correct = FALSE)$conf.int (Wilson), binom.test()$conf.int
 (Clopper-Pearson), chisq.test(correct = FALSE / TRUE), fisher.test (p, conditional
@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 import rref
-from her2cohort import proportions as pr
+from her2cohort.stats import proportions as pr
 from rref import run_r
 
 # dataset -> list of (group, events, n); groups sort in the listed order

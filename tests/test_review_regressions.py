@@ -10,10 +10,10 @@ import pandas as pd
 import pytest
 import yaml
 
-from her2cohort.config import load_config, vocabularies
-from her2cohort.derive import completed_years, derive
-from her2cohort.ingest import MappingError, ingest, load_mapping
-from her2cohort.problems import resolve_actions
+from her2cohort.data.config import load_config, vocabularies
+from her2cohort.study.derive import completed_years, derive
+from her2cohort.data.ingest import MappingError, ingest, load_mapping
+from her2cohort.data.problems import resolve_actions
 from her2cohort.stages import validate_with_config
 
 ROOT = Path(__file__).resolve().parents[1]

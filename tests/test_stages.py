@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from her2cohort.config import load_config
+from her2cohort.data.config import load_config
 from her2cohort.stages import run
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -61,7 +61,7 @@ def test_config_can_quarantine_unreadable_cells(cfg, tmp_path, monkeypatch):
 
 
 def test_analysis_schema_rejects_bad_rows():
-    from her2cohort.validate import check_analysis
+    from her2cohort.data.validate import check_analysis
 
     df = pd.DataFrame({
         "patient_key": pd.array(["P0123456789ab", "P0123456789ab"], dtype="string"),
@@ -85,7 +85,7 @@ def test_analysis_schema_rejects_bad_rows():
 
 def test_simulator_reproduces_the_committed_demo_files(tmp_path):
     """The committed demo data are exactly what `her2cohort simulate` writes (byte-identical)."""
-    from her2cohort.simulate import simulate
+    from her2cohort.demo.simulate import simulate
 
     simulate(tmp_path / "demo")
     committed = sorted((ROOT / "data/demo").rglob("*.*"))
@@ -101,7 +101,7 @@ def test_simulator_reproduces_the_committed_demo_files(tmp_path):
 
 
 def test_simulated_truth_hits_published_counts():
-    from her2cohort.simulate import build_truth
+    from her2cohort.demo.simulate import build_truth
 
     t = build_truth()
     inc = t[t["disposition"] == "included"]

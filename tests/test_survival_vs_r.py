@@ -1,4 +1,4 @@
-"""her2cohort.survival checked against R's survival package (and hand-computed values).
+"""her2cohort.stats.survival checked against R's survival package (and hand-computed values).
 
 One Rscript call for the whole module (fixture ``r``).  Data sets:
 
@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from her2cohort import survival as sv
+from her2cohort.stats import survival as sv
 from rref import run_r
 
 KM_ATOL = 1e-8

@@ -1,4 +1,4 @@
-"""Tests for her2cohort.table1 (tableone-style baseline table)."""
+"""Tests for her2cohort.stats.table1 (tableone-style baseline table)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from her2cohort.table1 import (
+from her2cohort.stats.table1 import (
     TEST_ANOVA,
     TEST_CHISQ,
     TEST_CHISQ_SMALL,
@@ -26,7 +26,6 @@ from her2cohort.table1 import (
     smd_continuous,
     table_footnotes,
     table_one,
-    to_docx,
 )
 
 # --------------------------------------------------------------------------- helpers
@@ -438,9 +437,12 @@ def test_csv_is_byte_identical(r_data, tmp_path):
 def test_to_docx(small_df, tmp_path):
     from docx import Document
 
+    from her2cohort.render.docx import to_docx
+
     t = table_one(small_df, "grp", SMALL_VARS, group_order=["A", "B"])
     path = tmp_path / "table1.docx"
-    to_docx(t, path, "Table 1. Baseline characteristics", ["Data are from a test."])
+    to_docx(t, path, "Table 1. Baseline characteristics",
+            [*table_footnotes(t), "Data are from a test."])
     doc = Document(str(path))
     paras = [p.text for p in doc.paragraphs]
     assert paras[0] == "Table 1. Baseline characteristics"
@@ -464,7 +466,8 @@ def test_to_docx(small_df, tmp_path):
     assert all(len(r) == 8 for r in cells)
 
     path2 = tmp_path / "again.docx"
-    to_docx(t, path2, "Table 1. Baseline characteristics", ["Data are from a test."])
+    to_docx(t, path2, "Table 1. Baseline characteristics",
+            [*table_footnotes(t), "Data are from a test."])
     assert hashlib.sha256(path.read_bytes()).digest() == hashlib.sha256(
         path2.read_bytes()
     ).digest()

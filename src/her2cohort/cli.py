@@ -12,7 +12,7 @@ import sys
 
 
 def _simulate(args) -> int:
-    from .simulate import SIMULATED_NOTE, simulate
+    from .demo.simulate import SIMULATED_NOTE, simulate
 
     truth = simulate(args.outdir, seed=args.seed)
     counts = truth["disposition"].value_counts()
@@ -23,9 +23,9 @@ def _simulate(args) -> int:
 
 
 def _check(args) -> int:
-    from .config import ConfigError, load_config, salt, vocabularies
-    from .ingest import MappingError, ingest
-    from .problems import format_report, resolve_actions
+    from .data.config import ConfigError, load_config, salt, vocabularies
+    from .data.ingest import MappingError, ingest
+    from .data.problems import format_report, resolve_actions
     from .stages import validate_with_config
 
     try:

@@ -837,7 +837,7 @@ def _write_truth(truth: pd.DataFrame, path: Path) -> None:
 
 
 def _write_dictionary(path: Path) -> None:
-    from .fields import FIELDS
+    from ..data.fields import FIELDS
 
     rows = []
     for centre, (spec, filename) in CENTRES.items():

@@ -9,16 +9,15 @@ per rule whether it fails the run, quarantines the row or only warns.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
-from .derive import completed_years, residual_invasive
+from .dates import completed_years
 from .fields import FIELDS
-from .her2 import ish_status
 from .problems import Problem, quarantine_reasons, resolve_actions
 
 
@@ -110,12 +109,6 @@ def cross_field_rules(data_lock: dt.date, age_min: float, age_max: float) -> lis
              lambda df: ~((_age(df) < age_min) | (_age(df) > age_max)).fillna(False),
              lambda r: f"age at diagnosis {_age(pd.DataFrame([r])).iloc[0]} years is outside "
                        f"{age_min:g}-{age_max:g}"),
-        Rule("retest_without_residual", "retest_without_residual", "post_her2_ihc",
-             lambda df: ~(df["post_her2_ihc"].notna()
-                          & residual_invasive(df["ypt"], df["ypn"]).eq(False)
-                          ).fillna(False).astype(bool),
-             lambda r: "a HER2 re-test after therapy is recorded but no invasive cancer remains "
-                       "(ypT0/is ypN0); it is not used for HER2 loss"),
     ]
     return rules
 
@@ -181,9 +174,12 @@ def validate(df: pd.DataFrame, *, columns_by_centre: dict[str, dict[str, str]],
              vocabularies: dict[str, list[str]], data_lock: dt.date,
              age_range: tuple[float, float] = (18, 100),
              actions: dict[str, str] | None = None,
-             her2_guideline: str = "2018") -> tuple[pd.DataFrame, pd.DataFrame, list[Problem]]:
-    """Return (clean rows, quarantined rows with reasons, all problems with their actions)."""
-    rules = cross_field_rules(data_lock, *age_range)
+             extra_rules: Sequence[Rule] = ()) -> tuple[pd.DataFrame, pd.DataFrame, list[Problem]]:
+    """Return (clean rows, quarantined rows with reasons, all problems with their actions).
+
+    ``extra_rules`` are row rules of the study layer (domain knowledge such as ASCO/CAP), run
+    with the generic ones so that their actions and quarantine reasons work the same way."""
+    rules = [*cross_field_rules(data_lock, *age_range), *extra_rules]
     by_name = {r.name: r for r in rules}
     schema = harmonized_schema(vocabularies, rules)
     problems: list[Problem] = []
@@ -239,18 +235,6 @@ def validate(df: pd.DataFrame, *, columns_by_centre: dict[str, dict[str, str]],
             else:
                 add(idx, str(rec.column), "schema", f"fails check {check}",
                     str(rec.failure_case))
-
-    # ISH numbers against the centre's reported result (warning by default; HER2 classification
-    # decides which one is used, config her2.discordance)
-    computed = ish_status(df["her2_ihc"], df["ish_ratio"], df["her2_copies"], df["ish_probe"],
-                          guideline=her2_guideline)
-    rep = df["ish_result"]
-    disagree = (computed.notna() & rep.notna() & (computed.astype("string") != rep)).fillna(False)
-    for i in df.index[disagree.to_numpy()]:
-        add(i, "ish_result", "ish_inconsistent",
-            f"reported ISH '{rep[i]}' disagrees with ASCO/CAP {her2_guideline} from ratio "
-            f"{df.at[i, 'ish_ratio']} and copies {df.at[i, 'her2_copies']} "
-            f"('{computed[i]}')", str(rep[i]))
 
     # duplicates among records not already set aside, so that the copy kept is a clean one
     resolve_actions(problems, actions)

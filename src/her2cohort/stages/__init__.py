@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from .problems import InputError, format_report, raise_if_failing, to_frame
+from ..data.problems import InputError, format_report, raise_if_failing, to_frame
 
 TABLE_FOOTNOTE_SIMULATED = "SIMULATED demo data: no real patient is represented."
 
@@ -54,9 +54,9 @@ def _figure_note(cfg: dict) -> str:
 # --- data stages ------------------------------------------------------------------------------
 
 def ingest_stage(cfg: dict, *, out_parquet, out_problems) -> None:
-    from .config import salt, vocabularies
-    from .ingest import ingest
-    from .problems import quarantine_reasons, resolve_actions
+    from ..data.config import salt, vocabularies
+    from ..data.ingest import ingest
+    from ..data.problems import quarantine_reasons, resolve_actions
 
     df, problems = ingest(cfg["centres"], salt=salt(cfg), vocabularies=vocabularies(cfg))
     resolve_actions(problems, cfg["qc"]["actions"])
@@ -74,9 +74,10 @@ def ingest_stage(cfg: dict, *, out_parquet, out_problems) -> None:
 
 def validate_with_config(df: pd.DataFrame, cfg: dict):
     """Run validation with the study config: centre column names, vocabularies, rule actions."""
-    from .config import data_lock, vocabularies
-    from .ingest import load_mapping
-    from .validate import validate
+    from ..data.config import data_lock, vocabularies
+    from ..data.ingest import load_mapping
+    from ..data.validate import validate
+    from ..study.checks import domain_rules
 
     cols_by_centre = {}
     for mp in cfg["centres"]:
@@ -85,7 +86,8 @@ def validate_with_config(df: pd.DataFrame, cfg: dict):
     return validate(
         df, columns_by_centre=cols_by_centre, vocabularies=vocabularies(cfg),
         data_lock=data_lock(cfg), age_range=tuple(cfg["qc"]["age_range"]),
-        actions=cfg["qc"]["actions"], her2_guideline=str(cfg["her2"]["guideline"]))
+        actions=cfg["qc"]["actions"],
+        extra_rules=domain_rules(str(cfg["her2"]["guideline"])))
 
 
 def validate_stage(cfg: dict, *, in_parquet, in_ingest_problems, out_parquet, out_quarantine,
@@ -116,7 +118,7 @@ def validate_stage(cfg: dict, *, in_parquet, in_ingest_problems, out_parquet, ou
 
 
 def derive_stage(cfg: dict, *, in_parquet, out_parquet) -> None:
-    from .derive import derive
+    from ..study.derive import derive
 
     df = pd.read_parquet(in_parquet)
     _write_parquet(derive(df, cfg), out_parquet)
@@ -124,9 +126,9 @@ def derive_stage(cfg: dict, *, in_parquet, out_parquet) -> None:
 
 def cohort_stage(cfg: dict, *, in_derived, in_quarantine, out_analysis, out_dispositions,
                  out_flow, out_flow_png, out_flow_pdf) -> None:
-    from .cohort import apply_criteria
-    from .figures import flow_diagram, save_figure
-    from .validate import check_analysis
+    from ..study.cohort import apply_criteria
+    from ..render.figures import flow_diagram, save_figure
+    from ..data.validate import check_analysis
 
     derived = pd.read_parquet(in_derived)
     quarantined = pd.read_parquet(in_quarantine)
@@ -158,22 +160,23 @@ def _group_setup(cfg: dict, df: pd.DataFrame):
 
 
 def table1_stage(cfg: dict, *, in_analysis, out_csv, out_docx) -> None:
-    from .table1 import table_one, to_docx
+    from ..render.docx import to_docx
+    from ..stats.table1 import table_footnotes, table_one
 
     df, labels = _group_setup(cfg, pd.read_parquet(in_analysis))
     t1 = cfg["table1"]
     tab = table_one(df, "group", t1["variables"], group_order=labels,
                     nonnormal=t1.get("nonnormal", ()))
     _write_csv(tab, out_csv)
-    notes = _simulated_note(cfg)  # to_docx adds one footnote per test used and the SMD
+    notes = table_footnotes(tab) + _simulated_note(cfg)
     to_docx(tab, out_docx, title="Table 1. Baseline characteristics by HER2 group",
             footnotes=notes)
 
 
 def response_stage(cfg: dict, *, in_analysis, out_rates, out_tests, out_her2_loss, out_png,
                    out_pdf) -> None:
-    from .figures import rate_bar_plot, save_figure
-    from .proportions import compare_proportions, rate_table
+    from ..render.figures import rate_bar_plot, save_figure
+    from ..stats.proportions import compare_proportions, rate_table
 
     df, labels = _group_setup(cfg, pd.read_parquet(in_analysis))
     p = cfg["pcr"]
@@ -233,8 +236,8 @@ def _p_annotation(tests: list[dict], labels: list[str]) -> str:
 
 def survival_stage(cfg: dict, *, in_analysis, out_km, out_landmarks, out_logrank, out_cox,
                    out_followup, out_png, out_pdf) -> None:
-    from .figures import km_plot, save_figure
-    from .survival import cox, km_at, km_table, logrank, reverse_km_followup
+    from ..render.figures import km_plot, save_figure
+    from ..stats.survival import cox, km_at, km_table, logrank, reverse_km_followup
 
     df, labels = _group_setup(cfg, pd.read_parquet(in_analysis))
     s = cfg["dfs"]
@@ -279,8 +282,8 @@ STAGES = {
 
 def run(stage: str, cfg: dict, **paths) -> int:
     """Run one stage; data problems end with a plain message and exit status 1, no traceback."""
-    from .config import ConfigError
-    from .ingest import MappingError
+    from ..data.config import ConfigError
+    from ..data.ingest import MappingError
 
     try:
         STAGES[stage](cfg, **paths)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..data.dates import completed_years
 from .her2 import classify_her2, her2_loss
 
 DAYS_PER_MONTH = 365.25 / 12
@@ -92,15 +93,6 @@ def ajcc8_stage(ct: pd.Series, cn: pd.Series, cm: pd.Series) -> pd.Series:
     filled = [c.fillna(False).to_numpy(dtype=bool) for c in conds]
     out = pd.Series(np.select(filled, labels, default=""), index=ct.index, dtype="string")
     return out.mask(out == "")
-
-
-def completed_years(birth: pd.Series, on: pd.Series) -> pd.Series:
-    """Age in completed years on a date (a birthday counts on the day itself)."""
-    b = pd.to_datetime(birth)
-    d = pd.to_datetime(on)
-    before = (d.dt.month < b.dt.month) | ((d.dt.month == b.dt.month) & (d.dt.day < b.dt.day))
-    years = d.dt.year - b.dt.year - before.astype("Int64")
-    return years.astype("Int64").where(b.notna() & d.notna())
 
 
 def residual_invasive(ypt: pd.Series, ypn: pd.Series) -> pd.Series:

@@ -5,7 +5,7 @@ Excel sheet), the column names, the value vocabularies, the date format and the 
 is guessed: a value with no mapping, an unparseable date or number, a missing column are all
 problems, collected for every file and row before anything is reported.
 
-Output: one row per data row received, canonical field names (``her2cohort.fields``), the
+Output: one row per data row received, canonical field names (``her2cohort.data.fields``), the
 provenance columns ``centre``, ``source_file``, ``source_row`` and a pseudonymous
 ``patient_key`` in place of the hospital identifier.
 """

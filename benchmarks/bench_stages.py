@@ -23,12 +23,13 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import pandas as pd
 
-from her2cohort.study.cohort import apply_criteria
 from her2cohort.data.config import data_lock, load_config, salt, vocabularies
-from her2cohort.study.derive import derive
-from her2cohort.data.ingest import ingest, load_mapping
-from her2cohort.stats.survival import cox, km_table, logrank
+from her2cohort.data.ingest import ingest
+from her2cohort.data.mapping import load_mapping
 from her2cohort.data.validate import validate
+from her2cohort.stats.survival import cox, km_table, logrank
+from her2cohort.study.cohort import apply_criteria
+from her2cohort.study.derive import derive
 
 ROOT = Path(__file__).resolve().parents[1]
 SRC = ROOT / "data/demo/raw/JS01_SIMULATED_neoadjuvant_her2.csv"

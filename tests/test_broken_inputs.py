@@ -42,7 +42,7 @@ def test_case_message_and_exit_status(case):
 def test_no_row_lost(case):
     """Rows in the file = rows passing + rows quarantined, for cases that do not stop the run."""
     from her2cohort.data.config import data_lock
-    from her2cohort.data.ingest import load_mapping
+    from her2cohort.data.mapping import load_mapping
     from her2cohort.data.validate import validate
 
     spec = CASES[case]

@@ -8,11 +8,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from her2cohort.study.cohort import apply_criteria
 from her2cohort.data.config import load_config, salt, vocabularies
-from her2cohort.study.derive import derive
 from her2cohort.data.ingest import ingest
 from her2cohort.stages import validate_with_config
+from her2cohort.study.cohort import apply_criteria
+from her2cohort.study.derive import derive
 
 ROOT = Path(__file__).resolve().parents[1]
 

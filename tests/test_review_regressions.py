@@ -11,10 +11,11 @@ import pytest
 import yaml
 
 from her2cohort.data.config import load_config, vocabularies
-from her2cohort.study.derive import completed_years, derive
-from her2cohort.data.ingest import MappingError, ingest, load_mapping
+from her2cohort.data.ingest import ingest
+from her2cohort.data.mapping import MappingError, load_mapping
 from her2cohort.data.problems import resolve_actions
 from her2cohort.stages import validate_with_config
+from her2cohort.study.derive import completed_years, derive
 
 ROOT = Path(__file__).resolve().parents[1]
 JS01 = ROOT / "config/centres/JS01.yaml"

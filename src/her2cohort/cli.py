@@ -24,7 +24,8 @@ def _simulate(args) -> int:
 
 def _check(args) -> int:
     from .data.config import ConfigError, load_config, salt, vocabularies
-    from .data.ingest import MappingError, ingest
+    from .data.ingest import ingest
+    from .data.mapping import MappingError
     from .data.problems import format_report, resolve_actions
     from .stages import validate_with_config
 

@@ -75,7 +75,7 @@ def ingest_stage(cfg: dict, *, out_parquet, out_problems) -> None:
 def validate_with_config(df: pd.DataFrame, cfg: dict):
     """Run validation with the study config: centre column names, vocabularies, rule actions."""
     from ..data.config import data_lock, vocabularies
-    from ..data.ingest import load_mapping
+    from ..data.mapping import load_mapping
     from ..data.validate import validate
     from ..study.checks import domain_rules
 
@@ -126,9 +126,9 @@ def derive_stage(cfg: dict, *, in_parquet, out_parquet) -> None:
 
 def cohort_stage(cfg: dict, *, in_derived, in_quarantine, out_analysis, out_dispositions,
                  out_flow, out_flow_png, out_flow_pdf) -> None:
-    from ..study.cohort import apply_criteria
-    from ..render.figures import flow_diagram, save_figure
     from ..data.validate import check_analysis
+    from ..render.figures import flow_diagram, save_figure
+    from ..study.cohort import apply_criteria
 
     derived = pd.read_parquet(in_derived)
     quarantined = pd.read_parquet(in_quarantine)
@@ -283,7 +283,7 @@ STAGES = {
 def run(stage: str, cfg: dict, **paths) -> int:
     """Run one stage; data problems end with a plain message and exit status 1, no traceback."""
     from ..data.config import ConfigError
-    from ..data.ingest import MappingError
+    from ..data.mapping import MappingError
 
     try:
         STAGES[stage](cfg, **paths)

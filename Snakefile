@@ -14,6 +14,7 @@ include: "workflow/rules/cohort.smk"
 include: "workflow/rules/table1.smk"
 include: "workflow/rules/response.smk"
 include: "workflow/rules/survival.smk"
+include: "workflow/rules/run_config.smk"
 
 
 rule all:
@@ -22,14 +23,6 @@ rule all:
         "results/qc/problems.csv",
         "results/qc/quarantine.csv",
         "results/tables/flow.csv",
+        "results/tables/analyses.csv",
         "results/figures/flow_diagram.png",
-        "results/tables/table1.csv",
-        "results/tables/table1.docx",
-        "results/tables/pcr_rates.csv",
-        "results/tables/pcr_tests.csv",
-        "results/tables/her2_loss.csv",
-        "results/figures/pcr_rates.png",
-        "results/tables/dfs_km.csv",
-        "results/tables/dfs_logrank.csv",
-        "results/tables/dfs_cox.csv",
-        "results/figures/dfs_km.png",
+        analysis_targets(),

@@ -10,7 +10,8 @@ import pytest
 
 from her2cohort.data.config import load_config, salt, vocabularies
 from her2cohort.data.ingest import ingest
-from her2cohort.stages import validate_with_config
+from her2cohort.stages.params import stage_params
+from her2cohort.stages.validate import validate_with_config
 from her2cohort.study.cohort import apply_criteria
 from her2cohort.study.derive import derive
 
@@ -27,7 +28,7 @@ def validated():
 
 
 def _cohort(cfg, clean, quarantined):
-    analysed, _, flow = apply_criteria(derive(clean, cfg), quarantined, cfg["criteria"])
+    analysed, _, flow = apply_criteria(derive(clean, **stage_params(cfg, "derive")), quarantined, cfg["criteria"])
     return analysed, flow
 
 

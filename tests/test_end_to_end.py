@@ -107,7 +107,7 @@ def test_dfs_results(run):
     cox = _csv(run, "results/tables/dfs_cox.csv")
     uni = cox[cox["model"] == "unadjusted"].iloc[0]
     assert uni["hr"] > 1.0 and uni["p"] > 0.05
-    adj = cox[(cox["model"] == "adjusted for pCR") & (cox["term"] == "pcr_int")].iloc[0]
+    adj = cox[(cox["model"] == "adjusted for pCR") & (cox["term"] == "pCR")].iloc[0]
     assert adj["hr"] < 0.5 and adj["p"] < 0.001  # pCR strongly protective
     fu = _csv(run, "results/tables/followup.csv").iloc[0]
     assert 48 <= fu["median"] <= 72  # about five years of median follow-up

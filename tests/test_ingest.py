@@ -48,6 +48,7 @@ def test_harmonize_shared_column_units_and_missing_markers():
     from her2cohort.data.fields import FIELDS
 
     cols = {f.name: f.name for f in FIELDS if f.required}
+    cols["tumour_size_mm"] = "tumour_size_mm"
     cols["her2_ihc"] = "HER2"
     cols["ish_result"] = "HER2"
     raw = pd.DataFrame({c: ["NA", "NA"] for c in set(cols.values())})

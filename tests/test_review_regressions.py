@@ -14,7 +14,8 @@ from her2cohort.data.config import load_config, vocabularies
 from her2cohort.data.ingest import ingest
 from her2cohort.data.mapping import MappingError, load_mapping
 from her2cohort.data.problems import resolve_actions
-from her2cohort.stages import validate_with_config
+from her2cohort.stages.params import stage_params
+from her2cohort.stages.validate import validate_with_config
 from her2cohort.study.derive import completed_years, derive
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -139,7 +140,7 @@ def test_retest_after_pcr_is_a_warning_and_not_a_loss(tmp_path):
     _, cfg, clean, _, problems = _validate_lines(tmp_path, lines)
     warn = [p for p in problems if p.rule == "retest_without_residual"]
     assert [(p.row, p.action) for p in warn] == [(3, "warn")]
-    out = derive(clean, cfg)
+    out = derive(clean, **stage_params(cfg, "derive"))
     row = out[out["source_row"] == 3].iloc[0]
     assert bool(row["pcr"]) is True and pd.isna(row["her2_loss"])
 

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from her2cohort.data.config import load_config
-from her2cohort.stages import run
+from her2cohort.stages import run_with_config as run
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -27,13 +27,15 @@ def _check(args) -> int:
     from .data.ingest import ingest
     from .data.mapping import MappingError
     from .data.problems import format_report, resolve_actions
-    from .stages import validate_with_config
+    from .stages.params import stage_params
+    from .stages.validate import validate_with_config
 
     try:
         cfg = load_config(args.config)
         if args.centre:
             cfg["centres"] = list(args.centre)
-        df, problems = ingest(cfg["centres"], salt=salt(cfg), vocabularies=vocabularies(cfg))
+        df, problems = ingest(cfg["centres"], salt=salt(cfg), vocabularies=vocabularies(cfg),
+                              required=stage_params(cfg, "ingest")["required"])
         resolve_actions(problems, cfg["qc"]["actions"])
         if not any(p.action == "fail" for p in problems) and len(df):
             _, quarantined, vprobs = validate_with_config(df, cfg)

@@ -10,6 +10,7 @@ rule cohort:
             caption="../report/flow.rst",
             category="Cohort",
         ),
+        out_analyses="results/tables/analyses.csv",
         out_flow_png=report(
             "results/figures/flow_diagram.png",
             caption="../report/flow.rst",
@@ -21,7 +22,6 @@ rule cohort:
     conda:
         "../envs/her2cohort.yaml"
     params:
-        stage="cohort",
-        inputs=["in_derived", "in_quarantine"],
+        **stage_params(config, "cohort"),
     script:
         "../scripts/run_stage.py"

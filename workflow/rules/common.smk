@@ -3,6 +3,8 @@ import os
 import yaml
 from snakemake.utils import min_version, validate
 
+from her2cohort.stages.params import analyses, stage_params
+
 min_version("9.19")
 
 # One BLAS thread per job: parallel jobs on a 2-core machine must not oversubscribe it.
@@ -15,9 +17,39 @@ validate(config, schema="../schemas/config.schema.yaml")
 
 
 def centre_files():
-    """Raw files and mappings of every centre: a changed file or mapping reruns ingestion."""
+    """Raw files of every centre (``file:`` or ``files:``): a changed file reruns ingestion.
+    A mapping that cannot be read is reported by the ingest stage itself."""
     files = []
     for mapping in config["centres"]:
-        with open(mapping, encoding="utf-8") as fh:
-            files.append(yaml.safe_load(fh)["file"])
-    return files
+        try:
+            with open(mapping, encoding="utf-8") as fh:
+                m = yaml.safe_load(fh) or {}
+        except (OSError, yaml.YAMLError):
+            continue
+        if isinstance(m, dict):
+            specs = m.get("files") or [m]
+            files += [s["file"] for s in specs if isinstance(s, dict) and "file" in s]
+    return [f for f in files if os.path.isfile(f)]
+
+
+def analysis_targets():
+    """Outputs of the enabled analyses (config ``analyses:``)."""
+    on = analyses(config)
+    targets = ["results/config.yaml"]
+    if on["table1"]:
+        targets += ["results/tables/table1.csv", "results/tables/table1.docx"]
+    if on["pcr"] or on["her2_loss"]:
+        targets += [
+            "results/tables/pcr_rates.csv",
+            "results/tables/pcr_tests.csv",
+            "results/tables/her2_loss.csv",
+            "results/figures/pcr_rates.png",
+        ]
+    if on["dfs"]:
+        targets += [
+            "results/tables/dfs_km.csv",
+            "results/tables/dfs_logrank.csv",
+            "results/tables/dfs_cox.csv",
+            "results/figures/dfs_km.png",
+        ]
+    return targets

@@ -8,7 +8,6 @@ rule derive:
     conda:
         "../envs/her2cohort.yaml"
     params:
-        stage="derive",
-        inputs=["in_parquet"],
+        **stage_params(config, "derive"),
     script:
         "../scripts/run_stage.py"

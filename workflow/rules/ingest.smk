@@ -10,7 +10,6 @@ rule ingest:
     conda:
         "../envs/her2cohort.yaml"
     params:
-        stage="ingest",
-        inputs=[],
+        **stage_params(config, "ingest"),
     script:
         "../scripts/run_stage.py"

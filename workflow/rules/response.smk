@@ -24,7 +24,6 @@ rule response:
     conda:
         "../envs/her2cohort.yaml"
     params:
-        stage="response",
-        inputs=["in_analysis"],
+        **stage_params(config, "response"),
     script:
         "../scripts/run_stage.py"

@@ -22,7 +22,6 @@ rule survival:
     conda:
         "../envs/her2cohort.yaml"
     params:
-        stage="survival",
-        inputs=["in_analysis"],
+        **stage_params(config, "survival"),
     script:
         "../scripts/run_stage.py"

@@ -13,7 +13,6 @@ rule table1:
     conda:
         "../envs/her2cohort.yaml"
     params:
-        stage="table1",
-        inputs=["in_analysis"],
+        **stage_params(config, "table1"),
     script:
         "../scripts/run_stage.py"

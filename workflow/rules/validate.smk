@@ -21,7 +21,6 @@ rule validate:
     conda:
         "../envs/her2cohort.yaml"
     params:
-        stage="validate",
-        inputs=["in_parquet", "in_ingest_problems"],
+        **stage_params(config, "validate"),
     script:
         "../scripts/run_stage.py"

@@ -1,5 +1,6 @@
-"""Run one her2cohort stage for a Snakemake rule: named inputs and outputs become the stage's
-keyword arguments. Output is written to the rule's log and to the console."""
+"""Run the her2cohort stage of the same name as the Snakemake rule: the rule's named inputs
+(``in_*``; other inputs only trigger reruns), named outputs and params become the stage's keyword
+arguments. Output is written to the rule's log and to the console."""
 
 import os
 import sys
@@ -27,10 +28,11 @@ snakemake = globals()["snakemake"]  # injected by Snakemake's script directive
 with open(snakemake.log[0], "w", encoding="utf-8") as log:
     sys.stdout = _Tee(sys.__stdout__, log)
     sys.stderr = _Tee(sys.__stderr__, log)
-    paths = {k: snakemake.input[k] for k in snakemake.params.inputs}
-    paths.update(dict(snakemake.output.items()))
+    kwargs = {k: v for k, v in snakemake.input.items() if k.startswith("in_")}
+    kwargs.update(snakemake.output.items())
+    kwargs.update(snakemake.params.items())
     try:
-        status = run(snakemake.params.stage, snakemake.config, **paths)
+        status = run(snakemake.rule, **kwargs)
     finally:
         sys.stdout.flush()
         sys.stderr.flush()

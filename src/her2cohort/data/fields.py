@@ -24,7 +24,9 @@ class Field:
     name: str
     kind: str  # id | date | number | code
     label: str
-    required: bool = False  # the column must be present in every centre file
+    required: bool = False  # the identifier only: every other field is required when an
+    # enabled analysis needs it (study/requirements.py), unless the centre lists it under
+    # ``not_recorded:``
     values: tuple[str, ...] = ()
     unit: str | None = None
     low: float | None = None  # plausible range (inclusive) for numbers
@@ -45,44 +47,64 @@ RECURRENCE_TYPES = (
 )
 
 FIELDS: tuple[Field, ...] = (
-    Field("patient_id", "id", "Hospital patient identifier", required=True),
-    Field("birth_date", "date", "Date of birth", required=True),
-    Field("laterality", "code", "Side of the index tumour", True, ("left", "right")),
-    Field("diagnosis_date", "date", "Date of histological diagnosis", required=True),
-    Field("nst_start_date", "date", "Start of neoadjuvant systemic therapy", required=True),
-    Field("surgery_date", "date", "Date of definitive breast surgery (blank: no surgery)", True),
-    Field("last_contact_date", "date", "Date of last contact (alive or dead)", required=True),
-    Field("recurrence_date", "date", "Date of first recurrence or new cancer", required=True),
-    Field("recurrence_type", "code", "Type of first recurrence", True, RECURRENCE_TYPES),
+    Field("patient_id", "id", "Hospital patient identifier", True),
+    Field("birth_date", "date", "Date of birth"),
+    Field("laterality", "code", "Side of the index tumour", values=("left", "right")),
+    Field("diagnosis_date", "date", "Date of histological diagnosis"),
+    Field("nst_start_date", "date", "Start of neoadjuvant systemic therapy"),
+    Field("surgery_date", "date", "Date of definitive breast surgery (blank: no surgery)"),
+    Field("last_contact_date", "date", "Date of last contact (alive or dead)"),
+    Field("recurrence_date", "date", "Date of first recurrence or new cancer"),
+    Field("recurrence_type", "code", "Type of first recurrence", values=RECURRENCE_TYPES),
     Field("death_date", "date", "Date of death"),
-    Field("vital_status", "code", "Vital status at last contact", True, ("alive", "dead")),
-    Field("menopausal_status", "code", "Menopausal status at diagnosis", True, ("pre", "post")),
-    Field("ct", "code", "Clinical T category (AJCC 8)", True, ("T1", "T2", "T3", "T4")),
-    Field("cn", "code", "Clinical N category (AJCC 8)", True, ("N0", "N1", "N2", "N3")),
-    Field("cm", "code", "Clinical M category (AJCC 8)", True, ("M0", "M1")),
-    Field("tumour_size_mm", "number", "Clinical tumour size", True, unit="mm", low=1, high=250),
-    Field("histology", "code", "Histological type", True, ("IDC", "ILC", "other")),
-    Field("grade", "code", "Histological grade", True, ("1", "2", "3")),
-    Field("er_pct", "number", "ER-positive tumour cells", True, unit="%", low=0, high=100),
-    Field("pr_pct", "number", "PR-positive tumour cells", True, unit="%", low=0, high=100),
-    Field("ki67_pct", "number", "Ki-67 index", True, unit="%", low=0, high=100),
-    Field("her2_ihc", "code", "HER2 IHC score at diagnosis", True, IHC),
+    Field("vital_status", "code", "Vital status at last contact", values=("alive", "dead")),
+    Field("menopausal_status", "code", "Menopausal status at diagnosis", values=("pre", "post")),
+    Field("ct", "code", "Clinical T category (AJCC 8)", values=("T1", "T2", "T3", "T4")),
+    Field("cn", "code", "Clinical N category (AJCC 8)", values=("N0", "N1", "N2", "N3")),
+    Field("cm", "code", "Clinical M category (AJCC 8)", values=("M0", "M1")),
+    Field("tumour_size_mm", "number", "Clinical tumour size", unit="mm", low=1, high=250),
+    Field("histology", "code", "Histological type", values=("IDC", "ILC", "other")),
+    Field("grade", "code", "Histological grade", values=("1", "2", "3")),
+    Field("er_pct", "number", "ER-positive tumour cells", unit="%", low=0, high=100),
+    Field("pr_pct", "number", "PR-positive tumour cells", unit="%", low=0, high=100),
+    Field("ki67_pct", "number", "Ki-67 index", unit="%", low=0, high=100),
+    Field("her2_ihc", "code", "HER2 IHC score at diagnosis", values=IHC),
     Field("her2_ihc0_subtype", "code", "IHC 0 subtype", values=("null", "ultralow")),
     Field("ish_probe", "code", "ISH probe type", values=("dual", "single")),
-    Field("ish_ratio", "number", "HER2/CEP17 ratio", True, unit="ratio", low=0.01, high=50),
-    Field("her2_copies", "number", "Mean HER2 copies/cell", True, unit="copies", low=0.1, high=100),
-    Field("ish_result", "code", "ISH result reported by the centre", True,
-          ("positive", "negative", "equivocal")),
-    Field("regimen", "code", "Neoadjuvant regimen", required=True),  # vocabulary in config
-    Field("cycles", "number", "Neoadjuvant cycles", True, unit="cycles", low=1, high=12,
+    Field("ish_ratio", "number", "HER2/CEP17 ratio", unit="ratio", low=0.01, high=50),
+    Field("her2_copies", "number", "Mean HER2 copies/cell", unit="copies", low=0.1, high=100),
+    Field("ish_result", "code", "ISH result reported by the centre",
+          values=("positive", "negative", "equivocal")),
+    Field("regimen", "code", "Neoadjuvant regimen"),  # vocabulary in config
+    Field("cycles", "number", "Neoadjuvant cycles", unit="cycles", low=1, high=12,
           integer=True),
-    Field("surgery_type", "code", "Type of breast surgery", True, ("BCS", "mastectomy")),
-    Field("ypt", "code", "Pathological T after NST", True, YPT),
-    Field("ypn", "code", "Pathological N after NST", True, YPN),
+    Field("surgery_type", "code", "Type of breast surgery", values=("BCS", "mastectomy")),
+    Field("ypt", "code", "Pathological T after NST", values=YPT),
+    Field("ypn", "code", "Pathological N after NST", values=YPN),
     Field("rcb_class", "code", "Residual cancer burden class", values=("0", "I", "II", "III")),
     Field("post_her2_ihc", "code", "HER2 IHC of residual tumour after NST", values=IHC),
     Field("post_ish_result", "code", "ISH of residual tumour after NST",
           values=("positive", "negative", "equivocal")),
+    # --- other ways to record the same facts (study/requirements.py says which form serves
+    # which analysis; where a centre gives both forms, validation cross-checks them) ---
+    Field("age_years", "number", "Age at diagnosis in years (instead of birth date)",
+          unit="years", low=0, high=120),
+    Field("er_status", "code", "ER status as recorded (instead of ER %)",
+          values=("positive", "negative")),
+    Field("pr_status", "code", "PR status as recorded (instead of PR %)",
+          values=("positive", "negative")),
+    Field("hr_status", "code", "Hormone receptor status as recorded",
+          values=("positive", "negative")),
+    Field("her2_status", "code", "Final HER2 status as recorded (when no IHC/ISH detail)",
+          values=("positive", "negative")),
+    Field("anti_her2", "code", "Anti-HER2 therapy class as recorded (instead of a regimen)",
+          values=("single", "dual", "none")),
+    Field("pcr", "code", "pCR as recorded by the centre (definition stated in config)",
+          values=("yes", "no")),
+    Field("dfs_time", "number", "Time to DFS event or censoring (instead of dates)",
+          unit="months", low=0, high=600),
+    Field("dfs_event", "code", "DFS event indicator as recorded (with dfs_time)",
+          values=("event", "censored")),
 )
 
 BY_NAME: dict[str, Field] = {f.name: f for f in FIELDS}
@@ -91,6 +113,8 @@ BY_NAME: dict[str, Field] = {f.name: f for f in FIELDS}
 UNIT_FACTORS: dict[str, dict[str, float]] = {
     "mm": {"mm": 1.0, "cm": 10.0},
     "%": {"%": 1.0, "fraction": 100.0},
+    "years": {"years": 1.0},
+    "months": {"months": 1.0, "days": 12 / 365.25, "weeks": 7 * 12 / 365.25, "years": 12.0},
 }
 
 DATE_FIELDS = tuple(f.name for f in FIELDS if f.kind == "date")

@@ -23,6 +23,7 @@ import pandas as pd
 
 from .fields import FIELDS, PROVENANCE, UNIT_FACTORS, Field
 from .mapping import MappingError, load_mapping
+from .needs import split_needs, unmet_message
 from .problems import Problem
 from .read import read_raw
 
@@ -104,12 +105,18 @@ def _parse_numbers(values: pd.Series, decimal: str) -> tuple[pd.Series, pd.Serie
 
 
 def harmonize(raw: pd.DataFrame, mapping: dict, *, salt: str,
-              vocabularies: dict[str, list[str]] | None = None) -> tuple[pd.DataFrame, list[Problem]]:
-    """Map one centre's raw text table onto the canonical fields; collect every problem."""
-    rel = mapping["file"]
+              vocabularies: dict[str, list[str]] | None = None,
+              required: list[dict] | None = None) -> tuple[pd.DataFrame, list[Problem]]:
+    """Map one centre's raw text table onto the canonical fields; collect every problem.
+
+    ``raw`` is one file as read by ``read.read_raw``, or several files of one centre joined on
+    the patient ID (``join_files``): then ``mapping["_sources"]`` gives, per mapped column,
+    the file it came from and the column holding that file's row numbers."""
+    rel = mapping.get("file") or mapping["files"][0]["file"]
     centre = mapping["centre"]
     cols_map: dict[str, str] = mapping["columns"]
     value_maps: dict[str, dict] = mapping.get("values", {}) or {}
+    sentinels: dict[str, dict] = mapping.get("sentinels", {}) or {}
     missing = {str(m).strip() for m in mapping.get("missing", [""])} | {""}
     units = mapping.get("units", {}) or {}
     decimal = mapping.get("decimal", ".")
@@ -117,8 +124,13 @@ def harmonize(raw: pd.DataFrame, mapping: dict, *, salt: str,
     vocab = {f.name: list(f.values) for f in FIELDS if f.kind == "code"}
     vocab.update(vocabularies or {})
     problems: list[Problem] = []
+    sources: dict[str, tuple[str, str]] = mapping.get("_sources") or {}
 
-    header = [c for c in raw.columns if c != "_row"]
+    def where(src: str) -> tuple[str, str]:
+        """(file, row column) of a source column."""
+        return sources.get(src, (rel, "_row"))
+
+    header = [c for c in raw.columns if not c.startswith("_")]
     dupes = sorted({c for c in header if header.count(c) > 1})
     for c in dupes:
         problems.append(Problem(rel, 1, None, c, None, "column_duplicated",
@@ -134,7 +146,7 @@ def harmonize(raw: pd.DataFrame, mapping: dict, *, salt: str,
                     src.lower().replace(" ", "")]
             hint = f"; did you mean {near[0]!r}?" if near else ""
             rule = "column_missing"
-            problems.append(Problem(rel, 1, None, src, None, rule,
+            problems.append(Problem(where(src)[0], 1, None, src, None, rule,
                                     f"expected column {src!r} (field '{f.name}', {f.label}) is "
                                     f"not in the header{hint}"))
     if any(p.rule in ("column_missing", "column_duplicated") for p in problems):
@@ -142,7 +154,8 @@ def harmonize(raw: pd.DataFrame, mapping: dict, *, salt: str,
     used = set(cols_map.values())
     for c in header:
         if c not in used:
-            problems.append(Problem(rel, 1, None, c, None, "column_unmapped",
+            problems.append(Problem(where(c)[0], 1, None, c.split(":", 1)[-1] if c in sources
+                                    else c, None, "column_unmapped",
                                     "column is not mapped to any field and is ignored"))
 
     # cells: strip, missing markers -> NA
@@ -150,6 +163,15 @@ def harmonize(raw: pd.DataFrame, mapping: dict, *, salt: str,
     for field_name, src in cols_map.items():
         s = raw[src].astype(str).str.strip()
         text[field_name] = s.where(~s.isin(missing)).astype("string")
+        for value, meaning in (sentinels.get(field_name) or {}).items():
+            hit = text[field_name] == str(value).strip()
+            n = int(hit.fillna(False).sum())
+            if n:
+                problems.append(Problem(where(src)[0], None, None, src, str(value), "sentinel",
+                                        f"{n} cell(s) hold the sentinel {value!r} "
+                                        f"({meaning}, as the mapping says): read as not "
+                                        "recorded"))
+            text[field_name] = text[field_name].mask(hit.fillna(False))
     rows = raw["_row"].astype(int)
     blank = pd.concat(text.values(), axis=1).isna().all(axis=1)
     for r in rows[blank]:
@@ -161,8 +183,10 @@ def harmonize(raw: pd.DataFrame, mapping: dict, *, salt: str,
 
     out = pd.DataFrame(index=rows.index)
     out["centre"] = centre
-    out["source_file"] = rel
+    out["source_file"] = raw.loc[rows.index, "_file"] if "_file" in raw else rel
     out["source_row"] = rows.astype("int64")
+    cell_file = {f: where(src)[0] for f, src in cols_map.items()}
+    cell_rows = {f: raw.loc[rows.index, where(src)[1]] for f, src in cols_map.items()}
     ids = text["patient_id"]
     keys = ids.map(lambda v: pseudonym(v, salt) if isinstance(v, str) else None)
     out["patient_key"] = keys
@@ -178,6 +202,8 @@ def harmonize(raw: pd.DataFrame, mapping: dict, *, salt: str,
             out[f.name] = _empty(f, len(out), out.index)
             continue
         vals = text[f.name]
+        frel = cell_file[f.name]
+        frows = cell_rows[f.name]
         if f.kind == "date":
             parsed, bad = _parse_dates(vals, date_fmt)
             out[f.name] = parsed
@@ -186,7 +212,7 @@ def harmonize(raw: pd.DataFrame, mapping: dict, *, salt: str,
                 hint = ""
                 if swapped and _parses(vals[i], swapped):
                     hint = "; it reads as a date with day and month swapped: check the format"
-                problems.append(_problem(rel, rows[i], keys[i], src, vals[i], "bad_date",
+                problems.append(_problem(frel, frows[i], keys[i], src, vals[i], "bad_date",
                                          f"not a valid date for '{f.name}': expected "
                                          f"{_date_example(date_fmt)}{hint}", redact=True))
         elif f.kind == "number":
@@ -200,12 +226,12 @@ def harmonize(raw: pd.DataFrame, mapping: dict, *, salt: str,
             if f.integer:
                 frac = num.notna() & (num % 1 != 0)
                 for i in vals.index[frac]:
-                    problems.append(_problem(rel, rows[i], keys[i], src, vals[i], "bad_number",
+                    problems.append(_problem(frel, frows[i], keys[i], src, vals[i], "bad_number",
                                              f"'{f.name}' must be a whole number"))
             # round away float noise from unit conversion (0.7 cm * 10 = 7.000000000000001)
             out[f.name] = (num * factor).round(6)
             for i in vals.index[bad]:
-                problems.append(_problem(rel, rows[i], keys[i], src, vals[i], "bad_number",
+                problems.append(_problem(frel, frows[i], keys[i], src, vals[i], "bad_number",
                                          f"not a number for '{f.name}': expected digits with "
                                          f"decimal mark {decimal!r} (as set in the mapping)"))
         else:  # code
@@ -220,7 +246,7 @@ def harmonize(raw: pd.DataFrame, mapping: dict, *, salt: str,
             bad = mapped.notna() & ~mapped.isin(allowed)
             for i in vals.index[bad]:
                 problems.append(_problem(
-                    rel, rows[i], keys[i], src, vals[i], "unknown_code",
+                    frel, frows[i], keys[i], src, vals[i], "unknown_code",
                     f"value has no mapping for '{f.name}'; expected one of "
                     f"{', '.join(allowed)} or a mapping for it under 'values: {f.name}:' in "
                     f"{mapping['_path']}"))
@@ -239,13 +265,133 @@ def _empty(f: Field, n: int, index) -> pd.Series:
 CANONICAL_COLUMNS = (*PROVENANCE, "patient_key", *(f.name for f in FIELDS if f.kind != "id"))
 
 
+def join_files(mapping: dict, base_dir: str | Path = ".") -> tuple[pd.DataFrame | None,
+                                                                   dict, list[Problem]]:
+    """Read every file of a centre (``files:``) and join them on the patient ID.
+
+    Returns (joined raw table, mapping with ``columns`` rewritten to the joined column names
+    and ``_sources``, problems). Each record keeps the file and row it came from (the first
+    file that has the patient); a patient present in one file and absent from another is a
+    problem ``unmatched_record`` naming both; a second row with the same ID inside a file is
+    ``duplicate_id`` (the first is joined)."""
+    specs = mapping["files"]
+    id_col = mapping["columns"].get("patient_id")
+    problems: list[Problem] = []
+    tables = []
+    for spec in specs:
+        sub = {**{k: v for k, v in mapping.items() if k not in ("files",)}, **spec}
+        raw, probs = read_raw(sub, base_dir)
+        problems.extend(probs)
+        if raw is None:
+            return None, mapping, problems
+        tables.append((spec, raw))
+    if any(p.rule not in ("column_unmapped", "blank_row") for p in problems):
+        return None, mapping, problems
+    # which file holds each mapped column (qualified 'name:column' or unique by header)
+    names = [spec.get("name") or Path(spec["file"]).stem for spec, _ in tables]
+    columns, sources, errors = {}, {}, []
+    for field_name, src in mapping["columns"].items():
+        if field_name == "patient_id":
+            continue
+        if ":" in src and src.split(":", 1)[0] in names:
+            k = names.index(src.split(":", 1)[0])
+            col = src.split(":", 1)[1]
+            holders = [k] if col in tables[k][1].columns else []
+        else:
+            col = src
+            holders = [k for k, (_, raw) in enumerate(tables) if col in raw.columns]
+        if len(holders) > 1:
+            errors.append(f"column {col!r} (field '{field_name}') is in "
+                          f"{' and '.join(names[k] for k in holders)}: write it as "
+                          f"'{names[holders[0]]}:{col}'")
+            continue
+        k = holders[0] if holders else 0
+        columns[field_name] = f"{names[k]}:{col}"
+        sources[f"{names[k]}:{col}"] = (tables[k][0]["file"], f"_row:{names[k]}")
+    if errors:
+        raise MappingError(f"{mapping['_path']}: " + "; ".join(errors))
+    joined = None
+    for (spec, raw), name in zip(tables, names):
+        rel = spec["file"]
+        if id_col not in raw.columns:
+            problems.append(Problem(rel, 1, None, id_col, None, "column_missing",
+                                    f"the patient ID column {id_col!r} is not in this file; "
+                                    "every file of a centre needs it to join the tables"))
+            continue
+        t = raw.rename(columns={c: f"{name}:{c}" for c in raw.columns if c != "_row"})
+        t = t.rename(columns={"_row": f"_row:{name}"})
+        t["_id"] = raw[id_col].astype(str).str.strip()
+        t[f"_file:{name}"] = rel
+        dup = t["_id"].duplicated() & (t["_id"] != "")
+        for r, pid in zip(t.loc[dup, f"_row:{name}"], t.loc[dup, "_id"]):
+            first = int(t.loc[(t["_id"] == pid) & ~dup, f"_row:{name}"].iloc[0])
+            problems.append(Problem(rel, int(r), None, id_col, None, "duplicate_id",
+                                    f"the same patient ID as row {first} of this file, which "
+                                    "is the one joined", redact=True))
+        t = t.loc[~dup]
+        joined = t if joined is None else joined.merge(t, on="_id", how="outer", sort=False)
+    if joined is None or any(p.rule == "column_missing" for p in problems):
+        return None, mapping, problems
+    # provenance of each record: the first file that has it
+    joined["_file"] = pd.NA
+    joined["_row"] = np.nan
+    for name in names:
+        take = joined["_file"].isna() & joined[f"_row:{name}"].notna()
+        joined.loc[take, "_file"] = joined.loc[take, f"_file:{name}"]
+        joined.loc[take, "_row"] = joined.loc[take, f"_row:{name}"]
+    present = {n: joined[f"_row:{n}"].notna() for n in names}
+    for n in names:
+        absent = ~present[n]
+        for f_, r_ in zip(joined.loc[absent, "_file"], joined.loc[absent, "_row"]):
+            problems.append(Problem(str(f_), int(r_), None, id_col, None, "unmatched_record",
+                                    f"this patient ID has no row in {tables[names.index(n)][0]['file']}"
+                                    f" (table '{n}'); every table of the centre should have "
+                                    "each patient"))
+    joined = joined.sort_values(["_file", "_row"], kind="mergesort").reset_index(drop=True)
+    joined["_row"] = joined["_row"].astype(int)
+    first = names[0]
+    id_src = f"{first}:{id_col}"
+    joined[id_src] = joined["_id"]
+    columns["patient_id"] = id_src
+    joined = joined.drop(columns=["_id"])
+    joined = joined.fillna({c: "" for c in joined.columns if not c.startswith("_")})
+    new = {**mapping, "columns": columns, "_sources": sources, "file": specs[0]["file"]}
+    return joined, new, problems
+
+
 def ingest(mapping_paths: list[str | Path], *, salt: str, base_dir: str | Path = ".",
-           vocabularies: dict[str, list[str]] | None = None) -> tuple[pd.DataFrame, list[Problem]]:
-    """Read and harmonize every centre; return the stacked table and all problems."""
-    frames, problems = [], []
+           vocabularies: dict[str, list[str]] | None = None,
+           required: list[dict] | None = None) -> tuple[pd.DataFrame, list[Problem]]:
+    """Read and harmonize every centre; return the stacked table and all problems.
+
+    ``required``: the needs of the enabled analyses (``study.requirements.required_fields``);
+    a mapping that neither maps nor declares ``not_recorded`` a needed fact is a configuration
+    error, reported for every mapping at once."""
+    frames, problems, errors = [], [], []
+    mappings = []
     for mp in mapping_paths:
-        mapping = load_mapping(mp)
-        raw, probs = read_raw(mapping, base_dir)
+        try:
+            mapping = load_mapping(mp)
+        except MappingError as e:
+            errors.append(str(e))
+            continue
+        mapped = set(mapping["columns"])
+        not_recorded = set(mapping.get("not_recorded") or [])
+        both = sorted(mapped & not_recorded)
+        if both:
+            errors.append(f"{mapping['_path']}: {', '.join(both)} both mapped under 'columns:' "
+                          "and listed under 'not_recorded:'; keep one")
+        unmet, _ = split_needs(required or [], mapped, not_recorded)
+        if unmet:
+            errors.append(unmet_message(mapping["_path"], unmet))
+        mappings.append(mapping)
+    if errors:
+        raise MappingError("\n".join(errors))
+    for mapping in mappings:
+        if mapping.get("files"):
+            raw, mapping, probs = join_files(mapping, base_dir)
+        else:
+            raw, probs = read_raw(mapping, base_dir)
         problems.extend(probs)
         if raw is None:
             continue

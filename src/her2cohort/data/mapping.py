@@ -32,7 +32,8 @@ def load_mapping(path: str | Path) -> dict:
         msgs = [f"  {'/'.join(map(str, e.path)) or '(top level)'}: {e.message}" for e in errors]
         raise MappingError(f"{path}: the centre mapping is not valid:\n" + "\n".join(msgs))
     unknown = sorted(set(mapping["columns"]) - set(BY_NAME))
-    unknown_v = sorted(set(mapping.get("values", {})) - set(BY_NAME))
+    unknown_v = sorted((set(mapping.get("values") or {}) | set(mapping.get("sentinels") or {})
+                        | set(mapping.get("not_recorded") or [])) - set(BY_NAME))
     if unknown or unknown_v:
         raise MappingError(
             f"{path}: unknown canonical field(s) {unknown + unknown_v}; "

@@ -46,6 +46,14 @@ DEFAULT_ACTIONS: dict[str, str] = {
     "retest_without_residual": "warn",
     "duplicate_id": "quarantine",
     "duplicate_person": "quarantine",
+    # two forms of one fact disagree (study/checks.py); several files of one centre
+    "pcr_inconsistent": "quarantine",
+    "age_inconsistent": "quarantine",
+    "receptor_inconsistent": "quarantine",
+    "her2_status_inconsistent": "quarantine",
+    "treatment_inconsistent": "quarantine",
+    "unmatched_record": "quarantine",
+    "sentinel": "warn",
 }
 FILE_LEVEL = frozenset(
     {"file_missing", "file_encoding", "file_empty", "file_parse", "sheet_missing",

@@ -64,13 +64,22 @@ ESSENTIAL = ("birth_date", "diagnosis_date", "nst_start_date", "last_contact_dat
              "vital_status", "cm", "her2_ihc", "regimen")
 
 
-def _present(col: str, label: str) -> Rule:
-    return Rule("missing_value", f"missing_value:{col}", col,
-                lambda df: df[col].notna(),
-                lambda r: f"{label} is missing; every record needs it")
+def _present(col: str, label: str, centres: frozenset[str] | None = None) -> Rule:
+    """A blank cell in a column the record's centre maps (``centres``; None = all)."""
+    def ok(df):
+        present = df[col].notna()
+        if centres is None:
+            return present
+        return present | ~df["centre"].isin(list(centres))
+
+    return Rule("missing_value", f"missing_value:{col}", col, ok,
+                lambda r: f"{label} is missing; the enabled analyses need it for every record")
 
 
-def cross_field_rules(data_lock: dt.date, age_min: float, age_max: float) -> list[Rule]:
+def cross_field_rules(data_lock: dt.date, age_min: float, age_max: float,
+                      essential: dict[str, frozenset[str] | None] | None = None) -> list[Rule]:
+    """Generic row rules. ``essential``: field -> centres whose blank cell is a missing value
+    (default: the ESSENTIAL fields at every centre)."""
     lock = pd.Timestamp(data_lock)
     rules = [
         _before("diagnosis_date", "birth_date", "diagnosis", "birth"),
@@ -83,7 +92,10 @@ def cross_field_rules(data_lock: dt.date, age_min: float, age_max: float) -> lis
         _before("recurrence_date", "diagnosis_date", "recurrence", "diagnosis"),
     ]
     rules += [_not_after_lock(f.name, f.label.lower(), lock) for f in FIELDS if f.kind == "date"]
-    rules += [_present(f.name, f.label) for f in FIELDS if f.name in ESSENTIAL]
+    if essential is None:
+        essential = {f: None for f in ESSENTIAL}
+    rules += [_present(f.name, f.label, essential[f.name]) for f in FIELDS
+              if f.name in essential]
     rules += [
         Rule("recurrence_after_last_contact", "recurrence_after_last_contact", "recurrence_date",
              lambda df: ~(df["recurrence_date"] > df["last_contact_date"]).fillna(False),
@@ -174,12 +186,18 @@ def validate(df: pd.DataFrame, *, columns_by_centre: dict[str, dict[str, str]],
              vocabularies: dict[str, list[str]], data_lock: dt.date,
              age_range: tuple[float, float] = (18, 100),
              actions: dict[str, str] | None = None,
-             extra_rules: Sequence[Rule] = ()) -> tuple[pd.DataFrame, pd.DataFrame, list[Problem]]:
+             extra_rules: Sequence[Rule] = (),
+             needed: set[str] | None = None) -> tuple[pd.DataFrame, pd.DataFrame, list[Problem]]:
     """Return (clean rows, quarantined rows with reasons, all problems with their actions).
 
     ``extra_rules`` are row rules of the study layer (domain knowledge such as ASCO/CAP), run
     with the generic ones so that their actions and quarantine reasons work the same way."""
-    rules = [*cross_field_rules(data_lock, *age_range), *extra_rules]
+    essential = None
+    if needed is not None:  # requirements follow the analyses: only what is needed, and only
+        # at centres that record it (a field a centre does not map is not a blank cell)
+        essential = {f: frozenset(c for c, cols in columns_by_centre.items() if f in cols)
+                     for f in ESSENTIAL if f in needed}
+    rules = [*cross_field_rules(data_lock, *age_range, essential=essential), *extra_rules]
     by_name = {r.name: r for r in rules}
     schema = harmonized_schema(vocabularies, rules)
     problems: list[Problem] = []

@@ -3,11 +3,13 @@ validator of the data layer as extra row rules."""
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
+from ..data.dates import completed_years
 from ..data.validate import Rule
-from .derive import residual_invasive
-from .her2 import ish_status
+from .derive import pcr, residual_invasive
+from .her2 import classify_her2, ish_status
 
 
 def _ish_computed(df: pd.DataFrame, guideline: str) -> pd.Series:
@@ -15,10 +17,83 @@ def _ish_computed(df: pd.DataFrame, guideline: str) -> pd.Series:
                       guideline=guideline)
 
 
-def domain_rules(her2_guideline: str = "2018") -> list[Rule]:
+def _disagree(a: pd.Series, b: pd.Series) -> pd.Series:
+    """True where both are known and differ (a missing value never disagrees)."""
+    a = a.astype("string")
+    b = b.astype("string")
+    return ~(a.notna() & b.notna() & (a != b)).fillna(False).astype(bool)
+
+
+def _pct_status(pct: pd.Series, thr: float) -> pd.Series:
+    return pd.Series(np.where(pct.isna(), None, np.where(pct >= thr, "positive", "negative")),
+                     index=pct.index, dtype="string")
+
+
+def _both_forms_rules(pcr_definition: str, itc_is_pcr: bool, hr_threshold_pct: float,
+                      regimens: dict, her2_guideline: str) -> list[Rule]:
+    """Where a centre records one fact in two forms, the two must agree (a QC finding)."""
+    thr = hr_threshold_pct
+
+    def pcr_path(df):
+        return pcr(df["ypt"], df["ypn"], pcr_definition, itc_is_pcr).map(
+            {True: "yes", False: "no"})
+
+    def age_ok(df):
+        years = completed_years(df["birth_date"], df["diagnosis_date"]).astype("float64")
+        return ~((years - df["age_years"]).abs() >= 1).fillna(False).astype(bool)
+
+    def hr_computed(df):
+        er, pr = _pct_status(df["er_pct"], thr), _pct_status(df["pr_pct"], thr)
+        out = pd.Series(pd.NA, index=df.index, dtype="string")
+        out[((er == "positive") | (pr == "positive")).fillna(False).to_numpy()] = "positive"
+        out[((er == "negative") & (pr == "negative")).fillna(False).to_numpy()] = "negative"
+        return out
+
+    def her2_computed(df):
+        st = classify_her2(df, guideline=her2_guideline)["her2_status"]
+        return st.mask(st == "unknown")
+
+    def regimen_class(df):
+        return df["regimen"].map({k: v["anti_her2"] for k, v in regimens.items()})
+
+    return [
+        Rule("pcr_inconsistent", "pcr_inconsistent", "pcr",
+             lambda df: _disagree(pcr_path(df), df["pcr"]),
+             lambda r: f"pCR recorded as '{r['pcr']}' but ypT/ypN ({r['ypt']}, {r['ypn']}) give "
+                       f"'{pcr_path(pd.DataFrame([r])).iloc[0]}' under the definition "
+                       f"{pcr_definition}"),
+        Rule("age_inconsistent", "age_inconsistent", "age_years", age_ok,
+             lambda r: f"age {r['age_years']:g} years disagrees with the birth and diagnosis "
+                       "dates by a year or more"),
+        Rule("receptor_inconsistent", "receptor_inconsistent:er", "er_status",
+             lambda df: _disagree(_pct_status(df["er_pct"], thr), df["er_status"]),
+             lambda r: f"ER recorded '{r['er_status']}' but ER {r['er_pct']:g}% gives the other "
+                       f"status at the {thr:g}% threshold"),
+        Rule("receptor_inconsistent", "receptor_inconsistent:pr", "pr_status",
+             lambda df: _disagree(_pct_status(df["pr_pct"], thr), df["pr_status"]),
+             lambda r: f"PR recorded '{r['pr_status']}' but PR {r['pr_pct']:g}% gives the other "
+                       f"status at the {thr:g}% threshold"),
+        Rule("receptor_inconsistent", "receptor_inconsistent:hr", "hr_status",
+             lambda df: _disagree(hr_computed(df), df["hr_status"]),
+             lambda r: f"HR status recorded '{r['hr_status']}' disagrees with ER and PR "
+                       f"(threshold {thr:g}%)"),
+        Rule("her2_status_inconsistent", "her2_status_inconsistent", "her2_status",
+             lambda df: _disagree(her2_computed(df), df["her2_status"]),
+             lambda r: f"HER2 status recorded '{r['her2_status']}' disagrees with ASCO/CAP "
+                       f"{her2_guideline} applied to IHC and ISH"),
+        Rule("treatment_inconsistent", "treatment_inconsistent", "anti_her2",
+             lambda df: _disagree(regimen_class(df), df["anti_her2"]),
+             lambda r: f"anti-HER2 class recorded '{r['anti_her2']}' disagrees with regimen "
+                       f"'{r['regimen']}' (config regimens:)"),
+    ]
+
+
+def domain_rules(her2_guideline: str = "2018", *, pcr_definition: str = "ypT0/is ypN0",
+                 itc_is_pcr: bool = False, hr_threshold_pct: float = 1,
+                 regimens: dict | None = None) -> list[Rule]:
     """Row rules: reported ISH against ASCO/CAP recomputed from ratio and copies (HER2
     classification decides which one is used, config her2.discordance); a HER2 re-test after
-    therapy without residual invasive tumour."""
+    therapy without residual invasive tumour; agreement of two forms of one fact."""
 
     def ish_ok(df: pd.DataFrame) -> pd.Series:
         computed = _ish_computed(df, her2_guideline)
@@ -40,4 +115,6 @@ def domain_rules(her2_guideline: str = "2018") -> list[Rule]:
                           ).fillna(False).astype(bool),
              lambda r: "a HER2 re-test after therapy is recorded but no invasive cancer remains "
                        "(ypT0/is ypN0); it is not used for HER2 loss"),
+        *_both_forms_rules(pcr_definition, itc_is_pcr, hr_threshold_pct, regimens or {},
+                           her2_guideline),
     ]

@@ -111,44 +111,117 @@ def cut_groups(x: pd.Series, cuts: list[float], labels: list[str]) -> pd.Series:
     return out.astype("string")
 
 
-def derive(df: pd.DataFrame, cfg: dict) -> pd.DataFrame:
-    """Add every derived variable and endpoint to the validated table (same rows)."""
+def _first_known(*series: pd.Series) -> pd.Series:
+    """Elementwise the first non-missing value (the detailed form first, then the recorded)."""
+    out = series[0].copy()
+    for other in series[1:]:
+        out = out.where(out.notna(), other)
+    return out
+
+
+def _status_from_pct(pct: pd.Series, thr: float) -> pd.Series:
+    return pd.Series(np.where(pct.isna(), None, np.where(pct >= thr, "positive", "negative")),
+                     index=pct.index, dtype="string")
+
+
+def settle_her2(her2: pd.DataFrame, ihc: pd.Series, recorded_status: pd.Series) -> pd.DataFrame:
+    """HER2 status where the IHC score is missing, and the reason for an unknown class.
+
+    ASCO/CAP 2018: ISH group 1 (ratio >= 2.0, copies >= 4.0) is positive and group 5 (ratio
+    < 2.0, copies < 4.0) negative whatever the IHC score, so ISH alone settles those; a
+    centre's reported positive ISH result is taken as positive. Groups 2-4 need the IHC score:
+    the status stays unknown. A final status recorded by the centre (``her2_status``) is used
+    where nothing else settles it. The 3+ vs 2+/ISH+ class always needs the IHC score."""
+    out = her2.copy()
+    no_ihc = ihc.isna().to_numpy()
+    group = out["ish_group"]
+    settled = pd.Series(pd.NA, index=out.index, dtype="string")
+    settled[(group == 1).fillna(False).to_numpy() & no_ihc] = "positive"
+    settled[(group == 5).fillna(False).to_numpy() & no_ihc] = "negative"
+    settled[(out["ish_status_reported"] == "positive").fillna(False).to_numpy() & no_ihc
+            & settled.isna().to_numpy()] = "positive"
+    status = out["her2_status"].mask(out["her2_status"] == "unknown")
+    status = _first_known(status, settled, recorded_status.astype("string"))
+    out["her2_status"] = status.fillna("unknown").astype("string")
+    reason = pd.Series("", index=out.index, dtype="string")
+    cls = out["her2_class"]
+    reason[(cls == "unknown").to_numpy() & no_ihc] = "IHC score not recorded"
+    reason[(cls == "2+/ISH unknown").to_numpy()] = "IHC 2+ without an ISH result"
+    out["her2_class_reason"] = reason.mask(reason == "")
+    return out
+
+
+def derive(df: pd.DataFrame, *, her2_guideline: str = "2018",
+           her2_discordance: str = "recompute", age_cuts: list[float] = (40, 60),
+           age_labels: list[str] = ("<40", "40-59", ">=60"), ki67_cut_pct: float = 20,
+           hr_threshold_pct: float = 1, regimens: dict | None = None,
+           pcr_definition: str = "ypT0/is ypN0", itc_is_pcr: bool = False,
+           dfs_origin: str = "surgery", dfs_events: list[str] = ()) -> pd.DataFrame:
+    """Add every derived variable and endpoint to the validated table (same rows).
+
+    Where a fact can be recorded in several forms (study/requirements.py), the detailed form
+    is used where present and the recorded one otherwise, per patient: age from birth and
+    diagnosis dates else ``age_years``; ER/PR/HR status from percentages else as recorded; pCR
+    from ypT/ypN (``pcr_definition``) else as recorded; DFS from dates else from ``dfs_time``
+    and ``dfs_event``; anti-HER2 class from the regimen else as recorded. ``*_source`` columns
+    say which form each patient's value came from."""
     out = df.copy()
-    h = cfg["her2"]
-    her2 = classify_her2(out, guideline=str(h["guideline"]), discordance=h["discordance"])
+    her2 = classify_her2(out, guideline=str(her2_guideline), discordance=her2_discordance)
+    her2 = settle_her2(her2, out["her2_ihc"], out["her2_status"])
     for c in her2.columns:
         out[c] = her2[c]
-    out["age"] = ((out["diagnosis_date"] - out["birth_date"]).dt.days / 365.25).round(6)
-    d = cfg["derived"]
+    exact_age = ((out["diagnosis_date"] - out["birth_date"]).dt.days / 365.25).round(6)
+    out["age"] = _first_known(exact_age, out["age_years"]).astype("float64")
     # groups by completed years, so that a 40th birthday on the diagnosis day counts as 40
     years = completed_years(out["birth_date"], out["diagnosis_date"]).astype("float64")
-    out["age_group"] = cut_groups(years, d["age_cuts"], d["age_labels"])
-    thr = d["hr_positive_threshold_pct"]
-    er_pos, pr_pos = out["er_pct"] >= thr, out["pr_pct"] >= thr
+    years = _first_known(years, np.floor(out["age_years"]))
+    out["age_group"] = cut_groups(years, list(age_cuts), list(age_labels))
+    thr = hr_threshold_pct
+    er = _first_known(_status_from_pct(out["er_pct"], thr), out["er_status"].astype("string"))
+    pr = _first_known(_status_from_pct(out["pr_pct"], thr), out["pr_status"].astype("string"))
     hr = pd.Series(pd.NA, index=out.index, dtype="string")
-    hr[(er_pos | pr_pos).fillna(False)] = "positive"
-    hr[((out["er_pct"] < thr) & (out["pr_pct"] < thr)).fillna(False)] = "negative"
-    out["hr_status"] = hr
-    out["er_status"] = np.where(out["er_pct"].isna(), None,
-                                np.where(er_pos, "positive", "negative"))
-    out["er_status"] = out["er_status"].astype("string")
-    out["ki67_group"] = cut_groups(out["ki67_pct"], [d["ki67_cut_pct"]],
-                                   [f"<{d['ki67_cut_pct']:g}%", f">={d['ki67_cut_pct']:g}%"])
+    hr[((er == "positive") | (pr == "positive")).fillna(False).to_numpy()] = "positive"
+    hr[((er == "negative") & (pr == "negative")).fillna(False).to_numpy()] = "negative"
+    out["hr_status"] = _first_known(hr, out["hr_status"].astype("string")).astype("string")
+    out["er_status"] = er
+    out["pr_status"] = pr
+    out["ki67_group"] = cut_groups(out["ki67_pct"], [ki67_cut_pct],
+                                   [f"<{ki67_cut_pct:g}%", f">={ki67_cut_pct:g}%"])
     out["stage"] = ajcc8_stage(out["ct"], out["cn"], out["cm"])
     out["diagnosis_year"] = out["diagnosis_date"].dt.year.astype("Int64")
-    reg = cfg["regimens"]
-    out["anti_her2"] = out["regimen"].map(
-        {k: v["anti_her2"] for k, v in reg.items()}).astype("string")
+    reg = regimens or {}
+    from_regimen = out["regimen"].map({k: v["anti_her2"] for k, v in reg.items()})
+    out["anti_her2"] = _first_known(from_regimen.astype("string"),
+                                    out["anti_her2"].astype("string")).astype("string")
     out["backbone"] = out["regimen"].map(
         {k: v["backbone"] for k, v in reg.items()}).astype("string")
-    p = cfg["pcr"]
-    out["pcr"] = pcr(out["ypt"], out["ypn"], p["definition"], p.get("itc_is_pcr", False))
+    from_path = pcr(out["ypt"], out["ypn"], pcr_definition, itc_is_pcr)
+    recorded = out["pcr"].map({"yes": True, "no": False}).astype("boolean")
+    out["pcr_source"] = pd.Series(np.where(from_path.notna(), "ypT/ypN",
+                                           np.where(recorded.notna(), "recorded", None)),
+                                  index=out.index, dtype="string")
+    out["pcr"] = _first_known(from_path, recorded).astype("boolean")
     post_ish = out["post_ish_result"].astype("string")
     # HER2 loss is defined for residual invasive tumour only (a re-tested DCIS is not counted)
-    residual = residual_invasive(out["ypt"], out["ypn"]).fillna(False).to_numpy(dtype=bool)
-    out["her2_loss"] = her2_loss(out["post_her2_ihc"], post_ish).where(residual, pd.NA)
-    s = cfg["dfs"]
-    surv = dfs(out, origin=s["origin"], events=s["events"])
-    for c in surv.columns:
-        out[c] = surv[c]
+    residual = residual_invasive(out["ypt"], out["ypn"])
+    residual = _first_known(residual, (~out["pcr"]).astype("boolean"))
+    out["her2_loss"] = her2_loss(out["post_her2_ihc"], post_ish).where(
+        residual.fillna(False).to_numpy(dtype=bool), pd.NA)
+    surv = dfs(out, origin=dfs_origin, events=list(dfs_events))
+    given_t = out["dfs_time"].astype("float64")
+    given_e = out["dfs_event"].map({"event": 1, "censored": 0}).astype("Int8")
+    from_dates = surv["dfs_months"].notna()
+    out["dfs_source"] = pd.Series(np.where(from_dates, "dates",
+                                           np.where(given_t.notna(), "recorded time", None)),
+                                  index=out.index, dtype="string")
+    out["dfs_months"] = surv["dfs_months"].where(from_dates, given_t)
+    out["dfs_event"] = surv["dfs_event"].where(from_dates, given_e).astype("Int8")
+    out.loc[out["dfs_months"].isna() | out["dfs_event"].isna(), ["dfs_months", "dfs_event"]] = \
+        pd.NA
+    out["dfs_months"] = out["dfs_months"].astype("float64")
+    out["dfs_event"] = out["dfs_event"].astype("Int8")
+    etype = surv["dfs_event_type"].where(from_dates)
+    any_event = (~from_dates & (given_e == 1)).fillna(False).to_numpy()
+    etype[any_event] = "any event (type not recorded)"
+    out["dfs_event_type"] = etype.astype("string")
     return out

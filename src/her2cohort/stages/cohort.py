@@ -1,0 +1,70 @@
+"""Rule ``cohort``: exclusion criteria in order, flow table and diagram, and which analyses
+the analysed patients' data support."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+# analysis -> (derived columns it needs, what to say when none of the patients has them)
+ANALYSIS_INPUTS = {
+    "table1": ([], ""),
+    "pcr": (["pcr"], "no analysed patient has pCR recorded (pcr, or ypT and ypN)"),
+    "her2_loss": (["her2_loss"], "no analysed patient has residual tumour re-tested for HER2 "
+                                 "after therapy (post_her2_ihc)"),
+    "dfs": (["dfs_months", "dfs_event"], "no analysed patient has disease-free survival data "
+                                         "(dates, or dfs_time and dfs_event)"),
+}
+
+
+def analysis_status(analysed: pd.DataFrame, analyses: dict[str, bool]) -> pd.DataFrame:
+    """One row per analysis: enabled, run or skipped, patients with its data, and why."""
+    rows = []
+    for name, (cols, why) in ANALYSIS_INPUTS.items():
+        enabled = analyses.get(name, True)
+        have = analysed[cols].notna().all(axis=1) if cols else pd.Series(True,
+                                                                         index=analysed.index)
+        n = int(have.sum())
+        if not enabled:
+            status, reason = "off", "switched off in config (analyses:)"
+        elif len(analysed) == 0:
+            status, reason = "skipped", "no patient is analysed"
+        elif n == 0:
+            status, reason = "skipped", why
+        else:
+            status = "run"
+            reason = "" if n == len(analysed) else \
+                f"{len(analysed) - n} of {len(analysed)} analysed patients lack its data " \
+                "(left out, as R's na.omit)"
+        rows.append({"analysis": name, "enabled": enabled, "status": status,
+                     "n_with_data": n, "n_analysed": len(analysed), "reason": reason})
+    return pd.DataFrame(rows)
+
+
+def main(*, in_derived, in_quarantine, out_analysis, out_dispositions, out_flow, out_analyses,
+         out_flow_png, out_flow_pdf, criteria, groups, analyses, simulated) -> None:
+    from ..data.validate import check_analysis
+    from ..render.figures import flow_diagram, save_figure
+    from ..study.cohort import apply_criteria
+    from .common import write_csv, write_parquet
+
+    derived = pd.read_parquet(in_derived)
+    quarantined = pd.read_parquet(in_quarantine)
+    analysed, dispositions, flow = apply_criteria(derived, quarantined, criteria)
+    check_analysis(analysed, groups["column"], groups["levels"])
+    write_parquet(analysed, out_analysis)
+    write_parquet(dispositions, out_dispositions)
+    write_csv(flow, out_flow)
+    status = analysis_status(analysed, analyses)
+    write_csv(status, out_analyses)
+    counts = analysed[groups["column"]].value_counts()
+    final = [(groups.get("labels", {}).get(lv, lv), int(counts.get(lv, 0)))
+             for lv in groups["levels"]]
+    n_centres = pd.concat([derived["centre"], quarantined["centre"]]).nunique()
+    title = "Flow of records" + (" (SIMULATED demo data)" if simulated else "")
+    flow_fig = flow.copy()
+    flow_fig.loc[flow_fig["kind"] == "start", "label"] = \
+        f"Records received from {n_centres} centre{'s' if n_centres != 1 else ''}"
+    fig = flow_diagram(flow_fig, final, title=title)
+    save_figure(fig, out_flow_png, out_flow_pdf)
+    print(flow.to_string(index=False))
+    print(status.to_string(index=False))

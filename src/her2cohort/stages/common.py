@@ -1,0 +1,78 @@
+"""Shared by the stage modules: deterministic writers, notes, the grouping column, and the
+record of an analysis that could not run (skipped with a stated reason)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+TABLE_FOOTNOTE_SIMULATED = "SIMULATED demo data: no real patient is represented."
+
+
+def write_csv(df: pd.DataFrame, path: str | Path) -> None:
+    """Deterministic CSV: fixed float format, LF line ends, no index."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    df.to_csv(path, index=False, lineterminator="\n", float_format="%.6g")
+
+
+def write_parquet(df: pd.DataFrame, path: str | Path) -> None:
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    df.to_parquet(path, index=False)
+
+
+def write_problems(table: pd.DataFrame, path: str | Path, failing: bool) -> None:
+    """Write the problems table. When the stage fails, Snakemake deletes the declared output,
+    so a copy is kept next to it as <name>_FAILED.csv and its path is printed."""
+    write_csv(table, path)
+    failed = Path(path).with_name(Path(path).stem + "_FAILED.csv")
+    if failing:
+        write_csv(table, failed)
+        print(f"full problems table: {failed}")
+    elif failed.exists():
+        failed.unlink()
+
+
+def simulated_notes(simulated: bool) -> list[str]:
+    return [TABLE_FOOTNOTE_SIMULATED] if simulated else []
+
+
+def figure_note(simulated: bool) -> str:
+    """Line added to figure annotations when the data are simulated."""
+    return "\nSIMULATED demo data" if simulated else ""
+
+
+def group_setup(groups: dict, df: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """Add a ``group`` column holding the configured labels of the grouping levels; rows of
+    other levels (or missing) get NA."""
+    labels = [groups.get("labels", {}).get(lv, lv) for lv in groups["levels"]]
+    df = df.copy()
+    df["group"] = df[groups["column"]].map(dict(zip(groups["levels"], labels))).astype("string")
+    return df, labels
+
+
+def fmt_p(p: float) -> str:
+    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
+
+
+def skipped_table(analysis: str, reason: str) -> pd.DataFrame:
+    """The table an analysis writes in place of its results when its inputs are absent."""
+    return pd.DataFrame([{"analysis": analysis, "status": "skipped", "reason": reason}])
+
+
+def skip_outputs(analysis: str, reason: str, csvs: list, figures: list[tuple] = ()) -> None:
+    """Write every output of a skipped analysis: tables saying why, figures saying why."""
+    print(f"{analysis}: skipped: {reason}")
+    for path in csvs:
+        write_csv(skipped_table(analysis, reason), path)
+    if figures:
+        from ..render.figures import save_figure
+        from ..render.message import message_figure
+
+        for png, pdf in figures:
+            save_figure(message_figure(f"{analysis}: not analysed", reason), png, pdf)
+
+
+def choices_note(**choices: object) -> str:
+    """'pCR ypT0/is ypN0; HER2 ASCO/CAP 2018; ...' for footnotes and figure captions."""
+    return "; ".join(f"{k} {v}" for k, v in choices.items() if v not in (None, ""))

@@ -1,0 +1,136 @@
+"""Which configuration values each stage reads: the one place that says so.
+
+Every Snakemake rule declares ``params: **stage_params(config, "<rule>")``, so Snakemake reruns
+a rule exactly when a value it reads changes (params are part of Snakemake's rerun triggers),
+and the stage function receives those values as keyword arguments, never the whole config.
+The CLI (``her2cohort check``) and the tests build their arguments with the same function.
+
+This module imports nothing heavy: the Snakefile imports it when the workflow is parsed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+# stage -> {keyword: path in the config (tuple of keys), or (path, default)}
+_SPEC: dict[str, dict[str, Any]] = {
+    "ingest": {
+        "centres": ("centres",),
+        "data_dirs": (("data_dirs",), ["data/"]),
+        "salt_env": ("pseudonymisation", "salt_env"),
+        "demo_salt": ("pseudonymisation", "demo_salt"),
+        "simulated": ("study", "simulated"),
+        "regimens": ("regimens",),
+        "qc_actions": ("qc", "actions"),
+        "required": None,  # computed: fields the enabled analyses need
+    },
+    "validate": {
+        "centres": ("centres",),
+        "regimens": ("regimens",),
+        "data_lock_date": ("data_lock_date",),
+        "age_range": ("qc", "age_range"),
+        "qc_actions": ("qc", "actions"),
+        "her2_guideline": ("her2", "guideline"),
+        "pcr_definition": ("pcr", "definition"),
+        "itc_is_pcr": (("pcr", "itc_is_pcr"), False),
+        "hr_threshold_pct": ("derived", "hr_positive_threshold_pct"),
+        "required": None,
+    },
+    "derive": {
+        "her2_guideline": ("her2", "guideline"),
+        "her2_discordance": ("her2", "discordance"),
+        "age_cuts": ("derived", "age_cuts"),
+        "age_labels": ("derived", "age_labels"),
+        "ki67_cut_pct": ("derived", "ki67_cut_pct"),
+        "hr_threshold_pct": ("derived", "hr_positive_threshold_pct"),
+        "regimens": ("regimens",),
+        "pcr_definition": ("pcr", "definition"),
+        "itc_is_pcr": (("pcr", "itc_is_pcr"), False),
+        "dfs_origin": ("dfs", "origin"),
+        "dfs_events": ("dfs", "events"),
+    },
+    "cohort": {
+        "criteria": ("criteria",),
+        "groups": ("groups",),
+        "analyses": None,
+        "simulated": ("study", "simulated"),
+    },
+    "table1": {
+        "variables": ("table1", "variables"),
+        "nonnormal": (("table1", "nonnormal"), []),
+        "groups": ("groups",),
+        "simulated": ("study", "simulated"),
+        "her2_guideline": ("her2", "guideline"),
+    },
+    "response": {
+        "groups": ("groups",),
+        "pcr_definition": ("pcr", "definition"),
+        "pcr_test": ("pcr", "test"),
+        "pcr_ci": ("pcr", "ci"),
+        "her2_guideline": ("her2", "guideline"),
+        "simulated": ("study", "simulated"),
+    },
+    "survival": {
+        "groups": ("groups",),
+        "dfs_origin": ("dfs", "origin"),
+        "dfs_events": ("dfs", "events"),
+        "landmarks_months": ("dfs", "landmarks_months"),
+        "xmax_months": ("dfs", "xmax_months"),
+        "her2_guideline": ("her2", "guideline"),
+        "simulated": ("study", "simulated"),
+    },
+    "run_config": {
+        "config": (),
+    },
+}
+
+ANALYSES = ("table1", "pcr", "her2_loss", "dfs")
+
+
+def _get(cfg: dict, path: tuple, default: Any = KeyError) -> Any:
+    value: Any = cfg
+    for key in path:
+        if not isinstance(value, dict) or key not in value:
+            if default is KeyError:
+                raise KeyError("/".join(path))
+            return default
+        value = value[key]
+    return value
+
+
+def analyses(cfg: dict) -> dict[str, bool]:
+    """Which analyses are switched on (config ``analyses:``; all on by default)."""
+    given = cfg.get("analyses") or {}
+    return {a: bool(given.get(a, True)) for a in ANALYSES}
+
+
+def stage_params(cfg: dict, stage: str) -> dict[str, Any]:
+    """The configuration values ``stage`` reads, as keyword arguments."""
+    out: dict[str, Any] = {}
+    for key, spec in _SPEC[stage].items():
+        if key == "required":
+            from ..study.requirements import required_fields  # light: no pandas
+
+            out[key] = required_fields(cfg)
+        elif key == "analyses":
+            out[key] = analyses(cfg)
+        elif key == "config":
+            out[key] = cfg
+        elif spec and isinstance(spec[0], tuple):
+            out[key] = _get(cfg, spec[0], spec[1])
+        else:
+            out[key] = _get(cfg, spec)
+    if stage in ("derive", "validate", "table1", "response", "survival") and "her2_guideline" in out:
+        out["her2_guideline"] = str(out["her2_guideline"])  # YAML 2018 and "2018" alike
+    return out
+
+
+def options_read_by(stage: str) -> list[str]:
+    """Config paths a stage reads (for the documentation and the rerun test)."""
+    paths = []
+    for spec in _SPEC[stage].values():
+        if spec and isinstance(spec[0], tuple):
+            paths.append("/".join(spec[0]))
+        elif spec:
+            paths.append("/".join(spec))
+    return paths

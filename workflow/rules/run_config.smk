@@ -1,0 +1,11 @@
+rule run_config:
+    output:
+        out_yaml="results/config.yaml",
+    log:
+        "logs/run_config.log",
+    conda:
+        "../envs/her2cohort.yaml"
+    params:
+        **stage_params(config, "run_config"),
+    script:
+        "../scripts/run_stage.py"

@@ -22,21 +22,47 @@ def _simulate(args) -> int:
     return 0
 
 
+def _support_lines(cfg: dict, needs: list[dict]) -> list[str]:
+    """Per centre: the analyses its mapping supports, and why not the others."""
+    from .data.mapping import load_mapping
+    from .data.needs import describe_forms, split_needs
+    from .stages.params import analyses
+
+    on = [a for a, enabled in analyses(cfg).items() if enabled]
+    lines = ["Analyses each centre's data support (config analyses: "
+             f"{', '.join(on) or 'none'}):"]
+    for mp in cfg["centres"]:
+        m = load_mapping(mp)
+        _, unsupported = split_needs(needs, set(m["columns"]), set(m.get("not_recorded") or []))
+        lost: dict[str, list[str]] = {}
+        for need in unsupported:
+            for by in need["by"]:
+                lost.setdefault(by, []).append(f"{need['fact']} ({describe_forms(need)})")
+        ok = [a for a in on if a not in lost]
+        lines.append(f"  {m['centre']}: {', '.join(ok) if ok else 'no analysis'}")
+        for by, facts in sorted(lost.items()):
+            what = "its patients are left out of" if by in on else "not recorded for"
+            lines.append(f"    {what} {by}: not recorded: {'; '.join(facts)}")
+    return lines
+
+
 def _check(args) -> int:
-    from .data.config import ConfigError, load_config, salt, vocabularies
+    from .data.config import ConfigError, salt, vocabularies
     from .data.ingest import ingest
     from .data.mapping import MappingError
     from .data.problems import format_report, resolve_actions
-    from .stages.params import stage_params
+    from .stages.params import load_study_config, stage_params
     from .stages.validate import validate_with_config
 
     try:
-        cfg = load_config(args.config)
+        cfg = load_study_config(args.config)
         if args.centre:
             cfg["centres"] = list(args.centre)
+        needs = stage_params(cfg, "ingest")["required"]
         df, problems = ingest(cfg["centres"], salt=salt(cfg), vocabularies=vocabularies(cfg),
-                              required=stage_params(cfg, "ingest")["required"])
+                              required=needs)
         resolve_actions(problems, cfg["qc"]["actions"])
+        print("\n".join(_support_lines(cfg, needs)))
         if not any(p.action == "fail" for p in problems) and len(df):
             _, quarantined, vprobs = validate_with_config(df, cfg)
             problems += vprobs

@@ -13,7 +13,22 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 
+import sys
+
+from her2cohort.data.config import normalise_config
+from her2cohort.study.requirements import check_config
+
+normalise_config(config)
 validate(config, schema="../schemas/config.schema.yaml")
+_config_problems = check_config(config)
+if _config_problems:
+    sys.stderr.write(
+        "configuration error: config is not valid ("
+        + f"{len(_config_problems)} problem(s)):\n  "
+        + "\n  ".join(_config_problems)
+        + "\n"
+    )
+    sys.exit(2)
 
 
 def centre_files():

@@ -23,24 +23,36 @@ class ConfigError(Exception):
     """The study configuration is invalid; the message lists every problem."""
 
 
+def normalise_config(cfg: dict) -> dict:
+    """Accept what YAML makes of values written without quotes: a year 2018 for "2018", an
+    unquoted date 2025-06-30 for "2025-06-30" (in place; returns ``cfg``)."""
+    if isinstance(cfg.get("data_lock_date"), dt.date):
+        cfg["data_lock_date"] = cfg["data_lock_date"].isoformat()
+    her2 = cfg.get("her2")
+    if isinstance(her2, dict) and isinstance(her2.get("guideline"), int):
+        her2["guideline"] = str(her2["guideline"])
+    return cfg
+
+
 def validate_config(cfg: dict, source: str = "config") -> dict:
-    """Check ``cfg`` against the JSON schema (the same one Snakemake's validate() uses)."""
+    """Check ``cfg`` against the JSON schema (the same one Snakemake's validate() uses); the
+    study's own consistency rules come on top (``stages.params.load_study_config``)."""
     import jsonschema
 
     with open(schema_path("config.schema.yaml"), encoding="utf-8") as fh:
         schema = yaml.safe_load(fh)
     validator = jsonschema.Draft202012Validator(schema)
     errors = sorted(validator.iter_errors(cfg), key=lambda e: [str(p) for p in e.path])
-    if errors:
-        lines = [f"  {'/'.join(map(str, e.path)) or '(top level)'}: {e.message}" for e in errors]
-        raise ConfigError(f"{source} is not valid ({len(errors)} problem(s)):\n" + "\n".join(lines))
+    lines = [f"  {'/'.join(map(str, e.path)) or '(top level)'}: {e.message}" for e in errors]
+    if lines:
+        raise ConfigError(f"{source} is not valid ({len(lines)} problem(s)):\n" + "\n".join(lines))
     return cfg
 
 
 def load_config(path: str | Path = "config/config.yaml") -> dict:
     try:
         with open(path, encoding="utf-8") as fh:
-            cfg = yaml.safe_load(fh) or {}
+            cfg = normalise_config(yaml.safe_load(fh) or {})
     except yaml.YAMLError as e:
         raise ConfigError(f"{path}: not valid YAML: {e}") from None
     except OSError as e:

@@ -32,8 +32,8 @@ def describe_forms(need: dict[str, Any]) -> str:
 
 
 def unmet_message(path: str, unmet: list[dict[str, Any]]) -> str:
-    lines = [f"{path}: the enabled analyses need facts this mapping neither maps nor declares "
-             "not recorded:"]
+    lines = [(f"{path}: the enabled analyses need facts this mapping neither maps nor declares "
+             "not recorded:")]
     for need in unmet:
         lines.append(f"  {need['fact']} (used by {', '.join(need['by'])}): map {describe_forms(need)}"
                      f" under 'columns:', or list the fields under 'not_recorded:' (the "

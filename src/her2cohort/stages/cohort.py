@@ -9,10 +9,10 @@ import pandas as pd
 ANALYSIS_INPUTS = {
     "table1": ([], ""),
     "pcr": (["pcr"], "no analysed patient has pCR recorded (pcr, or ypT and ypN)"),
-    "her2_loss": (["her2_loss"], "no analysed patient has residual tumour re-tested for HER2 "
-                                 "after therapy (post_her2_ihc)"),
-    "dfs": (["dfs_months", "dfs_event"], "no analysed patient has disease-free survival data "
-                                         "(dates, or dfs_time and dfs_event)"),
+    "her2_loss": (["her2_loss"], ("no analysed patient has residual tumour re-tested for HER2 "
+                                 "after therapy (post_her2_ihc)")),
+    "dfs": (["dfs_months", "dfs_event"], ("no analysed patient has disease-free survival data "
+                                         "(dates, or dfs_time and dfs_event)")),
 }
 
 
@@ -49,7 +49,7 @@ def main(*, in_derived, in_quarantine, out_analysis, out_dispositions, out_flow,
 
     derived = pd.read_parquet(in_derived)
     quarantined = pd.read_parquet(in_quarantine)
-    analysed, dispositions, flow = apply_criteria(derived, quarantined, criteria)
+    analysed, dispositions, flow = apply_criteria(derived, quarantined, criteria, groups)
     check_analysis(analysed, groups["column"], groups["levels"])
     write_parquet(analysed, out_analysis)
     write_parquet(dispositions, out_dispositions)

@@ -134,3 +134,17 @@ def options_read_by(stage: str) -> list[str]:
         elif spec:
             paths.append("/".join(spec))
     return paths
+
+
+def load_study_config(path: str = "config/config.yaml") -> dict:
+    """Load a config, check it against the schema and the study's consistency rules (the
+    same checks the Snakefile runs before any rule): ConfigError listing every problem."""
+    from ..data.config import ConfigError, load_config
+    from ..study.requirements import check_config
+
+    cfg = load_config(path)
+    problems = check_config(cfg)
+    if problems:
+        raise ConfigError(f"{path} is not valid ({len(problems)} problem(s)):\n  "
+                          + "\n  ".join(problems))
+    return cfg

@@ -32,9 +32,22 @@ def criterion_mask(df: pd.DataFrame, crit: dict) -> pd.Series:
     raise ValueError(f"criterion {crit.get('id')}: unknown op {op!r}; allowed: {', '.join(OPS)}")
 
 
+def group_criterion(column: str, levels: list[str], name: str = "group") -> dict:
+    """The last step of every flow: records outside the compared groups (for example HER2
+    class unknown) are excluded with that reason, so that the analysed set is the groups."""
+    return {"id": "not_in_compared_groups", "label": f"{name[0].upper()}{name[1:]} not one of "
+            f"the compared groups", "column": column, "op": "not_in", "values": list(levels),
+            "always": True}
+
+
 def apply_criteria(derived: pd.DataFrame, quarantined: pd.DataFrame,
-                   criteria: list[dict]) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """Return (analysed rows, dispositions of every record, flow table)."""
+                   criteria: list[dict],
+                   groups: dict | None = None) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Return (analysed rows, dispositions of every record, flow table). With ``groups``, a
+    last step excludes records outside the compared groups, where there are any."""
+    if groups is not None:
+        last = group_criterion(groups["column"], groups["levels"], groups.get("name", "group"))
+        criteria = [*criteria, last]
     keys = ["centre", "source_file", "source_row", "patient_key"]
     disp_parts = [quarantined.loc[:, keys].assign(disposition="quarantined",
                                                   reason=quarantined["reason"])]
@@ -44,7 +57,8 @@ def apply_criteria(derived: pd.DataFrame, quarantined: pd.DataFrame,
     rows = [{"step": 0, "id": "received", "kind": "start",
              "label": "Records received", "n_before": n_received, "n_excluded": 0,
              "n_after": n_received, "detail": ""}]
-    q_reasons = quarantined["reason"].str.split(";").explode().value_counts().sort_index()
+    q_reasons = (quarantined["reason"].astype("string").fillna("").str.split(";").explode()
+                 .loc[lambda x: x != ""].value_counts().sort_index())
     rows.append({"step": 1, "id": "quarantined", "kind": "quarantine",
                  "label": "Data defects", "n_before": n_received,
                  "n_excluded": len(quarantined), "n_after": len(derived),
@@ -53,11 +67,23 @@ def apply_criteria(derived: pd.DataFrame, quarantined: pd.DataFrame,
                   {"id": "quarantined", **_by_centre(quarantined, centres)}]
     for step, crit in enumerate(criteria, start=2):
         hit = criterion_mask(remaining, crit)
+        if crit.get("always") and not hit.any():
+            continue  # the implicit group step is shown only when it excludes someone
+        # a criterion on a value a centre does not record (no value at all in its records) is
+        # not applied there: the flow table says so instead of excluding everyone
+        cols = crit.get("columns") or [crit.get("column")]
+        recorded = derived.groupby("centre")[cols].apply(lambda g: g.notna().any().all())
+        skipped = [] if crit.get("always") else \
+            sorted(str(c) for c, ok in recorded.items() if not ok)
+        if skipped:
+            hit = hit & ~remaining["centre"].isin(skipped).to_numpy()
         excluded = remaining[hit.to_numpy()]
         disp_parts.append(excluded.loc[:, keys].assign(disposition="excluded", reason=crit["id"]))
         rows.append({"step": step, "id": crit["id"], "kind": "exclude", "label": crit["label"],
                      "n_before": len(remaining), "n_excluded": len(excluded),
-                     "n_after": len(remaining) - len(excluded), "detail": ""})
+                     "n_after": len(remaining) - len(excluded),
+                     "detail": (f"not applied at {', '.join(skipped)}: not recorded there"
+                                if skipped else "")})
         per_centre.append({"id": crit["id"], **_by_centre(excluded, centres)})
         remaining = remaining[~hit.to_numpy()]
     disp_parts.append(remaining.loc[:, keys].assign(disposition="analysed", reason=""))

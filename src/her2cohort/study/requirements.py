@@ -92,3 +92,133 @@ def required_fields(cfg: dict) -> list[dict[str, Any]]:
             for c in cols:
                 _add(needs, c, analysis, origin)
     return [needs[k] for k in sorted(needs)]
+
+
+# Columns the derivation adds (study/derive.py, study/her2.py); with the canonical fields they
+# are what criteria, groups, Table 1 variables and models may name.
+DERIVED_COLUMNS = (
+    "age", "age_group", "diagnosis_year", "ish_group", "ish_status", "ish_status_computed",
+    "ish_status_reported", "ish_discordant", "her2_status", "her2_class", "her2_class_reason",
+    "her2_low", "her2_ultralow", "er_status", "pr_status", "hr_status", "ki67_group", "stage",
+    "anti_her2", "backbone", "pcr", "pcr_source", "her2_loss", "dfs_months", "dfs_event",
+    "dfs_event_type", "dfs_source", "centre",
+)
+HER2_CLASSES = ("3+", "2+/ISH+", "2+/ISH-", "2+/ISH unknown", "1+/ISH+", "0/ISH+", "1+", "0",
+                "unknown")
+_DERIVED_LEVELS = {
+    "her2_class": HER2_CLASSES, "her2_status": ("positive", "negative", "unknown"),
+    "hr_status": ("positive", "negative"), "er_status": ("positive", "negative"),
+    "pr_status": ("positive", "negative"), "anti_her2": ("single", "dual", "none"),
+    "stage": ("IA", "IB", "IIA", "IIB", "IIIA", "IIIB", "IIIC", "IV"),
+}
+
+
+def known_columns() -> list[str]:
+    from ..data.fields import FIELDS
+
+    return sorted({f.name for f in FIELDS if f.kind != "id"} | set(DERIVED_COLUMNS))
+
+
+def allowed_levels(cfg: dict, column: str) -> tuple[str, ...] | None:
+    """The values a column can take, where they are fixed (None: free or numeric)."""
+    from ..data.fields import BY_NAME
+
+    derived = cfg.get("derived") or {}
+    if column in _DERIVED_LEVELS:
+        return _DERIVED_LEVELS[column]
+    if column == "age_group":
+        return tuple(derived.get("age_labels") or ())
+    if column == "ki67_group":
+        cut = derived.get("ki67_cut_pct", 20)
+        return (f"<{cut:g}%", f">={cut:g}%")
+    if column == "regimen":
+        return tuple(cfg.get("regimens") or ())
+    f = BY_NAME.get(column)
+    if f is not None and f.kind == "code" and f.values:
+        return tuple(f.values)
+    return None
+
+
+def check_config(cfg: dict) -> list[str]:
+    """Mistakes the JSON schema cannot see, each with the valid choices: names that are no
+    field or derived variable, levels that do not exist, reversed ranges."""
+    problems: list[str] = []
+    known = known_columns()
+    choice = f"choose one of: {', '.join(known)}"
+
+    def col_ok(where: str, name: str | None) -> bool:
+        if name and name not in known:
+            problems.append(f"{where}: '{name}' is no canonical field or derived variable; "
+                            f"{choice}")
+            return False
+        return bool(name)
+
+    def levels_ok(where: str, column: str, levels) -> None:
+        allowed = allowed_levels(cfg, column)
+        if allowed is None or not levels:
+            return
+        bad = [str(v) for v in levels if str(v) not in allowed]
+        if bad:
+            problems.append(f"{where}: level(s) {', '.join(map(repr, bad))} do not exist for "
+                            f"'{column}'; its levels are {', '.join(allowed)}")
+
+    qc = cfg.get("qc") or {}
+    lo_hi = qc.get("age_range") or [0, 1]
+    if len(lo_hi) == 2 and lo_hi[0] >= lo_hi[1]:
+        problems.append(f"qc/age_range: {lo_hi} is reversed or empty; write [lowest, highest]")
+    derived = cfg.get("derived") or {}
+    cuts = list(derived.get("age_cuts") or [])
+    if any(b <= a for a, b in zip(cuts, cuts[1:])):
+        problems.append(f"derived/age_cuts: {cuts} must increase")
+    labels = derived.get("age_labels") or []
+    if cuts and len(labels) != len(cuts) + 1:
+        problems.append(f"derived/age_labels: {len(cuts)} cut(s) make {len(cuts) + 1} groups, "
+                        f"but {len(labels)} label(s) are given")
+    dfs = cfg.get("dfs") or {}
+    xmax = dfs.get("xmax_months")
+    for lm in dfs.get("landmarks_months") or []:
+        if xmax is not None and lm > xmax:
+            problems.append(f"dfs/landmarks_months: {lm} is beyond dfs/xmax_months {xmax}")
+    groups = cfg.get("groups") or {}
+    if col_ok("groups/column", groups.get("column")):
+        levels_ok("groups/levels", groups["column"], groups.get("levels"))
+    extra = sorted(set(groups.get("labels") or {}) - set(map(str, groups.get("levels") or [])))
+    if extra:
+        problems.append(f"groups/labels: {extra} are not among groups/levels "
+                        f"{groups.get('levels')}")
+    for i, crit in enumerate(cfg.get("criteria") or []):
+        where = f"criteria/{i} ({crit.get('id')})"
+        op = crit.get("op")
+        if op == "any_missing":
+            if not crit.get("columns"):
+                problems.append(f"{where}: op any_missing needs 'columns:'")
+            for c in crit.get("columns") or []:
+                col_ok(where, c)
+            continue
+        if not crit.get("column"):
+            problems.append(f"{where}: op {op} needs 'column:'")
+            continue
+        if not col_ok(where, crit["column"]):
+            continue
+        if op in ("in", "not_in"):
+            if not crit.get("values"):
+                problems.append(f"{where}: op {op} needs 'values:'")
+            levels_ok(where, crit["column"], crit.get("values"))
+        if op == "outside":
+            rng = crit.get("range")
+            if not rng:
+                problems.append(f"{where}: op outside needs 'range: [low, high]'")
+            elif rng[0] > rng[1]:
+                problems.append(f"{where}: range {rng} is reversed; write [low, high]")
+    t1 = cfg.get("table1") or {}
+    names = []
+    for i, v in enumerate(t1.get("variables") or []):
+        where = f"table1/variables/{i}"
+        names.append(v.get("name"))
+        if col_ok(where, v.get("name")) and v.get("type") == "categorical":
+            levels_ok(where, v["name"], v.get("levels"))
+    for n in t1.get("nonnormal") or []:
+        if n not in names:
+            problems.append(f"table1/nonnormal: '{n}' is not a Table 1 variable; the variables "
+                            f"are {', '.join(str(x) for x in names)}")
+    return problems

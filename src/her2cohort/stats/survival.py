@@ -38,8 +38,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from lifelines import CoxPHFitter
-from lifelines.statistics import multivariate_logrank_test
-from scipy.stats import norm
+from scipy.stats import chi2, norm
 
 from .grouping import group_labels
 
@@ -511,52 +510,145 @@ def at_risk(
 # ---------------------------------------------------------------------------
 # log-rank test
 # ---------------------------------------------------------------------------
+def _complete_cases(df: pd.DataFrame, columns: Sequence[str | None]) -> tuple[pd.DataFrame, int]:
+    """R ``na.omit`` on the named columns: (complete rows, number of rows dropped)."""
+    cols = [c for c in columns if c is not None]
+    _require_columns(df, cols)
+    keep = df[cols].notna().all(axis=1).to_numpy()
+    return df.loc[keep], int((~keep).sum())
+
+
+def _logrank_pieces(
+    t: np.ndarray, e: np.ndarray, codes: np.ndarray, k: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Observed, expected and variance matrix of one stratum (R ``survdiff.fit``, rho = 0).
+
+    E_k = sum_j d_j n_kj / n_j;  V_kl = sum_j d_j (n_j - d_j) / (n_j - 1) ·
+    n_kj / n_j · (1[k = l] - n_lj / n_j)   (Mantel-Haenszel hypergeometric variance).
+    """
+    event_times = np.unique(t[e == 1])
+    observed = np.bincount(codes, weights=e, minlength=k).astype(float)
+    if event_times.size == 0:
+        return observed, np.zeros(k), np.zeros((k, k))
+    n_kj = np.empty((k, event_times.size))
+    for g in range(k):
+        tg = np.sort(t[codes == g])
+        n_kj[g] = tg.size - np.searchsorted(tg, event_times, side="left")
+    idx = np.searchsorted(event_times, t[e == 1])
+    d_j = np.bincount(idx, minlength=event_times.size).astype(float)
+    n_j = n_kj.sum(axis=0)
+    expected = (n_kj * (d_j / n_j)).sum(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        factor = np.where(n_j > 1, d_j * (n_j - d_j) / (n_j - 1), 0.0)
+    frac = n_kj / n_j
+    var = np.diag((frac * factor).sum(axis=1)) - (frac * factor) @ frac.T
+    return observed, expected, var
+
+
 def logrank(
     df: pd.DataFrame,
     time: str,
     event: str,
     group: str,
     group_order: Sequence[Any] | None = None,
+    strata: str | None = None,
 ) -> dict[str, Any]:
     """K-sample log-rank test, equal to R ``survdiff(Surv(time, event) ~ group)``.
 
-    Returns a dict with ``test, statistic, df, p, groups, n, observed,
-    expected`` (the last three are dicts keyed by group).
+    With ``strata`` the stratified test of R
+    ``survdiff(Surv(time, event) ~ group + strata(strata))``: observed, expected and
+    variance are summed over strata.  Rows with a missing time, event, group or
+    stratum are dropped first (R ``na.omit``) and counted.
+
+    Undefined tests are never reported as chi-square 0 / p 1:
+
+    * fewer than 2 groups with data: ValueError (R: "There is only 1 group");
+    * singular variance (e.g. every subject has the event at the same time): ValueError
+      (R: ``solve`` "system is exactly singular");
+    * fewer than 2 groups with expected events > 0 (e.g. no events): statistic and p are
+      NaN and ``warning`` says why (R prints chisq 0 on <= 0 df with p NA).
+
+    Returns a dict with ``test, statistic, df, p, groups, n, observed, expected``
+    (the last three dicts keyed by group), ``table`` (a DataFrame with ``group, n,
+    observed, expected, o_minus_e, oe2_over_e, oe2_over_v`` as printed by survdiff),
+    ``n_total, n_used, n_missing, strata, warning``.
     """
     if group is None:
         raise ValueError("logrank needs a group column")
+    n_total = len(df)
+    df, n_missing = _complete_cases(df, [time, event, group, strata])
     t, e = _validate_time_event(df, time, event)
-    labels, levels = group_labels(df, group, group_order)
+    labels, levels = group_labels(df, group, group_order, allow_empty=True)
+    levels = [lv for lv in levels if _mask(labels, lv).any()]
     if len(levels) < 2:
-        raise ValueError(f"group column '{group}' has fewer than 2 levels: {levels}")
+        raise ValueError(
+            f"log-rank test undefined: group column '{group}' has fewer than 2 levels "
+            f"with data: {levels}"
+        )
+    k = len(levels)
     codes = np.empty(len(labels), dtype=int)
-    for k, lv in enumerate(levels):
-        codes[_mask(labels, lv)] = k
+    for j, lv in enumerate(levels):
+        codes[_mask(labels, lv)] = j
 
-    res = multivariate_logrank_test(t, codes, event_observed=e)
+    observed = np.zeros(k)
+    expected = np.zeros(k)
+    var = np.zeros((k, k))
+    strata_values = [None] if strata is None else list(pd.unique(df[strata]))
+    for sv_ in strata_values:
+        m = np.ones(len(t), dtype=bool) if sv_ is None else (df[strata] == sv_).to_numpy()
+        o_s, e_s, v_s = _logrank_pieces(t[m], e[m], codes[m], k)
+        observed += o_s
+        expected += e_s
+        var += v_s
 
-    # Hand-written: lifelines' result does not expose the per-group observed
-    # and expected event counts reported by survdiff.
-    # E_k = sum over event times of d_j * n_kj / n_j.
-    event_times = np.unique(t[e == 1])
-    d_all = np.array([((t == u) & (e == 1)).sum() for u in event_times], dtype=float)
-    n_all = np.array([(t >= u).sum() for u in event_times], dtype=float)
-    observed, expected, n_grp = {}, {}, {}
-    for k, lv in enumerate(levels):
-        mk = codes == k
-        n_k = np.array([(t[mk] >= u).sum() for u in event_times], dtype=float)
-        observed[lv] = int(e[mk].sum())
-        expected[lv] = float(np.sum(d_all * n_k / n_all))
-        n_grp[lv] = int(mk.sum())
+    # as survdiff: only groups with expected > 0 enter the statistic
+    use = expected > 0
+    warning = ""
+    if use.sum() < 2:
+        stat, dfree, p = float("nan"), int(use.sum()) - 1, float("nan")
+        warning = (
+            "log-rank test undefined: fewer than 2 groups have expected events > 0 "
+            f"(events: {int(e.sum())})"
+        )
+    else:
+        diff = (observed - expected)[use][1:]
+        vv = var[np.ix_(use, use)][1:, 1:]
+        if np.linalg.cond(vv) * np.finfo(float).eps >= 1 or not np.all(np.isfinite(vv)):
+            raise ValueError(
+                "log-rank test undefined: the variance matrix is singular (zero variance, "
+                "e.g. all events at one time with everyone at risk having the event)"
+            )
+        stat = float(diff @ np.linalg.solve(vv, diff))
+        dfree = int(use.sum()) - 1
+        p = float(chi2.sf(stat, dfree))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        table = pd.DataFrame(
+            {
+                "group": pd.Series(levels, dtype=object),
+                "n": np.bincount(codes, minlength=k),
+                "observed": observed.astype(int),
+                "expected": expected,
+                "o_minus_e": observed - expected,
+                "oe2_over_e": (observed - expected) ** 2 / expected,
+                "oe2_over_v": (observed - expected) ** 2 / np.diag(var),
+            }
+        )
+    test = LOGRANK_TEST if strata is None else f"stratified {LOGRANK_TEST} by '{strata}'"
     return {
-        "test": LOGRANK_TEST,
-        "statistic": float(res.test_statistic),
-        "df": int(res.degrees_of_freedom),
-        "p": float(res.p_value),
+        "test": test,
+        "statistic": stat,
+        "df": dfree,
+        "p": p,
         "groups": levels,
-        "n": n_grp,
-        "observed": observed,
-        "expected": expected,
+        "n": dict(zip(levels, table["n"].astype(int).tolist(), strict=True)),
+        "observed": dict(zip(levels, table["observed"].astype(int).tolist(), strict=True)),
+        "expected": dict(zip(levels, expected.tolist(), strict=True)),
+        "table": table,
+        "n_total": n_total,
+        "n_used": len(t),
+        "n_missing": n_missing,
+        "strata": strata,
+        "warning": warning,
     }
 
 

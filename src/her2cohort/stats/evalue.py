@@ -55,7 +55,9 @@ def evalue_hr(hr: float, lower: float, upper: float, *, rare_outcome: bool) -> p
     the upper limit when HR < 1, and its E-value is 1 when the interval includes 1.
     """
     if not isinstance(rare_outcome, bool):
-        raise ValueError("rare_outcome must be True or False (outcome < 15% at end of follow-up)")
+        raise TypeError(
+            "rare_outcome must be True or False (outcome < 15% at the end of follow-up)"
+        )
     for name, v in (("hr", hr), ("lower", lower), ("upper", upper)):
         if not (isinstance(v, int | float) and math.isfinite(v) and v > 0):
             raise ValueError(f"{name} must be a positive finite number, got {v!r}")

@@ -126,9 +126,9 @@ def derive_stage(cfg: dict, *, in_parquet, out_parquet) -> None:
 
 def cohort_stage(cfg: dict, *, in_derived, in_quarantine, out_analysis, out_dispositions,
                  out_flow, out_flow_png, out_flow_pdf) -> None:
-    from ..study.cohort import apply_criteria
-    from ..render.figures import flow_diagram, save_figure
     from ..data.validate import check_analysis
+    from ..render.figures import flow_diagram, save_figure
+    from ..study.cohort import apply_criteria
 
     derived = pd.read_parquet(in_derived)
     quarantined = pd.read_parquet(in_quarantine)

@@ -22,6 +22,7 @@ and counted (``n_total``, ``n_used``, ``n_missing`` in ``.attrs``).
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -113,6 +114,7 @@ def propensity_scores(
     ``n_used``, ``n_missing``.  Raises ValueError on complete separation (ps of 0 or 1).
     """
     import statsmodels.api as sm
+    from statsmodels.tools.sm_exceptions import PerfectSeparationWarning
 
     categorical = dict(categorical or {})
     confounders = list(confounders)
@@ -129,7 +131,10 @@ def propensity_scores(
     refs = {f"{c}[{categorical[c][0]}]" for c in categorical}
     x = x[[name for _, _, name in terms if name not in refs]]
     x.insert(0, "(Intercept)", 1.0)
-    fit = sm.GLM(z, x, family=sm.families.Binomial()).fit(tol=1e-12, maxiter=100)
+    with warnings.catch_warnings():
+        # separation is reported below as a ValueError
+        warnings.simplefilter("ignore", PerfectSeparationWarning)
+        fit = sm.GLM(z, x, family=sm.families.Binomial()).fit(tol=1e-12, maxiter=100)
     ps = np.asarray(fit.fittedvalues, dtype=float)
     if (ps < 1e-10).any() or (ps > 1 - 1e-10).any():
         raise ValueError(

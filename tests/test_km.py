@@ -344,3 +344,22 @@ def test_stored_fixtures_are_what_r_gives_now():
             new = pd.read_csv(Path(tmp) / name)
             old = pd.read_csv(FIX / name)
             pd.testing.assert_frame_equal(new, old, check_exact=False, rtol=1e-12, atol=0)
+
+
+@pytest.mark.parametrize("conf_type", sv.CONF_TYPES)
+def test_edge_cases_each_conf_type(conf_type):
+    """S = 1 rows, an event at time 0, curves reaching 0, a median on a 0.5 plateau."""
+    edge = pd.read_csv(FIX / "inputs" / "edge.csv")
+    ours = sv.km_table(edge, "time", "event", "g", conf_type=conf_type)
+    ref = _read("edge_km")
+    ref = ref[ref["conf_type"] == conf_type]
+    assert list(ours["group"]) == list(ref["group"])
+    np.testing.assert_array_equal(ours["time"], ref["time"])
+    for col in ("surv", "std_err", "lower", "upper"):
+        _close(ours[col], ref[col], f"edge {conf_type} {col}")
+    assert ours["lower"].isna().any()  # S = 0 rows: undefined, as R
+    med = sv.km_median(edge, "time", "event", "g", conf_type=conf_type)
+    rm = _read("edge_median")
+    rm = rm[rm["conf_type"] == conf_type]
+    for col in ("median", "lower", "upper"):
+        np.testing.assert_array_equal(med[col], rm[col], err_msg=f"edge {conf_type} {col}")

@@ -147,3 +147,21 @@ for (nm in names(specs)) {
   }
 }
 out(do.call(rbind, wk), "weighted_km")
+
+# edge cases (tests/test_survival_vs_r.py make_edge): censoring before the first event
+# (S = 1 rows), an event at time 0, a curve reaching 0, a curve exactly 0.5 on a plateau
+edge <- read.csv(file.path(in_dir, "edge.csv"), stringsAsFactors = FALSE)
+ek <- list(); em <- list()
+for (ct in c("log", "log-log", "plain")) {
+  f <- survfit(Surv(time, event) ~ g, data = edge, conf.type = ct)
+  s <- summary(f, censored = TRUE)
+  ek[[ct]] <- data.frame(conf_type = ct, group = grp_of(s$strata, length(s$time)),
+                         time = s$time, surv = s$surv, std_err = s$std.err, lower = s$lower,
+                         upper = s$upper)
+  tab <- summary(f)$table
+  em[[ct]] <- data.frame(conf_type = ct, group = grp_of(rownames(tab), nrow(tab)),
+                         median = tab[, "median"], lower = tab[, "0.95LCL"],
+                         upper = tab[, "0.95UCL"])
+}
+out(do.call(rbind, ek), "edge_km")
+out(do.call(rbind, em), "edge_median")

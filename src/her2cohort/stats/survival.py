@@ -7,13 +7,20 @@ deterministic, and is cross-checked against R's ``survival`` package in
 =====================  ======================================================
 function               R reference
 =====================  ======================================================
-``km_table``           ``survfit(Surv(time, event) ~ group, conf.type="log-log")``
+``km_table``           ``survfit(Surv(time, event) ~ group, conf.type=,
+                       weights=)``, ``summary(fit, censored=TRUE)``
 ``km_at``              ``summary(fit, times = at, extend = FALSE)``
 ``km_median``          ``summary(fit)$table`` / ``print.survfit`` (median, LCL, UCL)
-``logrank``            ``survdiff(Surv(time, event) ~ group)``
+``logrank``            ``survdiff(Surv(time, event) ~ group [+ strata(s)])``
 ``cox``                ``coxph(Surv(time, event) ~ ... + strata(...), ties = "efron")``
 ``reverse_km_followup`` ``survfit(Surv(time, 1 - event) ~ 1)`` median
 =====================  ======================================================
+
+KM confidence intervals: ``conf_type`` is ``"log"`` (R's default), ``"log-log"`` or
+``"plain"`` exactly as ``survfit(conf.type=)``; the default here is ``"log-log"``
+(:data:`DEFAULT_CONF_TYPE`, what the pipeline has always reported) and every table names
+the type in ``ci_method``.  Summary table, risk table, RMST and landmark analysis are in
+:mod:`her2cohort.stats.km_summary`.
 
 The numerical work is done by :mod:`lifelines` wherever lifelines offers it.
 The few pieces written by hand are marked with a comment explaining what
@@ -23,7 +30,8 @@ Conventions
 -----------
 * ``time`` must be non-missing, finite and ``>= 0``; ``event`` must be 0/1
   (booleans accepted).  Violations raise :class:`ValueError` naming the
-  column and the number of offending rows.
+  column and the number of offending rows.  ``logrank`` instead drops rows with
+  a missing time, event, group or stratum first (R ``na.omit``) and counts them.
 * Confidence intervals are two-sided 95 %.  Every table carries a
   ``ci_method`` column and every test result a ``test`` entry.
 * Group order is the sorted unique values unless ``group_order`` is given.
@@ -183,7 +191,7 @@ def _km_core(
     w_arr = np.ones(len(t)) if w is None else np.asarray(w, dtype=float)
     order = np.argsort(t, kind="mergesort")
     ts, es, ws = t[order], e[order], w_arr[order]
-    times, first, inverse = np.unique(ts, return_index=True, return_inverse=True)
+    times, inverse = np.unique(ts, return_inverse=True)
     removed = np.bincount(inverse, weights=ws, minlength=len(times))
     d = np.bincount(inverse, weights=ws * es, minlength=len(times))
     n_censor = removed - d
@@ -208,7 +216,6 @@ def _km_core(
                                minlength=len(times))
             var_log_s = a_cum**2 * w2_after + np.cumsum(left)
         var_log_s = np.where(np.isfinite(a_cum), var_log_s, np.inf)
-    del first
     return {
         "time": times.astype(float),
         "n_risk": n,
@@ -475,7 +482,11 @@ def at_risk(
     times: Iterable[float],
     group_order: Sequence[Any] | None = None,
 ) -> pd.DataFrame:
-    """Risk table (survminer style): numbers at risk at each time in ``times``.
+    """Risk table: numbers at risk at each time in ``times``.
+
+    Events / censorings AT a time t are not yet counted here (time < t), unlike R's
+    ``summary(fit, times=)`` and survminer, which count them (time <= t): for those
+    semantics use :func:`her2cohort.stats.km_summary.risk_table`.
 
     Columns: ``group, time, n_risk, cum_events, cum_censored`` where
     ``n_risk`` = #(time >= t), ``cum_events`` = #(time < t and event),

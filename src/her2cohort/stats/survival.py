@@ -7,13 +7,20 @@ deterministic, and is cross-checked against R's ``survival`` package in
 =====================  ======================================================
 function               R reference
 =====================  ======================================================
-``km_table``           ``survfit(Surv(time, event) ~ group, conf.type="log-log")``
+``km_table``           ``survfit(Surv(time, event) ~ group, conf.type=,
+                       weights=)``, ``summary(fit, censored=TRUE)``
 ``km_at``              ``summary(fit, times = at, extend = FALSE)``
 ``km_median``          ``summary(fit)$table`` / ``print.survfit`` (median, LCL, UCL)
-``logrank``            ``survdiff(Surv(time, event) ~ group)``
+``logrank``            ``survdiff(Surv(time, event) ~ group [+ strata(s)])``
 ``cox``                ``coxph(Surv(time, event) ~ ... + strata(...), ties = "efron")``
 ``reverse_km_followup`` ``survfit(Surv(time, 1 - event) ~ 1)`` median
 =====================  ======================================================
+
+KM confidence intervals: ``conf_type`` is ``"log"`` (R's default), ``"log-log"`` or
+``"plain"`` exactly as ``survfit(conf.type=)``; the default here is ``"log-log"``
+(:data:`DEFAULT_CONF_TYPE`, what the pipeline has always reported) and every table names
+the type in ``ci_method``.  Summary table, risk table, RMST and landmark analysis are in
+:mod:`her2cohort.stats.km_summary`.
 
 The numerical work is done by :mod:`lifelines` wherever lifelines offers it.
 The few pieces written by hand are marked with a comment explaining what
@@ -23,7 +30,8 @@ Conventions
 -----------
 * ``time`` must be non-missing, finite and ``>= 0``; ``event`` must be 0/1
   (booleans accepted).  Violations raise :class:`ValueError` naming the
-  column and the number of offending rows.
+  column and the number of offending rows.  ``logrank`` instead drops rows with
+  a missing time, event, group or stratum first (R ``na.omit``) and counts them.
 * Confidence intervals are two-sided 95 %.  Every table carries a
   ``ci_method`` column and every test result a ``test`` entry.
 * Group order is the sorted unique values unless ``group_order`` is given.
@@ -37,9 +45,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from lifelines import CoxPHFitter, KaplanMeierFitter
-from lifelines.statistics import multivariate_logrank_test
-from scipy.stats import norm
+from lifelines import CoxPHFitter
+from scipy.stats import chi2, norm
 
 from .grouping import group_labels
 
@@ -131,47 +138,149 @@ def _mask(values: np.ndarray, level: Any) -> np.ndarray:
 # ---------------------------------------------------------------------------
 # Kaplan-Meier
 # ---------------------------------------------------------------------------
-def _km_one(t: np.ndarray, e: np.ndarray) -> pd.DataFrame:
-    """KM table for one group, one row per distinct observed time (like R survfit)."""
-    kmf = KaplanMeierFitter(alpha=1 - CONF_LEVEL).fit(t, event_observed=e)
-    et = kmf.event_table
-    # lifelines always adds a row at time 0 (and would add timeline points);
-    # R reports only the observed times, so keep rows where someone left.
-    et = et[et["removed"] > 0]
-    times = et.index.to_numpy(dtype=float)
-    surv = kmf.survival_function_.iloc[:, 0].reindex(et.index).to_numpy(dtype=float)
-    ci = kmf.confidence_interval_survival_function_.reindex(et.index)
-    lower = ci.iloc[:, 0].to_numpy(dtype=float).copy()
-    upper = ci.iloc[:, 1].to_numpy(dtype=float).copy()
+#: confidence-interval transformations of R ``survfit(conf.type=...)``
+CONF_TYPES = ("log", "log-log", "plain")
+#: the default of the functions below; R's own default is "log" (kept as "log-log" here
+#: because the pipeline's tables and figures have used it so far)
+DEFAULT_CONF_TYPE = "log-log"
 
-    n_risk = et["at_risk"].to_numpy(dtype=int)
-    n_event = et["observed"].to_numpy(dtype=int)
-    n_censor = et["censored"].to_numpy(dtype=int)
+_KM_CI_DESCRIPTION = {
+    "log": "log (R survfit default): exp(log S ± 1.96·se(log S))",
+    "log-log": "log-log",
+    "plain": "plain (linear): S ± 1.96·se(S), clipped to [0, 1]",
+}
 
-    # Hand-written: lifelines has no public Greenwood standard error, and its
-    # private running sum drops the infinite term when every subject at risk
-    # has the event (n == d).  Greenwood: var(log S) = sum d / (n (n - d));
-    # SE(S) = S * sqrt(var(log S)).  As in R (summary.survfit), SE is NaN
-    # when S == 0 (0 * Inf).
+
+def km_ci_method(conf_type: str = DEFAULT_CONF_TYPE, variance: str = "Greenwood") -> str:
+    """The ``ci_method`` text of a KM table for a CI type and a variance estimator."""
+    _check_conf_type(conf_type)
+    if conf_type == "log-log" and variance == "Greenwood":
+        return KM_CI_METHOD
+    return f"{_KM_CI_DESCRIPTION[conf_type]} ({variance} variance), 95%"
+
+
+def km_median_ci_method(conf_type: str = DEFAULT_CONF_TYPE) -> str:
+    """The ``ci_method`` text of a KM median for a CI type (Brookmeyer-Crowley)."""
+    _check_conf_type(conf_type)
+    if conf_type == "log-log":
+        return KM_MEDIAN_CI_METHOD
+    return f"Brookmeyer-Crowley: {conf_type} 95% pointwise band crossing 0.5"
+
+
+def _check_conf_type(conf_type: str) -> None:
+    if conf_type not in CONF_TYPES:
+        raise ValueError(f"conf_type must be one of {CONF_TYPES} (R survfit), got {conf_type!r}")
+
+
+def _km_core(
+    t: np.ndarray, e: np.ndarray, w: np.ndarray | None = None, robust: bool = False
+) -> dict[str, np.ndarray]:
+    """Kaplan-Meier at each distinct time with the variance of log S(t).
+
+    Hand-written (numpy) rather than lifelines: lifelines has no Greenwood standard
+    error, no non-log-log intervals and no robust variance for weighted data.
+
+    * unweighted / frequency weights: Greenwood, var(log S) = sum d / (n (n - d)),
+      infinite when n == d (S = 0), as R ``survfit``;
+    * ``robust``: infinitesimal-jackknife variance (R ``survfit(weights=, robust=TRUE)``,
+      the default there for non-integer weights).  With U_i the derivative of log S(t)
+      with respect to w_i, var(log S(t)) = sum_i w_i^2 U_i(t)^2 where
+      U_i(t) = -A(min(t, t_i)) + delta_i 1[t_i <= t] / (n(t_i) - d(t_i)) and
+      A(s) = sum_{t_j <= s} d_j / (n_j (n_j - d_j)).
+    """
+    w_arr = np.ones(len(t)) if w is None else np.asarray(w, dtype=float)
+    order = np.argsort(t, kind="mergesort")
+    ts, es, ws = t[order], e[order], w_arr[order]
+    times, inverse = np.unique(ts, return_inverse=True)
+    removed = np.bincount(inverse, weights=ws, minlength=len(times))
+    d = np.bincount(inverse, weights=ws * es, minlength=len(times))
+    n_censor = removed - d
+    # at risk = total weight with time >= t_j
+    n = np.cumsum(removed[::-1])[::-1]
     with np.errstate(divide="ignore", invalid="ignore"):
-        incr = np.where(n_risk > n_event, n_event / (n_risk * (n_risk - n_event)), np.inf)
-        incr = np.where(n_event == 0, 0.0, incr)
-        var_log_s = np.cumsum(incr)
-        std_err = surv * np.sqrt(var_log_s)
+        surv = np.cumprod(np.where(d > 0, 1.0 - d / n, 1.0))
+        incr = np.where(n > d, d / (n * (n - d)), np.inf)
+        incr = np.where(d == 0, 0.0, incr)
+        a_cum = np.cumsum(incr)
+    if not robust:
+        var_log_s = a_cum
+    else:
+        # subjects still at risk after t_k contribute A(t_k)^2 * sum w^2; those who
+        # left at or before t_k contribute w_i^2 (A(t_i) - c_i)^2 (cumulative sum)
+        w2 = ws**2
+        w2_after = np.cumsum(np.bincount(inverse, weights=w2, minlength=len(times))[::-1])[::-1]
+        w2_after = np.append(w2_after[1:], 0.0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            c = np.where(es == 1, 1.0 / (n - d)[inverse], 0.0)
+            left = np.bincount(inverse, weights=w2 * (a_cum[inverse] - c) ** 2,
+                               minlength=len(times))
+            var_log_s = a_cum**2 * w2_after + np.cumsum(left)
+        var_log_s = np.where(np.isfinite(a_cum), var_log_s, np.inf)
+    return {
+        "time": times.astype(float),
+        "n_risk": n,
+        "n_event": d,
+        "n_censor": n_censor,
+        "surv": surv,
+        "var_log_s": var_log_s,
+    }
+
+
+def _conf_limits(
+    surv: np.ndarray, se_log: np.ndarray, conf_type: str, z: float = Z95
+) -> tuple[np.ndarray, np.ndarray]:
+    """Pointwise limits exactly as R ``survival:::survfit_confint`` (logse = TRUE).
+
+    ``se_log`` is the standard error of log S (equivalently of the cumulative hazard).
+    log: exp(log S ± z se), upper capped at 1, NA where S = 0; log-log:
+    exp(-exp(log(-log S) ∓ z se / log S)), NA where S is 0 or 1; plain: S ± z S se,
+    clipped to [0, 1], NA where S = 0 (0 · Inf).
+    """
+    _check_conf_type(conf_type)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        if conf_type == "log":
+            xx = np.where(surv == 0, np.nan, surv)
+            lower = np.exp(np.log(xx) - z * se_log)
+            upper = np.minimum(np.exp(np.log(xx) + z * se_log), 1.0)
+        elif conf_type == "log-log":
+            xx = np.where((surv == 0) | (surv == 1), np.nan, surv)
+            temp1 = np.log(-np.log(xx))
+            temp2 = z * se_log / np.log(xx)
+            lower = np.exp(-np.exp(temp1 - temp2))
+            upper = np.exp(-np.exp(temp1 + temp2))
+        else:
+            half = z * se_log * surv
+            lower = np.maximum(surv - half, 0.0)
+            upper = np.minimum(surv + half, 1.0)
+            bad = np.isnan(half)
+            lower[bad] = np.nan
+            upper[bad] = np.nan
+    return lower, upper
+
+
+def _km_one(
+    t: np.ndarray,
+    e: np.ndarray,
+    conf_type: str = DEFAULT_CONF_TYPE,
+    w: np.ndarray | None = None,
+    robust: bool = False,
+) -> pd.DataFrame:
+    """KM table for one group, one row per distinct observed time (like R survfit)."""
+    k = _km_core(t, e, w, robust)
+    surv = k["surv"]
+    se_log = np.sqrt(k["var_log_s"])
+    with np.errstate(invalid="ignore"):
+        std_err = surv * se_log
+    # As in R (summary.survfit), SE is NaN when S == 0 (0 * Inf).
     std_err = np.where(surv == 0, np.nan, std_err)
-
-    # The log-log interval is undefined at S == 1 and S == 0; lifelines fills
-    # 1.0 / 0.0 there, R (survfit_confint) returns NA.  Follow R.
-    undefined = (surv >= 1.0) | (surv <= 0.0)
-    lower[undefined] = np.nan
-    upper[undefined] = np.nan
-
+    lower, upper = _conf_limits(surv, se_log, conf_type)
+    counts = int if w is None else float
     return pd.DataFrame(
         {
-            "time": times,
-            "n_risk": n_risk,
-            "n_event": n_event,
-            "n_censor": n_censor,
+            "time": k["time"],
+            "n_risk": k["n_risk"].astype(counts),
+            "n_event": k["n_event"].astype(counts),
+            "n_censor": k["n_censor"].astype(counts),
             "surv": surv,
             "std_err": std_err,
             "lower": lower,
@@ -180,31 +289,65 @@ def _km_one(t: np.ndarray, e: np.ndarray) -> pd.DataFrame:
     )
 
 
+def _weights(df: pd.DataFrame, weights: str | None, robust: bool | None) -> tuple:
+    """(weights array or None, robust flag, variance name) following R survfit's rule."""
+    if weights is None:
+        if robust:
+            raise ValueError("robust=True needs a weights column")
+        return None, False, "Greenwood"
+    _require_columns(df, [weights])
+    w_raw = df[weights]
+    if pd.api.types.is_bool_dtype(w_raw) or not pd.api.types.is_numeric_dtype(w_raw):
+        raise ValueError(f"weights column '{weights}' must be numeric (dtype {w_raw.dtype})")
+    w = w_raw.to_numpy(dtype=float, na_value=np.nan)
+    n_bad = int((~np.isfinite(w)).sum())
+    if n_bad:
+        raise ValueError(f"weights column '{weights}' has {n_bad} missing or non-finite value(s)")
+    n_neg = int((w < 0).sum())
+    if n_neg:
+        raise ValueError(f"weights column '{weights}' has {n_neg} negative value(s)")
+    if robust is None:  # R survfit: robust variance by default for non-integer weights
+        robust = bool((w != np.round(w)).any())
+    variance = "infinitesimal-jackknife (robust)" if robust else "Greenwood, frequency-weighted"
+    return w, bool(robust), variance
+
+
 def km_table(
     df: pd.DataFrame,
     time: str,
     event: str,
     group: str | None = None,
     group_order: Sequence[Any] | None = None,
+    conf_type: str = DEFAULT_CONF_TYPE,
+    weights: str | None = None,
+    robust: bool | None = None,
 ) -> pd.DataFrame:
     """Kaplan-Meier estimate at every distinct observed time, per group.
 
-    Returns columns ``group, time, n_risk, n_event, n_censor, surv, std_err,
-    lower, upper, ci_method`` sorted by group (in ``group_order``) then time.
-    ``std_err`` is the Greenwood standard error of S(t) (R:
-    ``summary(fit, censored=TRUE)$std.err``); ``lower``/``upper`` are the
-    95 % log-log limits (R ``conf.type="log-log"``), NaN where S is 0 or 1.
+    R: ``survfit(Surv(time, event) ~ group, conf.type=conf_type, weights=w)`` and
+    ``summary(fit, censored=TRUE)``.  Returns columns ``group, time, n_risk, n_event,
+    n_censor, surv, std_err, lower, upper, ci_method`` sorted by group (in
+    ``group_order``) then time.  ``std_err`` is the standard error of S(t) (R
+    ``summary(fit)$std.err``); ``lower``/``upper`` are 95 % limits of type ``conf_type``
+    (``"log"``, ``"log-log"`` or ``"plain"``; NaN where R gives NA).
+
+    ``weights`` names a column of case weights (weighted KM, e.g. IPTW).  The counts
+    become weighted sums.  Variance as R: Greenwood on the weighted counts when all
+    weights are whole numbers, otherwise the infinitesimal-jackknife (robust) variance;
+    ``robust`` forces one or the other.  ``ci_method`` names the variance used.
     """
+    _check_conf_type(conf_type)
     t, e = _validate_time_event(df, time, event)
+    w, rob, variance = _weights(df, weights, robust)
     labels, levels = group_labels(df, group, group_order)
     parts = []
     for lv in levels:
         m = _mask(labels, lv)
-        part = _km_one(t[m], e[m])
+        part = _km_one(t[m], e[m], conf_type, None if w is None else w[m], rob)
         part.insert(0, "group", pd.Series([lv] * len(part), dtype=object))
         parts.append(part)
     out = pd.concat(parts, ignore_index=True)
-    out["ci_method"] = KM_CI_METHOD
+    out["ci_method"] = km_ci_method(conf_type, variance)
     return out
 
 
@@ -215,8 +358,9 @@ def km_at(
     group: str | None = None,
     at: Iterable[float] = (36, 60),
     group_order: Sequence[Any] | None = None,
+    conf_type: str = DEFAULT_CONF_TYPE,
 ) -> pd.DataFrame:
-    """KM survival (with 95 % log-log CI) at landmark times.
+    """KM survival (with 95 % CI of type ``conf_type``) at landmark times.
 
     Semantics of R ``summary(survfit(...), times=at, extend=FALSE)``: the
     estimate is the step function at the last distinct time ``<= t``; before
@@ -226,6 +370,7 @@ def km_at(
 
     Columns: ``group, time, surv, std_err, lower, upper, n_risk, ci_method``.
     """
+    _check_conf_type(conf_type)
     t, e = _validate_time_event(df, time, event)
     labels, levels = group_labels(df, group, group_order)
     at_arr = np.asarray(list(at), dtype=float)
@@ -234,7 +379,7 @@ def km_at(
     rows = []
     for lv in levels:
         m = _mask(labels, lv)
-        tab = _km_one(t[m], e[m])
+        tab = _km_one(t[m], e[m], conf_type)
         tg = t[m]
         ktimes = tab["time"].to_numpy()
         for a in at_arr:
@@ -260,7 +405,7 @@ def km_at(
             )
     out = pd.DataFrame(rows)
     out["group"] = out["group"].astype(object)
-    out["ci_method"] = KM_CI_METHOD
+    out["ci_method"] = km_ci_method(conf_type)
     return out
 
 
@@ -296,21 +441,23 @@ def km_median(
     event: str,
     group: str | None = None,
     group_order: Sequence[Any] | None = None,
+    conf_type: str = DEFAULT_CONF_TYPE,
 ) -> pd.DataFrame:
-    """Median survival with 95 % CI per group, as R ``print(survfit(...))``.
+    """Median survival with 95 % CI per group, as R ``print(survfit(..., conf.type=))``.
 
     median = smallest time with S(t) <= 0.5 (midpoint rule when S is exactly
-    0.5 on a flat stretch); CI limits = where the log-log pointwise band
-    crosses 0.5 (Brookmeyer & Crowley).  NaN when not reached.
+    0.5 on a flat stretch); CI limits = where the pointwise band of type
+    ``conf_type`` crosses 0.5 (Brookmeyer & Crowley 1982).  NaN when not reached.
 
     Columns: ``group, n, events, median, lower, upper, ci_method``.
     """
+    _check_conf_type(conf_type)
     t, e = _validate_time_event(df, time, event)
     labels, levels = group_labels(df, group, group_order)
     rows = []
     for lv in levels:
         m = _mask(labels, lv)
-        med, lo, up = _median_from_table(_km_one(t[m], e[m]))
+        med, lo, up = _median_from_table(_km_one(t[m], e[m], conf_type))
         rows.append(
             {
                 "group": lv,
@@ -323,7 +470,7 @@ def km_median(
         )
     out = pd.DataFrame(rows)
     out["group"] = out["group"].astype(object)
-    out["ci_method"] = KM_MEDIAN_CI_METHOD
+    out["ci_method"] = km_median_ci_method(conf_type)
     return out
 
 
@@ -335,7 +482,11 @@ def at_risk(
     times: Iterable[float],
     group_order: Sequence[Any] | None = None,
 ) -> pd.DataFrame:
-    """Risk table (survminer style): numbers at risk at each time in ``times``.
+    """Risk table: numbers at risk at each time in ``times``.
+
+    Events / censorings AT a time t are not yet counted here (time < t), unlike R's
+    ``summary(fit, times=)`` and survminer, which count them (time <= t): for those
+    semantics use :func:`her2cohort.stats.km_summary.risk_table`.
 
     Columns: ``group, time, n_risk, cum_events, cum_censored`` where
     ``n_risk`` = #(time >= t), ``cum_events`` = #(time < t and event),
@@ -370,52 +521,145 @@ def at_risk(
 # ---------------------------------------------------------------------------
 # log-rank test
 # ---------------------------------------------------------------------------
+def _complete_cases(df: pd.DataFrame, columns: Sequence[str | None]) -> tuple[pd.DataFrame, int]:
+    """R ``na.omit`` on the named columns: (complete rows, number of rows dropped)."""
+    cols = [c for c in columns if c is not None]
+    _require_columns(df, cols)
+    keep = df[cols].notna().all(axis=1).to_numpy()
+    return df.loc[keep], int((~keep).sum())
+
+
+def _logrank_pieces(
+    t: np.ndarray, e: np.ndarray, codes: np.ndarray, k: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Observed, expected and variance matrix of one stratum (R ``survdiff.fit``, rho = 0).
+
+    E_k = sum_j d_j n_kj / n_j;  V_kl = sum_j d_j (n_j - d_j) / (n_j - 1) ·
+    n_kj / n_j · (1[k = l] - n_lj / n_j)   (Mantel-Haenszel hypergeometric variance).
+    """
+    event_times = np.unique(t[e == 1])
+    observed = np.bincount(codes, weights=e, minlength=k).astype(float)
+    if event_times.size == 0:
+        return observed, np.zeros(k), np.zeros((k, k))
+    n_kj = np.empty((k, event_times.size))
+    for g in range(k):
+        tg = np.sort(t[codes == g])
+        n_kj[g] = tg.size - np.searchsorted(tg, event_times, side="left")
+    idx = np.searchsorted(event_times, t[e == 1])
+    d_j = np.bincount(idx, minlength=event_times.size).astype(float)
+    n_j = n_kj.sum(axis=0)
+    expected = (n_kj * (d_j / n_j)).sum(axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        factor = np.where(n_j > 1, d_j * (n_j - d_j) / (n_j - 1), 0.0)
+    frac = n_kj / n_j
+    var = np.diag((frac * factor).sum(axis=1)) - (frac * factor) @ frac.T
+    return observed, expected, var
+
+
 def logrank(
     df: pd.DataFrame,
     time: str,
     event: str,
     group: str,
     group_order: Sequence[Any] | None = None,
+    strata: str | None = None,
 ) -> dict[str, Any]:
     """K-sample log-rank test, equal to R ``survdiff(Surv(time, event) ~ group)``.
 
-    Returns a dict with ``test, statistic, df, p, groups, n, observed,
-    expected`` (the last three are dicts keyed by group).
+    With ``strata`` the stratified test of R
+    ``survdiff(Surv(time, event) ~ group + strata(strata))``: observed, expected and
+    variance are summed over strata.  Rows with a missing time, event, group or
+    stratum are dropped first (R ``na.omit``) and counted.
+
+    Undefined tests are never reported as chi-square 0 / p 1:
+
+    * fewer than 2 groups with data: ValueError (R: "There is only 1 group");
+    * singular variance (e.g. every subject has the event at the same time): ValueError
+      (R: ``solve`` "system is exactly singular");
+    * fewer than 2 groups with expected events > 0 (e.g. no events): statistic and p are
+      NaN and ``warning`` says why (R prints chisq 0 on <= 0 df with p NA).
+
+    Returns a dict with ``test, statistic, df, p, groups, n, observed, expected``
+    (the last three dicts keyed by group), ``table`` (a DataFrame with ``group, n,
+    observed, expected, o_minus_e, oe2_over_e, oe2_over_v`` as printed by survdiff),
+    ``n_total, n_used, n_missing, strata, warning``.
     """
     if group is None:
         raise ValueError("logrank needs a group column")
+    n_total = len(df)
+    df, n_missing = _complete_cases(df, [time, event, group, strata])
     t, e = _validate_time_event(df, time, event)
-    labels, levels = group_labels(df, group, group_order)
+    labels, levels = group_labels(df, group, group_order, allow_empty=True)
+    levels = [lv for lv in levels if _mask(labels, lv).any()]
     if len(levels) < 2:
-        raise ValueError(f"group column '{group}' has fewer than 2 levels: {levels}")
+        raise ValueError(
+            f"log-rank test undefined: group column '{group}' has fewer than 2 levels "
+            f"with data: {levels}"
+        )
+    k = len(levels)
     codes = np.empty(len(labels), dtype=int)
-    for k, lv in enumerate(levels):
-        codes[_mask(labels, lv)] = k
+    for j, lv in enumerate(levels):
+        codes[_mask(labels, lv)] = j
 
-    res = multivariate_logrank_test(t, codes, event_observed=e)
+    observed = np.zeros(k)
+    expected = np.zeros(k)
+    var = np.zeros((k, k))
+    strata_values = [None] if strata is None else list(pd.unique(df[strata]))
+    for sv_ in strata_values:
+        m = np.ones(len(t), dtype=bool) if sv_ is None else (df[strata] == sv_).to_numpy()
+        o_s, e_s, v_s = _logrank_pieces(t[m], e[m], codes[m], k)
+        observed += o_s
+        expected += e_s
+        var += v_s
 
-    # Hand-written: lifelines' result does not expose the per-group observed
-    # and expected event counts reported by survdiff.
-    # E_k = sum over event times of d_j * n_kj / n_j.
-    event_times = np.unique(t[e == 1])
-    d_all = np.array([((t == u) & (e == 1)).sum() for u in event_times], dtype=float)
-    n_all = np.array([(t >= u).sum() for u in event_times], dtype=float)
-    observed, expected, n_grp = {}, {}, {}
-    for k, lv in enumerate(levels):
-        mk = codes == k
-        n_k = np.array([(t[mk] >= u).sum() for u in event_times], dtype=float)
-        observed[lv] = int(e[mk].sum())
-        expected[lv] = float(np.sum(d_all * n_k / n_all))
-        n_grp[lv] = int(mk.sum())
+    # as survdiff: only groups with expected > 0 enter the statistic
+    use = expected > 0
+    warning = ""
+    if use.sum() < 2:
+        stat, dfree, p = float("nan"), int(use.sum()) - 1, float("nan")
+        warning = (
+            "log-rank test undefined: fewer than 2 groups have expected events > 0 "
+            f"(events: {int(e.sum())})"
+        )
+    else:
+        diff = (observed - expected)[use][1:]
+        vv = var[np.ix_(use, use)][1:, 1:]
+        if np.linalg.cond(vv) * np.finfo(float).eps >= 1 or not np.all(np.isfinite(vv)):
+            raise ValueError(
+                "log-rank test undefined: the variance matrix is singular (zero variance, "
+                "e.g. all events at one time with everyone at risk having the event)"
+            )
+        stat = float(diff @ np.linalg.solve(vv, diff))
+        dfree = int(use.sum()) - 1
+        p = float(chi2.sf(stat, dfree))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        table = pd.DataFrame(
+            {
+                "group": pd.Series(levels, dtype=object),
+                "n": np.bincount(codes, minlength=k),
+                "observed": observed.astype(int),
+                "expected": expected,
+                "o_minus_e": observed - expected,
+                "oe2_over_e": (observed - expected) ** 2 / expected,
+                "oe2_over_v": (observed - expected) ** 2 / np.diag(var),
+            }
+        )
+    test = LOGRANK_TEST if strata is None else f"stratified {LOGRANK_TEST} by '{strata}'"
     return {
-        "test": LOGRANK_TEST,
-        "statistic": float(res.test_statistic),
-        "df": int(res.degrees_of_freedom),
-        "p": float(res.p_value),
+        "test": test,
+        "statistic": stat,
+        "df": dfree,
+        "p": p,
         "groups": levels,
-        "n": n_grp,
-        "observed": observed,
-        "expected": expected,
+        "n": dict(zip(levels, table["n"].astype(int).tolist(), strict=True)),
+        "observed": dict(zip(levels, table["observed"].astype(int).tolist(), strict=True)),
+        "expected": dict(zip(levels, expected.tolist(), strict=True)),
+        "table": table,
+        "n_total": n_total,
+        "n_used": len(t),
+        "n_missing": n_missing,
+        "strata": strata,
+        "warning": warning,
     }
 
 
@@ -570,21 +814,24 @@ def cox(
 # ---------------------------------------------------------------------------
 # follow-up
 # ---------------------------------------------------------------------------
-def reverse_km_followup(df: pd.DataFrame, time: str, event: str) -> dict[str, Any]:
+def reverse_km_followup(
+    df: pd.DataFrame, time: str, event: str, conf_type: str = DEFAULT_CONF_TYPE
+) -> dict[str, Any]:
     """Median follow-up by the reverse Kaplan-Meier method.
 
     The event indicator is swapped (censoring becomes the event) and the
-    median of that KM curve is taken with its 95 % log-log CI, as
-    R ``survfit(Surv(time, 1 - event) ~ 1)``.
+    median of that KM curve is taken with its 95 % CI of type ``conf_type``, as
+    R ``survfit(Surv(time, 1 - event) ~ 1, conf.type=conf_type)``.
     """
+    _check_conf_type(conf_type)
     t, e = _validate_time_event(df, time, event)
-    med, lo, up = _median_from_table(_km_one(t, 1 - e))
+    med, lo, up = _median_from_table(_km_one(t, 1 - e, conf_type))
     return {
         "method": REVERSE_KM_METHOD,
         "median": med,
         "lower": lo,
         "upper": up,
-        "ci_method": KM_MEDIAN_CI_METHOD,
+        "ci_method": km_median_ci_method(conf_type),
         "n": len(t),
         "n_censored": int((e == 0).sum()),
     }

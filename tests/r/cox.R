@@ -7,7 +7,8 @@ suppressPackageStartupMessages(library(survival))
 options(warn = 1)
 args <- commandArgs(trailingOnly = TRUE)
 indir <- args[1]; outdir <- args[2]
-dir.create(outdir, showWarnings = FALSE, recursive = TRUE)
+for (d in c(outdir, file.path(outdir, "resid"), file.path(outdir, "zph_y")))
+  dir.create(d, showWarnings = FALSE, recursive = TRUE)
 
 wcsv <- function(df, name) {
   df <- as.data.frame(df, stringsAsFactors = FALSE)
@@ -57,7 +58,10 @@ models <- list(
   sim_collinear = coxph(Surv(time, event) ~ arm + age + age_copy + er, data = sim)
 )
 
-coefs <- list(); mods <- list(); zph <- list(); zy <- list(); res <- list()
+# residuals are stored for these models only (keeps the fixture small)
+resid_models <- c("lung_factor", "lung_cluster", "gbsg2_breslow", "sim_strat", "sim_weighted",
+                  "sim_weighted_strat")
+coefs <- list(); mods <- list(); zph <- list()
 for (nm in names(models)) {
   m <- models[[nm]]
   sm <- summary(m)
@@ -94,29 +98,26 @@ for (nm in names(models)) {
       zph[[paste(nm, tr, tm)]] <- data.frame(model = nm, transform = tr, terms = tm,
                                              term = rownames(tb), chisq = tb[, "chisq"],
                                              df = tb[, "df"], p = tb[, "p"])
-      if (tm) {
+      if (tm && (tr == "km" || nm %in% c("sim_strat", "lung_factor"))) {
         yy <- zz$y
-        zy[[paste(nm, tr)]] <- data.frame(
-          model = nm, transform = tr, i = rep(seq_len(nrow(yy)), ncol(yy)),
-          term = rep(colnames(yy), each = nrow(yy)), x = rep(zz$x, ncol(yy)),
-          time = rep(zz$time, ncol(yy)), y = as.vector(yy))
+        colnames(yy) <- paste0("y:", colnames(yy))
+        wcsv(data.frame(x = zz$x, time = zz$time, yy, check.names = FALSE),
+             file.path("zph_y", paste0(nm, "__", tr, ".csv")))
       }
     }
   }
+  if (!(nm %in% resid_models)) next
   for (ty in c("martingale", "score", "schoenfeld", "scaledsch", "dfbeta")) {
     r <- as.matrix(residuals(m, type = ty))
     if (ty == "martingale") colnames(r) <- "martingale"
     if (is.null(colnames(r))) colnames(r) <- if (ncol(r) == length(full)) full else full[ok]
-    res[[paste(nm, ty)]] <- data.frame(model = nm, type = ty, i = rep(seq_len(nrow(r)), ncol(r)),
-                                       term = rep(colnames(r), each = nrow(r)),
-                                       value = as.vector(r))
+    wcsv(data.frame(unname(r), check.names = FALSE) |> setNames(colnames(r)),
+         file.path("resid", paste0(nm, "__", ty, ".csv")))
   }
 }
 wcsv(do.call(rbind, coefs), "coef.csv")
 wcsv(do.call(rbind, mods), "model.csv")
 wcsv(do.call(rbind, zph), "zph.csv")
-wcsv(do.call(rbind, zy), "zph_y.csv")
-wcsv(do.call(rbind, res), "resid.csv")
 # warnings that coxph gave for the undefined cases
 w1 <- tryCatch(coxph(Surv(time, event) ~ arm + rare + age, data = sim), warning = function(w) conditionMessage(w))
 wcsv(data.frame(model = "sim_infinite", warning = w1), "warnings.csv")

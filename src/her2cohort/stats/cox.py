@@ -348,7 +348,7 @@ class CoxFit:
         rse = self.se if self.robust else np.full(len(se), np.nan)
         use = rse if self.robust else se
         coef = self.coef
-        with np.errstate(invalid="ignore", divide="ignore"):
+        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
             z = coef / use
             p = _chi2_sf(z**2, 1)
             lower = np.exp(coef - _Z95 * use)
@@ -544,10 +544,14 @@ def _concordance(
     w: np.ndarray,
     cluster: np.ndarray | None,
     reverse: bool,
-    chunk: int = 2048,
 ) -> dict[str, float]:
-    """Pairwise version of survival's concordance3 (counts and influence)."""
+    """Pairwise version of survival's concordance3 (counts and influence).
+
+    O(events x n) work, in chunks of events that keep each boolean matrix
+    near 2e7 cells.
+    """
     n = len(time)
+    chunk = max(1, int(2e7 // max(n, 1)))
     cnt = np.zeros(5)  # greater-x, smaller-x, tied.x, tied.y, tied.xy (R's unreversed order)
     infl = np.zeros((n, 5))
     for s in np.unique(strat):
@@ -1029,3 +1033,70 @@ def cox_zph(
         var=np.linalg.inv(vmean),
         transform=tname,
     )
+
+
+# ---------------------------------------------------------------------------
+# univariable + multivariable table
+# ---------------------------------------------------------------------------
+def cox_table(
+    df: pd.DataFrame,
+    time: str,
+    event: str,
+    covariates: Sequence[str],
+    categorical: Mapping[str, Sequence[Any]] | None = None,
+    strata: str | Sequence[str] | None = None,
+    weights: str | None = None,
+    cluster: str | None = None,
+    robust: bool | None = None,
+    ties: str = "efron",
+    multivariable: bool = True,
+) -> pd.DataFrame:
+    """Univariable and multivariable hazard ratios in one tidy table (gtsummary style).
+
+    One model per covariate (each on its own complete cases, as
+    ``tbl_uvregression``) and one model with all covariates (complete cases of
+    all of them), each an R ``coxph`` fit.  A categorical covariate also gets a
+    reference row (``hr`` 1, no CI/p).  Columns: ``model`` ("univariable" /
+    "multivariable"), ``variable``, ``term``, ``level``, ``reference``, ``hr``,
+    ``lower``, ``upper``, ``p``, ``coef``, ``se``, ``robust_se``, ``test``,
+    ``ci_method``, ``n``, ``n_total``, ``nevent``, ``warning``.
+    """
+    categorical = dict(categorical or {})
+    covariates = list(covariates)
+    model = CoxModel(ties=ties)
+    parts = []
+
+    def one(label: str, covs: list[str]) -> pd.DataFrame:
+        cat = {k: v for k, v in categorical.items() if k in covs}
+        fit = model.fit(df, time, event, covs, categorical=cat, strata=strata, weights=weights,
+                        cluster=cluster, robust=robust)
+        s = fit.summary()
+        rows = []
+        for var in covs:
+            cols = fit.assign[var]
+            if var in cat:
+                lv0 = next(iter(cat[var]))
+                rows.append({"variable": var, "term": f"{var}[{lv0}]", "level": str(lv0),
+                             "reference": True, "hr": 1.0})
+            for j in cols:
+                r = s.iloc[j].to_dict()
+                lv = r["term"][len(var) + 1 : -1] if var in cat else ""
+                rows.append({"variable": var, "level": lv, "reference": False, **r})
+        out = pd.DataFrame(rows)
+        out.insert(0, "model", label)
+        out["n"] = fit.n
+        out["n_total"] = fit.n_total
+        out["nevent"] = fit.nevent
+        out["test"] = s["test"].iloc[0]
+        out["ci_method"] = s["ci_method"].iloc[0]
+        out["warning"] = out["warning"].fillna("")
+        return out
+
+    for c in covariates:
+        parts.append(one("univariable", [c]))
+    if multivariable and len(covariates) > 1:
+        parts.append(one("multivariable", covariates))
+    cols = ["model", "variable", "term", "level", "reference", "hr", "lower", "upper", "p",
+            "coef", "se", "robust_se", "test", "ci_method", "n", "n_total", "nevent", "warning"]
+    out = pd.concat(parts, ignore_index=True)
+    return out[cols]

@@ -429,3 +429,36 @@ def test_stored_reference_is_what_r_produces():
                                            equal_nan=True, err_msg=f"{name}:{c}")
             else:
                 assert list(other[c]) == list(frame[c]), f"{name}:{c}"
+
+
+# ---------------------------------------------------------------------------
+# adjusted survival curves (survfit.coxph)
+# ---------------------------------------------------------------------------
+NEWDATA = {
+    "lung_breslow": pd.DataFrame({"age": [50, 70], "sex": [1, 2], "ph.ecog": [0, 2],
+                                  "ph.karno": [90, 70]}, index=["1", "2"]),
+    "gbsg2_breslow": pd.DataFrame({"horTh": ["no", "yes"], "tsize": [20, 40],
+                                   "tgrade": ["II", "III"], "pnodes": [1, 8]}, index=["1", "2"]),
+    "sim_strat": pd.DataFrame({"arm": ["A", "B"], "age": [45, 65], "stage": ["I", "III"]},
+                              index=["1", "2"]),
+}
+
+
+@pytest.mark.parametrize(
+    "name, kind",
+    [("lung_breslow", "means"), ("lung_breslow", "new"), ("gbsg2_breslow", "new"),
+     ("sim", "means"), ("sim_strat", "new")],
+)
+def test_survival_curves_match_survfit_coxph(data, name, kind):
+    fit = fit_model(data, name)
+    ours = fit.baseline_survival() if kind == "means" else fit.predict_survival(NEWDATA[name])
+    r = pd.read_csv(FIXTURES / "survfit.csv", dtype={"curve": str, "stratum": str})
+    r = r[(r["model"] == name) & ((r["curve"] == "means") == (kind == "means"))]
+    ours = ours.assign(curve=ours["curve"].astype(str), stratum=ours["stratum"].astype(str))
+    key = ["curve", "stratum", "time"]
+    merged = ours.merge(r, on=key, suffixes=("", "_r"), how="outer", indicator=True)
+    assert (merged["_merge"] == "both").all() and len(merged) == len(r)
+    for col in ("n_risk", "n_event", "n_censor", "surv", "std_chaz", "cumhaz", "lower", "upper"):
+        assert_rel(merged[col], merged[f"{col}_r"], what=f"{name} {kind} {col}")
+    assert_rel(merged["std_err"], merged["surv"] * merged["std_chaz_r"], what="std_err")
+    assert (ours["ci_method"].str.startswith("log")).all()

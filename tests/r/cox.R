@@ -123,3 +123,28 @@ w1 <- tryCatch(coxph(Surv(time, event) ~ arm + rare + age, data = sim), warning 
 wcsv(data.frame(model = "sim_infinite", warning = w1), "warnings.csv")
 cat("R", R.version$major, R.version$minor, "survival", as.character(packageVersion("survival")), "\n",
     file = file.path(outdir, "VERSION"))
+
+# adjusted survival curves: survfit(fit) at fit$means and survfit(fit, newdata)
+curves <- list()
+sfout <- function(nm, sf, curve_names) {
+  st <- if (is.null(sf$strata)) rep("all", length(sf$time)) else
+    rep(sub("^[^=]*=", "", names(sf$strata)), sf$strata)
+  surv <- as.matrix(sf$surv); se <- as.matrix(sf$std.err)
+  lo <- as.matrix(sf$lower); up <- as.matrix(sf$upper); ch <- as.matrix(sf$cumhaz)
+  do.call(rbind, lapply(seq_len(ncol(surv)), function(j)
+    data.frame(model = nm, curve = curve_names[j], stratum = st, time = sf$time,
+               n_risk = sf$n.risk, n_event = sf$n.event, n_censor = sf$n.censor,
+               surv = surv[, j], std_chaz = se[, j], cumhaz = ch[, j],
+               lower = lo[, j], upper = up[, j])))
+}
+nd_lung <- data.frame(age = c(50, 70), sex = c(1, 2), ph.ecog = c(0, 2), ph.karno = c(90, 70))
+nd_sim <- data.frame(arm = factor(c("A", "B"), levels = c("A", "B")), age = c(45, 65),
+                     stage = factor(c("I", "III"), levels = c("I", "II", "III")))
+nd_gb <- data.frame(horTh = factor(c("no", "yes"), levels = c("no", "yes")), tsize = c(20, 40),
+                    tgrade = factor(c("II", "III"), levels = c("I", "II", "III")), pnodes = c(1, 8))
+curves[["lung_breslow_means"]] <- sfout("lung_breslow", survfit(models$lung_breslow), "means")
+curves[["lung_breslow_new"]] <- sfout("lung_breslow", survfit(models$lung_breslow, newdata = nd_lung), c("1", "2"))
+curves[["gbsg2_breslow_new"]] <- sfout("gbsg2_breslow", survfit(models$gbsg2_breslow, newdata = nd_gb), c("1", "2"))
+curves[["sim_means"]] <- sfout("sim", survfit(models$sim), "means")
+curves[["sim_strat_new"]] <- sfout("sim_strat", survfit(models$sim_strat, newdata = nd_sim), c("1", "2"))
+wcsv(do.call(rbind, curves), "survfit.csv")

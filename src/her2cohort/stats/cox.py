@@ -301,6 +301,10 @@ class CoxFit:
     warnings: list[str]
     rscore: float | None
     strata: list[str]
+    means: np.ndarray  # R's fit$means: weighted mean, 0 for 0/1 (and -1) columns
+    covariates: list[str]
+    categorical: dict[str, list[Any]]
+    strata_levels: list[Any]
     # per used row, in the input row order
     _time: np.ndarray = field(repr=False)
     _event: np.ndarray = field(repr=False)
@@ -520,6 +524,109 @@ class CoxFit:
         out.insert(0, "time", rk.time[dead])
         return out
 
+    # -- survival curves -----------------------------------------------------
+    def baseline_survival(self) -> pd.DataFrame:
+        """R ``survfit(fit)``: the curve at R's ``fit$means`` (per stratum).
+
+        R's default covariate vector is ``fit$means``: the (weighted) mean of
+        each column, except 0 for 0/1 indicator columns (so factor dummies are
+        at their reference level).  See :meth:`predict_survival` for columns.
+        """
+        z = np.where(np.isnan(self.means), 0.0, self.means)[None, :]
+        return self._curves(z, ["means"], None)
+
+    def predict_survival(self, newdata: pd.DataFrame) -> pd.DataFrame:
+        """R ``survfit(fit, newdata)``: adjusted survival curves for covariate rows.
+
+        Breslow ties give the Breslow (Aalen) hazard, Efron ties R's Efron
+        hazard (ctype 2), S = exp(-H) (stype 2), SE from the Tsiatis variance
+        with the model variance, 95 % CI on the log scale (R ``conf.type="log"``).
+        If ``newdata`` holds the strata column(s), each row gets only its
+        stratum's curve, otherwise every stratum's.  Columns: ``curve`` (index
+        of newdata), ``stratum``, ``time``, ``n_risk``, ``n_event``,
+        ``n_censor``, ``surv``, ``std_err`` (of S, as summary.survfit),
+        ``cumhaz``, ``std_chaz``, ``lower``, ``upper``, ``ci_method``, ``warning``.
+        """
+        x, _, _ = _design(newdata, self.covariates, self.categorical)
+        if np.isnan(x).any():
+            raise ValueError("newdata has missing covariate values")
+        own = None
+        if self.strata and all(c in newdata.columns for c in self.strata):
+            key = (
+                newdata[self.strata].astype(str).agg("\x1f".join, axis=1)
+                if len(self.strata) > 1
+                else newdata[self.strata[0]]
+            )
+            lv = {v: i for i, v in enumerate(self.strata_levels)}
+            own = np.array([lv.get(v, -1) for v in key])
+            if (own < 0).any():
+                raise ValueError("newdata has a stratum value not in the fitted data")
+        return self._curves(x, list(newdata.index), own)
+
+    def _curves(self, z: np.ndarray, labels: list[Any], own: np.ndarray | None) -> pd.DataFrame:
+        rk, st = self._risk, self._st
+        ok = self._ok
+        beta = self.coef[ok]
+        mean_w = (self._w @ self._x[:, ok]) / self._w.sum()  # rk.x is centred at these
+        zc = z[:, ok] - mean_w
+        h = st.wt / st.den
+        vh = st.wt / st.den**2
+        xb = h[:, None] * st.xbar
+        nb = len(rk.block_start)
+        sblk = rk.dblocks[rk.step_block]
+        haz = np.bincount(sblk, weights=h, minlength=nb)
+        varhaz = np.bincount(sblk, weights=vh, minlength=nb)
+        xbar = np.zeros((nb, len(beta)))
+        np.add.at(xbar, sblk, xb)
+        w, e = rk.w, rk.e
+        n_event = np.add.reduceat(w * e, rk.block_start)
+        n_cens = np.add.reduceat(w * (1 - e), rk.block_start)
+        n_risk = _revcumsum(w, rk.strat_bounds)[rk.block_start]
+        bstrat = rk.strat[rk.block_start]
+        btime = rk.time[rk.block_start]
+        vmat = self.var[np.ix_(ok, ok)]
+        parts = []
+        for s in np.unique(bstrat):
+            m = bstrat == s
+            ch0 = np.cumsum(haz[m])
+            cv = np.cumsum(varhaz[m])
+            for i, lab in enumerate(labels):
+                if own is not None and own[i] != s:
+                    continue
+                risk2 = float(np.exp(zc[i] @ beta))
+                dt = np.cumsum(haz[m, None] * zc[i][None, :] - xbar[m], axis=0)
+                var_h = (cv + np.einsum("ij,jk,ik->i", dt, vmat, dt)) * risk2**2
+                cumhaz = ch0 * risk2
+                surv = np.exp(-cumhaz)
+                se_h = np.sqrt(var_h)
+                parts.append(
+                    pd.DataFrame(
+                        {
+                            "curve": [lab] * int(m.sum()),
+                            "stratum": self.strata_levels[int(s)],
+                            "time": btime[m],
+                            "n_risk": n_risk[m],
+                            "n_event": n_event[m],
+                            "n_censor": n_cens[m],
+                            "surv": surv,
+                            "std_err": surv * se_h,
+                            "cumhaz": cumhaz,
+                            "std_chaz": se_h,
+                            "lower": surv * np.exp(-_Z95 * se_h),
+                            "upper": np.minimum(surv * np.exp(_Z95 * se_h), 1.0),
+                        }
+                    )
+                )
+        out = pd.concat(parts, ignore_index=True)
+        out["ci_method"] = "log (R survfit.coxph default), 95%"
+        out["warning"] = ""
+        if self.robust:
+            out[["std_err", "std_chaz", "lower", "upper"]] = np.nan
+            out["warning"] = (
+                "robust/cluster model: the curve's robust (jackknife) SE is not implemented"
+            )
+        return out
+
     # -- concordance ---------------------------------------------------------
     def concordance(self) -> dict[str, float]:
         """Harrell's C as R ``concordance(fit)`` / ``fit$concordance`` (timewt "n").
@@ -710,8 +817,10 @@ class CoxModel:
                 strata_l[0]
             ]
             strat = _codes(key)
+            strata_levels = list(pd.unique(key.sort_values()))
         else:
             strat = np.zeros(len(d), dtype=np.int64)
+            strata_levels = ["all"]
         has_rwt = bool(weights) and bool(np.any(w != np.floor(w)))
         if robust is None:
             robust = bool(cluster) or has_rwt
@@ -832,6 +941,10 @@ class CoxModel:
             warnings=warnings,
             rscore=None,
             strata=strata_l,
+            means=np.where(zero_one, 0.0, (w @ x) / w.sum()) if p else np.zeros(0),
+            covariates=covariates,
+            categorical={k: list(v) for k, v in categorical.items()},
+            strata_levels=strata_levels,
             _time=t,
             _event=ev,
             _x=x,

@@ -462,3 +462,23 @@ def test_survival_curves_match_survfit_coxph(data, name, kind):
         assert_rel(merged[col], merged[f"{col}_r"], what=f"{name} {kind} {col}")
     assert_rel(merged["std_err"], merged["surv"] * merged["std_chaz_r"], what="std_err")
     assert (ours["ci_method"].str.startswith("log")).all()
+
+
+def test_times_equal_up_to_rounding_are_tied_as_r_aeqsurv():
+    d = pd.DataFrame({"t": [0.1 + 0.2, 0.3, 0.5, 0.7, 0.9, 1.1], "e": [1, 1, 1, 0, 1, 1],
+                      "x": [1.0, 0.0, 2.0, 1.0, 0.5, 3.0]})
+    assert d["t"].iloc[0] != d["t"].iloc[1]
+    a = CoxModel().fit(d, "t", "e", ["x"])
+    b = CoxModel().fit(d.assign(t=[0.3, 0.3, 0.5, 0.7, 0.9, 1.1]), "t", "e", ["x"])
+    assert a.coef[0] == pytest.approx(b.coef[0], rel=1e-12)
+
+
+def test_survival_cox_uses_this_fit_and_reports_warnings(data):
+    sim = data["sim"]
+    out = sv.cox(sim, "time", "event", ["arm", "rare", "age"], categorical={"arm": ["A", "B"]})
+    ours = fit_model(data, "sim_infinite").summary()
+    np.testing.assert_array_equal(out["coef"], ours["coef"])
+    row = out.set_index("term").loc["rare"]
+    assert "may be infinite" in row["warning"] and np.isnan(row[["lower", "upper", "p"]]).all()
+    assert list(out.columns[:12]) == ["term", "coef", "se", "hr", "lower", "upper", "z", "p",
+                                      "test", "ci_method", "n", "events"]

@@ -102,6 +102,19 @@ def _design(
     return x, names, assign
 
 
+def _aeq_times(t: np.ndarray, tol: float = float(np.sqrt(np.finfo(float).eps))) -> np.ndarray:
+    """R ``aeqSurv`` (coxph's default timefix=TRUE): times equal up to rounding become tied."""
+    y = np.unique(t[np.isfinite(t)])
+    if len(y) < 2:
+        return t
+    dy = np.diff(y)
+    tied = (dy <= tol) | (dy / np.mean(np.abs(y)) <= tol)
+    if not tied.any():
+        return t
+    cuts = y[np.r_[True, ~tied]]
+    return cuts[np.searchsorted(cuts, t, side="right") - 1]
+
+
 def _codes(values: pd.Series) -> np.ndarray:
     """Integer codes 0.. in sorted order of the distinct values (R factor levels)."""
     return pd.factorize(values, sort=True)[0].astype(np.int64)
@@ -792,6 +805,7 @@ class CoxModel:
             raise ValueError(f"time column '{time}' has non-finite value(s)")
         if (t < 0).any():
             raise ValueError(f"time column '{time}' has {int((t < 0).sum())} negative value(s)")
+        t = _aeq_times(t)
         ev_raw = d[event]
         if pd.api.types.is_bool_dtype(ev_raw):
             ev = ev_raw.to_numpy(dtype=float)

@@ -278,8 +278,9 @@ def _scaled_solve(imat: np.ndarray, u: np.ndarray, scale: np.ndarray) -> np.ndar
     return scale * np.linalg.solve(a, u * scale)
 
 
-def _quad(mat_inv_of: np.ndarray, v: np.ndarray) -> float:
-    return float(v @ np.linalg.solve(mat_inv_of, v))
+def _quad(mat: np.ndarray, v: np.ndarray) -> float:
+    """v' mat^-1 v (a Wald-type quadratic form)."""
+    return float(v @ np.linalg.solve(mat, v))
 
 
 # ---------------------------------------------------------------------------
@@ -966,12 +967,9 @@ class CoxModel:
             _strat=strat,
             _cluster=clus if robust else None,
             _index=d.index,
-            _risk=rk,
-            _st=_steps(beta, rk_ok) if not ok.all() else st_best,
+            _risk=rk_ok,  # residuals etc. use the estimable columns only
+            _st=st_best,
         )
-        if not ok.all():
-            # residual code works on the estimable columns only
-            fit._risk = rk_ok
         if robust:
             dfb = fit.residuals("dfbeta").to_numpy()
             dfb_c = _collapse(dfb, clus)

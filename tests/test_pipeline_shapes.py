@@ -20,7 +20,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from her2cohort.stages.params import _SPEC
+from her2cohort.stages.params import _SPEC, stage_params
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.e2e
@@ -54,21 +54,13 @@ EDITS = [
     (("qc", "actions"), {"ish_inconsistent": "quarantine"}),
     (("table1", "nonnormal"), ["age"]),
     (("groups", "labels"), {"3+": "HER2 3+", "2+/ISH+": "HER2 2+/ISH+"}),
-    (("study", "simulated"), True),  # unchanged value: nothing reruns but run_config? no
 ]
 
 
-def _rules_reading(path: tuple[str, ...]) -> set[str]:
-    out = set()
-    for rule, spec in _SPEC.items():
-        for v in spec.values():
-            p = v[0] if v and isinstance(v[0], tuple) else v
-            if p and tuple(path[:len(p)]) == tuple(p):
-                out.add(rule)
-    if path[0] in ("groups", "criteria", "table1", "dfs", "pcr", "analyses"):
-        out.add("ingest")  # requirements follow the analyses
-        out.add("validate")
-    return out
+def _rules_reading(before: dict, after: dict) -> set[str]:
+    """Rules whose declared config values differ between two configs."""
+    return {rule for rule in _SPEC
+            if stage_params(before, rule) != stage_params(after, rule)}
 
 
 def _closure(rules: set[str]) -> set[str]:
@@ -120,23 +112,21 @@ def demo_run(tmp_path_factory):
     return work
 
 
-@pytest.mark.parametrize("path,value", [e for e in EDITS if e[0] != ("study", "simulated")],
+@pytest.mark.parametrize("path,value", EDITS,
                          ids=lambda x: "/".join(x) if isinstance(x, tuple) else None)
 def test_config_edit_reruns_exactly_what_reads_it(demo_run, path, value):
     cfg_file = demo_run / "config/config.yaml"
     original = cfg_file.read_text("utf-8")
     try:
+        before = yaml.safe_load(original)
         cfg = yaml.safe_load(original)
         _set(cfg, path, value)
         cfg_file.write_text(yaml.safe_dump(cfg, sort_keys=False), "utf-8")
-        expected = _closure(_rules_reading(path)) | {"run_config", "all"} - {"all"}
+        reading = _rules_reading(before, cfg)
+        assert reading - {"run_config"}, f"no analysis rule reads {path}"
+        expected = _closure(reading)
         got = _would_run(demo_run)
-        # ingest/validate read requirements derived from groups/criteria/table1/dfs/pcr: they
-        # rerun only when the requirements change, which the edit may not do
-        optional = {"ingest", "validate", "derive", "cohort"} if path[0] in (
-            "table1", "groups", "pcr", "dfs") else set()
-        assert expected - optional <= got, (path, sorted(got), sorted(expected))
-        assert got <= expected | optional, (path, sorted(got), sorted(expected))
+        assert got == expected, (path, sorted(got), sorted(expected))
     finally:
         cfg_file.write_text(original, "utf-8")
     assert _would_run(demo_run) == set()

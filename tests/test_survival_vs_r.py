@@ -22,7 +22,7 @@ from her2cohort.stats import survival as sv
 from rref import run_r
 
 KM_ATOL = 1e-8
-COX_RTOL = 1e-6
+COX_RTOL = 5e-7
 LR_ATOL = 1e-8
 
 KM_SPECS = {

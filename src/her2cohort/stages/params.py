@@ -120,6 +120,15 @@ def stage_params(cfg: dict, stage: str) -> dict[str, Any]:
             out[key] = _get(cfg, spec[0], spec[1])
         else:
             out[key] = _get(cfg, spec)
+    if stage == "table1":  # categorical levels not written in the config follow the study's
+        # own (age groups, Ki-67 cut-off), so editing the cut-off reruns Table 1 with new levels
+        from ..study.requirements import allowed_levels
+
+        out["variables"] = [
+            {**v, "levels": list(allowed_levels(cfg, v["name"]) or [])}
+            if v.get("type") == "categorical" and not v.get("levels")
+            and allowed_levels(cfg, v["name"]) else v
+            for v in out["variables"]]
     if stage in ("derive", "validate", "table1", "response", "survival") and "her2_guideline" in out:
         out["her2_guideline"] = str(out["her2_guideline"])  # YAML 2018 and "2018" alike
     return out

@@ -22,7 +22,7 @@ KM confidence intervals: ``conf_type`` is ``"log"`` (R's default), ``"log-log"``
 the type in ``ci_method``.  Summary table, risk table, RMST and landmark analysis are in
 :mod:`her2cohort.stats.km_summary`.
 
-The numerical work is done by :mod:`lifelines` wherever lifelines offers it.
+The Cox model is :mod:`her2cohort.stats.cox` (R's coxph algorithm).
 The few pieces written by hand are marked with a comment explaining what
 lifelines lacks (or where its convention differs from R's).
 
@@ -45,9 +45,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from lifelines import CoxPHFitter
 from scipy.stats import chi2, norm
 
+from .cox import TEST_LR, CoxModel
 from .grouping import group_labels
 
 __all__ = [
@@ -666,10 +666,6 @@ def logrank(
 # ---------------------------------------------------------------------------
 # Cox proportional hazards
 # ---------------------------------------------------------------------------
-_T_COL = "__her2cohort_time__"
-_E_COL = "__her2cohort_event__"
-
-
 def _design_matrix(
     df: pd.DataFrame, covariates: Sequence[str], categorical: dict[str, Sequence[Any]]
 ) -> pd.DataFrame:
@@ -727,7 +723,11 @@ def cox(
     Returns one row per term with columns ``term, coef, se, hr, lower, upper,
     z, p, test, ci_method, n, events``.  Model-level results are in
     ``.attrs``: ``n, events, loglik, loglik_null, lr_test, lr_statistic,
-    lr_df, lr_p, ties, strata``.
+    lr_df, lr_p, ties, strata``.  ``warning`` is empty unless a coefficient is
+    not estimable (collinear: NaN) or may be infinite (no events in a group:
+    se, z, p and CI NaN), as R's coxph warnings.  Fitted by
+    :class:`her2cohort.stats.cox.CoxModel` (R's Newton-Raphson, polished to
+    machine precision).
     """
     covariates = list(covariates)
     if not covariates:
@@ -745,65 +745,50 @@ def cox(
     if overlap:
         raise ValueError(f"time/event column(s) used as covariate or stratum: {sorted(overlap)}")
 
-    design = _design_matrix(df, covariates, categorical)
-    terms = list(design.columns)
-    data = design.reset_index(drop=True)
-    data[_T_COL] = t
-    data[_E_COL] = e
-    strata_cols: list[str] = []
-    for k, s in enumerate(strata):
+    _design_matrix(df, covariates, categorical)  # validation only (raises on NA, bad levels)
+    for s in strata:
         n_missing = int(df[s].isna().sum())
         if n_missing:
             raise ValueError(f"strata column '{s}' has {n_missing} missing value(s)")
-        name = f"__her2cohort_stratum{k}__"
-        data[name] = df[s].astype(str).to_numpy()
-        strata_cols.append(name)
 
-    cph = CoxPHFitter(penalizer=0.0, l1_ratio=0.0)
-    cph.fit(
-        data,
-        duration_col=_T_COL,
-        event_col=_E_COL,
-        strata=strata_cols or None,
-        # Tighter than lifelines' defaults so that coefficients agree with R
-        # (coxph eps = 1e-9 on the log-likelihood) to well below 1e-6.
-        fit_options={"precision": 1e-12, "r_precision": 1e-15, "max_steps": 500},
+    # Hand-written fit (stats/cox.py): lifelines' convergence is looser than
+    # coxph's and it lacks R's diagnostics; this matches coxph to < 5e-7.
+    data = df.assign(**{time: t, event: e})
+    fit = CoxModel(ties="efron").fit(
+        data, time, event, covariates, categorical=categorical, strata=strata or None,
+        robust=False,
     )
-    # lifelines standardises the covariates internally; params_ and
-    # variance_matrix_ are reported back on the original scale.
-    coef = cph.params_.reindex(terms).to_numpy(dtype=float)
-    se = np.sqrt(np.diag(cph.variance_matrix_.reindex(index=terms, columns=terms).to_numpy()))
-    z = coef / se
-    p = 2 * norm.sf(np.abs(z))
-    lr = cph.log_likelihood_ratio_test()
-    n_obs, n_events = len(data), int(e.sum())
-
+    summ = fit.summary()
+    tests = fit.tests().set_index("test")
+    n_obs, n_events = fit.n, fit.nevent
     out = pd.DataFrame(
         {
-            "term": terms,
-            "coef": coef,
-            "se": se,
-            "hr": np.exp(coef),
-            "lower": np.exp(coef - Z95 * se),
-            "upper": np.exp(coef + Z95 * se),
-            "z": z,
-            "p": p,
+            "term": summ["term"],
+            "coef": summ["coef"],
+            "se": summ["se"],
+            "hr": summ["hr"],
+            "lower": summ["lower"],
+            "upper": summ["upper"],
+            "z": summ["z"],
+            "p": summ["p"],
             "test": "Wald",
             "ci_method": COX_CI_METHOD,
             "n": n_obs,
             "events": n_events,
+            "warning": summ["warning"],
         }
     )
+    lr = tests.loc[TEST_LR]
     out.attrs.update(
         {
             "n": n_obs,
             "events": n_events,
-            "loglik": float(cph.log_likelihood_),
-            "loglik_null": float(cph.log_likelihood_ - lr.test_statistic / 2),
+            "loglik": fit.loglik[1],
+            "loglik_null": fit.loglik[0],
             "lr_test": "likelihood ratio",
-            "lr_statistic": float(lr.test_statistic),
-            "lr_df": len(terms),
-            "lr_p": float(lr.p_value),
+            "lr_statistic": float(lr["statistic"]),
+            "lr_df": int(lr["df"]),
+            "lr_p": float(lr["p"]),
             "ties": "efron",
             "strata": strata,
         }

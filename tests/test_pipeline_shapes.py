@@ -101,7 +101,7 @@ def _would_run(work: Path) -> set[str]:
     assert res.returncode == 0, res.stderr[-2000:]
     text = res.stdout + res.stderr
     known = set(DOWNSTREAM)
-    return {w for w in re.findall(r"^\s*(\w+)\s+\d+\s*$", text, flags=re.M) if w in known}
+    return {w for w in re.findall(r"^\s*(\w+)\s+\d+\s*$", text, flags=re.MULTILINE) if w in known}
 
 
 @pytest.fixture(scope="module")

@@ -79,6 +79,19 @@ def _check(args) -> int:
     return 1 if failing else 0
 
 
+def _fields(args) -> int:
+    from .data.config import ConfigError
+    from .stages.params import load_study_config
+    from .study.requirements import fields_markdown
+
+    try:
+        print(fields_markdown(load_study_config(args.config)), end="")
+    except ConfigError as e:
+        print(f"configuration error: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     parser = argparse.ArgumentParser(prog="her2cohort", description=__doc__,
@@ -94,6 +107,9 @@ def main(argv: list[str] | None = None) -> int:
                    help="check only this centre mapping (repeatable)")
     p.add_argument("--limit", type=int, default=40, help="problems listed in detail")
     p.set_defaults(func=_check)
+    p = sub.add_parser("fields", help="the canonical fields and which analyses need them")
+    p.add_argument("--config", default="config/config.yaml")
+    p.set_defaults(func=_fields)
     args = parser.parse_args(argv)
     return args.func(args)
 

@@ -353,7 +353,7 @@ def join_files(mapping: dict, base_dir: str | Path = ".") -> tuple[pd.DataFrame 
     id_src = f"{first}:{id_col}"
     joined[id_src] = joined["_id"]
     columns["patient_id"] = id_src
-    joined = joined.drop(columns=["_id"])
+    joined = joined.drop(columns=["_id", *(f"{n}:{id_col}" for n in names[1:])])
     joined = joined.fillna({c: "" for c in joined.columns if not c.startswith("_")})
     new = {**mapping, "columns": columns, "_sources": sources, "file": specs[0]["file"]}
     return joined, new, problems

@@ -76,8 +76,17 @@ def _present(col: str, label: str, centres: frozenset[str] | None = None) -> Rul
                 lambda r: f"{label} is missing; the enabled analyses need it for every record")
 
 
+def _records(df: pd.DataFrame, field: str,
+             recorded: dict[str, frozenset[str]] | None) -> pd.Series:
+    """True for rows whose centre records ``field`` (all rows when unknown)."""
+    if recorded is None or field not in recorded:
+        return pd.Series(True, index=df.index)
+    return df["centre"].isin(list(recorded[field]))
+
+
 def cross_field_rules(data_lock: dt.date, age_min: float, age_max: float,
-                      essential: dict[str, frozenset[str] | None] | None = None) -> list[Rule]:
+                      essential: dict[str, frozenset[str] | None] | None = None,
+                      recorded: dict[str, frozenset[str]] | None = None) -> list[Rule]:
     """Generic row rules. ``essential``: field -> centres whose blank cell is a missing value
     (default: the ESSENTIAL fields at every centre)."""
     lock = pd.Timestamp(data_lock)
@@ -115,7 +124,8 @@ def cross_field_rules(data_lock: dt.date, age_min: float, age_max: float,
              lambda r: "recurrence date and recurrence type must both be given or both be "
                        "blank"),
         Rule("pathology_without_surgery", "pathology_without_surgery", "ypt",
-             lambda df: ~((df["ypt"].notna() | df["ypn"].notna()) & df["surgery_date"].isna()),
+             lambda df: ~((df["ypt"].notna() | df["ypn"].notna()) & df["surgery_date"].isna()
+                          & _records(df, "surgery_date", recorded)),
              lambda r: "ypT/ypN are recorded but there is no surgery date"),
         Rule("age_out_of_range", "age_out_of_range", "birth_date",
              lambda df: ~((_age(df) < age_min) | (_age(df) > age_max)).fillna(False),
@@ -197,7 +207,10 @@ def validate(df: pd.DataFrame, *, columns_by_centre: dict[str, dict[str, str]],
         # at centres that record it (a field a centre does not map is not a blank cell)
         essential = {f: frozenset(c for c, cols in columns_by_centre.items() if f in cols)
                      for f in ESSENTIAL if f in needed}
-    rules = [*cross_field_rules(data_lock, *age_range, essential=essential), *extra_rules]
+    recorded = {f.name: frozenset(c for c, cols in columns_by_centre.items() if f.name in cols)
+                for f in FIELDS}
+    rules = [*cross_field_rules(data_lock, *age_range, essential=essential, recorded=recorded),
+             *extra_rules]
     by_name = {r.name: r for r in rules}
     schema = harmonized_schema(vocabularies, rules)
     problems: list[Problem] = []

@@ -222,3 +222,37 @@ def check_config(cfg: dict) -> list[str]:
             problems.append(f"table1/nonnormal: '{n}' is not a Table 1 variable; the variables "
                             f"are {', '.join(str(x) for x in names)}")
     return problems
+
+
+def fields_markdown(cfg: dict) -> str:
+    """The canonical fields as a Markdown table (config/README.md holds it; a test keeps the
+    two identical): meaning, accepted forms, and which analyses of ``cfg`` need each."""
+    from ..data.fields import FIELDS, UNIT_FACTORS
+
+    needs = required_fields(cfg)
+    used: dict[str, list[str]] = {}
+    for need in needs:
+        for form in need["forms"]:
+            alt = [f for f in form]
+            for f in form:
+                others = [o for o in alt if o != f]
+                how = need["fact"] + (f" (with {', '.join(others)})" if others else "")
+                if len(need["forms"]) > 1:
+                    how += " or other forms"
+                used.setdefault(f, []).append(f"{how}: {', '.join(need['by'])}")
+    rows = ["| field | kind | meaning | accepted values | needed for (default config) |",
+            "|---|---|---|---|---|"]
+    for f in FIELDS:
+        if f.kind == "code":
+            accepted = ", ".join(f"`{v}`" for v in f.values) or "codes of config `regimens`"
+        elif f.kind == "number":
+            units = ", ".join(UNIT_FACTORS.get(f.unit or "", {f.unit: 1}))
+            rng = f" ({f.low:g}-{f.high:g})" if f.low is not None else ""
+            accepted = f"number in {f.unit}{rng}; units: {units}"
+        elif f.kind == "date":
+            accepted = "date (`date_format`)"
+        else:
+            accepted = "text (pseudonymised)"
+        need = "; ".join(used.get(f.name, [])) or ("always" if f.required else "-")
+        rows.append(f"| `{f.name}` | {f.kind} | {f.label} | {accepted} | {need} |")
+    return "\n".join(rows) + "\n"

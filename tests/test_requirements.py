@@ -133,9 +133,9 @@ def test_both_forms_disagreeing_is_a_qc_finding(cfg, tmp_path):
     cfg["centres"] = [mp]
     df, _ = ingest([mp], salt="s", vocabularies={"regimen": list(cfg["regimens"])},
                    required=required_fields(cfg))
-    clean, quarantined, problems = validate_with_config(df, cfg)
+    _clean, quarantined, problems = validate_with_config(df, cfg)
     assert quarantined["reason"].tolist() == ["pcr_inconsistent"]
-    p = [p for p in problems if p.rule == "pcr_inconsistent"][0]
+    p = next(p for p in problems if p.rule == "pcr_inconsistent")
     assert p.row == 3 and "ypT/ypN (ypT2, ypN1) give 'no'" in p.message
 
 

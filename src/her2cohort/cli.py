@@ -29,8 +29,8 @@ def _support_lines(cfg: dict, needs: list[dict]) -> list[str]:
     from .stages.params import analyses
 
     on = [a for a, enabled in analyses(cfg).items() if enabled]
-    lines = ["Analyses each centre's data support (config analyses: "
-             f"{', '.join(on) or 'none'}):"]
+    lines = [("Analyses each centre's data support (config analyses: "
+             f"{', '.join(on) or 'none'}):")]
     for mp in cfg["centres"]:
         m = load_mapping(mp)
         _, unsupported = split_needs(needs, set(m["columns"]), set(m.get("not_recorded") or []))

@@ -12,6 +12,7 @@ Imports nothing heavy: the Snakefile reads these requirements when the workflow 
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 ANALYSES = ("table1", "pcr", "her2_loss", "dfs")
@@ -168,7 +169,7 @@ def check_config(cfg: dict) -> list[str]:
         problems.append(f"qc/age_range: {lo_hi} is reversed or empty; write [lowest, highest]")
     derived = cfg.get("derived") or {}
     cuts = list(derived.get("age_cuts") or [])
-    if any(b <= a for a, b in zip(cuts, cuts[1:])):
+    if any(b <= a for a, b in itertools.pairwise(cuts)):
         problems.append(f"derived/age_cuts: {cuts} must increase")
     labels = derived.get("age_labels") or []
     if cuts and len(labels) != len(cuts) + 1:

@@ -15,6 +15,7 @@ include: "workflow/rules/table1.smk"
 include: "workflow/rules/response.smk"
 include: "workflow/rules/survival.smk"
 include: "workflow/rules/run_config.smk"
+include: "workflow/rules/provenance.smk"
 
 
 rule all:

@@ -4,6 +4,7 @@ import yaml
 from snakemake.utils import min_version, validate
 
 from her2cohort.stages.params import analyses, stage_params
+from her2cohort.stages.provenance import git_state
 
 min_version("9.19")
 
@@ -50,7 +51,7 @@ def centre_files():
 def analysis_targets():
     """Outputs of the enabled analyses (config ``analyses:``)."""
     on = analyses(config)
-    targets = ["results/config.yaml"]
+    targets = ["results/config.yaml", "results/provenance.json"]
     if on["table1"]:
         targets += ["results/tables/table1.csv", "results/tables/table1.docx"]
     if on["pcr"] or on["her2_loss"]:

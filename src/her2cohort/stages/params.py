@@ -82,6 +82,9 @@ _SPEC: dict[str, dict[str, Any]] = {
     "run_config": {
         "config": (),
     },
+    "provenance": {
+        "config": (),
+    },
 }
 
 ANALYSES = ("table1", "pcr", "her2_loss", "dfs")

@@ -78,7 +78,7 @@ def main(*, in_analysis, out_rates, out_tests, out_her2_loss, out_png, out_pdf, 
         x_order = [lab for lab in present if lab in set(plot["subset"])] \
             if hue == "group" else present
         note = (_p_annotation(tests, present) + f"\npCR: {pcr_definition}; {pcr_ci} 95% CI"
-                + figure_note(simulated))
+                f"\nHER2: ASCO/CAP {her2_guideline}" + figure_note(simulated))
         fig = rate_bar_plot(plot, x="subset" if hue == "group" else "group", pct="pct",
                             lower="lower", upper="upper", hue=hue, x_order=x_order,
                             hue_order=hue_order, hue_labels=hue_labels,

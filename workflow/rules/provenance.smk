@@ -1,0 +1,16 @@
+rule provenance:
+    input:
+        in_mappings=config["centres"],
+        in_raw=centre_files(),
+    output:
+        out_json="results/provenance.json",
+    log:
+        "logs/provenance.log",
+    conda:
+        "../envs/her2cohort.yaml"
+    params:
+        **stage_params(config, "provenance"),
+        # a new commit or a dirty tree reruns this rule (read when the workflow is parsed)
+        code=git_state(),
+    script:
+        "../scripts/run_stage.py"

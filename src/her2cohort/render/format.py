@@ -66,10 +66,14 @@ _EPS = math.sqrt(2.220446049250313e-16)  # sqrt(.Machine$double.eps) in R
 def _is_na(x: Any) -> bool:
     if x is None:
         return True
+    if isinstance(x, str):
+        return False
     try:
-        return bool(x != x) or (isinstance(x, float) and math.isnan(x))  # NaN, pd.NA
-    except TypeError:  # pd.NA != pd.NA raises in a boolean context
-        return True
+        return math.isnan(float(x))
+    except TypeError:  # pd.NA, pd.NaT and other missing markers cannot become floats
+        return type(x).__name__ in ("NAType", "NaTType")
+    except ValueError:
+        return False
 
 
 def round_half_away(x: float, digits: int) -> float:

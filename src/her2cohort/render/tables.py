@@ -144,10 +144,11 @@ def _ft_font(path: str) -> Any:
 
 @functools.lru_cache(maxsize=100_000)
 def _advance_pt(path: str, text: str, size: float) -> float:
+    # measured at 1440 dpi (20 units per point) so pixel hinting does not round the widths
     font = _ft_font(path)
-    font.set_size(size, 72)
+    font.set_size(size, 1440)
     font.set_text(text, 0.0)
-    return font.get_width_height()[0] / 64.0
+    return font.get_width_height()[0] / 64.0 / 20.0
 
 
 def text_width_pt(text: str, font: str = "Arial", size: float = 9.0, bold: bool = False) -> float:

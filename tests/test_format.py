@@ -40,7 +40,6 @@ from her2cohort.render.format import (
         (0.0949, "0.095"),  # 3 decimals below 0.1 unless it rounds to 0.10 at 2 decimals
         (0.095, "0.10"),  # round2(x, 2) = 0.10 >= 0.1 -> 2 decimals
         (0.32, "0.32"),
-        (0.320, "0.32"),
         (0.125, "0.13"),  # half away from zero, as gtsummary round2
         (0.474546, "0.47"),
         (0.99, "0.99"),

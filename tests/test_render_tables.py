@@ -236,7 +236,7 @@ def test_rates_display():
     assert rows[6][3] == "0.32^a"
     assert d.footnotes[0] == sup("a") + "Pearson's chi-squared test"
     assert "pCR: ypT0/is ypN0." in d.footnotes
-    assert "CI: Wilson score, 95% confidence interval." in d.footnotes
+    assert "CI: confidence interval (Wilson score, 95%)." in d.footnotes
 
 
 def test_her2_loss_and_cox_display():

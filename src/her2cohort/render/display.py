@@ -223,7 +223,7 @@ def _check(df: pd.DataFrame, cols: Sequence[str], what: str) -> None:
 
 def _ci_note(methods: pd.Series) -> str:
     used = [m for m in pd.unique(methods.dropna()) if str(m)]
-    return "CI: " + "; ".join(str(m) for m in used) + " confidence interval." if used else ""
+    return "CI: confidence interval (" + "; ".join(str(m) for m in used) + ")." if used else ""
 
 
 def rates_display(

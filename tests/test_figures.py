@@ -383,8 +383,8 @@ def test_flow_diagram_many_steps_long_text_never_overflows():
     _assert_text_inside_boxes(short)
     assert fig.get_size_inches()[1] > 3 * short.get_size_inches()[1]
     texts = [b["text"] for b in fig._her2cohort_flow_boxes]
-    assert texts[-4] == "n = 2,900"  # thousands separator, last main box
-    assert any("(n = 1,900)" in t for t in texts)  # "(n = ...)" is never split
+    assert texts[-4] == "n = 2900"  # separators only from 10,000 up (as in the tables)
+    assert any("(n = 1900)" in t for t in texts)  # "(n = ...)" is never split
 
 
 def test_flow_diagram_validation(flow_df):

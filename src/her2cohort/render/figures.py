@@ -7,10 +7,17 @@ local ``rc_context``) and return it; nothing is written to disk except by
 :func:`save_figure`, which produces a 300 dpi PNG and a vector PDF without
 timestamps, so reruns are byte-identical.
 
-Style: sans-serif 8-9 pt, no top/right spines, Okabe-Ito colour-blind-safe
-palette (:data:`OKABE_ITO`, default group order :data:`DEFAULT_COLORS`).
-Group colours are passed by the caller (mapping group value -> colour, or a
-list in ``group_order``) so the same group keeps its colour in every figure.
+Style: sans-serif 8-9 pt (the first installed of Arial, Helvetica, Liberation Sans,
+DejaVu Sans; a fallback is logged, see :mod:`her2cohort.render.fonts`), fonts embedded in PDFs
+as TrueType (``pdf.fonttype`` 42), no top/right spines, Okabe-Ito colour-blind-safe palette
+(:data:`OKABE_ITO`, default group order :data:`DEFAULT_COLORS`).
+
+One style per comparison group in every figure: the caller builds a palette once with
+:func:`group_palette` (group level -> :class:`GroupStyle`: colour, line style, hatch, marker, so
+figures also read in greyscale) and passes it to :func:`km_plot`, :func:`rate_bar_plot`,
+:func:`dose_response_plot`. A second factor inside a group (e.g. anti-HER2 regimen) is shown by
+lightness and hatching of the group's own colour (:func:`shade_styles`), never by borrowing
+another group's colour.
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from os import PathLike
 from pathlib import Path
 from typing import Any
@@ -28,17 +36,28 @@ import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from matplotlib.patches import FancyArrowPatch, Patch, Rectangle
+from matplotlib.patches import FancyArrowPatch, Patch, Polygon, Rectangle
+
+from .fonts import DEFAULT_SANS, resolve_font
+from .format import format_estimate, format_int, format_p
 
 __all__ = [
     "DEFAULT_COLORS",
+    "DEFAULT_HATCHES",
+    "DEFAULT_LINESTYLES",
     "OKABE_ITO",
+    "GroupStyle",
+    "ShadeStyle",
+    "dose_response_plot",
     "flow_diagram",
+    "forest_plot",
+    "group_palette",
     "journal_style",
     "km_plot",
     "rate_bar_plot",
     "risk_table_counts",
     "save_figure",
+    "shade_styles",
 ]
 
 #: Okabe & Ito (2008) colour-blind-safe palette.
@@ -64,6 +83,100 @@ DEFAULT_COLORS: tuple[str, ...] = (
     "#000000",
     "#F0E442",
 )
+
+#: Line styles for groups (solid, dashed, dotted, dash-dot): curves read in greyscale.
+DEFAULT_LINESTYLES: tuple[Any, ...] = ("-", (0, (5, 2)), (0, (1, 1.5)), (0, (5, 1.5, 1, 1.5)),
+                                       (0, (3, 1, 1, 1, 1, 1)), (0, (8, 2)))
+#: Hatches for groups' bars and bands (first group plain).
+DEFAULT_HATCHES: tuple[str, ...] = ("", "////", "\\\\\\\\", "xxxx", "....", "++++")
+_DEFAULT_MARKERS: tuple[str, ...] = ("o", "s", "^", "D", "v", "P")
+
+
+@dataclass(frozen=True)
+class GroupStyle:
+    """How one comparison group is drawn in every figure."""
+
+    color: str
+    linestyle: Any = "-"
+    hatch: str = ""
+    marker: str = "o"
+
+
+@dataclass(frozen=True)
+class ShadeStyle:
+    """A level of a factor inside a group: the group colour mixed with white by ``lighten``
+    (0 = the group colour, 1 = white) and a hatch."""
+
+    lighten: float = 0.0
+    hatch: str = ""
+
+
+def group_palette(
+    levels: Sequence[Any],
+    colors: Mapping[Any, str] | Sequence[str] | None = None,
+    *,
+    linestyles: Mapping[Any, Any] | Sequence[Any] | None = None,
+    hatches: Mapping[Any, str] | Sequence[str] | None = None,
+    markers: Mapping[Any, str] | Sequence[str] | None = None,
+) -> dict[Any, GroupStyle]:
+    """Palette ``{level: GroupStyle}`` for the comparison groups, in ``levels`` order.
+
+    Defaults: :data:`DEFAULT_COLORS` (Okabe-Ito blue, vermillion, ...),
+    :data:`DEFAULT_LINESTYLES`, :data:`DEFAULT_HATCHES`. Build it once per study (e.g. from the
+    config's group levels) and pass the same palette to every figure.
+    """
+    levels = list(levels)
+    if not levels:
+        raise ValueError("no group levels")
+    if len(set(map(str, levels))) != len(levels):
+        raise ValueError("duplicate group levels")
+    col = _resolve(levels, colors, DEFAULT_COLORS, "colors")
+    ls = _resolve(levels, linestyles, DEFAULT_LINESTYLES, "linestyles")
+    ha = _resolve(levels, hatches, DEFAULT_HATCHES, "hatches")
+    mk = _resolve(levels, markers, _DEFAULT_MARKERS, "markers")
+    return {lv: GroupStyle(str(c), s, str(h), str(m))
+            for lv, c, s, h, m in zip(levels, col, ls, ha, mk, strict=True)}
+
+
+def shade_styles(
+    levels: Sequence[Any],
+    lighten: Sequence[float] = (0.0, 0.6, 0.3, 0.8),
+    hatches: Sequence[str] = ("", "////", "....", "xxxx"),
+) -> dict[Any, ShadeStyle]:
+    """``{level: ShadeStyle}`` for a factor shown inside each group (e.g. overall, single,
+    dual anti-HER2): first level in the full group colour, the next ones lighter and
+    hatched."""
+    levels = list(levels)
+    if len(levels) > min(len(lighten), len(hatches)):
+        raise ValueError(f"more than {min(len(lighten), len(hatches))} levels: pass lighten "
+                         "and hatches")
+    return {lv: ShadeStyle(float(li), str(h))
+            for lv, li, h in zip(levels, lighten, hatches, strict=False)}
+
+
+def _lighten(color: str, amount: float) -> tuple[float, float, float]:
+    from matplotlib.colors import to_rgb
+
+    if not 0 <= amount <= 1:
+        raise ValueError("lighten must be in [0, 1]")
+    r, g, b = to_rgb(color)
+    return (r + (1 - r) * amount, g + (1 - g) * amount, b + (1 - b) * amount)
+
+
+def _palette_for(
+    groups: Sequence[Any],
+    palette: Mapping[Any, GroupStyle] | None,
+    colors: Mapping[Any, str] | Sequence[str] | None,
+) -> list[GroupStyle]:
+    if palette is not None:
+        missing = [g for g in groups if g not in palette]
+        if missing:
+            raise ValueError(f"palette has no entry for {missing}")
+        return [palette[g] for g in groups]
+    if colors is not None:  # colours only: solid lines, as before
+        return [GroupStyle(str(c)) for c in _resolve(groups, colors, DEFAULT_COLORS, "colors")]
+    return list(group_palette(groups).values())
+
 
 _BASE_FONT = 8.0
 
@@ -95,6 +208,7 @@ _STYLE: dict[str, Any] = {
     "ps.fonttype": 42,
     "svg.fonttype": "none",
     "svg.hashsalt": "her2cohort",
+    "hatch.linewidth": 0.6,
     "figure.dpi": 100,
     "savefig.dpi": 300,
     "savefig.facecolor": "white",
@@ -103,9 +217,24 @@ _STYLE: dict[str, Any] = {
 }
 
 
-def journal_style() -> dict[str, Any]:
-    """The rcParams used by this module (a copy; use with ``matplotlib.rc_context``)."""
-    return dict(_STYLE)
+def journal_style(font: str | Sequence[str] = DEFAULT_SANS) -> dict[str, Any]:
+    """The rcParams used by this module (a copy; use with ``matplotlib.rc_context``).
+
+    ``font.sans-serif`` is the first installed font of ``font`` (fallback logged), then
+    DejaVu Sans for glyphs the font lacks.
+    """
+    style = dict(_STYLE)
+    fam = resolve_font(font)
+    fams = [fam] + (["DejaVu Sans"] if fam != "DejaVu Sans" else [])
+    # concrete family names (not the generic "sans-serif"): text created inside the style
+    # keeps its font when drawn outside it, so measured and drawn text agree
+    style["font.family"] = fams
+    style["font.sans-serif"] = fams
+    return style
+
+
+def _style() -> dict[str, Any]:
+    return journal_style()
 
 
 def _new_figure(figsize: tuple[float, float], layout: str | None = None) -> Figure:
@@ -127,7 +256,7 @@ def save_figure(
     editable. Either path may be ``None`` to skip that format. Parent
     directories are created.
     """
-    with mpl.rc_context(_STYLE):
+    with mpl.rc_context(_style()):
         if path_png is not None:
             Path(path_png).parent.mkdir(parents=True, exist_ok=True)
             fig.savefig(path_png, format="png", dpi=dpi, metadata={"Software": None})
@@ -172,7 +301,8 @@ def _resolve(
 
 
 def _fmt_int(n: int) -> str:
-    return f"{int(n):,}"
+    """Counts as in the tables: separators from 10,000 up (render.format.format_int)."""
+    return format_int(n)
 
 
 def _check_columns(df: pd.DataFrame, cols: Sequence[str]) -> None:
@@ -278,8 +408,12 @@ def km_plot(
     legend_title: str | None = None,
     ymin: float = 0.0,
     figsize: tuple[float, float] | None = None,
+    palette: Mapping[Any, GroupStyle] | None = None,
 ) -> Figure:
     """Kaplan-Meier curves per group with censor marks, 95% CI and a risk table.
+
+    ``palette`` (:func:`group_palette`) gives each group its colour and line style (the same
+    in every figure); without it, ``colors`` (solid lines) or the default palette is used.
 
     survminer-like layout: step curves (lifelines ``KaplanMeierFitter``) with
     ``+`` censor marks, optional shaded pointwise CI (``conf_type="log"`` is
@@ -303,7 +437,8 @@ def km_plot(
         raise ValueError("break_every must be > 0")
     d = _prepare_survival(df, time, event, group, group_order)
     lab = [str(v) for v in _resolve(group_order, labels, [str(g) for g in group_order], "labels")]
-    col = _resolve(group_order, colors, DEFAULT_COLORS, "colors")
+    styles = _palette_for(group_order, palette, colors)
+    col = [st.color for st in styles]
     if xmax is None:
         tmax = float(d["time"].max()) if len(d) else float(break_every)
         xmax = max(break_every, math.ceil(tmax / break_every - 1e-9) * break_every)
@@ -318,7 +453,7 @@ def km_plot(
     n_groups = len(group_order)
     main_h = 2.9
     table_h = 0.32 + 0.19 * n_groups if risk_table else 0.0
-    with mpl.rc_context(_STYLE):
+    with mpl.rc_context(_style()):
         meas = _Measurer()
         label_w = max(meas.size(s, _BASE_FONT, "bold")[0] for s in lab) if risk_table else 0.0
         legend_w = sum(meas.size(s, _BASE_FONT)[0] + 0.45 for s in lab) + 0.1 * n_groups
@@ -329,7 +464,7 @@ def km_plot(
         figsize = (width, 0.4 + 0.17 * legend_rows + main_h + table_h
                    + (0.2 if legend_title else 0.0))
 
-    with mpl.rc_context(_STYLE):
+    with mpl.rc_context(_style()):
         fig = _new_figure(figsize, layout="constrained")
         fig.get_layout_engine().set(h_pad=0.03, w_pad=0.03, hspace=0.0)
         if risk_table:
@@ -341,9 +476,10 @@ def km_plot(
             ax_rt = None
 
         handles = []
-        for g, name, c in zip(group_order, lab, col, strict=True):
+        for g, name, st in zip(group_order, lab, styles, strict=True):
+            c = st.color
             sub = d.loc[d["group"] == g]
-            handles.append(Line2D([], [], color=c, lw=1.4, label=name))
+            handles.append(Line2D([], [], color=c, lw=1.4, ls=st.linestyle, label=name))
             if sub.empty:
                 continue
             kmf = KaplanMeierFitter().fit(sub["time"], sub["event"], label=name)
@@ -353,7 +489,8 @@ def km_plot(
                 lo, hi = _km_confidence(kmf, conf_type, alpha)
                 ax.fill_between(t, lo, hi, step="post", color=c, alpha=0.15, lw=0,
                                 zorder=1)
-            ax.step(t, s, where="post", color=c, lw=1.3, zorder=3, solid_joinstyle="miter")
+            ax.step(t, s, where="post", color=c, lw=1.3, ls=st.linestyle, zorder=3,
+                    solid_joinstyle="miter")
             if censor_marks:
                 et = kmf.event_table
                 cens_t = et.index[et["censored"].to_numpy() > 0].to_numpy(float)
@@ -381,7 +518,7 @@ def km_plot(
             ncol=n_groups if legend_rows == 1 else 1,
             frameon=False,
             title=legend_title,
-            handlelength=1.8,
+            handlelength=2.6,
             borderaxespad=0.2,
             columnspacing=1.5,
         )
@@ -449,17 +586,28 @@ def rate_bar_plot(
     annotation: str | None = None,
     legend_title: str | None = None,
     figsize: tuple[float, float] | None = None,
+    palette: Mapping[Any, GroupStyle] | None = None,
+    hue_styles: Mapping[Any, ShadeStyle] | None = None,
+    note: str | None = None,
 ) -> Figure:
     """Bar chart of rates (in percent) with 95% CI error bars and ``n/N`` labels.
 
     ``rates`` has one row per bar with columns ``x``, ``pct``, ``lower``,
     ``upper`` (all percentages, 0-100), ``events`` and ``n``, and optionally
-    ``hue`` for grouped bars (e.g. HER2 group x anti-HER2 regimen). Colours
-    follow ``hue`` when given, else ``x`` (mapping value -> colour or a list in
-    order). ``annotation`` (e.g. ``"p < 0.001, Pearson chi-square"``) is drawn
-    in a box at the top left of the panel; the y axis is extended so that it
-    never overlaps the bars or their labels. Bar positions and label texts are
-    attached as ``fig._her2cohort_bars`` (DataFrame).
+    ``hue`` for grouped bars (e.g. HER2 group x anti-HER2 regimen).
+
+    Colours: with ``palette`` (:func:`group_palette`, keyed by the ``x`` values, i.e. the
+    comparison groups) every bar takes its group's colour; ``hue`` levels inside a group are
+    shown by ``hue_styles`` (:func:`shade_styles`: lighter tint + hatch of the same colour,
+    legend in neutral grey), so groups keep one colour across all figures and the chart reads
+    in greyscale. Without a palette, colours follow ``hue`` when given, else ``x`` (``colors``:
+    mapping value -> colour or a list in order).
+
+    ``annotation`` (e.g. test results) is drawn in a box at the top left of the panel; the y
+    axis is extended (measured after layout, repeated until it holds) so that the box never
+    covers a bar, an error bar or an ``n/N`` label, whatever the sample size. ``note`` (e.g.
+    ``"pCR: ypT0/is ypN0. Error bars: 95% Wilson score CI."``) is printed under the panel.
+    Bar positions and label texts are attached as ``fig._her2cohort_bars`` (DataFrame).
     """
     cols = [x, pct, lower, upper, events, n] + ([hue] if hue else [])
     _check_columns(rates, cols)
@@ -471,7 +619,18 @@ def rate_bar_plot(
         raise ValueError(f"rates has duplicate rows for {key_cols}")
     x_lab = [str((x_labels or {}).get(v, v)) for v in xs]
     h_lab = [str((hue_labels or {}).get(v, v)) for v in hs] if hue else []
-    col = _resolve(hs if hue else xs, colors, DEFAULT_COLORS, "colors")
+    if palette is not None:
+        gstyles = _palette_for(xs, palette, None)
+        if hue:
+            shades = hue_styles if hue_styles is not None else shade_styles(hs)
+            missing = [h for h in hs if h not in shades]
+            if missing:
+                raise ValueError(f"hue_styles has no entry for {missing}")
+            sh = [shades[h] for h in hs]
+        else:
+            sh = [ShadeStyle(0.0, st.hatch) for st in gstyles]
+    else:
+        col = _resolve(hs if hue else xs, colors, DEFAULT_COLORS, "colors")
 
     nh = len(hs)
     group_w = 0.8
@@ -486,22 +645,28 @@ def rate_bar_plot(
             if not sel.any():
                 continue
             row = r.loc[sel].iloc[0]
+            if palette is not None:
+                shade = sh[j] if hue else sh[i]
+                color: Any = _lighten(gstyles[i].color, shade.lighten)
+                hatch = shade.hatch
+            else:
+                color, hatch = (col[j] if hue else col[i]), ""
             recs.append({
                 "x": xv, "hue": hv,
                 "pos": i - group_w / 2 + bar_w * (j + 0.5),
                 "pct": float(row[pct]), "lower": float(row[lower]), "upper": float(row[upper]),
-                "label": f"{int(row[events])}/{int(row[n])}",
-                "color": col[j] if hue else col[i],
+                "label": f"{_fmt_int(row[events])}/{_fmt_int(row[n])}",
+                "color": color, "hatch": hatch,
             })
     bars = pd.DataFrame(recs)
     if bars.empty:
         raise ValueError("no bars to draw")
 
-    if figsize is None:
-        # size the panel so that n/N labels of neighbouring bars, the legend and
-        # the annotation box all fit (text measured with the renderer)
-        with mpl.rc_context(_STYLE):
-            meas = _Measurer()
+    with mpl.rc_context(_style()):
+        meas = _Measurer()
+        if figsize is None:
+            # size the panel so that n/N labels of neighbouring bars, the legend and
+            # the annotation box all fit (text measured with the renderer)
             label_w = max(meas.size(t, _BASE_FONT)[0] for t in bars["label"])
             xlab_w = max(meas.size(t, _BASE_FONT)[0] for t in x_lab)
             unit = max((label_w + 0.08) / (bar_w * 0.92), xlab_w + 0.15, 0.45)
@@ -509,68 +674,99 @@ def rate_bar_plot(
             if annotation:
                 ax_w = max(ax_w, meas.size(annotation, _BASE_FONT)[0] * 1.06 + 0.35)
             if hue:
-                items_w = [meas.size(t, _BASE_FONT)[0] + 0.35 for t in h_lab]
+                items_w = [meas.size(t, _BASE_FONT)[0] + 0.45 for t in h_lab]
                 legend_w = sum(items_w) + 0.15 * (nh - 1)
                 if legend_w <= max(ax_w, 4.5):
                     ax_w = max(ax_w, legend_w)
                 else:
                     ax_w = max(ax_w, max(items_w))
-        figsize = (max(2.4, ax_w + 0.75), 3.0)
+            figsize = (max(2.4, ax_w + 0.75), 3.0)
+            if annotation:
+                n_lines = annotation.count("\n") + 1
+                ann_h = n_lines * _BASE_FONT * 1.35 / 72 + 0.2
+                figsize = (figsize[0], max(figsize[1], 2.0 + 1.6 * ann_h))
+        note_txt = meas.wrap(note, figsize[0] - 0.15, _BASE_FONT - 1) if note else None
 
     top_data = float(np.nanmax(np.fmax(bars["upper"].to_numpy(), bars["pct"].to_numpy())))
-    head = top_data + 9.0  # room for the n/N labels
-    frac = 0.9
-    if annotation:
-        # the annotation box sits at the top of the axes: keep the bars and their labels below
-        # it, whatever its number of lines (height in inches from the font size)
-        n_lines = annotation.count("\n") + 1
-        ann_h = n_lines * _BASE_FONT * 1.35 / 72 + 0.2
-        figsize = (figsize[0], max(figsize[1], 2.0 + 1.6 * ann_h))
-        axes_h = figsize[1] - 1.0  # legend above, tick labels below
-        frac = max(0.3, 1.0 - (ann_h + 0.08) / axes_h)
-    ytop = max(10.0, math.ceil(head / frac / 10.0) * 10.0)
+    ytop = max(10.0, math.ceil((top_data + 9.0) / 10.0) * 10.0)
 
-    with mpl.rc_context(_STYLE):
+    with mpl.rc_context(_style()):
         fig = _new_figure(figsize, layout="constrained")
         ax = fig.add_subplot(1, 1, 1)
-        ax.bar(bars["pos"], bars["pct"], width=bar_w * 0.92, color=bars["color"],
-               edgecolor="black", linewidth=0.6, zorder=2)
+        ax.bar(bars["pos"], bars["pct"], width=bar_w * 0.92, color=list(bars["color"]),
+               hatch=None, edgecolor="black", linewidth=0.6, zorder=2)
+        for patch, h in zip(ax.patches, bars["hatch"], strict=True):
+            if h:
+                patch.set_hatch(h)
         lo = (bars["pct"] - bars["lower"]).clip(lower=0)
         hi = (bars["upper"] - bars["pct"]).clip(lower=0)
         ax.errorbar(bars["pos"], bars["pct"], yerr=[lo, hi], fmt="none", ecolor="black",
                     elinewidth=0.8, capsize=2.5, capthick=0.8, zorder=3)
-        label_fs = _BASE_FONT
+        label_artists = []
         for _, b in bars.iterrows():
             ytxt = np.nanmax([b["upper"], b["pct"]]) + 1.5
-            ax.text(b["pos"], ytxt, b["label"], ha="center", va="bottom", fontsize=label_fs,
-                    zorder=4)
+            label_artists.append(ax.text(b["pos"], ytxt, b["label"], ha="center", va="bottom",
+                                         fontsize=_BASE_FONT, zorder=4))
         ax.set_xticks(range(len(xs)))
         ax.set_xticklabels(x_lab)
         ax.set_xlim(-0.6, len(xs) - 0.4)
         ax.tick_params(axis="x", length=0)
-        ax.set_ylim(0, ytop)
-        step = 20 if ytop > 50 else 10
-        yt = np.arange(0, min(100.0, ytop) + 0.1, step)
-        ax.set_yticks(yt)
-        ax.spines["left"].set_bounds(0, yt[-1])
         ax.set_ylabel(ylabel)
         if xlabel:
             ax.set_xlabel(xlabel)
         if hue:
-            handles = [Patch(facecolor=c, edgecolor="black", linewidth=0.6, label=lab)
-                       for c, lab in zip(col, h_lab, strict=True)]
-            with mpl.rc_context(_STYLE):
-                meas = _Measurer()
-                legend_w = sum(meas.size(t, _BASE_FONT)[0] + 0.35 for t in h_lab)
+            if palette is not None:  # regimen legend in neutral grey: lightness + hatch only
+                handles = [Patch(facecolor=_lighten("#4D4D4D", s.lighten), hatch=s.hatch or None,
+                                 edgecolor="black", linewidth=0.6, label=lab)
+                           for s, lab in zip(sh, h_lab, strict=True)]
+            else:
+                handles = [Patch(facecolor=c, edgecolor="black", linewidth=0.6, label=lab)
+                           for c, lab in zip(col, h_lab, strict=True)]
+            legend_w = sum(meas.size(t, _BASE_FONT)[0] + 0.45 for t in h_lab)
             one_row = legend_w + 0.15 * (nh - 1) <= figsize[0] - 0.6
             ax.legend(handles=handles, loc="lower left", bbox_to_anchor=(0.0, 1.0),
                       ncol=nh if one_row else 1, frameon=False,
-                      title=legend_title, borderaxespad=0.2, handlelength=1.2)
+                      title=legend_title, borderaxespad=0.2, handlelength=1.6,
+                      handleheight=1.1)
+        if note_txt:
+            fig.supxlabel(note_txt, x=0.01, ha="left", fontsize=_BASE_FONT - 1,
+                          linespacing=1.3)
+        ann = None
         if annotation:
-            ax.text(0.03, 0.97, annotation, transform=ax.transAxes, ha="left", va="top",
-                    fontsize=_BASE_FONT, linespacing=1.35,
-                    bbox={"boxstyle": "round,pad=0.4", "fc": "white", "ec": "0.55",
-                          "lw": 0.6})
+            ann = ax.text(0.03, 0.97, annotation, transform=ax.transAxes, ha="left", va="top",
+                          fontsize=_BASE_FONT, linespacing=1.35, zorder=5,
+                          bbox={"boxstyle": "round,pad=0.4", "fc": "white", "ec": "0.55",
+                                "lw": 0.6})
+
+        def set_y(top: float) -> None:
+            ax.set_ylim(0, top)
+            step = 20 if top > 50 else 10
+            yt = np.arange(0, min(100.0, top) + 0.1, step)
+            ax.set_yticks(yt)
+            ax.spines["left"].set_bounds(0, yt[-1])
+
+        set_y(ytop)
+        if ann is not None:
+            # raise the top of the y axis until everything drawn from the data (bars, error
+            # bars, n/N labels) lies below the annotation box, measured after layout
+            for _ in range(30):
+                fig.canvas.draw()
+                rend = fig.canvas.get_renderer()
+                box = ann.get_bbox_patch().get_window_extent(rend)
+                data_top = max(
+                    [t.get_window_extent(rend).y1 for t in label_artists]
+                    + [ax.transData.transform((0, v))[1]
+                       for v in np.fmax(bars["upper"], bars["pct"])]
+                )
+                if data_top + 2 < box.y0:
+                    break
+                y_box = ax.transData.inverted().transform((0, box.y0))[1]
+                y_need = ax.transData.inverted().transform((0, data_top + 4))[1]
+                ytop = ytop * max(1.05, y_need / max(y_box, 1e-9))
+                ytop = math.ceil(ytop / 10.0) * 10.0
+                set_y(ytop)
+            else:  # pragma: no cover - the loop always converges for finite data
+                raise RuntimeError("could not place the annotation clear of the bars")
     fig._her2cohort_bars = bars  # type: ignore[attr-defined]
     return fig
 
@@ -702,7 +898,7 @@ def flow_diagram(
     min_gap = 0.32  # vertical arrow length between main boxes without a side box
     side_margin = 0.1
 
-    with mpl.rc_context(_STYLE):
+    with mpl.rc_context(_style()):
         meas = _Measurer()
         inner_main = main_w - 2 * _FLOW_PAD_X
         inner_side = side_w - 2 * _FLOW_PAD_X

@@ -1028,3 +1028,409 @@ def flow_diagram(
 
     fig._her2cohort_flow_boxes = boxes_out  # type: ignore[attr-defined]
     return fig
+
+
+# --------------------------------------------------------------------------- forest plot
+
+_Z975 = 1.959963984540054
+_LOG_TICKS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0)
+
+
+def _tick_text(v: float) -> str:
+    return f"{v:g}"
+
+
+def _forest_ticks(x0: float, x1: float, panel_w: float, meas: _Measurer) -> list[float]:
+    """Log-axis ticks 1-2-5, else 1-5, else decades: the densest set whose labels do not
+    touch at this panel width (in inches)."""
+    sets = [(1.0, 2.0, 5.0), (1.0, 5.0), (1.0,)]
+    span = math.log(x1) - math.log(x0)
+    for mult in sets:
+        ticks = [t for t in _LOG_TICKS if x0 - 1e-12 <= t <= x1 + 1e-12
+                 and any(math.isclose(t / 10 ** math.floor(math.log10(t) + 1e-9), m)
+                         for m in mult)]
+        pos = [panel_w * (math.log(t) - math.log(x0)) / span for t in ticks]
+        wid = [meas.size(_tick_text(t), _BASE_FONT)[0] for t in ticks]
+        if all(pos[i + 1] - pos[i] >= (wid[i] + wid[i + 1]) / 2 + 0.08
+               for i in range(len(ticks) - 1)):
+            return ticks
+    return ticks
+
+
+def forest_plot(
+    df: pd.DataFrame,
+    *,
+    variable: str = "variable",
+    level: str = "level",
+    estimate: str = "or",
+    lower: str = "lower",
+    upper: str = "upper",
+    se: str | None = None,
+    text_columns: Mapping[str, str] | None = None,
+    p_interaction: str | None = "p_interaction",
+    overall: Mapping[str, Any] | None = None,
+    variable_labels: Mapping[Any, str] | None = None,
+    level_labels: Mapping[Any, str] | None = None,
+    estimate_header: str = "OR (95% CI)",
+    p_header: str = "P-interaction",
+    xlabel: str = "Odds ratio (log scale)",
+    ref: float = 1.0,
+    favours: tuple[str, str] | None = None,
+    xlim: tuple[float, float] | None = None,
+    color: str = "black",
+    digits: int = 2,
+    p_digits: int = 2,
+    panel_width: float = 2.0,
+    title: str | None = None,
+) -> Figure:
+    """Subgroup forest plot: one header row per subgrouping variable, one row per level.
+
+    ``df`` has one row per subgroup level, in display order, with columns ``variable``,
+    ``level``, ``estimate`` (odds ratio or another ratio), ``lower``, ``upper`` (95% CI),
+    optionally ``se`` (SE of the log estimate; default ``(log(upper) - log(lower)) / (2 *
+    1.96)``) and ``p_interaction`` (one value per variable, shown on its header row).
+    ``text_columns`` ``{"header": column}`` adds columns of caller-formatted text (e.g. n,
+    events per group as ``"211/458"``) between the labels and the plot. ``overall``
+    (mapping with the same keys: ``estimate``, ``lower``, ``upper`` and the text columns) is
+    drawn last as a diamond. Boxes have area proportional to the precision ``1 / SE^2``;
+    CI lines beyond ``xlim`` end in an arrow; the log x axis has a line at ``ref``.
+
+    Rows are 0.19 in high and the text columns are measured, so the figure works for 3 or
+    40 rows. Row records are attached as ``fig._her2cohort_forest`` (DataFrame with
+    ``kind``, ``label``, ``y``, ``estimate``, ``lower``, ``upper``, ``weight``,
+    ``marker_size``).
+    """
+    text_columns = dict(text_columns or {})
+    cols = [variable, level, estimate, lower, upper, *text_columns.values()]
+    if se:
+        cols.append(se)
+    if p_interaction and p_interaction in df.columns:
+        cols.append(p_interaction)
+    _check_columns(df, cols)
+    rows: list[dict[str, Any]] = []
+
+    def record(kind: str, label: str, src: Mapping[str, Any] | None, p_txt: str = "") -> None:
+        rec: dict[str, Any] = {"kind": kind, "label": label, "p": p_txt,
+                               "estimate": np.nan, "lower": np.nan, "upper": np.nan,
+                               "se": np.nan, "texts": [""] * len(text_columns), "est_txt": ""}
+        if src is not None:
+            est = float(src[estimate]) if pd.notna(src[estimate]) else np.nan
+            lo = float(src[lower]) if pd.notna(src[lower]) else np.nan
+            hi = float(src[upper]) if pd.notna(src[upper]) else np.nan
+            if (np.isfinite(est) and est <= 0) or (np.isfinite(lo) and lo <= 0):
+                raise ValueError(f"row {label!r}: ratios must be > 0 for a log axis")
+            s = float(src[se]) if se and pd.notna(src.get(se)) else (
+                (math.log(hi) - math.log(lo)) / (2 * _Z975)
+                if np.isfinite(lo) and np.isfinite(hi) and hi > lo else np.nan)
+            rec.update(estimate=est, lower=lo, upper=hi, se=s,
+                       texts=["" if pd.isna(src.get(c)) else str(src.get(c))
+                              for c in text_columns.values()],
+                       est_txt=format_estimate(est, lo, hi, digits))
+        rows.append(rec)
+
+    for var, blk in df.groupby(variable, sort=False):
+        p_txt = ""
+        if p_interaction and p_interaction in df.columns:
+            pv = blk[p_interaction].dropna()
+            p_txt = format_p(pv.iloc[0], p_digits) if len(pv) else ""
+        record("header", str((variable_labels or {}).get(var, var)), None, p_txt)
+        for _, r in blk.iterrows():
+            lab = (level_labels or {}).get((var, r[level]),
+                                           (level_labels or {}).get(r[level], r[level]))
+            record("level", str(lab), r)
+    if overall is not None:
+        record("overall", str(overall.get("label", "Overall")), overall)
+    fr = pd.DataFrame(rows)
+    n = len(fr)
+
+    est_ok = fr["estimate"].notna() & fr["kind"].ne("header")
+    if xlim is None:
+        lo_all = fr.loc[est_ok, ["lower", "estimate"]].min().min()
+        hi_all = fr.loc[est_ok, ["upper", "estimate"]].max().max()
+        lo_all = min(lo_all, ref) if np.isfinite(lo_all) else ref / 2
+        hi_all = max(hi_all, ref) if np.isfinite(hi_all) else ref * 2
+        lo_t = max([t for t in _LOG_TICKS if t <= lo_all], default=_LOG_TICKS[0])
+        hi_t = min([t for t in _LOG_TICKS if t >= hi_all], default=_LOG_TICKS[-1])
+        xlim = (lo_t, hi_t)
+    x0, x1 = xlim
+    if not 0 < x0 < ref < x1:
+        raise ValueError("xlim must satisfy 0 < xlim[0] < ref < xlim[1]")
+
+    weights = np.where(fr["se"].to_numpy(float) > 0, 1.0 / fr["se"].to_numpy(float) ** 2, np.nan)
+    fr["weight"] = weights
+    row_h = 0.19
+    max_ms = 0.72 * row_h * 72  # points
+    wmax = np.nanmax(weights[fr["kind"].eq("level").to_numpy()]) if np.isfinite(
+        weights[fr["kind"].eq("level").to_numpy()]).any() else np.nan
+    fr["marker_size"] = [
+        max(2.5, max_ms * math.sqrt(w / wmax)) if k == "level" and np.isfinite(w) else np.nan
+        for k, w in zip(fr["kind"], weights, strict=True)
+    ]
+
+    headers = ["Subgroup", *text_columns.keys()]
+    with mpl.rc_context(_style()):
+        meas = _Measurer()
+        indent = 0.14
+        label_w = max([meas.size(h, _BASE_FONT, "bold")[0] for h in headers[:1]]
+                      + [meas.size(t, _BASE_FONT, "bold" if k != "level" else "normal")[0]
+                         + (indent if k == "level" else 0.0)
+                         for t, k in zip(fr["label"], fr["kind"], strict=True)])
+        col_w = [max([meas.size(h, _BASE_FONT, "bold")[0]]
+                     + [meas.size(r[i], _BASE_FONT)[0] for r in fr["texts"]])
+                 for i, h in enumerate(headers[1:])]
+        est_w = max([meas.size(estimate_header, _BASE_FONT, "bold")[0]]
+                    + [meas.size(t, _BASE_FONT)[0] for t in fr["est_txt"]])
+        p_w = max([meas.size(p_header, _BASE_FONT, "bold")[0]]
+                  + [meas.size(t, _BASE_FONT)[0] for t in fr["p"]]) if p_interaction else 0.0
+        title_h = meas.size(title, 9, "bold")[1] + 0.12 if title else 0.0
+    gap = 0.18
+    margin = 0.12
+    xs_text = [margin]
+    for w in [label_w, *col_w]:
+        xs_text.append(xs_text[-1] + w + gap)
+    panel_x = xs_text[-1]
+    est_x = panel_x + panel_width + gap
+    p_x = est_x + est_w + gap
+    width = p_x + (p_w + margin if p_interaction else margin - gap + 0.0)
+    head_h = 0.3
+    top = margin + title_h + head_h
+    bottom_h = 0.62 if favours else 0.48
+    height = top + n * row_h + bottom_h
+
+    with mpl.rc_context(_style()):
+        fig = _new_figure((width, height))
+        tx = fig.add_axes((0, 0, 1, 1))
+        tx.set_xlim(0, width)
+        tx.set_ylim(height, 0)
+        tx.axis("off")
+        ax = fig.add_axes((panel_x / width, (height - top - n * row_h) / height,
+                           panel_width / width, n * row_h / height))
+        ax.set_xscale("log")
+        ax.set_xlim(x0, x1)
+        ax.set_ylim(n, 0)
+        ax.set_yticks([])
+        for sp in ("left", "top", "right"):
+            ax.spines[sp].set_visible(False)
+        ax.patch.set_visible(False)
+        ticks = _forest_ticks(x0, x1, panel_width, meas)
+        ax.set_xticks(ticks)
+        ax.set_xticklabels([_tick_text(t) for t in ticks])
+        ax.xaxis.set_minor_locator(mpl.ticker.NullLocator())
+        ax.set_xlabel(xlabel, labelpad=3)
+        ax.axvline(ref, color="0.35", lw=0.8, zorder=1)
+
+        if title:
+            tx.text(margin, margin, title, ha="left", va="top", fontsize=9, fontweight="bold")
+        yh = top - head_h / 2
+        for h, x in zip(headers, xs_text[:-1], strict=False):
+            tx.text(x, yh, h, ha="left", va="center", fontweight="bold", fontsize=_BASE_FONT)
+        tx.text(panel_x + panel_width / 2, yh, "", ha="center")
+        tx.text(est_x, yh, estimate_header, ha="left", va="center", fontweight="bold",
+                fontsize=_BASE_FONT)
+        if p_interaction:
+            tx.text(p_x, yh, p_header, ha="left", va="center", fontweight="bold",
+                    fontsize=_BASE_FONT)
+        tx.plot([margin, width - margin], [top - head_h + 0.02, top - head_h + 0.02],
+                color="black", lw=0.8)
+        tx.plot([margin, width - margin], [top - 0.02, top - 0.02], color="black", lw=0.5)
+
+        ys = []
+        for i, r in enumerate(fr.itertuples(index=False)):
+            y_in = top + (i + 0.5) * row_h
+            ys.append(i + 0.5)
+            bold = "bold" if r.kind in ("header", "overall") else "normal"
+            tx.text(margin + (indent if r.kind == "level" else 0.0), y_in, r.label, ha="left",
+                    va="center", fontsize=_BASE_FONT, fontweight=bold)
+            for j, t in enumerate(r.texts):
+                tx.text(xs_text[j + 1], y_in, t, ha="left", va="center", fontsize=_BASE_FONT)
+            if r.est_txt:
+                tx.text(est_x, y_in, r.est_txt, ha="left", va="center", fontsize=_BASE_FONT,
+                        fontweight=bold)
+            if r.p:
+                tx.text(p_x, y_in, r.p, ha="left", va="center", fontsize=_BASE_FONT)
+            if r.kind == "header" or not np.isfinite(r.estimate):
+                continue
+            y = i + 0.5
+            lo_c, hi_c = max(r.lower, x0), min(r.upper, x1)
+            if r.kind == "overall":
+                if np.isfinite(r.lower) and np.isfinite(r.upper):
+                    ax.add_patch(Polygon([(lo_c, y), (r.estimate, y - 0.32), (hi_c, y),
+                                          (r.estimate, y + 0.32)], closed=True, fc=color,
+                                         ec=color, lw=0.6, zorder=3))
+                continue
+            if np.isfinite(r.lower) and np.isfinite(r.upper):
+                ax.plot([lo_c, hi_c], [y, y], color=color, lw=0.9, zorder=2,
+                        solid_capstyle="butt")
+                if r.lower < x0:
+                    ax.plot([x0], [y], marker="<", ms=4, color=color, zorder=2, clip_on=False)
+                if r.upper > x1:
+                    ax.plot([x1], [y], marker=">", ms=4, color=color, zorder=2, clip_on=False)
+            if x0 <= r.estimate <= x1:
+                ms = r.marker_size if np.isfinite(r.marker_size) else 3.0
+                ax.plot([r.estimate], [y], marker="s", ms=ms, color=color, mew=0, zorder=3)
+        fr["y"] = ys
+        tx.plot([margin, width - margin], [top + n * row_h, top + n * row_h], color="black",
+                lw=0.8)
+        if favours:
+            kw = {"xycoords": ("data", "axes fraction"), "textcoords": "offset points",
+                  "va": "top", "fontsize": _BASE_FONT - 0.5}
+            ax.annotate(f"\u2190 {favours[0]}", xy=(ref, 0), xytext=(-3, -29), ha="right", **kw)
+            ax.annotate(f"{favours[1]} \u2192", xy=(ref, 0), xytext=(3, -29), ha="left", **kw)
+    fig._her2cohort_forest = fr.drop(columns=["texts"])  # type: ignore[attr-defined]
+    return fig
+
+
+# --------------------------------------------------------------------------- dose-response
+
+
+def dose_response_plot(
+    curve: pd.DataFrame,
+    x: str,
+    estimate: str = "estimate",
+    lower: str = "lower",
+    upper: str = "upper",
+    *,
+    group: str | None = None,
+    group_order: Sequence[Any] | None = None,
+    labels: Mapping[Any, str] | None = None,
+    palette: Mapping[Any, GroupStyle] | None = None,
+    rug: pd.DataFrame | Sequence[float] | np.ndarray | None = None,
+    rug_x: str | None = None,
+    xlabel: str = "",
+    ylabel: str = "Predicted probability",
+    ylim: tuple[float, float] | None = (0.0, 1.0),
+    annotation: str | None = None,
+    note: str | None = None,
+    figsize: tuple[float, float] | None = None,
+) -> Figure:
+    """Predicted probability (or any fitted value) with its CI band against a continuous
+    predictor, with a rug of the observed values.
+
+    ``curve``: one row per grid point (per group, when ``group`` is given) with columns ``x``,
+    ``estimate``, ``lower``, ``upper``. Each group is drawn in its :class:`GroupStyle`
+    (``palette``; colour + line style, band in a light tint). ``rug``: observed predictor
+    values, an array or a DataFrame with column ``rug_x`` (default ``x``) and ``group``; it
+    is drawn in its own strip under the panel (one line per group), so it never covers the
+    curves; with many patients the ticks get transparent. ``annotation`` goes in a box in the
+    top left corner, ``note`` (model, CI method) under the figure.
+    """
+    _check_columns(curve, [x, estimate, lower, upper] + ([group] if group else []))
+    if group:
+        groups = list(group_order) if group_order is not None else list(pd.unique(curve[group]))
+    else:
+        groups = [None]
+    styles = _palette_for(groups, palette, None) if group else [
+        (palette or {}).get(None, GroupStyle("#000000"))]
+    lab = [str((labels or {}).get(g, g)) for g in groups]
+
+    rug_sets: list[np.ndarray] = []
+    if rug is not None:
+        if isinstance(rug, pd.DataFrame):
+            rx = rug_x or x
+            _check_columns(rug, [rx] + ([group] if group else []))
+            for g in groups:
+                sel = rug[group] == g if group else np.ones(len(rug), bool)
+                rug_sets.append(pd.to_numeric(rug.loc[sel, rx]).dropna().to_numpy(float))
+        else:
+            rug_sets = [np.asarray(rug, dtype=float)[np.isfinite(np.asarray(rug, float))]]
+    n_rug = len(rug_sets)
+    rug_h = 0.14 * n_rug
+    if figsize is None:
+        figsize = (4.2, 3.0 + rug_h)
+
+    with mpl.rc_context(_style()):
+        meas = _Measurer()
+        note_txt = meas.wrap(note, figsize[0] - 0.15, _BASE_FONT - 1) if note else None
+        fig = _new_figure(figsize, layout="constrained")
+        if n_rug:
+            gs = fig.add_gridspec(2, 1, height_ratios=[figsize[1] - 0.8 - rug_h, rug_h],
+                                  hspace=0.0)
+            ax = fig.add_subplot(gs[0])
+            ax_r = fig.add_subplot(gs[1], sharex=ax)
+        else:
+            ax = fig.add_subplot(1, 1, 1)
+            ax_r = None
+        handles = []
+        bands = []
+        for g, name, st in zip(groups, lab, styles, strict=True):
+            c = curve if g is None else curve[curve[group] == g]
+            c = c.sort_values(x)
+            xv = c[x].to_numpy(float)
+            bands.append(np.column_stack([xv, c[[estimate, lower, upper]].to_numpy(float)]))
+            ax.fill_between(xv, c[lower].to_numpy(float), c[upper].to_numpy(float),
+                            color=_lighten(st.color, 0.75), alpha=0.6, lw=0, zorder=1)
+            ax.plot(xv, c[estimate].to_numpy(float), color=st.color, ls=st.linestyle, lw=1.4,
+                    zorder=3)
+            handles.append(Line2D([], [], color=st.color, ls=st.linestyle, lw=1.4, label=name))
+        if ylim is not None:
+            ax.set_ylim(*ylim)
+        xmin, xmax = float(curve[x].min()), float(curve[x].max())
+        pad = 0.02 * (xmax - xmin) if xmax > xmin else 0.5
+        ax.set_xlim(xmin - pad, xmax + pad)  # the rug is clipped to the modelled range
+        ax.set_ylabel(ylabel)
+        if group:
+            ax.legend(handles=handles, loc="lower left", bbox_to_anchor=(0.0, 1.0),
+                      ncol=len(groups), frameon=False, handlelength=2.6, borderaxespad=0.2)
+        ann = None
+        if annotation:
+            ann = ax.text(0.03, 0.97, annotation, transform=ax.transAxes, ha="left", va="top",
+                          fontsize=_BASE_FONT, linespacing=1.35, zorder=5,
+                          bbox={"boxstyle": "round,pad=0.4", "fc": "white", "ec": "0.55",
+                                "lw": 0.6})
+        if ax_r is not None:
+            from matplotlib.collections import LineCollection
+
+            for k, (vals, st) in enumerate(zip(rug_sets, styles, strict=False)):
+                alpha = float(min(1.0, max(0.03, 10.0 / math.sqrt(max(vals.size, 1)))))
+                segs = np.stack([np.column_stack([vals, np.full(vals.size, k + 0.1)]),
+                                 np.column_stack([vals, np.full(vals.size, k + 0.9)])], axis=1)
+                ax_r.add_collection(LineCollection(segs, colors=st.color, linewidths=0.5,
+                                                   alpha=alpha))
+            ax_r.set_ylim(n_rug, 0)
+            ax_r.set_yticks([])
+            for sp in ("left", "right", "top"):
+                ax_r.spines[sp].set_visible(False)
+            ax.tick_params(axis="x", labelbottom=False)
+            ax_r.set_xlabel(xlabel)
+        else:
+            ax.set_xlabel(xlabel)
+        if ann is not None and not _place_clear_of_bands(fig, ax, ann, bands):
+            # no free corner: the annotation goes under the figure with the note
+            ann.remove()
+            extra = meas.wrap(annotation, figsize[0] - 0.15, _BASE_FONT - 1)
+            note_txt = f"{extra}\n{note_txt}" if note_txt else extra
+        if note_txt:
+            fig.supxlabel(note_txt, x=0.01, ha="left", fontsize=_BASE_FONT - 1,
+                          linespacing=1.3)
+    return fig
+
+
+def _place_clear_of_bands(fig: Figure, ax: Any, ann: Any, bands: list[np.ndarray]) -> bool:
+    """Move ``ann`` to the first axes corner where its box covers no curve or CI band
+    (``bands``: arrays of x, estimate, lower, upper); False when every corner is taken."""
+    corners = [(0.03, 0.97, "left", "top"), (0.97, 0.97, "right", "top"),
+               (0.97, 0.03, "right", "bottom"), (0.03, 0.03, "left", "bottom")]
+    for cx, cy, ha, va in corners:
+        ann.set_position((cx, cy))
+        ann.set_ha(ha)
+        ann.set_va(va)
+        fig.canvas.draw()
+        box = ann.get_bbox_patch().get_window_extent(fig.canvas.get_renderer())
+        clear = True
+        for b in bands:
+            pts = ax.transData.transform(np.column_stack([b[:, 0], b[:, 2]]))
+            top = ax.transData.transform(np.column_stack([b[:, 0], b[:, 3]]))[:, 1]
+            xs, lo = pts[:, 0], pts[:, 1]
+            # x positions inside the box, plus the band edges interpolated at its sides
+            grid = np.unique(np.clip(np.r_[xs, box.x0, box.x1], xs.min(), xs.max()))
+            grid = grid[(grid >= box.x0) & (grid <= box.x1)]
+            if grid.size == 0:
+                continue
+            ylo = np.interp(grid, xs, np.minimum(lo, top))
+            yhi = np.interp(grid, xs, np.maximum(lo, top))
+            if np.any((yhi >= box.y0 - 2) & (ylo <= box.y1 + 2)):
+                clear = False
+                break
+        if clear:
+            return True
+    return False

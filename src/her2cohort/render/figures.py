@@ -1149,8 +1149,8 @@ def forest_plot(
         hi_all = fr.loc[est_ok, ["upper", "estimate"]].max().max()
         lo_all = min(lo_all, ref) if np.isfinite(lo_all) else ref / 2
         hi_all = max(hi_all, ref) if np.isfinite(hi_all) else ref * 2
-        lo_t = max([t for t in _LOG_TICKS if t <= lo_all], default=_LOG_TICKS[0])
-        hi_t = min([t for t in _LOG_TICKS if t >= hi_all], default=_LOG_TICKS[-1])
+        lo_t = max([t for t in _LOG_TICKS if t <= lo_all and t < ref], default=_LOG_TICKS[0])
+        hi_t = min([t for t in _LOG_TICKS if t >= hi_all and t > ref], default=_LOG_TICKS[-1])
         xlim = (lo_t, hi_t)
     x0, x1 = xlim
     if not 0 < x0 < ref < x1:

@@ -269,3 +269,31 @@ def test_her2_loss_and_cox_display():
     assert rows[3] == ["pCR (yes vs no)", "", "", f"0.28 (0.16{EN_DASH}0.46)", "<0.001^a"]
     assert "pcr_int" not in " ".join(r[0] for r in rows)
     assert d.footnotes[0] == sup("a") + "Wald test"
+
+
+def test_word_table_has_no_broken_words_when_rendered(t1_df, tmp_path):
+    """Render Table 1 with LibreOffice and check every word of every cell comes out whole
+    (the old equal-width layout printed "Character istic" and "mastect omy")."""
+    import shutil
+    import subprocess
+
+    soffice, pdftotext = shutil.which("soffice"), shutil.which("pdftotext")
+    if soffice is None or pdftotext is None:
+        pytest.skip("LibreOffice (soffice) and poppler (pdftotext) are needed to render")
+    t = _t1(t1_df)
+    d = table_one_display(t, group_labels={"3+": "IHC 3+", "2+": "IHC 2+/ISH+"})
+    # long labels that used to break
+    d.body.iloc[3, 0] = "Postmenopausal (mastectomy) characteristics"
+    path = tmp_path / "t1.docx"
+    write_docx(d, path)
+    res = subprocess.run([soffice, "--headless", "--convert-to", "pdf", "--outdir",
+                          str(tmp_path), str(path)], capture_output=True, timeout=180,
+                         check=False)
+    assert res.returncode == 0, res.stderr
+    txt = subprocess.run([pdftotext, "-layout", str(tmp_path / "t1.pdf"), "-"],
+                         capture_output=True, text=True, check=True).stdout
+    tokens = set(txt.replace("\u00a0", " ").split())
+    words = {w for row in [*d.header, *d.cells] for cell in row
+             for w in plain_text(cell, marker="").replace("\u00a0", " ").split()}
+    missing = sorted(w for w in words if w not in tokens)
+    assert not missing, missing

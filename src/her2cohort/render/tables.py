@@ -25,6 +25,7 @@ import functools
 import html
 import io
 import logging
+import re
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -515,7 +516,10 @@ table.h2c-table thead tr:first-child th { border-top: 1.5px solid #000; }
 table.h2c-table thead tr:last-child th { border-bottom: 1px solid #000; }
 table.h2c-table thead th.span { border-bottom: 0.5px solid #000; }
 table.h2c-table tbody tr:last-child td { border-bottom: 1.5px solid #000; }
-table.h2c-table td { white-space: nowrap; }
+table.h2c-table thead th { vertical-align: bottom; }
+table.h2c-table td, table.h2c-table span.nw { white-space: nowrap; }
+table.h2c-table sup { font-size: 70%; line-height: 0; position: relative; top: -0.45em;
+  vertical-align: baseline; }
 table.h2c-table td.l, table.h2c-table th.l { text-align: left; }
 table.h2c-table td.c, table.h2c-table th.c { text-align: center; }
 table.h2c-table td.r, table.h2c-table th.r { text-align: right; }
@@ -524,10 +528,15 @@ table.h2c-table tfoot td { font-size: 9pt; white-space: normal; text-align: left
 """
 
 
+_HYPHENATED = re.compile(r"(\S*-\S*)")
+
+
 def _html_text(text: str) -> str:
     parts = []
     for seg, is_sup in split_superscripts(text):
-        esc = html.escape(seg, quote=True).replace("\n", "<br>")
+        esc = html.escape(seg, quote=True)
+        # browsers break after a hyphen ("p-" / "value"); Word output never does (widths)
+        esc = _HYPHENATED.sub(r'<span class="nw">\1</span>', esc).replace("\n", "<br>")
         parts.append(f"<sup>{esc}</sup>" if is_sup else esc)
     return "".join(parts)
 

@@ -480,6 +480,17 @@ def test_same_group_same_colour_in_every_figure(surv_df):
             assert sub.loc[h, "hatch"]
     other = {pal[g].color.lower() for g in GROUPS}
     assert {to_hex(c) for c in bars.loc[bars["hue"] != "overall", "color"]}.isdisjoint(other)
+    # in greyscale the three bars of a group still differ: luminance and hatch
+    sub = bars[bars["x"] == "IHC 2+/ISH+"]
+    lums = sorted(float(np.dot(mpl.colors.to_rgb(c), [0.299, 0.587, 0.114]))
+                  for c in sub["color"])
+    assert min(np.diff(lums)) > 0.1, lums
+    assert sub["hatch"].nunique() == 3
+    # without palette or colours the same default palette is used (group colours by x)
+    dflt = rate_bar_plot(_overall_and_regimen(), "her2", "pct", "lower", "upper", hue="reg",
+                         x_order=GROUPS, hue_order=["overall", "single", "dual"])
+    pd.testing.assert_series_equal(dflt._her2cohort_bars["color"].map(to_hex),
+                                   bars["color"].map(to_hex))
     # regimen legend in neutral grey, so it does not claim a group colour
     handles = fig.axes[0].get_legend().legend_handles
     for hnd in handles:

@@ -600,8 +600,9 @@ def rate_bar_plot(
     comparison groups) every bar takes its group's colour; ``hue`` levels inside a group are
     shown by ``hue_styles`` (:func:`shade_styles`: lighter tint + hatch of the same colour,
     legend in neutral grey), so groups keep one colour across all figures and the chart reads
-    in greyscale. Without a palette, colours follow ``hue`` when given, else ``x`` (``colors``:
-    mapping value -> colour or a list in order).
+    in greyscale. Without ``palette`` and ``colors``, ``group_palette(x_order)`` is used.
+    With ``colors`` only (older calls), colours follow ``hue`` when given, else ``x``
+    (mapping value -> colour or a list in order).
 
     ``annotation`` (e.g. test results) is drawn in a box at the top left of the panel; the y
     axis is extended (measured after layout, repeated until it holds) so that the box never
@@ -619,6 +620,8 @@ def rate_bar_plot(
         raise ValueError(f"rates has duplicate rows for {key_cols}")
     x_lab = [str((x_labels or {}).get(v, v)) for v in xs]
     h_lab = [str((hue_labels or {}).get(v, v)) for v in hs] if hue else []
+    if palette is None and colors is None:
+        palette = group_palette(xs)  # groups keep their default colours, as in km_plot
     if palette is not None:
         gstyles = _palette_for(xs, palette, None)
         if hue:

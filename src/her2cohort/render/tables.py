@@ -275,7 +275,15 @@ def _set_borders(cell: Any, **edges: str) -> None:
     borders = tc_pr.find(qn("w:tcBorders"))
     if borders is None:
         borders = OxmlElement("w:tcBorders")
-        tc_pr.append(borders)
+        # CT_TcPr order: ... vMerge, tcBorders, shd, noWrap, tcMar, textDirection, tcFitText,
+        # vAlign, hideMark (Word rejects out-of-order children)
+        later = [tc_pr.find(qn(f"w:{t}")) for t in ("shd", "noWrap", "tcMar", "textDirection",
+                                                     "tcFitText", "vAlign", "hideMark")]
+        later = [el for el in later if el is not None]
+        if later:
+            later[0].addprevious(borders)
+        else:
+            tc_pr.append(borders)
     for edge in ("top", "left", "bottom", "right"):  # schema order
         if edge not in edges:
             continue

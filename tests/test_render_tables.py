@@ -171,6 +171,13 @@ def test_write_docx_pages_rules_header_and_determinism(tmp_path):
     assert border(rows[1].cells[0], "bottom") == "6"
     assert border(rows[3].cells[0], "bottom") == "12"
     assert border(rows[2].cells[0], "bottom") is None
+    # children of every cell's tcPr in schema order (Word refuses out-of-order XML)
+    order = ["tcW", "gridSpan", "vMerge", "tcBorders", "shd", "vAlign"]
+    for r in rows:
+        for c in r.cells:
+            tags = [el.tag.split("}")[1] for el in c._tc.tcPr]
+            idx = [order.index(t) for t in tags if t in order]
+            assert idx == sorted(idx), tags
     paras = [p.text for p in doc.paragraphs]
     assert paras[0] == "Table 9. Test"
     assert "aPearson's chi-squared test" in paras and "Note." in paras

@@ -16,6 +16,7 @@ from matplotlib.figure import Figure
 from her2cohort.render import figures
 from her2cohort.render.figures import (
     flow_diagram,
+    forest_plot,
     km_plot,
     rate_bar_plot,
     risk_table_counts,
@@ -383,8 +384,8 @@ def test_flow_diagram_many_steps_long_text_never_overflows():
     _assert_text_inside_boxes(short)
     assert fig.get_size_inches()[1] > 3 * short.get_size_inches()[1]
     texts = [b["text"] for b in fig._her2cohort_flow_boxes]
-    assert texts[-4] == "n = 2,900"  # thousands separator, last main box
-    assert any("(n = 1,900)" in t for t in texts)  # "(n = ...)" is never split
+    assert texts[-4] == "n = 2900"  # separators only from 10,000 up (as in the tables)
+    assert any("(n = 1900)" in t for t in texts)  # "(n = ...)" is never split
 
 
 def test_flow_diagram_validation(flow_df):
@@ -416,3 +417,283 @@ def test_rate_bar_plot_annotation_box_never_covers_bar_labels(n_lines):
     for patch in ax.patches:
         if patch is not note.get_bbox_patch():
             assert not patch.get_window_extent(r).overlaps(note_box)
+
+
+# --------------------------------------------------------------------------- palette, fonts
+
+
+def test_group_palette_defaults_and_validation():
+    from her2cohort.render.figures import DEFAULT_COLORS, group_palette
+
+    pal = figures.group_palette(GROUPS)
+    assert [pal[g].color for g in GROUPS] == list(DEFAULT_COLORS[:2])
+    assert pal["IHC 3+"].linestyle != pal["IHC 2+/ISH+"].linestyle
+    assert pal["IHC 3+"].hatch != pal["IHC 2+/ISH+"].hatch
+    pal2 = group_palette(GROUPS, colors=COLORS)
+    assert {g: pal2[g].color for g in GROUPS} == COLORS
+    with pytest.raises(ValueError, match="duplicate"):
+        group_palette(["a", "a"])
+    with pytest.raises(ValueError, match="colors"):
+        group_palette(GROUPS, colors={"IHC 3+": "k"})
+
+
+def _overall_and_regimen(scale: int = 1) -> pd.DataFrame:
+    """pCR overall per HER2 group plus single/dual inside each group (pipeline numbers)."""
+    rows = [("IHC 3+", "overall", 211, 458), ("IHC 2+/ISH+", "overall", 19, 117),
+            ("IHC 3+", "single", 61, 158), ("IHC 3+", "dual", 150, 300),
+            ("IHC 2+/ISH+", "single", 6, 49), ("IHC 2+/ISH+", "dual", 13, 68)]
+    df = pd.DataFrame(rows, columns=["her2", "reg", "events", "n"])
+    df["events"] *= scale
+    df["n"] *= scale
+    p = df["events"] / df["n"]
+    se = np.sqrt(p * (1 - p) / df["n"])
+    df["pct"] = 100 * p
+    df["lower"] = 100 * (p - 1.96 * se).clip(lower=0)
+    df["upper"] = 100 * (p + 1.96 * se)
+    return df
+
+
+def test_same_group_same_colour_in_every_figure(surv_df):
+    from matplotlib.colors import to_hex
+
+    pal = figures.group_palette(GROUPS)
+    km = km_plot(surv_df, "months", "event", "her2", GROUPS, palette=pal)
+    lines = [ln for ln in km.axes[0].get_lines() if len(ln.get_xdata()) > 5]
+    drawn = {to_hex(ln.get_color()) for ln in lines}
+    assert drawn == {pal[g].color.lower() for g in GROUPS}
+    legend = {t.get_text(): h for t, h in zip(km.axes[0].get_legend().get_texts(),
+                                             km.axes[0].get_legend().legend_handles,
+                                             strict=True)}
+    assert legend["IHC 2+/ISH+"].get_linestyle() != legend["IHC 3+"].get_linestyle()
+    fig = rate_bar_plot(_overall_and_regimen(), "her2", "pct", "lower", "upper", hue="reg",
+                        x_order=GROUPS, hue_order=["overall", "single", "dual"], palette=pal)
+    bars = fig._her2cohort_bars
+    for g in GROUPS:
+        sub = bars[bars["x"] == g].set_index("hue")
+        assert to_hex(sub.loc["overall", "color"]) == pal[g].color.lower()
+        # regimen: lighter tints of the SAME group colour, hatched, never the other group's
+        for h in ("single", "dual"):
+            c = np.array(mpl.colors.to_rgb(sub.loc[h, "color"]))
+            base = np.array(mpl.colors.to_rgb(pal[g].color))
+            t = (c - base) / (1 - base + 1e-12)
+            assert np.allclose(t, t[0], atol=1e-6) and 0 < t[0] < 1
+            assert sub.loc[h, "hatch"]
+    other = {pal[g].color.lower() for g in GROUPS}
+    assert {to_hex(c) for c in bars.loc[bars["hue"] != "overall", "color"]}.isdisjoint(other)
+    # in greyscale the three bars of a group still differ: luminance and hatch
+    sub = bars[bars["x"] == "IHC 2+/ISH+"]
+    lums = sorted(float(np.dot(mpl.colors.to_rgb(c), [0.299, 0.587, 0.114]))
+                  for c in sub["color"])
+    assert min(np.diff(lums)) > 0.1, lums
+    assert sub["hatch"].nunique() == 3
+    # without palette or colours the same default palette is used (group colours by x)
+    dflt = rate_bar_plot(_overall_and_regimen(), "her2", "pct", "lower", "upper", hue="reg",
+                         x_order=GROUPS, hue_order=["overall", "single", "dual"])
+    pd.testing.assert_series_equal(dflt._her2cohort_bars["color"].map(to_hex),
+                                   bars["color"].map(to_hex))
+    # regimen legend in neutral grey, so it does not claim a group colour
+    handles = fig.axes[0].get_legend().legend_handles
+    for hnd in handles:
+        r, g_, b = hnd.get_facecolor()[:3]
+        assert r == pytest.approx(g_) == pytest.approx(b)
+
+
+@pytest.mark.parametrize("scale", [1 / 15, 1, 60])
+def test_pcr_bars_annotation_never_covers_data_small_and_large(scale):
+    """30 patients (scale 1/15 of 458 ... rounded) up to ~30,000: box clear of all data."""
+    df = _overall_and_regimen(1)
+    if scale < 1:  # about 30 patients in all
+        df = pd.DataFrame({"her2": ["IHC 3+", "IHC 2+/ISH+"] * 3,
+                           "reg": ["overall", "overall", "single", "single", "dual", "dual"],
+                           "events": [12, 1, 5, 0, 7, 1], "n": [24, 6, 10, 3, 14, 3]})
+        p = df["events"] / df["n"]
+        df["pct"] = 100 * p
+        # Wilson-like wide intervals
+        df["lower"] = 100 * (p - 0.35).clip(lower=0)
+        df["upper"] = 100 * (p + 0.35).clip(upper=1)
+    else:
+        df = _overall_and_regimen(int(scale))
+    ann = ("IHC 3+ vs IHC 2+/ISH+: p < 0.001\nSingle vs dual, IHC 3+: p = 0.020\n"
+           "Single vs dual, IHC 2+/ISH+: p = 0.32\nPearson's chi-squared test")
+    fig = rate_bar_plot(df, "her2", "pct", "lower", "upper", hue="reg", x_order=GROUPS,
+                        hue_order=["overall", "single", "dual"],
+                        palette=figures.group_palette(GROUPS), annotation=ann,
+                        note="pCR: ypT0/is ypN0. Error bars: 95% Wilson score CI.")
+    ax = fig.axes[0]
+    fig.canvas.draw()
+    r = fig.canvas.get_renderer()
+    note = next(t for t in ax.texts if t.get_text() == ann)
+    box = note.get_bbox_patch().get_window_extent(r)
+    others = [t for t in ax.texts if t is not note]
+    assert len(others) == 6
+    for t in others:
+        assert not t.get_window_extent(r).overlaps(box), t.get_text()
+    for patch in ax.patches:
+        if patch is not note.get_bbox_patch():
+            assert not patch.get_window_extent(r).overlaps(box)
+    for coll in ax.collections:  # error bars
+        for seg in coll.get_segments():
+            top = ax.transData.transform(seg).max(axis=0)[1]
+            assert top < box.y0
+    if scale == 60:
+        assert "12,660/27,480" in [t.get_text() for t in others]
+    # the pCR definition and CI method are printed under the panel, inside the figure
+    foot = fig._supxlabel
+    assert foot.get_text().startswith("pCR: ypT0/is ypN0.")
+    fb = fig.bbox
+    bb = foot.get_window_extent(r)
+    assert bb.x0 >= fb.x0 - 1 and bb.x1 <= fb.x1 + 1 and bb.y0 >= fb.y0 - 1
+
+
+def test_font_is_installed_logged_and_embedded(tmp_path, caplog):
+    import logging
+
+    from matplotlib import font_manager
+
+    from her2cohort.render.fonts import resolve_font
+
+    style = figures.journal_style()
+    fam = style["font.family"][0]
+    path = font_manager.findfont(font_manager.FontProperties(family=fam),
+                                 fallback_to_default=False)
+    assert font_manager.get_font(path).family_name == fam
+    with caplog.at_level(logging.INFO, logger="her2cohort.render"):
+        got = resolve_font(("No Such Font 123",))
+    assert got == "DejaVu Sans"
+    assert any("No Such Font 123" in rec.getMessage() for rec in caplog.records)
+    fig = rate_bar_plot(_rates(), "her2", "pct", "lower", "upper", annotation="p < 0.001")
+    save_figure(fig, None, tmp_path / "f.pdf")
+    pdf = (tmp_path / "f.pdf").read_bytes()
+    assert b"/FontFile2" in pdf  # TrueType embedded (pdf.fonttype 42)
+    assert b"/Type3" not in pdf
+    assert fam.replace(" ", "").encode() in pdf
+
+
+# --------------------------------------------------------------------------- forest, dose
+
+
+def _forest_df(n_vars: int, levels: int, seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    rows = []
+    for v in range(n_vars):
+        for k in range(levels):
+            lor, se = rng.normal(1.4, 0.4), rng.uniform(0.15, 0.9)
+            rows.append({"variable": f"Variable {v}", "level": f"Level {v}.{k}",
+                         "n": str(int(rng.integers(20, 500))),
+                         "ev": f"{int(rng.integers(1, 20))}/{int(rng.integers(20, 40))}",
+                         "or": float(np.exp(lor)), "lower": float(np.exp(lor - 1.96 * se)),
+                         "upper": float(np.exp(lor + 1.96 * se)), "se": se,
+                         "p_interaction": float(rng.uniform()) if k == 0 else np.nan})
+    return pd.DataFrame(rows)
+
+
+def _assert_texts_apart_and_inside(fig: Figure) -> None:
+    fig.canvas.draw()
+    r = fig.canvas.get_renderer()
+    texts = [t for ax in fig.axes for t in ax.texts if t.get_text()]
+    boxes = [t.get_window_extent(r) for t in texts]
+    fb = fig.bbox
+    for t, b in zip(texts, boxes, strict=True):
+        assert b.x0 >= fb.x0 - 1 and b.x1 <= fb.x1 + 1, t.get_text()
+        assert b.y0 >= fb.y0 - 1 and b.y1 <= fb.y1 + 1, t.get_text()
+    for i in range(len(boxes)):
+        for j in range(i + 1, len(boxes)):
+            assert not boxes[i].overlaps(boxes[j]), (texts[i].get_text(), texts[j].get_text())
+    labels = [t for t in fig.axes[1].get_xticklabels() if t.get_text()]
+    lb = [t.get_window_extent(r) for t in labels]
+    for i in range(len(lb) - 1):
+        assert not lb[i].overlaps(lb[i + 1])
+
+
+@pytest.mark.parametrize(("n_vars", "levels"), [(1, 2), (10, 3)])
+def test_forest_plot_3_and_40_rows(n_vars, levels, tmp_path):
+    from matplotlib.patches import Polygon
+
+    df = _forest_df(n_vars, levels)
+    overall = {"label": "All patients", "or": 4.39, "lower": 2.6, "upper": 7.4, "n": "575",
+               "ev": "230/575"}
+    fig = forest_plot(df, text_columns={"n": "n", "pCR": "ev"}, se="se", overall=overall,
+                      favours=("IHC 2+/ISH+ better", "IHC 3+ better"))
+    fr = fig._her2cohort_forest
+    assert len(fr) == n_vars * (levels + 1) + 1  # headers + levels + overall
+    assert fr["kind"].tolist()[0] == "header" and fr["kind"].tolist()[-1] == "overall"
+    _assert_texts_apart_and_inside(fig)
+    ax = fig.axes[1]
+    assert ax.get_xscale() == "log"
+    # reference line at 1
+    assert any(np.allclose(ln.get_xdata(), [1, 1]) for ln in ax.get_lines())
+    # box area proportional to precision 1/SE^2 (side ~ sqrt(weight)), above the minimum size
+    lv = fr[fr["kind"] == "level"]
+    w = 1 / df["se"].to_numpy() ** 2
+    assert np.allclose(lv["weight"], w)
+    big = lv["marker_size"] > 2.5
+    ratio = lv.loc[big, "marker_size"] / np.sqrt(lv.loc[big, "weight"])
+    assert np.allclose(ratio, ratio.iloc[0])
+    squares = [ln for ln in ax.get_lines() if ln.get_marker() == "s"]
+    assert len(squares) == len(lv)
+    # the overall row is a diamond
+    assert sum(isinstance(p, Polygon) for p in ax.patches) == 1
+    # text: OR (95% CI) with en dash, P-interaction on the header rows only
+    texts = [t.get_text() for t in fig.axes[0].texts]
+    assert "4.39 (2.60\u20137.40)" in texts and "P-interaction" in texts
+    hdr = fr[fr["kind"] == "header"]
+    assert (hdr["p"] != "").all() and (fr.loc[fr["kind"] == "level", "p"] == "").all()
+    h = fig.get_size_inches()[1]
+    assert h == pytest.approx(0.12 + 0.3 + len(fr) * 0.19 + 0.62)
+    save_figure(fig, tmp_path / "forest.png", tmp_path / "forest.pdf")
+
+
+def test_forest_plot_clipped_intervals_and_validation():
+    df = _forest_df(1, 3)
+    df.loc[0, "upper"] = 500.0
+    fig = forest_plot(df, xlim=(0.1, 50))
+    arrows = [ln for ln in fig.axes[1].get_lines() if ln.get_marker() == ">"]
+    assert len(arrows) == 1
+    with pytest.raises(ValueError, match="> 0"):
+        forest_plot(df.assign(lower=-1.0))
+    with pytest.raises(ValueError, match="xlim"):
+        forest_plot(df, xlim=(2, 10))
+
+
+def test_dose_response_plot_rug_band_and_clear_annotation():
+    from scipy.special import expit
+
+    from her2cohort.render.figures import dose_response_plot
+
+    x = np.linspace(1, 12, 60)
+    curve = pd.concat([pd.DataFrame({"ratio": x, "g": g, "estimate": expit(-2 + 0.3 * x + d),
+                                     "lower": expit(-2.4 + 0.3 * x + d),
+                                     "upper": expit(-1.6 + 0.3 * x + d)})
+                       for g, d in (("IHC 3+", 0.3), ("IHC 2+/ISH+", -0.5))])
+    rng = np.random.default_rng(2)
+    rug = pd.DataFrame({"ratio": np.r_[rng.gamma(4, 1.5, 300), rng.gamma(2, 1.2, 80)],
+                        "g": ["IHC 3+"] * 300 + ["IHC 2+/ISH+"] * 80})
+    pal = figures.group_palette(GROUPS)
+    fig = dose_response_plot(curve, "ratio", group="g", group_order=GROUPS, palette=pal,
+                             rug=rug, xlabel="HER2/CEP17 ratio",
+                             annotation="Logistic regression, natural spline (3 df)",
+                             note="Band: 95% pointwise CI.")
+    ax, ax_r = fig.axes
+    lo, hi = ax.get_xlim()
+    assert 0.7 < lo < 1 and 12 < hi < 12.3  # the modelled range, not the rug's
+    segs = [c.get_segments() for c in ax_r.collections]
+    assert [len(s) for s in segs] == [300, 80]
+    lines = [ln for ln in ax.get_lines()]
+    assert [mpl.colors.to_hex(ln.get_color()) for ln in lines] == [pal[g].color.lower()
+                                                                  for g in GROUPS]
+    # the annotation box covers no curve or band
+    fig.canvas.draw()
+    r = fig.canvas.get_renderer()
+    box = ax.texts[0].get_bbox_patch().get_window_extent(r)
+    for c in ax.collections:
+        for path in c.get_paths():
+            verts = ax.transData.transform(path.vertices)
+            inside = ((verts[:, 0] > box.x0) & (verts[:, 0] < box.x1)
+                      & (verts[:, 1] > box.y0) & (verts[:, 1] < box.y1))
+            assert not inside.any()
+    # a band filling the whole panel leaves no free corner: the annotation moves to the note
+    full = curve.assign(lower=0.0, upper=1.0)
+    fig2 = dose_response_plot(full, "ratio", group="g", group_order=GROUPS, palette=pal,
+                              annotation="Model text", note="Note.")
+    assert not fig2.axes[0].texts
+    assert fig2._supxlabel.get_text() == "Model text\nNote."

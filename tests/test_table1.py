@@ -447,23 +447,27 @@ def test_to_docx(small_df, tmp_path):
     paras = [p.text for p in doc.paragraphs]
     assert paras[0] == "Table 1. Baseline characteristics"
     assert "Data are from a test." in paras
-    assert any(p.startswith(f"{TEST_WELCH}:") for p in paras)
-    assert any(p.startswith(f"{TEST_FISHER}:") for p in paras)
+    # each test named once, as the footnote of its superscript mark on the p-values
+    test_notes = [p for p in paras if p[1:].startswith(("Welch", "Fisher"))]
+    assert len(test_notes) == 2
+    assert not any(p.startswith(f"{TEST_WELCH}:") for p in paras)
     assert any(p.startswith("SMD:") for p in paras)
     assert len(doc.tables) == 1
     cells = [[c.text for c in r.cells] for r in doc.tables[0].rows]
-    assert cells[0] == ["Characteristic", "Overall", "A", "B", "p", "Test", "SMD", "Missing"]
-    assert cells[1][:4] == ["n", "10", "4", "6"]
-    assert cells[2][0] == "Age, years, mean (SD)"
-    assert cells[2][2] == "45.0 (12.9)"
-    assert cells[2][5] == TEST_WELCH
-    assert cells[2][7] == "1"
-    assert cells[3][0] == "HR status, n (%)"
-    assert cells[3][4] == row(t, "hr")["p"]
-    assert cells[4][:4] == ["pos", "4 (44.4)", "3 (75.0)", "1 (20.0)"]
-    assert len(cells) == 1 + len(t)
+    nb = "\u00a0"
+    assert cells[0] == ["Characteristic", f"Overall, N{nb}={nb}10", f"A, N{nb}={nb}4",
+                        f"B, N{nb}={nb}6", "p-value", "SMD"]
+    assert cells[1][0] == "Age, years, mean (SD)"
+    assert cells[1][2] == "45.0 (12.9)"
+    from her2cohort.render.format import format_p as style_p
+
+    assert cells[1][4] == style_p(row(t, "age")["p_value"]) + "a"  # Welch: first test, "a"
+    assert cells[3][4] == style_p(row(t, "hr")["p_value"]) + "b"
+    assert cells[2] == ["Unknown", "1", "0", "1", "", ""]
+    assert cells[3][0] == "HR status"
+    assert cells[4][:4] == ["pos", "4 (44.4%)", "3 (75.0%)", "1 (20.0%)"]
     # no machine-readable columns leak into the Word table
-    assert all(len(r) == 8 for r in cells)
+    assert all(len(r) == 6 for r in cells)
 
     path2 = tmp_path / "again.docx"
     to_docx(t, path2, "Table 1. Baseline characteristics",

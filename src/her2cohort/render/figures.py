@@ -7,10 +7,17 @@ local ``rc_context``) and return it; nothing is written to disk except by
 :func:`save_figure`, which produces a 300 dpi PNG and a vector PDF without
 timestamps, so reruns are byte-identical.
 
-Style: sans-serif 8-9 pt, no top/right spines, Okabe-Ito colour-blind-safe
-palette (:data:`OKABE_ITO`, default group order :data:`DEFAULT_COLORS`).
-Group colours are passed by the caller (mapping group value -> colour, or a
-list in ``group_order``) so the same group keeps its colour in every figure.
+Style: sans-serif 8-9 pt (the first installed of Arial, Helvetica, Liberation Sans,
+DejaVu Sans; a fallback is logged, see :mod:`her2cohort.render.fonts`), fonts embedded in PDFs
+as TrueType (``pdf.fonttype`` 42), no top/right spines, Okabe-Ito colour-blind-safe palette
+(:data:`OKABE_ITO`, default group order :data:`DEFAULT_COLORS`).
+
+One style per comparison group in every figure: the caller builds a palette once with
+:func:`group_palette` (group level -> :class:`GroupStyle`: colour, line style, hatch, marker, so
+figures also read in greyscale) and passes it to :func:`km_plot`, :func:`rate_bar_plot`,
+:func:`dose_response_plot`. A second factor inside a group (e.g. anti-HER2 regimen) is shown by
+lightness and hatching of the group's own colour (:func:`shade_styles`), never by borrowing
+another group's colour.
 """
 
 from __future__ import annotations
@@ -18,6 +25,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from os import PathLike
 from pathlib import Path
 from typing import Any
@@ -28,17 +36,28 @@ import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from matplotlib.patches import FancyArrowPatch, Patch, Rectangle
+from matplotlib.patches import FancyArrowPatch, Patch, Polygon, Rectangle
+
+from .fonts import DEFAULT_SANS, resolve_font
+from .format import format_estimate, format_int, format_p
 
 __all__ = [
     "DEFAULT_COLORS",
+    "DEFAULT_HATCHES",
+    "DEFAULT_LINESTYLES",
     "OKABE_ITO",
+    "GroupStyle",
+    "ShadeStyle",
+    "dose_response_plot",
     "flow_diagram",
+    "forest_plot",
+    "group_palette",
     "journal_style",
     "km_plot",
     "rate_bar_plot",
     "risk_table_counts",
     "save_figure",
+    "shade_styles",
 ]
 
 #: Okabe & Ito (2008) colour-blind-safe palette.
@@ -64,6 +83,100 @@ DEFAULT_COLORS: tuple[str, ...] = (
     "#000000",
     "#F0E442",
 )
+
+#: Line styles for groups (solid, dashed, dotted, dash-dot): curves read in greyscale.
+DEFAULT_LINESTYLES: tuple[Any, ...] = ("-", (0, (5, 2)), (0, (1, 1.5)), (0, (5, 1.5, 1, 1.5)),
+                                       (0, (3, 1, 1, 1, 1, 1)), (0, (8, 2)))
+#: Hatches for groups' bars and bands (first group plain).
+DEFAULT_HATCHES: tuple[str, ...] = ("", "////", "\\\\\\\\", "xxxx", "....", "++++")
+_DEFAULT_MARKERS: tuple[str, ...] = ("o", "s", "^", "D", "v", "P")
+
+
+@dataclass(frozen=True)
+class GroupStyle:
+    """How one comparison group is drawn in every figure."""
+
+    color: str
+    linestyle: Any = "-"
+    hatch: str = ""
+    marker: str = "o"
+
+
+@dataclass(frozen=True)
+class ShadeStyle:
+    """A level of a factor inside a group: the group colour mixed with white by ``lighten``
+    (0 = the group colour, 1 = white) and a hatch."""
+
+    lighten: float = 0.0
+    hatch: str = ""
+
+
+def group_palette(
+    levels: Sequence[Any],
+    colors: Mapping[Any, str] | Sequence[str] | None = None,
+    *,
+    linestyles: Mapping[Any, Any] | Sequence[Any] | None = None,
+    hatches: Mapping[Any, str] | Sequence[str] | None = None,
+    markers: Mapping[Any, str] | Sequence[str] | None = None,
+) -> dict[Any, GroupStyle]:
+    """Palette ``{level: GroupStyle}`` for the comparison groups, in ``levels`` order.
+
+    Defaults: :data:`DEFAULT_COLORS` (Okabe-Ito blue, vermillion, ...),
+    :data:`DEFAULT_LINESTYLES`, :data:`DEFAULT_HATCHES`. Build it once per study (e.g. from the
+    config's group levels) and pass the same palette to every figure.
+    """
+    levels = list(levels)
+    if not levels:
+        raise ValueError("no group levels")
+    if len(set(map(str, levels))) != len(levels):
+        raise ValueError("duplicate group levels")
+    col = _resolve(levels, colors, DEFAULT_COLORS, "colors")
+    ls = _resolve(levels, linestyles, DEFAULT_LINESTYLES, "linestyles")
+    ha = _resolve(levels, hatches, DEFAULT_HATCHES, "hatches")
+    mk = _resolve(levels, markers, _DEFAULT_MARKERS, "markers")
+    return {lv: GroupStyle(str(c), s, str(h), str(m))
+            for lv, c, s, h, m in zip(levels, col, ls, ha, mk, strict=True)}
+
+
+def shade_styles(
+    levels: Sequence[Any],
+    lighten: Sequence[float] = (0.0, 0.6, 0.3, 0.8),
+    hatches: Sequence[str] = ("", "////", "....", "xxxx"),
+) -> dict[Any, ShadeStyle]:
+    """``{level: ShadeStyle}`` for a factor shown inside each group (e.g. overall, single,
+    dual anti-HER2): first level in the full group colour, the next ones lighter and
+    hatched."""
+    levels = list(levels)
+    if len(levels) > min(len(lighten), len(hatches)):
+        raise ValueError(f"more than {min(len(lighten), len(hatches))} levels: pass lighten "
+                         "and hatches")
+    return {lv: ShadeStyle(float(li), str(h))
+            for lv, li, h in zip(levels, lighten, hatches, strict=False)}
+
+
+def _lighten(color: str, amount: float) -> tuple[float, float, float]:
+    from matplotlib.colors import to_rgb
+
+    if not 0 <= amount <= 1:
+        raise ValueError("lighten must be in [0, 1]")
+    r, g, b = to_rgb(color)
+    return (r + (1 - r) * amount, g + (1 - g) * amount, b + (1 - b) * amount)
+
+
+def _palette_for(
+    groups: Sequence[Any],
+    palette: Mapping[Any, GroupStyle] | None,
+    colors: Mapping[Any, str] | Sequence[str] | None,
+) -> list[GroupStyle]:
+    if palette is not None:
+        missing = [g for g in groups if g not in palette]
+        if missing:
+            raise ValueError(f"palette has no entry for {missing}")
+        return [palette[g] for g in groups]
+    if colors is not None:  # colours only: solid lines, as before
+        return [GroupStyle(str(c)) for c in _resolve(groups, colors, DEFAULT_COLORS, "colors")]
+    return list(group_palette(groups).values())
+
 
 _BASE_FONT = 8.0
 
@@ -95,6 +208,7 @@ _STYLE: dict[str, Any] = {
     "ps.fonttype": 42,
     "svg.fonttype": "none",
     "svg.hashsalt": "her2cohort",
+    "hatch.linewidth": 0.6,
     "figure.dpi": 100,
     "savefig.dpi": 300,
     "savefig.facecolor": "white",
@@ -103,9 +217,24 @@ _STYLE: dict[str, Any] = {
 }
 
 
-def journal_style() -> dict[str, Any]:
-    """The rcParams used by this module (a copy; use with ``matplotlib.rc_context``)."""
-    return dict(_STYLE)
+def journal_style(font: str | Sequence[str] = DEFAULT_SANS) -> dict[str, Any]:
+    """The rcParams used by this module (a copy; use with ``matplotlib.rc_context``).
+
+    ``font.sans-serif`` is the first installed font of ``font`` (fallback logged), then
+    DejaVu Sans for glyphs the font lacks.
+    """
+    style = dict(_STYLE)
+    fam = resolve_font(font)
+    fams = [fam] + (["DejaVu Sans"] if fam != "DejaVu Sans" else [])
+    # concrete family names (not the generic "sans-serif"): text created inside the style
+    # keeps its font when drawn outside it, so measured and drawn text agree
+    style["font.family"] = fams
+    style["font.sans-serif"] = fams
+    return style
+
+
+def _style() -> dict[str, Any]:
+    return journal_style()
 
 
 def _new_figure(figsize: tuple[float, float], layout: str | None = None) -> Figure:
@@ -127,7 +256,7 @@ def save_figure(
     editable. Either path may be ``None`` to skip that format. Parent
     directories are created.
     """
-    with mpl.rc_context(_STYLE):
+    with mpl.rc_context(_style()):
         if path_png is not None:
             Path(path_png).parent.mkdir(parents=True, exist_ok=True)
             fig.savefig(path_png, format="png", dpi=dpi, metadata={"Software": None})
@@ -172,7 +301,8 @@ def _resolve(
 
 
 def _fmt_int(n: int) -> str:
-    return f"{int(n):,}"
+    """Counts as in the tables: separators from 10,000 up (render.format.format_int)."""
+    return format_int(n)
 
 
 def _check_columns(df: pd.DataFrame, cols: Sequence[str]) -> None:
@@ -278,8 +408,12 @@ def km_plot(
     legend_title: str | None = None,
     ymin: float = 0.0,
     figsize: tuple[float, float] | None = None,
+    palette: Mapping[Any, GroupStyle] | None = None,
 ) -> Figure:
     """Kaplan-Meier curves per group with censor marks, 95% CI and a risk table.
+
+    ``palette`` (:func:`group_palette`) gives each group its colour and line style (the same
+    in every figure); without it, ``colors`` (solid lines) or the default palette is used.
 
     survminer-like layout: step curves (lifelines ``KaplanMeierFitter``) with
     ``+`` censor marks, optional shaded pointwise CI (``conf_type="log"`` is
@@ -303,7 +437,8 @@ def km_plot(
         raise ValueError("break_every must be > 0")
     d = _prepare_survival(df, time, event, group, group_order)
     lab = [str(v) for v in _resolve(group_order, labels, [str(g) for g in group_order], "labels")]
-    col = _resolve(group_order, colors, DEFAULT_COLORS, "colors")
+    styles = _palette_for(group_order, palette, colors)
+    col = [st.color for st in styles]
     if xmax is None:
         tmax = float(d["time"].max()) if len(d) else float(break_every)
         xmax = max(break_every, math.ceil(tmax / break_every - 1e-9) * break_every)
@@ -318,7 +453,7 @@ def km_plot(
     n_groups = len(group_order)
     main_h = 2.9
     table_h = 0.32 + 0.19 * n_groups if risk_table else 0.0
-    with mpl.rc_context(_STYLE):
+    with mpl.rc_context(_style()):
         meas = _Measurer()
         label_w = max(meas.size(s, _BASE_FONT, "bold")[0] for s in lab) if risk_table else 0.0
         legend_w = sum(meas.size(s, _BASE_FONT)[0] + 0.45 for s in lab) + 0.1 * n_groups
@@ -329,7 +464,7 @@ def km_plot(
         figsize = (width, 0.4 + 0.17 * legend_rows + main_h + table_h
                    + (0.2 if legend_title else 0.0))
 
-    with mpl.rc_context(_STYLE):
+    with mpl.rc_context(_style()):
         fig = _new_figure(figsize, layout="constrained")
         fig.get_layout_engine().set(h_pad=0.03, w_pad=0.03, hspace=0.0)
         if risk_table:
@@ -341,9 +476,10 @@ def km_plot(
             ax_rt = None
 
         handles = []
-        for g, name, c in zip(group_order, lab, col, strict=True):
+        for g, name, st in zip(group_order, lab, styles, strict=True):
+            c = st.color
             sub = d.loc[d["group"] == g]
-            handles.append(Line2D([], [], color=c, lw=1.4, label=name))
+            handles.append(Line2D([], [], color=c, lw=1.4, ls=st.linestyle, label=name))
             if sub.empty:
                 continue
             kmf = KaplanMeierFitter().fit(sub["time"], sub["event"], label=name)
@@ -353,7 +489,8 @@ def km_plot(
                 lo, hi = _km_confidence(kmf, conf_type, alpha)
                 ax.fill_between(t, lo, hi, step="post", color=c, alpha=0.15, lw=0,
                                 zorder=1)
-            ax.step(t, s, where="post", color=c, lw=1.3, zorder=3, solid_joinstyle="miter")
+            ax.step(t, s, where="post", color=c, lw=1.3, ls=st.linestyle, zorder=3,
+                    solid_joinstyle="miter")
             if censor_marks:
                 et = kmf.event_table
                 cens_t = et.index[et["censored"].to_numpy() > 0].to_numpy(float)
@@ -381,7 +518,7 @@ def km_plot(
             ncol=n_groups if legend_rows == 1 else 1,
             frameon=False,
             title=legend_title,
-            handlelength=1.8,
+            handlelength=2.6,
             borderaxespad=0.2,
             columnspacing=1.5,
         )
@@ -449,17 +586,29 @@ def rate_bar_plot(
     annotation: str | None = None,
     legend_title: str | None = None,
     figsize: tuple[float, float] | None = None,
+    palette: Mapping[Any, GroupStyle] | None = None,
+    hue_styles: Mapping[Any, ShadeStyle] | None = None,
+    note: str | None = None,
 ) -> Figure:
     """Bar chart of rates (in percent) with 95% CI error bars and ``n/N`` labels.
 
     ``rates`` has one row per bar with columns ``x``, ``pct``, ``lower``,
     ``upper`` (all percentages, 0-100), ``events`` and ``n``, and optionally
-    ``hue`` for grouped bars (e.g. HER2 group x anti-HER2 regimen). Colours
-    follow ``hue`` when given, else ``x`` (mapping value -> colour or a list in
-    order). ``annotation`` (e.g. ``"p < 0.001, Pearson chi-square"``) is drawn
-    in a box at the top left of the panel; the y axis is extended so that it
-    never overlaps the bars or their labels. Bar positions and label texts are
-    attached as ``fig._her2cohort_bars`` (DataFrame).
+    ``hue`` for grouped bars (e.g. HER2 group x anti-HER2 regimen).
+
+    Colours: with ``palette`` (:func:`group_palette`, keyed by the ``x`` values, i.e. the
+    comparison groups) every bar takes its group's colour; ``hue`` levels inside a group are
+    shown by ``hue_styles`` (:func:`shade_styles`: lighter tint + hatch of the same colour,
+    legend in neutral grey), so groups keep one colour across all figures and the chart reads
+    in greyscale. Without ``palette`` and ``colors``, ``group_palette(x_order)`` is used.
+    With ``colors`` only (older calls), colours follow ``hue`` when given, else ``x``
+    (mapping value -> colour or a list in order).
+
+    ``annotation`` (e.g. test results) is drawn in a box at the top left of the panel; the y
+    axis is extended (measured after layout, repeated until it holds) so that the box never
+    covers a bar, an error bar or an ``n/N`` label, whatever the sample size. ``note`` (e.g.
+    ``"pCR: ypT0/is ypN0. Error bars: 95% Wilson score CI."``) is printed under the panel.
+    Bar positions and label texts are attached as ``fig._her2cohort_bars`` (DataFrame).
     """
     cols = [x, pct, lower, upper, events, n] + ([hue] if hue else [])
     _check_columns(rates, cols)
@@ -471,7 +620,20 @@ def rate_bar_plot(
         raise ValueError(f"rates has duplicate rows for {key_cols}")
     x_lab = [str((x_labels or {}).get(v, v)) for v in xs]
     h_lab = [str((hue_labels or {}).get(v, v)) for v in hs] if hue else []
-    col = _resolve(hs if hue else xs, colors, DEFAULT_COLORS, "colors")
+    if palette is None and colors is None:
+        palette = group_palette(xs)  # groups keep their default colours, as in km_plot
+    if palette is not None:
+        gstyles = _palette_for(xs, palette, None)
+        if hue:
+            shades = hue_styles if hue_styles is not None else shade_styles(hs)
+            missing = [h for h in hs if h not in shades]
+            if missing:
+                raise ValueError(f"hue_styles has no entry for {missing}")
+            sh = [shades[h] for h in hs]
+        else:
+            sh = [ShadeStyle(0.0, st.hatch) for st in gstyles]
+    else:
+        col = _resolve(hs if hue else xs, colors, DEFAULT_COLORS, "colors")
 
     nh = len(hs)
     group_w = 0.8
@@ -486,22 +648,28 @@ def rate_bar_plot(
             if not sel.any():
                 continue
             row = r.loc[sel].iloc[0]
+            if palette is not None:
+                shade = sh[j] if hue else sh[i]
+                color: Any = _lighten(gstyles[i].color, shade.lighten)
+                hatch = shade.hatch
+            else:
+                color, hatch = (col[j] if hue else col[i]), ""
             recs.append({
                 "x": xv, "hue": hv,
                 "pos": i - group_w / 2 + bar_w * (j + 0.5),
                 "pct": float(row[pct]), "lower": float(row[lower]), "upper": float(row[upper]),
-                "label": f"{int(row[events])}/{int(row[n])}",
-                "color": col[j] if hue else col[i],
+                "label": f"{_fmt_int(row[events])}/{_fmt_int(row[n])}",
+                "color": color, "hatch": hatch,
             })
     bars = pd.DataFrame(recs)
     if bars.empty:
         raise ValueError("no bars to draw")
 
-    if figsize is None:
-        # size the panel so that n/N labels of neighbouring bars, the legend and
-        # the annotation box all fit (text measured with the renderer)
-        with mpl.rc_context(_STYLE):
-            meas = _Measurer()
+    with mpl.rc_context(_style()):
+        meas = _Measurer()
+        if figsize is None:
+            # size the panel so that n/N labels of neighbouring bars, the legend and
+            # the annotation box all fit (text measured with the renderer)
             label_w = max(meas.size(t, _BASE_FONT)[0] for t in bars["label"])
             xlab_w = max(meas.size(t, _BASE_FONT)[0] for t in x_lab)
             unit = max((label_w + 0.08) / (bar_w * 0.92), xlab_w + 0.15, 0.45)
@@ -509,68 +677,99 @@ def rate_bar_plot(
             if annotation:
                 ax_w = max(ax_w, meas.size(annotation, _BASE_FONT)[0] * 1.06 + 0.35)
             if hue:
-                items_w = [meas.size(t, _BASE_FONT)[0] + 0.35 for t in h_lab]
+                items_w = [meas.size(t, _BASE_FONT)[0] + 0.45 for t in h_lab]
                 legend_w = sum(items_w) + 0.15 * (nh - 1)
                 if legend_w <= max(ax_w, 4.5):
                     ax_w = max(ax_w, legend_w)
                 else:
                     ax_w = max(ax_w, max(items_w))
-        figsize = (max(2.4, ax_w + 0.75), 3.0)
+            figsize = (max(2.4, ax_w + 0.75), 3.0)
+            if annotation:
+                n_lines = annotation.count("\n") + 1
+                ann_h = n_lines * _BASE_FONT * 1.35 / 72 + 0.2
+                figsize = (figsize[0], max(figsize[1], 2.0 + 1.6 * ann_h))
+        note_txt = meas.wrap(note, figsize[0] - 0.15, _BASE_FONT - 1) if note else None
 
     top_data = float(np.nanmax(np.fmax(bars["upper"].to_numpy(), bars["pct"].to_numpy())))
-    head = top_data + 9.0  # room for the n/N labels
-    frac = 0.9
-    if annotation:
-        # the annotation box sits at the top of the axes: keep the bars and their labels below
-        # it, whatever its number of lines (height in inches from the font size)
-        n_lines = annotation.count("\n") + 1
-        ann_h = n_lines * _BASE_FONT * 1.35 / 72 + 0.2
-        figsize = (figsize[0], max(figsize[1], 2.0 + 1.6 * ann_h))
-        axes_h = figsize[1] - 1.0  # legend above, tick labels below
-        frac = max(0.3, 1.0 - (ann_h + 0.08) / axes_h)
-    ytop = max(10.0, math.ceil(head / frac / 10.0) * 10.0)
+    ytop = max(10.0, math.ceil((top_data + 9.0) / 10.0) * 10.0)
 
-    with mpl.rc_context(_STYLE):
+    with mpl.rc_context(_style()):
         fig = _new_figure(figsize, layout="constrained")
         ax = fig.add_subplot(1, 1, 1)
-        ax.bar(bars["pos"], bars["pct"], width=bar_w * 0.92, color=bars["color"],
-               edgecolor="black", linewidth=0.6, zorder=2)
+        ax.bar(bars["pos"], bars["pct"], width=bar_w * 0.92, color=list(bars["color"]),
+               hatch=None, edgecolor="black", linewidth=0.6, zorder=2)
+        for patch, h in zip(ax.patches, bars["hatch"], strict=True):
+            if h:
+                patch.set_hatch(h)
         lo = (bars["pct"] - bars["lower"]).clip(lower=0)
         hi = (bars["upper"] - bars["pct"]).clip(lower=0)
         ax.errorbar(bars["pos"], bars["pct"], yerr=[lo, hi], fmt="none", ecolor="black",
                     elinewidth=0.8, capsize=2.5, capthick=0.8, zorder=3)
-        label_fs = _BASE_FONT
+        label_artists = []
         for _, b in bars.iterrows():
             ytxt = np.nanmax([b["upper"], b["pct"]]) + 1.5
-            ax.text(b["pos"], ytxt, b["label"], ha="center", va="bottom", fontsize=label_fs,
-                    zorder=4)
+            label_artists.append(ax.text(b["pos"], ytxt, b["label"], ha="center", va="bottom",
+                                         fontsize=_BASE_FONT, zorder=4))
         ax.set_xticks(range(len(xs)))
         ax.set_xticklabels(x_lab)
         ax.set_xlim(-0.6, len(xs) - 0.4)
         ax.tick_params(axis="x", length=0)
-        ax.set_ylim(0, ytop)
-        step = 20 if ytop > 50 else 10
-        yt = np.arange(0, min(100.0, ytop) + 0.1, step)
-        ax.set_yticks(yt)
-        ax.spines["left"].set_bounds(0, yt[-1])
         ax.set_ylabel(ylabel)
         if xlabel:
             ax.set_xlabel(xlabel)
         if hue:
-            handles = [Patch(facecolor=c, edgecolor="black", linewidth=0.6, label=lab)
-                       for c, lab in zip(col, h_lab, strict=True)]
-            with mpl.rc_context(_STYLE):
-                meas = _Measurer()
-                legend_w = sum(meas.size(t, _BASE_FONT)[0] + 0.35 for t in h_lab)
+            if palette is not None:  # regimen legend in neutral grey: lightness + hatch only
+                handles = [Patch(facecolor=_lighten("#4D4D4D", s.lighten), hatch=s.hatch or None,
+                                 edgecolor="black", linewidth=0.6, label=lab)
+                           for s, lab in zip(sh, h_lab, strict=True)]
+            else:
+                handles = [Patch(facecolor=c, edgecolor="black", linewidth=0.6, label=lab)
+                           for c, lab in zip(col, h_lab, strict=True)]
+            legend_w = sum(meas.size(t, _BASE_FONT)[0] + 0.45 for t in h_lab)
             one_row = legend_w + 0.15 * (nh - 1) <= figsize[0] - 0.6
             ax.legend(handles=handles, loc="lower left", bbox_to_anchor=(0.0, 1.0),
                       ncol=nh if one_row else 1, frameon=False,
-                      title=legend_title, borderaxespad=0.2, handlelength=1.2)
+                      title=legend_title, borderaxespad=0.2, handlelength=1.6,
+                      handleheight=1.1)
+        if note_txt:
+            fig.supxlabel(note_txt, x=0.01, ha="left", fontsize=_BASE_FONT - 1,
+                          linespacing=1.3)
+        ann = None
         if annotation:
-            ax.text(0.03, 0.97, annotation, transform=ax.transAxes, ha="left", va="top",
-                    fontsize=_BASE_FONT, linespacing=1.35,
-                    bbox={"boxstyle": "round,pad=0.4", "fc": "white", "ec": "0.55",
-                          "lw": 0.6})
+            ann = ax.text(0.03, 0.97, annotation, transform=ax.transAxes, ha="left", va="top",
+                          fontsize=_BASE_FONT, linespacing=1.35, zorder=5,
+                          bbox={"boxstyle": "round,pad=0.4", "fc": "white", "ec": "0.55",
+                                "lw": 0.6})
+
+        def set_y(top: float) -> None:
+            ax.set_ylim(0, top)
+            step = 20 if top > 50 else 10
+            yt = np.arange(0, min(100.0, top) + 0.1, step)
+            ax.set_yticks(yt)
+            ax.spines["left"].set_bounds(0, yt[-1])
+
+        set_y(ytop)
+        if ann is not None:
+            # raise the top of the y axis until everything drawn from the data (bars, error
+            # bars, n/N labels) lies below the annotation box, measured after layout
+            for _ in range(30):
+                fig.canvas.draw()
+                rend = fig.canvas.get_renderer()
+                box = ann.get_bbox_patch().get_window_extent(rend)
+                data_top = max(
+                    [t.get_window_extent(rend).y1 for t in label_artists]
+                    + [ax.transData.transform((0, v))[1]
+                       for v in np.fmax(bars["upper"], bars["pct"])]
+                )
+                if data_top + 2 < box.y0:
+                    break
+                y_box = ax.transData.inverted().transform((0, box.y0))[1]
+                y_need = ax.transData.inverted().transform((0, data_top + 4))[1]
+                ytop = ytop * max(1.05, y_need / max(y_box, 1e-9))
+                ytop = math.ceil(ytop / 10.0) * 10.0
+                set_y(ytop)
+            else:  # pragma: no cover - the loop always converges for finite data
+                raise RuntimeError("could not place the annotation clear of the bars")
     fig._her2cohort_bars = bars  # type: ignore[attr-defined]
     return fig
 
@@ -702,7 +901,7 @@ def flow_diagram(
     min_gap = 0.32  # vertical arrow length between main boxes without a side box
     side_margin = 0.1
 
-    with mpl.rc_context(_STYLE):
+    with mpl.rc_context(_style()):
         meas = _Measurer()
         inner_main = main_w - 2 * _FLOW_PAD_X
         inner_side = side_w - 2 * _FLOW_PAD_X
@@ -832,3 +1031,409 @@ def flow_diagram(
 
     fig._her2cohort_flow_boxes = boxes_out  # type: ignore[attr-defined]
     return fig
+
+
+# --------------------------------------------------------------------------- forest plot
+
+_Z975 = 1.959963984540054
+_LOG_TICKS = (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0)
+
+
+def _tick_text(v: float) -> str:
+    return f"{v:g}"
+
+
+def _forest_ticks(x0: float, x1: float, panel_w: float, meas: _Measurer) -> list[float]:
+    """Log-axis ticks 1-2-5, else 1-5, else decades: the densest set whose labels do not
+    touch at this panel width (in inches)."""
+    sets = [(1.0, 2.0, 5.0), (1.0, 5.0), (1.0,)]
+    span = math.log(x1) - math.log(x0)
+    for mult in sets:
+        ticks = [t for t in _LOG_TICKS if x0 - 1e-12 <= t <= x1 + 1e-12
+                 and any(math.isclose(t / 10 ** math.floor(math.log10(t) + 1e-9), m)
+                         for m in mult)]
+        pos = [panel_w * (math.log(t) - math.log(x0)) / span for t in ticks]
+        wid = [meas.size(_tick_text(t), _BASE_FONT)[0] for t in ticks]
+        if all(pos[i + 1] - pos[i] >= (wid[i] + wid[i + 1]) / 2 + 0.08
+               for i in range(len(ticks) - 1)):
+            return ticks
+    return ticks
+
+
+def forest_plot(
+    df: pd.DataFrame,
+    *,
+    variable: str = "variable",
+    level: str = "level",
+    estimate: str = "or",
+    lower: str = "lower",
+    upper: str = "upper",
+    se: str | None = None,
+    text_columns: Mapping[str, str] | None = None,
+    p_interaction: str | None = "p_interaction",
+    overall: Mapping[str, Any] | None = None,
+    variable_labels: Mapping[Any, str] | None = None,
+    level_labels: Mapping[Any, str] | None = None,
+    estimate_header: str = "OR (95% CI)",
+    p_header: str = "P-interaction",
+    xlabel: str = "Odds ratio (log scale)",
+    ref: float = 1.0,
+    favours: tuple[str, str] | None = None,
+    xlim: tuple[float, float] | None = None,
+    color: str = "black",
+    digits: int = 2,
+    p_digits: int = 2,
+    panel_width: float = 2.0,
+    title: str | None = None,
+) -> Figure:
+    """Subgroup forest plot: one header row per subgrouping variable, one row per level.
+
+    ``df`` has one row per subgroup level, in display order, with columns ``variable``,
+    ``level``, ``estimate`` (odds ratio or another ratio), ``lower``, ``upper`` (95% CI),
+    optionally ``se`` (SE of the log estimate; default ``(log(upper) - log(lower)) / (2 *
+    1.96)``) and ``p_interaction`` (one value per variable, shown on its header row).
+    ``text_columns`` ``{"header": column}`` adds columns of caller-formatted text (e.g. n,
+    events per group as ``"211/458"``) between the labels and the plot. ``overall``
+    (mapping with the same keys: ``estimate``, ``lower``, ``upper`` and the text columns) is
+    drawn last as a diamond. Boxes have area proportional to the precision ``1 / SE^2``;
+    CI lines beyond ``xlim`` end in an arrow; the log x axis has a line at ``ref``.
+
+    Rows are 0.19 in high and the text columns are measured, so the figure works for 3 or
+    40 rows. Row records are attached as ``fig._her2cohort_forest`` (DataFrame with
+    ``kind``, ``label``, ``y``, ``estimate``, ``lower``, ``upper``, ``weight``,
+    ``marker_size``).
+    """
+    text_columns = dict(text_columns or {})
+    cols = [variable, level, estimate, lower, upper, *text_columns.values()]
+    if se:
+        cols.append(se)
+    if p_interaction and p_interaction in df.columns:
+        cols.append(p_interaction)
+    _check_columns(df, cols)
+    rows: list[dict[str, Any]] = []
+
+    def record(kind: str, label: str, src: Mapping[str, Any] | None, p_txt: str = "") -> None:
+        rec: dict[str, Any] = {"kind": kind, "label": label, "p": p_txt,
+                               "estimate": np.nan, "lower": np.nan, "upper": np.nan,
+                               "se": np.nan, "texts": [""] * len(text_columns), "est_txt": ""}
+        if src is not None:
+            est = float(src[estimate]) if pd.notna(src[estimate]) else np.nan
+            lo = float(src[lower]) if pd.notna(src[lower]) else np.nan
+            hi = float(src[upper]) if pd.notna(src[upper]) else np.nan
+            if (np.isfinite(est) and est <= 0) or (np.isfinite(lo) and lo <= 0):
+                raise ValueError(f"row {label!r}: ratios must be > 0 for a log axis")
+            s = float(src[se]) if se and pd.notna(src.get(se)) else (
+                (math.log(hi) - math.log(lo)) / (2 * _Z975)
+                if np.isfinite(lo) and np.isfinite(hi) and hi > lo else np.nan)
+            rec.update(estimate=est, lower=lo, upper=hi, se=s,
+                       texts=["" if pd.isna(src.get(c)) else str(src.get(c))
+                              for c in text_columns.values()],
+                       est_txt=format_estimate(est, lo, hi, digits))
+        rows.append(rec)
+
+    for var, blk in df.groupby(variable, sort=False):
+        p_txt = ""
+        if p_interaction and p_interaction in df.columns:
+            pv = blk[p_interaction].dropna()
+            p_txt = format_p(pv.iloc[0], p_digits) if len(pv) else ""
+        record("header", str((variable_labels or {}).get(var, var)), None, p_txt)
+        for _, r in blk.iterrows():
+            lab = (level_labels or {}).get((var, r[level]),
+                                           (level_labels or {}).get(r[level], r[level]))
+            record("level", str(lab), r)
+    if overall is not None:
+        record("overall", str(overall.get("label", "Overall")), overall)
+    fr = pd.DataFrame(rows)
+    n = len(fr)
+
+    est_ok = fr["estimate"].notna() & fr["kind"].ne("header")
+    if xlim is None:
+        lo_all = fr.loc[est_ok, ["lower", "estimate"]].min().min()
+        hi_all = fr.loc[est_ok, ["upper", "estimate"]].max().max()
+        lo_all = min(lo_all, ref) if np.isfinite(lo_all) else ref / 2
+        hi_all = max(hi_all, ref) if np.isfinite(hi_all) else ref * 2
+        lo_t = max([t for t in _LOG_TICKS if t <= lo_all and t < ref], default=_LOG_TICKS[0])
+        hi_t = min([t for t in _LOG_TICKS if t >= hi_all and t > ref], default=_LOG_TICKS[-1])
+        xlim = (lo_t, hi_t)
+    x0, x1 = xlim
+    if not 0 < x0 < ref < x1:
+        raise ValueError("xlim must satisfy 0 < xlim[0] < ref < xlim[1]")
+
+    weights = np.where(fr["se"].to_numpy(float) > 0, 1.0 / fr["se"].to_numpy(float) ** 2, np.nan)
+    fr["weight"] = weights
+    row_h = 0.19
+    max_ms = 0.72 * row_h * 72  # points
+    wmax = np.nanmax(weights[fr["kind"].eq("level").to_numpy()]) if np.isfinite(
+        weights[fr["kind"].eq("level").to_numpy()]).any() else np.nan
+    fr["marker_size"] = [
+        max(2.5, max_ms * math.sqrt(w / wmax)) if k == "level" and np.isfinite(w) else np.nan
+        for k, w in zip(fr["kind"], weights, strict=True)
+    ]
+
+    headers = ["Subgroup", *text_columns.keys()]
+    with mpl.rc_context(_style()):
+        meas = _Measurer()
+        indent = 0.14
+        label_w = max([meas.size(h, _BASE_FONT, "bold")[0] for h in headers[:1]]
+                      + [meas.size(t, _BASE_FONT, "bold" if k != "level" else "normal")[0]
+                         + (indent if k == "level" else 0.0)
+                         for t, k in zip(fr["label"], fr["kind"], strict=True)])
+        col_w = [max([meas.size(h, _BASE_FONT, "bold")[0]]
+                     + [meas.size(r[i], _BASE_FONT)[0] for r in fr["texts"]])
+                 for i, h in enumerate(headers[1:])]
+        est_w = max([meas.size(estimate_header, _BASE_FONT, "bold")[0]]
+                    + [meas.size(t, _BASE_FONT)[0] for t in fr["est_txt"]])
+        p_w = max([meas.size(p_header, _BASE_FONT, "bold")[0]]
+                  + [meas.size(t, _BASE_FONT)[0] for t in fr["p"]]) if p_interaction else 0.0
+        title_h = meas.size(title, 9, "bold")[1] + 0.12 if title else 0.0
+    gap = 0.18
+    margin = 0.12
+    xs_text = [margin]
+    for w in [label_w, *col_w]:
+        xs_text.append(xs_text[-1] + w + gap)
+    panel_x = xs_text[-1]
+    est_x = panel_x + panel_width + gap
+    p_x = est_x + est_w + gap
+    width = p_x + (p_w + margin if p_interaction else margin - gap + 0.0)
+    head_h = 0.3
+    top = margin + title_h + head_h
+    bottom_h = 0.62 if favours else 0.48
+    height = top + n * row_h + bottom_h
+
+    with mpl.rc_context(_style()):
+        fig = _new_figure((width, height))
+        tx = fig.add_axes((0, 0, 1, 1))
+        tx.set_xlim(0, width)
+        tx.set_ylim(height, 0)
+        tx.axis("off")
+        ax = fig.add_axes((panel_x / width, (height - top - n * row_h) / height,
+                           panel_width / width, n * row_h / height))
+        ax.set_xscale("log")
+        ax.set_xlim(x0, x1)
+        ax.set_ylim(n, 0)
+        ax.set_yticks([])
+        for sp in ("left", "top", "right"):
+            ax.spines[sp].set_visible(False)
+        ax.patch.set_visible(False)
+        ticks = _forest_ticks(x0, x1, panel_width, meas)
+        ax.set_xticks(ticks)
+        ax.set_xticklabels([_tick_text(t) for t in ticks])
+        ax.xaxis.set_minor_locator(mpl.ticker.NullLocator())
+        ax.set_xlabel(xlabel, labelpad=3)
+        ax.axvline(ref, color="0.35", lw=0.8, zorder=1)
+
+        if title:
+            tx.text(margin, margin, title, ha="left", va="top", fontsize=9, fontweight="bold")
+        yh = top - head_h / 2
+        for h, x in zip(headers, xs_text[:-1], strict=False):
+            tx.text(x, yh, h, ha="left", va="center", fontweight="bold", fontsize=_BASE_FONT)
+        tx.text(panel_x + panel_width / 2, yh, "", ha="center")
+        tx.text(est_x, yh, estimate_header, ha="left", va="center", fontweight="bold",
+                fontsize=_BASE_FONT)
+        if p_interaction:
+            tx.text(p_x, yh, p_header, ha="left", va="center", fontweight="bold",
+                    fontsize=_BASE_FONT)
+        tx.plot([margin, width - margin], [top - head_h + 0.02, top - head_h + 0.02],
+                color="black", lw=0.8)
+        tx.plot([margin, width - margin], [top - 0.02, top - 0.02], color="black", lw=0.5)
+
+        ys = []
+        for i, r in enumerate(fr.itertuples(index=False)):
+            y_in = top + (i + 0.5) * row_h
+            ys.append(i + 0.5)
+            bold = "bold" if r.kind in ("header", "overall") else "normal"
+            tx.text(margin + (indent if r.kind == "level" else 0.0), y_in, r.label, ha="left",
+                    va="center", fontsize=_BASE_FONT, fontweight=bold)
+            for j, t in enumerate(r.texts):
+                tx.text(xs_text[j + 1], y_in, t, ha="left", va="center", fontsize=_BASE_FONT)
+            if r.est_txt:
+                tx.text(est_x, y_in, r.est_txt, ha="left", va="center", fontsize=_BASE_FONT,
+                        fontweight=bold)
+            if r.p:
+                tx.text(p_x, y_in, r.p, ha="left", va="center", fontsize=_BASE_FONT)
+            if r.kind == "header" or not np.isfinite(r.estimate):
+                continue
+            y = i + 0.5
+            lo_c, hi_c = max(r.lower, x0), min(r.upper, x1)
+            if r.kind == "overall":
+                if np.isfinite(r.lower) and np.isfinite(r.upper):
+                    ax.add_patch(Polygon([(lo_c, y), (r.estimate, y - 0.32), (hi_c, y),
+                                          (r.estimate, y + 0.32)], closed=True, fc=color,
+                                         ec=color, lw=0.6, zorder=3))
+                continue
+            if np.isfinite(r.lower) and np.isfinite(r.upper):
+                ax.plot([lo_c, hi_c], [y, y], color=color, lw=0.9, zorder=2,
+                        solid_capstyle="butt")
+                if r.lower < x0:
+                    ax.plot([x0], [y], marker="<", ms=4, color=color, zorder=2, clip_on=False)
+                if r.upper > x1:
+                    ax.plot([x1], [y], marker=">", ms=4, color=color, zorder=2, clip_on=False)
+            if x0 <= r.estimate <= x1:
+                ms = r.marker_size if np.isfinite(r.marker_size) else 3.0
+                ax.plot([r.estimate], [y], marker="s", ms=ms, color=color, mew=0, zorder=3)
+        fr["y"] = ys
+        tx.plot([margin, width - margin], [top + n * row_h, top + n * row_h], color="black",
+                lw=0.8)
+        if favours:
+            kw = {"xycoords": ("data", "axes fraction"), "textcoords": "offset points",
+                  "va": "top", "fontsize": _BASE_FONT - 0.5}
+            ax.annotate(f"\u2190 {favours[0]}", xy=(ref, 0), xytext=(-3, -29), ha="right", **kw)
+            ax.annotate(f"{favours[1]} \u2192", xy=(ref, 0), xytext=(3, -29), ha="left", **kw)
+    fig._her2cohort_forest = fr.drop(columns=["texts"])  # type: ignore[attr-defined]
+    return fig
+
+
+# --------------------------------------------------------------------------- dose-response
+
+
+def dose_response_plot(
+    curve: pd.DataFrame,
+    x: str,
+    estimate: str = "estimate",
+    lower: str = "lower",
+    upper: str = "upper",
+    *,
+    group: str | None = None,
+    group_order: Sequence[Any] | None = None,
+    labels: Mapping[Any, str] | None = None,
+    palette: Mapping[Any, GroupStyle] | None = None,
+    rug: pd.DataFrame | Sequence[float] | np.ndarray | None = None,
+    rug_x: str | None = None,
+    xlabel: str = "",
+    ylabel: str = "Predicted probability",
+    ylim: tuple[float, float] | None = (0.0, 1.0),
+    annotation: str | None = None,
+    note: str | None = None,
+    figsize: tuple[float, float] | None = None,
+) -> Figure:
+    """Predicted probability (or any fitted value) with its CI band against a continuous
+    predictor, with a rug of the observed values.
+
+    ``curve``: one row per grid point (per group, when ``group`` is given) with columns ``x``,
+    ``estimate``, ``lower``, ``upper``. Each group is drawn in its :class:`GroupStyle`
+    (``palette``; colour + line style, band in a light tint). ``rug``: observed predictor
+    values, an array or a DataFrame with column ``rug_x`` (default ``x``) and ``group``; it
+    is drawn in its own strip under the panel (one line per group), so it never covers the
+    curves; with many patients the ticks get transparent. ``annotation`` goes in a box in the
+    top left corner, ``note`` (model, CI method) under the figure.
+    """
+    _check_columns(curve, [x, estimate, lower, upper] + ([group] if group else []))
+    if group:
+        groups = list(group_order) if group_order is not None else list(pd.unique(curve[group]))
+    else:
+        groups = [None]
+    styles = _palette_for(groups, palette, None) if group else [
+        (palette or {}).get(None, GroupStyle("#000000"))]
+    lab = [str((labels or {}).get(g, g)) for g in groups]
+
+    rug_sets: list[np.ndarray] = []
+    if rug is not None:
+        if isinstance(rug, pd.DataFrame):
+            rx = rug_x or x
+            _check_columns(rug, [rx] + ([group] if group else []))
+            for g in groups:
+                sel = rug[group] == g if group else np.ones(len(rug), bool)
+                rug_sets.append(pd.to_numeric(rug.loc[sel, rx]).dropna().to_numpy(float))
+        else:
+            rug_sets = [np.asarray(rug, dtype=float)[np.isfinite(np.asarray(rug, float))]]
+    n_rug = len(rug_sets)
+    rug_h = 0.14 * n_rug
+    if figsize is None:
+        figsize = (4.2, 3.0 + rug_h)
+
+    with mpl.rc_context(_style()):
+        meas = _Measurer()
+        note_txt = meas.wrap(note, figsize[0] - 0.15, _BASE_FONT - 1) if note else None
+        fig = _new_figure(figsize, layout="constrained")
+        if n_rug:
+            gs = fig.add_gridspec(2, 1, height_ratios=[figsize[1] - 0.8 - rug_h, rug_h],
+                                  hspace=0.0)
+            ax = fig.add_subplot(gs[0])
+            ax_r = fig.add_subplot(gs[1], sharex=ax)
+        else:
+            ax = fig.add_subplot(1, 1, 1)
+            ax_r = None
+        handles = []
+        bands = []
+        for g, name, st in zip(groups, lab, styles, strict=True):
+            c = curve if g is None else curve[curve[group] == g]
+            c = c.sort_values(x)
+            xv = c[x].to_numpy(float)
+            bands.append(np.column_stack([xv, c[[estimate, lower, upper]].to_numpy(float)]))
+            ax.fill_between(xv, c[lower].to_numpy(float), c[upper].to_numpy(float),
+                            color=_lighten(st.color, 0.75), alpha=0.6, lw=0, zorder=1)
+            ax.plot(xv, c[estimate].to_numpy(float), color=st.color, ls=st.linestyle, lw=1.4,
+                    zorder=3)
+            handles.append(Line2D([], [], color=st.color, ls=st.linestyle, lw=1.4, label=name))
+        if ylim is not None:
+            ax.set_ylim(*ylim)
+        xmin, xmax = float(curve[x].min()), float(curve[x].max())
+        pad = 0.02 * (xmax - xmin) if xmax > xmin else 0.5
+        ax.set_xlim(xmin - pad, xmax + pad)  # the rug is clipped to the modelled range
+        ax.set_ylabel(ylabel)
+        if group:
+            ax.legend(handles=handles, loc="lower left", bbox_to_anchor=(0.0, 1.0),
+                      ncol=len(groups), frameon=False, handlelength=2.6, borderaxespad=0.2)
+        ann = None
+        if annotation:
+            ann = ax.text(0.03, 0.97, annotation, transform=ax.transAxes, ha="left", va="top",
+                          fontsize=_BASE_FONT, linespacing=1.35, zorder=5,
+                          bbox={"boxstyle": "round,pad=0.4", "fc": "white", "ec": "0.55",
+                                "lw": 0.6})
+        if ax_r is not None:
+            from matplotlib.collections import LineCollection
+
+            for k, (vals, st) in enumerate(zip(rug_sets, styles, strict=False)):
+                alpha = float(min(1.0, max(0.03, 10.0 / math.sqrt(max(vals.size, 1)))))
+                segs = np.stack([np.column_stack([vals, np.full(vals.size, k + 0.1)]),
+                                 np.column_stack([vals, np.full(vals.size, k + 0.9)])], axis=1)
+                ax_r.add_collection(LineCollection(segs, colors=st.color, linewidths=0.5,
+                                                   alpha=alpha))
+            ax_r.set_ylim(n_rug, 0)
+            ax_r.set_yticks([])
+            for sp in ("left", "right", "top"):
+                ax_r.spines[sp].set_visible(False)
+            ax.tick_params(axis="x", labelbottom=False)
+            ax_r.set_xlabel(xlabel)
+        else:
+            ax.set_xlabel(xlabel)
+        if ann is not None and not _place_clear_of_bands(fig, ax, ann, bands):
+            # no free corner: the annotation goes under the figure with the note
+            ann.remove()
+            extra = meas.wrap(annotation, figsize[0] - 0.15, _BASE_FONT - 1)
+            note_txt = f"{extra}\n{note_txt}" if note_txt else extra
+        if note_txt:
+            fig.supxlabel(note_txt, x=0.01, ha="left", fontsize=_BASE_FONT - 1,
+                          linespacing=1.3)
+    return fig
+
+
+def _place_clear_of_bands(fig: Figure, ax: Any, ann: Any, bands: list[np.ndarray]) -> bool:
+    """Move ``ann`` to the first axes corner where its box covers no curve or CI band
+    (``bands``: arrays of x, estimate, lower, upper); False when every corner is taken."""
+    corners = [(0.03, 0.97, "left", "top"), (0.97, 0.97, "right", "top"),
+               (0.97, 0.03, "right", "bottom"), (0.03, 0.03, "left", "bottom")]
+    for cx, cy, ha, va in corners:
+        ann.set_position((cx, cy))
+        ann.set_ha(ha)
+        ann.set_va(va)
+        fig.canvas.draw()
+        box = ann.get_bbox_patch().get_window_extent(fig.canvas.get_renderer())
+        clear = True
+        for b in bands:
+            pts = ax.transData.transform(np.column_stack([b[:, 0], b[:, 2]]))
+            top = ax.transData.transform(np.column_stack([b[:, 0], b[:, 3]]))[:, 1]
+            xs, lo = pts[:, 0], pts[:, 1]
+            # x positions inside the box, plus the band edges interpolated at its sides
+            grid = np.unique(np.clip(np.r_[xs, box.x0, box.x1], xs.min(), xs.max()))
+            grid = grid[(grid >= box.x0) & (grid <= box.x1)]
+            if grid.size == 0:
+                continue
+            ylo = np.interp(grid, xs, np.minimum(lo, top))
+            yhi = np.interp(grid, xs, np.maximum(lo, top))
+            if np.any((yhi >= box.y0 - 2) & (ylo <= box.y1 + 2)):
+                clear = False
+                break
+        if clear:
+            return True
+    return False

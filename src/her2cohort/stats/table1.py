@@ -10,7 +10,10 @@ to parse strings:
   ``p``, ``test``, ``smd``;
 * numeric: ``p_value``, ``smd_value``, ``missing`` and, for each of
   ``overall`` and every group ``g``: ``n_<g>``, ``pct_<g>``, ``mean_<g>``,
-  ``sd_<g>``, ``median_<g>``, ``q1_<g>``, ``q3_<g>``.
+  ``sd_<g>``, ``median_<g>``, ``q1_<g>``, ``q3_<g>`` and ``nmiss_<g>`` (number of
+  missing values of the variable in that group, header rows);
+* labels: ``level_label`` (display label of a level from the variable's optional
+  ``level_labels`` mapping, else the level itself).
 
 Statistical conventions (chosen to match R; every p-value names its test):
 
@@ -311,10 +314,12 @@ def _empty_row(keys: list[str]) -> dict[str, Any]:
     for k in keys[1:]:
         row[k] = ""
     row.update({"p": "", "test": "", "smd": "", "missing": pd.NA})
-    row.update({"p_value": np.nan, "smd_value": np.nan})
+    row.update({"p_value": np.nan, "smd_value": np.nan, "level_label": ""})
     for k in keys:
         for s in _STATS:
             row[f"{s}_{k}"] = np.nan
+    for k in keys:
+        row[f"nmiss_{k}"] = pd.NA
     return row
 
 
@@ -336,6 +341,20 @@ def _normalise_spec(spec: Mapping[str, Any] | str, nonnormal: set[str]) -> dict[
     test = spec.get("test")
     if test is not None and test not in _CATEGORICAL_TESTS:
         raise ValueError(f"variable {spec['name']!r}: test must be one of {_CATEGORICAL_TESTS}")
+    level_labels = spec.get("level_labels")
+    if level_labels is not None:
+        if not isinstance(level_labels, Mapping):
+            raise TypeError(f"variable {spec['name']!r}: level_labels must be a mapping")
+        if kind != "categorical":
+            raise ValueError(f"variable {spec['name']!r}: level_labels needs type categorical")
+        if spec.get("levels") is not None:
+            unknown = sorted(set(map(str, level_labels)) - set(map(str, spec["levels"])))
+            if unknown:
+                raise ValueError(
+                    f"variable {spec['name']!r}: level_labels for values not in levels: "
+                    f"{unknown}"
+                )
+        out["level_labels"] = {str(k): str(v) for k, v in level_labels.items()}
     return out
 
 
@@ -362,8 +381,10 @@ def table_one(
         (categorical, optional) fixes the level order; values not listed raise
         ``ValueError``. Without it, the categories of a pandas ``Categorical``
         are used, else the sorted unique values. Optional keys: ``"nonnormal":
-        True`` (continuous) and ``"test": "auto" | "chisq" | "fisher"``
-        (categorical, overrides ``categorical_test``).
+        True`` (continuous), ``"test": "auto" | "chisq" | "fisher"``
+        (categorical, overrides ``categorical_test``) and ``"level_labels":
+        {"pre": "Premenopausal", ...}`` (categorical; display labels, written to
+        the ``level_label`` column; ``level`` keeps the data value).
     group_order
         Order of the group columns; defaults to the sorted unique group values.
     nonnormal
@@ -380,13 +401,15 @@ def table_one(
     pandas.DataFrame
         Columns ``row_type`` (``"n"``, ``"header"``, ``"level"``), ``variable``,
         ``label``, ``level`` (level name; the statistic for continuous headers),
+        ``level_label`` (display label of the level),
         ``overall``, one formatted column per group (named ``str(value)``),
         ``p``, ``test``, ``smd``, ``missing`` (overall count, header rows),
         ``p_value``, ``smd_value`` and numeric ``n_/pct_/mean_/sd_/median_/q1_/q3_``
         columns suffixed with ``overall`` and each group name. ``n_<g>`` is the
         group size on the ``n`` row, the number of non-missing values on header
         rows and the level count on level rows; ``pct_<g>`` is the percent of
-        non-missing values on level rows.
+        non-missing values on level rows; ``nmiss_<g>`` is the number of
+        missing values in group ``g`` (header rows; ``overall`` = ``missing``).
     """
     if categorical_test not in _CATEGORICAL_TESTS:
         raise ValueError(f"categorical_test must be one of {_CATEGORICAL_TESTS}")
@@ -416,8 +439,8 @@ def table_one(
         if len(set(map(str, groups))) != len(groups):
             raise ValueError("group_order has duplicates")
     gnames = [str(g) for g in groups]
-    reserved = {"overall", "row_type", "variable", "label", "level", "p", "test", "smd",
-                "missing", "p_value", "smd_value"}
+    reserved = {"overall", "row_type", "variable", "label", "level", "level_label", "p",
+                "test", "smd", "missing", "p_value", "smd_value"}
     clash = [g for g in gnames if g in reserved]
     if clash:
         raise ValueError(f"group values clash with output column names: {clash}")
@@ -428,7 +451,7 @@ def table_one(
 
     rows: list[dict[str, Any]] = []
     row = _empty_row(keys)
-    row.update(row_type="n", variable="n", label="n")
+    row.update(row_type="n", variable="n", label="n", level_label="")
     for k, m in zip(keys, masks, strict=True):
         row[k] = str(int(m.sum()))
         row[f"n_{k}"] = int(m.sum())
@@ -446,6 +469,7 @@ def table_one(
     out["missing"] = out["missing"].astype("Int64")
     for k in keys:
         out[f"n_{k}"] = out[f"n_{k}"].astype("Int64")
+        out[f"nmiss_{k}"] = out[f"nmiss_{k}"].astype("Int64")
     return out.reset_index(drop=True)
 
 
@@ -462,15 +486,18 @@ def _continuous_rows(
         raise TypeError(f"continuous variable {spec['name']!r} is not numeric") from exc
     nonnormal = spec["nonnormal"]
     row = _empty_row(keys)
+    stat = "median [Q1, Q3]" if nonnormal else "mean (SD)"
     row.update(
         row_type="header",
         variable=spec["name"],
         label=spec["label"],
-        level="median [Q1, Q3]" if nonnormal else "mean (SD)",
+        level=stat,
+        level_label=stat,
     )
     samples = []
     for k, m in zip(keys, masks, strict=True):
         x = values[m]
+        row[f"nmiss_{k}"] = int(np.isnan(x).sum())
         x = x[~np.isnan(x)]
         if k != "overall":
             samples.append(x)
@@ -539,6 +566,7 @@ def _categorical_rows(
         variable=spec["name"],
         label=spec["label"],
         level="n (%)",
+        level_label="n (%)",
         p_value=p,
         p=format_p(p),
         test=test_name,
@@ -546,13 +574,15 @@ def _categorical_rows(
         smd=_fmt_smd(smd),
         missing=int((~notna).sum()),
     )
-    for j, k in enumerate(keys):
+    for j, (k, m) in enumerate(zip(keys, masks, strict=True)):
         header[f"n_{k}"] = int(nonmiss[j])
+        header[f"nmiss_{k}"] = int(np.sum(~notna & m))
     out = [header]
+    level_labels = spec.get("level_labels") or {}
     for i, lev in enumerate(levels):
         row = _empty_row(keys)
         row.update(row_type="level", variable=spec["name"], label=spec["label"],
-                   level=str(lev))
+                   level=str(lev), level_label=level_labels.get(str(lev), str(lev)))
         for j, k in enumerate(keys):
             n = int(counts[i, j])
             pct = 100.0 * n / nonmiss[j] if nonmiss[j] > 0 else float("nan")
@@ -570,9 +600,9 @@ def table_footnotes(table: pd.DataFrame) -> list[str]:
     """Footnotes describing the summaries, every test used in ``table`` and the SMD."""
     notes = [
         (
-            "Categorical variables: n (%) of patients with non-missing values; continuous "
-            "variables: mean (SD) or median [Q1, Q3]. Missing: number of patients with "
-            "missing values (excluded from percentages, tests and SMD)."
+            "Categorical variables: n (%), percentages of patients with a known value; "
+            "continuous variables: mean (SD) or median (Q1, Q3). Unknown: patients with a "
+            "missing value, excluded from percentages, summaries, tests and SMD."
         )
     ]
     used = [t for t in pd.unique(table["test"]) if isinstance(t, str) and t]

@@ -53,7 +53,11 @@ def analysis_targets():
     on = analyses(config)
     targets = ["results/config.yaml", "results/provenance.json"]
     if on["table1"]:
-        targets += ["results/tables/table1.csv", "results/tables/table1.docx"]
+        targets += [
+            "results/tables/table1.csv",
+            "results/tables/table1.docx",
+            "results/tables/table1.html",
+        ]
     if on["pcr"] or on["her2_loss"]:
         targets += [
             "results/tables/pcr_rates.csv",

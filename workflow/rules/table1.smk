@@ -8,6 +8,11 @@ rule table1:
             category="Baseline",
         ),
         out_docx="results/tables/table1.docx",
+        out_html=report(
+            "results/tables/table1.html",
+            caption="../report/table1.rst",
+            category="Baseline",
+        ),
     log:
         "logs/table1.log",
     conda:

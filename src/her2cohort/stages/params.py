@@ -61,6 +61,8 @@ _SPEC: dict[str, dict[str, Any]] = {
         "groups": ("groups",),
         "simulated": ("study", "simulated"),
         "her2_guideline": ("her2", "guideline"),
+        "page": (("tables", "page"), "A4"),
+        "orientation": (("tables", "orientation"), "portrait"),
     },
     "response": {
         "groups": ("groups",),

@@ -22,6 +22,6 @@ rule cohort:
     conda:
         "../envs/her2cohort.yaml"
     params:
-        **stage_params(config, "cohort"),
+        **rule_params(config, "cohort"),
     script:
         "../scripts/run_stage.py"

@@ -3,7 +3,7 @@ import os
 import yaml
 from snakemake.utils import min_version, validate
 
-from her2cohort.stages.params import analyses, stage_params
+from her2cohort.stages.params import analyses, rule_params
 from her2cohort.stages.provenance import git_state
 
 min_version("9.19")

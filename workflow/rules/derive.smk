@@ -8,6 +8,6 @@ rule derive:
     conda:
         "../envs/her2cohort.yaml"
     params:
-        **stage_params(config, "derive"),
+        **rule_params(config, "derive"),
     script:
         "../scripts/run_stage.py"

@@ -10,6 +10,6 @@ rule ingest:
     conda:
         "../envs/her2cohort.yaml"
     params:
-        **stage_params(config, "ingest"),
+        **rule_params(config, "ingest"),
     script:
         "../scripts/run_stage.py"

@@ -9,8 +9,8 @@ rule provenance:
     conda:
         "../envs/her2cohort.yaml"
     params:
-        **stage_params(config, "provenance"),
+        **rule_params(config, "provenance"),
         # a new commit or a dirty tree reruns this rule (read when the workflow is parsed)
-        code=git_state(),
+        git=git_state(),
     script:
         "../scripts/run_stage.py"

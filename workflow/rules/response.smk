@@ -24,6 +24,6 @@ rule response:
     conda:
         "../envs/her2cohort.yaml"
     params:
-        **stage_params(config, "response"),
+        **rule_params(config, "response"),
     script:
         "../scripts/run_stage.py"

@@ -6,6 +6,6 @@ rule run_config:
     conda:
         "../envs/her2cohort.yaml"
     params:
-        **stage_params(config, "run_config"),
+        **rule_params(config, "run_config"),
     script:
         "../scripts/run_stage.py"

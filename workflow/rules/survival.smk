@@ -22,6 +22,6 @@ rule survival:
     conda:
         "../envs/her2cohort.yaml"
     params:
-        **stage_params(config, "survival"),
+        **rule_params(config, "survival"),
     script:
         "../scripts/run_stage.py"

@@ -18,6 +18,6 @@ rule table1:
     conda:
         "../envs/her2cohort.yaml"
     params:
-        **stage_params(config, "table1"),
+        **rule_params(config, "table1"),
     script:
         "../scripts/run_stage.py"

@@ -21,6 +21,6 @@ rule validate:
     conda:
         "../envs/her2cohort.yaml"
     params:
-        **stage_params(config, "validate"),
+        **rule_params(config, "validate"),
     script:
         "../scripts/run_stage.py"

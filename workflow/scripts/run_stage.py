@@ -30,7 +30,7 @@ with open(snakemake.log[0], "w", encoding="utf-8") as log:
     sys.stderr = _Tee(sys.__stderr__, log)
     kwargs = {k: v for k, v in snakemake.input.items() if k.startswith("in_")}
     kwargs.update(snakemake.output.items())
-    kwargs.update(snakemake.params.items())
+    kwargs.update((k, v) for k, v in snakemake.params.items() if not k.startswith("_"))
     try:
         status = run(snakemake.rule, **kwargs)
     finally:

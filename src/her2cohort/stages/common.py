@@ -51,6 +51,13 @@ def group_setup(groups: dict, df: pd.DataFrame) -> tuple[pd.DataFrame, list[str]
     return df, labels
 
 
+def palette(groups: dict):
+    """One colour, line style and hatch per compared group, the same in every figure."""
+    from ..render.figures import group_palette
+
+    return group_palette([groups.get("labels", {}).get(lv, lv) for lv in groups["levels"]])
+
+
 def fmt_p(p: float) -> str:
     return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
 

@@ -109,6 +109,27 @@ def analyses(cfg: dict) -> dict[str, bool]:
     return {a: bool(given.get(a, True)) for a in ANALYSES}
 
 
+def code_version() -> str:
+    """SHA-256 (first 16 hex digits) of the package's source: a rule's params carry it, so a
+    changed or upgraded her2cohort reruns the rules (Snakemake's own code trigger sees only the
+    rule's script)."""
+    import hashlib
+    from pathlib import Path
+
+    h = hashlib.sha256()
+    root = Path(__file__).resolve().parents[1]
+    for f in sorted(root.rglob("*.py")):
+        h.update(str(f.relative_to(root)).encode())
+        h.update(f.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def rule_params(cfg: dict, stage: str) -> dict[str, Any]:
+    """What a Snakemake rule declares as ``params``: the config values its stage reads, plus
+    ``_code`` (:func:`code_version`, not passed on to the stage)."""
+    return {**stage_params(cfg, stage), "_code": code_version()}
+
+
 def stage_params(cfg: dict, stage: str) -> dict[str, Any]:
     """The configuration values ``stage`` reads, as keyword arguments."""
     out: dict[str, Any] = {}

@@ -38,7 +38,7 @@ def git_state(folder: str = ".") -> dict:
     return {"commit": commit.strip(), "dirty": bool(status.strip())}
 
 
-def main(*, in_mappings, in_raw, out_json, config, code=None) -> None:
+def main(*, in_mappings, in_raw, out_json, config, git=None) -> None:
     import json
     import platform
     from importlib.metadata import PackageNotFoundError, version
@@ -59,7 +59,7 @@ def main(*, in_mappings, in_raw, out_json, config, code=None) -> None:
         "mappings": {p: sha256(p) for p in sorted(listify(in_mappings))},
         "config": config,
         "software": versions(),
-        "git": code if code is not None else git_state(),
+        "git": git if git is not None else git_state(),
     }
     Path(out_json).parent.mkdir(parents=True, exist_ok=True)
     with open(out_json, "w", encoding="utf-8", newline="\n") as fh:

@@ -33,7 +33,7 @@ def main(*, in_analysis, out_rates, out_tests, out_her2_loss, out_png, out_pdf, 
          pcr_definition, pcr_test, pcr_ci, her2_guideline, simulated) -> None:
     from ..render.figures import rate_bar_plot, save_figure
     from ..stats.proportions import compare_proportions, rate_table
-    from .common import figure_note, group_setup, skip_outputs, write_csv
+    from .common import figure_note, group_setup, palette, skip_outputs, write_csv
 
     df, labels = group_setup(groups, pd.read_parquet(in_analysis))
     df = df[df["group"].notna()]
@@ -69,20 +69,21 @@ def main(*, in_analysis, out_rates, out_tests, out_her2_loss, out_png, out_pdf, 
         rates["pcr_definition"] = pcr_definition
         write_csv(rates, out_rates)
         write_csv(pd.DataFrame(tests), out_tests)
-        plot = rates[rates["comparison"] == "anti-HER2"].copy()
-        if plot.empty:  # no regimen comparison possible: show the rate per group
-            plot = rates.assign(hue="all")
-            hue, hue_order, hue_labels = "hue", ["all"], {"all": "All patients"}
-        else:
-            hue, hue_order, hue_labels = "group", ["single", "dual"], HUE_LABELS
-        x_order = [lab for lab in present if lab in set(plot["subset"])] \
-            if hue == "group" else present
-        note = (_p_annotation(tests, present) + f"\npCR: {pcr_definition}; {pcr_ci} 95% CI"
-                f"\nHER2: ASCO/CAP {her2_guideline}" + figure_note(simulated))
-        fig = rate_bar_plot(plot, x="subset" if hue == "group" else "group", pct="pct",
-                            lower="lower", upper="upper", hue=hue, x_order=x_order,
-                            hue_order=hue_order, hue_labels=hue_labels,
-                            ylabel="pCR rate (%), 95% CI", annotation=note, legend_title=None)
+        overall = rates[rates["comparison"] == "group"].assign(x=lambda d: d["group"],
+                                                               hue="overall")
+        regimen = rates[rates["comparison"] == "anti-HER2"].assign(x=lambda d: d["subset"],
+                                                                   hue=lambda d: d["group"])
+        plot = pd.concat([overall, regimen], ignore_index=True)
+        hue_order = ["overall", *[h for h in ("single", "dual") if (plot["hue"] == h).any()]]
+        ci_name = {"wilson": "Wilson score", "clopper-pearson": "Clopper-Pearson exact"}.get(
+            pcr_ci, pcr_ci)
+        note = (f"pCR: {pcr_definition}. Error bars: 95% {ci_name} CI. "
+                f"HER2: ASCO/CAP {her2_guideline}." + figure_note(simulated).replace("\n", " "))
+        fig = rate_bar_plot(plot, x="x", pct="pct", lower="lower", upper="upper", hue="hue",
+                            x_order=present, hue_order=hue_order,
+                            hue_labels={"overall": "All patients", **HUE_LABELS},
+                            ylabel="pCR rate (%)", annotation=_p_annotation(tests, present),
+                            legend_title=None, palette=palette(groups), note=note)
         save_figure(fig, out_png, out_pdf)
 
     # HER2 loss after therapy among residual tumours re-tested

@@ -11,7 +11,7 @@ def main(*, in_analysis, out_km, out_landmarks, out_logrank, out_cox, out_follow
          her2_guideline, simulated) -> None:
     from ..render.figures import km_plot, save_figure
     from ..stats.survival import cox, km_at, km_table, logrank, reverse_km_followup
-    from .common import figure_note, fmt_p, group_setup, skip_outputs, write_csv
+    from .common import figure_note, fmt_p, group_setup, palette, skip_outputs, write_csv
 
     df, labels = group_setup(groups, pd.read_parquet(in_analysis))
     df = df[df["group"].notna()]
@@ -26,7 +26,8 @@ def main(*, in_analysis, out_km, out_landmarks, out_logrank, out_cox, out_follow
         return
     df["dfs_event"] = df["dfs_event"].astype(int)
     from_dates = (df["dfs_source"] == "dates").all() if "dfs_source" in df else True
-    events_note = (f"DFS from {dfs_origin.replace('_', ' ')}; events: {', '.join(dfs_events)}"
+    events_note = (f"DFS from {dfs_origin.replace('_', ' ')}; events: "
+                   f"{', '.join(e.replace('_', ' ') for e in dfs_events)}"
                    if from_dates else "DFS as recorded by the centre (time and any event)")
     km = km_table(df, "dfs_months", "dfs_event", "group", group_order=present)
     write_csv(km, out_km)
@@ -48,10 +49,13 @@ def main(*, in_analysis, out_km, out_landmarks, out_logrank, out_cox, out_follow
     write_csv(pd.concat(models, ignore_index=True), out_cox)
     write_csv(pd.DataFrame([reverse_km_followup(df, "dfs_months", "dfs_event")]), out_followup)
     hr = models[0].iloc[0]
+    import textwrap
+
     note = (f"Log-rank {fmt_p(lr['p'])}\nCox HR {hr['hr']:.2f} (95% Wald CI {hr['lower']:.2f}-"
-            f"{hr['upper']:.2f})\nreference: {present[0]}\n{events_note}"
-            + figure_note(simulated))
+            f"{hr['upper']:.2f})\nreference: {present[0]}\n"
+            + textwrap.fill(events_note, 48) + figure_note(simulated))
     xlabel = (f"Months since {dfs_origin.replace('_', ' ')}" if from_dates else "Months")
     fig = km_plot(df, "dfs_months", "dfs_event", "group", group_order=present,
-                  xmax=xmax_months, annotation=note, conf_type="log-log", xlabel=xlabel)
+                  xmax=xmax_months, annotation=note, conf_type="log-log", xlabel=xlabel,
+                  palette=palette(groups))
     save_figure(fig, out_png, out_pdf)

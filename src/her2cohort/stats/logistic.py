@@ -239,9 +239,9 @@ def _build_design(
     for a_b in inter:
         if len(a_b) != 2 or any(v not in covariates for v in a_b):
             raise ValueError(f"interaction {a_b} must name two of the covariates {covariates}")
-    for v in list(categorical) + list(splines):
-        if v not in covariates:
-            raise ValueError(f"'{v}' is given a coding but is not among the covariates")
+    # codings may be given for more columns than this model uses (one dict per study)
+    categorical = {k: v for k, v in categorical.items() if k in covariates}
+    splines = {k: v for k, v in splines.items() if k in covariates}
     used = [outcome, *covariates]
     na = df[used].isna()
     missing = {v: int(na[v].sum()) for v in used}
@@ -280,7 +280,10 @@ def _build_design(
         elif v in splines:
             xv = s.to_numpy(dtype=float)
             spec = splines[v]
-            knots = rcs_knots(xv, int(spec)) if np.ndim(spec) == 0 else np.asarray(spec, float)
+            # knots from every non-missing value of x (as rms::rcs inside a model formula,
+            # evaluated before na.omit), not only the complete cases of the model
+            knots = (rcs_knots(df[v].to_numpy(dtype=float), int(spec)) if np.ndim(spec) == 0
+                     else np.asarray(spec, float))
             basis = rcs_basis(xv, knots)
             block = np.column_stack([xv, basis])
             lv_names = [v] + [f"{v}{chr(39) * (j + 1)}" for j in range(basis.shape[1])]
@@ -348,30 +351,63 @@ def _deviance(y: np.ndarray, eta: np.ndarray) -> float:
     return float(2.0 * np.sum(np.logaddexp(0.0, eta) - y * eta))
 
 
+def _expit(eta: np.ndarray) -> np.ndarray:
+    from scipy.special import expit
+
+    return expit(eta)
+
+
 def _glm(
     X: np.ndarray, y: np.ndarray, offset: np.ndarray | None = None,
-    start: np.ndarray | None = None,
+    start: np.ndarray | None = None, maxit: int = 100,
 ) -> tuple[np.ndarray, np.ndarray | None, float]:
-    """ML logistic fit -> (params, covariance, deviance); X may have zero columns."""
-    if X.shape[1] == 0:
-        eta = offset if offset is not None else np.zeros(len(y))
-        return np.empty(0), np.empty((0, 0)), _deviance(y, eta)
-    import statsmodels.api as sm
-    from statsmodels.tools.sm_exceptions import ConvergenceWarning, PerfectSeparationWarning
+    """ML logistic fit -> (params, covariance, deviance); X may have zero columns.
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", PerfectSeparationWarning)
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        warnings.simplefilter("ignore", RuntimeWarning)
-        model = sm.GLM(y, X, family=sm.families.Binomial(), offset=offset)
-        res = model.fit(start_params=start, tol=1e-13, maxiter=200)
-    params = np.asarray(res.params, dtype=float)
-    eta = X @ params + (offset if offset is not None else 0.0)
+    Newton-Raphson (= IRLS for the canonical logit link) from b = 0 with step-halving
+    whenever the deviance rises or is not finite.  Own code rather than statsmodels' GLM: its IRLS has no step-halving and
+    stalled or diverged in the profile-likelihood refits with large offsets (esoph data).
+    Stops when a step changes the deviance by < 1e-13 relative and the step is tiny, or
+    after ``maxit`` iterations (separation: the deviance has then reached its limit).
+    The covariance is the inverse information at the final estimate.
+    """
+    n, p = X.shape
+    off = np.zeros(n) if offset is None else np.asarray(offset, dtype=float)
+    if p == 0:
+        return np.empty(0), np.empty((0, 0)), _deviance(y, off)
+    # start at b = 0 (eta = offset): with the deviance-decreasing step-halving below this is
+    # safe for any offset; R's mustart start fails for large offsets (profile refits)
+    beta = np.zeros(p) if start is None else np.array(start, dtype=float)
+    eta = X @ beta + off
+    dev = _deviance(y, eta)
+    for _ in range(maxit):
+        mu = _expit(eta)
+        w = mu * (1.0 - mu)
+        info = X.T @ (X * w[:, None])
+        score = X.T @ (y - mu)
+        try:
+            step = np.linalg.solve(info, score)
+        except np.linalg.LinAlgError:
+            step = np.linalg.lstsq(info, score, rcond=None)[0]
+        for _h in range(60):
+            new = beta + step
+            eta_new = X @ new + off
+            dev_new = _deviance(y, eta_new)
+            if np.isfinite(dev_new) and dev_new <= dev + 1e-12 * (abs(dev) + 0.1):
+                break
+            step = step / 2.0
+        small_dev = abs(dev - dev_new) < 1e-13 * (abs(dev_new) + 0.1)
+        small_step = np.max(np.abs(step)) < 1e-10 * (1.0 + np.max(np.abs(new)))
+        beta, eta, dev = new, eta_new, dev_new
+        if small_step or (small_dev and np.max(np.abs(step)) < 1e-5):
+            break
+        if small_dev and _ > 25:  # separation: deviance at its limit, beta drifting
+            break
+    mu = _expit(eta)
     try:
-        cov = np.asarray(res.cov_params(), dtype=float)
-    except Exception:  # pragma: no cover - singular information
+        cov = np.linalg.inv(X.T @ (X * (mu * (1.0 - mu))[:, None]))
+    except np.linalg.LinAlgError:  # pragma: no cover - singular information
         cov = None
-    return params, cov, _deviance(y, eta)
+    return beta, cov, dev
 
 
 # ---------------------------------------------------------------------------
@@ -799,7 +835,9 @@ def fit_firth(
     penalised log-likelihood l(b) + 1/2 log|I(b)| (Jeffreys prior) by Newton steps on the
     modified score; SEs from the inverse information at the estimate; ``ci = "profile"``
     (default): profile penalised-likelihood limits where 2 (pl_max - pl_profile(b)) =
-    chi2_{1, 0.95}; ``coef`` p-values are penalised likelihood-ratio tests of each
+    chi2_{1, 0.95}; standard errors (and Wald limits, ``ci = "wald"``) from the inverse
+    information of the augmented data X' diag(w (1 + h)) X, as logistf >= 1.24 reports them;
+    ``coef`` p-values are penalised likelihood-ratio tests of each
     coefficient = 0 (the restricted model keeps the FULL model's penalty, as logistf);
     ``lr`` holds the same test per variable (all columns of a term jointly).
     ``deviance`` is -2 x the maximised penalised log-likelihood.
@@ -829,8 +867,12 @@ def fit_firth(
     if alias.any():
         fit_warn.append("aliased columns dropped: " + ", ".join(
             n for n, a in zip(des.names, alias, strict=True) if a))
+    # Covariance as logistf >= 1.24 (IRLS fit, its default): inverse Fisher information of
+    # the augmented data, X' diag(w (1 + h)) X, with h the hat diagonal at the estimate.
+    # (logistf <= 1.23 used X' W X; its SEs were 2-10 % larger on sex2.)
     _, (_, _, w, info) = _firth_pl(X, y, beta)
-    cov = np.linalg.inv(info)
+    h = np.einsum("ij,jk,ik->i", X, np.linalg.inv(info), X) * w
+    cov = np.linalg.inv(X.T @ (X * (w * (1.0 + h))[:, None]))
     se = np.sqrt(np.diag(cov))
 
     def pl_fixed(cols: Sequence[int], values: Sequence[float], start: np.ndarray) -> tuple:
@@ -1074,8 +1116,10 @@ def nonlinearity_lr_test(
     _check_df(df, [outcome, *covs])
     used = [outcome, *covs]
     d = df.loc[~df[used].isna().any(axis=1)]
-    full = fit_logistic(d, outcome, covs, categorical, None, {x: nk}, ci="wald")
-    knots = full._design.terms[x].knots
+    # knots from every non-missing x, as in fit_logistic
+    knots = (rcs_knots(df[x].to_numpy(dtype=float), int(nk)) if np.ndim(nk) == 0
+             else np.asarray(nk, dtype=float))
+    full = fit_logistic(d, outcome, covs, categorical, None, {x: knots}, ci="wald")
     red = fit_logistic(d, outcome, covs, categorical, None, None, ci="wald")
     stat = max(red.deviance - full.deviance, 0.0)
     df_ = int((~full.aliased).sum() - (~red.aliased).sum())
@@ -1210,7 +1254,7 @@ def _rows_for(fit: LogisticFit, v: str, prefix: str) -> list[dict[str, Any]]:
     coef = fit.coef.set_index("term")
     ci_method = str(fit.coef["ci_method"].iloc[0])
     if t.kind == "categorical":
-        rows_.append({"row_type": "label", "level": None, **head})
+        rows_.append({"row_type": "label", "level": None, "reference": False, **head})
         for i, lv in enumerate(t.levels or []):
             if i == 0:
                 msk = dmask & np.all(des.X[:, t.columns] == 0, axis=1) if t.columns else dmask
@@ -1228,12 +1272,12 @@ def _rows_for(fit: LogisticFit, v: str, prefix: str) -> list[dict[str, Any]]:
                           f"{prefix}_ci_method": ci_method, **r})
     elif t.kind == "numeric":
         cr = coef.loc[des.names[t.columns[0]]]
-        rows_.append({"row_type": "label", "level": None, **head,
+        rows_.append({"row_type": "label", "level": None, "reference": False, **head,
                       f"{prefix}_or": cr["odds_ratio"], f"{prefix}_lower": cr["or_lower"],
                       f"{prefix}_upper": cr["or_upper"], f"{prefix}_estimate": "OR per unit",
                       f"{prefix}_ci_method": ci_method})
     else:  # spline: overall LR test only
-        rows_.append({"row_type": "label", "level": None, **head,
+        rows_.append({"row_type": "label", "level": None, "reference": False, **head,
                       f"{prefix}_or": np.nan, f"{prefix}_lower": np.nan,
                       f"{prefix}_upper": np.nan,
                       f"{prefix}_estimate": f"restricted cubic spline, {len(t.knots)} knots: "
@@ -1324,7 +1368,7 @@ def regression_table(
         if c not in out.columns:
             out[c] = np.nan
     out = out[cols].copy()
-    out["reference"] = out["reference"].fillna(False).astype(bool)
+    out["reference"] = out["reference"].astype(bool)
     out["level"] = out["level"].astype(object)
     out["epv"] = epv
     out["footnote"] = "; ".join(notes) if notes else None

@@ -36,7 +36,7 @@ def make_cohort(seed: int = 20260501) -> pd.DataFrame:
     pcr = (rng.random(n3 + n2) < 1 / (1 + np.exp(-lp))).astype(float)
     df = pd.DataFrame({"pcr": pcr, "her2": her2, "hr": hr, "regimen": regimen, "age": age,
                        "ki67": ki67})
-    df.loc[rng.choice(len(df), 9, replace=False), "hr"] = None
+    df.loc[rng.choice(len(df), 9, replace=False), "hr"] = np.nan
     df.loc[rng.choice(len(df), 6, replace=False), "age"] = np.nan
     df.loc[rng.choice(len(df), 4, replace=False), "pcr"] = np.nan
     return df

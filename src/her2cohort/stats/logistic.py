@@ -695,9 +695,10 @@ def _coef_table(des: _Design, alias: np.ndarray, est: np.ndarray, se: np.ndarray
                      "warning": warns[k]})
         k += 1
     out = pd.DataFrame(rows)
-    out["odds_ratio"] = np.exp(out["estimate"])
-    out["or_lower"] = np.exp(out["lower"])
-    out["or_upper"] = np.exp(out["upper"])
+    with np.errstate(over="ignore"):  # separation: exp(huge) = inf, as R
+        out["odds_ratio"] = np.exp(out["estimate"].to_numpy(dtype=float))
+        out["or_lower"] = np.exp(out["lower"].to_numpy(dtype=float))
+        out["or_upper"] = np.exp(out["upper"].to_numpy(dtype=float))
     out["level"] = out["level"].astype(object)
     return out
 

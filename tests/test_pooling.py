@@ -19,7 +19,7 @@ import pytest
 
 from her2cohort.stats import logistic as lg
 from her2cohort.stats import pooling as pl
-from pooling_inputs import COLUMNS, FIXTURES, M, SEED, SEX, completed, lung
+from pooling_inputs import COLUMNS, FIXTURES, SEED, SEX, M, completed, lung
 
 RTOL = 5e-7
 R_SCRIPT = FIXTURES.parents[2] / "r" / "pooling.R"

@@ -1,11 +1,15 @@
 # R reference values for her2cohort.stats.logistic (tests/test_logistic.py).
 #
 # Usage: Rscript --vanilla tests/r/logistic.R <input dir> <output dir>
-#   input dir : tests/fixtures/r/logistic (cohort.csv, sparse.csv, sex2.csv, endometrial.csv)
+#   input dir : tests/fixtures/r/logistic (cohort.csv, sparse.csv, sex2.csv,
+#               endometrial.csv)
 #   output dir: where the CSV outputs go (the same folder when regenerating the fixtures)
 # Needs base R + MASS (confint.glm for R < 4.4).  Doubles are written with %.17g.
+# Regenerate: Rscript --vanilla tests/r/logistic.R tests/fixtures/r/logistic \
+#             tests/fixtures/r/logistic   (inputs: python tests/logistic_inputs.py)
 #
-# * glm with control epsilon = 1e-14, refitted from its estimate (see record()) (R's default 1e-8 leaves ~1e-7 relative error in the
+# * glm with control epsilon = 1e-14, refitted from its estimate (see record()); R's
+#   default 1e-8 leaves ~1e-7 relative error in the
 #   estimates and p-values, too much for a 5e-7 comparison; MASS's profile uses the same
 #   control for its refits).
 # * confint(): MASS's profile method (grid + spline interpolation).

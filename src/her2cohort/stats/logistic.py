@@ -15,15 +15,15 @@ Generic over a :class:`pandas.DataFrame` and column names, deterministic, no I/O
 * Aliased columns (e.g. an empty cell of an interaction) are dropped as R's ``glm`` does
   (pivoted QR, tolerance 1e-11) and reported with NaN estimates and a ``warning``.
 
-Why own code where statsmodels has a GLM (which is used for every ML fit here): statsmodels
-has no profile-likelihood interval for a GLM, no ``drop1``-style term tests, no Firth
-penalisation and no spline basis identical to Harrell's; those parts are written here.
+Why own code rather than statsmodels' GLM: statsmodels has no profile-likelihood interval
+for a GLM, no ``drop1``-style term tests, no Firth penalisation and no spline basis identical
+to Harrell's, and its IRLS (no step-halving) diverged in profile refits with large offsets;
+the ML fitter here is a short Newton-Raphson with step-halving (:func:`_glm`).
 """
 
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -344,7 +344,7 @@ def _aliased(X: np.ndarray, tol: float = _ALIAS_TOL) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------------
-# ML fitting (statsmodels GLM)
+# ML fitting (Newton-Raphson with step-halving)
 # ---------------------------------------------------------------------------
 def _deviance(y: np.ndarray, eta: np.ndarray) -> float:
     # binomial deviance for 0/1 data = -2 log-likelihood
@@ -364,8 +364,9 @@ def _glm(
     """ML logistic fit -> (params, covariance, deviance); X may have zero columns.
 
     Newton-Raphson (= IRLS for the canonical logit link) from b = 0 with step-halving
-    whenever the deviance rises or is not finite.  Own code rather than statsmodels' GLM: its IRLS has no step-halving and
-    stalled or diverged in the profile-likelihood refits with large offsets (esoph data).
+    whenever the deviance rises or is not finite.  Own code rather than statsmodels' GLM:
+    its IRLS has no step-halving and stalled or diverged in the profile-likelihood refits
+    with large offsets (esoph data).
     Stops when a step changes the deviance by < 1e-13 relative and the step is tiny, or
     after ``maxit`` iterations (separation: the deviance has then reached its limit).
     The covariance is the inverse information at the final estimate.
@@ -438,7 +439,7 @@ def _firth_newton(
     p_ = X.shape[1]
     free = np.ones(p_, dtype=bool) if free is None else free
     beta = np.zeros(p_) if beta0 is None else np.array(beta0, dtype=float)
-    pl, (eta, p, w, info) = _firth_pl(X, y, beta)
+    pl, (_, p, w, info) = _firth_pl(X, y, beta)
     converged = False
     for _ in range(maxit):
         if not free.any():
@@ -459,7 +460,7 @@ def _firth_newton(
                 break
             delta /= 2.0
         beta, pl = new, pl_new
-        eta, p, w, info = cache
+        _, p, w, info = cache
         if np.max(np.abs(delta)) < xtol and np.max(np.abs(U[free])) < gtol:
             converged = True
             break
@@ -547,9 +548,6 @@ def _ml_profile_ci(des: _Design, keep: np.ndarray, params: np.ndarray, se: np.nd
         others = np.arange(X.shape[1]) != j
         Xo = X[:, others]
 
-        # no warm start: statsmodels' IRLS has no step-halving and can diverge from the
-        # previous solution when the offset moves far; its default start (as R's mustart)
-        # is safe.
         def dev_at(b: float, j: int = j, Xo: np.ndarray = Xo) -> float:
             return _glm(Xo, des.y, offset=X[:, j] * b)[2]
 
@@ -747,7 +745,7 @@ def fit_logistic(
     ci: str = "profile",
     conf_level: float = CONF_LEVEL,
 ) -> LogisticFit:
-    """Maximum-likelihood logistic regression (binomial GLM, logit link) via statsmodels.
+    """Maximum-likelihood logistic regression (binomial GLM, logit link).
 
     = R ``glm(outcome ~ covariates, family = binomial, data = na.omit(df[vars]))``.
 
@@ -1247,8 +1245,6 @@ def _rows_for(fit: LogisticFit, v: str, prefix: str) -> list[dict[str, Any]]:
     t = des.terms[v]
     lr = fit.lr.set_index("variable")
     rows_: list[dict[str, Any]] = []
-    keep = ~fit.aliased
-    dmask = np.ones(des.n_used, dtype=bool)
     head = {f"{prefix}_n": fit.n_used, f"{prefix}_events": fit.events,
             f"{prefix}_p": lr.loc[v, "p"], f"{prefix}_test": lr.loc[v, "test"],
             f"{prefix}_method": fit.method}
@@ -1258,7 +1254,8 @@ def _rows_for(fit: LogisticFit, v: str, prefix: str) -> list[dict[str, Any]]:
         rows_.append({"row_type": "label", "level": None, "reference": False, **head})
         for i, lv in enumerate(t.levels or []):
             if i == 0:
-                msk = dmask & np.all(des.X[:, t.columns] == 0, axis=1) if t.columns else dmask
+                msk = (np.all(des.X[:, t.columns] == 0, axis=1) if t.columns
+                       else np.ones(des.n_used, dtype=bool))
                 r = {f"{prefix}_or": 1.0, f"{prefix}_lower": np.nan, f"{prefix}_upper": np.nan,
                      f"{prefix}_estimate": "Ref"}
             else:
@@ -1283,7 +1280,6 @@ def _rows_for(fit: LogisticFit, v: str, prefix: str) -> list[dict[str, Any]]:
                       f"{prefix}_upper": np.nan,
                       f"{prefix}_estimate": f"restricted cubic spline, {len(t.knots)} knots: "
                       "no single OR; p = LR test of all spline terms"})
-    del keep
     return rows_
 
 

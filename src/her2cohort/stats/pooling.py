@@ -201,7 +201,7 @@ def impute_mice(
             v = imp.data[safe[c]].to_numpy()
             if c in levels:
                 lv = levels[c]
-                done[c] = pd.Series([lv[int(round(x))] for x in v], index=df.index,
+                done[c] = pd.Series([lv[int(np.rint(x))] for x in v], index=df.index,
                                     dtype=object)
             else:
                 done[c] = pd.Series(v, index=df.index).astype(df[c].dtype

@@ -202,6 +202,38 @@ def test_interaction_lr_test_under_separation(data, r):
     assert abs(res["p"].iloc[0] - exp["p"]) < 1e-7
 
 
+def test_firth_interaction_test_is_the_penalised_lr_of_r(data, r):
+    res = lg.interaction_lr_test(data["sparse"], "pcr", "her2", "regimen",
+                                 categorical=COHORT_CAT, method="Firth").iloc[0]
+    rf = r["firth"][r["firth"]["model"] == "sparse_int"]
+    _close([res["p"]], [rf["p"].iloc[3]])  # interaction coefficient fixed at 0
+    assert res["test"] == lg.TEST_PLR and res["df"] == 1 and res["method"] == "Firth"
+
+
+def test_empty_interaction_cell_is_aliased_and_not_tested(data):
+    d = data["cohort"]
+    d = d[~((d["her2"] == "IHC 2+ISH+") & (d["regimen"] == "single"))]
+    fit = lg.fit_logistic(d, "pcr", ["her2", "regimen"], COHORT_CAT, [("her2", "regimen")],
+                          ci="wald")
+    row = fit.coef.set_index("term").loc["her2[IHC 2+ISH+]:regimen[dual]"]
+    assert np.isnan(row["estimate"]) and "aliased" in row["warning"]
+    assert any("aliased" in w for w in fit.warnings)
+    res = lg.interaction_lr_test(d, "pcr", "her2", "regimen", categorical=COHORT_CAT).iloc[0]
+    assert res["df"] == 0 and np.isnan(res["p"]) and "aliased" in res["warning"]
+
+
+def test_regression_table_with_spline_row(data):
+    tab = lg.regression_table(data["cohort"], "pcr", ["her2", "age"], COHORT_CAT,
+                              splines={"age": 4}, ci="wald")
+    age = tab[tab["variable"] == "age"].iloc[0]
+    assert np.isnan(age["multi_or"]) and "restricted cubic spline, 4 knots" in \
+        age["multi_estimate"]
+    fit = lg.fit_logistic(data["cohort"], "pcr", ["her2", "age"], COHORT_CAT,
+                          splines={"age": 4}, ci="wald")
+    assert age["multi_p"] == fit.lr.set_index("variable").loc["age", "p"]
+    assert fit.lr.set_index("variable").loc["age", "df"] == 3
+
+
 def test_ml_profile_under_separation_gives_nan_with_warning(data):
     fit = lg.fit_logistic(data["sparse"], "pcr", ["her2", "regimen"], COHORT_CAT,
                           [("her2", "regimen")])

@@ -335,7 +335,7 @@ def _aliased(X: np.ndarray, tol: float = _ALIAS_TOL) -> np.ndarray:
             v = v - Q @ (Q.T @ v)
             v = v - Q @ (Q.T @ v)
         nv = np.linalg.norm(v)
-        if norm0 == 0 or nv < tol * max(norm0, 1.0) or nv / norm0 < 1e-7:
+        if norm0 == 0 or nv < tol * norm0:
             alias[j] = True
             continue
         keep.append(j)

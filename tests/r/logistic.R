@@ -173,6 +173,8 @@ cr$age1 <- B[, 1]
 cr$age2 <- B[, 2]
 out(data.frame(age = cr$age, age1 = cr$age1, age2 = cr$age2), "rcs_basis")
 rfull <- glm(pcr ~ her2 + hr + age + age1 + age2, family = binomial, data = cr, control = ctl)
+rfull <- glm(pcr ~ her2 + hr + age + age1 + age2, family = binomial, data = cr,
+             control = ctl, start = coef(rfull))  # SEs at the estimate (see record())
 rlin <- glm(pcr ~ her2 + hr + age, family = binomial, data = cr, control = ctl)
 record("cohort_rcs", rfull)
 an <- anova(rlin, rfull, test = "LRT")

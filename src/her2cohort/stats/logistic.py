@@ -1036,42 +1036,6 @@ def choose_method(
 # ---------------------------------------------------------------------------
 # tests of model terms
 # ---------------------------------------------------------------------------
-def _lr_compare(df: pd.DataFrame, outcome: str, covariates: list[str],
-                categorical: Mapping[str, Sequence[Any]] | None,
-                full_inter: list[tuple[str, str]], red_inter: list[tuple[str, str]],
-                splines_full: Mapping[str, Any] | None, splines_red: Mapping[str, Any] | None,
-                method: str, term: str) -> pd.DataFrame:
-    from scipy.stats import chi2
-
-    # both models on the complete cases of the full model (as anova(reduced, full))
-    used = [outcome, *covariates]
-    d = df.loc[~df[used].isna().any(axis=1)]
-    fitter = fit_firth if method == "Firth" else fit_logistic
-    full = fitter(d, outcome, covariates, categorical, full_inter, splines_full, ci="wald")
-    if method == "Firth":
-        # penalised LR with the full model's penalty: fix the tested columns at 0
-        t = full._design.terms[term]
-        cols = [c for c in t.columns if not full.aliased[c]]
-        dev_r = float(full.lr.loc[full.lr["variable"] == term, "deviance_reduced"].iloc[0]) \
-            if full.lr.loc[full.lr["variable"] == term, "deviance_reduced"].notna().any() \
-            else np.nan
-        df_ = len(cols)
-        test = TEST_PLR
-    else:
-        red = fitter(d, outcome, covariates, categorical, red_inter, splines_red, ci="wald")
-        dev_r = red.deviance
-        df_ = int((~full.aliased).sum() - (~red.aliased).sum())
-        test = TEST_LR
-    stat = max(dev_r - full.deviance, 0.0)
-    warning = None if df_ > 0 else "tested columns all aliased: no test"
-    p = float(chi2.sf(stat, df_)) if df_ > 0 else np.nan
-    return pd.DataFrame([{
-        "term": term, "n_used": full.n_used, "n_total": len(df), "method": method,
-        "deviance_full": full.deviance, "deviance_reduced": dev_r, "statistic": stat,
-        "df": df_, "p": p, "test": test, "warning": warning,
-    }])
-
-
 def interaction_lr_test(
     df: pd.DataFrame,
     outcome: str,
@@ -1091,10 +1055,32 @@ def interaction_lr_test(
     """
     if method not in ("ML", "Firth"):
         raise ValueError(f"method must be 'ML' or 'Firth', got {method!r}")
+    from scipy.stats import chi2
+
     covs = [a, b] + [c for c in _as_list(covariates) if c not in (a, b)]
     _check_df(df, [outcome, *covs])
-    return _lr_compare(df, outcome, covs, categorical, [(a, b)], [], None, None, method,
-                       f"{a}:{b}")
+    term = f"{a}:{b}"
+    # both models on the complete cases of the larger one (as anova(reduced, full))
+    d = df.loc[~df[[outcome, *covs]].isna().any(axis=1)]
+    if method == "Firth":
+        # penalised LR with the full model's penalty: interaction columns fixed at 0
+        full = fit_firth(d, outcome, covs, categorical, [(a, b)], ci="wald")
+        row = full.lr.set_index("variable").loc[term]
+        dev_r, df_, test = float(row["deviance_reduced"]), int(row["df"]), TEST_PLR
+    else:
+        full = fit_logistic(d, outcome, covs, categorical, [(a, b)], ci="wald")
+        red = fit_logistic(d, outcome, covs, categorical, None, ci="wald")
+        dev_r = red.deviance
+        df_ = int((~full.aliased).sum() - (~red.aliased).sum())
+        test = TEST_LR
+    ok = df_ > 0
+    stat = max(dev_r - full.deviance, 0.0) if ok else np.nan
+    return pd.DataFrame([{
+        "term": term, "n_used": full.n_used, "n_total": len(df), "method": method,
+        "deviance_full": full.deviance, "deviance_reduced": dev_r if ok else np.nan,
+        "statistic": stat, "df": df_, "p": float(chi2.sf(stat, df_)) if ok else np.nan,
+        "test": test, "warning": None if ok else "interaction columns all aliased: no test",
+    }])
 
 
 def nonlinearity_lr_test(

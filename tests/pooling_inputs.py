@@ -1,0 +1,37 @@
+"""Completed data sets for the pooling R check (tests/r/pooling.R).
+
+``python tests/pooling_inputs.py`` reads lung.csv (written by tests/r/pooling.R from
+survival::lung) and writes the m completed data sets made by ``impute_mice`` as
+lung_imputed.csv (long format, column ``.imp`` = 1..m).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from her2cohort.stats.pooling import impute_mice
+
+FIXTURES = Path(__file__).parent / "fixtures" / "r" / "pooling"
+COLUMNS = ["dead", "age", "sex", "ph.ecog", "ph.karno", "pat.karno", "meal.cal", "wt.loss"]
+SEX = {"sex": ["male", "female"]}
+M = 5
+SEED = 2026
+
+
+def lung() -> pd.DataFrame:
+    return pd.read_csv(FIXTURES / "lung.csv")
+
+
+def completed() -> list[pd.DataFrame]:
+    return impute_mice(lung(), COLUMNS, m=M, seed=SEED, categorical=SEX)
+
+
+def write() -> None:
+    long = pd.concat([d.assign(**{".imp": i + 1}) for i, d in enumerate(completed())])
+    long.to_csv(FIXTURES / "lung_imputed.csv", index=False, float_format="%.17g")
+
+
+if __name__ == "__main__":
+    write()

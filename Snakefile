@@ -16,6 +16,8 @@ include: "workflow/rules/response.smk"
 include: "workflow/rules/survival.smk"
 include: "workflow/rules/run_config.smk"
 include: "workflow/rules/provenance.smk"
+include: "workflow/rules/sensitivity.smk"
+include: "workflow/rules/sensitivity_table.smk"
 
 
 rule all:

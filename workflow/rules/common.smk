@@ -3,7 +3,8 @@ import os
 import yaml
 from snakemake.utils import min_version, validate
 
-from her2cohort.stages.params import analyses, rule_params
+from her2cohort.stages.params import analyses, code_version, rule_params
+from her2cohort.stages.sensitivity import variant_config
 from her2cohort.stages.provenance import git_state
 
 min_version("9.19")
@@ -22,6 +23,11 @@ from her2cohort.study.requirements import check_config
 normalise_config(config)
 validate(config, schema="../schemas/config.schema.yaml")
 _config_problems = check_config(config)
+for _name in (config.get("sensitivity") or {}).get("variants") or {}:
+    _config_problems += [
+        f"sensitivity/variants/{_name}: {p}"
+        for p in check_config(variant_config(config, _name))
+    ]
 if _config_problems:
     sys.stderr.write(
         "configuration error: config is not valid ("
@@ -48,10 +54,17 @@ def centre_files():
     return [f for f in files if os.path.isfile(f)]
 
 
+def sensitivity_variants():
+    """The main analysis and every configured variant (config ``sensitivity: variants:``)."""
+    return ["main", *((config.get("sensitivity") or {}).get("variants") or {})]
+
+
 def analysis_targets():
     """Outputs of the enabled analyses (config ``analyses:``)."""
     on = analyses(config)
     targets = ["results/config.yaml", "results/provenance.json"]
+    if (config.get("sensitivity") or {}).get("variants"):
+        targets += ["results/tables/sensitivity.csv", "results/tables/sensitivity.html"]
     if on["table1"]:
         targets += [
             "results/tables/table1.csv",

@@ -87,6 +87,10 @@ _SPEC: dict[str, dict[str, Any]] = {
     "provenance": {
         "config": (),
     },
+    "sensitivity_table": {
+        "descriptions": None,
+        "simulated": ("study", "simulated"),
+    },
 }
 
 ANALYSES = ("table1", "pcr", "her2_loss", "dfs")
@@ -142,6 +146,10 @@ def stage_params(cfg: dict, stage: str) -> dict[str, Any]:
             out[key] = analyses(cfg)
         elif key == "config":
             out[key] = cfg
+        elif key == "descriptions":
+            variants = (cfg.get("sensitivity") or {}).get("variants") or {}
+            out[key] = {"main": "the study configuration (main analysis)",
+                        **{k: v.get("description", "") for k, v in variants.items()}}
         elif spec and isinstance(spec[0], tuple):
             out[key] = _get(cfg, spec[0], spec[1])
         else:

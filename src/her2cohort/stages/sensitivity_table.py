@@ -1,0 +1,45 @@
+"""Rule ``sensitivity_table``: the headline estimates of every sensitivity variant side by
+side (CSV at full precision; HTML and Word for the report and the supplement)."""
+
+from __future__ import annotations
+
+
+def main(*, in_variants, out_csv, out_html, out_docx, descriptions, simulated) -> None:
+    import pandas as pd
+
+    from ..render.format import format_estimate, format_p
+    from ..render.tables import DisplayTable, write_docx, write_html
+    from .common import simulated_notes, write_csv
+
+    files = [in_variants] if isinstance(in_variants, str) else list(in_variants)
+    long = pd.concat([pd.read_csv(f) for f in files], ignore_index=True)
+    write_csv(long, out_csv)
+    order = list(dict.fromkeys(long["variant"]))
+
+    def cell(r) -> str:
+        if pd.notna(r.get("estimate")) and pd.notna(r.get("lower")):
+            text = format_estimate(r["estimate"], r["lower"], r["upper"], digits=2 if
+                                   r["quantity"].endswith("ratio") else 1)
+        elif pd.notna(r.get("events")) and pd.notna(r.get("n")):
+            text = f"{int(r['events'])}/{int(r['n'])}"
+        elif pd.notna(r.get("n")):
+            text = f"{int(r['n'])}"
+        else:
+            text = ""
+        if pd.notna(r.get("p")):
+            text = (text + "; " if text else "") + format_p(r["p"], prefix=True)
+        return text
+
+    long["cell"] = long.apply(cell, axis=1)
+    wide = long.pivot_table(index=["quantity", "group"], columns="variant", values="cell",
+                            aggfunc="first", sort=False).reindex(columns=order).fillna("")
+    wide = wide.reset_index()
+    body = wide.rename(columns={"quantity": "Estimate", "group": "Group"})
+    notes = [f"{v}: {descriptions.get(v, '')}" for v in order]
+    tests = long.dropna(subset=["test"]).drop_duplicates(["quantity", "test"])
+    notes += [f"{r.quantity}: {r.test}" for r in tests.itertuples()]
+    notes += simulated_notes(simulated)
+    disp = DisplayTable(body, title="Sensitivity analyses: headline estimates under each "
+                        "alternative definition", footnotes=notes)
+    write_html(disp, out_html)
+    write_docx(disp, out_docx, orientation="landscape")

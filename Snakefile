@@ -18,6 +18,7 @@ include: "workflow/rules/run_config.smk"
 include: "workflow/rules/provenance.smk"
 include: "workflow/rules/sensitivity.smk"
 include: "workflow/rules/sensitivity_table.smk"
+include: "workflow/rules/summary.smk"
 
 
 rule all:

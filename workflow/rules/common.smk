@@ -59,10 +59,20 @@ def sensitivity_variants():
     return ["main", *((config.get("sensitivity") or {}).get("variants") or {})]
 
 
+def followup_table(wildcards=None):
+    """The follow-up table, when the DFS analysis runs."""
+    return ["results/tables/followup.csv"] if analyses(config)["dfs"] else []
+
+
 def analysis_targets():
     """Outputs of the enabled analyses (config ``analyses:``)."""
     on = analyses(config)
-    targets = ["results/config.yaml", "results/provenance.json"]
+    targets = [
+        "results/config.yaml",
+        "results/provenance.json",
+        "results/summary.json",
+        "results/manuscript.md",
+    ]
     if (config.get("sensitivity") or {}).get("variants"):
         targets += ["results/tables/sensitivity.csv", "results/tables/sensitivity.html"]
     if on["table1"]:

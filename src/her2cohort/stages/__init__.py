@@ -16,7 +16,7 @@ import os
 import sys
 
 STAGES = ("ingest", "validate", "derive", "cohort", "table1", "response", "survival",
-          "run_config", "provenance", "sensitivity", "sensitivity_table")
+          "run_config", "provenance", "sensitivity", "sensitivity_table", "summary")
 
 
 def run(stage: str, **kwargs) -> int:

@@ -10,10 +10,11 @@ import pandas as pd
 TABLE_FOOTNOTE_SIMULATED = "SIMULATED demo data: no real patient is represented."
 
 
-def write_csv(df: pd.DataFrame, path: str | Path) -> None:
-    """Deterministic CSV: fixed float format, LF line ends, no index."""
+def write_csv(df: pd.DataFrame, path: str | Path, digits: int = 6) -> None:
+    """Deterministic CSV: fixed float format (``digits`` significant digits; 17 keeps every
+    double exactly), LF line ends, no index."""
     Path(path).parent.mkdir(parents=True, exist_ok=True)
-    df.to_csv(path, index=False, lineterminator="\n", float_format="%.6g")
+    df.to_csv(path, index=False, lineterminator="\n", float_format=f"%.{digits}g")
 
 
 def write_parquet(df: pd.DataFrame, path: str | Path) -> None:

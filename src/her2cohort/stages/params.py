@@ -87,6 +87,15 @@ _SPEC: dict[str, dict[str, Any]] = {
     "provenance": {
         "config": (),
     },
+    "summary": {
+        "groups": ("groups",),
+        "title": ("study", "title"),
+        "simulated": ("study", "simulated"),
+        "pcr_definition": ("pcr", "definition"),
+        "her2_guideline": ("her2", "guideline"),
+        "dfs_origin": ("dfs", "origin"),
+        "dfs_events": ("dfs", "events"),
+    },
     "sensitivity_table": {
         "descriptions": None,
         "simulated": ("study", "simulated"),
@@ -163,7 +172,7 @@ def stage_params(cfg: dict, stage: str) -> dict[str, Any]:
             if v.get("type") == "categorical" and not v.get("levels")
             and allowed_levels(cfg, v["name"]) else v
             for v in out["variables"]]
-    if stage in ("derive", "validate", "table1", "response", "survival") and "her2_guideline" in out:
+    if "her2_guideline" in out:
         out["her2_guideline"] = str(out["her2_guideline"])  # YAML 2018 and "2018" alike
     return out
 

@@ -42,4 +42,4 @@ def main(*, in_validated, in_quarantine, out_csv, variant, config) -> None:
                                        or [60])))
     out = pd.DataFrame(rows)
     out.insert(0, "variant", variant)
-    write_csv(out, out_csv)
+    write_csv(out, out_csv, digits=17)

@@ -26,8 +26,8 @@ def main(*, in_variants, out_csv, out_html, out_docx, descriptions, simulated) -
             text = f"{int(r['n'])}"
         else:
             text = ""
-        if pd.notna(r.get("p")):
-            text = (text + "; " if text else "") + format_p(r["p"], prefix=True)
+        if pd.notna(r.get("p")) and not text:  # p of a test row; CIs speak for themselves
+            text = format_p(r["p"], prefix=True)
         return text
 
     long["cell"] = long.apply(cell, axis=1)
@@ -42,4 +42,4 @@ def main(*, in_variants, out_csv, out_html, out_docx, descriptions, simulated) -
     disp = DisplayTable(body, title="Sensitivity analyses: headline estimates under each "
                         "alternative definition", footnotes=notes)
     write_html(disp, out_html)
-    write_docx(disp, out_docx, orientation="landscape")
+    write_docx(disp, out_docx, orientation="landscape", min_font_size=6.0)

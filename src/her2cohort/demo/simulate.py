@@ -811,6 +811,11 @@ def simulate(outdir: str | Path = "data/demo", seed: int = 20250301) -> pd.DataF
                         serial_dates=True)
         else:
             _write_xlsx(raw, path, "data", notes_first=True, missing="NA", serial_dates=False)
+        if "post_ish_result" not in spec["columns"]:
+            # the centre does not send the ISH of residual tumour: HER2 loss of a re-tested
+            # IHC 2+ residue cannot be known from its data
+            unknowable = sub.index[sub["post_her2_ihc"] == "2+"]
+            truth.loc[unknowable, "her2_loss_truth"] = None
         truth.loc[sub.index, "source_file"] = f"{raw_dir.as_posix()}/{filename}"
         # row number as a user sees it in a spreadsheet: header is row 1
         truth.loc[sub.index, "source_row"] = np.arange(2, len(sub) + 2)

@@ -51,6 +51,8 @@ DEFAULT_B = 2000
 DEFAULT_SEED = 12345
 #: log-weights of paths that differ by less than this are merged (FEXACT merges within ``tol``).
 _MERGE_EPS = 1e-9
+#: work units charged per node whose completion bounds are computed (python-level cost)
+_BOUND_COST = 1000
 
 
 class _TooMuchWork(RuntimeError):
@@ -208,6 +210,18 @@ class _Bounds:
         return log_t, lp, sp
 
 
+def _count_column_vectors(r: np.ndarray, c: int) -> int:
+    """Number of integer vectors x with sum c and 0 <= x_i <= r_i (polynomial product)."""
+    ways = np.zeros(c + 1)
+    ways[0] = 1.0
+    for ri in r:
+        cs = np.concatenate([[0.0], np.cumsum(ways)])
+        hi = np.arange(c + 1) + 1
+        lo = np.maximum(hi - int(ri) - 1, 0)
+        ways = cs[hi] - cs[lo]
+    return int(min(ways[c], 1e18))
+
+
 def _column_vectors(r: np.ndarray, c: int) -> np.ndarray:
     """All integer vectors x with sum c and 0 <= x_i <= r_i (rows of the returned array)."""
     k = r.size
@@ -233,7 +247,8 @@ def _column_vectors(r: np.ndarray, c: int) -> np.ndarray:
 class _Network:
     """State of one network-algorithm run (see :func:`fisher_exact` for the method)."""
 
-    def __init__(self, t: np.ndarray, log_tol: float, max_work: int, future_cap: int):
+    def __init__(self, t: np.ndarray, log_tol: float, max_work: int, future_cap: int,
+                 future_depth: int):
         if t.shape[0] > t.shape[1]:
             t = t.T  # nodes are keyed by the shorter margin (as FEXACT)
         rows = t.sum(axis=1)
@@ -248,6 +263,7 @@ class _Network:
         self.root = tuple(sorted(int(v) for v in rows))
         self.max_work = max_work
         self.future_cap = future_cap
+        self.future_depth = future_depth
         self.work = 0
         self._arcs: dict[tuple[int, tuple[int, ...]], tuple[Any, ...]] = {}
         self._future: dict[tuple[int, tuple[int, ...]], tuple[np.ndarray, np.ndarray] | None] = {}
@@ -259,20 +275,33 @@ class _Network:
 
     def arcs(self, k: int, key: tuple[int, ...]) -> tuple[Any, ...]:
         """Arcs out of node ``key`` at stage k: (arc log-weights, child index per arc,
-        child keys, child bounds (u, 3))."""
+        child keys)."""
         got = self._arcs.get((k, key))
         if got is None:
             r = np.asarray(key, dtype=np.int64)
-            x = _column_vectors(r, int(self.cols[k]))
-            self._charge(x.shape[0])
+            c = int(self.cols[k])
+            self._charge(_count_column_vectors(r, c) * r.size)  # before building them
+            x = _column_vectors(r, c)
             ew = -self.lf[x].sum(axis=1)
             ch = np.sort(r[None, :] - x, axis=1)
-            uniq, inv = np.unique(ch, axis=0, return_inverse=True)
+            base = int(r.max()) + 1
+            if base ** r.size < 2**62:  # encode sorted rows as integers: fast 1-D unique
+                code = ch @ (base ** np.arange(r.size, dtype=np.int64))
+                _, first, inv = np.unique(code, return_index=True, return_inverse=True)
+                uniq = ch[first]
+            else:
+                uniq, inv = np.unique(ch, axis=0, return_inverse=True)
             ukeys = [tuple(row) for row in uniq.tolist()]  # zeros kept: fixed length
-            b = np.array([self.bounds[k + 1].get(kk) for kk in ukeys]).reshape(-1, 3)
-            got = (ew, inv.ravel(), ukeys, b)
+            got = (ew, inv.ravel(), ukeys)
             self._arcs[(k, key)] = got
         return got
+
+    def child_bounds(self, k: int, keys: list[tuple[int, ...]]) -> np.ndarray:
+        """(logT, LP, SP) of the nodes ``keys`` at stage k, shape (len(keys), 3)."""
+        bk = self.bounds[k]
+        new = sum(1 for kk in keys if kk not in bk.cache)
+        self._charge(_BOUND_COST * new)
+        return np.array([bk.get(kk) for kk in keys]).reshape(-1, 3)
 
     def future(self, k: int, key: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray] | None:
         """Weights of all completions of a node, merged and sorted: (w ascending, log of the
@@ -281,11 +310,13 @@ class _Network:
         if ck in self._future:
             return self._future[ck]
         out: tuple[np.ndarray, np.ndarray] | None
-        if k == self.ncol - 1:
+        if self.ncol - k > self.future_depth:
+            out = None
+        elif k == self.ncol - 1:
             w = -float(self.lf[np.asarray(key, dtype=np.int64)].sum())
             out = (np.array([w]), np.array([w]))
         else:
-            ew, inv, ukeys, _ = self.arcs(k, key)
+            ew, inv, ukeys = self.arcs(k, key)
             subs = [self.future(k + 1, kk) for kk in ukeys]
             out = None
             if all(s is not None for s in subs):
@@ -331,7 +362,8 @@ class _Network:
                     ok = idx > 0
                     logs.append(lcnt[ok] + pv[ok] + lcum[idx[ok] - 1] + log_k)
                     continue
-                ew, inv, ukeys, b = self.arcs(k, key)
+                ew, inv, ukeys = self.arcs(k, key)
+                b = self.child_bounds(k + 1, ukeys)
                 self._charge(pv.size * ew.size)
                 e_logt, e_lp, e_sp = b[inv, 0], b[inv, 1], b[inv, 2]
                 new = pv[:, None] + ew[None, :]
@@ -383,13 +415,13 @@ def _merge_paths(keys: list[tuple[int, ...]], cid: np.ndarray, val: np.ndarray,
 
 
 def _network_pvalue(t: np.ndarray, log_tol: float, max_work: int,
-                    future_cap: int = 10_000) -> tuple[float, int]:
+                    future_cap: int = 10_000, future_depth: int = 3) -> tuple[float, int]:
     """Two-sided Fisher p-value of an R x C table by the network algorithm.
 
     Returns (p, work units used); raises :class:`_TooMuchWork` when more than ``max_work``
     units would be needed.
     """
-    net = _Network(t, log_tol, max_work, future_cap)
+    net = _Network(t, log_tol, max_work, future_cap, future_depth)
     p = net.run()
     return p, net.work
 

@@ -573,3 +573,336 @@ def fisher_exact(
     return FisherResult(p=p, test=fisher_test_name(True, B, seed),
                         method=f"Monte Carlo (B = {B}, seed {seed})", table=t0, n=n,
                         p_table=p_table, B=B, seed=seed, notes=notes, **extra)
+
+
+# ----------------------------------------------------------------------------- data helpers
+
+
+def _complete_cases(df: Any, columns: Sequence[str]) -> tuple[Any, int, int]:
+    """Rows of ``df`` complete in ``columns`` (R na.omit), n used and n missing."""
+    import pandas as pd
+
+    if not isinstance(df, pd.DataFrame):
+        raise TypeError(f"df must be a pandas DataFrame, got {type(df).__name__}")
+    missing_cols = [c for c in columns if c not in df.columns]
+    if missing_cols:
+        raise ValueError(f"column(s) not found in data: {missing_cols}")
+    ok = df[list(columns)].notna().all(axis=1)
+    return df.loc[ok], int(ok.sum()), int((~ok).sum())
+
+
+def _levels(values: Any, name: str, order: Sequence[Any] | None, need: int | None) -> list[Any]:
+    import pandas as pd
+
+    observed = list(pd.unique(values))
+    if order is not None:
+        levels = list(order)
+        if len(set(levels)) != len(levels):
+            raise ValueError(f"order for '{name}' has duplicated levels: {levels}")
+        unknown = [v for v in observed if v not in levels]
+        if unknown:
+            raise ValueError(f"column '{name}' has values not in the given order: {unknown}")
+    elif isinstance(getattr(values, "dtype", None), pd.CategoricalDtype):
+        levels = [lv for lv in values.cat.categories if lv in observed]
+    else:
+        try:
+            levels = sorted(observed)
+        except TypeError as exc:
+            raise ValueError(f"values of '{name}' cannot be sorted; give the level order") from exc
+    if need is not None and len(levels) != need:
+        raise ValueError(
+            f"column '{name}' must have exactly {need} levels (after dropping missing "
+            f"values), found {len(levels)}: {levels}"
+        )
+    return levels
+
+
+# ----------------------------------------------------------------------------- Mantel-Haenszel
+
+
+def _breslow_day(a: np.ndarray, m: np.ndarray, t: np.ndarray, N: np.ndarray,
+                 psi: float) -> dict[str, Any]:
+    """Breslow-Day homogeneity statistic (and Tarone's corrected version) at common OR psi.
+
+    Breslow & Day (1980, IARC Sci Publ 32, section 4.4, eq. 4.30) and Tarone (1985,
+    Biometrika 72:91-95).  For each stratum the expected count A of cell [1, 1] with the
+    observed margins and odds ratio psi solves
+    ``A (n0 - t + A) = psi (n1 - A)(t - A)`` (root inside the support), its variance is
+    ``1 / (1/A + 1/(n1 - A) + 1/(t - A) + 1/(n0 - t + A))``;
+    ``X2_BD = sum (a - A)^2 / Var``; Tarone: ``X2_BD - (sum a - sum A)^2 / sum Var``;
+    df = number of strata used - 1.  Strata with a zero row or column margin have a single
+    possible table (no variance) and are left out.
+    """
+    from scipy.stats import chi2
+
+    n1, n0 = m, N - m
+    use = (n1 > 0) & (n0 > 0) & (t > 0) & (t < N)
+    out: dict[str, Any] = {"bd_strata_used": int(use.sum()), "bd_warning": None}
+    nan = float("nan")
+    if not np.isfinite(psi) or psi <= 0 or use.sum() < 2:
+        why = ("Mantel-Haenszel odds ratio is 0 or infinite" if not (np.isfinite(psi) and psi > 0)
+               else "fewer than 2 strata with all margins positive")
+        out.update(bd_statistic=nan, bd_df=nan, bd_p=nan, tarone_statistic=nan, tarone_p=nan,
+                   bd_warning=f"Breslow-Day test undefined: {why}")
+        return out
+    a, n1, n0, t = a[use].astype(float), n1[use].astype(float), n0[use].astype(float), \
+        t[use].astype(float)
+    lo, hi = np.maximum(0.0, t - n0), np.minimum(n1, t)
+    if psi == 1.0:
+        A = n1 * t / (n1 + n0)
+    else:
+        qa = 1.0 - psi
+        qb = n0 - t + psi * (n1 + t)
+        qc = -psi * n1 * t
+        disc = np.sqrt(qb * qb - 4 * qa * qc)
+        r1, r2 = (-qb + disc) / (2 * qa), (-qb - disc) / (2 * qa)
+        eps = 1e-9 * np.maximum(1.0, hi)
+        A = np.where((r1 >= lo - eps) & (r1 <= hi + eps), r1, r2)
+    var = 1.0 / (1.0 / A + 1.0 / (n1 - A) + 1.0 / (t - A) + 1.0 / (n0 - t + A))
+    bd = float(np.sum((a - A) ** 2 / var))
+    tarone = bd - float((a.sum() - A.sum()) ** 2 / var.sum())
+    df = int(use.sum()) - 1
+    out.update(bd_statistic=bd, bd_df=df, bd_p=float(chi2.sf(bd, df)),
+               tarone_statistic=tarone, tarone_p=float(chi2.sf(tarone, df)))
+    return out
+
+
+def _exact_2x2xk(a: np.ndarray, m: np.ndarray, t: np.ndarray, N: np.ndarray) -> float:
+    """Two-sided exact conditional test of independence in 2 x 2 x K tables (odds ratio 1).
+
+    As R ``mantelhaen.test(exact = TRUE)``: the null distribution of S = sum of the [1, 1]
+    cells is the convolution of the strata's hypergeometric distributions; p is the sum of
+    the probabilities <= P(S = s_obs) * (1 + 1e-7).
+    """
+    from scipy.stats import hypergeom
+
+    dist = np.ones(1)
+    lo_tot = 0
+    for ak, mk, tk, nk in zip(a, m, t, N, strict=True):
+        lo, hi = max(0, int(tk - (nk - mk))), min(int(mk), int(tk))
+        d = hypergeom.pmf(np.arange(lo, hi + 1), int(nk), int(mk), int(tk))
+        dist = np.convolve(dist, d)
+        lo_tot += lo
+    dist = dist / dist.sum()
+    s = int(a.sum()) - lo_tot
+    return float(min(1.0, np.sum(dist[dist <= dist[s] * R_REL_ERR])))
+
+
+def mantel_haenszel(
+    df: Any,
+    outcome: str,
+    exposure: str,
+    strata: str,
+    *,
+    outcome_order: Sequence[Any] | None = None,
+    exposure_order: Sequence[Any] | None = None,
+    strata_order: Sequence[Any] | None = None,
+    correct: bool = True,
+    exact: bool = False,
+    conf_level: float = 0.95,
+) -> dict[str, Any]:
+    """Cochran-Mantel-Haenszel test and common odds ratio for 2 x 2 x K tables.
+
+    Same as R ``mantelhaen.test(table(exposure, outcome, strata), correct = correct,
+    exact = exact)`` with factor levels in sorted order (or the given orders): table rows
+    are the two exposure levels, columns the two outcome levels, so the odds ratio is
+    ``x[1,1] x[2,2] / (x[1,2] x[2,1])`` per stratum, i.e. for 0/1 codings the odds of
+    outcome 1 with exposure 1 versus exposure 0.
+
+    Returns a dict with
+
+    * ``statistic``/``p``/``test``: the MH chi-square (1 df) with Yates-type continuity
+      correction when ``correct`` (R's default; the 0.5 is applied only when
+      ``|sum(x11 - E x11)| >= 0.5``, as R) and ``statistic_corrected``, ``p_corrected``,
+      ``statistic_uncorrected``, ``p_uncorrected`` for both versions;
+    * ``estimate``, ``lower``, ``upper``, ``ci_method``: the Mantel-Haenszel common odds ratio
+      with the Robins, Breslow & Greenland (1986, Biometrics 42:311-323) variance of its
+      log, as R;
+    * ``bd_statistic``, ``bd_df``, ``bd_p``, ``tarone_statistic``, ``tarone_p``,
+      ``bd_test``: Breslow-Day test of homogeneity of the odds ratios at the MH estimate,
+      with Tarone's (1985) correction (not in base R; see :func:`_breslow_day`);
+    * ``p_exact``, ``test_exact`` when ``exact``: the exact conditional test of R
+      ``exact = TRUE`` (p-value only; R's conditional MLE of the common odds ratio and its
+      exact CI are not computed here);
+    * ``table`` (per-stratum counts), ``n``, ``n_missing``, ``n_total``, ``strata``,
+      ``warning``.
+
+    Missing values: rows with a missing outcome, exposure or stratum are dropped (na.omit).
+    Strata: like R, a stratum with a zero row or column margin is kept and contributes
+    nothing (its x11 equals its expectation and its variance and odds-ratio terms are 0); a
+    stratum with fewer than 2 patients raises ValueError (R: "sample size in each stratum
+    must be > 1"), as do fewer than 2 strata.  The Breslow-Day test leaves zero-margin
+    strata out (df = strata used - 1).
+    """
+    from scipy.stats import chi2, norm
+
+    if not 0 < conf_level < 1:
+        raise ValueError("conf_level must be in (0, 1)")
+    data, n_used, n_missing = _complete_cases(df, [outcome, exposure, strata])
+    if n_used == 0:
+        raise ValueError("no complete rows for outcome, exposure and strata")
+    y_lv = _levels(data[outcome], outcome, outcome_order, 2)
+    e_lv = _levels(data[exposure], exposure, exposure_order, 2)
+    s_lv = _levels(data[strata], strata, strata_order, None)
+    if len(s_lv) < 2:
+        raise ValueError(f"need at least 2 strata in '{strata}', found {len(s_lv)}")
+    yv, ev, sv = (data[c].to_numpy(dtype=object) for c in (outcome, exposure, strata))
+    K = len(s_lv)
+    x = np.zeros((2, 2, K), dtype=np.int64)
+    for i, el in enumerate(e_lv):
+        for j, yl in enumerate(y_lv):
+            for k, sl in enumerate(s_lv):
+                x[i, j, k] = int(np.sum((ev == el) & (yv == yl) & (sv == sl)))
+    N = x.sum(axis=(0, 1))
+    small = [s_lv[k] for k in range(K) if N[k] < 2]
+    if small:
+        raise ValueError(f"sample size in each stratum must be > 1; strata with < 2 rows: "
+                         f"{small}")
+    a, b, c, d = x[0, 0], x[0, 1], x[1, 0], x[1, 1]
+    m = a + b  # row-1 (first exposure level) totals
+    t = a + c  # column-1 (first outcome level) totals
+    Nf = N.astype(float)
+    delta = float(np.sum(a - m * t / Nf))
+    var = float(np.sum(m * (Nf - m) * t * (Nf - t) / (Nf**2 * (Nf - 1))))
+    warn: list[str] = []
+    res: dict[str, Any] = {}
+    for lab, use_corr in (("corrected", True), ("uncorrected", False)):
+        yates = 0.5 if (use_corr and abs(delta) >= 0.5) else 0.0
+        if var > 0:
+            stat = (abs(delta) - yates) ** 2 / var
+            pval = float(chi2.sf(stat, 1))
+        else:
+            stat = pval = float("nan")
+        res[f"statistic_{lab}"] = float(stat)
+        res[f"p_{lab}"] = pval
+    if var <= 0:
+        warn.append("every stratum has a zero margin: MH statistic undefined (R gives NaN)")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        s_diag = float(np.sum(a * d / Nf))
+        s_offd = float(np.sum(b * c / Nf))
+        est = s_diag / s_offd if s_offd > 0 else (float("inf") if s_diag > 0 else float("nan"))
+        sd = math.sqrt(
+            np.sum((a + d) * a * d / Nf**2) / (2 * s_diag**2)
+            + np.sum(((a + d) * b * c + (b + c) * a * d) / Nf**2) / (2 * s_diag * s_offd)
+            + np.sum((b + c) * b * c / Nf**2) / (2 * s_offd**2)
+        ) if s_diag > 0 and s_offd > 0 else float("nan")
+    z = float(norm.ppf((1 + conf_level) / 2))
+    lower, upper = (est * math.exp(-z * sd), est * math.exp(z * sd)) if np.isfinite(sd) \
+        else (float("nan"), float("nan"))
+    if not np.isfinite(sd):
+        warn.append("Mantel-Haenszel odds ratio is 0 or infinite (a sum of products is 0): "
+                    "no confidence interval")
+    bd = _breslow_day(a, m, t, N, est)
+    if bd["bd_warning"]:
+        warn.append(bd["bd_warning"])
+    pct = f"{100 * conf_level:g}%"
+    out: dict[str, Any] = {
+        "test": "Cochran-Mantel-Haenszel chi-square" + (
+            " with continuity correction" if correct else " without continuity correction"),
+        "statistic": res["statistic_corrected" if correct else "statistic_uncorrected"],
+        "df": 1,
+        "p": res["p_corrected" if correct else "p_uncorrected"],
+        **res,
+        "estimate": est,
+        "lower": lower,
+        "upper": upper,
+        "ci_method": f"Mantel-Haenszel odds ratio, Robins-Breslow-Greenland variance, {pct}",
+        "bd_test": "Breslow-Day test of homogeneity of odds ratios (Tarone-corrected: "
+                   "tarone_statistic, tarone_p)",
+        **{k: v for k, v in bd.items() if k != "bd_warning"},
+        "exposure_levels": e_lv,
+        "outcome_levels": y_lv,
+        "strata": s_lv,
+        "n": n_used,
+        "n_missing": n_missing,
+        "n_total": n_used + n_missing,
+    }
+    if exact:
+        out["p_exact"] = _exact_2x2xk(a, m, t, N)
+        out["test_exact"] = "Exact conditional test of independence in 2 x 2 x K tables"
+    import pandas as pd
+
+    out["table"] = pd.DataFrame({"stratum": s_lv, "x11": a, "x12": b, "x21": c, "x22": d,
+                                 "n": N})
+    out["warning"] = "; ".join(warn) if warn else None
+    return out
+
+
+# ----------------------------------------------------------------------------- trend
+
+
+def trend_test(
+    df: Any,
+    outcome: str,
+    ordered_group: str,
+    scores: Sequence[float] | None = None,
+    *,
+    group_order: Sequence[Any] | None = None,
+) -> dict[str, Any]:
+    """Chi-square test for trend in proportions, as R ``prop.trend.test(x, n, score)``.
+
+    ``outcome`` is 0/1 (or boolean; 1 = event); groups are ordered by ``group_order``, else
+    by the categories of an (ordered) pandas Categorical, else sorted.  ``scores`` default to
+    1..k in that order (R's default ``seq_along(x)``).  The statistic is the regression sum
+    of squares of the group proportions on the scores with weights ``n / (p (1 - p))``
+    (p = overall proportion), as R's ``anova(lm(freq ~ score, weights = w))``, i.e. the
+    Cochran-Armitage statistic without continuity correction; 1 df.  Levels in
+    ``group_order`` with no rows are dropped with their scores (R: NaN proportions are
+    dropped by ``lm``).  Rows with missing outcome or group are dropped (na.omit).
+    """
+    from scipy.stats import chi2
+
+    data, n_used, n_missing = _complete_cases(df, [outcome, ordered_group])
+    y = data[outcome]
+    if y.dtype == bool:
+        yv = y.to_numpy(dtype=float)
+    else:
+        try:
+            yv = y.to_numpy(dtype=float)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"outcome column '{outcome}' must be coded 0/1") from exc
+    if not np.all(np.isin(yv, (0.0, 1.0))):
+        raise ValueError(f"outcome column '{outcome}' must be coded 0/1")
+    if group_order is not None:
+        levels = list(group_order)
+        _levels(data[ordered_group], ordered_group, levels, None)
+    else:
+        levels = _levels(data[ordered_group], ordered_group, None, None)
+    if scores is None:
+        sc = np.arange(1, len(levels) + 1, dtype=float)
+    else:
+        sc = np.asarray(scores, dtype=float)
+        if sc.size != len(levels):
+            raise ValueError(f"{sc.size} scores for {len(levels)} groups")
+    g = data[ordered_group].to_numpy(dtype=object)
+    n = np.array([np.sum(g == lv) for lv in levels], dtype=float)
+    x = np.array([np.sum(yv[g == lv]) for lv in levels], dtype=float)
+    keep = n > 0
+    n, x, sc = n[keep], x[keep], sc[keep]
+    used_levels = [lv for lv, k in zip(levels, keep, strict=True) if k]
+    if n.size < 2:
+        raise ValueError(f"need at least 2 non-empty groups in '{ordered_group}'")
+    p = x.sum() / n.sum()
+    if p in (0.0, 1.0):
+        raise ValueError(f"outcome '{outcome}' is constant: trend test undefined")
+    w = n / p / (1 - p)
+    freq = x / n
+    s_bar = np.sum(w * sc) / w.sum()
+    f_bar = np.sum(w * freq) / w.sum()
+    sxx = float(np.sum(w * (sc - s_bar) ** 2))
+    if sxx == 0:
+        raise ValueError("all scores are equal: trend test undefined")
+    stat = float(np.sum(w * (sc - s_bar) * (freq - f_bar)) ** 2 / sxx)
+    import pandas as pd
+
+    return {
+        "test": "Chi-square test for trend in proportions",
+        "statistic": stat,
+        "df": 1,
+        "p": float(chi2.sf(stat, 1)),
+        "table": pd.DataFrame({"group": used_levels, "score": sc, "events": x.astype(int),
+                               "n": n.astype(int)}),
+        "n": n_used,
+        "n_missing": n_missing,
+        "n_total": n_used + n_missing,
+    }

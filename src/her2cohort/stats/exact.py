@@ -490,7 +490,7 @@ def fisher_exact(
     simulate: bool = False,
     B: int = DEFAULT_B,
     seed: int = DEFAULT_SEED,
-    max_work: int = DEFAULT_MAX_WORK,
+    max_work: int | None = None,
 ) -> FisherResult:
     """Fisher's exact test for an R x C table of counts, two-sided, as R ``fisher.test``.
 
@@ -532,6 +532,8 @@ def fisher_exact(
     the same definition as R (table rows = groups, columns = outcome; OR of ``t[0,0]``).
     """
     t0 = _as_table(table)
+    if max_work is None:
+        max_work = DEFAULT_MAX_WORK
     if B < 1:
         raise ValueError("B must be >= 1")
     t = t0[t0.sum(axis=1) > 0][:, t0.sum(axis=0) > 0]

@@ -262,14 +262,14 @@ def mh_inputs() -> dict[str, dict]:
     ucb = ucb.loc[ucb.index.repeat(ucb["Freq"])].drop(columns="Freq")
     return {
         # as R's UCBAdmissions array: rows Admit, columns Gender (Male, Female), strata Dept
-        "UCBAdmissions": dict(df=ucb, outcome="Gender", exposure="Admit", strata="Dept",
-                              outcome_order=["Male", "Female"]),
+        "UCBAdmissions": {"df": ucb, "outcome": "Gender", "exposure": "Admit", "strata": "Dept",
+                              "outcome_order": ["Male", "Female"]},
         # case (0/1) by any spontaneous abortion (no/yes), strata: education
-        "infert": dict(df=pd.read_csv(FIX / "mh_infert.csv"), outcome="case",
-                       exposure="spont", strata="education"),
+        "infert": {"df": pd.read_csv(FIX / "mh_infert.csv"), "outcome": "case",
+                       "exposure": "spont", "strata": "education"},
         # 4 centres, one without events (zero margin), missing values in each column
-        "constructed": dict(df=pd.read_csv(FIX / "mh_constructed.csv"), outcome="event",
-                            exposure="exposed", strata="centre"),
+        "constructed": {"df": pd.read_csv(FIX / "mh_constructed.csv"), "outcome": "event",
+                            "exposure": "exposed", "strata": "centre"},
     }
 
 

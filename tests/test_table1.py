@@ -279,7 +279,8 @@ def test_fisher_rxc_agrees_with_scipy_2x2_and_is_symmetric():
     t3 = np.array([[3, 1], [10, 2], [40, 20]])
     assert fisher_exact_rxc(t3) == pytest.approx(fisher_exact_rxc(t3.T), rel=1e-12)
     assert fisher_exact_rxc(t3) == pytest.approx(fisher_exact_rxc(t3[:, ::-1]), rel=1e-12)
-    # any R x C table now has an exact p-value (was None); R: fisher.test -> 0.98879343567895828
+    # any R x C table now has an exact p-value (was None); R fisher.test, see
+    # tests/fixtures/r/exact/fisher.csv (id t3x3_1to9)
     assert fisher_exact_rxc(np.array([[1, 2, 3], [4, 5, 6], [7, 8, 9]])) == pytest.approx(
         0.98879343567895828, rel=5e-7)
     assert fisher_exact_rxc(np.array([[5, 0], [3, 0]])) == 1.0

@@ -40,7 +40,9 @@ tables <- list(
   t7x2_n430 = matrix(c(60, 80, 70, 50, 40, 30, 10, 5, 10, 12, 15, 20, 18, 10), 7),
   t5x4_sparse = matrix(c(2, 0, 1, 0, 3, 0, 3, 0, 1, 0, 1, 0, 0, 4, 0, 0, 1, 2, 0, 1), 5),
   t4x3 = matrix(c(20, 18, 5, 3, 15, 25, 12, 8, 12, 9, 20, 14), 4),
-  t3x4_zero_row = matrix(c(2, 0, 3, 1, 0, 0, 4, 0, 1, 0, 0, 5), 3)
+  t3x4_zero_row = matrix(c(2, 0, 3, 1, 0, 0, 4, 0, 1, 0, 0, 5), 3),
+  t3x3_1to9 = matrix(1:9, 3, byrow = TRUE),
+  t3x3_ties = matrix(c(3, 1, 1, 1, 3, 1, 1, 1, 3), 3)               # many equally likely tables
 )
 tab_rows <- list(); fis_rows <- list()
 for (id in names(tables)) {

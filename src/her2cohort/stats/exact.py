@@ -28,8 +28,8 @@ import numpy as np
 
 __all__ = [
     "FEXACT_TOL",
-    "FisherResult",
     "R_REL_ERR",
+    "FisherResult",
     "fisher_exact",
     "fisher_test_name",
     "mantel_haenszel",
@@ -49,7 +49,8 @@ _ALMOST_1 = 1.0 + 64 * np.finfo(float).eps
 DEFAULT_MAX_WORK = 20_000_000
 DEFAULT_B = 2000
 DEFAULT_SEED = 12345
-#: log-weights of paths that differ by less than this are merged (FEXACT merges within ``tol``).
+#: log-weights of paths in the same bin of this width are merged (FEXACT merges paths whose
+#: past log-weights differ by less than its ``tol``); far below the 3.45e-7 of R's criterion.
 _MERGE_EPS = 1e-9
 #: work units charged per node whose completion bounds are computed (python-level cost)
 _BOUND_COST = 1000
@@ -340,7 +341,7 @@ class _Network:
 
     def run(self) -> float:
         thr, log_k = self.thr, self.log_k
-        _, lp, sp = self.bounds[0].get(self.root)
+        _, lp, _sp = self.bounds[0].get(self.root)
         if lp <= thr:
             return 1.0
         logs: list[np.ndarray] = []  # log contributions to p
@@ -394,8 +395,9 @@ def _merge_sorted(w: np.ndarray, lm: np.ndarray) -> tuple[np.ndarray, np.ndarray
     """Sort (weight, log mass) pairs by weight and merge weights equal within _MERGE_EPS."""
     o = np.argsort(w, kind="stable")
     w, lm = w[o], lm[o]
+    bins = np.floor(w / _MERGE_EPS)  # fixed grid: a merged group spans < _MERGE_EPS
     start = np.ones(w.size, dtype=bool)
-    start[1:] = np.diff(w) > _MERGE_EPS
+    start[1:] = bins[1:] != bins[:-1]
     idx = np.flatnonzero(start)
     return w[idx], np.logaddexp.reduceat(lm, idx)
 
@@ -405,8 +407,9 @@ def _merge_paths(keys: list[tuple[int, ...]], cid: np.ndarray, val: np.ndarray,
     """Group paths by child node; merge paths with equal past weight (adding their counts)."""
     o = np.lexsort((val, cid))
     cid, val, lcnt = cid[o], val[o], lcnt[o]
+    bins = np.floor(val / _MERGE_EPS)  # fixed grid: a merged group spans < _MERGE_EPS
     start = np.ones(cid.size, dtype=bool)
-    start[1:] = (cid[1:] != cid[:-1]) | (np.diff(val) > _MERGE_EPS)
+    start[1:] = (cid[1:] != cid[:-1]) | (bins[1:] != bins[:-1])
     idx = np.flatnonzero(start)
     val_m, cnt_m, cid_m = val[idx], np.logaddexp.reduceat(lcnt, idx), cid[idx]
     firsts = np.flatnonzero(np.r_[True, cid_m[1:] != cid_m[:-1]])
@@ -543,8 +546,8 @@ def fisher_exact(
     if t.shape[0] < 2 or t.shape[1] < 2:
         return FisherResult(p=1.0, test=fisher_test_name(), method="trivial", table=t0, n=n,
                             p_table=1.0,
-                            notes=["fewer than 2 non-empty rows or columns: only one table "
-                                   "has these margins, p = 1 (R's fisher.test stops here)"])
+                            notes=[("fewer than 2 non-empty rows or columns: only one table "
+                                   "has these margins, p = 1 (R's fisher.test stops here)")])
     lf = _log_fact(n)
     rows, cols = t.sum(axis=1), t.sum(axis=0)
     p_table = math.exp(float(lf[rows].sum() + lf[cols].sum() - lf[n] - lf[t].sum()))
@@ -562,8 +565,8 @@ def fisher_exact(
                                 method="exact (network algorithm, Mehta & Patel)",
                                 table=t0, n=n, p_table=p_table, work=work)
         except _TooMuchWork:
-            notes = [f"exact computation needs more than {max_work} work units: "
-                     "Monte Carlo p-value used"]
+            notes = [(f"exact computation needs more than {max_work} work units: "
+                     "Monte Carlo p-value used")]
     else:
         notes = ["Monte Carlo p-value requested (simulate=True)"]
     p = _monte_carlo_pvalue(t, B, seed)

@@ -253,7 +253,8 @@ def test_compare_proportions_auto():
 # --------------------------------------------------------------------------- Mantel-Haenszel
 
 MH_FIELDS = ["statistic_corrected", "p_corrected", "statistic_uncorrected", "p_uncorrected",
-             "estimate", "lower", "upper", "p_exact", "bd_statistic", "bd_p",
+             "estimate", "lower", "upper", "p_exact", "exact_estimate", "exact_lower",
+             "exact_upper", "bd_statistic", "bd_p",
              "tarone_statistic", "tarone_p"]
 
 

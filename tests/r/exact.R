@@ -85,16 +85,27 @@ breslow_day <- function(x, psi) {
     tarone = tarone, tarone_p = pchisq(tarone, df, lower.tail = FALSE))
 }
 
+# mantelhaen.test(exact = TRUE) finds the conditional MLE and CI with uniroot()'s default
+# tol (~1e-4); mh_tight is the same R code with uniroot(tol = 1e-12), the precise reference
+# (the p-value does not depend on it).
+mh_tight <- mantelhaen.test
+environment(mh_tight) <- list2env(
+  list(uniroot = function(f, interval, ...) stats::uniroot(f, interval, ..., tol = 1e-12)),
+  parent = environment(mantelhaen.test))
+
 mh_row <- function(name, x) {
   m1 <- mantelhaen.test(x, correct = TRUE)
   m0 <- mantelhaen.test(x, correct = FALSE)
   me <- mantelhaen.test(x, exact = TRUE)
+  mt <- mh_tight(x, exact = TRUE)
   bd <- breslow_day(x, unname(m1$estimate))
   data.frame(dataset = name, strata = dim(x)[3], n = sum(x),
              statistic_corrected = unname(m1$statistic), p_corrected = m1$p.value,
              statistic_uncorrected = unname(m0$statistic), p_uncorrected = m0$p.value,
              estimate = unname(m1$estimate), lower = m1$conf.int[1], upper = m1$conf.int[2],
-             p_exact = me$p.value,
+             p_exact = me$p.value, exact_estimate = unname(mt$estimate),
+             exact_lower = mt$conf.int[1], exact_upper = mt$conf.int[2],
+             exact_estimate_default_tol = unname(me$estimate),
              bd_statistic = bd[["bd"]], bd_df = bd[["bd_df"]], bd_p = bd[["bd_p"]],
              tarone_statistic = bd[["tarone"]], tarone_p = bd[["tarone_p"]])
 }

@@ -672,25 +672,65 @@ def _breslow_day(a: np.ndarray, m: np.ndarray, t: np.ndarray, N: np.ndarray,
     return out
 
 
-def _exact_2x2xk(a: np.ndarray, m: np.ndarray, t: np.ndarray, N: np.ndarray) -> float:
-    """Two-sided exact conditional test of independence in 2 x 2 x K tables (odds ratio 1).
+def _exact_2x2xk(a: np.ndarray, m: np.ndarray, t: np.ndarray, N: np.ndarray,
+                 conf_level: float) -> dict[str, float]:
+    """Exact conditional test and estimate for 2 x 2 x K tables, as R ``mantelhaen.test(exact =
+    TRUE)``.
 
-    As R ``mantelhaen.test(exact = TRUE)``: the null distribution of S = sum of the [1, 1]
-    cells is the convolution of the strata's hypergeometric distributions; p is the sum of
-    the probabilities <= P(S = s_obs) * (1 + 1e-7).
+    Given all margins, S = sum of the [1, 1] cells has the convolution of the strata's
+    (noncentral) hypergeometric distributions: ``P(S = s; psi) ~ dc(s) psi^s`` with ``dc`` the
+    null distribution.  Two-sided p: sum of ``dc <= dc(s_obs) * (1 + 1e-7)``.  Estimate: the
+    conditional MLE (``E(S; psi) = s_obs``; 0 or Inf at the ends of the support); CI: the
+    psi with ``P(S >= s_obs; psi) = alpha / 2`` and ``P(S <= s_obs; psi) = alpha / 2``
+    (R's ``ncp.L``/``ncp.U``).  R finds the roots with ``uniroot``'s default tolerance (about
+    1e-4); here they are solved to machine precision on the log-odds scale.
     """
+    from scipy.optimize import brentq
     from scipy.stats import hypergeom
 
     dist = np.ones(1)
     lo_tot = 0
-    for ak, mk, tk, nk in zip(a, m, t, N, strict=True):
+    for mk, tk, nk in zip(m, t, N, strict=True):
         lo, hi = max(0, int(tk - (nk - mk))), min(int(mk), int(tk))
         d = hypergeom.pmf(np.arange(lo, hi + 1), int(nk), int(mk), int(tk))
         dist = np.convolve(dist, d)
         lo_tot += lo
-    dist = dist / dist.sum()
-    s = int(a.sum()) - lo_tot
-    return float(min(1.0, np.sum(dist[dist <= dist[s] * R_REL_ERR])))
+    dc = dist / dist.sum()
+    support = np.arange(lo_tot, lo_tot + dc.size, dtype=float)
+    s_obs = int(a.sum())
+    idx = s_obs - lo_tot
+    p = float(min(1.0, np.sum(dc[dc <= dc[idx] * R_REL_ERR])))
+    with np.errstate(divide="ignore"):
+        logdc = np.log(dc)
+    lo_s, hi_s = support[0], support[-1]
+
+    def dens(theta: float) -> np.ndarray:
+        d = logdc + theta * support
+        d = np.exp(d - d.max())
+        return d / d.sum()
+
+    def solve(f: Any) -> float:
+        # f is monotone in theta = log(psi); bracket the root, then solve on log scale
+        lo_t, hi_t = -1.0, 1.0
+        while f(lo_t) > 0:
+            lo_t *= 2
+        while f(hi_t) < 0:
+            hi_t *= 2
+        return math.exp(brentq(f, lo_t, hi_t, xtol=1e-13, rtol=4 * np.finfo(float).eps,
+                               maxiter=500))
+
+    if s_obs == lo_s:
+        est = 0.0
+    elif s_obs == hi_s:
+        est = math.inf
+    else:
+        est = solve(lambda th: float(np.sum(support * dens(th))) - s_obs)
+    alpha = (1 - conf_level) / 2
+    lower = 0.0 if s_obs == lo_s else solve(
+        lambda th: float(np.sum(dens(th)[support >= s_obs])) - alpha)
+    upper = math.inf if s_obs == hi_s else solve(
+        lambda th: alpha - float(np.sum(dens(th)[support <= s_obs])))
+    return {"p_exact": p, "exact_estimate": est, "exact_lower": lower, "exact_upper": upper}
 
 
 def mantel_haenszel(
@@ -726,9 +766,10 @@ def mantel_haenszel(
     * ``bd_statistic``, ``bd_df``, ``bd_p``, ``tarone_statistic``, ``tarone_p``,
       ``bd_test``: Breslow-Day test of homogeneity of the odds ratios at the MH estimate,
       with Tarone's (1985) correction (not in base R; see :func:`_breslow_day`);
-    * ``p_exact``, ``test_exact`` when ``exact``: the exact conditional test of R
-      ``exact = TRUE`` (p-value only; R's conditional MLE of the common odds ratio and its
-      exact CI are not computed here);
+    * when ``exact``: ``p_exact``, ``test_exact`` (the exact conditional test of R
+      ``exact = TRUE``) and ``exact_estimate``, ``exact_lower``, ``exact_upper``,
+      ``exact_ci_method`` (R's conditional MLE of the common odds ratio and its exact CI,
+      roots solved to machine precision where R's ``uniroot`` stops at ~1e-4);
     * ``table`` (per-stratum counts), ``n``, ``n_missing``, ``n_total``, ``strata``,
       ``warning``.
 
@@ -823,8 +864,9 @@ def mantel_haenszel(
         "n_total": n_used + n_missing,
     }
     if exact:
-        out["p_exact"] = _exact_2x2xk(a, m, t, N)
+        out.update(_exact_2x2xk(a, m, t, N, conf_level))
         out["test_exact"] = "Exact conditional test of independence in 2 x 2 x K tables"
+        out["exact_ci_method"] = f"conditional MLE, exact (conditional) {pct}"
     import pandas as pd
 
     out["table"] = pd.DataFrame({"stratum": s_lv, "x11": a, "x12": b, "x21": c, "x22": d,

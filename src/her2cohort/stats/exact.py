@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -245,6 +245,15 @@ def _column_vectors(r: np.ndarray, c: int) -> np.ndarray:
     return parts
 
 
+class _Future(NamedTuple):
+    """Completion weights of a node: ascending log-weights ``w``, log of the total weight of
+    the completions with that weight ``lm`` (count x weight) and its running log-sum ``lcum``."""
+
+    w: np.ndarray
+    lcum: np.ndarray
+    lm: np.ndarray
+
+
 class _Network:
     """State of one network-algorithm run (see :func:`fisher_exact` for the method)."""
 
@@ -267,7 +276,7 @@ class _Network:
         self.future_depth = future_depth
         self.work = 0
         self._arcs: dict[tuple[int, tuple[int, ...]], tuple[Any, ...]] = {}
-        self._future: dict[tuple[int, tuple[int, ...]], tuple[np.ndarray, np.ndarray] | None] = {}
+        self._future: dict[tuple[int, tuple[int, ...]], _Future | None] = {}
 
     def _charge(self, units: int) -> None:
         self.work += units
@@ -304,38 +313,36 @@ class _Network:
         self._charge(_BOUND_COST * new)
         return np.array([bk.get(kk) for kk in keys]).reshape(-1, 3)
 
-    def future(self, k: int, key: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray] | None:
-        """Weights of all completions of a node, merged and sorted: (w ascending, log of the
-        cumulated mass up to each w), or None when there are more than ``future_cap``."""
+    def future(self, k: int, key: tuple[int, ...]) -> _Future | None:
+        """All completion weights of a node (merged, sorted), or None when the node is more
+        than ``future_depth`` stages from the end or has more than ``future_cap`` of them.
+
+        Built backwards from the last column: the completions of a node are its arcs followed
+        by the completions of the arc's child (memoised per node)."""
         ck = (k, key)
         if ck in self._future:
             return self._future[ck]
-        out: tuple[np.ndarray, np.ndarray] | None
-        if self.ncol - k > self.future_depth:
-            out = None
-        elif k == self.ncol - 1:
-            w = -float(self.lf[np.asarray(key, dtype=np.int64)].sum())
-            out = (np.array([w]), np.array([w]))
-        else:
+        out: _Future | None = None
+        if k == self.ncol - 1:
+            w = np.array([-float(self.lf[np.asarray(key, dtype=np.int64)].sum())])
+            out = _Future(w, w.copy(), w.copy())
+        elif self.ncol - k <= self.future_depth:
             ew, inv, ukeys = self.arcs(k, key)
             subs = [self.future(k + 1, kk) for kk in ukeys]
-            out = None
-            if all(s is not None for s in subs):
-                sizes = np.array([s[0].size for s in subs])  # type: ignore[index]
+            if all(sub is not None for sub in subs):
+                sizes = np.array([sub.w.size for sub in subs])  # type: ignore[union-attr]
                 total = int(sizes[inv].sum())
                 if total <= self.future_cap:
                     self._charge(total)
-                    w_all = np.concatenate([s[0] for s in subs])  # type: ignore[index]
-                    lm_all = np.concatenate([s[2] for s in subs])  # type: ignore[index]
+                    w_all = np.concatenate([sub.w for sub in subs])  # type: ignore[union-attr]
+                    lm_all = np.concatenate([sub.lm for sub in subs])  # type: ignore[union-attr]
                     offs = np.r_[0, np.cumsum(sizes)[:-1]]
                     sz = sizes[inv]
                     arc = np.repeat(np.arange(ew.size), sz)
                     pos = np.arange(total) - np.repeat(np.cumsum(sz) - sz, sz)
                     src = offs[inv][arc] + pos
-                    out = _merge_sorted(ew[arc] + w_all[src], ew[arc] + lm_all[src])
-        if out is not None and len(out) == 2:
-            w, lm = out
-            out = (w, np.logaddexp.accumulate(lm), lm)  # type: ignore[assignment]
+                    w, lm = _merge_sorted(ew[arc] + w_all[src], ew[arc] + lm_all[src])
+                    out = _Future(w, np.logaddexp.accumulate(lm), lm)
         self._future[ck] = out
         return out
 
@@ -357,7 +364,7 @@ class _Network:
                 fut = self.future(k, key)
                 if fut is not None:
                     # meet in the middle: all completions tabulated, one binary search per path
-                    w, lcum = fut[0], fut[1]
+                    w, lcum = fut.w, fut.lcum
                     self._charge(pv.size)
                     idx = np.searchsorted(w, thr - pv, side="right")
                     ok = idx > 0
@@ -506,20 +513,35 @@ def fisher_exact(
     margins is the observed one).
 
     **Algorithm** (network algorithm of Mehta & Patel 1983, J Am Stat Assoc 78:427-434, and
-    1986, ACM TOMS 12:154-161, FEXACT; the version used by R ``fisher.test``).  Tables are
-    built column by column (the longer margin gives the stages, smallest column first); a
-    node at stage k is the multiset of row totals not yet filled, so all partial tables
-    leading to the same sorted remainder share one node.  Each path (partial table) carries
-    its past weight ``prod 1/x!``; paths into a node with the same past weight are merged
-    and counted.  For each node we know the total weight of all completions in closed form
-    (``N!/(prod r! prod c!)``) and bound the largest (LP) and smallest (SP) completion
-    weight.  A path whose past weight times LP is <= the observed table's weight has only
-    qualifying completions: its whole sub-tree is added at once; a path whose past weight
-    times SP exceeds it has none: it is dropped; only the rest is extended.  LP and SP are
-    exact when the remaining sub-table has 2 rows or 2 columns (greedy allocation for LP,
-    vertex enumeration through subset sums for SP); otherwise LP is the Lagrangian bound with
-    multipliers ``log(r_i c_j / n)`` and SP the bound ``min(sum log c!, sum log r!)``.  The
-    result is exact up to floating-point rounding (no enumeration of whole tables).
+    1986, ACM Trans Math Softw 12:154-161, "FEXACT", the algorithm behind R ``fisher.test``).
+    The null probability of a table is ``K prod_ij 1/x_ij!`` with ``K`` fixed by the margins,
+    so only the weight ``prod 1/x!`` matters.  Tables are built column by column (the
+    longer margin gives the stages, smallest column first); a node at stage k is the
+    multiset of row totals not yet filled, so all partial tables leading to the same sorted
+    remainder share one node (this merging is what makes the network much smaller than the
+    set of tables).  Each path (partial table) carries its past weight; paths into a node with
+    the same past weight are merged and counted.  For every node the total weight of all its
+    completions is known in closed form (``N!/(prod r! prod c!)``) and the largest (LP) and
+    smallest (SP) completion weight are bounded:
+
+    * past x LP <= observed weight: every completion qualifies, the whole sub-tree is added at
+      once; past x SP > observed weight: no completion qualifies, the path is dropped; only
+      the remaining paths are extended along the node's arcs (the possible next columns);
+    * LP and SP are exact when the remaining sub-table has 2 rows or 2 columns (LP by greedy
+      allocation, which is exact for this concave separable problem; SP by enumerating the
+      vertices of the transportation polytope through subset sums); otherwise LP is the
+      Lagrangian bound with multipliers ``log(r_i c_j / n)`` and SP ``min(sum log c!, sum
+      log r!)``.  Any valid bounds keep the result exact; tighter ones only save time.
+    * For nodes in the last three stages the weights of all completions are tabulated
+      backwards (memoised per node, merged, at most 10,000 distinct values): a path reaching
+      such a node is then resolved by one binary search in the cumulated weights instead of
+      being extended (a meet-in-the-middle step between past and future weights).
+
+    The result is exact up to floating-point rounding (past weights are merged on a 1e-9 grid
+    in log scale, far below R's 3.45e-7 tolerance).  The work (paths x arcs, arcs built,
+    bounds computed, tabulated weights) is counted; beyond ``max_work`` units (default
+    2e7, a few seconds) the exact computation stops and the Monte Carlo p-value is used; R's
+    FEXACT instead stops with a workspace error ("consider using simulate.p.value=TRUE").
 
     **Monte Carlo** (``simulate=True`` or when the network needs more than ``max_work``
     path-arc steps): as R ``fisher.test(simulate.p.value = TRUE, B = B)``: B random tables with

@@ -52,8 +52,10 @@ DEFAULT_SEED = 12345
 #: log-weights of paths in the same bin of this width are merged (FEXACT merges paths whose
 #: past log-weights differ by less than its ``tol``); far below the 3.45e-7 of R's criterion.
 _MERGE_EPS = 1e-9
-#: work units charged per node whose completion bounds are computed (python-level cost)
+#: work units charged per node whose completion bounds are computed, and per child node
+#: created (python-level costs, in the units of one path extended along one arc)
 _BOUND_COST = 1000
+_NODE_COST = 20
 
 
 class _TooMuchWork(RuntimeError):
@@ -302,6 +304,7 @@ class _Network:
             else:
                 uniq, inv = np.unique(ch, axis=0, return_inverse=True)
             ukeys = [tuple(row) for row in uniq.tolist()]  # zeros kept: fixed length
+            self._charge(_NODE_COST * len(ukeys))
             got = (ew, inv.ravel(), ukeys)
             self._arcs[(k, key)] = got
         return got
@@ -326,6 +329,17 @@ class _Network:
         if k == self.ncol - 1:
             w = np.array([-float(self.lf[np.asarray(key, dtype=np.int64)].sum())])
             out = _Future(w, w.copy(), w.copy())
+        elif k == self.ncol - 2:
+            # two columns left: each arc fixes the table; vectorised, no per-child nodes
+            r = np.asarray(key, dtype=np.int64)
+            c = int(self.cols[k])
+            count = _count_column_vectors(r, c)
+            if count <= self.future_cap:
+                self._charge(count * r.size)
+                x = _column_vectors(r, c)
+                w_tab = -self.lf[x].sum(axis=1) - self.lf[r[None, :] - x].sum(axis=1)
+                w, lm = _merge_sorted(w_tab, w_tab)
+                out = _Future(w, np.logaddexp.accumulate(lm), lm)
         elif self.ncol - k <= self.future_depth:
             ew, inv, ukeys = self.arcs(k, key)
             subs = [self.future(k + 1, kk) for kk in ukeys]

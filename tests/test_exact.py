@@ -136,6 +136,8 @@ def test_fisher_degenerate_input():
         fisher_exact([[1, -1], [2, 3]])
     with pytest.raises(ValueError, match="non-negative integer"):
         fisher_exact([[1.5, 1], [2, 3]])
+    with pytest.raises(ValueError, match="at least 2 rows and 2 columns"):
+        fisher_exact([[1, 2, 3]])
     with pytest.raises(ValueError, match="all counts are zero"):
         fisher_exact([[0, 0], [0, 0]])
     one_row = fisher_exact([[3, 4, 5], [0, 0, 0]])

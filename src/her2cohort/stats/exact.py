@@ -522,9 +522,9 @@ def fisher_exact(
     that are as or less probable than the observed one.  "As probable" uses R's tolerances:
     ``P <= P_obs * (1 + 1e-7)`` for 2 x 2 tables (R's own 2 x 2 code) and
     ``log P <= log P_obs + 3.45254e-7`` for larger tables (R's FEXACT).  All-zero rows and
-    columns are dropped first (as FEXACT); a table with fewer than 2 non-empty rows or columns
-    has p = 1 (R errors on such tables; we return 1 with a note, since every table with those
-    margins is the observed one).
+    columns are dropped first (as FEXACT); if fewer than 2 non-empty rows or columns remain,
+    p = 1 (only one table has these margins; R also gives 1).  A table with fewer than 2 rows
+    or columns, negative or non-integer counts, or all counts 0 raises ValueError.
 
     **Algorithm** (network algorithm of Mehta & Patel 1983, J Am Stat Assoc 78:427-434, and
     1986, ACM Trans Math Softw 12:154-161, "FEXACT", the algorithm behind R ``fisher.test``).
@@ -571,6 +571,9 @@ def fisher_exact(
     the same definition as R (table rows = groups, columns = outcome; OR of ``t[0,0]``).
     """
     t0 = _as_table(table)
+    if min(t0.shape) < 2:
+        raise ValueError(f"table must have at least 2 rows and 2 columns, got {t0.shape[0]} x "
+                         f"{t0.shape[1]} (R: 'x' must have at least 2 rows and columns)")
     if max_work is None:
         max_work = DEFAULT_MAX_WORK
     if B < 1:
@@ -583,7 +586,7 @@ def fisher_exact(
         return FisherResult(p=1.0, test=fisher_test_name(), method="trivial", table=t0, n=n,
                             p_table=1.0,
                             notes=[("fewer than 2 non-empty rows or columns: only one table "
-                                   "has these margins, p = 1 (R's fisher.test stops here)")])
+                                    "has these margins, p = 1 (as R)")])
     lf = _log_fact(n)
     rows, cols = t.sum(axis=1), t.sum(axis=0)
     p_table = math.exp(float(lf[rows].sum() + lf[cols].sum() - lf[n] - lf[t].sum()))

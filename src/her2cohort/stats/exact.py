@@ -817,7 +817,8 @@ def mantel_haenszel(
     nothing (its x11 equals its expectation and its variance and odds-ratio terms are 0); a
     stratum with fewer than 2 patients raises ValueError (R: "sample size in each stratum
     must be > 1"), as do fewer than 2 strata.  The Breslow-Day test leaves zero-margin
-    strata out (df = strata used - 1).
+    strata out (df = strata used - 1).  Levels of a pandas Categorical that have no rows are
+    ignored (R's ``table()`` would keep them and then stop on the empty stratum).
     """
     from scipy.stats import chi2, norm
 

@@ -9,10 +9,12 @@
   Tarone's correction;
 * :func:`trend_test`: chi-square test for trend in proportions (R ``prop.trend.test``).
 
-Why own code: scipy's ``fisher_exact`` is limited to 2 x 2 tables (R x C only from scipy 1.15
-and only by simulation/enumeration), and statsmodels' ``StratifiedTable`` has no continuity
-correction, exact test or RBG interval in R's form. Every function is checked against R in
-``tests/test_exact.py`` (script ``tests/r/exact.R``, output ``tests/fixtures/r/exact/``).
+Why own code: scipy's ``fisher_exact`` computes exact p-values only for 2 x 2 tables (R x C
+from scipy 1.15 by permutation or Monte Carlo only); statsmodels' ``StratifiedTable`` has the
+asymptotic Mantel-Haenszel test and Breslow-Day but not R's exact conditional test, and R's
+``prop.trend.test`` has no direct equivalent.  The formulas are short, so they are written out
+here and every function is checked against R in ``tests/test_exact.py`` (script
+``tests/r/exact.R``, output ``tests/fixtures/r/exact/``), Breslow-Day also against statsmodels.
 
 The module imports only numpy at import time; scipy and pandas are imported inside functions.
 """

@@ -176,8 +176,9 @@ def test_validation_errors():
     bad = df.assign(group=df["group"].where(df.index >= 4))
     with pytest.raises(ValueError, match=r"'group' has 4 missing"):
         pr.compare_proportions(bad, "pcr", "group")
+    # Fisher is no longer limited to 2 x 2 (exact R x C test), Yates still is
     with pytest.raises(ValueError, match="exactly 2 groups"):
-        pr.compare_proportions(DATA["k3"], "pcr", "group", test="fisher")
+        pr.compare_proportions(DATA["k3"], "pcr", "group", test="yates")
     with pytest.raises(ValueError, match="unknown test"):
         pr.compare_proportions(df, "pcr", "group", test="g-test")
     with pytest.raises(ValueError, match="unknown ci"):

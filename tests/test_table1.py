@@ -258,10 +258,13 @@ def test_auto_test_choice():
     assert row(t, "v")["test"] == TEST_CHISQ_SMALL
     t = table_one(big, "grp", [{"name": "v", "type": "categorical", "test": "fisher"}])
     assert row(t, "v")["test"] == TEST_FISHER
-    # 3 x 3 table with small expected counts: no exact test -> labelled chi-square
+    # 3 x 3 table with small expected counts: exact Fisher too (the old enumeration had a
+    # cap and silently fell back to chi-square here); p = R fisher.test, see
+    # tests/fixtures/r/exact/fisher.csv (id t3x3)
     r3 = _cat_df([[2, 5, 1], [4, 1, 3], [1, 2, 6]], groups=("a", "b", "c"))
     t = table_one(r3, "grp", [{"name": "v", "type": "categorical"}])
-    assert row(t, "v")["test"] == TEST_CHISQ_SMALL
+    assert row(t, "v")["test"] == TEST_FISHER
+    assert row(t, "v")["p_value"] == pytest.approx(0.091388183356513109, rel=5e-7)
     # R x 2 with small expected counts: exact Fisher
     r2 = _cat_df([[2, 5], [4, 1], [1, 2]])
     t = table_one(r2, "grp", [{"name": "v", "type": "categorical"}])
@@ -276,7 +279,10 @@ def test_fisher_rxc_agrees_with_scipy_2x2_and_is_symmetric():
     t3 = np.array([[3, 1], [10, 2], [40, 20]])
     assert fisher_exact_rxc(t3) == pytest.approx(fisher_exact_rxc(t3.T), rel=1e-12)
     assert fisher_exact_rxc(t3) == pytest.approx(fisher_exact_rxc(t3[:, ::-1]), rel=1e-12)
-    assert fisher_exact_rxc(np.array([[1, 2, 3], [4, 5, 6], [7, 8, 9]])) is None
+    # any R x C table now has an exact p-value (was None); R fisher.test, see
+    # tests/fixtures/r/exact/fisher.csv (id t3x3_1to9)
+    assert fisher_exact_rxc(np.array([[1, 2, 3], [4, 5, 6], [7, 8, 9]])) == pytest.approx(
+        0.98879343567895828, rel=5e-7)
     assert fisher_exact_rxc(np.array([[5, 0], [3, 0]])) == 1.0
 
 

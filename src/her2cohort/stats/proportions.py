@@ -17,15 +17,17 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy.stats import chi2_contingency, fisher_exact, norm
+from scipy.stats import chi2_contingency, norm
 from scipy.stats.contingency import odds_ratio as _scipy_odds_ratio
 from statsmodels.stats.proportion import proportion_confint
 
+from .exact import fisher_exact
 from .grouping import group_labels
 
 __all__ = [
     "CI_METHODS",
     "TESTS",
+    "TEST_OPTIONS",
     "compare_proportions",
     "odds_ratio",
     "rate_table",
@@ -45,6 +47,8 @@ TESTS: dict[str, str] = {
     "yates": "Pearson chi-square with Yates continuity correction",
     "fisher": "Fisher's exact test (two-sided)",
 }
+#: ``test="auto"``: Pearson unless an expected count is < 5, then Fisher (as Table 1)
+TEST_OPTIONS = (*TESTS, "auto")
 
 OR_METHODS: dict[str, str] = {
     "woolf": "Woolf (logit), 95%",
@@ -152,23 +156,29 @@ def compare_proportions(
       (= R ``chisq.test(tab, correct=FALSE)``);
     * ``"yates"``: Pearson chi-square with Yates' correction, 2 x 2 only
       (= R ``chisq.test(tab)``);
-    * ``"fisher"``: Fisher's exact test, two-sided, 2 x 2 only
-      (= R ``fisher.test(tab)$p.value``); ``statistic`` and ``df`` are None.
+    * ``"fisher"``: Fisher's exact test, two-sided, any number of groups
+      (= R ``fisher.test(tab)$p.value``; exact network algorithm of
+      :func:`her2cohort.stats.exact.fisher_exact`, whose Monte Carlo fallback for
+      infeasible tables is then named in ``test``); ``statistic`` and ``df`` are None;
+    * ``"auto"``: ``"pearson"`` when every expected count is >= 5, else ``"fisher"``
+      (the rule of Table 1); ``test`` names the test actually used and
+      ``test_choice`` says why.
 
     Returns a dict with ``test`` (full name), ``statistic``, ``df``, ``p``,
     ``table`` (DataFrame of events / non_events / n per group), ``expected``
-    (expected events / non_events under independence) and ``warning``
-    (string when a chi-square test has any expected count < 5, else None).
+    (expected events / non_events under independence), ``warning``
+    (string when a chi-square test has any expected count < 5, else None) and
+    ``test_choice`` (``"requested"`` or the reason for the automatic choice).
     """
     key = test.lower()
-    if key not in TESTS:
-        raise ValueError(f"unknown test {test!r}; choose one of {sorted(TESTS)}")
+    if key not in TEST_OPTIONS:
+        raise ValueError(f"unknown test {test!r}; choose one of {sorted(TEST_OPTIONS)}")
     if group is None:
         raise ValueError("compare_proportions needs a group column")
     counts = _counts(df, outcome, group, group_order)
     if len(counts) < 2:
         raise ValueError(f"group column '{group}' has fewer than 2 levels")
-    if key in ("yates", "fisher") and len(counts) != 2:
+    if key == "yates" and len(counts) != 2:
         raise ValueError(f"test {test!r} needs exactly 2 groups, got {len(counts)}")
     obs = counts[["events", "non_events"]].to_numpy(dtype=int)
     if (obs.sum(axis=0) == 0).any():
@@ -180,10 +190,23 @@ def compare_proportions(
     _, _, _, expected = chi2_contingency(obs, correction=False)
     expected_df = pd.DataFrame(expected, index=counts.index, columns=["events", "non_events"])
     warning = None
+    choice = "requested"
+    if key == "auto":
+        n_small = int((expected < 5).sum())
+        if n_small:
+            key = "fisher"
+            choice = (f"auto: Fisher's exact test because {n_small} of {expected.size} "
+                      f"expected counts < 5 (min {expected.min():.2f})")
+        else:
+            key = "pearson"
+            choice = "auto: Pearson chi-square because all expected counts >= 5"
+    test_name = TESTS[key]
     if key == "fisher":
-        # scipy's two-sided p uses R's definition (sum of tables with
-        # probability <= observed, relative tolerance 1e-7).
-        p = float(fisher_exact(obs, alternative="two-sided").pvalue)
+        # R's two-sided definition (tables with probability <= observed, R's tolerance)
+        fres = fisher_exact(obs)
+        p = float(fres.p)
+        if fres.method.startswith("Monte Carlo"):
+            test_name = f"{fres.test}, two-sided"
         statistic, dof = None, None
     else:
         stat, p, dof, _ = chi2_contingency(obs, correction=(key == "yates"))
@@ -196,7 +219,8 @@ def compare_proportions(
                 + ("; consider Fisher's exact test" if len(counts) == 2 else "")
             )
     return {
-        "test": TESTS[key],
+        "test": test_name,
+        "test_choice": choice,
         "statistic": statistic,
         "df": dof,
         "p": p,

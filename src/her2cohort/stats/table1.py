@@ -19,11 +19,15 @@ Statistical conventions (chosen to match R; every p-value names its test):
 
 * categorical, ``categorical_test="auto"``: Pearson chi-square without
   continuity correction (R ``chisq.test(correct = FALSE)``) when all expected
-  counts are >= 5, otherwise Fisher's exact test (R ``fisher.test``). Fisher's
-  test is computed exactly for 2x2 and for R x 2 / 2 x C tables (complete
-  enumeration, same two-sided p-value definition as R). For larger tables with
-  small expected counts, or when the enumeration would be too large, the
-  chi-square test is used and labelled "Pearson chi-square (expected counts < 5)";
+  counts are >= 5, otherwise Fisher's exact test (R ``fisher.test``), computed
+  exactly for any R x C table by :func:`her2cohort.stats.exact.fisher_exact`
+  (network algorithm, R's two-sided definition). Only when the exact computation
+  would be too large is its Monte Carlo p-value used (as R's
+  ``simulate.p.value = TRUE``), and the ``test`` column then says so, e.g.
+  "Fisher's exact test (Monte Carlo, B = 2000 replicates, seed 12345)"; there is
+  no silent fallback to chi-square. "Pearson chi-square (expected counts < 5)"
+  appears only when the chi-square test was requested (``"chisq"``) for a table
+  with small expected counts;
 * continuous, two groups: Welch t-test (R ``t.test``); non-normal: Wilcoxon
   rank-sum test with normal approximation, tie and continuity correction
   (R ``wilcox.test(exact = FALSE, correct = TRUE)``);
@@ -46,7 +50,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import special, stats
+from scipy import stats
 
 __all__ = [
     "TEST_ANOVA",
@@ -77,9 +81,8 @@ TEST_KRUSKAL = "Kruskal-Wallis test"
 TEST_DESCRIPTIONS: dict[str, str] = {
     TEST_CHISQ: "Pearson chi-square test without continuity correction "
     "(all expected counts >= 5).",
-    TEST_CHISQ_SMALL: "Pearson chi-square test without continuity correction; at least one "
-    "expected count < 5 and no exact test was computed for this table size, so the "
-    "p-value is approximate.",
+    TEST_CHISQ_SMALL: "Pearson chi-square test without continuity correction, as requested; "
+    "at least one expected count is < 5, so the p-value is approximate.",
     TEST_FISHER: "Fisher's exact test, two-sided (used when an expected count is < 5).",
     TEST_WELCH: "Welch two-sample t-test (unequal variances), two-sided.",
     TEST_WILCOXON: "Wilcoxon rank-sum (Mann-Whitney U) test, two-sided, normal approximation "
@@ -90,9 +93,7 @@ TEST_DESCRIPTIONS: dict[str, str] = {
 
 _STATS = ("n", "pct", "mean", "sd", "median", "q1", "q3")
 _CATEGORICAL_TESTS = ("auto", "chisq", "fisher")
-#: Largest number of partial tables enumerated per half in the exact R x 2 Fisher test.
-_FISHER_MAX_TABLES = 2_000_000
-_FISHER_REL_ERR = 1.0 + 1e-7  # same tolerance as R's fisher.test
+_FISHER_MC_PREFIX = "Fisher's exact test (Monte Carlo"
 
 
 # --------------------------------------------------------------------------- formatting
@@ -165,96 +166,16 @@ def smd_categorical(counts1: Sequence[float], counts2: Sequence[float]) -> float
     return math.sqrt(max(val, 0.0))
 
 
-def _log_choose(n: np.ndarray | int, k: np.ndarray | int) -> np.ndarray:
-    n = np.asarray(n, dtype=float)
-    k = np.asarray(k, dtype=float)
-    return special.gammaln(n + 1) - special.gammaln(k + 1) - special.gammaln(n - k + 1)
+def fisher_exact_rxc(table: Any) -> float:
+    """Two-sided Fisher exact p-value for any R x C table, as R ``fisher.test``.
 
-
-def _enumerate_half(
-    rows: np.ndarray, m: int, cap_after: np.ndarray, max_tables: int
-) -> tuple[np.ndarray, np.ndarray] | None:
-    """All partial column vectors (sum, log weight) over ``rows`` with sum <= m."""
-    sums = np.zeros(1, dtype=np.int64)
-    logw = np.zeros(1, dtype=float)
-    for r, cap in zip(rows, cap_after, strict=True):
-        k = np.arange(0, min(int(r), m) + 1, dtype=np.int64)
-        s = (sums[:, None] + k[None, :]).ravel()
-        lw = (logw[:, None] + _log_choose(int(r), k)[None, :]).ravel()
-        ok = (s <= m) & (s + cap >= m)
-        sums, logw = s[ok], lw[ok]
-        if sums.size > max_tables:
-            return None
-    return sums, logw
-
-
-def _fisher_exact_two_columns(table: np.ndarray, max_tables: int) -> float | None:
-    """Exact two-sided Fisher p-value for an R x 2 table (None if too large)."""
-    t = np.asarray(table, dtype=np.int64)
-    t = t[t.sum(axis=1) > 0]
-    r = t.sum(axis=1)
-    col_tot = t.sum(axis=0)
-    j = 0 if col_tot[0] <= col_tot[1] else 1
-    m = int(col_tot[j])
-    n_tot = int(r.sum())
-    x_obs = t[:, j]
-    log_obs = float(_log_choose(r, x_obs).sum())
-    log_norm = float(_log_choose(n_tot, m))
-    caps = np.minimum(r, m)
-    half = len(r) // 2
-    rows_a, rows_b = r[:half], r[half:]
-    # remaining capacity after each row, counted over all rows (pruning for half A)
-    cap_after_all = np.concatenate([np.cumsum(caps[::-1])[::-1][1:], [0]])
-    enum_a = _enumerate_half(rows_a, m, cap_after_all[:half], max_tables)
-    enum_b = _enumerate_half(rows_b, m, np.full(len(rows_b), m), max_tables)
-    if enum_a is None or enum_b is None:
-        return None
-    s_a, lw_a = enum_a
-    s_b, lw_b = enum_b
-    threshold = log_obs + math.log(_FISHER_REL_ERR)
-    order = np.lexsort((lw_b, s_b))
-    s_b, lw_b = s_b[order], lw_b[order]
-    uniq, starts = np.unique(s_b, return_index=True)
-    ends = np.append(starts[1:], s_b.size)
-    total = 0.0
-    for s, st, en in zip(uniq, starts, ends, strict=True):
-        mask = s_a == (m - s)
-        if not mask.any():
-            continue
-        seg = lw_b[st:en]
-        shift = float(seg[-1])
-        cum = np.cumsum(np.exp(seg - shift))
-        la = lw_a[mask]
-        idx = np.searchsorted(seg, threshold - la, side="right")
-        inner = np.where(idx > 0, cum[np.maximum(idx - 1, 0)], 0.0)
-        total += float(np.sum(inner * np.exp(la + shift - log_norm)))
-    return min(1.0, total)
-
-
-def fisher_exact_rxc(table: Any, max_tables: int = _FISHER_MAX_TABLES) -> float | None:
-    """Two-sided Fisher exact p-value for a contingency table, as R ``fisher.test``.
-
-    Exact for 2x2 (via :func:`scipy.stats.fisher_exact`) and for any table with
-    two rows or two columns (complete enumeration, meet-in-the-middle; tables
-    whose probability is <= the observed one times ``1 + 1e-7`` are summed, as in
-    R). Returns ``None`` when the table has >= 3 rows and >= 3 columns, or when
-    the enumeration would exceed ``max_tables`` partial tables per half; callers
-    then fall back to an approximate test. All-zero rows/columns are dropped.
+    Thin wrapper around :func:`her2cohort.stats.exact.fisher_exact` (exact network
+    algorithm; Monte Carlo only when the exact computation is infeasible, see there).
+    All-zero rows/columns are dropped; a table with a single non-empty row or column gives 1.
     """
-    t = np.asarray(table)
-    if t.ndim != 2 or np.any(t < 0) or not np.all(np.equal(np.mod(t, 1), 0)):
-        raise ValueError("table must be a 2-D array of non-negative integer counts")
-    t = t.astype(np.int64)
-    t = t[t.sum(axis=1) > 0][:, t.sum(axis=0) > 0]
-    if t.shape[0] < 2 or t.shape[1] < 2:
-        return 1.0
-    if t.shape == (2, 2):
-        return float(stats.fisher_exact(t).pvalue)
-    if t.shape[1] == 2:
-        return _fisher_exact_two_columns(t, max_tables)
-    if t.shape[0] == 2:
-        return _fisher_exact_two_columns(t.T, max_tables)
-    return None
+    from .exact import fisher_exact
+
+    return float(fisher_exact(table).p)
 
 
 def _categorical_test(table: np.ndarray, how: str) -> tuple[float, str]:
@@ -265,9 +186,10 @@ def _categorical_test(table: np.ndarray, how: str) -> tuple[float, str]:
     chi = stats.chi2_contingency(t, correction=False)
     small = bool(np.any(chi.expected_freq < 5))
     if how == "fisher" or (how == "auto" and small):
-        p = fisher_exact_rxc(t)
-        if p is not None:
-            return float(p), TEST_FISHER
+        from .exact import fisher_exact
+
+        res = fisher_exact(t)
+        return float(res.p), res.test  # TEST_FISHER, or the Monte Carlo name with B and seed
     return float(chi.pvalue), TEST_CHISQ_SMALL if small else TEST_CHISQ
 
 
@@ -608,6 +530,10 @@ def table_footnotes(table: pd.DataFrame) -> list[str]:
     used = [t for t in pd.unique(table["test"]) if isinstance(t, str) and t]
     for name in used:
         desc = TEST_DESCRIPTIONS.get(name, "")
+        if not desc and name.startswith(_FISHER_MC_PREFIX):
+            desc = ("Fisher's exact test, two-sided, p-value by Monte Carlo simulation of tables "
+                    "with the observed margins (as R fisher.test(simulate.p.value = TRUE)), used "
+                    "because the exact computation was too large.")
         notes.append(f"{name}: {desc}" if desc else name)
     if table["smd_value"].notna().any():
         notes.append(

@@ -1,0 +1,997 @@
+"""Exact and stratified tests for contingency tables, matching base R.
+
+* :func:`fisher_exact`: Fisher's exact test for any R x C table of counts (R ``fisher.test``),
+  computed with a network algorithm (Mehta & Patel 1983, 1986), with a seeded Monte Carlo
+  fallback (R ``fisher.test(simulate.p.value = TRUE)``) when the exact computation is too big;
+* :func:`mantel_haenszel`: Cochran-Mantel-Haenszel test for 2 x 2 x K tables with the
+  Mantel-Haenszel common odds ratio and its Robins-Breslow-Greenland CI (R ``mantelhaen.test``),
+  the exact conditional test (``exact=TRUE``) and the Breslow-Day test of homogeneity with
+  Tarone's correction;
+* :func:`trend_test`: chi-square test for trend in proportions (R ``prop.trend.test``).
+
+Why own code: scipy's ``fisher_exact`` computes exact p-values only for 2 x 2 tables (R x C
+from scipy 1.15 by permutation or Monte Carlo only); statsmodels' ``StratifiedTable`` has the
+asymptotic Mantel-Haenszel test and Breslow-Day but not R's exact conditional test, and R's
+``prop.trend.test`` has no direct equivalent.  The formulas are short, so they are written out
+here and every function is checked against R in ``tests/test_exact.py`` (script
+``tests/r/exact.R``, output ``tests/fixtures/r/exact/``), Breslow-Day also against statsmodels.
+
+The module imports only numpy at import time; scipy and pandas are imported inside functions.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any, NamedTuple
+
+import numpy as np
+
+__all__ = [
+    "FEXACT_TOL",
+    "R_REL_ERR",
+    "FisherResult",
+    "fisher_exact",
+    "fisher_test_name",
+    "mantel_haenszel",
+    "trend_test",
+]
+
+#: R's relative tolerance for "as or less probable" in the 2 x 2 branch of ``fisher.test`` and
+#: in the exact test of ``mantelhaen.test`` (``relErr <- 1 + 10^(-7)``).
+R_REL_ERR = 1.0 + 1e-7
+#: Tolerance (on the log-probability scale) of R's FEXACT for tables larger than 2 x 2
+#: (``tol = 3.45254e-7`` in ``fexact.c``: a table counts when log P <= log P_obs + tol).
+FEXACT_TOL = 3.45254e-7
+#: R's tolerance in the simulated p-value (``almost.1 <- 1 + 64 * .Machine$double.eps``).
+_ALMOST_1 = 1.0 + 64 * np.finfo(float).eps
+#: Default budget of network-algorithm work units (one unit = one path extended along one arc);
+#: about 1-3 s on one core. Above it the Monte Carlo p-value is used.
+DEFAULT_MAX_WORK = 20_000_000
+DEFAULT_B = 2000
+DEFAULT_SEED = 12345
+#: log-weights of paths in the same bin of this width are merged (FEXACT merges paths whose
+#: past log-weights differ by less than its ``tol``); far below the 3.45e-7 of R's criterion.
+_MERGE_EPS = 1e-9
+#: work units charged per node whose completion bounds are computed, and per child node
+#: created (python-level costs, in the units of one path extended along one arc)
+_BOUND_COST = 1000
+_NODE_COST = 20
+
+
+class _TooMuchWork(RuntimeError):
+    """Raised inside the network algorithm when the work budget is exhausted."""
+
+
+@dataclass
+class FisherResult:
+    """Result of :func:`fisher_exact` (also usable as a mapping via :meth:`as_dict`)."""
+
+    p: float
+    test: str
+    method: str
+    table: np.ndarray
+    n: int
+    p_table: float  #: null probability of the observed table
+    estimate: float | None = None  #: 2 x 2 only: conditional MLE of the odds ratio
+    conf_int: tuple[float, float] | None = None  #: 2 x 2 only: exact 95% CI
+    ci_method: str | None = None
+    B: int | None = None
+    seed: int | None = None
+    work: int = 0  #: network algorithm work units used (0 for 2 x 2 and Monte Carlo)
+    n_missing: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def __getitem__(self, key: str) -> Any:  # dict-style access for callers using dicts
+        return getattr(self, key)
+
+
+def fisher_test_name(simulated: bool = False, B: int | None = None,
+                     seed: int | None = None) -> str:
+    """The ``test`` string: "Fisher's exact test" or its Monte Carlo variant."""
+    if not simulated:
+        return "Fisher's exact test"
+    return f"Fisher's exact test (Monte Carlo, B = {B} replicates, seed {seed})"
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def _as_table(table: Any) -> np.ndarray:
+    t = np.asarray(table)
+    if t.ndim != 2:
+        raise ValueError("table must be 2-dimensional (rows x columns of counts)")
+    if t.size == 0:
+        raise ValueError("table is empty")
+    tf = t.astype(float)
+    if np.any(~np.isfinite(tf)) or np.any(tf < 0) or np.any(tf != np.round(tf)):
+        raise ValueError("table must contain non-negative integer counts")
+    return tf.astype(np.int64)
+
+
+def _log_fact(n: int) -> np.ndarray:
+    from scipy.special import gammaln
+
+    return gammaln(np.arange(n + 2, dtype=float) + 1.0)
+
+
+# ------------------------------------------------------------------ completion bounds
+#
+# A "node" of the network at stage k is the multiset of row totals still to be filled by the
+# columns k, k+1, ..., C-1.  For a node we need (in log scale, weight of a table = prod 1/x!):
+#   logT : log of the summed weight of all completions  = log N! - sum log r! - sum log c!
+#   LP   : an upper bound on the largest completion weight (exact when it is cheap)
+#   SP   : a lower bound on the smallest completion weight (exact when it is cheap)
+
+
+def _two_line_bounds(a: int, v: np.ndarray, lf: np.ndarray) -> tuple[float, float]:
+    """Exact (LP, SP) when one side has 2 lines with totals (a, b) and the other side v.
+
+    Cell pairs are (x_i, v_i - x_i) with sum x_i = a.  LP: maximise the concave separable
+    sum -(lf[x_i] + lf[v_i - x_i]) under one linear constraint: greedy on the decreasing unit
+    gains log(v_i - x) - log(x + 1) is exact.  SP: the maximum of the convex sum is attained at a
+    vertex (all x_i at 0 or v_i except one, j); every i != j contributes lf[v_i] either way,
+    and the free coordinate takes a value a - s for a subset sum s of the other lines.
+    """
+    v = np.asarray(v, dtype=np.int64)
+    base = -float(lf[v].sum())
+    if a == 0 or a == int(v.sum()):
+        return base, base
+    # LP: take the a largest unit gains
+    xs = np.concatenate([np.arange(int(vi)) for vi in v])
+    vv = np.repeat(v, v)
+    gains = np.log(vv - xs) - np.log(xs + 1.0)
+    top = np.partition(gains, gains.size - a)[gains.size - a:]
+    lp = base + float(top.sum())
+    # SP: vertex enumeration through subset sums (python ints as bitsets)
+    total_lf = float(lf[v].sum())
+    best = -math.inf
+    for j in range(v.size):
+        bits = 1
+        for i, vi in enumerate(v):
+            if i != j:
+                bits |= bits << int(vi)
+        vj = int(v[j])
+        # free coordinate rem = a - s in [0, vj]  <=>  s in [a - vj, a]
+        lo, hi = max(0, a - vj), a
+        window = (bits >> lo) & ((1 << (hi - lo + 1)) - 1)
+        if not window:
+            continue
+        ss = np.array([lo + k for k in range(hi - lo + 1) if (window >> k) & 1])
+        rem = a - ss
+        val = total_lf - lf[vj] + float(np.max(lf[rem] + lf[vj - rem]))
+        best = max(best, val)
+    return lp, -best
+
+
+class _Bounds:
+    """Cached completion bounds for the nodes of one stage (remaining columns fixed)."""
+
+    def __init__(self, cols_rem: np.ndarray, lf: np.ndarray):
+        self.cols = np.asarray(cols_rem, dtype=np.int64)
+        self.lf = lf
+        self.n = int(self.cols.sum())
+        self.sum_lf_cols = float(lf[self.cols].sum())
+        self.cache: dict[tuple[int, ...], tuple[float, float, float]] = {}
+
+    def get(self, key: tuple[int, ...]) -> tuple[float, float, float]:
+        out = self.cache.get(key)
+        if out is None:
+            out = self._compute(key)
+            self.cache[key] = out
+        return out
+
+    def _compute(self, key: tuple[int, ...]) -> tuple[float, float, float]:
+        lf, cols, n = self.lf, self.cols, self.n
+        r = np.asarray(key, dtype=np.int64)
+        r = r[r > 0]
+        sum_lf_rows = float(lf[r].sum())
+        log_t = float(lf[n]) - sum_lf_rows - self.sum_lf_cols
+        if r.size <= 1:
+            w = -self.sum_lf_cols
+            return log_t, w, w
+        if cols.size == 1:
+            w = -sum_lf_rows
+            return log_t, w, w
+        if r.size == 2:
+            lp, sp = _two_line_bounds(int(r[0]), cols, lf)
+            return log_t, lp, sp
+        if cols.size == 2:
+            lp, sp = _two_line_bounds(int(cols[0]), r, lf)
+            return log_t, lp, sp
+        # General node: Lagrangian (dual) bound for the most probable completion with
+        # multipliers log(r_i c_j / n); for each cell max_x [x log e - log x!] is at floor(e).
+        e = np.outer(r, cols) / n
+        h = np.floor(e)
+        dual = float(np.sum(h * np.log(e) - lf[h.astype(np.int64)]))
+        dual -= float(np.sum(r * np.log(r)) + np.sum(cols * np.log(cols)) - n * math.log(n))
+        lp = min(dual, log_t)
+        # least probable completion: max sum log x! <= min(sum log c!, sum log r!)
+        sp = -min(self.sum_lf_cols, sum_lf_rows)
+        return log_t, lp, sp
+
+
+def _count_column_vectors(r: np.ndarray, c: int) -> int:
+    """Number of integer vectors x with sum c and 0 <= x_i <= r_i (polynomial product)."""
+    ways = np.zeros(c + 1)
+    ways[0] = 1.0
+    for ri in r:
+        cs = np.concatenate([[0.0], np.cumsum(ways)])
+        hi = np.arange(c + 1) + 1
+        lo = np.maximum(hi - int(ri) - 1, 0)
+        ways = cs[hi] - cs[lo]
+    return int(min(ways[c], 1e18))
+
+
+def _column_vectors(r: np.ndarray, c: int) -> np.ndarray:
+    """All integer vectors x with sum c and 0 <= x_i <= r_i (rows of the returned array)."""
+    k = r.size
+    cap_after = np.concatenate([np.cumsum(r[::-1])[::-1][1:], [0]])
+    parts = np.zeros((1, 0), dtype=np.int64)
+    sums = np.zeros(1, dtype=np.int64)
+    for i in range(k):
+        if i == k - 1:
+            x = (c - sums)[:, None]
+            ok = (x[:, 0] >= 0) & (x[:, 0] <= r[i])
+            parts = np.concatenate([parts[ok], x[ok]], axis=1)
+            break
+        vals = np.arange(0, min(int(r[i]), c) + 1, dtype=np.int64)
+        s = (sums[:, None] + vals[None, :]).ravel()
+        rep = np.repeat(np.arange(sums.size), vals.size)
+        xv = np.tile(vals, sums.size)
+        ok = (s <= c) & (s + cap_after[i] >= c)
+        parts = np.concatenate([parts[rep[ok]], xv[ok][:, None]], axis=1)
+        sums = s[ok]
+    return parts
+
+
+class _Future(NamedTuple):
+    """Completion weights of a node: ascending log-weights ``w``, log of the total weight of
+    the completions with that weight ``lm`` (count x weight) and its running log-sum ``lcum``."""
+
+    w: np.ndarray
+    lcum: np.ndarray
+    lm: np.ndarray
+
+
+class _Network:
+    """State of one network-algorithm run (see :func:`fisher_exact` for the method)."""
+
+    def __init__(self, t: np.ndarray, log_tol: float, max_work: int, future_cap: int,
+                 future_depth: int):
+        if t.shape[0] > t.shape[1]:
+            t = t.T  # nodes are keyed by the shorter margin (as FEXACT)
+        rows = t.sum(axis=1)
+        cols = t.sum(axis=0)
+        n = int(t.sum())
+        self.lf = lf = _log_fact(n)
+        self.thr = -float(lf[t].sum()) + log_tol
+        self.log_k = float(lf[rows].sum() + lf[cols].sum() - lf[n])
+        self.cols = np.sort(cols, kind="stable")  # smallest column first, as FEXACT
+        self.ncol = self.cols.size
+        self.bounds = [_Bounds(self.cols[k:], lf) for k in range(self.ncol)]
+        self.root = tuple(sorted(int(v) for v in rows))
+        self.max_work = max_work
+        self.future_cap = future_cap
+        self.future_depth = future_depth
+        self.work = 0
+        self._arcs: dict[tuple[int, tuple[int, ...]], tuple[Any, ...]] = {}
+        self._future: dict[tuple[int, tuple[int, ...]], _Future | None] = {}
+
+    def _charge(self, units: int) -> None:
+        self.work += units
+        if self.work > self.max_work:
+            raise _TooMuchWork
+
+    def arcs(self, k: int, key: tuple[int, ...]) -> tuple[Any, ...]:
+        """Arcs out of node ``key`` at stage k: (arc log-weights, child index per arc,
+        child keys)."""
+        got = self._arcs.get((k, key))
+        if got is None:
+            r = np.asarray(key, dtype=np.int64)
+            c = int(self.cols[k])
+            self._charge(_count_column_vectors(r, c) * r.size)  # before building them
+            x = _column_vectors(r, c)
+            ew = -self.lf[x].sum(axis=1)
+            ch = np.sort(r[None, :] - x, axis=1)
+            base = int(r.max()) + 1
+            if base ** r.size < 2**62:  # encode sorted rows as integers: fast 1-D unique
+                code = ch @ (base ** np.arange(r.size, dtype=np.int64))
+                _, first, inv = np.unique(code, return_index=True, return_inverse=True)
+                uniq = ch[first]
+            else:
+                uniq, inv = np.unique(ch, axis=0, return_inverse=True)
+            ukeys = [tuple(row) for row in uniq.tolist()]  # zeros kept: fixed length
+            self._charge(_NODE_COST * len(ukeys))
+            got = (ew, inv.ravel(), ukeys)
+            self._arcs[(k, key)] = got
+        return got
+
+    def child_bounds(self, k: int, keys: list[tuple[int, ...]]) -> np.ndarray:
+        """(logT, LP, SP) of the nodes ``keys`` at stage k, shape (len(keys), 3)."""
+        bk = self.bounds[k]
+        new = sum(1 for kk in keys if kk not in bk.cache)
+        self._charge(_BOUND_COST * new)
+        return np.array([bk.get(kk) for kk in keys]).reshape(-1, 3)
+
+    def future(self, k: int, key: tuple[int, ...]) -> _Future | None:
+        """All completion weights of a node (merged, sorted), or None when the node is more
+        than ``future_depth`` stages from the end or has more than ``future_cap`` of them.
+
+        Built backwards from the last column: the completions of a node are its arcs followed
+        by the completions of the arc's child (memoised per node)."""
+        ck = (k, key)
+        if ck in self._future:
+            return self._future[ck]
+        out: _Future | None = None
+        if k == self.ncol - 1:
+            w = np.array([-float(self.lf[np.asarray(key, dtype=np.int64)].sum())])
+            out = _Future(w, w.copy(), w.copy())
+        elif k == self.ncol - 2:
+            # two columns left: each arc fixes the table; vectorised, no per-child nodes
+            r = np.asarray(key, dtype=np.int64)
+            c = int(self.cols[k])
+            count = _count_column_vectors(r, c)
+            if count <= self.future_cap:
+                self._charge(count * r.size)
+                x = _column_vectors(r, c)
+                w_tab = -self.lf[x].sum(axis=1) - self.lf[r[None, :] - x].sum(axis=1)
+                w, lm = _merge_sorted(w_tab, w_tab)
+                out = _Future(w, np.logaddexp.accumulate(lm), lm)
+        elif self.ncol - k <= self.future_depth:
+            ew, inv, ukeys = self.arcs(k, key)
+            subs = [self.future(k + 1, kk) for kk in ukeys]
+            if all(sub is not None for sub in subs):
+                sizes = np.array([sub.w.size for sub in subs])  # type: ignore[union-attr]
+                total = int(sizes[inv].sum())
+                if total <= self.future_cap:
+                    self._charge(total)
+                    w_all = np.concatenate([sub.w for sub in subs])  # type: ignore[union-attr]
+                    lm_all = np.concatenate([sub.lm for sub in subs])  # type: ignore[union-attr]
+                    offs = np.r_[0, np.cumsum(sizes)[:-1]]
+                    sz = sizes[inv]
+                    arc = np.repeat(np.arange(ew.size), sz)
+                    pos = np.arange(total) - np.repeat(np.cumsum(sz) - sz, sz)
+                    src = offs[inv][arc] + pos
+                    w, lm = _merge_sorted(ew[arc] + w_all[src], ew[arc] + lm_all[src])
+                    out = _Future(w, np.logaddexp.accumulate(lm), lm)
+        self._future[ck] = out
+        return out
+
+    def run(self) -> float:
+        thr, log_k = self.thr, self.log_k
+        _, lp, _sp = self.bounds[0].get(self.root)
+        if lp <= thr:
+            return 1.0
+        logs: list[np.ndarray] = []  # log contributions to p
+        current: dict[tuple[int, ...], tuple[np.ndarray, np.ndarray]] = {
+            self.root: (np.zeros(1), np.zeros(1))  # past log-weights, log path counts
+        }
+        for k in range(self.ncol - 1):
+            child_ids: dict[tuple[int, ...], int] = {}
+            acc_id: list[np.ndarray] = []
+            acc_v: list[np.ndarray] = []
+            acc_n: list[np.ndarray] = []
+            for key, (pv, lcnt) in current.items():
+                fut = self.future(k, key)
+                if fut is not None:
+                    # meet in the middle: all completions tabulated, one binary search per path
+                    w, lcum = fut.w, fut.lcum
+                    self._charge(pv.size)
+                    idx = np.searchsorted(w, thr - pv, side="right")
+                    ok = idx > 0
+                    logs.append(lcnt[ok] + pv[ok] + lcum[idx[ok] - 1] + log_k)
+                    continue
+                ew, inv, ukeys = self.arcs(k, key)
+                b = self.child_bounds(k + 1, ukeys)
+                self._charge(pv.size * ew.size)
+                e_logt, e_lp, e_sp = b[inv, 0], b[inv, 1], b[inv, 2]
+                new = pv[:, None] + ew[None, :]
+                lw = np.broadcast_to(lcnt[:, None], new.shape)
+                take = new + e_lp[None, :] <= thr
+                if take.any():
+                    logs.append((lw + new + e_logt[None, :])[take] + log_k)
+                keep = ~take & (new + e_sp[None, :] <= thr)
+                if keep.any():
+                    ids = np.array([child_ids.setdefault(kk, len(child_ids)) for kk in ukeys])
+                    acc_id.append(ids[inv[np.nonzero(keep)[1]]])
+                    acc_v.append(new[keep])
+                    acc_n.append(lw[keep])
+            if not acc_id:
+                break
+            current = _merge_paths(list(child_ids), np.concatenate(acc_id),
+                                   np.concatenate(acc_v), np.concatenate(acc_n))
+        if not logs:
+            return 0.0
+        allv = np.concatenate(logs)
+        if allv.size == 0:
+            return 0.0
+        top = float(allv.max())
+        return min(1.0, math.exp(top) * float(np.sum(np.exp(allv - top))))
+
+
+def _merge_sorted(w: np.ndarray, lm: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sort (weight, log mass) pairs by weight and merge weights equal within _MERGE_EPS."""
+    o = np.argsort(w, kind="stable")
+    w, lm = w[o], lm[o]
+    bins = np.floor(w / _MERGE_EPS)  # fixed grid: a merged group spans < _MERGE_EPS
+    start = np.ones(w.size, dtype=bool)
+    start[1:] = bins[1:] != bins[:-1]
+    idx = np.flatnonzero(start)
+    return w[idx], np.logaddexp.reduceat(lm, idx)
+
+
+def _merge_paths(keys: list[tuple[int, ...]], cid: np.ndarray, val: np.ndarray,
+                 lcnt: np.ndarray) -> dict[tuple[int, ...], tuple[np.ndarray, np.ndarray]]:
+    """Group paths by child node; merge paths with equal past weight (adding their counts)."""
+    o = np.lexsort((val, cid))
+    cid, val, lcnt = cid[o], val[o], lcnt[o]
+    bins = np.floor(val / _MERGE_EPS)  # fixed grid: a merged group spans < _MERGE_EPS
+    start = np.ones(cid.size, dtype=bool)
+    start[1:] = (cid[1:] != cid[:-1]) | (bins[1:] != bins[:-1])
+    idx = np.flatnonzero(start)
+    val_m, cnt_m, cid_m = val[idx], np.logaddexp.reduceat(lcnt, idx), cid[idx]
+    firsts = np.flatnonzero(np.r_[True, cid_m[1:] != cid_m[:-1]])
+    ends = np.r_[firsts[1:], cid_m.size]
+    return {keys[int(cid_m[s])]: (val_m[s:e], cnt_m[s:e]) for s, e in zip(firsts, ends, strict=True)}
+
+
+def _network_pvalue(t: np.ndarray, log_tol: float, max_work: int,
+                    future_cap: int = 10_000, future_depth: int = 3) -> tuple[float, int]:
+    """Two-sided Fisher p-value of an R x C table by the network algorithm.
+
+    Returns (p, work units used); raises :class:`_TooMuchWork` when more than ``max_work``
+    units would be needed.
+    """
+    net = _Network(t, log_tol, max_work, future_cap, future_depth)
+    p = net.run()
+    return p, net.work
+
+
+# ----------------------------------------------------------------------------- Monte Carlo
+
+
+def _random_tables(rows: np.ndarray, cols: np.ndarray, B: int,
+                   rng: np.random.Generator) -> np.ndarray:
+    """B random tables with margins rows x cols under independence, shape (B, R, C).
+
+    Column by column, each cell is drawn from its conditional hypergeometric distribution
+    given the cells already drawn; this is the conditional decomposition behind Patefield's
+    (1981) algorithm used by R's ``r2dtable`` and yields the same (multiple hypergeometric)
+    distribution of tables.
+    """
+    R, C = rows.size, cols.size
+    out = np.zeros((B, R, C), dtype=np.int64)
+    row_rem = np.tile(rows.astype(np.int64), (B, 1))
+    for j in range(C - 1):
+        need = np.full(B, int(cols[j]), dtype=np.int64)
+        left = row_rem.sum(axis=1)
+        for i in range(R - 1):
+            left = left - row_rem[:, i]
+            x = rng.hypergeometric(row_rem[:, i], left, need)
+            out[:, i, j] = x
+            need = need - x
+        out[:, R - 1, j] = need
+        row_rem = row_rem - out[:, :, j]
+    out[:, :, C - 1] = row_rem
+    return out
+
+
+def _monte_carlo_pvalue(t: np.ndarray, B: int, seed: int) -> float:
+    rows, cols = t.sum(axis=1), t.sum(axis=0)
+    lf = _log_fact(int(t.sum()))
+    stat = -float(lf[t].sum())
+    rng = np.random.default_rng(seed)
+    sims = _random_tables(rows, cols, B, rng)
+    sim_stat = -lf[sims].sum(axis=(1, 2))
+    return float((1 + np.sum(sim_stat <= stat / _ALMOST_1)) / (B + 1))
+
+
+# ----------------------------------------------------------------------------- Fisher
+
+
+def _fisher_2x2(t: np.ndarray) -> tuple[float, float, float, float]:
+    """R's 2 x 2 branch: p (relErr 1 + 1e-7), conditional MLE OR and exact 95% CI."""
+    from scipy.stats import hypergeom
+    from scipy.stats.contingency import odds_ratio
+
+    m, n_, k = int(t[0].sum()), int(t[1].sum()), int(t[:, 0].sum())
+    x = int(t[0, 0])
+    lo, hi = max(0, k - n_), min(k, m)
+    support = np.arange(lo, hi + 1)
+    d = hypergeom.pmf(support, m + n_, m, k)
+    p = float(np.sum(d[d <= d[x - lo] * R_REL_ERR]))
+    res = odds_ratio(t, kind="conditional")
+    ci = res.confidence_interval(confidence_level=0.95)
+    return min(1.0, p), float(res.statistic), float(ci.low), float(ci.high)
+
+
+def fisher_exact(
+    table: Any,
+    *,
+    simulate: bool = False,
+    B: int = DEFAULT_B,
+    seed: int = DEFAULT_SEED,
+    max_work: int | None = None,
+) -> FisherResult:
+    """Fisher's exact test for an R x C table of counts, two-sided, as R ``fisher.test``.
+
+    The p-value is the null (multiple hypergeometric, margins fixed) probability of all tables
+    that are as or less probable than the observed one.  "As probable" uses R's tolerances:
+    ``P <= P_obs * (1 + 1e-7)`` for 2 x 2 tables (R's own 2 x 2 code) and
+    ``log P <= log P_obs + 3.45254e-7`` for larger tables (R's FEXACT).  All-zero rows and
+    columns are dropped first (as FEXACT); if fewer than 2 non-empty rows or columns remain,
+    p = 1 (only one table has these margins; R also gives 1).  A table with fewer than 2 rows
+    or columns, negative or non-integer counts, or all counts 0 raises ValueError.
+
+    **Algorithm** (network algorithm of Mehta & Patel 1983, J Am Stat Assoc 78:427-434, and
+    1986, ACM Trans Math Softw 12:154-161, "FEXACT", the algorithm behind R ``fisher.test``).
+    The null probability of a table is ``K prod_ij 1/x_ij!`` with ``K`` fixed by the margins,
+    so only the weight ``prod 1/x!`` matters.  Tables are built column by column (the
+    longer margin gives the stages, smallest column first); a node at stage k is the
+    multiset of row totals not yet filled, so all partial tables leading to the same sorted
+    remainder share one node (this merging is what makes the network much smaller than the
+    set of tables).  Each path (partial table) carries its past weight; paths into a node with
+    the same past weight are merged and counted.  For every node the total weight of all its
+    completions is known in closed form (``N!/(prod r! prod c!)``) and the largest (LP) and
+    smallest (SP) completion weight are bounded:
+
+    * past x LP <= observed weight: every completion qualifies, the whole sub-tree is added at
+      once; past x SP > observed weight: no completion qualifies, the path is dropped; only
+      the remaining paths are extended along the node's arcs (the possible next columns);
+    * LP and SP are exact when the remaining sub-table has 2 rows or 2 columns (LP by greedy
+      allocation, which is exact for this concave separable problem; SP by enumerating the
+      vertices of the transportation polytope through subset sums); otherwise LP is the
+      Lagrangian bound with multipliers ``log(r_i c_j / n)`` and SP ``min(sum log c!, sum
+      log r!)``.  Any valid bounds keep the result exact; tighter ones only save time.
+    * For nodes in the last three stages the weights of all completions are tabulated
+      backwards (memoised per node, merged, at most 10,000 distinct values): a path reaching
+      such a node is then resolved by one binary search in the cumulated weights instead of
+      being extended (a meet-in-the-middle step between past and future weights).
+
+    The result is exact up to floating-point rounding (past weights are merged on a 1e-9 grid
+    in log scale, far below R's 3.45e-7 tolerance).  The work (paths x arcs, arcs built,
+    bounds computed, tabulated weights) is counted; beyond ``max_work`` units (default
+    2e7, a few seconds) the exact computation stops and the Monte Carlo p-value is used; R's
+    FEXACT instead stops with a workspace error ("consider using simulate.p.value=TRUE").
+
+    **Monte Carlo** (``simulate=True`` or when the network needs more than ``max_work``
+    path-arc steps): as R ``fisher.test(simulate.p.value = TRUE, B = B)``: B random tables with
+    the observed margins (sequential conditional hypergeometric draws, the decomposition
+    behind Patefield's algorithm, R ``r2dtable``), statistic ``-log P(table)`` up to a
+    constant, ``p = (1 + #{sim <= obs / (1 + 64 eps)}) / (B + 1)``; numpy
+    ``default_rng(seed)`` makes it deterministic.  The ``test`` string then names B and the
+    seed.
+
+    For 2 x 2 tables the result also has R's conditional maximum likelihood odds ratio and its
+    exact 95% CI (``estimate``, ``conf_int``); these come from
+    :func:`scipy.stats.contingency.odds_ratio` (``kind="conditional"``), which implements
+    the same definition as R (table rows = groups, columns = outcome; OR of ``t[0,0]``).
+    """
+    t0 = _as_table(table)
+    if min(t0.shape) < 2:
+        raise ValueError(f"table must have at least 2 rows and 2 columns, got {t0.shape[0]} x "
+                         f"{t0.shape[1]} (R: 'x' must have at least 2 rows and columns)")
+    if max_work is None:
+        max_work = DEFAULT_MAX_WORK
+    if B < 1:
+        raise ValueError("B must be >= 1")
+    t = t0[t0.sum(axis=1) > 0][:, t0.sum(axis=0) > 0]
+    n = int(t0.sum())
+    if n == 0:
+        raise ValueError("all counts are zero: no test possible")
+    if t.shape[0] < 2 or t.shape[1] < 2:
+        return FisherResult(p=1.0, test=fisher_test_name(), method="trivial", table=t0, n=n,
+                            p_table=1.0,
+                            notes=[("fewer than 2 non-empty rows or columns: only one table "
+                                    "has these margins, p = 1 (as R)")])
+    lf = _log_fact(n)
+    rows, cols = t.sum(axis=1), t.sum(axis=0)
+    p_table = math.exp(float(lf[rows].sum() + lf[cols].sum() - lf[n] - lf[t].sum()))
+    is_2x2 = t0.shape == (2, 2)
+    if not simulate:
+        if is_2x2:
+            p, est, lo, hi = _fisher_2x2(t0)
+            return FisherResult(p=p, test=fisher_test_name(),
+                                method="exact (hypergeometric, 2 x 2)", table=t0, n=n,
+                                p_table=p_table, estimate=est, conf_int=(lo, hi),
+                                ci_method="conditional MLE, exact (Fisher) 95%")
+        try:
+            p, work = _network_pvalue(t, FEXACT_TOL, max_work)
+            return FisherResult(p=p, test=fisher_test_name(),
+                                method="exact (network algorithm, Mehta & Patel)",
+                                table=t0, n=n, p_table=p_table, work=work)
+        except _TooMuchWork:
+            notes = [(f"exact computation needs more than {max_work} work units: "
+                     "Monte Carlo p-value used")]
+    else:
+        notes = ["Monte Carlo p-value requested (simulate=True)"]
+    p = _monte_carlo_pvalue(t, B, seed)
+    extra: dict[str, Any] = {}
+    if is_2x2:
+        _, est, lo, hi = _fisher_2x2(t0)
+        extra = {"estimate": est, "conf_int": (lo, hi),
+                 "ci_method": "conditional MLE, exact (Fisher) 95%"}
+    return FisherResult(p=p, test=fisher_test_name(True, B, seed),
+                        method=f"Monte Carlo (B = {B}, seed {seed})", table=t0, n=n,
+                        p_table=p_table, B=B, seed=seed, notes=notes, **extra)
+
+
+# ----------------------------------------------------------------------------- data helpers
+
+
+def _complete_cases(df: Any, columns: Sequence[str]) -> tuple[Any, int, int]:
+    """Rows of ``df`` complete in ``columns`` (R na.omit), n used and n missing."""
+    import pandas as pd
+
+    if not isinstance(df, pd.DataFrame):
+        raise TypeError(f"df must be a pandas DataFrame, got {type(df).__name__}")
+    missing_cols = [c for c in columns if c not in df.columns]
+    if missing_cols:
+        raise ValueError(f"column(s) not found in data: {missing_cols}")
+    ok = df[list(columns)].notna().all(axis=1)
+    return df.loc[ok], int(ok.sum()), int((~ok).sum())
+
+
+def _levels(values: Any, name: str, order: Sequence[Any] | None, need: int | None) -> list[Any]:
+    import pandas as pd
+
+    observed = list(pd.unique(values))
+    if order is not None:
+        levels = list(order)
+        if len(set(levels)) != len(levels):
+            raise ValueError(f"order for '{name}' has duplicated levels: {levels}")
+        unknown = [v for v in observed if v not in levels]
+        if unknown:
+            raise ValueError(f"column '{name}' has values not in the given order: {unknown}")
+    elif isinstance(getattr(values, "dtype", None), pd.CategoricalDtype):
+        levels = [lv for lv in values.cat.categories if lv in observed]
+    else:
+        try:
+            levels = sorted(observed)
+        except TypeError as exc:
+            raise ValueError(f"values of '{name}' cannot be sorted; give the level order") from exc
+    if need is not None and len(levels) != need:
+        raise ValueError(
+            f"column '{name}' must have exactly {need} levels (after dropping missing "
+            f"values), found {len(levels)}: {levels}"
+        )
+    return levels
+
+
+# ----------------------------------------------------------------------------- Mantel-Haenszel
+
+
+def _breslow_day(a: np.ndarray, m: np.ndarray, t: np.ndarray, N: np.ndarray,
+                 psi: float) -> dict[str, Any]:
+    """Breslow-Day homogeneity statistic (and Tarone's corrected version) at common OR psi.
+
+    Breslow & Day (1980, IARC Sci Publ 32, section 4.4, eq. 4.30) and Tarone (1985,
+    Biometrika 72:91-95).  For each stratum the expected count A of cell [1, 1] with the
+    observed margins and odds ratio psi solves
+    ``A (n0 - t + A) = psi (n1 - A)(t - A)`` (root inside the support), its variance is
+    ``1 / (1/A + 1/(n1 - A) + 1/(t - A) + 1/(n0 - t + A))``;
+    ``X2_BD = sum (a - A)^2 / Var``; Tarone: ``X2_BD - (sum a - sum A)^2 / sum Var``;
+    df = number of strata used - 1.  Strata with a zero row or column margin have a single
+    possible table (no variance) and are left out.
+    """
+    from scipy.stats import chi2
+
+    n1, n0 = m, N - m
+    use = (n1 > 0) & (n0 > 0) & (t > 0) & (t < N)
+    out: dict[str, Any] = {"bd_strata_used": int(use.sum()), "bd_warning": None}
+    nan = float("nan")
+    if not np.isfinite(psi) or psi <= 0 or use.sum() < 2:
+        why = ("Mantel-Haenszel odds ratio is 0 or infinite" if not (np.isfinite(psi) and psi > 0)
+               else "fewer than 2 strata with all margins positive")
+        out.update(bd_statistic=nan, bd_df=nan, bd_p=nan, tarone_statistic=nan, tarone_p=nan,
+                   bd_warning=f"Breslow-Day test undefined: {why}")
+        return out
+    a, n1, n0, t = a[use].astype(float), n1[use].astype(float), n0[use].astype(float), \
+        t[use].astype(float)
+    lo, hi = np.maximum(0.0, t - n0), np.minimum(n1, t)
+    if psi == 1.0:
+        A = n1 * t / (n1 + n0)
+    else:
+        qa = 1.0 - psi
+        qb = n0 - t + psi * (n1 + t)
+        qc = -psi * n1 * t
+        disc = np.sqrt(qb * qb - 4 * qa * qc)
+        r1, r2 = (-qb + disc) / (2 * qa), (-qb - disc) / (2 * qa)
+        eps = 1e-9 * np.maximum(1.0, hi)
+        A = np.where((r1 >= lo - eps) & (r1 <= hi + eps), r1, r2)
+    var = 1.0 / (1.0 / A + 1.0 / (n1 - A) + 1.0 / (t - A) + 1.0 / (n0 - t + A))
+    bd = float(np.sum((a - A) ** 2 / var))
+    tarone = bd - float((a.sum() - A.sum()) ** 2 / var.sum())
+    df = int(use.sum()) - 1
+    out.update(bd_statistic=bd, bd_df=df, bd_p=float(chi2.sf(bd, df)),
+               tarone_statistic=tarone, tarone_p=float(chi2.sf(tarone, df)))
+    return out
+
+
+def _exact_2x2xk(a: np.ndarray, m: np.ndarray, t: np.ndarray, N: np.ndarray,
+                 conf_level: float) -> dict[str, float]:
+    """Exact conditional test and estimate for 2 x 2 x K tables, as R ``mantelhaen.test(exact =
+    TRUE)``.
+
+    Given all margins, S = sum of the [1, 1] cells has the convolution of the strata's
+    (noncentral) hypergeometric distributions: ``P(S = s; psi) ~ dc(s) psi^s`` with ``dc`` the
+    null distribution.  Two-sided p: sum of ``dc <= dc(s_obs) * (1 + 1e-7)``.  Estimate: the
+    conditional MLE (``E(S; psi) = s_obs``; 0 or Inf at the ends of the support); CI: the
+    psi with ``P(S >= s_obs; psi) = alpha / 2`` and ``P(S <= s_obs; psi) = alpha / 2``
+    (R's ``ncp.L``/``ncp.U``).  R finds the roots with ``uniroot``'s default tolerance (about
+    1e-4); here they are solved to machine precision on the log-odds scale.
+    """
+    from scipy.optimize import brentq
+    from scipy.stats import hypergeom
+
+    dist = np.ones(1)
+    lo_tot = 0
+    for mk, tk, nk in zip(m, t, N, strict=True):
+        lo, hi = max(0, int(tk - (nk - mk))), min(int(mk), int(tk))
+        d = hypergeom.pmf(np.arange(lo, hi + 1), int(nk), int(mk), int(tk))
+        dist = np.convolve(dist, d)
+        lo_tot += lo
+    dc = dist / dist.sum()
+    support = np.arange(lo_tot, lo_tot + dc.size, dtype=float)
+    s_obs = int(a.sum())
+    idx = s_obs - lo_tot
+    p = float(min(1.0, np.sum(dc[dc <= dc[idx] * R_REL_ERR])))
+    with np.errstate(divide="ignore"):
+        logdc = np.log(dc)
+    lo_s, hi_s = support[0], support[-1]
+
+    def dens(theta: float) -> np.ndarray:
+        d = logdc + theta * support
+        d = np.exp(d - d.max())
+        return d / d.sum()
+
+    def solve(f: Any) -> float:
+        # f is monotone in theta = log(psi); bracket the root, then solve on log scale
+        lo_t, hi_t = -1.0, 1.0
+        while f(lo_t) > 0:
+            lo_t *= 2
+        while f(hi_t) < 0:
+            hi_t *= 2
+        return math.exp(brentq(f, lo_t, hi_t, xtol=1e-13, rtol=4 * np.finfo(float).eps,
+                               maxiter=500))
+
+    if s_obs == lo_s:
+        est = 0.0
+    elif s_obs == hi_s:
+        est = math.inf
+    else:
+        est = solve(lambda th: float(np.sum(support * dens(th))) - s_obs)
+    alpha = (1 - conf_level) / 2
+    lower = 0.0 if s_obs == lo_s else solve(
+        lambda th: float(np.sum(dens(th)[support >= s_obs])) - alpha)
+    upper = math.inf if s_obs == hi_s else solve(
+        lambda th: alpha - float(np.sum(dens(th)[support <= s_obs])))
+    return {"p_exact": p, "exact_estimate": est, "exact_lower": lower, "exact_upper": upper}
+
+
+def mantel_haenszel(
+    df: Any,
+    outcome: str,
+    exposure: str,
+    strata: str,
+    *,
+    outcome_order: Sequence[Any] | None = None,
+    exposure_order: Sequence[Any] | None = None,
+    strata_order: Sequence[Any] | None = None,
+    correct: bool = True,
+    exact: bool = False,
+    conf_level: float = 0.95,
+) -> dict[str, Any]:
+    """Cochran-Mantel-Haenszel test and common odds ratio for 2 x 2 x K tables.
+
+    Same as R ``mantelhaen.test(table(exposure, outcome, strata), correct = correct,
+    exact = exact)`` with factor levels in sorted order (or the given orders): table rows
+    are the two exposure levels, columns the two outcome levels, so the odds ratio is
+    ``x[1,1] x[2,2] / (x[1,2] x[2,1])`` per stratum, i.e. for 0/1 codings the odds of
+    outcome 1 with exposure 1 versus exposure 0.
+
+    Returns a dict with
+
+    * ``statistic``/``p``/``test``: the MH chi-square (1 df) with Yates-type continuity
+      correction when ``correct`` (R's default; the 0.5 is applied only when
+      ``|sum(x11 - E x11)| >= 0.5``, as R) and ``statistic_corrected``, ``p_corrected``,
+      ``statistic_uncorrected``, ``p_uncorrected`` for both versions;
+    * ``estimate``, ``lower``, ``upper``, ``ci_method``: the Mantel-Haenszel common odds ratio
+      with the Robins, Breslow & Greenland (1986, Biometrics 42:311-323) variance of its
+      log, as R;
+    * ``bd_statistic``, ``bd_df``, ``bd_p``, ``tarone_statistic``, ``tarone_p``,
+      ``bd_test``: Breslow-Day test of homogeneity of the odds ratios at the MH estimate,
+      with Tarone's (1985) correction (not in base R; see :func:`_breslow_day`);
+    * when ``exact``: ``p_exact``, ``test_exact`` (the exact conditional test of R
+      ``exact = TRUE``) and ``exact_estimate``, ``exact_lower``, ``exact_upper``,
+      ``exact_ci_method`` (R's conditional MLE of the common odds ratio and its exact CI,
+      roots solved to machine precision where R's ``uniroot`` stops at ~1e-4);
+    * ``table`` (per-stratum counts), ``n``, ``n_missing``, ``n_total``, ``strata``,
+      ``warning``.
+
+    Missing values: rows with a missing outcome, exposure or stratum are dropped (na.omit).
+    Strata: like R, a stratum with a zero row or column margin is kept and contributes
+    nothing (its x11 equals its expectation and its variance and odds-ratio terms are 0); a
+    stratum with fewer than 2 patients raises ValueError (R: "sample size in each stratum
+    must be > 1"), as do fewer than 2 strata.  The Breslow-Day test leaves zero-margin
+    strata out (df = strata used - 1).  Levels of a pandas Categorical that have no rows are
+    ignored (R's ``table()`` would keep them and then stop on the empty stratum).
+    """
+    from scipy.stats import chi2, norm
+
+    if not 0 < conf_level < 1:
+        raise ValueError("conf_level must be in (0, 1)")
+    data, n_used, n_missing = _complete_cases(df, [outcome, exposure, strata])
+    if n_used == 0:
+        raise ValueError("no complete rows for outcome, exposure and strata")
+    y_lv = _levels(data[outcome], outcome, outcome_order, 2)
+    e_lv = _levels(data[exposure], exposure, exposure_order, 2)
+    s_lv = _levels(data[strata], strata, strata_order, None)
+    if len(s_lv) < 2:
+        raise ValueError(f"need at least 2 strata in '{strata}', found {len(s_lv)}")
+    yv, ev, sv = (data[c].to_numpy(dtype=object) for c in (outcome, exposure, strata))
+    K = len(s_lv)
+    x = np.zeros((2, 2, K), dtype=np.int64)
+    for i, el in enumerate(e_lv):
+        for j, yl in enumerate(y_lv):
+            for k, sl in enumerate(s_lv):
+                x[i, j, k] = int(np.sum((ev == el) & (yv == yl) & (sv == sl)))
+    N = x.sum(axis=(0, 1))
+    small = [s_lv[k] for k in range(K) if N[k] < 2]
+    if small:
+        raise ValueError(f"sample size in each stratum must be > 1; strata with < 2 rows: "
+                         f"{small}")
+    a, b, c, d = x[0, 0], x[0, 1], x[1, 0], x[1, 1]
+    m = a + b  # row-1 (first exposure level) totals
+    t = a + c  # column-1 (first outcome level) totals
+    Nf = N.astype(float)
+    delta = float(np.sum(a - m * t / Nf))
+    var = float(np.sum(m * (Nf - m) * t * (Nf - t) / (Nf**2 * (Nf - 1))))
+    warn: list[str] = []
+    res: dict[str, Any] = {}
+    for lab, use_corr in (("corrected", True), ("uncorrected", False)):
+        yates = 0.5 if (use_corr and abs(delta) >= 0.5) else 0.0
+        if var > 0:
+            stat = (abs(delta) - yates) ** 2 / var
+            pval = float(chi2.sf(stat, 1))
+        else:
+            stat = pval = float("nan")
+        res[f"statistic_{lab}"] = float(stat)
+        res[f"p_{lab}"] = pval
+    if var <= 0:
+        warn.append("every stratum has a zero margin: MH statistic undefined (R gives NaN)")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        s_diag = float(np.sum(a * d / Nf))
+        s_offd = float(np.sum(b * c / Nf))
+        est = s_diag / s_offd if s_offd > 0 else (float("inf") if s_diag > 0 else float("nan"))
+        sd = math.sqrt(
+            np.sum((a + d) * a * d / Nf**2) / (2 * s_diag**2)
+            + np.sum(((a + d) * b * c + (b + c) * a * d) / Nf**2) / (2 * s_diag * s_offd)
+            + np.sum((b + c) * b * c / Nf**2) / (2 * s_offd**2)
+        ) if s_diag > 0 and s_offd > 0 else float("nan")
+    z = float(norm.ppf((1 + conf_level) / 2))
+    lower, upper = (est * math.exp(-z * sd), est * math.exp(z * sd)) if np.isfinite(sd) \
+        else (float("nan"), float("nan"))
+    if not np.isfinite(sd):
+        warn.append("Mantel-Haenszel odds ratio is 0 or infinite (a sum of products is 0): "
+                    "no confidence interval")
+    bd = _breslow_day(a, m, t, N, est)
+    if bd["bd_warning"]:
+        warn.append(bd["bd_warning"])
+    pct = f"{100 * conf_level:g}%"
+    out: dict[str, Any] = {
+        "test": "Cochran-Mantel-Haenszel chi-square" + (
+            " with continuity correction" if correct else " without continuity correction"),
+        "statistic": res["statistic_corrected" if correct else "statistic_uncorrected"],
+        "df": 1,
+        "p": res["p_corrected" if correct else "p_uncorrected"],
+        **res,
+        "estimate": est,
+        "lower": lower,
+        "upper": upper,
+        "ci_method": f"Mantel-Haenszel odds ratio, Robins-Breslow-Greenland variance, {pct}",
+        "bd_test": "Breslow-Day test of homogeneity of odds ratios (Tarone-corrected: "
+                   "tarone_statistic, tarone_p)",
+        **{k: v for k, v in bd.items() if k != "bd_warning"},
+        "exposure_levels": e_lv,
+        "outcome_levels": y_lv,
+        "strata": s_lv,
+        "n": n_used,
+        "n_missing": n_missing,
+        "n_total": n_used + n_missing,
+    }
+    if exact:
+        out.update(_exact_2x2xk(a, m, t, N, conf_level))
+        out["test_exact"] = "Exact conditional test of independence in 2 x 2 x K tables"
+        out["exact_ci_method"] = f"conditional MLE, exact (conditional) {pct}"
+    import pandas as pd
+
+    out["table"] = pd.DataFrame({"stratum": s_lv, "x11": a, "x12": b, "x21": c, "x22": d,
+                                 "n": N})
+    out["warning"] = "; ".join(warn) if warn else None
+    return out
+
+
+# ----------------------------------------------------------------------------- trend
+
+
+def trend_test(
+    df: Any,
+    outcome: str,
+    ordered_group: str,
+    scores: Sequence[float] | None = None,
+    *,
+    group_order: Sequence[Any] | None = None,
+) -> dict[str, Any]:
+    """Chi-square test for trend in proportions, as R ``prop.trend.test(x, n, score)``.
+
+    ``outcome`` is 0/1 (or boolean; 1 = event); groups are ordered by ``group_order``, else
+    by the categories of an (ordered) pandas Categorical, else sorted.  ``scores`` default to
+    1..k in that order (R's default ``seq_along(x)``).  The statistic is the regression sum
+    of squares of the group proportions on the scores with weights ``n / (p (1 - p))``
+    (p = overall proportion), as R's ``anova(lm(freq ~ score, weights = w))``, i.e. the
+    Cochran-Armitage statistic without continuity correction; 1 df.  Levels in
+    ``group_order`` with no rows are dropped with their scores (R: NaN proportions are
+    dropped by ``lm``).  Rows with missing outcome or group are dropped (na.omit).
+    """
+    from scipy.stats import chi2
+
+    data, n_used, n_missing = _complete_cases(df, [outcome, ordered_group])
+    y = data[outcome]
+    if y.dtype == bool:
+        yv = y.to_numpy(dtype=float)
+    else:
+        try:
+            yv = y.to_numpy(dtype=float)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"outcome column '{outcome}' must be coded 0/1") from exc
+    if not np.all(np.isin(yv, (0.0, 1.0))):
+        raise ValueError(f"outcome column '{outcome}' must be coded 0/1")
+    if group_order is not None:
+        levels = list(group_order)
+        _levels(data[ordered_group], ordered_group, levels, None)
+    else:
+        levels = _levels(data[ordered_group], ordered_group, None, None)
+    if scores is None:
+        sc = np.arange(1, len(levels) + 1, dtype=float)
+    else:
+        sc = np.asarray(scores, dtype=float)
+        if sc.size != len(levels):
+            raise ValueError(f"{sc.size} scores for {len(levels)} groups")
+    g = data[ordered_group].to_numpy(dtype=object)
+    n = np.array([np.sum(g == lv) for lv in levels], dtype=float)
+    x = np.array([np.sum(yv[g == lv]) for lv in levels], dtype=float)
+    keep = n > 0
+    n, x, sc = n[keep], x[keep], sc[keep]
+    used_levels = [lv for lv, k in zip(levels, keep, strict=True) if k]
+    if n.size < 2:
+        raise ValueError(f"need at least 2 non-empty groups in '{ordered_group}'")
+    p = x.sum() / n.sum()
+    if p in (0.0, 1.0):
+        raise ValueError(f"outcome '{outcome}' is constant: trend test undefined")
+    w = n / p / (1 - p)
+    freq = x / n
+    s_bar = np.sum(w * sc) / w.sum()
+    f_bar = np.sum(w * freq) / w.sum()
+    sxx = float(np.sum(w * (sc - s_bar) ** 2))
+    if sxx == 0:
+        raise ValueError("all scores are equal: trend test undefined")
+    stat = float(np.sum(w * (sc - s_bar) * (freq - f_bar)) ** 2 / sxx)
+    import pandas as pd
+
+    return {
+        "test": "Chi-square test for trend in proportions",
+        "statistic": stat,
+        "df": 1,
+        "p": float(chi2.sf(stat, 1)),
+        "table": pd.DataFrame({"group": used_levels, "score": sc, "events": x.astype(int),
+                               "n": n.astype(int)}),
+        "n": n_used,
+        "n_missing": n_missing,
+        "n_total": n_used + n_missing,
+    }

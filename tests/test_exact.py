@@ -1,0 +1,406 @@
+"""her2cohort.stats.exact against R (stored output of tests/r/exact.R) and by construction.
+
+R references (tests/fixtures/r/exact/): fisher.test (p; 2 x 2 conditional MLE odds ratio
+and exact CI), mantelhaen.test (correct = TRUE/FALSE, exact = TRUE) on UCBAdmissions, infert
+and a constructed data set, the Breslow-Day/Tarone formula written out in R, and
+prop.trend.test on a constructed data set and esoph.  Tolerance: relative difference
+<= 5e-7 (project standard).  ``test_r_script_reproduces_fixtures`` (rref) re-runs the R
+script and checks that the stored output is what R produces now.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import subprocess
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import rref
+from her2cohort.stats import exact as ex
+from her2cohort.stats import proportions as pr
+from her2cohort.stats.exact import fisher_exact, mantel_haenszel, trend_test
+from her2cohort.stats.table1 import TEST_FISHER, table_footnotes, table_one
+
+HERE = Path(__file__).parent
+FIX = HERE / "fixtures" / "r" / "exact"
+R_SCRIPT = HERE / "r" / "exact.R"
+REL = 5e-7
+
+
+def rel_diff(a: float, b: float) -> float:
+    if a == b:
+        return 0.0
+    return abs(a - b) / max(abs(a), abs(b))
+
+
+def fisher_fixture() -> list[tuple[str, np.ndarray, pd.Series]]:
+    tabs = pd.read_csv(FIX / "fisher_tables.csv")
+    ref = pd.read_csv(FIX / "fisher.csv").set_index("id")
+    out = []
+    for _, row in tabs.iterrows():
+        counts = np.array(str(row["counts"]).split(), dtype=np.int64)
+        t = counts.reshape(int(row["ncol"]), int(row["nrow"])).T  # R is column-major
+        out.append((str(row["id"]), t, ref.loc[row["id"]]))
+    return out
+
+
+FISHER = fisher_fixture()
+
+
+def brute_force_p(t: np.ndarray, rel_tol: float) -> float:
+    """Independent check: enumerate every table with the margins of t (small tables only)."""
+    rows, cols = t.sum(axis=1), t.sum(axis=0)
+    n = int(t.sum())
+    lf = [math.lgamma(k + 1) for k in range(n + 1)]
+    const = sum(lf[r] for r in rows) + sum(lf[c] for c in cols) - lf[n]
+
+    def logp(tab: list[list[int]]) -> float:
+        return const - sum(lf[x] for row in tab for x in row)
+
+    def tables(rows_left: list[int], j: int) -> list[list[list[int]]]:
+        if j == len(cols) - 1:
+            return [[[r] for r in rows_left]]
+        out = []
+        for col in itertools.product(*[range(min(r, cols[j]) + 1) for r in rows_left]):
+            if sum(col) != cols[j]:
+                continue
+            rest = [r - x for r, x in zip(rows_left, col, strict=True)]
+            for sub in tables(rest, j + 1):
+                out.append([[x, *s] for x, s in zip(col, sub, strict=True)])
+        return out
+
+    obs = logp(t.tolist())
+    return sum(math.exp(lp) for lp in (logp(tb) for tb in tables(list(rows), 0))
+               if lp <= obs + rel_tol)
+
+
+# --------------------------------------------------------------------------- Fisher
+
+
+@pytest.mark.parametrize("tid, table, ref", FISHER, ids=[f[0] for f in FISHER])
+def test_fisher_matches_r(tid, table, ref):
+    res = fisher_exact(table)
+    assert res.method.startswith("exact"), res.method
+    assert res.test == TEST_FISHER
+    assert rel_diff(res.p, ref["p"]) <= REL, (res.p, ref["p"])
+    # invariance: transposing and permuting rows/columns does not change p
+    for t2 in (table.T, table[::-1], table[:, ::-1]):
+        assert rel_diff(fisher_exact(t2).p, ref["p"]) <= REL
+    assert res.n == int(ref["n"])
+    if table.shape == (2, 2):
+        assert rel_diff(res.estimate, ref["estimate"]) <= REL
+        assert rel_diff(res.conf_int[0], ref["conf_low"]) <= REL
+        assert rel_diff(res.conf_int[1], ref["conf_high"]) <= REL
+        assert res.ci_method.startswith("conditional MLE")
+    else:
+        assert res.estimate is None
+
+
+def test_fisher_7x2_n430_is_fast_and_exact():
+    (_, table, ref), = [f for f in FISHER if f[0] == "t7x2_n430"]
+    assert table.shape == (7, 2) and table.sum() == 430
+    fisher_exact(np.array([[1, 2], [3, 4], [5, 6]]))  # imports outside the timing
+    t0 = time.process_time()
+    res = fisher_exact(table)
+    elapsed = time.process_time() - t0
+    assert res.method.startswith("exact (network")
+    assert rel_diff(res.p, ref["p"]) <= REL
+    assert elapsed < 1.0, f"7 x 2, n = 430 took {elapsed:.2f} s CPU"
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4, 5, 6])
+def test_fisher_matches_brute_force_enumeration(seed):
+    """Random small tables (with zeros, ties, 3+ rows and columns) against full enumeration."""
+    rng = np.random.default_rng(seed)
+    for _ in range(6):
+        shape = tuple(int(v) for v in rng.integers(2, 5, size=2))
+        n = int(rng.integers(4, 15))
+        t = rng.multinomial(n, rng.dirichlet(np.ones(shape[0] * shape[1]))).reshape(shape)
+        t = t[t.sum(axis=1) > 0][:, t.sum(axis=0) > 0]
+        if min(t.shape) < 2:
+            continue
+        tol = math.log(ex.R_REL_ERR) if t.shape == (2, 2) else ex.FEXACT_TOL
+        expected = brute_force_p(t, tol)
+        assert rel_diff(fisher_exact(t).p, expected) <= 1e-9, t.tolist()
+
+
+def test_fisher_degenerate_input():
+    with pytest.raises(ValueError, match="2-dimensional"):
+        fisher_exact([1, 2, 3])
+    with pytest.raises(ValueError, match="non-negative integer"):
+        fisher_exact([[1, -1], [2, 3]])
+    with pytest.raises(ValueError, match="non-negative integer"):
+        fisher_exact([[1.5, 1], [2, 3]])
+    with pytest.raises(ValueError, match="at least 2 rows and 2 columns"):
+        fisher_exact([[1, 2, 3]])
+    with pytest.raises(ValueError, match="all counts are zero"):
+        fisher_exact([[0, 0], [0, 0]])
+    one_row = fisher_exact([[3, 4, 5], [0, 0, 0]])
+    assert one_row.p == 1.0 and one_row.method == "trivial" and one_row.notes
+
+
+# --------------------------------------------------------------------------- Monte Carlo
+
+
+MC_TABLES = [
+    np.array([[2, 5, 1], [4, 1, 3], [1, 2, 6]]),
+    np.array([[3, 1, 0, 2, 4], [1, 4, 2, 0, 1], [0, 2, 5, 3, 1], [2, 0, 1, 4, 3]]),
+    np.array([[2, 0, 1, 0], [0, 3, 0, 1], [1, 0, 0, 2], [0, 1, 4, 0], [3, 0, 0, 1]]),
+    np.array([[3, 1], [10, 2], [40, 20]]),
+    np.array([[13, 55], [6, 43]]),
+]
+
+
+@pytest.mark.parametrize("i", range(len(MC_TABLES)))
+def test_monte_carlo_within_3_se_of_exact(i):
+    t = MC_TABLES[i]
+    exact_p = fisher_exact(t).p
+    B = 20000
+    mc = fisher_exact(t, simulate=True, B=B, seed=20241123)
+    se = math.sqrt(exact_p * (1 - exact_p) / B)
+    assert abs(mc.p - exact_p) <= 3 * se + 1 / (B + 1), (mc.p, exact_p)
+    assert mc.test == "Fisher's exact test (Monte Carlo, B = 20000 replicates, seed 20241123)"
+    assert mc.B == B and mc.seed == 20241123
+
+
+def test_monte_carlo_deterministic_given_seed():
+    t = MC_TABLES[1]
+    a = fisher_exact(t, simulate=True, B=500, seed=7)
+    b = fisher_exact(t, simulate=True, B=500, seed=7)
+    c = fisher_exact(t, simulate=True, B=500, seed=8)
+    assert a.p == b.p
+    assert a.p != c.p  # different random tables (p on a 1/501 grid)
+    assert (a.p * 501) == pytest.approx(round(a.p * 501))
+
+
+def test_random_tables_keep_margins():
+    rng = np.random.default_rng(1)
+    rows, cols = np.array([5, 0, 7, 3]), np.array([4, 6, 5])
+    sims = ex._random_tables(rows, cols, 300, rng)
+    assert (sims >= 0).all()
+    assert (sims.sum(axis=2) == rows).all() and (sims.sum(axis=1) == cols).all()
+
+
+def test_monte_carlo_fallback_when_work_limit_exceeded():
+    t = MC_TABLES[1]
+    res = fisher_exact(t, max_work=10, seed=99)
+    assert res.method.startswith("Monte Carlo")
+    assert res.test == "Fisher's exact test (Monte Carlo, B = 2000 replicates, seed 99)"
+    assert "work units" in res.notes[0]
+
+
+def test_large_table_falls_back_quickly():
+    # 5 x 5 with n = 600: far beyond the exact budget; must not hang
+    t = np.random.default_rng(3).multinomial(600, np.ones(25) / 25).reshape(5, 5)
+    t0 = time.process_time()
+    res = fisher_exact(t)
+    assert res.method.startswith("Monte Carlo")
+    assert time.process_time() - t0 < 20
+
+
+# --------------------------------------------------------------------------- Table 1 / proportions
+
+
+def _cat_df(table: list[list[int]], groups: tuple[str, ...]) -> pd.DataFrame:
+    rows = []
+    for i, counts in enumerate(table):
+        for j, k in enumerate(counts):
+            rows += [{"grp": groups[j], "v": f"L{i}"}] * k
+    return pd.DataFrame(rows)
+
+
+def test_table1_sparse_rxc_uses_exact_fisher_and_names_monte_carlo(monkeypatch):
+    (_, t, ref), = [f for f in FISHER if f[0] == "t5x4_sparse"]
+    df = _cat_df(t.tolist(), ("a", "b", "c", "d"))
+    spec = [{"name": "v", "type": "categorical"}]
+    h = table_one(df, "grp", spec).query("row_type == 'header'").iloc[0]
+    assert h["test"] == TEST_FISHER
+    assert rel_diff(h["p_value"], ref["p"]) <= REL
+    # too large for the exact budget -> Monte Carlo, and the table says so
+    monkeypatch.setattr(ex, "DEFAULT_MAX_WORK", 1)
+    tab = table_one(df, "grp", spec)
+    h = tab.query("row_type == 'header'").iloc[0]
+    assert h["test"] == "Fisher's exact test (Monte Carlo, B = 2000 replicates, seed 12345)"
+    assert any("Monte Carlo simulation" in note for note in table_footnotes(tab))
+
+
+def _prop_df(counts: list[tuple[str, int, int]]) -> pd.DataFrame:
+    rows = [{"group": g, "pcr": int(i < ev)} for g, ev, n in counts for i in range(n)]
+    return pd.DataFrame(rows)
+
+
+def test_compare_proportions_auto():
+    big = _prop_df([("g1", 30, 60), ("g2", 20, 55)])
+    res = pr.compare_proportions(big, "pcr", "group", test="auto")
+    assert res["test"] == pr.TESTS["pearson"]
+    assert res["p"] == pr.compare_proportions(big, "pcr", "group", test="pearson")["p"]
+    assert res["test_choice"].startswith("auto: Pearson")
+    # 2 x 3 with small expected counts -> Fisher for 3 groups; R: fixture t2x3
+    (_, t, ref), = [f for f in FISHER if f[0] == "t2x3"]
+    small = _prop_df([(f"g{j}", int(t[0, j]), int(t[:, j].sum())) for j in range(3)])
+    res = pr.compare_proportions(small, "pcr", "group", test="auto")
+    assert res["test"] == pr.TESTS["fisher"]
+    assert res["statistic"] is None and res["warning"] is None
+    assert "expected counts < 5" in res["test_choice"]
+    assert rel_diff(res["p"], ref["p"]) <= REL
+    assert pr.compare_proportions(small, "pcr", "group", test="fisher")["p"] == res["p"]
+    assert pr.compare_proportions(small, "pcr", "group")["test"] == pr.TESTS["pearson"]
+
+
+# --------------------------------------------------------------------------- Mantel-Haenszel
+
+MH_FIELDS = ["statistic_corrected", "p_corrected", "statistic_uncorrected", "p_uncorrected",
+             "estimate", "lower", "upper", "p_exact", "exact_estimate", "exact_lower",
+             "exact_upper", "bd_statistic", "bd_p",
+             "tarone_statistic", "tarone_p"]
+
+
+def mh_inputs() -> dict[str, dict]:
+    ucb = pd.read_csv(FIX / "mh_ucb.csv")
+    ucb = ucb.loc[ucb.index.repeat(ucb["Freq"])].drop(columns="Freq")
+    return {
+        # as R's UCBAdmissions array: rows Admit, columns Gender (Male, Female), strata Dept
+        "UCBAdmissions": {"df": ucb, "outcome": "Gender", "exposure": "Admit", "strata": "Dept",
+                              "outcome_order": ["Male", "Female"]},
+        # case (0/1) by any spontaneous abortion (no/yes), strata: education
+        "infert": {"df": pd.read_csv(FIX / "mh_infert.csv"), "outcome": "case",
+                       "exposure": "spont", "strata": "education"},
+        # 4 centres, one without events (zero margin), missing values in each column
+        "constructed": {"df": pd.read_csv(FIX / "mh_constructed.csv"), "outcome": "event",
+                            "exposure": "exposed", "strata": "centre"},
+    }
+
+
+MH_IN = mh_inputs()
+
+
+@pytest.mark.parametrize("name", list(MH_IN))
+def test_mantel_haenszel_matches_r(name):
+    ref = pd.read_csv(FIX / "mh.csv").set_index("dataset").loc[name]
+    kw = dict(MH_IN[name])
+    res = mantel_haenszel(kw.pop("df"), kw.pop("outcome"), kw.pop("exposure"), kw.pop("strata"),
+                          exact=True, **kw)
+    for f in MH_FIELDS:
+        assert rel_diff(res[f], ref[f]) <= REL, (f, res[f], ref[f])
+    assert res["bd_df"] == ref["bd_df"]
+    assert res["n"] == ref["n"] and len(res["strata"]) == ref["strata"]
+    assert res["statistic"] == res["statistic_corrected"] and res["p"] == res["p_corrected"]
+    assert "continuity correction" in res["test"]
+    assert "Robins-Breslow-Greenland" in res["ci_method"]
+
+
+def test_mantel_haenszel_missing_and_zero_margin():
+    kw = dict(MH_IN["constructed"])
+    res = mantel_haenszel(kw["df"], kw["outcome"], kw["exposure"], kw["strata"])
+    assert (res["n"], res["n_missing"], res["n_total"]) == (103, 4, 107)
+    tab = res["table"].set_index("stratum")
+    assert tab.loc["C", ["x12", "x22"]].sum() == 0  # centre C: no events at all
+    assert res["bd_strata_used"] == 3 and res["bd_df"] == 2
+    unc = mantel_haenszel(kw["df"], kw["outcome"], kw["exposure"], kw["strata"], correct=False)
+    assert unc["p"] == unc["p_uncorrected"] and "without continuity" in unc["test"]
+    assert "p_exact" not in unc
+
+
+def test_breslow_day_matches_statsmodels():
+    """Third implementation: statsmodels StratifiedTable.test_equal_odds (BD, Tarone)."""
+    from statsmodels.stats.contingency_tables import StratifiedTable
+
+    kw = MH_IN["infert"]
+    res = mantel_haenszel(kw["df"], kw["outcome"], kw["exposure"], kw["strata"])
+    tabs = [np.array([[r.x11, r.x12], [r.x21, r.x22]]) for r in res["table"].itertuples()]
+    st = StratifiedTable(tabs)
+    assert rel_diff(res["bd_statistic"], st.test_equal_odds(adjust=False).statistic) <= 1e-9
+    assert rel_diff(res["tarone_statistic"], st.test_equal_odds(adjust=True).statistic) <= 1e-9
+    assert rel_diff(res["estimate"], st.oddsratio_pooled) <= 1e-12
+
+
+def test_mantel_haenszel_degenerate_input():
+    df = pd.DataFrame({"y": [0, 1, 0, 1, 1, 0, 1], "e": [0, 0, 1, 1, 0, 1, 1],
+                       "s": ["a", "a", "a", "a", "b", "b", "c"]})
+    with pytest.raises(ValueError, match="sample size in each stratum must be > 1"):
+        mantel_haenszel(df, "y", "e", "s")
+    with pytest.raises(ValueError, match="at least 2 strata"):
+        mantel_haenszel(df[df["s"] == "a"], "y", "e", "s")
+    with pytest.raises(ValueError, match="exactly 2 levels"):
+        mantel_haenszel(df.assign(y=[0, 1, 2, 1, 1, 0, 1]), "y", "e", "s")
+    with pytest.raises(ValueError, match="not found"):
+        mantel_haenszel(df, "y", "nope", "s")
+
+
+# --------------------------------------------------------------------------- trend
+
+
+def test_trend_matches_r_constructed():
+    ref = pd.read_csv(FIX / "trend.csv")
+    tc = pd.read_csv(FIX / "trend_constructed.csv")
+    df = _prop_df([(r.group, int(r.events), int(r.n)) for r in tc.itertuples()])
+    df = df.rename(columns={"pcr": "y"})
+    # na.omit: rows with a missing outcome or group are dropped and counted
+    data = pd.concat([df, pd.DataFrame({"group": ["d1", None], "y": [np.nan, 1]})],
+                     ignore_index=True)
+    for (_, r), scores in zip(ref[ref["dataset"] == "constructed"].iterrows(),
+                              [None, [0, 1, 2.5, 4]], strict=True):
+        res = trend_test(data, "y", "group", scores=scores)
+        assert rel_diff(res["statistic"], r["statistic"]) <= REL
+        assert rel_diff(res["p"], r["p"]) <= REL
+        assert (res["n"], res["n_missing"]) == (len(df), 2)
+        assert res["test"] == "Chi-square test for trend in proportions"
+
+
+def test_trend_matches_r_esoph():
+    ref = pd.read_csv(FIX / "trend.csv").set_index("dataset").loc["esoph"]
+    es = pd.read_csv(FIX / "trend_esoph.csv")
+    long = pd.concat([es.loc[es.index.repeat(es["ncases"])].assign(case=1),
+                      es.loc[es.index.repeat(es["ncontrols"])].assign(case=0)])
+    order = ["0-39g/day", "40-79", "80-119", "120+"]  # R's ordered factor alcgp
+    res = trend_test(long, "case", "alcgp", group_order=order)
+    assert rel_diff(res["statistic"], ref["statistic"]) <= REL
+    assert rel_diff(res["p"], ref["p"]) <= REL
+    long["alcgp"] = pd.Categorical(long["alcgp"], categories=order, ordered=True)
+    assert trend_test(long, "case", "alcgp")["p"] == res["p"]
+    assert res["table"]["events"].tolist() == [29, 75, 51, 45]
+
+
+def test_trend_degenerate_input():
+    df = pd.DataFrame({"y": [0, 1, 0, 1], "g": ["a", "a", "a", "a"]})
+    with pytest.raises(ValueError, match="at least 2 non-empty groups"):
+        trend_test(df, "y", "g")
+    df = pd.DataFrame({"y": [1, 1, 1, 1], "g": ["a", "a", "b", "b"]})
+    with pytest.raises(ValueError, match="constant"):
+        trend_test(df, "y", "g")
+    df = pd.DataFrame({"y": [0, 1, 0, 1], "g": ["a", "a", "b", "b"]})
+    with pytest.raises(ValueError, match="scores are equal"):
+        trend_test(df, "y", "g", scores=[2, 2])
+    with pytest.raises(ValueError, match="3 scores for 2 groups"):
+        trend_test(df, "y", "g", scores=[1, 2, 3])
+    with pytest.raises(ValueError, match="0/1"):
+        trend_test(df.assign(y=[0, 2, 0, 1]), "y", "g")
+
+
+# --------------------------------------------------------------------------- R re-run
+
+
+@pytest.mark.rref
+def test_r_script_reproduces_fixtures(tmp_path):
+    exe = rref.rscript()
+    proc = subprocess.run([exe, "--vanilla", str(R_SCRIPT), str(tmp_path)],
+                          capture_output=True, text=True, timeout=600, check=False)
+    assert proc.returncode == 0, proc.stderr
+    stored = sorted(p.name for p in FIX.glob("*.csv"))
+    assert stored == sorted(p.name for p in tmp_path.glob("*.csv"))
+    for name in stored:
+        a = pd.read_csv(FIX / name)
+        b = pd.read_csv(tmp_path / name)
+        assert list(a.columns) == list(b.columns), name
+        assert a.shape == b.shape, name
+        for col in a.columns:
+            if pd.api.types.is_numeric_dtype(a[col]):
+                np.testing.assert_allclose(b[col], a[col], rtol=1e-10, equal_nan=True,
+                                           err_msg=f"{name}:{col}")
+            else:
+                assert a[col].fillna("").tolist() == b[col].fillna("").tolist(), (name, col)

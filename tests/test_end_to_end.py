@@ -89,7 +89,7 @@ def test_published_counts(run):
     main = tests[tests["subset"] == "all"].iloc[0]
     assert main["p"] < 0.001 and "Pearson" in main["test"]
     inside = tests[tests["subset"] == "IHC 2+/ISH+"].iloc[0]
-    assert inside["p"] == pytest.approx(0.320, abs=0.0005)  # shared/STUDY.md, Pearson
+    assert inside["p"] == pytest.approx(0.320, abs=0.0005)  # docs/study.md, Pearson
 
 
 def test_table1_hr_counts(run):

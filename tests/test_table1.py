@@ -287,7 +287,7 @@ def test_fisher_rxc_agrees_with_scipy_2x2_and_is_symmetric():
 
 
 def test_study_pcr_example():
-    """STUDY.md: 13/68 vs 6/49 -> Pearson 0.320, Fisher 0.447."""
+    """docs/study.md: 13/68 vs 6/49 -> Pearson 0.320, Fisher 0.447."""
     df = _cat_df([[13, 6], [55, 43]], groups=("TH+P", "TH"))
     v = [{"name": "v", "type": "categorical"}]
     chi = row(table_one(df, "grp", v, categorical_test="chisq"), "v")

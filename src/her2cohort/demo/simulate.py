@@ -1,7 +1,7 @@
 """Simulated multicentre demo cohort (SIMULATED DATA: no real patient is in it).
 
 ``simulate(outdir, seed)`` writes what five hospitals would really send for the reference
-study (Cancer Res Treat 2026;58(2):501-512, see ``shared/STUDY.md``): one raw file per centre,
+study (Cancer Res Treat 2026;58(2):501-512, see ``docs/study.md``): one raw file per centre,
 each in its own format and conventions, a data dictionary, and, outside the pipeline's inputs,
 the per-patient truth used by the tests.
 
@@ -31,7 +31,7 @@ SIMULATED_NOTE = (
 DATA_LOCK = dt.date(2025, 6, 30)
 DAYS_PER_MONTH = 365.25 / 12
 
-# --- study-level targets (published counts, shared/STUDY.md) -------------------------------
+# --- study-level targets (published counts, docs/study.md) -------------------------------
 # (her2 class, anti-HER2) -> (n, pCR); 3+ split between single and dual is not published.
 CELLS = {
     ("3+", "dual"): (300, 150),

@@ -6,6 +6,9 @@
 configfile: "config/config.yaml"
 
 
+report: "workflow/report/workflow.rst"
+
+
 include: "workflow/rules/common.smk"
 include: "workflow/rules/ingest.smk"
 include: "workflow/rules/validate.smk"
@@ -26,7 +29,9 @@ rule all:
     input:
         "results/qc/problems.csv",
         "results/qc/quarantine.csv",
+        "results/qc/summary.html",
         "results/tables/flow.csv",
+        "results/tables/flow.html",
         "results/tables/analyses.csv",
         "results/figures/flow_diagram.png",
         analysis_targets(),

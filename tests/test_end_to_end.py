@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -252,3 +253,63 @@ def test_sensitivity_variants_fan_out(run):
     n = n.set_index("variant")["n"]
     # ASCO/CAP 2013 calls the 4 IHC 2+ ISH group-2 records positive (simulator truth)
     assert n["main"] == 117 and n["her2_2013"] == 121
+
+
+def _report_items() -> list[str]:
+    """File names of every output the rules mark with report()."""
+    names = []
+    for smk in (ROOT / "workflow/rules").glob("*.smk"):
+        names += re.findall(r'report\(\s*"[^"]*/([^"/]+)"', smk.read_text("utf-8"))
+    return sorted(set(names))
+
+
+def test_report_shows_every_figure_and_table_inline(run):
+    """`snakemake --report results/report.html` embeds every report() output as data: figures
+    decode as images, tables are HTML tables (no download-only CSV), per-record QC tables are
+    not embedded; headless Chromium renders the page without reStructuredText errors."""
+    import base64
+    import io
+
+    from PIL import Image
+
+    res = _snakemake(run, "--report", "results/report.html")
+    assert res.returncode == 0, res.stderr[-2000:]
+    html = (run / "results/report.html").read_text("utf-8")
+    items = _report_items()
+    assert len(items) >= 6
+    for name in items:
+        m = re.search(rf"data:([a-z/]+);charset=utf8;filename={re.escape(name)};base64,"
+                      r"([A-Za-z0-9+/=]+)", html)
+        assert m, f"{name} is not embedded in the report"
+        blob = base64.b64decode(m.group(2))
+        if m.group(1) == "image/png":
+            with Image.open(io.BytesIO(blob)) as im:
+                assert im.size[0] > 300 and im.size[1] > 150, name
+        elif m.group(1) == "text/html":
+            assert b"<table" in blob and b"</table>" in blob, name
+        else:
+            assert m.group(1) == "text/markdown" and len(blob) > 200, (name, m.group(1))
+    assert "filename=problems.csv" not in html and "filename=quarantine.csv" not in html
+    assert "SIMULATED" in html
+    assert "System Message" not in html
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        if os.environ.get("CI"):
+            pytest.fail("chromium is not installed (CI installs it)")
+        pytest.skip("chromium is not installed")
+    args = [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+            "--no-first-run", "--disable-background-networking", "--disable-component-update",
+            "--disable-sync", f"--user-data-dir={run / '.chromium'}",
+            "--virtual-time-budget=15000"]
+    dom = subprocess.run([*args, "--dump-dom", f"file://{run / 'results/report.html'}"],
+                         capture_output=True, text=True, timeout=180, check=False).stdout
+    for category in ("Baseline", "Cohort", "Data quality", "Manuscript", "Response",
+                     "Survival"):
+        assert category in dom, f"category {category} not rendered"
+    assert "SIMULATED demo cohort" in dom and "System Message" not in dom
+    shot = run / "results/report_screenshot.png"
+    subprocess.run([*args, "--window-size=1400,1000", f"--screenshot={shot}",
+                    f"file://{run / 'results/report.html'}"], capture_output=True,
+                   timeout=180, check=False)
+    with Image.open(shot) as im:
+        assert im.size == (1400, 1000)

@@ -37,7 +37,7 @@ def test_snakefmt_clean():
 def test_every_rule_has_a_log_a_conda_env_and_its_stage_module():
     for smk in sorted((ROOT / "workflow/rules").glob("*.smk")):
         text = smk.read_text("utf-8")
-        for name in re.findall(r"^rule (\w+):", text, flags=re.M):
+        for name in re.findall(r"^rule (\w+):", text, flags=re.MULTILINE):
             assert name == smk.stem, f"{smk.name} defines rule {name}"
             assert "    log:" in text and "    conda:" in text, smk.name
             assert (ROOT / f"src/her2cohort/stages/{name}.py").exists(), name

@@ -5,8 +5,9 @@ rule cohort:
     output:
         out_analysis="data/processed/analysis.parquet",
         out_dispositions="data/processed/dispositions.parquet",
-        out_flow=report(
-            "results/tables/flow.csv",
+        out_flow="results/tables/flow.csv",
+        out_flow_html=report(
+            "results/tables/flow.html",
             caption="../report/flow.rst",
             category="Cohort",
         ),

@@ -2,11 +2,7 @@ rule table1:
     input:
         in_analysis="data/processed/analysis.parquet",
     output:
-        out_csv=report(
-            "results/tables/table1.csv",
-            caption="../report/table1.rst",
-            category="Baseline",
-        ),
+        out_csv="results/tables/table1.csv",
         out_docx="results/tables/table1.docx",
         out_html=report(
             "results/tables/table1.html",

@@ -6,14 +6,12 @@ rule validate:
     output:
         out_parquet="data/processed/validated.parquet",
         out_quarantine="data/processed/quarantine.parquet",
-        out_problems=report(
-            "results/qc/problems.csv",
+        out_problems="results/qc/problems.csv",
+        out_quarantine_csv="results/qc/quarantine.csv",
+        out_qc_summary="results/qc/summary.csv",
+        out_qc_summary_html=report(
+            "results/qc/summary.html",
             caption="../report/problems.rst",
-            category="Data quality",
-        ),
-        out_quarantine_csv=report(
-            "results/qc/quarantine.csv",
-            caption="../report/quarantine.rst",
             category="Data quality",
         ),
     log:

@@ -40,8 +40,32 @@ def analysis_status(analysed: pd.DataFrame, analyses: dict[str, bool]) -> pd.Dat
     return pd.DataFrame(rows)
 
 
-def main(*, in_derived, in_quarantine, out_analysis, out_dispositions, out_flow, out_analyses,
-         out_flow_png, out_flow_pdf, criteria, groups, analyses, simulated) -> None:
+def flow_display(flow: pd.DataFrame, status: pd.DataFrame, simulated: bool):
+    """The flow table and the analyses' status as one HTML-ready table."""
+    from ..render.tables import DisplayTable
+
+    centres = [c for c in flow.columns if c.startswith("n_") and c not in
+               ("n_before", "n_excluded", "n_after")]
+    body = pd.DataFrame({
+        "Step": flow["label"],
+        "Records": [str(int(a if k in ("start",) else e)) for a, e, k in
+                    zip(flow["n_after"], flow["n_excluded"], flow["kind"])],
+        "Remaining": flow["n_after"].astype(int).astype(str),
+        **{c[2:]: flow[c].astype(int).astype(str) for c in centres},
+        "Detail": flow["detail"].fillna(""),
+    })
+    notes = [f"{r.analysis}: {r.status}" + (f" ({r.reason})" if r.reason else "")
+             for r in status.itertuples()]
+    if simulated:
+        notes.append("SIMULATED demo data: no real patient is represented.")
+    return DisplayTable(body, title="Flow of records: received, quarantined, excluded by each "
+                        "criterion, analysed (per centre in the centre columns)",
+                        footnotes=["Analyses: " + "; ".join(notes[:4]), *notes[4:]])
+
+
+def main(*, in_derived, in_quarantine, out_analysis, out_dispositions, out_flow, out_flow_html,
+         out_analyses, out_flow_png, out_flow_pdf, criteria, groups, analyses,
+         simulated) -> None:
     from ..data.validate import check_analysis
     from ..render.figures import flow_diagram, save_figure
     from ..study.cohort import apply_criteria
@@ -56,6 +80,9 @@ def main(*, in_derived, in_quarantine, out_analysis, out_dispositions, out_flow,
     write_csv(flow, out_flow)
     status = analysis_status(analysed, analyses)
     write_csv(status, out_analyses)
+    from ..render.tables import write_html
+
+    write_html(flow_display(flow, status, simulated), out_flow_html)
     counts = analysed[groups["column"]].value_counts()
     final = [(groups.get("labels", {}).get(lv, lv), int(counts.get(lv, 0)))
              for lv in groups["levels"]]

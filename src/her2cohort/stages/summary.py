@@ -53,7 +53,7 @@ def _ci(r: dict, digits: int = 2, unit: str = "") -> str:
     """'0.23 (95% CI 0.13–0.38)' or with a unit '84.2% (95% CI 80.5–88.0%)'."""
     from ..render.format import format_number
 
-    f = lambda x: format_number(x, digits) + unit  # noqa: E731
+    f = lambda x: format_number(x, digits) + unit
     return f"{f(r['estimate'])} (95% CI {f(r['lower'])}\u2013{f(r['upper'])})"
 
 

@@ -15,7 +15,7 @@ def main(*, in_analysis, out_csv, out_docx, out_html, variables, nonnormal, grou
 
     df, labels = group_setup(groups, pd.read_parquet(in_analysis))
     df = df[df["group"].notna()]
-    name = lambda v: v["name"] if isinstance(v, dict) else v  # noqa: E731
+    name = lambda v: v["name"] if isinstance(v, dict) else v
     present = [v for v in variables if name(v) in df.columns and df[name(v)].notna().any()]
     absent = [name(v) for v in variables if v not in present]
     tab = table_one(df, "group", present, group_order=labels, nonnormal=nonnormal)

@@ -33,8 +33,33 @@ def validate_records(df: pd.DataFrame, *, centres, regimens, data_lock_date, age
                                  regimens=regimens))
 
 
+def qc_summary(table: pd.DataFrame) -> pd.DataFrame:
+    """Problems counted per file, rule and action (the report shows this, not the per-record
+    tables)."""
+    if table.empty:
+        return pd.DataFrame({"file": [], "rule": [], "action": [], "problems": []})
+    return (table.groupby(["file", "rule", "action"], sort=True).size()
+            .rename("problems").reset_index())
+
+
+def _write_qc_summary(table: pd.DataFrame, n_pass: int, n_quarantined: int, out_csv,
+                      out_html) -> None:
+    from ..render.tables import DisplayTable, write_html
+    from .common import write_csv
+
+    summary = qc_summary(table)
+    write_csv(summary, out_csv)
+    body = summary.rename(columns={"file": "File", "rule": "Rule", "action": "Action",
+                                   "problems": "Problems"}).astype(str)
+    notes = [(f"{n_pass} records pass validation, {n_quarantined} are quarantined. The "
+             "per-record tables (results/qc/problems.csv, quarantine.csv) name file, row, "
+             "pseudonymous key and rule of every problem.")]
+    write_html(DisplayTable(body, title="Data quality: problems per file and rule",
+                            footnotes=notes), out_html)
+
+
 def main(*, in_parquet, in_ingest_problems, out_parquet, out_quarantine, out_problems,
-         out_quarantine_csv, **options) -> None:
+         out_quarantine_csv, out_qc_summary, out_qc_summary_html, **options) -> None:
     from ..data.problems import format_report, raise_if_failing, to_frame
     from .common import write_csv, write_parquet, write_problems
 
@@ -61,6 +86,7 @@ def main(*, in_parquet, in_ingest_problems, out_parquet, out_quarantine, out_pro
                                                              "source_file": "file"})
     q["reason"] = q["reason"].astype("string")
     write_csv(q.sort_values(["file", "row"], kind="mergesort"), out_quarantine_csv)
+    _write_qc_summary(table, len(clean), len(quarantined), out_qc_summary, out_qc_summary_html)
     print(f"validate: {len(clean)} records pass, {len(quarantined)} quarantined")
 
 

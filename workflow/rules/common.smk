@@ -82,12 +82,21 @@ def analysis_targets():
             "results/tables/table1.html",
         ]
     if on["pcr"] or on["her2_loss"]:
+        tables = ["pcr_rates", "her2_loss", "pcr_logistic", "pcr_within_groups"]
+        tables += ["pcr_continuous", "pcr_strata", "pcr_trend", "pcr_subgroups"]
         targets += [
-            "results/tables/pcr_rates.csv",
-            "results/tables/pcr_tests.csv",
-            "results/tables/her2_loss.csv",
-            "results/figures/pcr_rates.png",
+            f"results/tables/{t}.{ext}" for t in tables for ext in ("csv", "docx", "html")
         ]
+        targets += [
+            "results/tables/pcr_tests.csv",
+            "results/tables/pcr_logistic_mi.csv",
+            "results/figures/pcr_rates.png",
+            "results/figures/pcr_forest.png",
+        ]
+        targets += expand(
+            "results/figures/pcr_dose_{var}.png",
+            var=config["pcr"].get("continuous", []),
+        )
     if on["dfs"]:
         targets += [
             "results/tables/dfs_km.csv",

@@ -69,8 +69,20 @@ _SPEC: dict[str, dict[str, Any]] = {
         "pcr_definition": ("pcr", "definition"),
         "pcr_test": ("pcr", "test"),
         "pcr_ci": ("pcr", "ci"),
+        "within_groups": (("pcr", "within_groups"), "anti_her2"),
+        "models": (("pcr", "models"), {}),
+        "continuous": (("pcr", "continuous"), []),
+        "spline_knots": (("pcr", "spline_knots"), 4),
+        "strata": (("pcr", "strata"), None),
+        "trend": (("pcr", "trend"), []),
+        "subgroups": (("pcr", "subgroups"), []),
+        "subgroup_min_n": (("pcr", "subgroup_min_n"), 10),
+        "imputation": (("pcr", "imputation"), {}),
+        "variables": (("table1", "variables"), []),
         "her2_guideline": ("her2", "guideline"),
         "simulated": ("study", "simulated"),
+        "page": (("tables", "page"), "A4"),
+        "orientation": (("tables", "orientation"), "portrait"),
     },
     "survival": {
         "groups": ("groups",),
@@ -163,7 +175,7 @@ def stage_params(cfg: dict, stage: str) -> dict[str, Any]:
             out[key] = _get(cfg, spec[0], spec[1])
         else:
             out[key] = _get(cfg, spec)
-    if stage == "table1":  # categorical levels not written in the config follow the study's
+    if stage in ("table1", "response"):  # categorical levels not written in the config follow the study's
         # own (age groups, Ki-67 cut-off), so editing the cut-off reruns Table 1 with new levels
         from ..study.requirements import allowed_levels
 

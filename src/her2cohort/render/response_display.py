@@ -57,8 +57,7 @@ MODEL_TESTS: dict[str, str] = {
 
 
 def _na(x: Any) -> bool:
-    return x is None or (isinstance(x, float) and x != x) or (not isinstance(x, str)
-                                                                and pd.isna(x))
+    return x is None or (not isinstance(x, str) and bool(pd.isna(x)))
 
 
 def _p(p: Any, test: Any, marks: _Marks) -> str:
@@ -142,12 +141,11 @@ def logistic_display(
     sub = ["Characteristic", f"{outcome}, n/N"] + ["OR (95% CI)", "p-value"] * (
         2 if multi else 1)
     if mi is not None:
-        m = int(mi["m"].iloc[0])
-        top += [f"Multiple imputation (m = {m})"] * 2
+        top += ["Multiple imputation"] * 2
         sub += ["OR (95% CI)", "p-value"]
-    notes = ["OR: odds ratio; CI: confidence interval. Univariable models use the patients "
+    notes = [("OR: odds ratio; CI: confidence interval. Univariable models use the patients "
              "with that variable recorded (n shown when fewer than all); p-values per "
-             "variable are likelihood-ratio tests of all its levels (drop1)."]
+             "variable are likelihood-ratio tests of all its levels (drop1).")]
     if multi:
         r0 = table.iloc[0]
         notes.append(f"Multivariable model: n = {format_int(r0['multi_n'])}"
@@ -161,9 +159,7 @@ def logistic_display(
                      f"{format_int(r0['n_incomplete'])} patients with a missing covariate "
                      f"imputed; estimates pooled by Rubin's rules, n = {format_int(r0['n'])}.")
     fn = table["footnote"].dropna()
-    if len(fn) and "Firth" in str(fn.iloc[0]):
-        notes.append("Model fitting: " + str(fn.iloc[0]) + ".")
-    elif len(fn):
+    if len(fn):
         notes.append("Model fitting: " + str(fn.iloc[0]) + ".")
     warn = table["warning"].dropna()
     if len(warn):
@@ -324,6 +320,7 @@ def subgroup_display(
     ci_method: str,
     group_name: str = "group",
     min_n: int | None = None,
+    min_cell: int = 5,
     outcome: str = "pCR",
     extra_notes: Sequence[str] = (),
 ) -> DisplayTable:
@@ -335,6 +332,7 @@ def subgroup_display(
     reasons: list[str] = []
     rows: list[list[str]] = []
     indent: list[int] = []
+    firth = False
     for var, blk in table.groupby("variable", sort=False):
         sub = var != "overall"
         if sub:
@@ -346,6 +344,9 @@ def subgroup_display(
             indent.append(0)
         for _, r in blk.iterrows():
             est = _or(r)
+            if r.get("method") == "Firth":
+                est += sup("\u2020")
+                firth = True
             lab = str(r["level_label"]) if sub else "Overall"
             if r["status"] != "estimated":
                 if r["reason"] not in reasons:
@@ -358,20 +359,25 @@ def subgroup_display(
             indent.append(1 if sub else 0)
     head = ["Subgroup", f"{ref}, {outcome} n/N", f"{cmp_}, {outcome} n/N",
             f"OR (95% CI), {cmp_} vs {ref}", "P-interaction"]
-    notes = [f"OR: odds ratio of {outcome} by logistic regression within the subgroup; "
+    notes = [(f"OR: odds ratio of {outcome} by logistic regression within the subgroup; "
              f"CI: {ci_method}. P-interaction: likelihood-ratio test of {group_name} x "
-             "subgroup variable on all patients with it recorded."]
+             "subgroup variable on all patients with it recorded.")]
     notes += [f"{'*' * (i + 1)} Not estimated: {r}"
               + (f" (at least {min_n} patients per group needed)" if min_n and
                  str(r).startswith("fewer") else "") + "." for i, r in enumerate(reasons)]
+    if firth:
+        notes.append(f"{sup(chr(0x2020))}Firth penalised likelihood (stated rule: separation, or "
+                     f"a group with fewer than {min_cell} patients with or without pCR in the subgroup); "
+                     "CI by profile penalised likelihood.")
     return _table(rows, [head], title, [*marks.notes(), *notes, *extra_notes], indent)
 
 
 def add_figure_note(fig: Any, text: str, fontsize: float = 7.0, margin: float = 0.12) -> None:
     """Add a wrapped note under a finished figure without moving anything drawn: the figure
     grows at the bottom and every axes keeps its size and position in inches."""
-    from .figures import _Measurer, _style
     import matplotlib as mpl
+
+    from .figures import _Measurer, _style
 
     w, h = fig.get_size_inches()
     with mpl.rc_context(_style()):

@@ -23,6 +23,7 @@ is a manuscript table, to Word and HTML (render/response_display.py).
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -32,6 +33,10 @@ import pandas as pd
 
 Y = "pcr_int"  # 0/1 outcome column used by the models
 G = "group"  # column holding the group labels (stages.common.group_setup)
+
+#: how the CI of an odds ratio is named in table footnotes and figure notes
+CI_TEXT = {"profile-mass": "profile likelihood (as R confint for a glm)",
+           "profile": "profile likelihood", "wald": "Wald"}
 
 _TEST_SHORT = (("Pearson chi-square with Yates", "Yates chi-square"),
                ("Pearson chi-square", "Pearson chi-square"),
@@ -103,7 +108,7 @@ def _p_annotation(tests: list[dict], labels: list[str], within: str, lab: _Label
     lines = []
     for t in tests:
         where = (f"{labels[0]} vs {labels[1]}" if t["subset"] == "all"
-                 else f"{t['levels_text']}, {t['subset']}")
+                 else f"{lab.label(within)} within {t['subset']}")
         lines.append(f"{where}: {fmt_p(t['p'])} ({short_test(t['test'])})")
     return "\n".join(lines)
 
@@ -173,8 +178,8 @@ def _counts(d: pd.DataFrame, by: str, levels: Sequence[Any]) -> dict[Any, tuple[
 # --------------------------------------------------------------------------- rates, HER2 loss
 def _rates(has, n_all, present, lab, within, pcr_test, pcr_ci, pcr_definition, her2_guideline,
            simulated, groups, out) -> list[dict]:
-    from ..render.figures import rate_bar_plot, save_figure, shade_styles
     from ..render.display import rates_display
+    from ..render.figures import rate_bar_plot, save_figure, shade_styles
     from ..stats.proportions import compare_proportions, rate_table
     from .common import figure_note, palette, simulated_notes, write_csv
 
@@ -225,11 +230,6 @@ def _rates(has, n_all, present, lab, within, pcr_test, pcr_ci, pcr_definition, h
                                                           hue=lambda d: d[G])
     plot = pd.concat([overall, inner], ignore_index=True)
     hue_order = ["overall", *[h for h in within_levels if (plot["hue"] == h).any()]]
-    for t in tests:
-        if t["subset"] != "all":
-            lv = [x for x in within_levels if ((inner["subset"] == t["subset"])
-                                                & (inner["hue"] == x)).any()]
-            t["levels_text"] = " vs ".join(lab.level(within, x) for x in lv)
     ci_name = {"wilson": "Wilson score", "clopper-pearson": "Clopper-Pearson exact"}.get(
         pcr_ci, pcr_ci)
     note = (f"pCR: {pcr_definition}. Error bars: 95% {ci_name} CI. "
@@ -268,8 +268,8 @@ def _her2_loss(df, labels, pcr_ci, her2_guideline, simulated, lab, out) -> None:
     loss["n_total"] = len(df)
     loss["her2_guideline"] = f"ASCO/CAP {her2_guideline}"
     write_csv(loss, out["out_her2_loss"])
-    notes = [f"Re-tested residual tumours: {len(tested)} of {len(df)} patients (the others "
-             "had no residual invasive tumour or no re-test).",
+    notes = [(f"Re-tested residual tumours: {len(tested)} of {len(df)} patients (the others "
+             "had no residual invasive tumour or no re-test)."),
              f"HER2 by ASCO/CAP {her2_guideline}.", *simulated_notes(simulated)]
     disp = her2_loss_display(loss, title=f"HER2 loss after neoadjuvant therapy by "
                              f"{lab.group_name}", extra_notes=notes)
@@ -299,7 +299,7 @@ def _model_covariates(has: pd.DataFrame, wanted: Sequence[str], lab: _Labels,
 
 def _logistic(has, n_all, lab, models, imputation, simulated, out) -> None:
     from ..render.response_display import logistic_display
-    from ..stats.logistic import CI_METHODS, regression_table
+    from ..stats.logistic import regression_table
     from .common import simulated_notes, write_csv
 
     ci = models.get("ci", "profile-mass")
@@ -315,12 +315,12 @@ def _logistic(has, n_all, lab, models, imputation, simulated, out) -> None:
     tab["n_total"] = n_all
     write_csv(tab, out["out_logistic"])
     mi = _imputation(has, covs, cat, imputation, out)
-    notes = [f"Outcome: pCR ({int(has[Y].sum())} of {len(has)} patients with pCR recorded; "
-             f"{n_all} analysed)."]
+    notes = [(f"Outcome: pCR ({int(has[Y].sum())} of {len(has)} patients with pCR recorded; "
+             f"{n_all} analysed).")]
     if absent:
         notes.append("Not in the model (recorded for no patient or one level only): "
                      + ", ".join(lab.label(a) for a in absent) + ".")
-    notes.append(f"CI: {CI_METHODS[ci]}"
+    notes.append(f"CI: 95%, {CI_TEXT[ci]}"
                  + ("; Firth models: profile penalised likelihood" if
                     (tab[[c for c in tab if c.endswith('_method')]] == "Firth").any().any()
                     else "") + ".")
@@ -366,7 +366,7 @@ def _imputation(has, covs, cat, imputation, out) -> pd.DataFrame | None:
 # --------------------------------------------------------------------------- within groups
 def _within(has, present, lab, within, models, pcr_test, simulated, out) -> None:
     from ..render.response_display import comparison_display
-    from ..stats.logistic import CI_METHODS, interaction_lr_test
+    from ..stats.logistic import interaction_lr_test
     from ..stats.proportions import compare_proportions
     from .common import simulated_notes, write_csv
 
@@ -416,7 +416,7 @@ def _within(has, present, lab, within, models, pcr_test, simulated, out) -> None
     tab["n_total"] = len(has)
     write_csv(tab, out["out_within"])
     notes = [f"Odds ratio of pCR, {lab.level(within, x)} vs {lab.level(within, levels[0])}, "
-             f"within each {lab.group_name}; CI: {CI_METHODS[ci]}."
+             f"within each {lab.group_name}; 95% CI: {CI_TEXT[ci]}."
              for x in levels[1:2]]
     notes.append(f"Interaction {lab.group_name} x {lab.label(within)}: likelihood-ratio test "
                  f"of glm(pCR ~ group * {within}) vs glm(pCR ~ group + {within}), n = "
@@ -434,7 +434,7 @@ def _within(has, present, lab, within, models, pcr_test, simulated, out) -> None
 def _continuous(has, present, lab, variables, knots_k, models, groups, simulated, out) -> None:
     from ..render.figures import dose_response_plot, save_figure
     from ..render.response_display import continuous_display
-    from ..stats.logistic import CI_METHODS, fit_logistic, nonlinearity_lr_test, predict_grid
+    from ..stats.logistic import fit_logistic, nonlinearity_lr_test, predict_grid
     from .common import figure_note, fmt_p, palette, simulated_notes, write_csv
 
     ci = models.get("ci", "profile-mass")
@@ -509,7 +509,7 @@ def _continuous(has, present, lab, variables, knots_k, models, groups, simulated
         ann = (f"{lab.label(x)}, spline: {fmt_p(rows[-len(gp) - 1]['p'])}\n"
                f"Nonlinearity: {fmt_p(nl['p'].iloc[0])}")
         note = (f"Predicted pCR probability from logistic regression with a restricted cubic "
-                f"spline of {lab.label(x)} ({len(knots)} knots: {nl['knots'].iloc[0]})"
+                f"spline of {lab.label(x)} ({len(knots)} knots: {', '.join(f'{k:.3g}' for k in knots)})"
                 + (f" adjusted for {lab.group_name}" if adj else "")
                 + f"; band: pointwise 95% Wald CI; curves span the 5th-95th percentile of each "
                 f"group. Patients with the value recorded: {counts}. p: likelihood-ratio tests."
@@ -521,10 +521,10 @@ def _continuous(has, present, lab, variables, knots_k, models, groups, simulated
         save_figure(fig, *figs[x])
     tab = pd.DataFrame(rows)
     write_csv(tab, out["out_continuous"])
-    notes = [f"Odds ratio per unit; CI: {CI_METHODS[ci]}. Spline: Harrell restricted cubic "
+    notes = [(f"Odds ratio per unit; 95% CI: {CI_TEXT[ci]}. Spline: Harrell restricted cubic "
              "spline; its p-value tests all spline terms, P-nonlinear the spline vs the linear "
              "term (likelihood-ratio tests). Rows 'all' are adjusted for "
-             f"{lab.group_name} when both groups have values."]
+             f"{lab.group_name} when both groups have values.")]
     notes += [f"Not analysed: {s}." for s in skipped]
     notes += simulated_notes(simulated)
     disp = continuous_display(tab, title="HER2 amplification level as a continuous predictor "
@@ -581,8 +581,8 @@ def _strata(has, present, lab, strata, simulated, out) -> None:
     tab.insert(1, "strata_variable", strata)
     tab["n_total"] = len(has)
     write_csv(tab, out["out_strata"])
-    notes = [f"Odds ratio of pCR, {present[1]} vs {present[0]}, per {lab.label(strata)} "
-             "(Woolf logit CI) and pooled (Mantel-Haenszel, Robins-Breslow-Greenland CI)."]
+    notes = [(f"Odds ratio of pCR, {present[1]} vs {present[0]}, per {lab.label(strata)} "
+             "(Woolf logit CI) and pooled (Mantel-Haenszel, Robins-Breslow-Greenland CI).")]
     dropped = len(has) - len(d)
     if dropped:
         notes.append(f"{dropped} patients left out (no {lab.label(strata)} recorded, or a "
@@ -597,14 +597,14 @@ def _strata(has, present, lab, strata, simulated, out) -> None:
 
 def _cut_labels(breaks: Sequence[float]) -> list[str]:
     b = [float(v) for v in breaks]
-    return ([f"<={b[0]:g}"] + [f">{x:g} to {y:g}" for x, y in zip(b, b[1:], strict=False)]
+    return ([f"<={b[0]:g}"] + [f">{x:g} to {y:g}" for x, y in itertools.pairwise(b)]
             + [f">{b[-1]:g}"])
 
 
 def _cut(s: pd.Series, breaks: Sequence[float], labels: Sequence[str] | None) -> pd.Series:
     """Right-closed categories (<= b1, (b1, b2], ..., > bk) as R ``cut(right = TRUE)``."""
     b = [float(v) for v in breaks]
-    if any(y <= x for x, y in zip(b, b[1:], strict=False)):
+    if any(y <= x for x, y in itertools.pairwise(b)):
         raise ValueError(f"breaks {b} must increase")
     if labels is None:
         labels = _cut_labels(b)
@@ -663,9 +663,9 @@ def _trend(has, present, lab, specs, pcr_ci, simulated, out) -> None:
                              "ci_method": r["ci_method"], **res})
     tab = pd.DataFrame(rows)
     write_csv(tab, out["out_trend"])
-    notes.append("Chi-square test for trend in proportions (R prop.trend.test; scores 1, 2, "
-                 "... unless configured) over the ordered categories; numeric variables cut "
-                 "at the configured breaks (right-closed).")
+    notes.append("Trend test scores: 1, 2, ... over the ordered categories unless configured; "
+                 "numeric variables cut at the configured breaks (right-closed). Empty "
+                 "categories (0/0) are left out of the test.")
     notes += simulated_notes(simulated)
     disp = trend_display(tab, title="pCR across ordered categories",
                          variable_labels={s["variable"]: lab.label(s["variable"])
@@ -679,7 +679,7 @@ def _trend(has, present, lab, specs, pcr_ci, simulated, out) -> None:
 def _subgroups(has, present, lab, subgroups, min_n, models, simulated, out) -> None:
     from ..render.figures import forest_plot, save_figure
     from ..render.response_display import add_figure_note, subgroup_display
-    from ..stats.logistic import CI_METHODS, interaction_lr_test
+    from ..stats.logistic import interaction_lr_test
     from .common import figure_note, simulated_notes, write_csv
 
     if len(present) != 2:
@@ -744,6 +744,11 @@ def _subgroups(has, present, lab, subgroups, min_n, models, simulated, out) -> N
     body = tab[tab["variable"] != "overall"].copy()
     marks = {}
     reasons = []
+    firth = body["method"].eq("Firth") if "method" in body else pd.Series(False, body.index)
+    if firth.any():
+        body.loc[firth, "level_label"] = body.loc[firth, "level_label"] + " \u2020"
+        reasons.append("\u2020 Firth penalised likelihood (fewer than "
+                       f"{min_cell} patients with or without pCR in a group, or separation).")
     for i, r in body.iterrows():
         if r["status"] != "estimated":
             reason = r["reason"]
@@ -761,13 +766,13 @@ def _subgroups(has, present, lab, subgroups, min_n, models, simulated, out) -> N
           f"txt_{cmp_}": f"{overall['events_cmp']}/{overall['n_cmp']}"}
     body = body.rename(columns={"odds_ratio": "estimate", "or_lower": "lower",
                                 "or_upper": "upper"})
-    fig = forest_plot(body, variable="variable_label", level="level_label",
+    fig = forest_plot(body, variable="variable_label", level="level_label", estimate="estimate",
                       text_columns={f"{ref}, pCR/n": f"txt_{ref}",
                                     f"{cmp_}, pCR/n": f"txt_{cmp_}"},
                       se="se", p_interaction="p_interaction", overall=ov,
                       favours=(f"higher pCR odds in {ref}", f"higher pCR odds in {cmp_}"),
                       estimate_header="OR (95% CI)")
-    ci_txt = CI_METHODS[ci].replace(", 95%", "")
+    ci_txt = CI_TEXT[ci]
     note = (f"Odds ratio of pCR, {cmp_} vs {ref}, by logistic regression within each subgroup "
             f"(95% CI: {ci_txt}); boxes sized by precision. P-interaction: likelihood-ratio "
             f"test of {lab.group_name} x subgroup variable. "
@@ -780,8 +785,8 @@ def _subgroups(has, present, lab, subgroups, min_n, models, simulated, out) -> N
                      + ", ".join(lab.label(a) for a in absent) + ".")
     notes += simulated_notes(simulated)
     disp = subgroup_display(tab, title=f"pCR by {lab.group_name} in subgroups",
-                            ci_method=CI_METHODS[ci], group_name=lab.group_name,
-                            min_n=min_n, extra_notes=notes)
+                            ci_method=f"95%, {CI_TEXT[ci]}", group_name=lab.group_name,
+                            min_n=min_n, min_cell=min_cell, extra_notes=notes)
     _docs(disp, out["out_subgroups_docx"], out["out_subgroups_html"], out["page"],
           out["orientation"])
 
@@ -813,7 +818,7 @@ def main(*, in_analysis, groups, pcr_definition, pcr_test, pcr_ci, her2_guidelin
     present = [g for g in labels if (has[G] == g).any()]
     within = within_groups if within_groups and within_groups in has else None
     simple = {"page": page, "orientation": orientation}
-    d = lambda a, b: [(out[a], out[b])]  # noqa: E731
+    d = lambda a, b: [(out[a], out[b])]
     pcr_outputs = {
         "pCR": ([out["out_rates"], out["out_tests"]], d("out_rates_docx", "out_rates_html"),
                 [(out["out_png"], out["out_pdf"])]),

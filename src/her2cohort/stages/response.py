@@ -816,7 +816,8 @@ def main(*, in_analysis, groups, pcr_definition, pcr_test, pcr_ci, her2_guidelin
     has[Y] = has["pcr"].astype(int) if len(has) else pd.Series(dtype=int)
     has = _as_object(has, [c for c in has.columns if c != Y]).reset_index(drop=True)
     present = [g for g in labels if (has[G] == g).any()]
-    within = within_groups if within_groups and within_groups in has else None
+    within = within_groups if (within_groups and within_groups in has
+                               and has[within_groups].notna().any()) else None
     simple = {"page": page, "orientation": orientation}
     d = lambda a, b: [(out[a], out[b])]
     pcr_outputs = {

@@ -64,6 +64,14 @@ def followup_table(wildcards=None):
     return ["results/tables/followup.csv"] if analyses(config)["dfs"] else []
 
 
+def pcr_dose_figures(ext):
+    """One dose-response figure per continuous predictor of pCR (config pcr.continuous)."""
+    return expand(
+        f"results/figures/pcr_dose_{{var}}.{ext}",
+        var=config["pcr"].get("continuous", []),
+    )
+
+
 def analysis_targets():
     """Outputs of the enabled analyses (config ``analyses:``)."""
     on = analyses(config)
@@ -85,7 +93,9 @@ def analysis_targets():
         tables = ["pcr_rates", "her2_loss", "pcr_logistic", "pcr_within_groups"]
         tables += ["pcr_continuous", "pcr_strata", "pcr_trend", "pcr_subgroups"]
         targets += [
-            f"results/tables/{t}.{ext}" for t in tables for ext in ("csv", "docx", "html")
+            f"results/tables/{t}.{ext}"
+            for t in tables
+            for ext in ("csv", "docx", "html")
         ]
         targets += [
             "results/tables/pcr_tests.csv",
@@ -93,10 +103,7 @@ def analysis_targets():
             "results/figures/pcr_rates.png",
             "results/figures/pcr_forest.png",
         ]
-        targets += expand(
-            "results/figures/pcr_dose_{var}.png",
-            var=config["pcr"].get("continuous", []),
-        )
+        targets += pcr_dose_figures("png")
     if on["dfs"]:
         targets += [
             "results/tables/dfs_km.csv",

@@ -1,11 +1,3 @@
-def _dose_figures(ext):
-    """One dose-response figure per continuous predictor (config pcr.continuous)."""
-    return expand(
-        "results/figures/pcr_dose_{var}." + ext,
-        var=config["pcr"].get("continuous", []),
-    )
-
-
 rule response:
     input:
         in_analysis="data/processed/analysis.parquet",
@@ -57,8 +49,8 @@ rule response:
         ),
         out_continuous_docx="results/tables/pcr_continuous.docx",
         out_continuous_html="results/tables/pcr_continuous.html",
-        out_dose_png=_dose_figures("png"),
-        out_dose_pdf=_dose_figures("pdf"),
+        out_dose_png=pcr_dose_figures("png"),
+        out_dose_pdf=pcr_dose_figures("pdf"),
         out_strata=report(
             "results/tables/pcr_strata.csv",
             caption="../report/pcr_strata.rst",

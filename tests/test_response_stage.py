@@ -356,3 +356,49 @@ def test_switches_and_rerun_is_byte_identical(tmp_path, cfg):
             for a, b in zip(v if isinstance(v, list) else [v],
                             paths2[k] if isinstance(v, list) else [paths2[k]], strict=True):
                 assert digest(a) == digest(b), k
+
+
+@pytest.mark.e2e
+def test_pipeline_on_one_centre_without_ish_numbers(tmp_path):
+    """Snakemake end to end on one centre whose file has no ISH ratio or copy number: the
+    continuous analyses and the Mantel-Haenszel analysis are skipped with their reasons, every
+    declared output exists, the rest runs."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    import yaml
+
+    for item in ("Snakefile", "workflow", "config"):
+        src = ROOT / item
+        (shutil.copytree if src.is_dir() else shutil.copy)(src, tmp_path / item)
+    m = yaml.safe_load((ROOT / "config/centres/JS01.yaml").read_text("utf-8"))
+    (tmp_path / "data/demo/raw").mkdir(parents=True)
+    shutil.copy(ROOT / m["file"], tmp_path / m["file"])
+    for f in ("ish_ratio", "her2_copies"):
+        m["columns"].pop(f)
+    m["not_recorded"] = ["ish_ratio", "her2_copies"]
+    (tmp_path / "config/centres/JS01_noish.yaml").write_text(
+        yaml.safe_dump(m, allow_unicode=True, sort_keys=False), "utf-8")
+    cfg = yaml.safe_load((tmp_path / "config/config.yaml").read_text("utf-8"))
+    cfg["centres"] = ["config/centres/JS01_noish.yaml"]
+    cfg["her2"]["discordance"] = "reported"
+    (tmp_path / "config/config.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False), "utf-8")
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
+    env.pop("HER2COHORT_SALT", None)
+    res = subprocess.run([sys.executable, "-m", "snakemake", "--cores", "2"], cwd=tmp_path,
+                         capture_output=True, text=True, check=False, env=env, timeout=900)
+    log = (tmp_path / "logs/response.log").read_text("utf-8") \
+        if (tmp_path / "logs/response.log").exists() else ""
+    assert res.returncode == 0, res.stderr[-3000:] + log
+    cont = pd.read_csv(tmp_path / "results/tables/pcr_continuous.csv")
+    assert (cont["status"] == "skipped").all()
+    assert cont["reason"].str.contains("no patient has").all()
+    strata = pd.read_csv(tmp_path / "results/tables/pcr_strata.csv")
+    assert strata["status"].item() == "skipped" and "Centre strata" in strata["reason"].item()
+    sub = pd.read_csv(tmp_path / "results/tables/pcr_subgroups.csv")
+    assert sub["variable"].iloc[-1] == "overall"
+    assert (tmp_path / "results/figures/pcr_dose_ish_ratio.png").stat().st_size > 5_000
+    assert (tmp_path / "results/figures/pcr_forest.png").stat().st_size > 20_000
+    assert (tmp_path / "results/tables/pcr_logistic.docx").stat().st_size > 5_000

@@ -21,6 +21,7 @@ import pytest
 import yaml
 
 from her2cohort.stages.params import _SPEC, stage_params
+from her2cohort.stages.sensitivity import sensitivity_params
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.e2e
@@ -28,10 +29,11 @@ pytestmark = pytest.mark.e2e
 # rule -> rules that read its outputs (the DAG of workflow/rules)
 DOWNSTREAM = {
     "ingest": ["validate"],
-    "validate": ["derive", "cohort"],
+    "validate": ["derive", "cohort", "sensitivity"],
     "derive": ["cohort"],
-    "cohort": ["table1", "response", "survival"],
-    "table1": [], "response": [], "survival": [], "run_config": [],
+    "cohort": ["table1", "response", "survival", "summary"],
+    "table1": [], "response": [], "survival": ["summary"], "run_config": [], "provenance": [],
+    "sensitivity": ["sensitivity_table"], "sensitivity_table": [], "summary": [],
 }
 
 # (config path, new value) for every analysis option a rule declares
@@ -54,13 +56,28 @@ EDITS = [
     (("qc", "actions"), {"ish_inconsistent": "quarantine"}),
     (("table1", "nonnormal"), ["age"]),
     (("groups", "labels"), {"3+": "HER2 3+", "2+/ISH+": "HER2 2+/ISH+"}),
+    (("pcr", "models", "covariates"), ["hr_status", "ct"]),
+    (("pcr", "subgroup_min_n"), 20),
+    (("pcr", "imputation", "m"), 5),
+    (("tables", "orientation"), "landscape"),
+    (("sensitivity", "variants", "her2_2013", "overrides"), {"her2": {"discordance": "reported"}}),
 ]
 
 
 def _rules_reading(before: dict, after: dict) -> set[str]:
     """Rules whose declared config values differ between two configs."""
-    return {rule for rule in _SPEC
-            if stage_params(before, rule) != stage_params(after, rule)}
+    rules = {rule for rule in _SPEC
+             if stage_params(before, rule) != stage_params(after, rule)}
+    def variants(cfg):
+        return {"main", *((cfg.get("sensitivity") or {}).get("variants") or {})}
+
+    for v in variants(before) | variants(after):
+        if v not in variants(before) or v not in variants(after) \
+                or sensitivity_params(before, v) != sensitivity_params(after, v):
+            rules.add("sensitivity")
+            if v == "main":
+                rules.add("summary")  # the summary reads the main variant's estimates
+    return rules
 
 
 def _closure(rules: set[str]) -> set[str]:

@@ -1,11 +1,14 @@
 import os
+import sys
 
 import yaml
-from snakemake.utils import min_version, validate
+from snakemake.utils import min_version
 
+from her2cohort.data.config import ConfigError, normalise_config, validate_config
 from her2cohort.stages.params import analyses, code_version, rule_params
-from her2cohort.stages.sensitivity import variant_config
 from her2cohort.stages.provenance import git_state
+from her2cohort.stages.sensitivity import sensitivity_params, variant_config
+from her2cohort.study.requirements import check_config
 
 min_version("9.19")
 
@@ -15,27 +18,33 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 
-import sys
+def _config_problems():
+    """Every configuration mistake at once: the JSON schema (workflow/schemas), then the
+    study's consistency rules, for the config and each sensitivity variant."""
+    try:
+        validate_config(normalise_config(config), "config")
+    except ConfigError as e:
+        return str(e).splitlines()[1:]
+    problems = check_config(config)
+    for name in (config.get("sensitivity") or {}).get("variants") or {}:
+        problems += [
+            f"sensitivity/variants/{name}: {p}"
+            for p in check_config(variant_config(config, name))
+        ]
+    return problems
 
-from her2cohort.data.config import normalise_config
-from her2cohort.study.requirements import check_config
 
-normalise_config(config)
-validate(config, schema="../schemas/config.schema.yaml")
-_config_problems = check_config(config)
-for _name in (config.get("sensitivity") or {}).get("variants") or {}:
-    _config_problems += [
-        f"sensitivity/variants/{_name}: {p}"
-        for p in check_config(variant_config(config, _name))
-    ]
-if _config_problems:
+_problems = _config_problems()
+if _problems:
+    # exit status 2 = configuration error, before any rule runs (as `her2cohort check`)
     sys.stderr.write(
-        "configuration error: config is not valid ("
-        + f"{len(_config_problems)} problem(s)):\n  "
-        + "\n  ".join(_config_problems)
+        f"configuration error: config is not valid ({len(_problems)} problem(s)):\n  "
+        + "\n  ".join(p.strip() for p in _problems)
         + "\n"
     )
     sys.exit(2)
+
+SENSITIVITY_KEYS = tuple(sensitivity_params(config, "main"))
 
 
 def centre_files():

@@ -9,8 +9,10 @@ rule sensitivity:
     conda:
         "../envs/her2cohort.yaml"
     params:
-        variant=lambda wc: wc.variant,
-        config=lambda wc: variant_config(config, wc.variant),
+        **{
+            k: (lambda wc, k=k: sensitivity_params(config, wc.variant)[k])
+            for k in SENSITIVITY_KEYS
+        },
         _code=code_version(),
     script:
         "../scripts/run_stage.py"

@@ -23,23 +23,39 @@ def variant_config(config: dict, name: str) -> dict:
     return merge(config, variants[name].get("overrides") or {})
 
 
-def main(*, in_validated, in_quarantine, out_csv, variant, config) -> None:
+def sensitivity_params(config: dict, name: str) -> dict:
+    """What the ``sensitivity`` job of variant ``name`` reads (its rule's params): the
+    derivation options, criteria and groups of the variant's config, the pCR test, the KM CI
+    type and the landmark of the headline DFS estimate. An edit elsewhere reruns nothing here."""
+    from .params import stage_params
+
+    cfg = variant_config(config, name)
+    dfs = cfg.get("dfs") or {}
+    surv = cfg.get("survival") or {}
+    return {
+        "variant": name,
+        "derive": stage_params(cfg, "derive"),
+        "criteria": cfg["criteria"],
+        "groups": cfg["groups"],
+        "pcr_test": str((cfg.get("pcr") or {}).get("test", "pearson")),
+        "km_ci": str(surv.get("km_ci", dfs.get("km_ci", "log"))),
+        "landmark": float(max(dfs.get("landmarks_months") or [60])),
+    }
+
+
+def main(*, in_validated, in_quarantine, out_csv, variant, derive, criteria, groups, pcr_test,
+         km_ci, landmark) -> None:
     import pandas as pd
 
     from ..study.cohort import apply_criteria
-    from ..study.derive import derive
+    from ..study.derive import derive as derive_records
     from .common import write_csv
     from .headline import headline
-    from .params import stage_params
 
-    derived = derive(pd.read_parquet(in_validated), **stage_params(config, "derive"))
-    analysed, _, _ = apply_criteria(derived, pd.read_parquet(in_quarantine),
-                                    config["criteria"], config["groups"])
-    rows = headline(analysed, groups=config["groups"],
-                    pcr_test=str(config["pcr"].get("test", "pearson")),
-                    km_ci=str((config.get("dfs") or {}).get("km_ci", "log")),
-                    landmark=float(max((config.get("dfs") or {}).get("landmarks_months")
-                                       or [60])))
+    derived = derive_records(pd.read_parquet(in_validated), **derive)
+    analysed, _, _ = apply_criteria(derived, pd.read_parquet(in_quarantine), criteria, groups)
+    rows = headline(analysed, groups=groups, pcr_test=pcr_test, km_ci=km_ci,
+                    landmark=landmark)
     out = pd.DataFrame(rows)
     out.insert(0, "variant", variant)
     write_csv(out, out_csv, digits=17)

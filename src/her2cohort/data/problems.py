@@ -32,6 +32,17 @@ DEFAULT_ACTIONS: dict[str, str] = {
     "bad_date": "fail",
     "bad_number": "fail",
     "missing_required": "fail",
+    # reading safety (data/read.py): nothing lost silently
+    "header": "fail",
+    "header_linebreak": "warn",
+    "unclosed_quote": "fail",
+    "cell_large": "warn",
+    "sheet_hidden": "fail",
+    "sheet_chart": "warn",
+    "sheet_split": "fail",
+    "formula_no_value": "fail",
+    "merged_cells": "fail",
+    "id_mangled": "fail",
     # row-level, from validation
     "missing_value": "quarantine",
     "out_of_range": "quarantine",
@@ -57,7 +68,8 @@ DEFAULT_ACTIONS: dict[str, str] = {
 }
 FILE_LEVEL = frozenset(
     {"file_missing", "file_encoding", "file_empty", "file_parse", "sheet_missing",
-     "column_missing", "column_duplicated"}
+     "column_missing", "column_duplicated", "header", "unclosed_quote", "sheet_hidden",
+     "sheet_split"}
 )
 
 PROBLEM_COLUMNS = ("file", "row", "patient", "column", "value", "rule", "action", "message")
@@ -99,13 +111,34 @@ def to_frame(problems: list[Problem], redacted: bool = True) -> pd.DataFrame:
     rows = []
     for p in problems:
         d = asdict(p)
-        if redacted and p.redact and d["value"] not in (None, ""):
-            d["value"] = "[redacted]"
+        if redacted:
+            d["value"] = _safe_value(p)
+            d["message"] = redact_message(p.message)
         rows.append({k: d[k] for k in PROBLEM_COLUMNS})
     df = pd.DataFrame(rows, columns=list(PROBLEM_COLUMNS))
     df["row"] = df["row"].astype("Int64")
     return df.sort_values(["file", "row", "column", "rule"], kind="mergesort",
                           na_position="first").reset_index(drop=True)
+
+
+def _safe_value(p: Problem) -> str | None:
+    """The value as it may be shown in results/ and on the console (which goes to logs/):
+    identifiers and dates redacted, invisible characters escaped."""
+    from .safety import redact_text, show
+
+    if p.value in (None, ""):
+        return p.value
+    if p.redact:
+        return "[redacted]"
+    return show(redact_text(str(p.value)))
+
+
+def redact_message(message: str) -> str:
+    """A problem message with date-like text redacted (the example date 31 Dec 2019 that
+    messages use to show a format is kept)."""
+    from .safety import redact_text
+
+    return redact_text(message, ids=False, keep_example=True)
 
 
 def format_report(problems: list[Problem], stage: str, limit: int = 40) -> str:
@@ -125,8 +158,9 @@ def format_report(problems: list[Problem], stage: str, limit: int = 40) -> str:
         where = p.file + (f", row {p.row}" if p.row is not None else "")
         if p.column:
             where += f", column '{p.column}'"
-        val = "" if p.value in (None, "") else f", value '{p.value}'"
-        lines.append(f"  [{p.action}] {where}{val}: {p.message}")
+        value = _safe_value(p)
+        val = "" if value in (None, "") else f", value '{value}'"
+        lines.append(f"  [{p.action}] {where}{val}: {redact_message(p.message)}")
     if len(order) > limit:
         lines.append(f"  ... and {len(order) - limit} more (see the problems table).")
     return "\n".join(lines)

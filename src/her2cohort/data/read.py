@@ -1,101 +1,407 @@
 """Reading centre files as text cells: CSV (any delimiter, encoding) and Excel sheets.
 
 Output: a table of strings, one column per header cell, plus ``_row`` (the row number as a
-spreadsheet shows it: header = 1). Every problem names the file and, where there is one, the
-row; nothing is dropped silently.
+spreadsheet shows it: the header row, 1 unless the mapping sets ``header_row``, is followed by
+its data rows). Every problem names the file and, where there is one, the row; nothing is
+dropped silently: the number of records read always equals the number of data rows in the file,
+and where the two could differ (a quote that is never closed, a merged cell, a formula without a
+stored value, rows on a second sheet) a problem says where and why.
+
+What is normalised (documented, nothing else is changed):
+- every cell: Unicode NFC; zero-width characters, byte-order marks, NUL and soft hyphens
+  removed; no-break and other Unicode spaces read as a plain space (``safety.clean_text``);
+- header cells: runs of white space (including line breaks inside a header cell) read as one
+  space, leading/trailing spaces removed;
+- Excel date-time cells: the date part (a time of day is not used by any field);
+- trailing empty columns without a header (an Excel artefact) and empty rows after the last
+  record are ignored, with one summary line.
 """
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import re
+import sys
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from .problems import Problem
+from .safety import check_inside, clean_text
 
 CSV_SNIFF = (";", ",", "\t", "|")
+LARGE_CELL = 128 * 1024  # the csv module's default field limit; larger cells are reported
+HEADER_SEARCH = 20  # rows looked at when the header is not on the expected row
+_WS = re.compile(r"\s+")
+_INVISIBLE = re.compile("[\u200b\u200c\u200d\u2060\ufeff\x00\u00ad\u00a0\u2000-\u200a"
+                        "\u202f\u205f\u3000]")
+_SCI = re.compile(r"\d(?:[.,]\d+)?[eE]\+?\d{1,3}")
+
+
+def _p(rel, rule, message, row=None, column=None, value=None) -> Problem:
+    return Problem(rel, row, None, column, value, rule, message)
 
 
 def read_raw(mapping: dict, base_dir: str | Path = ".") -> tuple[pd.DataFrame | None, list[Problem]]:
-    """Read the centre file as text cells; return (table with a ``_row`` column, problems)."""
+    """Read the centre file as text cells; return (table with a ``_row`` column, problems).
+
+    Raises ``MappingError`` (a configuration error) when ``file:`` names a folder or a path
+    outside the allowed data folders."""
+    from .mapping import MappingError
+
     rel = mapping["file"]
     path = Path(base_dir) / rel
+    refused = check_inside(path, base_dir, mapping)
+    if refused:
+        raise MappingError(f"{mapping['_path']}: {refused}")
+    if path.is_dir():
+        inside = sorted(p.name for p in path.iterdir() if p.is_file())[:5]
+        listing = f" (it holds {', '.join(inside)})" if inside else ""
+        raise MappingError(f"{mapping['_path']}: 'file: {rel}' names a folder, not a file"
+                           f"{listing}; give the path of the centre's export file")
     if not path.exists():
-        return None, [Problem(rel, None, None, None, None, "file_missing",
-                              f"file not found (looked for {path}); check 'file:' in "
-                              f"{mapping['_path']}")]
-    reader = _read_xlsx if mapping.get("format", "csv") == "xlsx" else _read_csv
-    df, problems = reader(path, rel, mapping)
+        return None, [_p(rel, "file_missing", f"file not found (looked for {path}); check "
+                                              f"'file:' in {mapping['_path']}")]
+    fmt = mapping.get("format", "csv")
+    kind = _sniff(path)
+    wrong = _wrong_kind(kind, fmt, mapping)
+    if wrong:
+        return None, [_p(rel, "file_parse", wrong)]
+    reader = _read_xlsx if fmt == "xlsx" else _read_csv
+    try:
+        df, problems = reader(path, rel, mapping)
+    except (OSError, MemoryError) as e:
+        return None, [_p(rel, "file_parse", f"cannot be read ({type(e).__name__}: {e})")]
     if df is not None and not (df.drop(columns="_row") != "").to_numpy().any():
         where = f"sheet {mapping['sheet']!r}" if mapping.get("sheet") else "the file"
-        return None, [Problem(rel, None, None, None, None, "file_empty",
-                              f"{where} has a header but no data rows: expected one row per "
-                              "patient")]
+        return None, problems + [_p(rel, "file_empty", f"{where} has a header but no data rows: "
+                                                       "expected one row per patient")]
+    if df is not None:
+        problems += _check_ids(df, rel, mapping)
     return df, problems
+
+
+# --- what the file really is ------------------------------------------------------------------
+
+def _sniff(path: Path) -> str:
+    """'xlsx' (zip), 'xls' (OLE2: Excel 97-2003 or an encrypted workbook), 'pdf', 'binary' or
+    'text', from the first bytes."""
+    with open(path, "rb") as fh:
+        head = fh.read(4096)
+    if head.startswith(b"PK\x03\x04"):
+        return "xlsx"
+    if head.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
+        return "xls"
+    if head.startswith(b"%PDF"):
+        return "pdf"
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "text"  # UTF-16 text
+    if b"\x00" in head and head.count(b"\x00") > len(head) // 4:
+        return "binary"
+    return "text"
+
+
+def _wrong_kind(kind: str, fmt: str, mapping: dict) -> str | None:
+    m = mapping["_path"]
+    if kind == "xls":
+        return ("the file is an old Excel 97-2003 workbook (.xls) or a password-protected "
+                "workbook, which cannot be read: open it in Excel and save it as .xlsx "
+                f"(without password) or export CSV, then set 'file:' and 'format:' in {m}")
+    if kind == "pdf":
+        return "the file is a PDF document, not a table: ask the centre for a CSV or .xlsx export"
+    if kind == "binary":
+        return "the file is not text and not an .xlsx workbook: ask for a CSV or .xlsx export"
+    if kind == "xlsx" and fmt != "xlsx":
+        return (f"the file is an Excel workbook (.xlsx) although the mapping says 'format: "
+                f"{fmt}': set 'format: xlsx' (and 'sheet:') in {m}, or export it as CSV")
+    if kind == "text" and fmt == "xlsx":
+        return ("the file is a text file (CSV or TSV), not an .xlsx workbook, although the "
+                f"mapping says 'format: xlsx': set 'format: csv' and 'delimiter:' in {m}")
+    return None
+
+
+# --- CSV ----------------------------------------------------------------------------------------
+
+def _decode(data: bytes, enc: str, rel: str, mapping: dict):
+    """Decode with the mapping's encoding; on failure say where (row, column) and what the bytes
+    look like (UTF-16, GBK, Western European cp1252, UTF-8)."""
+    m = mapping["_path"]
+    low = enc.lower().replace("-", "").replace("_", "")
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")) and not low.startswith("utf16"):
+        order = "FF FE" if data.startswith(b"\xff\xfe") else "FE FF"
+        return None, _p(rel, "file_encoding",
+                        f"the file is UTF-16 text (it starts with the byte-order mark {order}), "
+                        f"not '{enc}': set 'encoding: utf-16' in {m}")
+    if data.startswith(b"\xef\xbb\xbf") and not low.startswith("utf8"):
+        data = data[3:]  # a UTF-8 byte-order mark in front of text in another encoding
+    try:
+        return data.decode(enc), None
+    except UnicodeDecodeError as e:
+        pos = e.start
+    except LookupError:
+        return None, _p(rel, "file_encoding", f"unknown encoding '{enc}' in {m}")
+    line_start = data.rfind(b"\n", 0, pos) + 1
+    row = data.count(b"\n", 0, pos) + 1
+    sep = mapping.get("delimiter", ",").encode("ascii", "replace")
+    first = data.split(b"\n", 1)[0].decode(enc, errors="replace").lstrip("\ufeff")
+    header = [h.strip() for h in first.split(sep.decode())]
+    k = data.count(sep, line_start, pos)
+    col = header[k] if k < len(header) else f"column {k + 1}"
+    hint = _encoding_hint(data[3:] if data.startswith(b"\xef\xbb\xbf") else data, enc)
+    if data.startswith(b"\xef\xbb\xbf") and "gbk" in hint:
+        hint = ("the file starts with a UTF-8 byte-order mark but the text behind it is GBK "
+                "(Chinese Windows text; a badly converted file): set 'encoding: gbk' in the "
+                "mapping (the mark is then ignored)")
+    return None, Problem(rel, row, None, col, None, "file_encoding",
+                         f"cannot be decoded as '{enc}': byte {data[pos]:#04x} in row {row}, "
+                         f"column '{col}' (byte offset {pos}); {hint}")
+
+
+def _encoding_hint(data: bytes, enc: str) -> str:
+    """What the bytes look like: utf-8, gbk (Chinese) or cp1252 (Western European)."""
+    candidates = []
+    for cand in ("utf-8", "gbk", "cp1252"):
+        if cand.replace("-", "") == enc.lower().replace("-", "").replace("_", ""):
+            continue
+        try:
+            data.decode(cand)
+        except UnicodeDecodeError:
+            continue
+        candidates.append(cand)
+    b = np.frombuffer(data, dtype=np.uint8)
+    high = b >= 0x80
+    # Western European letters in cp1252 are bytes 0xC0-0xFF (À-ÿ) in short runs between ASCII
+    # letters; Chinese GBK text is long runs of pairs, many bytes in 0xA1-0xBF
+    starts = int((high & ~np.roll(high, 1)).sum())
+    letters = int((b >= 0xC0).sum())
+    western = bool(high.any()) and letters >= 0.9 * high.sum() and high.sum() <= 2.5 * starts
+    if "utf-8" in candidates:
+        pick = "utf-8 (or utf-8-sig)"
+    elif western and "cp1252" in candidates:
+        pick = "cp1252 (Western European Windows text: accents such as é, ü)"
+    elif "gbk" in candidates:
+        pick = "gbk (Chinese Windows text)"
+    elif "cp1252" in candidates:
+        pick = "cp1252"
+    else:
+        pick = "the encoding the file was saved in"
+    return f"the bytes look like {pick}: set 'encoding:' in the mapping"
+
+
+def _clean_whole(text: str) -> str:
+    """safety.clean_text for a whole file, fast when there is nothing to change."""
+    if text.isascii():
+        return text.replace("\x00", "") if "\x00" in text else text
+    import unicodedata
+
+    if _INVISIBLE.search(text):
+        text = clean_text(text)
+    elif not unicodedata.is_normalized("NFC", text):
+        text = unicodedata.normalize("NFC", text)
+    return text
+
+
+def _header_cells(cells: list[str]) -> list[str]:
+    return [_WS.sub(" ", h).strip() for h in cells]
+
+
+def _expected_columns(mapping: dict) -> set[str]:
+    cols = mapping.get("columns") or {}
+    return {_WS.sub(" ", v).strip() for v in cols.values() if isinstance(v, str)}
+
+
+def _find_header(rows: list[list[str]], mapping: dict, first: int) -> str | None:
+    """None when row ``first`` (0-based) holds the header; else one sentence saying where the
+    header seems to be and how to set it."""
+    expected = _expected_columns(mapping)
+    if not expected or first >= len(rows):
+        return None
+    here = set(_header_cells(rows[first])) & expected
+    if len(here) * 2 >= len(expected) or len(here) >= 3:
+        return None
+    m = mapping["_path"]
+    best, best_n = None, len(here)
+    for i in range(len(rows[:HEADER_SEARCH])):
+        n = len(set(_header_cells(rows[i])) & expected)
+        if n > best_n:
+            best, best_n = i, n
+    if best is not None and best_n >= max(2, len(here) + 1):
+        above = "a title line" if best > first else "rows"
+        cells = [c for c in rows[first] if c.strip()] if first < len(rows) else []
+        if len(cells) == 1 and cells[0].lower().startswith("sep="):
+            hint = cells[0] if len(cells[0]) > 4 else "sep=" + mapping.get("delimiter", ",")
+            above = f"Excel's delimiter hint '{hint}'"
+        return (f"the header seems to be on row {best + 1}, not row {first + 1} (row "
+                f"{first + 1} holds {above}, with {len(here)} of the {len(expected)} mapped "
+                f"column names): set 'header_row: {best + 1}' in {m}")
+    return (f"no header found: none of the first {min(len(rows), HEADER_SEARCH)} rows holds "
+            f"the mapped column names (row {first + 1} has {len(here)} of {len(expected)}); "
+            f"the file may have no header row: add one, or fix 'columns:' in {m}")
 
 
 def _read_csv(path: Path, rel: str, mapping: dict):
     enc = mapping.get("encoding", "utf-8")
     sep = mapping.get("delimiter", ",")
-    try:
-        text = path.read_bytes().decode(enc)
-    except UnicodeDecodeError as e:
-        hint = "utf-8" if enc.lower().replace("-", "") != "utf8" else "gbk or utf-8-sig"
-        return None, [Problem(rel, None, None, None, None, "file_encoding",
-                              f"cannot be decoded as '{enc}' (byte {e.object[e.start]:#04x} at "
-                              f"offset {e.start}); set 'encoding:' in {mapping['_path']} "
-                              f"(for example {hint})")]
-    except LookupError:
-        return None, [Problem(rel, None, None, None, None, "file_encoding",
-                              f"unknown encoding '{enc}' in {mapping['_path']}")]
-    text = text.lstrip("\ufeff")
+    m = mapping["_path"]
+    text, bad = _decode(path.read_bytes(), enc, rel, mapping)
+    if bad is not None:
+        return None, [bad]
+    text = _clean_whole(text)
     if not text.strip():
-        return None, [Problem(rel, None, None, None, None, "file_empty",
-                              "the file is empty: expected a header row and one row per patient")]
-    lines = text.splitlines()
-    header_line = lines[0]
-    if sep not in header_line:
-        seen = [d for d in CSV_SNIFF if d != sep and d in header_line]
-        guess = f"; the header looks {seen[0]!r}-separated" if seen else ""
-        return None, [Problem(rel, 1, None, None, header_line[:80], "file_parse",
-                              f"the header has no {sep!r} delimiter as the mapping says{guess}; "
-                              f"set 'delimiter:' in {mapping['_path']}")]
-    import csv
+        return None, [_p(rel, "file_empty",
+                         "the file is empty: expected a header row and one row per patient")]
     import io
 
+    csv.field_size_limit(max(sys.maxsize >> 1, 1 << 30) if len(text) > LARGE_CELL
+                         else LARGE_CELL)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep)
-    rows = list(reader)
-    header = [h.strip() for h in rows[0]]
+    rows: list[list[str]] = []
+    ends: list[int] = []  # physical line on which each record ends
+    try:
+        for cells in reader:
+            rows.append(cells)
+            ends.append(reader.line_num)
+    except csv.Error as e:
+        return None, [_p(rel, "file_parse", f"cannot be parsed as CSV near line "
+                                            f"{reader.line_num + 1}: {e}")]
+    h = int(mapping.get("header_row", 1)) - 1
+    if h >= len(rows):
+        return None, [_p(rel, "header", f"'header_row: {h + 1}' is beyond the end of the file "
+                                        f"({len(rows)} rows)")]
+    header_line = sep.join(rows[h])
+    if sep not in header_line and len(rows[h]) == 1:
+        seen = [d for d in CSV_SNIFF if d != sep and d in header_line]
+        if seen or not _find_header(rows, mapping, h) or "header_row" in mapping:
+            guess = f"; the header looks {seen[0]!r}-separated" if seen else ""
+            return None, [_p(rel, "file_parse",
+                             f"the header has no {sep!r} delimiter as the mapping says{guess}; "
+                             f"set 'delimiter:' in {m}", row=h + 1)]
+    where = _find_header(rows, mapping, h)
+    if where:
+        return None, [_p(rel, "header", where, row=h + 1)]
+    header = _header_cells(rows[h])
     problems: list[Problem] = []
-    body = []
-    for i, cells in enumerate(rows[1:], start=2):
-        if len(cells) != len(header):
-            if not any(c.strip() for c in cells):
-                body.append([""] * len(header) + [i])
-                continue
-            problems.append(Problem(rel, i, None, None, None, "file_parse",
-                                    f"row has {len(cells)} cells, the header has {len(header)}: "
-                                    "a stray delimiter or quote?"))
-            continue
-        body.append(cells + [i])
-    if problems:
-        return None, problems
-    return pd.DataFrame(body, columns=header + ["_row"]), []
+    if any("\n" in c or "\r" in c for c in rows[h]):
+        problems.append(_p(rel, "header_linebreak", "header cells contain line breaks; they "
+                           "are read as spaces (e.g. 'Date of birth')", row=h + 1))
+    body = rows[h + 1:]
+    starts = [ends[h] + 1] + [e + 1 for e in ends[h + 1:-1]]
+    swallowed = _swallowed(body, starts, ends[h + 1:], header, sep, rel, h)
+    if swallowed:
+        return None, swallowed
+    return _table(header, body, h, rel, problems, sep=sep)
 
+
+def _swallowed(body, starts, ends, header, sep, rel, h) -> list[Problem]:
+    """A record spanning several physical lines whose cell holds lines that look like rows: a
+    quote opened in a free-text cell and never closed (or closed only many rows later)."""
+    out = []
+    need = max(2, (len(header) - 1) // 2)
+    for k, (cells, start, end) in enumerate(zip(body, starts, ends)):
+        if end == start:
+            continue
+        for j, c in enumerate(cells):
+            if "\n" not in c and "\r" not in c:
+                continue
+            inner = c.splitlines()
+            rowlike = sum(1 for ln in inner[1:] if ln.count(sep) >= need)
+            if rowlike or (len(cells) < len(header) and k == len(body) - 1):
+                col = header[j] if j < len(header) else f"column {j + 1}"
+                out.append(Problem(
+                    rel, h + 2 + k, None, col, None, "unclosed_quote",
+                    f"a quote opened in row {h + 2 + k} (line {start} of the file), column "
+                    f"'{col}', is never closed; {len(inner) - 1} following lines were read "
+                    f"into this cell ({rowlike} of them look like data rows), so those records "
+                    "would be lost: close or remove the quote (\") in that cell and export "
+                    "again"))
+                break
+    return out
+
+
+def _table(header: list[str], body: list[list[str]], h: int, rel: str, problems: list[Problem],
+           sep: str | None = None):
+    """Rows of text cells -> DataFrame with ``_row``; unnamed empty trailing columns dropped,
+    trailing empty rows summarised once, long or short rows reported."""
+    width = len(header)
+    while width and header[width - 1] == "":
+        width -= 1
+    names = [c if c else f"(unnamed column {i + 1})" for i, c in enumerate(header[:width])]
+    # empty rows after the last record: formatting only
+    n = len(body)
+    while n and not any(c.strip() for c in body[n - 1]):
+        n -= 1
+    if n < len(body):
+        problems.append(_p(rel, "blank_row", f"{len(body) - n} empty row(s) after the last "
+                                             f"record (row {h + 1 + n}) ignored"))
+    body = body[:n]
+    raw_width = len(header)
+    bad: list[Problem] = []
+    if {len(r) for r in body} != {raw_width} or width < raw_width:
+        fixed = []
+        for i, cells in enumerate(body, start=h + 2):
+            blank = not any(c.strip() for c in cells)
+            if sep is not None and len(cells) != raw_width and not blank:
+                bad.append(Problem(
+                    rel, i, None, None, None, "file_parse",
+                    f"row has {len(cells)} cells, the header has {raw_width}: a shifted row "
+                    "(stray delimiter or quote)?"))
+                continue
+            extra = [k for k, c in enumerate(cells[width:], start=width + 1) if c.strip()]
+            if extra:
+                bad.append(Problem(
+                    rel, i, None, None, None, "file_parse",
+                    f"row has a value in column {extra[0]}, beyond the {width} header columns "
+                    "(a column without a header): a shifted row?"))
+                continue
+            fixed.append(cells[:width] + [""] * (width - len(cells)))
+        body = fixed
+    if bad:
+        return None, problems + bad
+    big = [(i, j) for i, r in enumerate(body) for j, c in enumerate(r) if len(c) > LARGE_CELL] \
+        if sep is not None and any(len(c) > LARGE_CELL for r in body for c in r) else []
+    for i, j in big:
+        problems.append(Problem(rel, h + 2 + i, None, names[j], None, "cell_large",
+                                f"cell of {len(body[i][j]) // 1024} KB accepted as text"))
+    df = pd.DataFrame(body, columns=names) if body else pd.DataFrame(columns=names)
+    df["_row"] = np.arange(h + 2, h + 2 + len(df))
+    return df, problems
+
+
+def _check_ids(df: pd.DataFrame, rel: str, mapping: dict) -> list[Problem]:
+    """Patient IDs that Excel turned into scientific notation (2.00147E+09): the digits after the
+    sixth are lost, so different patients look like duplicates."""
+    src = (mapping.get("columns") or {}).get("patient_id")
+    if not isinstance(src, str) or src not in df.columns:
+        return []
+    ids = df[src].astype(str).str.strip()
+    sci = ids.str.fullmatch(_SCI.pattern)
+    if not sci.any():
+        return []
+    return [Problem(rel, int(r), None, src, None, "id_mangled",
+                    "the patient ID is in scientific notation (like 2.00147E+09): Excel turned a "
+                    "long number into a rounded one, so IDs are lost and different patients "
+                    "look like duplicates; export the ID column as text (format the column as "
+                    "Text, or export from the source system)", redact=True)
+            for r in df.loc[sci, "_row"]]
+
+
+# --- Excel --------------------------------------------------------------------------------------
 
 def _cell_text(v, number_format: str | None = None) -> str:
     """An Excel cell as the text a user sees; a percent-formatted number (0.1 shown as 10%) is
-    written in percent, as displayed."""
+    written in percent, as displayed; a date-time gives its date part."""
     if v is None:
         return ""
     if number_format and "%" in number_format and isinstance(v, (int, float)) \
             and not isinstance(v, bool):
         v = round(float(v) * 100, 10)
     if isinstance(v, dt.datetime):
-        return v.date().isoformat() if v.time() == dt.time(0) else v.isoformat(sep=" ")
+        return v.date().isoformat()
     if isinstance(v, dt.date):
+        return v.isoformat()
+    if isinstance(v, dt.time):
         return v.isoformat()
     if isinstance(v, bool):
         return str(v)
@@ -103,7 +409,37 @@ def _cell_text(v, number_format: str | None = None) -> str:
         return str(int(v))
     if isinstance(v, float):
         return str(int(v)) if v.is_integer() else repr(v)
-    return str(v)
+    return clean_text(str(v))
+
+
+_CELL = re.compile(rb'<c r="([A-Z]+)(\d+)"[^>]*?(?:/>|>(.*?)</c>)', re.S)
+_MERGE = re.compile(rb'<mergeCell ref="([A-Z]+)(\d+):([A-Z]+)(\d+)"')
+
+
+def _col_index(letters: bytes) -> int:
+    n = 0
+    for ch in letters:
+        n = n * 26 + (ch - 64)
+    return n
+
+
+def _xml_checks(ws) -> tuple[list[tuple[int, int]], list[tuple[int, int, int, int]]]:
+    """(formula cells without a stored value, merged ranges) from the sheet's XML."""
+    try:
+        src = ws._get_source()
+        xml = src.read()
+        src.close()
+    except Exception:  # an unusual workbook layout: these checks are skipped, not the file
+        return [], []
+    formulas = []
+    if b"<f" in xml:
+        for mt in _CELL.finditer(xml):
+            inner = mt.group(3) or b""
+            if b"<f" in inner and not re.search(rb"<v>[^<]", inner):
+                formulas.append((int(mt.group(2)), _col_index(mt.group(1))))
+    merges = [(int(a2), _col_index(a1), int(b2), _col_index(b1))
+              for a1, a2, b1, b2 in _MERGE.findall(xml)]
+    return formulas, merges
 
 
 def _read_xlsx(path: Path, rel: str, mapping: dict):
@@ -111,45 +447,120 @@ def _read_xlsx(path: Path, rel: str, mapping: dict):
 
     from openpyxl import load_workbook
 
+    m = mapping["_path"]
     sheet = mapping.get("sheet")
     try:
         wb = load_workbook(path, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, OSError, KeyError, ValueError) as e:
-        return None, [Problem(rel, None, None, None, None, "file_parse",
-                              f"not a readable .xlsx workbook ({type(e).__name__}); "
-                              "save it from Excel as .xlsx or export CSV")]
-    if sheet is None:
-        sheet = wb.sheetnames[0]
-    if sheet not in wb.sheetnames:
-        names = ", ".join(repr(s) for s in wb.sheetnames)
+    except Exception as e:  # openpyxl raises many types for damaged workbooks
+        if not isinstance(e, (zipfile.BadZipFile, OSError, KeyError, ValueError, TypeError,
+                              AttributeError, IndexError)):
+            raise
+        return None, [_p(rel, "file_parse",
+                         f"not a readable .xlsx workbook ({type(e).__name__}); "
+                         "save it from Excel as .xlsx or export CSV")]
+    try:
+        return _read_sheet(wb, sheet, rel, m, mapping)
+    finally:
         wb.close()
-        return None, [Problem(rel, None, None, None, sheet, "sheet_missing",
-                              f"no sheet named {sheet!r}; the workbook has {names}; set "
-                              f"'sheet:' in {mapping['_path']}")]
+
+
+def _read_sheet(wb, sheet, rel, m, mapping):
+    problems: list[Problem] = []
+    charts = {getattr(c, "title", None) for c in wb.chartsheets}
+    tables = [s for s in wb.sheetnames if s not in charts]
+    names = ", ".join(repr(s) for s in wb.sheetnames)
+    if sheet is None:
+        if not tables:
+            return None, [_p(rel, "sheet_missing", f"the workbook has no worksheet with a "
+                                                   f"table, only chart sheets ({names})")]
+        sheet = tables[0]
+        if wb.sheetnames[0] in charts:
+            problems.append(_p(rel, "sheet_chart",
+                               f"the first sheet {wb.sheetnames[0]!r} is a chart; the first "
+                               f"worksheet {sheet!r} is read (set 'sheet:' in {m} to choose)"))
+        if getattr(wb[sheet], "sheet_state", "visible") != "visible":
+            visible = [s for s in tables if wb[s].sheet_state == "visible"]
+            return None, [_p(rel, "sheet_hidden",
+                             f"the first sheet {sheet!r} is hidden and would be read by default; "
+                             f"the visible sheet(s): {', '.join(map(repr, visible)) or 'none'}; "
+                             f"set 'sheet:' in {m} to the sheet that holds the data",
+                             value=sheet)]
+    if sheet not in wb.sheetnames:
+        return None, [_p(rel, "sheet_missing", f"no sheet named {sheet!r}; the workbook has "
+                                               f"{names}; set 'sheet:' in {m}", value=sheet)]
+    if sheet in charts:
+        return None, [_p(rel, "sheet_missing", f"sheet {sheet!r} is a chart, not a table; the "
+                                               f"workbook has {names}; set 'sheet:' in {m}",
+                         value=sheet)]
     ws = wb[sheet]
     rows = [[_cell_text(c.value, getattr(c, "number_format", None)) for c in r]
             for r in ws.iter_rows()]
-    wb.close()
-    if not rows or not any(c.strip() for c in rows[0]):
-        return None, [Problem(rel, None, None, None, sheet, "file_empty",
-                              f"sheet {sheet!r} is empty: expected a header row and one row "
-                              "per patient")]
-    header = [h.strip() for h in rows[0]]
-    while header and header[-1] == "":
-        header.pop()
-    problems = []
-    for i, r in enumerate(rows[1:], start=2):
-        extra = [(k, c) for k, c in enumerate(r[len(header):], start=len(header) + 1)
-                 if c.strip()]
-        if extra:
-            col, value = extra[0]
-            problems.append(Problem(rel, i, None, None, value, "file_parse",
-                                    f"row has a value in column {col} (beyond the "
-                                    f"{len(header)} header columns): a shifted row?"))
-    if problems:
-        return None, problems
-    body = [r[: len(header)] + [""] * (len(header) - len(r)) + [i]
-            for i, r in enumerate(rows[1:], start=2)]
-    return pd.DataFrame(body, columns=header + ["_row"]), []
+    if not rows or not any(c.strip() for r in rows[:HEADER_SEARCH] for c in r):
+        return None, [_p(rel, "file_empty", f"sheet {sheet!r} is empty: expected a header row "
+                                            "and one row per patient", value=sheet)]
+    h = int(mapping.get("header_row", 1)) - 1
+    if h >= len(rows):
+        return None, [_p(rel, "header", f"'header_row: {h + 1}' is beyond the last row of "
+                                        f"sheet {sheet!r} ({len(rows)} rows)")]
+    where = _find_header(rows, mapping, h)
+    if where:
+        return None, [_p(rel, "header", f"sheet {sheet!r}: {where}", row=h + 1)]
+    if not any(c.strip() for c in rows[h]):
+        return None, [_p(rel, "file_empty", f"sheet {sheet!r} is empty: expected a header row "
+                                            "and one row per patient", value=sheet)]
+    header = _header_cells(rows[h])
+    if any("\n" in c or "\r" in c for c in rows[h]):
+        problems.append(_p(rel, "header_linebreak", "header cells contain line breaks; they "
+                           "are read as spaces", row=h + 1))
+    width = len(header)
+    while width and header[width - 1] == "":
+        width -= 1
+    formulas, merges = _xml_checks(ws)
+    last = len(rows)
+    while last > h + 1 and not any(c.strip() for c in rows[last - 1]):
+        last -= 1
+    for r, c in formulas:
+        if h + 1 < r <= last and c <= width:
+            problems.append(Problem(rel, r, None, header[c - 1], None, "formula_no_value",
+                                    "the cell holds a formula without a stored result (the "
+                                    "workbook was written by a program and never opened in "
+                                    "Excel), so its value is unknown, not 'not recorded': open "
+                                    "and save it in Excel, or export the values"))
+    for r1, c1, r2, c2 in merges:
+        if r2 <= h + 1 or c1 > width:
+            continue  # merged header cells are the header's business
+        col = header[c1 - 1]
+        span = (f"rows {max(r1, h + 2)}-{r2}" if r2 > r1 else f"row {r1}") + \
+               (f", columns {c1}-{c2}" if c2 > c1 else "")
+        problems.append(Problem(rel, max(r1, h + 2), None, col, None, "merged_cells",
+                                f"merged cells ({span}): only the first cell holds the value, "
+                                "the others would be read as 'not recorded'; unmerge them and "
+                                "fill the value into every row"))
+    problems += _split_sheets(wb, sheet, tables, header[:width], rel, m)
+    body = rows[h + 1:]
+    return _table(header, body, h, rel, problems, sep=None)
 
 
+def _split_sheets(wb, sheet, tables, header, rel, m) -> list[Problem]:
+    """Other worksheets with the same header and data rows: records split over sheets."""
+    out = []
+    for other in tables:
+        if other == sheet:
+            continue
+        it = wb[other].iter_rows(values_only=True)
+        first = next(it, None)
+        if first is None:
+            continue
+        cells = _header_cells([_cell_text(v) for v in first])
+        while cells and cells[-1] == "":
+            cells.pop()
+        if cells != header:
+            continue
+        n = sum(1 for r in it if any(v not in (None, "") for v in r))
+        if n:
+            out.append(_p(rel, "sheet_split",
+                          f"sheet {other!r} has the same header as sheet {sheet!r} and {n} "
+                          f"data row(s) that are not read: records split over two sheets? "
+                          f"Put all records on one sheet (or map the other sheet in a second "
+                          f"centre file); 'sheet:' in {m} names the sheet read", value=other))
+    return out

@@ -99,6 +99,7 @@ def cross_field_rules(data_lock: dt.date, age_min: float, age_max: float,
         _before("last_contact_date", "surgery_date", "last contact", "surgery"),
         _before("recurrence_date", "surgery_date", "recurrence", "surgery"),
         _before("recurrence_date", "diagnosis_date", "recurrence", "diagnosis"),
+        _before("death_date", "diagnosis_date", "death", "diagnosis"),
     ]
     rules += [_not_after_lock(f.name, f.label.lower(), lock) for f in FIELDS if f.kind == "date"]
     if essential is None:

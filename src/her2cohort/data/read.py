@@ -44,16 +44,17 @@ def _p(rel, rule, message, row=None, column=None, value=None) -> Problem:
     return Problem(rel, row, None, column, value, rule, message)
 
 
-def read_raw(mapping: dict, base_dir: str | Path = ".") -> tuple[pd.DataFrame | None, list[Problem]]:
+def read_raw(mapping: dict, base_dir: str | Path = ".", data_dirs: list[str] | None = None
+             ) -> tuple[pd.DataFrame | None, list[Problem]]:
     """Read the centre file as text cells; return (table with a ``_row`` column, problems).
 
-    Raises ``MappingError`` (a configuration error) when ``file:`` names a folder or a path
-    outside the allowed data folders."""
+    Raises ``MappingError`` (a configuration error) when ``file:`` names a folder or, with
+    ``data_dirs`` (folders relative to ``base_dir``), a path outside them."""
     from .mapping import MappingError
 
     rel = mapping["file"]
     path = Path(base_dir) / rel
-    refused = check_inside(path, base_dir, mapping)
+    refused = check_inside(path, base_dir, mapping, data_dirs)
     if refused:
         raise MappingError(f"{mapping['_path']}: {refused}")
     if path.is_dir():

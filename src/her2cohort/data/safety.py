@@ -13,9 +13,9 @@ look like identifiers or dates, invisible characters, and the folders centre fil
   are matched: Unicode NFC, zero-width characters, byte-order marks and NUL removed, no-break and
   other Unicode spaces turned into a plain space. ``show(s)`` prints what is left invisible as an
   escape (``'B\\u200e'``) so a bad value never looks identical to a valid code.
-- ``DATA_DIRS`` / ``check_inside``: centre files must resolve inside the allowed data folders
-  (config key ``data_dirs``, default ``[data/]``) unless a mapping says
-  ``allow_outside_data_dirs: true``.
+- ``data_dirs(cfg)`` / ``check_inside``: centre files named in a study config (``her2cohort
+  check`` and the pipeline) must resolve inside the allowed data folders (config key
+  ``data_dirs``, default ``[data/]``) unless their mapping says ``allow_outside_data_dirs: true``.
 """
 
 from __future__ import annotations
@@ -136,24 +136,25 @@ def show(value: str) -> str:
 # --- allowed data folders ---------------------------------------------------------------------
 
 DEFAULT_DATA_DIRS: tuple[str, ...] = ("data",)
-DATA_DIRS: list[str] = list(DEFAULT_DATA_DIRS)
 
 
-def set_data_dirs(dirs) -> None:
-    """Set the folders centre files may come from (config key ``data_dirs``)."""
-    DATA_DIRS[:] = list(dirs) if dirs else list(DEFAULT_DATA_DIRS)
+def data_dirs(cfg: dict) -> list[str]:
+    """The folders centre files may come from: config key ``data_dirs``, default ``[data/]``."""
+    return list(cfg.get("data_dirs") or DEFAULT_DATA_DIRS)
 
 
-def check_inside(path: Path, base_dir: str | Path, mapping: dict) -> str | None:
-    """None when ``path`` resolves inside an allowed data folder (or the mapping allows any);
-    else the sentence that says why it is refused."""
-    if mapping.get("allow_outside_data_dirs"):
+def check_inside(path: Path, base_dir: str | Path, mapping: dict,
+                 dirs: list[str] | None) -> str | None:
+    """None when ``path`` resolves inside an allowed data folder (or the mapping allows any, or
+    ``dirs`` is None: a library call that names its files itself); else the sentence that says
+    why it is refused. Symbolic links are resolved first, so a link cannot lead outside."""
+    if mapping.get("allow_outside_data_dirs") or dirs is None:
         return None
     real = path.resolve()
-    roots = [(Path(base_dir) / d).resolve() for d in DATA_DIRS]
+    roots = [(Path(base_dir) / d).resolve() for d in dirs]
     if any(real == r or r in real.parents for r in roots):
         return None
-    allowed = ", ".join(f"{d.rstrip('/')}/" for d in DATA_DIRS)
+    allowed = ", ".join(f"{d.rstrip('/')}/" for d in dirs)
     return (f"'file: {mapping['file']}' resolves outside the allowed data folder(s) ({allowed}); "
             "move the file there, add its folder to 'data_dirs:' in the config, or set "
             "'allow_outside_data_dirs: true' in the mapping")

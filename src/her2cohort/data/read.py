@@ -520,16 +520,17 @@ def _read_sheet(wb, sheet, rel, m, mapping):
     last = len(rows)
     while last > h + 1 and not any(c.strip() for c in rows[last - 1]):
         last -= 1
+    mapped = _expected_columns(mapping)  # unmapped columns are ignored: so are their cells
     for r, c in formulas:
-        if h + 1 < r <= last and c <= width:
+        if h + 1 < r <= last and c <= width and header[c - 1] in mapped:
             problems.append(Problem(rel, r, None, header[c - 1], None, "formula_no_value",
                                     "the cell holds a formula without a stored result (the "
                                     "workbook was written by a program and never opened in "
                                     "Excel), so its value is unknown, not 'not recorded': open "
                                     "and save it in Excel, or export the values"))
     for r1, c1, r2, c2 in merges:
-        if r2 <= h + 1 or c1 > width:
-            continue  # merged header cells are the header's business
+        if r2 <= h + 1 or c1 > width or not mapped & set(header[c1 - 1:c2]):
+            continue  # merged header cells are the header's business; unmapped ones ignored
         col = header[c1 - 1]
         span = (f"rows {max(r1, h + 2)}-{r2}" if r2 > r1 else f"row {r1}") + \
                (f", columns {c1}-{c2}" if c2 > c1 else "")

@@ -13,7 +13,7 @@ import shutil
 from pathlib import Path
 
 import yaml
-from openpyxl import Workbook, load_workbook
+from openpyxl import load_workbook
 from openpyxl.chart import BarChart, Reference
 from openpyxl.styles import PatternFill
 
@@ -382,8 +382,8 @@ def excel_cases() -> None:
     wb.save(d / "data.xlsx")
     mapping("xlsx_split_sheets", "JS05", "data.xlsx")
     spec("xlsx_split_sheets", 1, "sheet_split",
-         ["sheet 'data (2)' has the same header as sheet 'data' and 5 data row(s) that are "
-          "not read", "records split over two sheets"])
+         [("sheet 'data (2)' has the same header as sheet 'data' and 5 data row(s) that are "
+          "not read"), "records split over two sheets"])
 
     d = case("xlsx_trailing_format_rows")  # 3000 formatted but empty rows after the data
     wb, ws = js05_book()
@@ -526,7 +526,7 @@ def csv_header_cases(lines, header) -> None:
     d = case("id_scientific")  # IDs mangled by Excel into scientific notation
     rows = split(lines)
     for k, r in enumerate(rows[1:], start=1):
-        r[0] = f"2.00147E+09" if k % 2 else f"20014{k:05d}"
+        r[0] = "2.00147E+09" if k % 2 else f"20014{k:05d}"
     write(d, join(rows))
     mapping("id_scientific", "JS01", "data.csv")
     spec("id_scientific", 1, "id_mangled",

@@ -413,7 +413,7 @@ def _cell_text(v, number_format: str | None = None) -> str:
     return clean_text(str(v))
 
 
-_CELL = re.compile(rb'<c r="([A-Z]+)(\d+)"[^>]*?(?:/>|>(.*?)</c>)', re.S)
+_CELL = re.compile(rb'<c r="([A-Z]+)(\d+)"[^>]*?(?:/>|>(.*?)</c>)', re.DOTALL)
 _MERGE = re.compile(rb'<mergeCell ref="([A-Z]+)(\d+):([A-Z]+)(\d+)"')
 
 
@@ -430,7 +430,7 @@ def _xml_checks(ws) -> tuple[list[tuple[int, int]], list[tuple[int, int, int, in
         src = ws._get_source()
         xml = src.read()
         src.close()
-    except Exception:  # an unusual workbook layout: these checks are skipped, not the file
+    except (AttributeError, KeyError, OSError):  # unusual layout: checks skipped, not the file
         return [], []
     formulas = []
     if b"<f" in xml:

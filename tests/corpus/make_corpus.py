@@ -101,6 +101,26 @@ def js05_book(keep_readme: bool = True):
     return wb, ws
 
 
+def save(wb, path: Path) -> None:
+    """Save a workbook byte for byte reproducibly: fixed zip timestamps and document dates."""
+    import io
+    import re
+    import zipfile
+
+    buf = io.BytesIO()
+    wb.save(buf)
+    out = io.BytesIO()
+    with zipfile.ZipFile(buf) as zin, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout:
+        for info in zin.infolist():
+            data = zin.read(info.filename)
+            if info.filename == "docProps/core.xml":
+                data = re.sub(rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", b"2025-01-01T00:00:00Z", data)
+            zi = zipfile.ZipInfo(info.filename, date_time=(2025, 1, 1, 0, 0, 0))
+            zi.compress_type = zipfile.ZIP_DEFLATED
+            zout.writestr(zi, data)
+    path.write_bytes(out.getvalue())
+
+
 def col_of(ws, name: str) -> int:
     return next(c.column for c in ws[1] if c.value == name)
 
@@ -168,7 +188,7 @@ def original_cases(lines, header) -> None:
 
     d = case("wrong_sheet")  # mapping names a sheet that is not in the workbook
     wb, _ = js05_book()
-    wb.save(d / "data.xlsx")
+    save(wb, d / "data.xlsx")
     mapping("wrong_sheet", "JS05", "data.xlsx", sheet="Sheet1")
     spec("wrong_sheet", 1, "sheet_missing",
          ["no sheet named 'Sheet1'", "the workbook has 'README', 'data'"])
@@ -301,7 +321,7 @@ def row_loss_cases(lines) -> None:
 def excel_cases() -> None:
     d = case("xlsx_ok")
     wb, _ = js05_book()
-    wb.save(d / "data.xlsx")
+    save(wb, d / "data.xlsx")
     mapping("xlsx_ok", "JS05", "data.xlsx")
     spec("xlsx_ok", 0, None, ["12 records read"], rows=12, quarantined=None)
 
@@ -309,7 +329,7 @@ def excel_cases() -> None:
     wb, ws = js05_book()
     ws.cell(4, col_of(ws, "ER")).value = "=10*5"
     ws.cell(7, col_of(ws, "Ki67")).value = "=SUM(5,10)"
-    wb.save(d / "data.xlsx")
+    save(wb, d / "data.xlsx")
     mapping("xlsx_formula_no_value", "JS05", "data.xlsx")
     spec("xlsx_formula_no_value", 1, "formula_no_value",
          ["row 4, column 'ER'", "row 7, column 'Ki67'", "formula without a stored result"])
@@ -318,7 +338,7 @@ def excel_cases() -> None:
     wb, ws = js05_book()
     c = col_of(ws, "NAT")
     ws.merge_cells(start_row=3, start_column=c, end_row=5, end_column=c)
-    wb.save(d / "data.xlsx")
+    save(wb, d / "data.xlsx")
     mapping("xlsx_merged_cells", "JS05", "data.xlsx")
     spec("xlsx_merged_cells", 1, "merged_cells",
          ["row 3, column 'NAT'", "merged cells (rows 3-5)", "only the first cell holds the value"])
@@ -331,7 +351,7 @@ def excel_cases() -> None:
 
     d = case("xlsx_named_csv")  # a workbook saved under a .csv name
     wb, _ = js05_book()
-    wb.save(d / "data.csv")
+    save(wb, d / "data.csv")
     mapping("xlsx_named_csv", "JS01", "data.csv")
     spec("xlsx_named_csv", 1, "file_parse",
          ["the file is an Excel workbook (.xlsx) although the mapping says 'format: csv'"])
@@ -349,14 +369,14 @@ def excel_cases() -> None:
     chart.add_data(Reference(ws, min_col=col_of(ws, "ER"), min_row=1, max_row=N + 1),
                    titles_from_data=True)
     cs.add_chart(chart)
-    wb.save(d / "data.xlsx")
+    save(wb, d / "data.xlsx")
     mapping("xlsx_chart_first", "JS05", "data.xlsx", sheet=None)
     spec("xlsx_chart_first", 0, "sheet_chart",
          ["the first sheet 'Chart1' is a chart", "the first worksheet 'data' is read"],
          rows=12, quarantined=None)
 
     d = case("xlsx_chart_named")  # the mapping names the chart sheet
-    wb.save(d / "data.xlsx")
+    save(wb, d / "data.xlsx")
     mapping("xlsx_chart_named", "JS05", "data.xlsx", sheet="Chart1")
     spec("xlsx_chart_named", 1, "sheet_missing", ["sheet 'Chart1' is a chart, not a table"])
 
@@ -366,7 +386,7 @@ def excel_cases() -> None:
     old.title = "old"
     old.sheet_state = "hidden"
     wb.move_sheet("old", offset=-1)
-    wb.save(d / "data.xlsx")
+    save(wb, d / "data.xlsx")
     mapping("xlsx_hidden_first_sheet", "JS05", "data.xlsx", sheet=None)
     spec("xlsx_hidden_first_sheet", 1, "sheet_hidden",
          ["the first sheet 'old' is hidden and would be read by default",
@@ -379,7 +399,7 @@ def excel_cases() -> None:
     for r in range(9, N + 2):
         ws2.append([c.value for c in ws[r]])
     ws.delete_rows(9, N + 1)
-    wb.save(d / "data.xlsx")
+    save(wb, d / "data.xlsx")
     mapping("xlsx_split_sheets", "JS05", "data.xlsx")
     spec("xlsx_split_sheets", 1, "sheet_split",
          [("sheet 'data (2)' has the same header as sheet 'data' and 5 data row(s) that are "
@@ -391,7 +411,7 @@ def excel_cases() -> None:
     for r in range(N + 2, N + 3002):
         ws.cell(r, 1).fill = fill
         ws.cell(r, 2).value = ""
-    wb.save(d / "data.xlsx")
+    save(wb, d / "data.xlsx")
     mapping("xlsx_trailing_format_rows", "JS05", "data.xlsx")
     spec("xlsx_trailing_format_rows", 0, "blank_row",
          ["3000 empty row(s) after the last record (row 13) ignored", "1 x blank_row [warn]"],
@@ -402,7 +422,7 @@ def excel_cases() -> None:
     for r in range(1, N + 2):
         ws.cell(r, 40).value = ""
         ws.cell(r, 41).fill = fill
-    wb.save(d / "data.xlsx")
+    save(wb, d / "data.xlsx")
     mapping("xlsx_trailing_unnamed_columns", "JS05", "data.xlsx")
     spec("xlsx_trailing_unnamed_columns", 0, None, ["12 records read"], rows=12,
          quarantined=None)
@@ -415,7 +435,7 @@ def excel_cases() -> None:
         if isinstance(c.value, dt.datetime):
             c.value = c.value.replace(hour=14, minute=30)
             c.number_format = "yyyy-mm-dd hh:mm"
-    wb.save(d / "data.xlsx")
+    save(wb, d / "data.xlsx")
     mapping("xlsx_datetime_cells", "JS05", "data.xlsx")
     spec("xlsx_datetime_cells", 0, None, ["12 records read"], rows=12, quarantined=None)
 
@@ -423,13 +443,13 @@ def excel_cases() -> None:
     wb, ws = js05_book()
     ws.insert_rows(1)
     ws.cell(1, 1).value = "Neoadjuvant HER2 cohort, export of 2024"
-    wb.save(d / "data.xlsx")
+    save(wb, d / "data.xlsx")
     mapping("xlsx_title_row", "JS05", "data.xlsx")
     spec("xlsx_title_row", 1, "header",
          ["the header seems to be on row 2, not row 1", "set 'header_row: 2'"])
 
     d = case("xlsx_title_row_fixed")  # ... and the fix: header_row: 2
-    wb.save(d / "data.xlsx")
+    save(wb, d / "data.xlsx")
     mapping("xlsx_title_row_fixed", "JS05", "data.xlsx", header_row=2)
     spec("xlsx_title_row_fixed", 0, None, ["12 records read"], rows=12, quarantined=None)
 
@@ -440,21 +460,21 @@ def excel_cases() -> None:
     ws.cell(1, 9).value = "Tumour"
     ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=8)
     ws.merge_cells(start_row=1, start_column=9, end_row=1, end_column=20)
-    wb.save(d / "data.xlsx")
+    save(wb, d / "data.xlsx")
     mapping("xlsx_group_header", "JS05", "data.xlsx")
     spec("xlsx_group_header", 1, "header", ["the header seems to be on row 2, not row 1"])
 
     d = case("xlsx_no_header")  # the header row was deleted
     wb, ws = js05_book()
     ws.delete_rows(1)
-    wb.save(d / "data.xlsx")
+    save(wb, d / "data.xlsx")
     mapping("xlsx_no_header", "JS05", "data.xlsx")
     spec("xlsx_no_header", 1, "header", ["no header found", "may have no header row"])
 
     d = case("xlsx_header_linebreak")  # line breaks typed inside header cells
     wb, ws = js05_book()
     ws.cell(1, col_of(ws, "date_dx")).value = "date\n_dx"
-    wb.save(d / "data.xlsx")
+    save(wb, d / "data.xlsx")
     m = base_mapping("JS05")
     mapping("xlsx_header_linebreak", "JS05", "data.xlsx",
             columns={**m["columns"], "diagnosis_date": "date _dx"})
@@ -464,14 +484,14 @@ def excel_cases() -> None:
     d = case("xlsx_shifted_value")  # a value beyond the header columns
     wb, ws = js05_book()
     ws.cell(6, 36).value = "12/03/1961"
-    wb.save(d / "data.xlsx")
+    save(wb, d / "data.xlsx")
     mapping("xlsx_shifted_value", "JS05", "data.xlsx")
     spec("xlsx_shifted_value", 1, "file_parse",
          ["row 6", "value in column 36, beyond the 34 header columns", "a shifted row"])
 
     d = case("xlsx_damaged")  # a truncated workbook
     wb, _ = js05_book()
-    wb.save(d / "full.xlsx")
+    save(wb, d / "full.xlsx")
     (d / "data.xlsx").write_bytes((d / "full.xlsx").read_bytes()[:2000])
     (d / "full.xlsx").unlink()
     mapping("xlsx_damaged", "JS05", "data.xlsx")
@@ -652,7 +672,7 @@ def encoding_cases(lines, header) -> None:
 def mapping_cases(lines) -> None:
     d = case("yaml_boolean_keys")  # unquoted no:/yes: read by YAML as booleans
     wb, _ = js05_book()
-    wb.save(d / "data.xlsx")
+    save(wb, d / "data.xlsx")
     mapping("yaml_boolean_keys", "JS05", "data.xlsx")
     text = (d / "centre.yaml").read_text("utf-8")
     assert "'no': pre" in text and "'yes': post" in text

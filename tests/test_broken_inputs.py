@@ -149,9 +149,18 @@ def test_config_error_exit_status(tmp_path):
 
 
 def test_corpus_is_reproducible(tmp_path):
-    """make_corpus.py is deterministic: cases.yaml regenerates byte for byte."""
-    before = (ROOT / "tests/corpus/cases.yaml").read_bytes()
+    """make_corpus.py is deterministic: every file (CSV, TSV, xlsx, mappings, cases.yaml)
+    regenerates byte for byte."""
+    corpus = ROOT / "tests/corpus"
+
+    def snapshot():
+        return {p.relative_to(corpus): p.read_bytes() for p in sorted(corpus.rglob("*"))
+                if p.is_file() and "__pycache__" not in p.parts}
+
+    before = snapshot()
     res = subprocess.run([sys.executable, "tests/corpus/make_corpus.py"], cwd=ROOT,
                          capture_output=True, text=True, check=False, timeout=300)
     assert res.returncode == 0, res.stderr
-    assert (ROOT / "tests/corpus/cases.yaml").read_bytes() == before
+    after = snapshot()
+    assert sorted(after) == sorted(before)
+    assert [k for k in before if before[k] != after[k]] == []

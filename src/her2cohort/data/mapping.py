@@ -63,8 +63,6 @@ class MappingError(Exception):
     """A centre mapping in config/ is itself wrong (a configuration error, not a data error)."""
 
 
-
-
 # --- mapping mistakes found once, as configuration errors --------------------------------------
 
 def _check_before_schema(mapping: dict, path: Path) -> None:

@@ -22,7 +22,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import re
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -35,8 +34,8 @@ CSV_SNIFF = (";", ",", "\t", "|")
 LARGE_CELL = 128 * 1024  # the csv module's default field limit; larger cells are reported
 HEADER_SEARCH = 20  # rows looked at when the header is not on the expected row
 _WS = re.compile(r"\s+")
-_INVISIBLE = re.compile("[\u200b\u200c\u200d\u2060\ufeff\x00\u00ad\u00a0\u2000-\u200a"
-                        "\u202f\u205f\u3000]")
+_INVISIBLE_CHARS = ("\u200b\u200c\u200d\u2060\ufeff\x00\u00ad\u00a0\u202f\u205f\u3000"
+                    + "".join(map(chr, range(0x2000, 0x200B))))
 _SCI = re.compile(r"\d(?:[.,]\d+)?[eE]\+?\d{1,3}")
 
 
@@ -75,7 +74,7 @@ def read_raw(mapping: dict, base_dir: str | Path = ".", data_dirs: list[str] | N
         df, problems = reader(path, rel, mapping)
     except (OSError, MemoryError) as e:
         return None, [_p(rel, "file_parse", f"cannot be read ({type(e).__name__}: {e})")]
-    if df is not None and not (df.drop(columns="_row") != "").to_numpy().any():
+    if df is not None and not any((df[c] != "").any() for c in df.columns if c != "_row"):
         where = f"sheet {mapping['sheet']!r}" if mapping.get("sheet") else "the file"
         return None, problems + [_p(rel, "file_empty", f"{where} has a header but no data rows: "
                                                        "expected one row per patient")]
@@ -197,7 +196,7 @@ def _clean_whole(text: str) -> str:
         return text.replace("\x00", "") if "\x00" in text else text
     import unicodedata
 
-    if _INVISIBLE.search(text):
+    if any(c in text for c in _INVISIBLE_CHARS):  # str.__contains__: fast, unlike a regex
         text = clean_text(text)
     elif not unicodedata.is_normalized("NFC", text):
         text = unicodedata.normalize("NFC", text)
@@ -253,20 +252,16 @@ def _read_csv(path: Path, rel: str, mapping: dict):
     if not text.strip():
         return None, [_p(rel, "file_empty",
                          "the file is empty: expected a header row and one row per patient")]
-    import io
-
-    csv.field_size_limit(max(sys.maxsize >> 1, 1 << 30) if len(text) > LARGE_CELL
-                         else LARGE_CELL)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep)
-    rows: list[list[str]] = []
-    ends: list[int] = []  # physical line on which each record ends
     try:
-        for cells in reader:
-            rows.append(cells)
-            ends.append(reader.line_num)
-    except csv.Error as e:
-        return None, [_p(rel, "file_parse", f"cannot be parsed as CSV near line "
-                                            f"{reader.line_num + 1}: {e}")]
+        rows, ends = _parse(text, sep, LARGE_CELL)
+        big = False
+    except csv.Error:
+        big = True  # a cell over 128 KB (or another error, reported below)
+    if big:
+        try:
+            rows, ends = _parse(text, sep, max(len(text) + 1, LARGE_CELL))
+        except csv.Error as e:
+            return None, [_p(rel, "file_parse", f"cannot be parsed as CSV: {e}")]
     h = int(mapping.get("header_row", 1)) - 1
     if h >= len(rows):
         return None, [_p(rel, "header", f"'header_row: {h + 1}' is beyond the end of the file "
@@ -292,13 +287,33 @@ def _read_csv(path: Path, rel: str, mapping: dict):
     swallowed = _swallowed(body, starts, ends[h + 1:], header, sep, rel, h)
     if swallowed:
         return None, swallowed
-    return _table(header, body, h, rel, problems, sep=sep)
+    return _table(header, body, h, rel, problems, sep=sep, big=big)
+
+
+def _parse(text: str, sep: str, limit: int) -> tuple[list[list[str]], list[int]]:
+    """csv.reader over the text; also the physical line on which each record ends (computed
+    only when some record spans several lines: as many records as lines means none does)."""
+    import io
+
+    csv.field_size_limit(limit)
+    rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=sep))
+    n_lines = text.count("\n") + (not text.endswith("\n"))
+    if len(rows) == n_lines and "\r" not in text.replace("\r\n", "\n"):
+        return rows, list(range(1, len(rows) + 1))
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep)
+    rows, ends = [], []
+    for cells in reader:
+        rows.append(cells)
+        ends.append(reader.line_num)
+    return rows, ends
 
 
 def _swallowed(body, starts, ends, header, sep, rel, h) -> list[Problem]:
     """A record spanning several physical lines whose cell holds lines that look like rows: a
     quote opened in a free-text cell and never closed (or closed only many rows later)."""
-    out = []
+    out: list[Problem] = []
+    if not body or ends[-1] - starts[0] + 1 == len(body):
+        return out  # every record on its own line: nothing can have been swallowed
     need = max(2, (len(header) - 1) // 2)
     for k, (cells, start, end) in enumerate(zip(body, starts, ends)):
         if end == start:
@@ -322,7 +337,7 @@ def _swallowed(body, starts, ends, header, sep, rel, h) -> list[Problem]:
 
 
 def _table(header: list[str], body: list[list[str]], h: int, rel: str, problems: list[Problem],
-           sep: str | None = None):
+           sep: str | None = None, big: bool = False):
     """Rows of text cells -> DataFrame with ``_row``; unnamed empty trailing columns dropped,
     trailing empty rows summarised once, long or short rows reported."""
     width = len(header)
@@ -360,9 +375,9 @@ def _table(header: list[str], body: list[list[str]], h: int, rel: str, problems:
         body = fixed
     if bad:
         return None, problems + bad
-    big = [(i, j) for i, r in enumerate(body) for j, c in enumerate(r) if len(c) > LARGE_CELL] \
-        if sep is not None and any(len(c) > LARGE_CELL for r in body for c in r) else []
-    for i, j in big:
+    large = [(i, j) for i, r in enumerate(body) for j, c in enumerate(r)
+             if len(c) > LARGE_CELL] if big else []
+    for i, j in large:
         problems.append(Problem(rel, h + 2 + i, None, names[j], None, "cell_large",
                                 f"cell of {len(body[i][j]) // 1024} KB accepted as text"))
     df = pd.DataFrame(body, columns=names) if body else pd.DataFrame(columns=names)

@@ -104,19 +104,21 @@ FORMULA = ("=", "+", "-", "@", "\t", "\r")
 def test_problems_table_is_excel_safe(case, tmp_path, monkeypatch):
     """The problems table as written under results/ holds no cell a spreadsheet would run as a
     formula; a negative number stays a number."""
-    from her2cohort.stages import _write_csv
+    from her2cohort.stages.common import write_csv
 
     monkeypatch.chdir(ROOT)
     cfg, mp, df, problems = _ingest(case)
     if not [p for p in problems if p.action == "fail"]:
-        from her2cohort.stages import validate_with_config
+        from her2cohort.stages.params import load_study_config
+        from her2cohort.stages.validate import validate_with_config
 
+        cfg = load_study_config(ROOT / "config/config.yaml")
         cfg["centres"] = [str(mp)]
         problems += validate_with_config(df, cfg)[2]
     raw_values = [p.value for p in problems if p.value]
     assert any(str(v).startswith(FORMULA) for v in raw_values)
     out = tmp_path / "problems.csv"
-    _write_csv(to_frame(problems), out)
+    write_csv(to_frame(problems), out)
     cells = [c for row in csv.reader(io.StringIO(out.read_text("utf-8"))) for c in row]
     for c in cells:
         if c.startswith(FORMULA):

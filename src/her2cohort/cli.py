@@ -59,8 +59,9 @@ def _check(args) -> int:
         if args.centre:
             cfg["centres"] = list(args.centre)
         needs = stage_params(cfg, "ingest")["required"]
+        from .data.safety import data_dirs
         df, problems = ingest(cfg["centres"], salt=salt(cfg), vocabularies=vocabularies(cfg),
-                              required=needs)
+                              required=needs, data_dirs=data_dirs(cfg))
         resolve_actions(problems, cfg["qc"]["actions"])
         print("\n".join(_support_lines(cfg, needs)))
         if not any(p.action == "fail" for p in problems) and len(df):
@@ -73,6 +74,15 @@ def _check(args) -> int:
     except FileNotFoundError as e:
         print(f"configuration error: {e}", file=sys.stderr)
         return 2
+    except Exception as e:  # no traceback for any input; HER2COHORT_DEBUG=1 shows it
+        if os.environ.get("HER2COHORT_DEBUG"):
+            raise
+        from .data.safety import redact_text
+
+        print(f"check: unexpected error ({type(e).__name__}: {redact_text(str(e))}); please "
+              "report it with the output of HER2COHORT_DEBUG=1 her2cohort check",
+              file=sys.stderr)
+        return 1
     report = format_report(problems, "check", limit=args.limit)
     failing = any(p.action == "fail" for p in problems)
     print(report, file=sys.stderr if failing else sys.stdout)

@@ -701,7 +701,8 @@ def mapping_cases(lines) -> None:
     cols.pop("vital_status")
     mapping("required_field_unmapped", "JS01", "data.csv", columns=cols)
     spec("required_field_unmapped", 2, None,
-         ["required field 'vital_status' (Vital status at last contact) is not mapped"])
+         [("the enabled analyses need facts this mapping neither maps nor declares not "
+          "recorded"), "'vital_status'"])
 
     d = case("file_is_folder")
     (d / "export").mkdir()
@@ -743,7 +744,8 @@ def mapping_cases(lines) -> None:
     mapping("mapping_listed_twice", "JS01", "data.csv")
     cfg["centres"] = ["tests/corpus/mapping_listed_twice/centre.yaml"] * 2
     (d / "config.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False), "utf-8")
-    spec("mapping_listed_twice", 2, None, ["is listed twice under 'centres:'"], config=True)
+    spec("mapping_listed_twice", 2, None,
+         ["centres: tests/corpus/mapping_listed_twice/centre.yaml is listed twice"], config=True)
 
     d = case("same_centre_code")
     write(d, lines)

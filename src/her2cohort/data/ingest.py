@@ -22,9 +22,9 @@ import numpy as np
 import pandas as pd
 
 from .fields import FIELDS, PROVENANCE, UNIT_FACTORS, Field
-from .mapping import MappingError, load_mapping
+from .mapping import MappingError, duplicate_centres, load_mapping
 from .needs import split_needs, unmet_message
-from .problems import Problem
+from .problems import DEFAULT_ACTIONS, Problem
 from .read import read_raw
 
 EXCEL_EPOCH = dt.date(1899, 12, 30)  # Excel's serial day 0 (1900 date system, after the leap bug)
@@ -53,7 +53,7 @@ def _parse_dates(values: pd.Series, fmt: str) -> tuple[pd.Series, pd.Series]:
     for v in uniq:
         try:
             if fmt == "excel_serial":
-                if not re.fullmatch(r"\d{1,6}(\.0+)?", v):
+                if not re.fullmatch(r"\d{1,6}(\.\d+)?", v):  # time part: date part used
                     raise ValueError(v)
                 d = EXCEL_EPOCH + dt.timedelta(days=int(float(v)))
             elif fmt in ("iso", "excel"):
@@ -285,7 +285,7 @@ def join_files(mapping: dict, base_dir: str | Path = ".") -> tuple[pd.DataFrame 
         if raw is None:
             return None, mapping, problems
         tables.append((spec, raw))
-    if any(p.rule not in ("column_unmapped", "blank_row") for p in problems):
+    if any(DEFAULT_ACTIONS.get(p.rule, "fail") != "warn" for p in problems):
         return None, mapping, problems
     # which file holds each mapped column (qualified 'name:column' or unique by header)
     names = [spec.get("name") or Path(spec["file"]).stem for spec, _ in tables]
@@ -361,8 +361,10 @@ def join_files(mapping: dict, base_dir: str | Path = ".") -> tuple[pd.DataFrame 
 
 def ingest(mapping_paths: list[str | Path], *, salt: str, base_dir: str | Path = ".",
            vocabularies: dict[str, list[str]] | None = None,
-           required: list[dict] | None = None) -> tuple[pd.DataFrame, list[Problem]]:
+           required: list[dict] | None = None,
+           data_dirs: list[str] | None = None) -> tuple[pd.DataFrame, list[Problem]]:
     """Read and harmonize every centre; return the stacked table and all problems.
+    ``data_dirs``: folders the centre files must lie in (``data/safety.py``; None: any).
 
     ``required``: the needs of the enabled analyses (``study.requirements.required_fields``);
     a mapping that neither maps nor declares ``not_recorded`` a needed fact is a configuration
@@ -384,7 +386,9 @@ def ingest(mapping_paths: list[str | Path], *, salt: str, base_dir: str | Path =
         unmet, _ = split_needs(required or [], mapped, not_recorded)
         if unmet:
             errors.append(unmet_message(mapping["_path"], unmet))
+        mapping["_data_dirs"] = data_dirs  # read by read_raw, also for each of several files
         mappings.append(mapping)
+    errors += duplicate_centres(mapping_paths, mappings)  # listed twice, same centre code
     if errors:
         raise MappingError("\n".join(errors))
     for mapping in mappings:

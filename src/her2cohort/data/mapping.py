@@ -152,25 +152,22 @@ def _check_after_schema(mapping: dict, path: Path) -> None:
                            + "\n  ".join(errors))
 
 
-def check_centre_list(paths: list[str | Path]) -> list[dict]:
-    """Load every mapping of a study config; the same mapping listed twice, or two mappings with
-    the same ``centre:`` code, are configuration errors (records would be counted twice or their
-    problems reported under the wrong file)."""
-    seen: dict[Path, str] = {}
-    dupes = []
+def duplicate_centres(paths: list, mappings: list[dict]) -> list[str]:
+    """The same mapping listed twice under ``centres:``, or two mappings with the same
+    ``centre:`` code: configuration errors (records would be counted twice, or their problems
+    reported under the wrong file). Returns one message per mistake."""
+    errors = []
+    seen: set[Path] = set()
     for p in paths:
         real = Path(p).resolve()
         if real in seen:
-            dupes.append(f"{p} is listed twice under 'centres:'")
-        seen[real] = str(p)
-    mappings = [load_mapping(p) for p in dict.fromkeys(str(p) for p in paths)]
+            errors.append(f"centres: {p} is listed twice; list each centre mapping once")
+        seen.add(real)
     codes: dict[str, str] = {}
-    for mp in mappings:
-        code = mp["centre"]
-        if code in codes:
-            dupes.append(f"{mp['_path']} and {codes[code]} both say 'centre: {code}'; each "
-                         "centre needs its own code")
-        codes.setdefault(code, mp["_path"])
-    if dupes:
-        raise MappingError("centres: " + "; ".join(dupes))
-    return mappings
+    for m in mappings:
+        code = m["centre"]
+        if code in codes and Path(codes[code]).resolve() != Path(m["_path"]).resolve():
+            errors.append(f"centres: {m['_path']} and {codes[code]} both say 'centre: {code}'; "
+                          "each centre needs its own code")
+        codes.setdefault(code, m["_path"])
+    return errors

@@ -53,7 +53,8 @@ def read_raw(mapping: dict, base_dir: str | Path = ".", data_dirs: list[str] | N
 
     rel = mapping["file"]
     path = Path(base_dir) / rel
-    refused = check_inside(path, base_dir, mapping, data_dirs)
+    dirs = data_dirs if data_dirs is not None else mapping.get("_data_dirs")
+    refused = check_inside(path, base_dir, mapping, dirs)
     if refused:
         raise MappingError(f"{mapping['_path']}: {refused}")
     if path.is_dir():
@@ -208,8 +209,9 @@ def _header_cells(cells: list[str]) -> list[str]:
 
 
 def _expected_columns(mapping: dict) -> set[str]:
-    cols = mapping.get("columns") or {}
-    return {_WS.sub(" ", v).strip() for v in cols.values() if isinstance(v, str)}
+    """Mapped column names (for a centre with several files, 'table:column' also as 'column')."""
+    cols = [v for v in (mapping.get("columns") or {}).values() if isinstance(v, str)]
+    return {_WS.sub(" ", c).strip() for v in cols for c in (v, v.split(":", 1)[-1])}
 
 
 def _find_header(rows: list[list[str]], mapping: dict, first: int) -> str | None:
@@ -219,14 +221,16 @@ def _find_header(rows: list[list[str]], mapping: dict, first: int) -> str | None
     if not expected or first >= len(rows):
         return None
     here = set(_header_cells(rows[first])) & expected
-    if len(here) * 2 >= len(expected) or len(here) >= 3:
-        return None
     m = mapping["_path"]
     best, best_n = None, len(here)
     for i in range(len(rows[:HEADER_SEARCH])):
         n = len(set(_header_cells(rows[i])) & expected)
         if n > best_n:
             best, best_n = i, n
+    # row `first` is the header unless another row holds clearly more mapped names (a file of
+    # a centre with several files holds only some of them: one is enough)
+    if here and (best is None or best_n < max(2 * len(here), len(here) + 2)):
+        return None
     if best is not None and best_n >= max(2, len(here) + 1):
         above = "a title line" if best > first else "rows"
         cells = [c for c in rows[first] if c.strip()] if first < len(rows) else []

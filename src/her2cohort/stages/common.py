@@ -13,7 +13,10 @@ TABLE_FOOTNOTE_SIMULATED = "SIMULATED demo data: no real patient is represented.
 def write_csv(df: pd.DataFrame, path: str | Path, digits: int = 6) -> None:
     """Deterministic CSV: fixed float format (``digits`` significant digits; 17 keeps every
     double exactly), LF line ends, no index."""
+    from ..data.safety import excel_safe
+
     Path(path).parent.mkdir(parents=True, exist_ok=True)
+    df = excel_safe(df)  # text cells cannot run as spreadsheet formulas (CSV injection)
     df.to_csv(path, index=False, lineterminator="\n", float_format=f"%.{digits}g")
 
 

@@ -31,7 +31,8 @@ def main(*, out_parquet, out_problems, centres, data_dirs, salt_env, demo_salt, 
     from .common import write_parquet, write_problems
 
     df, problems = ingest(centres, salt=resolve_salt(salt_env, demo_salt, simulated),
-                          vocabularies={"regimen": list(regimens)}, required=required)
+                          vocabularies={"regimen": list(regimens)}, required=required,
+                          data_dirs=data_dirs)
     resolve_actions(problems, qc_actions)
     print(format_report(problems, "ingest"))
     write_problems(to_frame(problems), out_problems, any(p.action == "fail" for p in problems))

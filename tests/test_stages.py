@@ -25,7 +25,8 @@ def _paths(tmp):
         "ingest": {"out_parquet": tmp / "h.parquet", "out_problems": tmp / "ip.csv"},
         "validate": {"in_parquet": tmp / "h.parquet", "in_ingest_problems": tmp / "ip.csv",
                      "out_parquet": tmp / "v.parquet", "out_quarantine": tmp / "q.parquet",
-                     "out_problems": tmp / "p.csv", "out_quarantine_csv": tmp / "q.csv"},
+                     "out_problems": tmp / "p.csv", "out_quarantine_csv": tmp / "q.csv",
+                     "out_qc_summary": tmp / "s.csv", "out_qc_summary_html": tmp / "s.html"},
     }
 
 

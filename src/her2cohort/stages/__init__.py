@@ -41,7 +41,10 @@ def run(stage: str, **kwargs) -> int:
     except ValueError as e:  # a schema or statistics precondition failed: say it plainly
         if os.environ.get("HER2COHORT_DEBUG"):
             raise
-        print(f"{stage}: {e}\n(set HER2COHORT_DEBUG=1 to see the traceback)", file=sys.stderr)
+        from ..data.safety import redact_text
+
+        print(f"{stage}: {redact_text(str(e), ids=False)}\n(set HER2COHORT_DEBUG=1 to see the "
+              "traceback)", file=sys.stderr)
         return 1
     return 0
 

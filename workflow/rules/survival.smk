@@ -3,20 +3,84 @@ rule survival:
         in_analysis="data/processed/analysis.parquet",
     output:
         out_km="results/tables/dfs_km.csv",
-        out_landmarks="results/tables/dfs_landmarks.csv",
-        out_logrank="results/tables/dfs_logrank.csv",
-        out_cox=report(
-            "results/tables/dfs_cox.csv",
+        out_summary=report(
+            "results/tables/survival_summary.csv",
             caption="../report/dfs.rst",
             category="Survival",
         ),
+        out_risk="results/tables/survival_risk_table.csv",
+        out_logrank="results/tables/dfs_logrank.csv",
         out_followup="results/tables/followup.csv",
+        out_cox=report(
+            "results/tables/dfs_cox.csv",
+            caption="../report/dfs_cox.rst",
+            category="Survival",
+        ),
+        out_zph="results/tables/dfs_cox_zph.csv",
+        out_cox_mi="results/tables/dfs_cox_mi.csv",
+        out_iptw=report(
+            "results/tables/dfs_iptw.csv",
+            caption="../report/dfs_iptw.rst",
+            category="Survival",
+        ),
+        out_balance="results/tables/dfs_iptw_balance.csv",
+        out_landmark="results/tables/dfs_landmark_pcr.csv",
+        out_rmst="results/tables/dfs_rmst.csv",
+        out_notes="results/tables/survival_notes.csv",
         out_png=report(
             "results/figures/dfs_km.png",
             caption="../report/dfs.rst",
             category="Survival",
         ),
         out_pdf="results/figures/dfs_km.pdf",
+        out_regimen_png=report(
+            "results/figures/dfs_km_regimen.png",
+            caption="../report/dfs_iptw.rst",
+            category="Survival",
+        ),
+        out_regimen_pdf="results/figures/dfs_km_regimen.pdf",
+        out_pcr_png=report(
+            "results/figures/dfs_km_pcr.png",
+            caption="../report/dfs_pcr.rst",
+            category="Survival",
+        ),
+        out_pcr_pdf="results/figures/dfs_km_pcr.pdf",
+        out_os_png=report(
+            "results/figures/os_km.png",
+            caption="../report/os_efs.rst",
+            category="Survival",
+        ),
+        out_os_pdf="results/figures/os_km.pdf",
+        out_efs_png=report(
+            "results/figures/efs_km.png",
+            caption="../report/os_efs.rst",
+            category="Survival",
+        ),
+        out_efs_pdf="results/figures/efs_km.pdf",
+        out_zph_png=report(
+            "results/figures/dfs_cox_zph.png",
+            caption="../report/dfs_cox.rst",
+            category="Survival",
+        ),
+        out_zph_pdf="results/figures/dfs_cox_zph.pdf",
+        out_forest_png=report(
+            "results/figures/dfs_cox_forest.png",
+            caption="../report/dfs_cox.rst",
+            category="Survival",
+        ),
+        out_forest_pdf="results/figures/dfs_cox_forest.pdf",
+        out_love_png=report(
+            "results/figures/dfs_iptw_love.png",
+            caption="../report/dfs_iptw.rst",
+            category="Survival",
+        ),
+        out_love_pdf="results/figures/dfs_iptw_love.pdf",
+        out_iptw_png=report(
+            "results/figures/dfs_iptw_km.png",
+            caption="../report/dfs_iptw.rst",
+            category="Survival",
+        ),
+        out_iptw_pdf="results/figures/dfs_iptw_km.pdf",
     log:
         "logs/survival.log",
     conda:

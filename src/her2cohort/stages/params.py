@@ -92,6 +92,17 @@ _SPEC: dict[str, dict[str, Any]] = {
         "xmax_months": ("dfs", "xmax_months"),
         "her2_guideline": ("her2", "guideline"),
         "simulated": ("study", "simulated"),
+        "endpoints": (("survival", "endpoints"), ["os", "efs"]),
+        "os_origin": (("survival", "os_origin"), "surgery"),
+        "ci_type": (("survival", "ci_type"), "log"),
+        "logrank_strata": (("survival", "logrank_strata"), None),
+        "min_events": (("survival", "min_events"), 5),
+        "cox": (("survival", "cox"), {}),
+        "iptw": (("survival", "iptw"), {}),
+        "imputation": (("survival", "imputation"), {}),
+        "landmark_months": (("survival", "landmark_months"), 12),
+        "rmst_horizon_months": (("survival", "rmst_horizon_months"), 60),
+        "variable_labels": None,  # computed: Table 1 labels of the model variables
     },
     "run_config": {
         "config": (),
@@ -171,6 +182,10 @@ def stage_params(cfg: dict, stage: str) -> dict[str, Any]:
             variants = (cfg.get("sensitivity") or {}).get("variants") or {}
             out[key] = {"main": "the study configuration (main analysis)",
                         **{k: v.get("description", "") for k, v in variants.items()}}
+        elif key == "variable_labels":
+            out[key] = {v["name"]: v["label"] for v in
+                        (_get(cfg, ("table1", "variables"), None) or [])
+                        if isinstance(v, dict) and "label" in v}
         elif spec and isinstance(spec[0], tuple):
             out[key] = _get(cfg, spec[0], spec[1])
         else:
@@ -184,6 +199,18 @@ def stage_params(cfg: dict, stage: str) -> dict[str, Any]:
             if v.get("type") == "categorical" and not v.get("levels")
             and allowed_levels(cfg, v["name"]) else v
             for v in out["variables"]]
+    if stage == "survival":  # model variables without levels take the study's own levels
+        from ..study.requirements import allowed_levels
+
+        def with_levels(v: dict) -> dict:
+            if v.get("levels") or v["name"] == "group":
+                return v
+            lv = allowed_levels(cfg, v["name"])
+            return {**v, "levels": list(lv)} if lv else v
+
+        for part, key in (("cox", "covariates"), ("iptw", "confounders")):
+            if out[part].get(key):
+                out[part] = {**out[part], key: [with_levels(v) for v in out[part][key]]}
     if "her2_guideline" in out:
         out["her2_guideline"] = str(out["her2_guideline"])  # YAML 2018 and "2018" alike
     return out

@@ -1,61 +1,904 @@
-"""Rule ``survival``: disease-free survival by group: Kaplan-Meier, log-rank, Cox, follow-up.
-Skipped with a stated reason where the data have no DFS."""
+"""Rule ``survival``: time-to-event analyses of the compared groups.
+
+DFS (primary; STEEP events and origin as configured under ``dfs:``), and OS / EFS where the
+data have them (``survival.endpoints``):
+
+- Kaplan-Meier by group (every endpoint), by single vs dual anti-HER2 inside each group and by
+  pCR (DFS); CI type ``survival.ci_type`` named on every table and figure; risk tables with
+  cumulative events; log-rank tests (stratified by ``survival.logrank_strata`` as an option);
+  reverse-KM follow-up per group; summary table (n, events, median, S at ``dfs.landmarks``).
+- Cox: univariable and multivariable HRs in one table (``survival.cox``), PH check by cox.zph
+  (per term and global; violations footnoted), scaled Schoenfeld plots, forest plot.
+- Single vs dual anti-HER2 inside each group: crude, then IPTW (``survival.iptw``): balance
+  table and love plot, weighted KM, weighted Cox with robust SE, E-value.
+- Multiple imputation with Rubin's rules for the Cox models (``survival.imputation``).
+- Landmark analysis of DFS by pCR; RMST difference at ``survival.rmst_horizon_months``.
+
+Whatever the data cannot support (no dates, no regimen, too few events, a group without
+events) is skipped or footnoted with the reason; missing values are left out as R's na.omit,
+with counts.
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
+import numpy as np
 import pandas as pd
 
+REGIMEN_LABELS = {"single": "Single anti-HER2", "dual": "Dual anti-HER2"}
+PCR_LABELS = {"no": "No pCR", "yes": "pCR"}
+ORIGIN_TEXT = {"surgery": "surgery", "diagnosis": "diagnosis", "nst_start": "start of NST"}
+CI_TYPE_TEXT = {"log": "log", "log-log": "log-log", "plain": "plain (linear)"}
+ENDPOINT_NAMES = {"dfs": "Disease-free survival", "os": "Overall survival",
+                  "efs": "Event-free survival"}
+# colours (Okabe-Ito) per comparison; line styles differ too, for greyscale
+GROUP_COLORS = ("#0072B2", "#D55E00")
+REGIMEN_COLORS = {"single": "#009E73", "dual": "#CC79A7"}
+PCR_COLORS = {"no": "#000000", "yes": "#E69F00"}
+ZPH_ALPHA = 0.05
 
-def main(*, in_analysis, out_km, out_landmarks, out_logrank, out_cox, out_followup, out_png,
-         out_pdf, groups, dfs_origin, dfs_events, landmarks_months, xmax_months,
-         her2_guideline, simulated) -> None:
-    from ..render.figures import km_plot, save_figure
-    from ..stats.survival import cox, km_at, km_table, logrank, reverse_km_followup
-    from .common import figure_note, fmt_p, group_setup, palette, skip_outputs, write_csv
 
+# --------------------------------------------------------------------------- helpers
+def _fmt_p(p: float) -> str:
+    if p is None or not np.isfinite(p):
+        return "p not reported"
+    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
+
+
+def _label_of(v: dict, variable_labels: dict) -> str:
+    return v.get("label") or variable_labels.get(v["name"], v["name"])
+
+
+class _Notes:
+    """Footnotes collected while the analyses run (printed to the log and written out)."""
+
+    def __init__(self) -> None:
+        self.rows: list[dict] = []
+
+    def add(self, analysis: str, note: str) -> None:
+        print(f"{analysis}: {note}")
+        self.rows.append({"analysis": analysis, "note": note})
+
+
+def _endpoints(df: pd.DataFrame, endpoints: list[str], os_origin: str, dfs_origin: str,
+               dfs_events: list[str]) -> dict[str, dict[str, Any]]:
+    """time/event columns of each endpoint with its axis label and definition, or the reason
+    it cannot be analysed."""
+    from ..study.endpoints import efs_defined, event_free_survival, overall_survival
+
+    from_dates = bool((df["dfs_source"] == "dates").all()) if "dfs_source" in df else True
+    out = {"dfs": {
+        "time": "dfs_months", "event": "dfs_event",
+        "xlabel": f"Months since {ORIGIN_TEXT[dfs_origin]}" if from_dates else "Months",
+        "definition": (f"DFS from {ORIGIN_TEXT[dfs_origin]}; events: "
+                       f"{', '.join(e.replace('_', ' ') for e in dfs_events)}"
+                       if from_dates else "DFS as recorded by the centre (time and any event)"
+                       if not (df.get("dfs_source") == "dates").any() else
+                       f"DFS from {ORIGIN_TEXT[dfs_origin]} (dates) or as recorded by the "
+                       "centre; events per STEEP where types are known")}}
+    if "os" in endpoints:
+        os_ = overall_survival(df, os_origin)
+        df["os_months"], df["os_event"] = os_["os_months"], os_["os_event"]
+        out["os"] = {"time": "os_months", "event": "os_event",
+                     "xlabel": f"Months since {ORIGIN_TEXT[os_origin]}",
+                     "definition": f"OS from {ORIGIN_TEXT[os_origin]}; event: death from any "
+                                   "cause"}
+    if "efs" in endpoints:
+        ok, why = efs_defined(df)
+        efs = event_free_survival(df, dfs_events)
+        df["efs_months"], df["efs_event"] = efs["efs_months"], efs["efs_event"]
+        out["efs"] = {"time": "efs_months", "event": "efs_event",
+                      "xlabel": "Months since start of NST",
+                      "definition": "EFS from start of NST; events: recurrence ("
+                                    + ", ".join(e.replace("_", " ") for e in dfs_events
+                                                if e != "death")
+                                    + ") or death from any cause; every patient had surgery",
+                      "undefined": "" if ok else f"EFS not analysed: {why}"}
+    return out
+
+
+def _complete(df: pd.DataFrame, time: str, event: str) -> pd.DataFrame:
+    d = df[df[time].notna() & df[event].notna()].copy()
+    d[time] = d[time].astype(float)
+    d[event] = d[event].astype(int)
+    return d
+
+
+# --------------------------------------------------------------------------- main
+def main(*, in_analysis, out_km, out_summary, out_risk, out_logrank, out_followup, out_cox,
+         out_zph, out_cox_mi, out_iptw, out_balance, out_landmark, out_rmst, out_notes,
+         out_png, out_pdf, out_regimen_png, out_regimen_pdf, out_pcr_png, out_pcr_pdf,
+         out_os_png, out_os_pdf, out_efs_png, out_efs_pdf, out_zph_png, out_zph_pdf,
+         out_forest_png, out_forest_pdf, out_love_png, out_love_pdf, out_iptw_png,
+         out_iptw_pdf, groups, dfs_origin, dfs_events, landmarks_months, xmax_months,
+         her2_guideline, simulated, endpoints, os_origin, ci_type, logrank_strata, min_events,
+         cox, iptw, imputation, landmark_months, rmst_horizon_months,
+         variable_labels) -> None:
+    from .common import group_setup, skip_outputs, write_csv
+
+    run = _Run(locals())
     df, labels = group_setup(groups, pd.read_parquet(in_analysis))
-    df = df[df["group"].notna()]
-    n_all = len(df)
-    df = df[df["dfs_months"].notna() & df["dfs_event"].notna()].copy()
-    present = [lab for lab in labels if (df["group"] == lab).any()]
-    outs = [out_km, out_landmarks, out_logrank, out_cox, out_followup]
-    if len(present) < 2 or df["dfs_event"].sum() == 0:
-        skip_outputs("DFS", f"{len(df)} of {n_all} analysed patients have DFS data, in "
-                     f"{len(present)} group(s), with {int(df['dfs_event'].sum())} events: too "
-                     "few for a comparison", outs, [(out_png, out_pdf)])
+    df = df[df["group"].notna()].copy()
+    run.labels = labels
+    run.n_all = len(df)
+    eps = _endpoints(df, list(endpoints), os_origin, dfs_origin, list(dfs_events))
+    run.eps = eps
+    dfs = _complete(df, "dfs_months", "dfs_event")
+    present = [lab for lab in labels if (dfs["group"] == lab).any()]
+    all_tables = [out_km, out_summary, out_risk, out_logrank, out_followup, out_cox, out_zph,
+                  out_cox_mi, out_iptw, out_balance, out_landmark, out_rmst, out_notes]
+    all_figs = [(out_png, out_pdf), (out_regimen_png, out_regimen_pdf),
+                (out_pcr_png, out_pcr_pdf), (out_os_png, out_os_pdf),
+                (out_efs_png, out_efs_pdf), (out_zph_png, out_zph_pdf),
+                (out_forest_png, out_forest_pdf), (out_love_png, out_love_pdf),
+                (out_iptw_png, out_iptw_pdf)]
+    if len(present) < 2 or dfs["dfs_event"].sum() == 0:
+        skip_outputs("DFS", f"{len(dfs)} of {run.n_all} analysed patients have DFS data, in "
+                     f"{len(present)} group(s), with {int(dfs['dfs_event'].sum())} events: too "
+                     "few for a comparison", all_tables, all_figs)
         return
-    df["dfs_event"] = df["dfs_event"].astype(int)
-    from_dates = (df["dfs_source"] == "dates").all() if "dfs_source" in df else True
-    events_note = (f"DFS from {dfs_origin.replace('_', ' ')}; events: "
-                   f"{', '.join(e.replace('_', ' ') for e in dfs_events)}"
-                   if from_dates else "DFS as recorded by the centre (time and any event)")
-    km = km_table(df, "dfs_months", "dfs_event", "group", group_order=present)
-    write_csv(km, out_km)
-    write_csv(km_at(df, "dfs_months", "dfs_event", "group", at=tuple(landmarks_months),
-                    group_order=present), out_landmarks)
-    lr = logrank(df, "dfs_months", "dfs_event", "group")
-    write_csv(pd.DataFrame([{"comparison": "DFS by group", "test": lr["test"],
-                             "statistic": lr["statistic"], "df": lr["df"], "p": lr["p"],
-                             "n_used": len(df), "n_missing": n_all - len(df),
-                             "endpoint": events_note}]), out_logrank)
-    cat = {"group": present}
-    models = [cox(df, "dfs_months", "dfs_event", ["group"], categorical=cat)
-              .assign(model="unadjusted")]
-    with_pcr = df[df["pcr"].notna()].copy()
-    if with_pcr["pcr"].nunique() == 2:
-        with_pcr["pCR"] = with_pcr["pcr"].astype(int)
-        models.append(cox(with_pcr, "dfs_months", "dfs_event", ["group", "pCR"],
-                          categorical=cat).assign(model="adjusted for pCR"))
-    write_csv(pd.concat(models, ignore_index=True), out_cox)
-    write_csv(pd.DataFrame([reverse_km_followup(df, "dfs_months", "dfs_event")]), out_followup)
-    hr = models[0].iloc[0]
-    import textwrap
+    run.df = df
+    run.present = present
+    run.by_group(out_png, out_pdf, out_os_png, out_os_pdf, out_efs_png, out_efs_pdf)
+    run.by_regimen(out_regimen_png, out_regimen_pdf)
+    run.by_pcr(out_pcr_png, out_pcr_pdf)
+    run.cox_models(out_zph_png, out_zph_pdf, out_forest_png, out_forest_pdf)
+    run.cox_mi()
+    run.iptw_all(out_love_png, out_love_pdf, out_iptw_png, out_iptw_pdf)
+    run.landmark_rmst()
+    for path, rows, name in (
+            (out_km, run.km, "km"), (out_summary, run.summary, "summary"),
+            (out_risk, run.risk, "risk"), (out_logrank, run.tests, "tests"),
+            (out_followup, run.followup, "followup"), (out_cox, run.cox_rows, "cox"),
+            (out_zph, run.zph_rows, "zph"), (out_cox_mi, run.mi_rows, "mi"),
+            (out_iptw, run.iptw_rows, "iptw"), (out_balance, run.balance_rows, "balance"),
+            (out_landmark, run.landmark_rows, "landmark"), (out_rmst, run.rmst_rows, "rmst")):
+        reason = run.why.get(name) or run.why.get(
+            {"balance": "iptw", "zph": "cox"}.get(name, ""), "no result (see the notes)")
+        table = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(
+            [{"status": "skipped", "reason": reason}])
+        write_csv(table, path)
+    write_csv(pd.DataFrame(run.notes.rows or [{"analysis": "", "note": ""}]), out_notes)
 
-    note = (f"Log-rank {fmt_p(lr['p'])}\nCox HR {hr['hr']:.2f} (95% Wald CI {hr['lower']:.2f}-"
-            f"{hr['upper']:.2f})\nreference: {present[0]}\n"
-            + textwrap.fill(events_note, 48) + figure_note(simulated))
-    xlabel = (f"Months since {dfs_origin.replace('_', ' ')}" if from_dates else "Months")
-    fig = km_plot(df, "dfs_months", "dfs_event", "group", group_order=present,
-                  xmax=xmax_months, annotation=note, conf_type="log-log", xlabel=xlabel,
-                  palette=palette(groups))
-    save_figure(fig, out_png, out_pdf)
+
+class _Run:
+    """The state of one run of the stage: options, data, collected tables and notes."""
+
+    def __init__(self, opts: dict) -> None:
+        self.o = opts
+        self.ci_type = opts["ci_type"]
+        self.min_events = int(opts["min_events"])
+        self.notes = _Notes()
+        self.km: list[pd.DataFrame] = []
+        self.summary: list[pd.DataFrame] = []
+        self.risk: list[pd.DataFrame] = []
+        self.tests: list[pd.DataFrame] = []
+        self.followup: list[pd.DataFrame] = []
+        self.cox_rows: list[pd.DataFrame] = []
+        self.zph_rows: list[pd.DataFrame] = []
+        self.mi_rows: list[pd.DataFrame] = []
+        self.iptw_rows: list[pd.DataFrame] = []
+        self.balance_rows: list[pd.DataFrame] = []
+        self.landmark_rows: list[pd.DataFrame] = []
+        self.rmst_rows: list[pd.DataFrame] = []
+        self.why: dict[str, str] = {}
+        self.ticks_every = 12.0
+
+    # ----------------------------------------------------------------- common pieces
+    @property
+    def ci_text(self) -> str:
+        return f"95% CI: {CI_TYPE_TEXT[self.ci_type]} transformation (Greenwood variance)"
+
+    def footnote(self, definition: str, extra: str = "") -> str:
+        from .common import figure_note
+
+        lines = [definition, f"Shaded bands: pointwise {self.ci_text}; + censored"]
+        if extra:
+            lines.append(extra)
+        return "\n".join(lines) + figure_note(self.o["simulated"])
+
+    def _curves(self, d: pd.DataFrame, time: str, event: str, by: str, levels: list,
+                tags: dict) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """KM table, summary, risk table, follow-up rows for one comparison."""
+        from ..render.km import tick_times
+        from ..stats.km_summary import km_summary_table, risk_table
+        from ..stats.survival import km_table, reverse_km_followup
+
+        tags = dict(tags)
+        n_total = tags.pop("_n_total", len(d))
+        km = km_table(d, time, event, by, group_order=levels, conf_type=self.ci_type)
+        self.km.append(km.assign(**tags).pipe(_front, tags))
+        summ = km_summary_table(d, time, event, by, landmarks=self.o["landmarks_months"],
+                                group_order=levels, conf_type=self.ci_type)
+        summ["n_total"] = n_total
+        summ["n_missing"] = summ["n_total"] - len(d)
+        self.summary.append(summ.assign(**tags).pipe(_front, tags))
+        ticks = tick_times(self.o["xmax_months"], self.ticks_every)
+        rt = risk_table(d, time, event, by, ticks, group_order=levels)
+        self.risk.append(rt.assign(**tags).pipe(_front, tags))
+        fu = []
+        for lv in levels:
+            r = reverse_km_followup(d[d[by] == lv], time, event, conf_type=self.ci_type)
+            fu.append({"group": lv, **r})
+        self.followup.append(pd.DataFrame(fu).assign(**tags).pipe(_front, tags))
+        return km, rt
+
+    def _logrank(self, d: pd.DataFrame, time: str, event: str, by: str, levels: list,
+                 tags: dict, n_total: int) -> dict:
+        """Log-rank (and stratified log-rank when configured) rows; returns the plain one."""
+        from ..stats.survival import logrank
+
+        strata = self.o["logrank_strata"]
+        out = {}
+        for s in [None] + ([strata] if strata else []):
+            row = {**tags, "test": "", "statistic": np.nan, "df": np.nan, "p": np.nan,
+                   "n_used": len(d), "n_missing": n_total - len(d), "events": 0,
+                   "warning": ""}
+            events = int(d[event].sum())
+            row["events"] = events
+            if s is not None and s not in d.columns:
+                row.update(test=f"stratified log-rank by '{s}'",
+                           warning=f"strata column '{s}' is not in the data")
+            elif events < self.min_events:
+                row.update(test="log-rank (Mantel-Haenszel)" if s is None else
+                           f"stratified log-rank by '{s}'",
+                           warning=f"{events} event(s) < survival.min_events "
+                                   f"({self.min_events}): test not reported")
+            else:
+                try:
+                    lr = logrank(d, time, event, by, group_order=levels, strata=s)
+                    row.update(test=lr["test"], statistic=lr["statistic"], df=lr["df"],
+                               p=lr["p"], n_used=lr["n_used"],
+                               n_missing=n_total - lr["n_used"], warning=lr["warning"])
+                except ValueError as e:
+                    row.update(test="log-rank", warning=str(e))
+            out[s] = row
+            self.tests.append(pd.DataFrame([row]))
+        return out
+
+    def _test_text(self, rows: dict) -> str:
+        lines = []
+        for s, r in rows.items():
+            name = "Log-rank" if s is None else f"Stratified log-rank ({s})"
+            lines.append(f"{name} {_fmt_p(r['p'])}")
+        return "\n".join(lines)
+
+    def _save(self, fig: Any, png: str, pdf: str) -> None:
+        from ..render.figures import save_figure
+
+        save_figure(fig, png, pdf)
+
+    def _message(self, png: str, pdf: str, title: str, reason: str) -> None:
+        from ..render.message import message_figure
+
+        self._save(message_figure(title, reason), png, pdf)
+
+    # ----------------------------------------------------------------- KM by group
+    def by_group(self, png, pdf, os_png, os_pdf, efs_png, efs_pdf) -> None:
+        from ..render.km import KMPanel, km_figure
+
+        figs = {"dfs": (png, pdf), "os": (os_png, os_pdf), "efs": (efs_png, efs_pdf)}
+        colors = dict(zip(self.labels, GROUP_COLORS, strict=False))
+        for ep in ("dfs", "os", "efs"):
+            fpng, fpdf = figs[ep]
+            spec = self.eps.get(ep)
+            name = ENDPOINT_NAMES[ep]
+            if spec is None:
+                self._message(fpng, fpdf, f"{name}: not analysed",
+                              "not requested (config survival.endpoints)")
+                self.notes.add(ep.upper(), "not requested (config survival.endpoints)")
+                continue
+            if spec.get("undefined"):
+                self._message(fpng, fpdf, f"{name}: not analysed", spec["undefined"])
+                self.notes.add(ep.upper(), spec["undefined"])
+                continue
+            d = _complete(self.df, spec["time"], spec["event"])
+            present = [lab for lab in self.labels if (d["group"] == lab).any()]
+            if len(present) < 2 or d[spec["event"]].sum() == 0:
+                why = (f"{len(d)} of {self.n_all} analysed patients have {ep.upper()} data, in "
+                       f"{len(present)} group(s), with {int(d[spec['event']].sum())} events")
+                self._message(fpng, fpdf, f"{name}: not analysed", why)
+                self.notes.add(ep.upper(), f"not analysed: {why}")
+                continue
+            tags = {"endpoint": ep.upper(), "comparison": "group", "subset": "all",
+                    "_n_total": self.n_all}
+            _, rt = self._curves(d, spec["time"], spec["event"], "group", present, tags)
+            tags.pop("_n_total", None)
+            lr = self._logrank(d, spec["time"], spec["event"], "group", present, tags,
+                               self.n_all)
+            panel = KMPanel(
+                curves=self.km[-1], risk=rt, groups=present, colors=colors,
+                annotation=self._test_text(lr) + f"\nn = {len(d)}, events = "
+                f"{int(d[spec['event']].sum())}")
+            fig = km_figure([panel], xmax=self.o["xmax_months"], xlabel=spec["xlabel"],
+                            ylabel=f"{name} probability", ci_label=f"95% CI ({self.ci_type})",
+                            footnote=self.footnote(spec["definition"],
+                                                   self._missing_text(d)))
+            self._save(fig, fpng, fpdf)
+
+    def _missing_text(self, d: pd.DataFrame) -> str:
+        n_miss = self.n_all - len(d)
+        return (f"{n_miss} of {self.n_all} patients without follow-up data left out"
+                if n_miss else "")
+
+    # ----------------------------------------------------------------- by regimen
+    def _treatment(self) -> tuple[str, list[str]]:
+        cfg = self.o["iptw"]
+        return cfg.get("treatment", "anti_her2"), list(cfg.get("levels", ["single", "dual"]))
+
+    def by_regimen(self, png: str, pdf: str) -> None:
+        from ..render.km import KMPanel, km_figure
+
+        treat, levels = self._treatment()
+        d0 = _complete(self.df, "dfs_months", "dfs_event")
+        panels = []
+        if treat not in d0.columns or d0[treat].isin(levels).sum() == 0:
+            why = f"no analysed patient has '{treat}' recorded as {' or '.join(levels)}"
+            self.notes.add("DFS by anti-HER2", f"not analysed: {why}")
+            self._message(png, pdf, "DFS by anti-HER2 therapy: not analysed", why)
+            self.why["iptw"] = why
+            return
+        for lab in self.present:
+            sub = d0[(d0["group"] == lab)]
+            n_lab = len(sub)
+            sub = sub[sub[treat].isin(levels)].copy()
+            sub[treat] = sub[treat].astype(str)
+            lv = [t for t in levels if (sub[treat] == t).any()]
+            if len(lv) < 2:
+                self.notes.add(f"DFS by {treat} in {lab}",
+                               f"not compared: only {lv or 'no'} treatment recorded")
+                continue
+            tags = {"endpoint": "DFS", "comparison": treat, "subset": lab, "_n_total": n_lab}
+            km, rt = self._curves(sub, "dfs_months", "dfs_event", treat, lv, tags)
+            tags.pop("_n_total", None)
+            lr = self._logrank(sub, "dfs_months", "dfs_event", treat, lv, tags, n_lab)
+            panels.append(KMPanel(
+                curves=km, risk=rt, groups=lv, title=lab,
+                labels={t: REGIMEN_LABELS.get(t, t) for t in lv},
+                colors={t: REGIMEN_COLORS.get(t, "#000000") for t in lv},
+                annotation=self._test_text(lr) + f"\nn = {len(sub)}, events = "
+                f"{int(sub['dfs_event'].sum())}"))
+        if not panels:
+            why = "no group has both treatments recorded"
+            self._message(png, pdf, "DFS by anti-HER2 therapy: not analysed", why)
+            return
+        fig = km_figure(panels, xmax=self.o["xmax_months"], xlabel=self.eps["dfs"]["xlabel"],
+                        ylabel="Disease-free survival probability",
+                        ci_label=f"95% CI ({self.ci_type})",
+                        footnote=self.footnote(self.eps["dfs"]["definition"],
+                                               "Crude (unadjusted) comparison inside each "
+                                               "group; adjusted (IPTW) results in "
+                                               "dfs_iptw.csv"))
+        self._save(fig, png, pdf)
+
+    # ----------------------------------------------------------------- by pCR
+    def _pcr_frame(self) -> pd.DataFrame:
+        d = _complete(self.df, "dfs_months", "dfs_event")
+        d = d[d["pcr"].notna()].copy()
+        d["pcr_status"] = np.where(d["pcr"].astype(bool), "yes", "no")
+        return d
+
+    def by_pcr(self, png: str, pdf: str) -> None:
+        from ..render.km import KMPanel, km_figure
+
+        d = self._pcr_frame()
+        lv = [v for v in ("no", "yes") if (d["pcr_status"] == v).any()]
+        if len(lv) < 2:
+            why = f"pCR known for {len(d)} patients, with {len(lv)} outcome level(s)"
+            self.notes.add("DFS by pCR", f"not analysed: {why}")
+            self._message(png, pdf, "DFS by pCR: not analysed", why)
+            self.why["landmark"] = why
+            return
+        n_total = len(_complete(self.df, "dfs_months", "dfs_event"))
+        tags = {"endpoint": "DFS", "comparison": "pCR", "subset": "all", "_n_total": n_total}
+        km, rt = self._curves(d, "dfs_months", "dfs_event", "pcr_status", lv, tags)
+        tags.pop("_n_total", None)
+        lr = self._logrank(d, "dfs_months", "dfs_event", "pcr_status", lv, tags, n_total)
+        panel = KMPanel(curves=km, risk=rt, groups=lv, labels=PCR_LABELS, colors=PCR_COLORS,
+                        annotation=self._test_text(lr)
+                        + f"\nn = {len(d)}, events = {int(d['dfs_event'].sum())}")
+        fig = km_figure([panel], xmax=self.o["xmax_months"], xlabel=self.eps["dfs"]["xlabel"],
+                        ylabel="Disease-free survival probability",
+                        ci_label=f"95% CI ({self.ci_type})",
+                        footnote=self.footnote(self.eps["dfs"]["definition"],
+                                               f"pCR: {self._pcr_definition()}"))
+        self._save(fig, png, pdf)
+
+    def _pcr_definition(self) -> str:
+        src = self.df.get("pcr_source")
+        if src is not None and (src == "recorded").any():
+            return "from ypT/ypN where recorded, else as recorded by the centre"
+        return "from ypT/ypN (config pcr.definition)"
+
+    # ----------------------------------------------------------------- Cox models
+    def _model_frame(self, d: pd.DataFrame, variables: list[dict], what: str
+                     ) -> tuple[pd.DataFrame, list[str], dict[str, list], dict[str, str]]:
+        """Model columns: booleans as no/yes, values outside the levels set to NA (noted),
+        levels not observed dropped; variables without data or with one level left out."""
+        d = d.copy()
+        covs, cat, labels = [], {}, {}
+        for v in variables:
+            name = v["name"]
+            col = "group" if name == "group" else name
+            label = _label_of(v, self.o["variable_labels"]) if name != "group" else (
+                v.get("label") or self.o["groups"].get("name") or "Group")
+            if col not in d.columns or d[col].notna().sum() == 0:
+                self.notes.add(what, f"'{name}' left out: not recorded for any patient")
+                continue
+            s = d[col]
+            if pd.api.types.is_bool_dtype(s):
+                s = s.map({True: "yes", False: "no"}).astype("string")
+            levels = v.get("levels")
+            if name == "group":
+                levels = [lab for lab in self.labels if (s == lab).any()]
+            if levels is not None or not pd.api.types.is_numeric_dtype(s):
+                # YAML reads unquoted no/yes as booleans: take them as the "no"/"yes" levels
+                levels = [{True: "yes", False: "no"}.get(x, str(x)) if isinstance(x, bool)
+                          else str(x)
+                          for x in (levels or sorted(s.dropna().astype(str).unique()))]
+                s = s.astype("string")
+                outside = s.notna() & ~s.isin(levels)
+                if outside.any():
+                    self.notes.add(what, f"'{name}': {int(outside.sum())} value(s) outside the "
+                                         f"configured levels {levels} treated as missing")
+                s = s.where(~outside)
+                levels = [lv for lv in levels if (s == lv).any()]
+                if len(levels) < 2:
+                    self.notes.add(what, f"'{name}' left out: only {levels or 'no'} level "
+                                         "observed")
+                    continue
+                cat[col] = levels
+                d[col] = s.astype(object).where(s.notna(), None)
+            else:
+                d[col] = s.astype(float)
+            covs.append(col)
+            labels[col] = label
+        return d, covs, cat, labels
+
+    def _cox_options(self) -> dict:
+        c = self.o["cox"]
+        variance = c.get("variance", "model")
+        opts = {"ties": c.get("ties", "efron"), "strata": c.get("strata") or None,
+                "robust": variance in ("robust", "cluster"),
+                "cluster": c.get("cluster", "centre") if variance == "cluster" else None}
+        return opts
+
+    def cox_models(self, zph_png, zph_pdf, forest_png, forest_pdf) -> None:
+        from ..render.forest import forest_plot
+        from ..render.zph_plot import zph_figure
+        from ..stats.cox import CoxModel, cox_table, cox_zph
+
+        what = "Cox"
+        variables = self.o["cox"].get("covariates") or [{"name": "group"}]
+        base = _complete(self.df, "dfs_months", "dfs_event")
+        d, covs, cat, labels = self._model_frame(base, variables, what)
+        opts = self._cox_options()
+        for key in ("strata", "cluster"):
+            if opts[key] and opts[key] not in d.columns:
+                self.notes.add(what, f"{key} column '{opts[key]}' is not in the data: not used")
+                opts[key] = None
+        if opts["cluster"] is None and self.o["cox"].get("variance") == "cluster":
+            opts["robust"] = True
+        self.cox_meta = {"covs": covs, "cat": cat, "labels": labels, "opts": opts, "data": d}
+        skip = [(zph_png, zph_pdf, "Proportional hazards check"),
+                (forest_png, forest_pdf, "Hazard ratios")]
+        events = int(d["dfs_event"].sum())
+        if not covs or events < self.min_events:
+            why = ("no covariate has data" if not covs else
+                   f"{events} DFS event(s) < survival.min_events ({self.min_events})")
+            self.why.update(cox=why, zph=why, mi=why)
+            self.notes.add(what, f"not fitted: {why}")
+            for png, pdf, title in skip:
+                self._message(png, pdf, f"{title}: not analysed", why)
+            return
+        ties = opts["ties"]
+        kw = {"strata": opts["strata"], "cluster": opts["cluster"], "robust": opts["robust"]}
+        uni = []
+        for c in covs:
+            try:
+                uni.append(cox_table(d, "dfs_months", "dfs_event", [c],
+                                     categorical={c: cat[c]} if c in cat else None,
+                                     ties=ties, multivariable=False, **kw))
+            except ValueError as e:
+                self.notes.add(what, f"univariable model of '{c}' not fitted: {e}")
+        parts = list(uni)
+        fit = None
+        if len(covs) > 1:
+            try:
+                t = cox_table(d, "dfs_months", "dfs_event", covs, categorical=cat, ties=ties,
+                              **kw)
+                parts.append(t[t["model"] == "multivariable"])
+                fit = CoxModel(ties=ties).fit(d, "dfs_months", "dfs_event", covs,
+                                              categorical=cat, **kw)
+            except ValueError as e:
+                self.notes.add(what, f"multivariable model not fitted: {e}")
+        else:
+            fit = CoxModel(ties=ties).fit(d, "dfs_months", "dfs_event", covs, categorical=cat,
+                                          **kw)
+        if not parts:
+            self.why["cox"] = "no model could be fitted (see survival_notes.csv)"
+            for png, pdf, title in skip:
+                self._message(png, pdf, f"{title}: not analysed", self.why["cox"])
+            return
+        table = pd.concat(parts, ignore_index=True)
+        table.insert(2, "label", table["variable"].map(labels))
+        table["ties"] = ties
+        table["strata"] = opts["strata"] or ""
+        table["variance"] = ("cluster-robust by " + opts["cluster"] if opts["cluster"] else
+                             "robust (sandwich)" if opts["robust"] else "model-based")
+        table["zph_p"] = np.nan
+        table["footnote"] = ""
+        table["concordance"] = np.nan
+        table["concordance_se"] = np.nan
+        zph_terms: dict[str, float] = {}
+        if fit is not None:
+            conc = fit.concordance()
+            mv = table["model"] == ("multivariable" if len(covs) > 1 else "univariable")
+            table.loc[mv, "concordance"] = conc["concordance"]
+            table.loc[mv, "concordance_se"] = conc["std"]
+            try:
+                z = cox_zph(fit, transform=self.o["cox"].get("zph_transform", "km"))
+                zt = z.table.copy()
+                zt.insert(0, "label", zt["term"].map(lambda t: labels.get(t, t)))
+                zt["model"] = "multivariable" if len(covs) > 1 else "univariable"
+                zt["violation"] = zt["p"] < ZPH_ALPHA
+                self.zph_rows.append(zt)
+                zph_terms = dict(zip(zt["term"], zt["p"], strict=True))
+                for term, p in zph_terms.items():
+                    if term == "GLOBAL":
+                        continue
+                    rows = mv & (table["variable"] == term)
+                    table.loc[rows, "zph_p"] = p
+                    if p < ZPH_ALPHA:
+                        table.loc[rows & ~table["reference"].astype(bool), "footnote"] = (
+                            f"proportional hazards doubtful: cox.zph ({z.transform}) "
+                            f"p = {p:.3f}")
+                ynames = {c: labels.get(c, c) for c in z.y.columns}
+                fig = zph_figure(z.x, z.y.rename(columns=ynames),
+                                 pvalues={ynames[k]: v for k, v in zph_terms.items()
+                                          if k in ynames},
+                                 time=z.time, transform=z.transform,
+                                 test_label="cox.zph",
+                                 time_label=self.eps["dfs"]["xlabel"])
+                fig.suptitle("Scaled Schoenfeld residuals, multivariable Cox model of DFS "
+                             f"(global cox.zph {_fmt_p(zph_terms.get('GLOBAL', np.nan))})",
+                             fontsize=10)
+                fig.tight_layout()
+                self._save(fig, zph_png, zph_pdf)
+            except (ValueError, np.linalg.LinAlgError) as e:
+                self.notes.add(what, f"cox.zph not computed: {e}")
+                self._message(zph_png, zph_pdf, "Proportional hazards check: not computed",
+                              str(e))
+        else:
+            self._message(zph_png, zph_pdf, "Proportional hazards check: not computed",
+                          "no multivariable model")
+        bad_warn = table["warning"].fillna("") != ""
+        table.loc[bad_warn, "footnote"] = (table.loc[bad_warn, "footnote"] + "; "
+                                           + table.loc[bad_warn, "warning"]).str.strip("; ")
+        self.cox_rows.append(table)
+        # forest plot of the multivariable model
+        mv = table[table["model"] == table["model"].iloc[-1]]
+        rows = []
+        for var in dict.fromkeys(mv["variable"]):
+            r = mv[mv["variable"] == var]
+            mark = " *" if (r["zph_p"] < ZPH_ALPHA).any() else ""
+            if var in cat:
+                rows.append({"label": labels[var], "kind": "header", "hr": np.nan,
+                             "lower": np.nan, "upper": np.nan, "p": np.nan, "mark": mark})
+                for x in r.itertuples(index=False):
+                    rows.append({"label": x.level, "kind": "reference" if x.reference
+                                 else "level", "hr": x.hr, "lower": x.lower,
+                                 "upper": x.upper, "p": x.p, "mark": ""})
+            else:
+                x = r.iloc[0]
+                rows.append({"label": labels[var] + mark, "kind": "level", "hr": x["hr"],
+                             "lower": x["lower"], "upper": x["upper"], "p": x["p"],
+                             "mark": ""})
+        foot = [f"{mv['model'].iloc[0].capitalize()} Cox model of DFS, n = {int(mv['n'].iloc[0])}"
+                f", events = {int(mv['nevent'].iloc[0])}; ties: {ties}; "
+                f"{table['variance'].iloc[-1]} variance; {mv['ci_method'].iloc[0]}"]
+        if opts["strata"]:
+            foot.append(f"stratified by {opts['strata']}")
+        if fit is not None:
+            conc = fit.concordance()
+            foot.append(f"Concordance {conc['concordance']:.3f} (SE {conc['std']:.3f})")
+        if (mv["zph_p"] < ZPH_ALPHA).any():
+            foot.append(f"* cox.zph p < {ZPH_ALPHA}: proportional hazards doubtful")
+        from .common import figure_note
+
+        fig = forest_plot(pd.DataFrame(rows), favours=("lower hazard", "higher hazard"),
+                          footnote="\n".join(foot) + figure_note(self.o["simulated"]))
+        self._save(fig, forest_png, forest_pdf)
+        self.cox_fit = fit
+
+    # ----------------------------------------------------------------- imputation
+    def cox_mi(self) -> None:
+        import importlib.util
+
+        meta = getattr(self, "cox_meta", None)
+        cfg = self.o["imputation"]
+        m = int(cfg.get("m", 20))
+        if meta is None or not meta["covs"] or "cox" in self.why:
+            self.why.setdefault("mi", self.why.get("cox", "no Cox model"))
+            return
+        if m == 0:
+            self.why["mi"] = "switched off (survival.imputation.m = 0)"
+            return
+        if importlib.util.find_spec("her2cohort.stats.pooling") is None:
+            self.why["mi"] = ("multiple imputation is not available in this version "
+                              "(her2cohort.stats.pooling missing): complete-case results only")
+            self.notes.add("Cox MI", self.why["mi"])
+            return
+        self._cox_mi(meta, m, int(cfg.get("seed", 0)), int(cfg.get("iterations", 10)))
+
+    def _cox_mi(self, meta: dict, m: int, seed: int, n_iter: int) -> None:
+        from ..stats.cox import CoxModel
+        from ..stats.pooling import impute_mice, rubin_pool
+
+        d, covs, cat = meta["data"], meta["covs"], meta["cat"]
+        n_miss = int(d[covs].isna().any(axis=1).sum())
+        if n_miss == 0:
+            self.why["mi"] = ("no missing value in the model covariates: the complete-case "
+                              "model uses every patient, imputation not needed")
+            self.notes.add("Cox MI", self.why["mi"])
+            return
+        aux = [c for c in ("dfs_months", "dfs_event") if c in d.columns]
+        cols = list(dict.fromkeys(covs + aux))
+        data = d[cols].copy()
+        data["dfs_event"] = data["dfs_event"].astype(float)
+        try:
+            imps = impute_mice(data, columns=cols, m=m, seed=seed, n_iter=n_iter,
+                               categorical=cat)
+        except ValueError as e:
+            self.why["mi"] = f"imputation failed: {e}"
+            self.notes.add("Cox MI", self.why["mi"])
+            return
+        opts = meta["opts"]
+        est, cov = [], []
+        names = None
+        for imp in imps:
+            full = d.copy()
+            for c in covs:
+                full[c] = imp[c].to_numpy()
+            fit = CoxModel(ties=opts["ties"]).fit(
+                full, "dfs_months", "dfs_event", covs, categorical=cat,
+                strata=opts["strata"], cluster=opts["cluster"], robust=opts["robust"])
+            est.append(fit.coef)
+            cov.append(fit.var)
+            names = fit.terms
+        pooled = rubin_pool(np.array(est), np.array(cov), names=names)
+        pooled.insert(0, "model", "multivariable, multiple imputation")
+        pooled["hr"] = np.exp(pooled["estimate"])
+        pooled["hr_lower"] = np.exp(pooled["lower"])
+        pooled["hr_upper"] = np.exp(pooled["upper"])
+        pooled["n"] = len(d)
+        pooled["n_incomplete"] = n_miss
+        pooled["imputation"] = (f"chained equations (predictive mean matching), m = {m}, "
+                                f"{n_iter} iterations, seed {seed}")
+        self.mi_rows.append(pooled)
+
+    # ----------------------------------------------------------------- IPTW
+    def iptw_all(self, love_png, love_pdf, km_png, km_pdf) -> None:
+        from ..render.km import KMPanel, km_figure
+        from ..render.love_plot import love_plot
+
+        treat, levels = self._treatment()
+        if "iptw" in self.why:
+            for png, pdf, t in ((love_png, love_pdf, "Covariate balance"),
+                                (km_png, km_pdf, "IPTW-weighted DFS")):
+                self._message(png, pdf, f"{t}: not analysed", self.why["iptw"])
+            return
+        panels, loves = [], []
+        for lab in self.present:
+            res = self._iptw_one(lab, treat, levels)
+            if res is None:
+                continue
+            km, rt, lv, bal, note = res
+            panels.append(KMPanel(curves=km, risk=rt, groups=lv, title=lab,
+                                  labels={t: REGIMEN_LABELS.get(t, t) for t in lv},
+                                  colors={t: REGIMEN_COLORS.get(t, "#000000") for t in lv},
+                                  annotation=note))
+            loves.append((lab, bal))
+        if not panels:
+            why = self.why.get("iptw", "no group could be weighted (see survival_notes.csv)")
+            self.why.setdefault("iptw", why)
+            for png, pdf, t in ((love_png, love_pdf, "Covariate balance"),
+                                (km_png, km_pdf, "IPTW-weighted DFS")):
+                self._message(png, pdf, f"{t}: not analysed", why)
+            return
+        cfg = self.o["iptw"]
+        fig = km_figure(panels, xmax=self.o["xmax_months"], xlabel=self.eps["dfs"]["xlabel"],
+                        ylabel="Weighted DFS probability", ci_label=f"95% CI ({self.ci_type})",
+                        footnote=self._iptw_footnote(cfg, weighted_km=True))
+        self._save(fig, km_png, km_pdf)
+        # one love plot, the groups in blocks (rows "group: covariate")
+        blocks = []
+        for lab, b in loves:
+            b = b.copy()
+            b["variable"] = lab + ": " + b["label"]
+            blocks.append(b.iloc[::-1])
+        bal = pd.concat(blocks[::-1], ignore_index=True)
+        fig = love_plot(bal, threshold=float(cfg.get("smd_threshold", 0.1)), sort=False,
+                        title=f"Covariate balance, {levels[1]} vs {levels[0]} anti-HER2 "
+                              "inside each group")
+        self._save(fig, love_png, love_pdf)
+
+    def _confounder_labels(self) -> dict[str, str]:
+        return {v["name"]: _label_of(v, self.o["variable_labels"])
+                for v in self.o["iptw"].get("confounders") or []}
+
+    def _iptw_footnote(self, cfg: dict, weighted_km: bool = False) -> str:
+        conf = ", ".join(self._confounder_labels().values())
+        trunc = cfg.get("truncate", [0.01, 0.99])
+        lines = [self.eps["dfs"]["definition"],
+                 f"Propensity score (logistic regression) on: {conf}",
+                 ("Stabilised" if cfg.get("stabilised", True) else "Unstabilised")
+                 + " ATE weights" + (f", trimmed at the {trunc[0]:g}/{trunc[1]:g} quantiles"
+                                     if trunc else "")]
+        if weighted_km:
+            lines.append(f"Weighted Kaplan-Meier; bands: pointwise 95% CI, "
+                         f"{CI_TYPE_TEXT[self.ci_type]} transformation, robust "
+                         "(infinitesimal-jackknife) variance; + censored; risk table: "
+                         "unweighted numbers")
+        from .common import figure_note
+
+        return "\n".join(lines) + figure_note(self.o["simulated"])
+
+    def _iptw_one(self, lab: str, treat: str, levels: list[str]):
+        from ..render.km import tick_times
+        from ..stats.cox import CoxModel
+        from ..stats.evalue import evalue_hr
+        from ..stats.km_summary import risk_table
+        from ..stats.survival import km_table
+        from ..stats.weighting import balance_table, iptw
+
+        cfg = self.o["iptw"]
+        what = f"IPTW in {lab}"
+        d0 = _complete(self.df, "dfs_months", "dfs_event")
+        d0 = d0[(d0["group"] == lab) & d0[treat].isin(levels)].copy()
+        d0[treat] = d0[treat].astype(str)
+        lv = [t for t in levels if (d0[treat] == t).any()]
+        row = {"subset": lab, "comparison": f"{levels[1]} vs {levels[0]} (reference)",
+               "n": len(d0), "events": int(d0["dfs_event"].sum())}
+        if len(lv) < 2:
+            self.notes.add(what, f"not analysed: only {lv or 'no'} treatment recorded")
+            return None
+        if row["events"] < self.min_events:
+            self.notes.add(what, f"not analysed: {row['events']} event(s) < "
+                                 f"survival.min_events ({self.min_events})")
+            self.iptw_rows.append(pd.DataFrame([{**row, "analysis": "not analysed",
+                                                 "warning": "too few events"}]))
+            return None
+        d0["treated"] = (d0[treat] == levels[1]).astype(int)
+        d, covs, cat, labels = self._model_frame(d0, cfg.get("confounders") or [], what)
+        if not covs:
+            self.notes.add(what, "not analysed: no confounder has data")
+            return None
+        d = d[d[covs].notna().all(axis=1)].copy()
+        n_cc = len(d)
+        # crude Cox on the same patients
+        rows = []
+        ties = self._cox_options()["ties"]
+        try:
+            crude = CoxModel(ties=ties).fit(d, "dfs_months", "dfs_event", ["treated"])
+            s = crude.summary().iloc[0]
+            rows.append({**row, "analysis": "crude Cox", "n_used": crude.n,
+                         "events_used": crude.nevent, "hr": s["hr"], "lower": s["lower"],
+                         "upper": s["upper"], "p": s["p"], "test": s["test"],
+                         "ci_method": s["ci_method"], "warning": s["warning"]})
+        except ValueError as e:
+            rows.append({**row, "analysis": "crude Cox", "warning": str(e)})
+        trunc = cfg.get("truncate", [0.01, 0.99])
+        try:
+            w = iptw(d, "treated", covs, categorical=cat, treated_level=1,
+                     stabilised=bool(cfg.get("stabilised", True)),
+                     truncate=tuple(trunc) if trunc else None)
+        except ValueError as e:
+            self.notes.add(what, f"weights not estimated: {e}")
+            rows.append({**row, "analysis": "IPTW", "warning": str(e)})
+            self.iptw_rows.append(pd.DataFrame(rows))
+            return None
+        d["iptw"] = w["weight"]
+        bal = balance_table(d, "treated", covs, categorical=cat, weights="iptw",
+                            treated_level=1, threshold=float(cfg.get("smd_threshold", 0.1)))
+        bal.insert(0, "subset", lab)
+        bal["label"] = bal["variable"].map(labels)
+        self.balance_rows.append(bal)
+        fit = CoxModel(ties=ties).fit(d, "dfs_months", "dfs_event", ["treated"],
+                                      weights="iptw", robust=True)
+        s = fit.summary().iloc[0]
+        wrow = {**row, "analysis": "IPTW-weighted Cox (robust SE)", "n_used": fit.n,
+                "events_used": fit.nevent, "hr": s["hr"], "lower": s["lower"],
+                "upper": s["upper"], "p": s["p"], "test": s["test"],
+                "ci_method": s["ci_method"], "warning": s["warning"],
+                "weights": w.attrs["weight_method"],
+                "weight_min": float(w["weight"].min()), "weight_max": float(w["weight"].max()),
+                "n_truncated": w.attrs["n_truncated"],
+                "max_smd_before": float(bal["smd_unweighted"].max()),
+                "max_smd_after": float(bal["smd_weighted"].max())}
+        rows.append(wrow)
+        rare = bool(cfg.get("rare_outcome", False))
+        if all(np.isfinite([s["hr"], s["lower"], s["upper"]])):
+            ev = evalue_hr(float(s["hr"]), float(s["lower"]), float(s["upper"]),
+                           rare_outcome=rare)
+            for e in ev.itertuples(index=False):
+                rows.append({**row, "analysis": f"E-value ({e.quantity})", "hr": e.hr,
+                             "evalue": e.evalue, "ci_method": e.method,
+                             "warning": "" if rare else
+                             "outcome assumed common (survival.iptw.rare_outcome: false)"})
+        for r in rows:
+            r["n_complete_confounders"] = n_cc
+        self.iptw_rows.append(pd.DataFrame(rows))
+        # weighted KM
+        km = km_table(d, "dfs_months", "dfs_event", treat, group_order=lv,
+                      conf_type=self.ci_type, weights="iptw")
+        self.km.append(km.assign(endpoint="DFS", comparison=f"{treat} (IPTW-weighted)",
+                                 subset=lab).pipe(_front, {"endpoint": 0, "comparison": 0,
+                                                           "subset": 0}))
+        rt = risk_table(d, "dfs_months", "dfs_event", treat,
+                        tick_times(self.o["xmax_months"], self.ticks_every), group_order=lv)
+        smd_after = wrow["max_smd_after"]
+        note = (f"Weighted Cox HR {s['hr']:.2f} ({s['lower']:.2f}-{s['upper']:.2f}), "
+                f"{_fmt_p(s['p'])}\n(robust SE; dual vs single)\n"
+                f"Max |SMD| after weighting {smd_after:.2f}")
+        return km, rt, lv, bal, note
+
+    # ----------------------------------------------------------------- landmark, RMST
+    def landmark_rmst(self) -> None:
+        from ..stats.km_summary import landmark, rmst, rmst_difference
+
+        tau = float(self.o["rmst_horizon_months"])
+        L = float(self.o["landmark_months"])
+        d = _complete(self.df, "dfs_months", "dfs_event")
+        for by, frame, levels in (("group", d, self.present),
+                                  ("pCR", self._pcr_frame() if "landmark" not in self.why
+                                   else None, ["no", "yes"])):
+            if frame is None:
+                continue
+            col = "group" if by == "group" else "pcr_status"
+            lv = [x for x in levels if (frame[col] == x).any()]
+            if len(lv) < 2:
+                continue
+            try:
+                per = rmst(frame, "dfs_months", "dfs_event", col, tau, group_order=lv)
+                diff = rmst_difference(frame, "dfs_months", "dfs_event", col, tau,
+                                       group_order=lv)
+            except ValueError as e:
+                self.notes.add(f"RMST by {by}", f"not computed: {e}")
+                continue
+            per.insert(0, "comparison", by)
+            diff.insert(0, "comparison", by)
+            self.rmst_rows += [per.assign(row="group"), diff.assign(row="difference")]
+        if "landmark" in self.why:
+            return
+        frame = self._pcr_frame()
+        try:
+            res = landmark(frame, "dfs_months", "dfs_event", "pcr_status", L,
+                           group_order=["no", "yes"], conf_type=self.ci_type)
+        except ValueError as e:
+            self.why["landmark"] = str(e)
+            self.notes.add("Landmark DFS by pCR", f"not computed: {e}")
+            return
+        out = res["counts"].merge(res["median"][["group", "events", "median", "lower",
+                                                 "upper", "ci_method"]],
+                                  on="group", how="left")
+        lr = res["logrank"]
+        events = int(res["data"]["dfs_event"].sum())
+        out["landmark_months"] = L
+        if lr is not None and events >= self.min_events:
+            out["test"], out["statistic"], out["p"] = lr["test"], lr["statistic"], lr["p"]
+            out["warning"] = lr["warning"]
+        else:
+            out["test"], out["statistic"], out["p"] = "log-rank", np.nan, np.nan
+            out["warning"] = (f"{events} event(s) after the landmark: test not reported"
+                              if lr is not None else "one pCR level left at the landmark")
+        out["group"] = out["group"].map(PCR_LABELS)
+        out["note"] = (f"patients event-free and under follow-up at {L:g} months; time reset "
+                       "to the landmark")
+        self.landmark_rows.append(out)
+
+
+def _front(df: pd.DataFrame, tags: dict) -> pd.DataFrame:
+    keys = [k for k in tags if not k.startswith("_")]
+    return df[keys + [c for c in df.columns if c not in keys]]

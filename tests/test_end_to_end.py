@@ -104,11 +104,12 @@ def test_table1_hr_counts(run):
 
 def test_dfs_results(run):
     lr = _csv(run, "results/tables/dfs_logrank.csv").iloc[0]
+    assert lr["endpoint"] == "DFS" and lr["comparison"] == "group"
     assert lr["p"] > 0.05  # worse but not significant in 2+/ISH+
     cox = _csv(run, "results/tables/dfs_cox.csv")
-    uni = cox[cox["model"] == "unadjusted"].iloc[0]
+    uni = cox[(cox["model"] == "univariable") & (cox["term"] == "group[IHC 2+/ISH+]")].iloc[0]
     assert uni["hr"] > 1.0 and uni["p"] > 0.05
-    adj = cox[(cox["model"] == "adjusted for pCR") & (cox["term"] == "pCR")].iloc[0]
+    adj = cox[(cox["model"] == "multivariable") & (cox["term"] == "pcr[yes]")].iloc[0]
     assert adj["hr"] < 0.5 and adj["p"] < 0.001  # pCR strongly protective
     fu = _csv(run, "results/tables/followup.csv").iloc[0]
     assert 48 <= fu["median"] <= 72  # about five years of median follow-up

@@ -59,7 +59,8 @@ def _steps(sub: pd.DataFrame, col: str, start: float) -> tuple[np.ndarray, np.nd
 
 
 def _draw(ax: Any, ax_rt: Any, p: KMPanel, ticks: list[float], xmax: float, ci: bool,
-          xlabel: str, ylabel: str | None, ci_label: str | None) -> None:
+          xlabel: str, ylabel: str | None, ci_label: str | None,
+          row_labels: bool = True) -> None:
     groups = list(p.groups)
     labels = {g: str((p.labels or {}).get(g, g)) for g in groups}
     colors = {g: (p.colors or {}).get(g, DEFAULT_COLORS[i % len(DEFAULT_COLORS)])
@@ -109,29 +110,40 @@ def _draw(ax: Any, ax_rt: Any, p: KMPanel, ticks: list[float], xmax: float, ci: 
         ax.text(xy[0], xy[1], p.annotation, transform=ax.transAxes, ha=xy[2], va=xy[3],
                 fontsize=_FONT - 0.5, linespacing=1.3, zorder=5,
                 bbox={"boxstyle": "round,pad=0.35", "fc": "white", "ec": "0.55", "lw": 0.6})
-    # risk table: n at risk (cumulative events) on the ticks
+    # risk tables under the panel: numbers at risk, then cumulative events, on the ticks
+    from matplotlib.transforms import blended_transform_factory
+
     n = len(groups)
-    ax_rt.set_ylim(n - 0.5, -0.5)
+    rows_y = {"risk": [1 + i for i in range(n)], "events": [n + 2 + i for i in range(n)]}
+    ax_rt.set_ylim(2 * n + 1.6, -0.6)
     ax_rt.set_xlim(-pad, xmax + pad)
-    for i, g in enumerate(groups):
-        r = p.risk[p.risk["group"] == g].set_index("time")
-        for tv in ticks:
-            if tv in r.index:
-                txt = f"{int(r.loc[tv, 'n_risk'])} ({int(r.loc[tv, 'cum_events'])})"
-            else:
-                txt = "-"
-            ax_rt.text(tv, i, txt, ha="center", va="center", fontsize=_FONT - 1)
-    ax_rt.set_yticks(range(n))
-    ax_rt.set_yticklabels([labels[g] for g in groups])
-    for tl, g in zip(ax_rt.get_yticklabels(), groups, strict=True):
+    head = blended_transform_factory(ax_rt.transAxes, ax_rt.transData)
+    for key, title, col in (("risk", "Number at risk", "n_risk"),
+                            ("events", "Cumulative number of events", "cum_events")):
+        ax_rt.text(0.0, rows_y[key][0] - 1, title, transform=head, ha="left", va="center",
+                   fontsize=_FONT, fontweight="bold")
+        for i, g in enumerate(groups):
+            r = p.risk[p.risk["group"] == g].set_index("time")
+            for tv in ticks:
+                txt = str(int(r.loc[tv, col])) if tv in r.index else "-"
+                ax_rt.text(tv, rows_y[key][i], txt, ha="center", va="center",
+                           fontsize=_FONT - 0.5)
+    ax_rt.set_yticks(rows_y["risk"] + rows_y["events"])
+    ax_rt.set_yticklabels([labels[g] for g in groups] * 2 if row_labels else [])
+    for tl, g in zip(ax_rt.get_yticklabels(), groups * 2, strict=True):
         tl.set_color(colors[g])
         tl.set_fontweight("bold")
-    ax_rt.tick_params(axis="y", length=0, pad=4)
+    ax_rt.tick_params(axis="y", length=0, pad=10)
     ax_rt.tick_params(axis="x", length=0, labelbottom=False)
     for sp in ax_rt.spines.values():
         sp.set_visible(False)
-    ax_rt.set_title("Number at risk (cumulative events)", loc="left", fontsize=_FONT,
-                    fontweight="bold", pad=2)
+
+
+def _wrap(text: str, width_in: float) -> str:
+    import textwrap
+
+    chars = max(40, int(width_in * 19))
+    return "\n".join(textwrap.fill(line, chars) for line in text.split("\n"))
 
 
 def km_figure(
@@ -143,7 +155,7 @@ def km_figure(
     ci: bool = True,
     ci_label: str | None = None,
     footnote: str | None = None,
-    panel_width: float = 3.6,
+    panel_width: float = 4.0,
 ) -> Figure:
     """Kaplan-Meier panels side by side, each with its risk table; ``footnote`` (e.g. the
     endpoint definition and the CI method) is printed under the figure. The ticks are
@@ -153,11 +165,13 @@ def km_figure(
     ticks_arr = np.arange(0, xmax + break_every * 1e-6, break_every)
     ticks = [int(v) if float(v).is_integer() else float(v) for v in ticks_arr]
     n_rows = max(len(p.groups) for p in panels)
-    main_h, table_h = 2.7, 0.34 + 0.2 * n_rows
+    main_h, table_h = 2.7, 0.3 + 0.34 * n_rows + 0.2
     legend_h = 0.22 * (n_rows + (1 if ci and ci_label else 0)) + (0.2 if any(
         p.title for p in panels) else 0)
-    foot_h = 0.16 * (footnote.count("\n") + 1) + 0.1 if footnote else 0.0
-    width = 0.9 + panel_width * len(panels)
+    width = 1.1 + panel_width * len(panels)
+    if footnote:
+        footnote = _wrap(footnote, width)
+    foot_h = 0.15 * (footnote.count("\n") + 1) + 0.1 if footnote else 0.0
     height = legend_h + main_h + table_h + foot_h + 0.35
     with mpl.rc_context(journal_style()):
         fig = _new_figure((width, height), layout="constrained")
@@ -166,8 +180,11 @@ def km_figure(
         for j, p in enumerate(panels):
             ax = fig.add_subplot(gs[0, j])
             ax_rt = fig.add_subplot(gs[1, j])
+            same = j > 0 and list(p.groups) == list(panels[0].groups) and [
+                (p.labels or {}).get(g, g) for g in p.groups] == [
+                (panels[0].labels or {}).get(g, g) for g in p.groups]
             _draw(ax, ax_rt, p, ticks, xmax, ci, xlabel, ylabel if j == 0 else None,
-                  ci_label)
+                  ci_label, row_labels=not same)
         if footnote:
             fig.text(0.01, 0.0, footnote, ha="left", va="bottom", fontsize=_FONT - 1,
                      color="0.25", linespacing=1.3)

@@ -102,6 +102,7 @@ _SPEC: dict[str, dict[str, Any]] = {
         "imputation": (("survival", "imputation"), {}),
         "landmark_months": (("survival", "landmark_months"), 12),
         "rmst_horizon_months": (("survival", "rmst_horizon_months"), 60),
+        "pcr_definition": ("pcr", "definition"),
         "variable_labels": None,  # computed: Table 1 labels of the model variables
     },
     "run_config": {

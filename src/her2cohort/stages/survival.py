@@ -113,7 +113,7 @@ def main(*, in_analysis, out_km, out_summary, out_risk, out_logrank, out_followu
          out_forest_png, out_forest_pdf, out_love_png, out_love_pdf, out_iptw_png,
          out_iptw_pdf, groups, dfs_origin, dfs_events, landmarks_months, xmax_months,
          her2_guideline, simulated, endpoints, os_origin, ci_type, logrank_strata, min_events,
-         cox, iptw, imputation, landmark_months, rmst_horizon_months,
+         cox, iptw, imputation, landmark_months, rmst_horizon_months, pcr_definition,
          variable_labels) -> None:
     from .common import group_setup, skip_outputs, write_csv
 
@@ -408,8 +408,9 @@ class _Run:
     def _pcr_definition(self) -> str:
         src = self.df.get("pcr_source")
         if src is not None and (src == "recorded").any():
-            return "from ypT/ypN where recorded, else as recorded by the centre"
-        return "from ypT/ypN (config pcr.definition)"
+            return (f"{self.o['pcr_definition']} where ypT/ypN are recorded, else as recorded "
+                    "by the centre")
+        return self.o["pcr_definition"]
 
     # ----------------------------------------------------------------- Cox models
     def _model_frame(self, d: pd.DataFrame, variables: list[dict], what: str
@@ -468,6 +469,7 @@ class _Run:
         from ..render.forest import forest_plot
         from ..render.zph_plot import zph_figure
         from ..stats.cox import CoxModel, cox_table, cox_zph
+        from .common import figure_note
 
         what = "Cox"
         variables = self.o["cox"].get("covariates") or [{"name": "group"}]
@@ -562,7 +564,9 @@ class _Run:
                                  test_label="cox.zph",
                                  time_label=self.eps["dfs"]["xlabel"])
                 fig.suptitle("Scaled Schoenfeld residuals, multivariable Cox model of DFS "
-                             f"(global cox.zph {_fmt_p(zph_terms.get('GLOBAL', np.nan))})",
+                             f"(global cox.zph {_fmt_p(zph_terms.get('GLOBAL', np.nan))}, "
+                             f"{z.transform} transform)"
+                             + figure_note(self.o["simulated"]).replace("\n", "; "),
                              fontsize=10)
                 fig.tight_layout()
                 self._save(fig, zph_png, zph_pdf)
@@ -605,7 +609,6 @@ class _Run:
             foot.append(f"Concordance {conc['concordance']:.3f} (SE {conc['std']:.3f})")
         if (mv["zph_p"] < ZPH_ALPHA).any():
             foot.append(f"* cox.zph p < {ZPH_ALPHA}: proportional hazards doubtful")
-        from .common import figure_note
 
         fig = forest_plot(pd.DataFrame(rows), favours=("lower hazard", "higher hazard"),
                           footnote="\n".join(foot) + figure_note(self.o["simulated"]))
@@ -682,6 +685,7 @@ class _Run:
     def iptw_all(self, love_png, love_pdf, km_png, km_pdf) -> None:
         from ..render.km import KMPanel, km_figure
         from ..render.love_plot import love_plot
+        from .common import figure_note
 
         treat, levels = self._treatment()
         if "iptw" in self.why:
@@ -720,8 +724,8 @@ class _Run:
             blocks.append(b.iloc[::-1])
         bal = pd.concat(blocks[::-1], ignore_index=True)
         fig = love_plot(bal, threshold=float(cfg.get("smd_threshold", 0.1)), sort=False,
-                        title=f"Covariate balance, {levels[1]} vs {levels[0]} anti-HER2 "
-                              "inside each group")
+                        title=f"Covariate balance (IPTW): {levels[1]} vs {levels[0]}\n"
+                              "anti-HER2 inside each group" + figure_note(self.o["simulated"]))
         self._save(fig, love_png, love_pdf)
 
     def _confounder_labels(self) -> dict[str, str]:

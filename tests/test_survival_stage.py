@@ -1,0 +1,292 @@
+"""The survival stage: wiring, skipping and numbers against the statistics functions.
+
+The statistics are checked against R in test_km.py, test_cox.py and test_weighting.py; here
+the stage's tables must hold exactly what those functions return on the analysed cohort, the
+demo must behave as the reference study reported, and cohorts the demo is not (no dates, no
+treatment recorded, few events, a group without events) must be skipped or footnoted with a
+reason, never crash.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from her2cohort.stages import run_with_config
+from her2cohort.stages.params import load_study_config, stage_params
+
+ROOT = Path(__file__).resolve().parents[1]
+RULE = (ROOT / "workflow/rules/survival.smk").read_text("utf-8")
+OUTPUTS = dict(re.findall(r'(out_\w+)=(?:report\(\s*)?"(results/[^"]+)"', RULE))
+RTOL = 5e-6  # CSVs are written with 6 significant digits
+
+
+def _paths(base: Path) -> dict[str, str]:
+    return {k: str(base / v) for k, v in OUTPUTS.items()}
+
+
+def _run(cfg: dict, analysis: Path, out: Path, **edits) -> dict[str, str]:
+    cfg = {**cfg, "survival": {**cfg.get("survival", {}), **edits}}
+    paths = _paths(out)
+    assert run_with_config("survival", cfg, in_analysis=str(analysis), **paths) == 0
+    return paths
+
+
+@pytest.fixture(scope="module")
+def cfg():
+    return load_study_config(str(ROOT / "config/config.yaml"))
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    """The pipeline up to the survival rule on the bundled demo, in a temporary copy."""
+    work = tmp_path_factory.mktemp("surv")
+    for item in ("Snakefile", "workflow", "config"):
+        src = ROOT / item
+        (shutil.copytree if src.is_dir() else shutil.copy)(src, work / item)
+    shutil.copytree(ROOT / "data/demo/raw", work / "data/demo/raw")
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
+    env.pop("HER2COHORT_SALT", None)
+    res = subprocess.run([sys.executable, "-m", "snakemake", "--cores", "2",
+                          "results/tables/dfs_logrank.csv"], cwd=work, capture_output=True,
+                         text=True, check=False, env=env, timeout=900)
+    assert res.returncode == 0, res.stderr[-3000:]
+    return work
+
+
+@pytest.fixture(scope="module")
+def analysed(demo, cfg):
+    from her2cohort.stages.common import group_setup
+
+    df, _ = group_setup(cfg["groups"], pd.read_parquet(demo / "data/processed/analysis.parquet"))
+    df["dfs_event"] = df["dfs_event"].astype(int)
+    return df
+
+
+def _csv(base: Path, key: str) -> pd.DataFrame:
+    return pd.read_csv(base / OUTPUTS[key])
+
+
+def test_every_declared_output_is_written(demo):
+    for path in OUTPUTS.values():
+        assert (demo / path).stat().st_size > 0, path
+
+
+def test_demo_behaves_as_the_reference_study(demo):
+    tests = _csv(demo, "out_logrank")
+    main = tests[(tests["endpoint"] == "DFS") & (tests["comparison"] == "group")].iloc[0]
+    assert 0.05 < main["p"] and main["test"] == "log-rank (Mantel-Haenszel)"
+    cox = _csv(demo, "out_cox")
+    hr = cox[(cox["model"] == "univariable") & (cox["term"] == "group[IHC 2+/ISH+]")].iloc[0]
+    assert hr["hr"] > 1 and hr["p"] > 0.05  # worse, not significant
+    summary = _csv(demo, "out_summary")
+    dfs = summary[(summary["endpoint"] == "DFS") & (summary["comparison"] == "group")]
+    s60 = dfs.set_index("group")["surv_60"]
+    assert s60["IHC 2+/ISH+"] < s60["IHC 3+"]
+    regimen = tests[(tests["endpoint"] == "DFS") & (tests["comparison"] == "anti_her2")]
+    assert set(regimen["subset"]) == {"IHC 3+", "IHC 2+/ISH+"}
+    assert (regimen["p"] > 0.2).all(), regimen[["subset", "p"]]  # far from significant
+    iptw = _csv(demo, "out_iptw")
+    weighted = iptw[iptw["analysis"] == "IPTW-weighted Cox (robust SE)"]
+    assert len(weighted) == 2 and (weighted["p"] > 0.2).all()
+    assert (weighted["max_smd_after"] < 0.1).all()  # balance reached
+
+
+def test_tables_hold_what_the_statistics_functions_return(demo, analysed, cfg):
+    from her2cohort.stats.cox import cox_table, cox_zph, CoxModel
+    from her2cohort.stats.km_summary import km_summary_table, rmst_difference
+    from her2cohort.stats.survival import logrank, reverse_km_followup
+
+    order = ["IHC 3+", "IHC 2+/ISH+"]
+    lr = logrank(analysed, "dfs_months", "dfs_event", "group", group_order=order)
+    got = _csv(demo, "out_logrank").iloc[0]
+    np.testing.assert_allclose([got["statistic"], got["p"]], [lr["statistic"], lr["p"]],
+                               rtol=RTOL)
+    want = km_summary_table(analysed, "dfs_months", "dfs_event", "group", landmarks=[36, 60],
+                            group_order=order, conf_type="log")
+    summ = _csv(demo, "out_summary")
+    summ = summ[(summ["endpoint"] == "DFS") & (summ["comparison"] == "group")]
+    for col in ("n", "events", "surv_36", "surv_36_lower", "surv_60", "surv_60_upper"):
+        np.testing.assert_allclose(summ[col], want[col], rtol=RTOL, err_msg=col)
+    assert (summ["ci_method"] == want["ci_method"]).all()
+    assert summ["ci_method"].str.startswith("log (R survfit default)").all()
+    fu = _csv(demo, "out_followup").iloc[0]
+    ref = reverse_km_followup(analysed[analysed["group"] == "IHC 3+"], "dfs_months",
+                              "dfs_event", conf_type="log")
+    np.testing.assert_allclose([fu["median"], fu["lower"], fu["upper"]],
+                               [ref["median"], ref["lower"], ref["upper"]], rtol=RTOL)
+    # Cox: multivariable model as configured
+    d = analysed.copy()
+    d["pcr"] = np.where(d["pcr"].astype(bool), "yes", "no")
+    cat = {"group": order, "pcr": ["no", "yes"], "hr_status": ["negative", "positive"],
+           "ct": ["T1", "T2", "T3", "T4"], "cn": ["N0", "N1", "N2", "N3"]}
+    for c in ("hr_status", "ct", "cn"):
+        d[c] = d[c].astype(object)
+    want = cox_table(d, "dfs_months", "dfs_event", list(cat), categorical=cat)
+    got = _csv(demo, "out_cox")
+    np.testing.assert_allclose(got["hr"], want["hr"], rtol=RTOL)
+    np.testing.assert_allclose(got["p"].fillna(-1), want["p"].fillna(-1), rtol=RTOL)
+    fit = CoxModel().fit(d, "dfs_months", "dfs_event", list(cat), categorical=cat)
+    z = cox_zph(fit).table
+    zph = _csv(demo, "out_zph")
+    np.testing.assert_allclose(zph["p"], z["p"], rtol=RTOL)
+    flagged = got[got["footnote"].fillna("").str.contains("cox.zph")]
+    assert set(flagged["variable"]) == set(z.loc[(z["p"] < 0.05) & (z["term"] != "GLOBAL"),
+                                                 "term"])
+    mv = got[got["model"] == "multivariable"]
+    np.testing.assert_allclose(mv["concordance"].iloc[0], fit.concordance()["concordance"],
+                               rtol=RTOL)
+    # RMST difference by group at the configured horizon
+    rd = rmst_difference(analysed, "dfs_months", "dfs_event", "group", 60, group_order=order)
+    rm = _csv(demo, "out_rmst")
+    row = rm[(rm["comparison"] == "group") & (rm["row"] == "difference")].iloc[0]
+    np.testing.assert_allclose([row["diff"], row["lower"], row["upper"]],
+                               rd[["diff", "lower", "upper"]].iloc[0], rtol=RTOL)
+
+
+def test_iptw_numbers_match_the_weighting_functions(demo, analysed):
+    from her2cohort.stats.cox import CoxModel
+    from her2cohort.stats.weighting import iptw
+
+    sub = analysed[analysed["group"] == "IHC 2+/ISH+"].copy()
+    sub["treated"] = (sub["anti_her2"] == "dual").astype(int)
+    cat = {"hr_status": ["negative", "positive"], "ct": ["T1", "T2", "T3", "T4"],
+           "cn": ["N0", "N1", "N2", "N3"]}
+    for c in cat:
+        sub[c] = sub[c].astype(object)
+    w = iptw(sub, "treated", ["age", *cat], categorical=cat, treated_level=1,
+             stabilised=True, truncate=(0.01, 0.99))
+    sub["w"] = w["weight"]
+    fit = CoxModel().fit(sub, "dfs_months", "dfs_event", ["treated"], weights="w",
+                         robust=True)
+    s = fit.summary().iloc[0]
+    got = _csv(demo, "out_iptw")
+    row = got[(got["subset"] == "IHC 2+/ISH+")
+              & (got["analysis"] == "IPTW-weighted Cox (robust SE)")].iloc[0]
+    np.testing.assert_allclose([row["hr"], row["lower"], row["upper"], row["p"]],
+                               [s["hr"], s["lower"], s["upper"], s["p"]], rtol=RTOL)
+    assert "robust" in row["test"]
+    ev = got[(got["subset"] == "IHC 2+/ISH+") & got["analysis"].str.startswith("E-value")]
+    assert len(ev) == 2 and (ev["evalue"] >= 1).all()
+    assert ev["ci_method"].str.contains("common outcome").all()
+
+
+def test_rerun_gives_identical_tables(demo, cfg, tmp_path):
+    paths = _run(cfg, demo / "data/processed/analysis.parquet", tmp_path)
+    for key, rel in OUTPUTS.items():
+        if rel.endswith(".csv"):
+            a = hashlib.sha256(Path(paths[key]).read_bytes()).hexdigest()
+            b = hashlib.sha256((demo / rel).read_bytes()).hexdigest()
+            assert a == b, rel
+
+
+def test_ci_type_and_strata_options(demo, cfg, tmp_path):
+    from her2cohort.stats.survival import logrank
+
+    paths = _run(cfg, demo / "data/processed/analysis.parquet", tmp_path, ci_type="log-log",
+                 logrank_strata="centre",
+                 cox={**cfg["survival"]["cox"], "variance": "cluster", "ties": "breslow"})
+    summ = pd.read_csv(paths["out_summary"])
+    assert summ["ci_method"].str.startswith("log-log").all()
+    tests = pd.read_csv(paths["out_logrank"])
+    strat = tests[tests["test"].str.startswith("stratified")]
+    assert len(strat) == len(tests) / 2  # one stratified row beside each plain test
+    df = pd.read_parquet(demo / "data/processed/analysis.parquet")
+    df["group"] = df["her2_class"].map({"3+": "IHC 3+", "2+/ISH+": "IHC 2+/ISH+"})
+    df["dfs_event"] = df["dfs_event"].astype(int)
+    lr = logrank(df, "dfs_months", "dfs_event", "group", ["IHC 3+", "IHC 2+/ISH+"],
+                 strata="centre")
+    np.testing.assert_allclose(strat.iloc[0]["p"], lr["p"], rtol=RTOL)
+    cox = pd.read_csv(paths["out_cox"])
+    assert (cox["variance"] == "cluster-robust by centre").all()
+    assert (cox["ties"] == "breslow").all()
+    assert cox["test"].str.contains("robust").all()
+
+
+def _variant(demo: Path, tmp: Path, change) -> Path:
+    df = pd.read_parquet(demo / "data/processed/analysis.parquet")
+    df = change(df)
+    path = tmp / "analysis.parquet"
+    df.to_parquet(path, index=False)
+    return path
+
+
+def test_cohort_without_dates(demo, cfg, tmp_path):
+    """DFS recorded as time and event only: OS and EFS skipped with reasons, DFS runs."""
+    def change(df):
+        df = df.copy()
+        for c in ("surgery_date", "last_contact_date", "recurrence_date", "death_date",
+                  "nst_start_date", "diagnosis_date"):
+            df[c] = pd.NaT
+        df["vital_status"] = pd.NA
+        df["dfs_source"] = "recorded time"
+        return df
+
+    paths = _run(cfg, _variant(demo, tmp_path, change), tmp_path / "out")
+    notes = pd.read_csv(paths["out_notes"])
+    text = " ".join(notes["note"].astype(str))
+    assert "OS" in set(notes["analysis"]) and "EFS" in set(notes["analysis"])
+    assert "had no surgery" in text or "0 of" in text
+    tests = pd.read_csv(paths["out_logrank"])
+    assert set(tests["endpoint"]) == {"DFS"}
+    assert Path(paths["out_os_png"]).stat().st_size > 1000
+
+
+def test_cohort_without_treatment(demo, cfg, tmp_path):
+    def change(df):
+        df = df.copy()
+        df["anti_her2"] = pd.array([pd.NA] * len(df), dtype="string")
+        return df
+
+    paths = _run(cfg, _variant(demo, tmp_path, change), tmp_path / "out")
+    for key in ("out_iptw", "out_balance"):
+        t = pd.read_csv(paths[key])
+        assert t["status"].tolist() == ["skipped"]
+        assert "anti_her2" in t["reason"].item()
+    tests = pd.read_csv(paths["out_logrank"])
+    assert "anti_her2" not in set(tests["comparison"])
+    assert pd.read_csv(paths["out_cox"])["hr"].notna().any()
+
+
+def test_few_events_and_a_group_without_events(demo, cfg, tmp_path):
+    def change(df):
+        df = df.copy()
+        two_plus = df["her2_class"] == "2+/ISH+"
+        df.loc[two_plus, "dfs_event"] = 0
+        return df
+
+    paths = _run(cfg, _variant(demo, tmp_path, change), tmp_path / "out")
+    cox = pd.read_csv(paths["out_cox"])
+    row = cox[(cox["model"] == "univariable") & (cox["term"] == "group[IHC 2+/ISH+]")].iloc[0]
+    assert np.isnan(row["lower"]) and "infinite" in row["footnote"]
+
+    def few(df):
+        df = df.copy()
+        keep = df.index[df["dfs_event"] == 1][:3].union(df.index[df["dfs_event"] == 0][:60])
+        return df.loc[keep]
+
+    (tmp_path / "few").mkdir()
+    paths = _run(cfg, _variant(demo, tmp_path / "few", few), tmp_path / "out_few")
+    tests = pd.read_csv(paths["out_logrank"])
+    assert tests["p"].isna().all()
+    assert tests["warning"].str.contains("min_events").all()
+    assert pd.read_csv(paths["out_cox"])["status"].tolist() == ["skipped"]
+
+
+def test_declared_params_are_the_stage_arguments(cfg):
+    params = stage_params(cfg, "survival")
+    assert params["ci_type"] == "log"
+    levels = {v["name"]: v.get("levels") for v in params["cox"]["covariates"]}
+    assert levels["ct"] == ["T1", "T2", "T3", "T4"]
+    no_section = {k: v for k, v in cfg.items() if k != "survival"}
+    defaults = stage_params(no_section, "survival")
+    assert defaults["ci_type"] == "log" and defaults["rmst_horizon_months"] == 60

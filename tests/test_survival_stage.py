@@ -102,7 +102,7 @@ def test_demo_behaves_as_the_reference_study(demo):
 
 
 def test_tables_hold_what_the_statistics_functions_return(demo, analysed, cfg):
-    from her2cohort.stats.cox import cox_table, cox_zph, CoxModel
+    from her2cohort.stats.cox import CoxModel, cox_table, cox_zph
     from her2cohort.stats.km_summary import km_summary_table, rmst_difference
     from her2cohort.stats.survival import logrank, reverse_km_followup
 

@@ -194,5 +194,5 @@ def km_figure(
 
 def tick_times(xmax: float, break_every: float = 12) -> list[float]:
     """The x ticks of :func:`km_figure` (times of the risk table)."""
-    n = int(math.floor(xmax / break_every + 1e-9))
+    n = math.floor(xmax / break_every + 1e-9)
     return [break_every * i for i in range(n + 1)]

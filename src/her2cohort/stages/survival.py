@@ -599,9 +599,10 @@ class _Run:
                 rows.append({"label": labels[var] + mark, "kind": "level", "hr": x["hr"],
                              "lower": x["lower"], "upper": x["upper"], "p": x["p"],
                              "mark": ""})
-        foot = [f"{mv['model'].iloc[0].capitalize()} Cox model of DFS, n = {int(mv['n'].iloc[0])}"
-                f", events = {int(mv['nevent'].iloc[0])}; ties: {ties}; "
-                f"{table['variance'].iloc[-1]} variance; {mv['ci_method'].iloc[0]}"]
+        first = mv.iloc[0]
+        foot = [(f"{first['model'].capitalize()} Cox model of DFS, n = {int(first['n'])}, "
+                f"events = {int(first['nevent'])}; ties: {ties}; "
+                f"{table['variance'].iloc[-1]} variance; {first['ci_method']}")]
         if opts["strata"]:
             foot.append(f"stratified by {opts['strata']}")
         if fit is not None:

@@ -290,3 +290,54 @@ def test_declared_params_are_the_stage_arguments(cfg):
     no_section = {k: v for k, v in cfg.items() if k != "survival"}
     defaults = stage_params(no_section, "survival")
     assert defaults["ci_type"] == "log" and defaults["rmst_horizon_months"] == 60
+
+
+def test_multiple_imputation_pools_the_cox_models(demo, cfg, tmp_path):
+    from her2cohort.stats.cox import CoxModel
+    from her2cohort.stats.pooling import impute_mice, rubin_pool
+    from her2cohort.stats.survival import km_table
+
+    rng = np.random.default_rng(1)
+
+    def change(df):
+        df = df.copy()
+        for c in ("ct", "hr_status"):
+            df.loc[rng.random(len(df)) < 0.12, c] = pd.NA
+        return df
+
+    analysis = _variant(demo, tmp_path, change)
+    paths = _run(cfg, analysis, tmp_path / "out", imputation={"m": 3, "seed": 7,
+                                                               "iterations": 5})
+    mi = pd.read_csv(paths["out_cox_mi"])
+    mv = mi[mi["model"] == "multivariable"]
+    assert (mv["cc_n"] < mv["n"]).all() and (mv["n"] == 575).all()
+    assert set(mi.loc[mi["model"] == "univariable", "variable"]) == {"ct", "hr_status"}
+    assert (mv["m"] == 3).all() and mv["test"].notna().all()
+    # the same steps by hand: covariates, event and Nelson-Aalen hazard imputed, Rubin pooled
+    df = pd.read_parquet(analysis)
+    df["group"] = df["her2_class"].map({"3+": "IHC 3+", "2+/ISH+": "IHC 2+/ISH+"})
+    df["dfs_event"] = df["dfs_event"].astype(int)
+    df["pcr"] = np.where(df["pcr"].astype(bool), "yes", "no")
+    cat = {"group": ["IHC 3+", "IHC 2+/ISH+"], "pcr": ["no", "yes"],
+           "hr_status": ["negative", "positive"], "ct": ["T1", "T2", "T3", "T4"],
+           "cn": ["N0", "N1", "N2", "N3"]}
+    for c in cat:
+        df[c] = df[c].astype(object).where(df[c].notna(), None)
+    km = km_table(df, "dfs_months", "dfs_event", conf_type="log")
+    h = np.r_[0.0, np.cumsum(km["n_event"] / km["n_risk"])]
+    data = df[list(cat)].copy()
+    data["_event"] = df["dfs_event"].astype(float)
+    data["_cumhaz"] = h[np.searchsorted(km["time"], df["dfs_months"], side="right")]
+    imps = impute_mice(data, columns=list(data.columns), m=3, seed=7, n_iter=5,
+                       categorical=cat)
+    est, var = [], []
+    for imp in imps:
+        full = df.copy()
+        for c in cat:
+            full[c] = imp[c].to_numpy()
+        fit = CoxModel().fit(full, "dfs_months", "dfs_event", list(cat), categorical=cat)
+        est.append(fit.coef)
+        var.append(fit.var)
+    want = rubin_pool(np.array(est), np.array(var), names=fit.terms)
+    np.testing.assert_allclose(mv["estimate"], want["estimate"], rtol=RTOL)
+    np.testing.assert_allclose(mv["p"], want["p"], rtol=RTOL)

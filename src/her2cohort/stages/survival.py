@@ -32,10 +32,13 @@ ORIGIN_TEXT = {"surgery": "surgery", "diagnosis": "diagnosis", "nst_start": "sta
 CI_TYPE_TEXT = {"log": "log", "log-log": "log-log", "plain": "plain (linear)"}
 ENDPOINT_NAMES = {"dfs": "Disease-free survival", "os": "Overall survival",
                   "efs": "Event-free survival"}
-# colours (Okabe-Ito) per comparison; line styles differ too, for greyscale
-GROUP_COLORS = ("#0072B2", "#D55E00")
-REGIMEN_COLORS = {"single": "#009E73", "dual": "#CC79A7"}
-PCR_COLORS = {"no": "#000000", "yes": "#E69F00"}
+# Groups keep their study-wide colour and line style (common.palette); a factor inside a group
+# (regimen) is drawn in the group's own colour, the second level lighter and dashed; pCR (not
+# a group) in black and bluish green. Line styles differ everywhere, for greyscale.
+PCR_COLORS = {"no": "#000000", "yes": "#009E73"}
+PCR_STYLES = {"no": "-", "yes": (0, (5, 2))}
+INNER_LIGHTEN = (0.0, 0.45)
+INNER_STYLES = ("-", (0, (5, 2)))
 ZPH_ALPHA = 0.05
 
 
@@ -115,7 +118,7 @@ def main(*, in_analysis, out_km, out_summary, out_risk, out_logrank, out_followu
          her2_guideline, simulated, endpoints, os_origin, ci_type, logrank_strata, min_events,
          cox, iptw, imputation, landmark_months, rmst_horizon_months, pcr_definition,
          variable_labels) -> None:
-    from .common import group_setup, skip_outputs, write_csv
+    from .common import group_setup, palette, skip_outputs, write_csv
 
     run = _Run(locals())
     df, labels = group_setup(groups, pd.read_parquet(in_analysis))
@@ -140,6 +143,7 @@ def main(*, in_analysis, out_km, out_summary, out_risk, out_logrank, out_followu
         return
     run.df = df
     run.present = present
+    run.palette = palette(groups)
     run.by_group(out_png, out_pdf, out_os_png, out_os_pdf, out_efs_png, out_efs_pdf)
     run.by_regimen(out_regimen_png, out_regimen_pdf)
     run.by_pcr(out_pcr_png, out_pcr_pdf)
@@ -279,7 +283,8 @@ class _Run:
         from ..render.km import KMPanel, km_figure
 
         figs = {"dfs": (png, pdf), "os": (os_png, os_pdf), "efs": (efs_png, efs_pdf)}
-        colors = dict(zip(self.labels, GROUP_COLORS, strict=False))
+        colors = {g: st.color for g, st in self.palette.items()}
+        styles = {g: st.linestyle for g, st in self.palette.items()}
         for ep in ("dfs", "os", "efs"):
             fpng, fpdf = figs[ep]
             spec = self.eps.get(ep)
@@ -309,6 +314,7 @@ class _Run:
                                self.n_all)
             panel = KMPanel(
                 curves=self.km[-1], risk=rt, groups=present, colors=colors,
+                linestyles=styles,
                 annotation=self._test_text(lr) + f"\nn = {len(d)}, events = "
                 f"{int(d[spec['event']].sum())}")
             fig = km_figure([panel], xmax=self.o["xmax_months"], xlabel=spec["xlabel"],
@@ -323,6 +329,19 @@ class _Run:
                 if n_miss else "")
 
     # ----------------------------------------------------------------- by regimen
+    def _inner_styles(self, group: str, levels: list[str]) -> dict:
+        """Colours and line styles of a factor inside ``group``: the group's colour, the
+        second level lighter and dashed."""
+        from matplotlib.colors import to_hex, to_rgb
+
+        base = to_rgb(self.palette[group].color)
+        colors, styles = {}, {}
+        for i, lv in enumerate(levels):
+            a = INNER_LIGHTEN[i % len(INNER_LIGHTEN)]
+            colors[lv] = to_hex(tuple(c + (1 - c) * a for c in base))
+            styles[lv] = INNER_STYLES[i % len(INNER_STYLES)]
+        return {"colors": colors, "linestyles": styles}
+
     def _treatment(self) -> tuple[str, list[str]]:
         cfg = self.o["iptw"]
         return cfg.get("treatment", "anti_her2"), list(cfg.get("levels", ["single", "dual"]))
@@ -356,7 +375,7 @@ class _Run:
             panels.append(KMPanel(
                 curves=km, risk=rt, groups=lv, title=lab,
                 labels={t: REGIMEN_LABELS.get(t, t) for t in lv},
-                colors={t: REGIMEN_COLORS.get(t, "#000000") for t in lv},
+                **self._inner_styles(lab, lv),
                 annotation=self._test_text(lr) + f"\nn = {len(sub)}, events = "
                 f"{int(sub['dfs_event'].sum())}"))
         if not panels:
@@ -396,6 +415,7 @@ class _Run:
         tags.pop("_n_total", None)
         lr = self._logrank(d, "dfs_months", "dfs_event", "pcr_status", lv, tags, n_total)
         panel = KMPanel(curves=km, risk=rt, groups=lv, labels=PCR_LABELS, colors=PCR_COLORS,
+                        linestyles=PCR_STYLES,
                         annotation=self._test_text(lr)
                         + f"\nn = {len(d)}, events = {int(d['dfs_event'].sum())}")
         fig = km_figure([panel], xmax=self.o["xmax_months"], xlabel=self.eps["dfs"]["xlabel"],
@@ -637,50 +657,79 @@ class _Run:
         self._cox_mi(meta, m, int(cfg.get("seed", 0)), int(cfg.get("iterations", 10)))
 
     def _cox_mi(self, meta: dict, m: int, seed: int, n_iter: int) -> None:
+        """Impute the missing covariates m times (chained equations; the event indicator and
+        the Nelson-Aalen cumulative hazard as predictors, White & Royston, Stat Med 2009),
+        fit every Cox model of the table on each completed data set and pool by Rubin's
+        rules; the complete-case estimates are put beside."""
         from ..stats.cox import CoxModel
         from ..stats.pooling import impute_mice, rubin_pool
+        from ..stats.survival import km_table
 
         d, covs, cat = meta["data"], meta["covs"], meta["cat"]
         n_miss = int(d[covs].isna().any(axis=1).sum())
         if n_miss == 0:
             self.why["mi"] = ("no missing value in the model covariates: the complete-case "
-                              "model uses every patient, imputation not needed")
+                              "models use every patient, imputation not needed")
             self.notes.add("Cox MI", self.why["mi"])
             return
-        aux = [c for c in ("dfs_months", "dfs_event") if c in d.columns]
-        cols = list(dict.fromkeys(covs + aux))
-        data = d[cols].copy()
-        data["dfs_event"] = data["dfs_event"].astype(float)
+        km = km_table(d, "dfs_months", "dfs_event", conf_type=self.ci_type)
+        cumhaz = np.cumsum(km["n_event"] / km["n_risk"]).to_numpy()
+        idx = np.searchsorted(km["time"].to_numpy(), d["dfs_months"].to_numpy(), side="right")
+        data = d[covs].copy()
+        data["_event"] = d["dfs_event"].astype(float)
+        data["_cumhaz"] = np.r_[0.0, cumhaz][idx]
         try:
-            imps = impute_mice(data, columns=cols, m=m, seed=seed, n_iter=n_iter,
-                               categorical=cat)
+            imps = impute_mice(data, columns=list(data.columns), m=m, seed=seed,
+                               n_iter=n_iter, categorical=cat)
         except ValueError as e:
             self.why["mi"] = f"imputation failed: {e}"
             self.notes.add("Cox MI", self.why["mi"])
             return
         opts = meta["opts"]
-        est, cov = [], []
-        names = None
-        for imp in imps:
-            full = d.copy()
-            for c in covs:
-                full[c] = imp[c].to_numpy()
-            fit = CoxModel(ties=opts["ties"]).fit(
-                full, "dfs_months", "dfs_event", covs, categorical=cat,
-                strata=opts["strata"], cluster=opts["cluster"], robust=opts["robust"])
-            est.append(fit.coef)
-            cov.append(fit.var)
-            names = fit.terms
-        pooled = rubin_pool(np.array(est), np.array(cov), names=names)
-        pooled.insert(0, "model", "multivariable, multiple imputation")
-        pooled["hr"] = np.exp(pooled["estimate"])
-        pooled["hr_lower"] = np.exp(pooled["lower"])
-        pooled["hr_upper"] = np.exp(pooled["upper"])
-        pooled["n"] = len(d)
-        pooled["n_incomplete"] = n_miss
-        pooled["imputation"] = (f"chained equations (predictive mean matching), m = {m}, "
-                                f"{n_iter} iterations, seed {seed}")
-        self.mi_rows.append(pooled)
+        model = CoxModel(ties=opts["ties"])
+        kw = {"strata": opts["strata"], "cluster": opts["cluster"], "robust": opts["robust"]}
+        # univariable models of complete covariates are the complete-case ones: not repeated
+        specs = [("univariable", [c]) for c in covs if d[c].isna().any()]
+        if len(covs) > 1:
+            specs.append(("multivariable", covs))
+        cc = pd.concat(self.cox_rows, ignore_index=True) if self.cox_rows else pd.DataFrame()
+        for label, cs in specs:
+            est, var, names = [], [], None
+            try:
+                for imp in imps:
+                    full = d.copy()
+                    for c in cs:
+                        full[c] = imp[c].to_numpy()
+                    fit = model.fit(full, "dfs_months", "dfs_event", cs,
+                                    categorical={c: cat[c] for c in cs if c in cat}, **kw)
+                    if fit.singular.any() or fit.infinite.any():
+                        raise ValueError("a coefficient is not estimable in an imputed data set")
+                    est.append(fit.coef)
+                    var.append(fit.var)
+                    names = fit.terms
+                pooled = rubin_pool(np.array(est), np.array(var), names=names)
+            except ValueError as e:
+                self.notes.add("Cox MI", f"{label} model of {', '.join(cs)} not pooled: {e}")
+                continue
+            pooled.attrs = {}  # the pooled covariance matrix is not tabulated
+            pooled.insert(0, "model", label)
+            pooled.insert(1, "variable", [next(c for c in cs if t == c or t.startswith(c + "["))
+                                          for t in pooled["term"]])
+            pooled.insert(2, "label", pooled["variable"].map(meta["labels"]))
+            pooled["hr"] = np.exp(pooled["estimate"])
+            pooled["hr_lower"] = np.exp(pooled["lower"])
+            pooled["hr_upper"] = np.exp(pooled["upper"])
+            pooled["n"] = len(d)
+            pooled["n_imputed_rows"] = int(d[cs].isna().any(axis=1).sum())
+            if len(cc):
+                ref = cc[cc["model"] == label].set_index("term")
+                for col in ("hr", "lower", "upper", "p", "n"):
+                    pooled[f"cc_{col}"] = pooled["term"].map(ref[col]) if col in ref else np.nan
+            pooled["imputation"] = (
+                f"chained equations (predictive mean matching), m = {m}, {n_iter} iterations, "
+                f"seed {seed}; predictors: the model covariates, the event indicator and the "
+                "Nelson-Aalen cumulative hazard")
+            self.mi_rows.append(pooled)
 
     # ----------------------------------------------------------------- IPTW
     def iptw_all(self, love_png, love_pdf, km_png, km_pdf) -> None:
@@ -702,8 +751,7 @@ class _Run:
             km, rt, lv, bal, note = res
             panels.append(KMPanel(curves=km, risk=rt, groups=lv, title=lab,
                                   labels={t: REGIMEN_LABELS.get(t, t) for t in lv},
-                                  colors={t: REGIMEN_COLORS.get(t, "#000000") for t in lv},
-                                  annotation=note))
+                                  **self._inner_styles(lab, lv), annotation=note))
             loves.append((lab, bal))
         if not panels:
             why = self.why.get("iptw", "no group could be weighted (see survival_notes.csv)")

@@ -51,6 +51,8 @@ EDITS = [
     (("dfs", "events"), ["distant", "death"]),
     (("dfs", "landmarks_months"), [24, 60]),
     (("dfs", "xmax_months"), 100),
+    (("survival", "ci_type"), "log-log"),
+    (("survival", "landmark_months"), 24),
     (("data_lock_date",), "2025-12-31"),
     (("qc", "age_range"), [18, 99]),
     (("qc", "actions"), {"ish_inconsistent": "quarantine"}),
@@ -219,7 +221,9 @@ def test_clean_delivery_and_centre_without_post_her2(tmp_path, drop_post_her2):
     ({"qc": {"age_range": [100, 18], "actions": {}}}, "reversed"),
     ({"groups": {"column": "her2_class", "levels": ["3+", "2+ISH+"], "labels": {}}},
      "level(s) '2+ISH+' do not exist for 'her2_class'"),
-], ids=["unknown_variable", "reversed_range", "unknown_level"])
+    ({"survival": {"cox": {"covariates": [{"name": "grup"}]}}},
+     "survival/cox/covariates/0: 'grup' is no canonical field"),
+], ids=["unknown_variable", "reversed_range", "unknown_level", "unknown_cox_covariate"])
 def test_config_mistakes_stop_before_any_rule(tmp_path, edit, fragment):
     work = _project(tmp_path, raw=False)
     cfg = yaml.safe_load((work / "config/config.yaml").read_text("utf-8"))

@@ -182,7 +182,8 @@ def km_figure(
             ax_rt = fig.add_subplot(gs[1, j])
             same = j > 0 and list(p.groups) == list(panels[0].groups) and [
                 (p.labels or {}).get(g, g) for g in p.groups] == [
-                (panels[0].labels or {}).get(g, g) for g in p.groups]
+                (panels[0].labels or {}).get(g, g) for g in p.groups] and (
+                p.colors or {}) == (panels[0].colors or {})
             _draw(ax, ax_rt, p, ticks, xmax, ci, xlabel, ylabel if j == 0 else None,
                   ci_label, row_labels=not same)
         if footnote:

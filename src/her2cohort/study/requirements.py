@@ -211,6 +211,21 @@ def check_config(cfg: dict) -> list[str]:
                 problems.append(f"{where}: op outside needs 'range: [low, high]'")
             elif rng[0] > rng[1]:
                 problems.append(f"{where}: range {rng} is reversed; write [low, high]")
+    surv = cfg.get("survival") or {}
+    for part, key in (("cox", "covariates"), ("iptw", "confounders")):
+        for i, v in enumerate((surv.get(part) or {}).get(key) or []):
+            where = f"survival/{part}/{key}/{i}"
+            if v.get("name") != "group" and col_ok(where, v.get("name")):
+                levels_ok(where, v["name"], [("yes" if x else "no") if isinstance(x, bool)
+                                             else x for x in v.get("levels") or []])
+    for where, name in (("survival/logrank_strata", surv.get("logrank_strata")),
+                        ("survival/cox/strata", (surv.get("cox") or {}).get("strata")),
+                        ("survival/cox/cluster", (surv.get("cox") or {}).get("cluster")),
+                        ("survival/iptw/treatment", (surv.get("iptw") or {}).get("treatment"))):
+        col_ok(where, name)
+    iptw_cfg = surv.get("iptw") or {}
+    if iptw_cfg.get("treatment") and iptw_cfg.get("levels"):
+        levels_ok("survival/iptw/levels", iptw_cfg["treatment"], iptw_cfg["levels"])
     t1 = cfg.get("table1") or {}
     names = []
     for i, v in enumerate(t1.get("variables") or []):

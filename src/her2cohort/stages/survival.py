@@ -217,6 +217,15 @@ class _Run:
                                 group_order=levels, conf_type=self.ci_type)
         summ["n_total"] = n_total
         summ["n_missing"] = summ["n_total"] - len(d)
+        summ["median_text"] = [_ci_text(m, lo, up, 1, "not reached") for m, lo, up in zip(
+            summ["median"], summ["median_lower"], summ["median_upper"], strict=True)]
+        for lm in self.o["landmarks_months"]:
+            k = f"{lm:g}"
+            summ[f"surv_{k}_text"] = [_ci_text(100 * v, 100 * lo, 100 * up, 1, "")
+                                      for v, lo, up in zip(summ[f"surv_{k}"],
+                                                           summ[f"surv_{k}_lower"],
+                                                           summ[f"surv_{k}_upper"],
+                                                           strict=True)]
         self.summary.append(summ.assign(**tags).pipe(_front, tags))
         ticks = tick_times(self.o["xmax_months"], self.ticks_every)
         rt = risk_table(d, time, event, by, ticks, group_order=levels)
@@ -549,6 +558,11 @@ class _Run:
         table["strata"] = opts["strata"] or ""
         table["variance"] = ("cluster-robust by " + opts["cluster"] if opts["cluster"] else
                              "robust (sandwich)" if opts["robust"] else "model-based")
+        table["hr_text"] = [
+            "1 (reference)" if ref else _ci_text(h, lo, up, 2, "not estimable")
+            for h, lo, up, ref in zip(table["hr"], table["lower"], table["upper"],
+                                      table["reference"].astype(bool), strict=True)]
+        table["p_text"] = [_p_text(p) for p in table["p"]]
         table["zph_p"] = np.nan
         table["footnote"] = ""
         table["concordance"] = np.nan
@@ -950,6 +964,21 @@ class _Run:
         out["note"] = (f"patients event-free and under follow-up at {L:g} months; time reset "
                        "to the landmark")
         self.landmark_rows.append(out)
+
+
+def _ci_text(v: float, lo: float, up: float, digits: int, missing: str) -> str:
+    """'89.6 (86.7-92.5)' for tables; NR for a limit not reached."""
+    if v is None or not np.isfinite(v):
+        return missing
+    def f(x: float) -> str:
+        return f"{x:.{digits}f}" if x is not None and np.isfinite(x) else "NR"
+    return f"{f(v)} ({f(lo)}-{f(up)})"
+
+
+def _p_text(p: float) -> str:
+    if p is None or not np.isfinite(p):
+        return ""
+    return "<0.001" if p < 0.001 else f"{p:.3f}"
 
 
 def _front(df: pd.DataFrame, tags: dict) -> pd.DataFrame:

@@ -341,3 +341,71 @@ def test_multiple_imputation_pools_the_cox_models(demo, cfg, tmp_path):
     want = rubin_pool(np.array(est), np.array(var), names=fit.terms)
     np.testing.assert_allclose(mv["estimate"], want["estimate"], rtol=RTOL)
     np.testing.assert_allclose(mv["p"], want["p"], rtol=RTOL)
+
+
+def _trial_export(demo: Path, work: Path, treatment: bool) -> None:
+    """A registry-style export built from the demo cohort: one file, no dates (DFS as time in
+    months and an event flag), treatment class recorded or not at all."""
+    a = pd.read_parquet(demo / "data/processed/analysis.parquet")
+    out = pd.DataFrame({
+        "ID": [f"P{i:04d}" for i in range(len(a))],
+        "Age": a["age"].round(0).astype(int), "HER2": a["her2_ihc"].astype(str),
+        "ratio": a["ish_ratio"], "copies": a["her2_copies"], "ER": a["er_pct"],
+        "PR": a["pr_pct"], "cT": a["ct"], "cN": a["cn"], "cM": a["cm"],
+        "pCR": np.where(a["pcr"].astype(bool), "Y", "N"),
+        "months": a["dfs_months"].round(4), "event": a["dfs_event"].astype(int),
+        "centre_code": a["centre"]})
+    columns = {"patient_id": "ID", "age_years": "Age", "her2_ihc": "HER2", "ish_ratio": "ratio",
+               "her2_copies": "copies", "er_pct": "ER", "pr_pct": "PR", "ct": "cT",
+               "cn": "cN", "cm": "cM", "pcr": "pCR", "dfs_time": "months",
+               "dfs_event": "event"}
+    mapping = {"centre": "REG", "file": "data/trial/export.csv", "format": "csv",
+               "columns": columns,
+               "values": {"pcr": {"Y": "yes", "N": "no"},
+                          "dfs_event": {"1": "event", "0": "censored"}},
+               "units": {"dfs_time": "months"}}
+    if treatment:
+        out["Tx"] = a["anti_her2"].astype(str)
+        columns["anti_her2"] = "Tx"
+    else:
+        mapping["not_recorded"] = ["anti_her2", "regimen"]
+    (work / "data/trial").mkdir(parents=True)
+    out.to_csv(work / "data/trial/export.csv", index=False)
+    import yaml
+
+    (work / "config/centres/REG.yaml").write_text(yaml.safe_dump(mapping, sort_keys=False),
+                                                  "utf-8")
+    cfg = yaml.safe_load((work / "config/config.yaml").read_text("utf-8"))
+    cfg["centres"] = ["config/centres/REG.yaml"]
+    cfg["analyses"] = {"table1": False, "pcr": True, "her2_loss": False, "dfs": True}
+    keep = {"metastatic", "her2_not_positive"} | ({"no_anti_her2"} if treatment else set())
+    cfg["criteria"] = [c for c in cfg["criteria"] if c["id"] in keep]
+    (work / "config/config.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False), "utf-8")
+
+
+@pytest.mark.parametrize("treatment", [True, False], ids=["no_dates", "no_dates_no_treatment"])
+def test_pipeline_on_an_export_without_dates(demo, tmp_path, treatment):
+    for item in ("Snakefile", "workflow", "config"):
+        src = ROOT / item
+        (shutil.copytree if src.is_dir() else shutil.copy)(src, tmp_path / item)
+    _trial_export(demo, tmp_path, treatment)
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
+    env.pop("HER2COHORT_SALT", None)
+    res = subprocess.run([sys.executable, "-m", "snakemake", "--cores", "2"], cwd=tmp_path,
+                         capture_output=True, text=True, check=False, env=env, timeout=900)
+    log = tmp_path / "logs/survival.log"
+    assert res.returncode == 0, res.stderr[-3000:] + (log.read_text() if log.exists() else "")
+    tests = _csv(tmp_path, "out_logrank")
+    assert set(tests["endpoint"]) == {"DFS"}  # OS and EFS need dates
+    notes = _csv(tmp_path, "out_notes")
+    assert {"OS", "EFS"} <= set(notes["analysis"])
+    main = tests[tests["comparison"] == "group"].iloc[0]
+    assert main["n_used"] == 575 and main["p"] > 0.05
+    iptw = _csv(tmp_path, "out_iptw")
+    if treatment:
+        assert set(tests["comparison"]) == {"group", "anti_her2", "pCR"}
+        assert (iptw["analysis"] == "IPTW-weighted Cox (robust SE)").sum() == 2
+    else:
+        assert set(tests["comparison"]) == {"group", "pCR"}
+        assert iptw["status"].tolist() == ["skipped"]
+    assert (tmp_path / OUTPUTS["out_png"]).stat().st_size > 10_000

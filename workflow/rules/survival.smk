@@ -3,26 +3,30 @@ rule survival:
         in_analysis="data/processed/analysis.parquet",
     output:
         out_km="results/tables/dfs_km.csv",
-        out_summary=report(
-            "results/tables/survival_summary.csv",
+        out_summary="results/tables/survival_summary.csv",
+        out_summary_html=report(
+            "results/tables/survival_summary.html",
             caption="../report/dfs.rst",
+            category="Survival",
+        ),
+        out_cox_html=report(
+            "results/tables/dfs_cox.html",
+            caption="../report/dfs_cox.rst",
+            category="Survival",
+        ),
+        out_cox_docx="results/tables/dfs_cox.docx",
+        out_iptw_html=report(
+            "results/tables/dfs_iptw.html",
+            caption="../report/dfs_iptw.rst",
             category="Survival",
         ),
         out_risk="results/tables/survival_risk_table.csv",
         out_logrank="results/tables/dfs_logrank.csv",
         out_followup="results/tables/followup.csv",
-        out_cox=report(
-            "results/tables/dfs_cox.csv",
-            caption="../report/dfs_cox.rst",
-            category="Survival",
-        ),
+        out_cox="results/tables/dfs_cox.csv",
         out_zph="results/tables/dfs_cox_zph.csv",
         out_cox_mi="results/tables/dfs_cox_mi.csv",
-        out_iptw=report(
-            "results/tables/dfs_iptw.csv",
-            caption="../report/dfs_iptw.rst",
-            category="Survival",
-        ),
+        out_iptw="results/tables/dfs_iptw.csv",
         out_balance="results/tables/dfs_iptw_balance.csv",
         out_landmark="results/tables/dfs_landmark_pcr.csv",
         out_rmst="results/tables/dfs_rmst.csv",

@@ -109,7 +109,8 @@ def _complete(df: pd.DataFrame, time: str, event: str) -> pd.DataFrame:
 
 
 # --------------------------------------------------------------------------- main
-def main(*, in_analysis, out_km, out_summary, out_risk, out_logrank, out_followup, out_cox,
+def main(*, in_analysis, out_km, out_summary, out_summary_html, out_cox_html, out_cox_docx,
+         out_iptw_html, out_risk, out_logrank, out_followup, out_cox,
          out_zph, out_cox_mi, out_iptw, out_balance, out_landmark, out_rmst, out_notes,
          out_png, out_pdf, out_regimen_png, out_regimen_pdf, out_pcr_png, out_pcr_pdf,
          out_os_png, out_os_pdf, out_efs_png, out_efs_pdf, out_zph_png, out_zph_pdf,
@@ -137,9 +138,12 @@ def main(*, in_analysis, out_km, out_summary, out_risk, out_logrank, out_followu
                 (out_forest_png, out_forest_pdf), (out_love_png, out_love_pdf),
                 (out_iptw_png, out_iptw_pdf)]
     if len(present) < 2 or dfs["dfs_event"].sum() == 0:
-        skip_outputs("DFS", f"{len(dfs)} of {run.n_all} analysed patients have DFS data, in "
-                     f"{len(present)} group(s), with {int(dfs['dfs_event'].sum())} events: too "
-                     "few for a comparison", all_tables, all_figs)
+        why = (f"{len(dfs)} of {run.n_all} analysed patients have DFS data, in "
+               f"{len(present)} group(s), with {int(dfs['dfs_event'].sum())} events: too few "
+               "for a comparison")
+        skip_outputs("DFS", why, all_tables, all_figs)
+        run.journal_tables(out_summary_html, out_cox_html, out_cox_docx, out_iptw_html,
+                           skipped=why)
         return
     run.df = df
     run.present = present
@@ -164,6 +168,7 @@ def main(*, in_analysis, out_km, out_summary, out_risk, out_logrank, out_followu
             [{"status": "skipped", "reason": reason}])
         write_csv(table, path)
     write_csv(pd.DataFrame(run.notes.rows or [{"analysis": "", "note": ""}]), out_notes)
+    run.journal_tables(out_summary_html, out_cox_html, out_cox_docx, out_iptw_html)
 
 
 class _Run:
@@ -911,6 +916,140 @@ class _Run:
                 f"Max |SMD| after weighting {smd_after:.2f}")
         return km, rt, lv, bal, note
 
+    # ----------------------------------------------------------------- journal tables
+    def journal_tables(self, summary_html: str, cox_html: str, cox_docx: str, iptw_html: str,
+                       skipped: str = "") -> None:
+        """HTML (report) and Word versions of the summary, Cox and IPTW tables."""
+        from ..render.display import cox_display
+        from ..render.format import sup
+        from ..render.tables import DisplayTable, write_docx, write_html
+
+        sim = ["SIMULATED demo data: no real patient is represented."] if self.o[
+            "simulated"] else []
+
+        def note_table(title: str, why: str) -> DisplayTable:
+            return DisplayTable(pd.DataFrame([["not analysed", why]]),
+                                header=[["Status", "Reason"]], title=title, footnotes=sim)
+
+        # summary: one block per endpoint and comparison
+        title = "Survival by group: events, median and landmark estimates"
+        if skipped or not self.summary:
+            write_html(note_table(title, skipped or "no result"), summary_html)
+        else:
+            summ = pd.concat(self.summary, ignore_index=True)
+            tests = pd.concat(self.tests, ignore_index=True) if self.tests else pd.DataFrame()
+            lms = [f"{x:g}" for x in self.o["landmarks_months"]]
+            rows, indent = [], []
+            for (ep, comp, sub), blk in summ.groupby(["endpoint", "comparison", "subset"],
+                                                     sort=False):
+                name = {"group": "by group", "pCR": "by pCR",
+                        "anti_her2": "by anti-HER2 therapy"}.get(comp, f"by {comp}")
+                head = f"{ep} {name}" + ("" if sub == "all" else f", {sub}")
+                t = tests[(tests["endpoint"] == ep) & (tests["comparison"] == comp)
+                          & (tests["subset"] == sub)] if len(tests) else tests
+                rows.append([head, "", "", "", *([""] * len(lms)),
+                             _p_text(t["p"].iloc[0]) if len(t) else ""])
+                indent.append(0)
+                for r in blk.itertuples(index=False):
+                    lab = PCR_LABELS.get(r.group, REGIMEN_LABELS.get(r.group, r.group)) \
+                        if comp != "group" else r.group
+                    rows.append([lab, str(int(r.n)), str(int(r.events)), r.median_text,
+                                 *[getattr(r, f"surv_{k}_text") for k in lms], ""])
+                    indent.append(1)
+            header = [["", "n", "Events", "Median, months (95% CI)",
+                       *[f"{k} months, % (95% CI)" for k in lms], "Log-rank p"]]
+            foot = [(f"Kaplan-Meier estimates; pointwise {self.ci_text}; median CI: "
+                    "Brookmeyer-Crowley. NR: not reached. Log-rank: Mantel-Haenszel test "
+                    "(R survdiff)."), self.eps["dfs"]["definition"] + "."]
+            for ep in ("os", "efs"):
+                if ep in self.eps and not self.eps[ep].get("undefined"):
+                    foot.append(self.eps[ep]["definition"] + ".")
+            disp = DisplayTable(pd.DataFrame(rows), header=header, title=title,
+                                footnotes=foot + sim, indent=indent)
+            write_html(disp, summary_html)
+        # Cox
+        title = "Cox proportional hazards models for disease-free survival"
+        cox = pd.concat(self.cox_rows, ignore_index=True) if self.cox_rows else None
+        if skipped or cox is None:
+            disp = note_table(title, skipped or self.why.get("cox", "no model"))
+        else:
+            meta = self.cox_meta
+            flagged = set(cox.loc[cox["footnote"].fillna("").str.contains("cox.zph"),
+                                  "variable"])
+            vlabels = {v: meta["labels"].get(v, v) + (sup("†") if v in flagged else "")
+                       for v in meta["labels"]}
+            est = cox[~cox["reference"].astype(bool)].rename(columns={"nevent": "events"})
+            refs = {v: f"{v}[{lv[0]}]" for v, lv in meta["cat"].items()}
+            tl = {f"{v}[{lv[0]}]": str(lv[0]) for v, lv in meta["cat"].items()}
+            for c in meta["covs"]:
+                if c not in meta["cat"]:
+                    tl[c] = vlabels[c]
+            extra = []
+            if flagged:
+                extra.append(sup("†") + " Proportional hazards doubtful in the multivariable "
+                             "model (cox.zph p < 0.05): "
+                             + "; ".join(f"{meta['labels'].get(v, v)} p = "
+                                         f"{cox.loc[cox['variable'] == v, 'zph_p'].dropna().iloc[0]:.3f}"
+                                         for v in sorted(flagged)) + ".")
+            opts = meta["opts"]
+            extra.append(f"Ties: {opts['ties']}; variance: {cox['variance'].iloc[0]}"
+                         + (f"; stratified by {opts['strata']}" if opts["strata"] else "")
+                         + ". Univariable models on the complete cases of each covariate, the "
+                         "multivariable model on complete cases of all.")
+            mvc = cox["concordance"].dropna()
+            if len(mvc):
+                extra.append(f"Concordance (Harrell's C) of the multivariable model "
+                             f"{mvc.iloc[0]:.3f} (SE {cox['concordance_se'].dropna().iloc[0]:.3f}).")
+            disp = cox_display(est, title=title, variable_labels=vlabels, references=refs,
+                               term_labels=tl,
+                               model_labels={"univariable": "Univariable",
+                                             "multivariable": "Multivariable"},
+                               extra_notes=extra + sim)
+        write_html(disp, cox_html)
+        write_docx(disp, cox_docx, orientation="landscape")
+        # IPTW
+        title = "Single versus dual anti-HER2 therapy inside each group: crude and IPTW"
+        iptw = pd.concat(self.iptw_rows, ignore_index=True) if self.iptw_rows else None
+        if skipped or iptw is None or "hr" not in iptw:
+            write_html(note_table(title, skipped or self.why.get("iptw", "no result")),
+                       iptw_html)
+            return
+        rows = []
+        for sub, blk in iptw.groupby("subset", sort=False):
+            def pick(name: str, blk=blk) -> pd.Series | None:
+                r = blk[blk["analysis"] == name]
+                return r.iloc[0] if len(r) else None
+            crude, w = pick("crude Cox"), pick("IPTW-weighted Cox (robust SE)")
+            ev = pick("E-value (estimate)")
+            ev_ci = pick("E-value (CI limit closer to 1)")
+
+            def hr(r: pd.Series | None) -> str:
+                return "" if r is None else _ci_text(r["hr"], r["lower"], r["upper"], 2,
+                                                      "not estimable")
+            rows.append([sub, str(int(blk["n"].iloc[0])), str(int(blk["events"].iloc[0])),
+                         hr(crude), _p_text(crude["p"]) if crude is not None else "",
+                         hr(w), _p_text(w["p"]) if w is not None else "",
+                         "" if ev is None else f"{ev['evalue']:.2f} ({ev_ci['evalue']:.2f})",
+                         "" if w is None else f"{w['max_smd_before']:.2f} / "
+                                              f"{w['max_smd_after']:.2f}"])
+        treat, levels = self._treatment()
+        cfg = self.o["iptw"]
+        header = [["Group", "n", "Events", "Crude HR (95% CI)", "p", "IPTW HR (95% CI)", "p",
+                   "E-value (CI)", "Max |SMD| before / after"]]
+        foot = [(f"HR of {levels[1]} vs {levels[0]} ({treat}); Cox models, "
+                 f"{self._cox_options()['ties']} ties; IPTW: weighted Cox model with robust "
+                 "(sandwich) SE."),
+                self._iptw_footnote(cfg).split("\n")[1] + "; "
+                + self._iptw_footnote(cfg).split("\n")[2] + ".",
+                "E-value (VanderWeele & Ding 2017) of the IPTW HR and of its CI limit closer "
+                "to 1; outcome assumed "
+                + ("rare (RR = HR)." if cfg.get("rare_outcome", False) else
+                   "common (square-root conversion of the HR)."),
+                ("SMD: absolute standardised mean difference; balance threshold "
+                f"{cfg.get('smd_threshold', 0.1):g}.")]
+        write_html(DisplayTable(pd.DataFrame(rows), header=header, title=title,
+                                footnotes=foot + sim), iptw_html)
+
     # ----------------------------------------------------------------- landmark, RMST
     def landmark_rmst(self) -> None:
         from ..stats.km_summary import landmark, rmst, rmst_difference
@@ -972,7 +1111,7 @@ def _ci_text(v: float, lo: float, up: float, digits: int, missing: str) -> str:
         return missing
     def f(x: float) -> str:
         return f"{x:.{digits}f}" if x is not None and np.isfinite(x) else "NR"
-    return f"{f(v)} ({f(lo)}-{f(up)})"
+    return f"{f(v)} ({f(lo)}\u2013{f(up)})"
 
 
 def _p_text(p: float) -> str:

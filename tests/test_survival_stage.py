@@ -119,11 +119,13 @@ def test_tables_hold_what_the_statistics_functions_return(demo, analysed, cfg):
         np.testing.assert_allclose(summ[col], want[col], rtol=RTOL, err_msg=col)
     assert (summ["ci_method"] == want["ci_method"]).all()
     assert summ["ci_method"].str.startswith("log (R survfit default)").all()
-    fu = _csv(demo, "out_followup").iloc[0]
-    ref = reverse_km_followup(analysed[analysed["group"] == "IHC 3+"], "dfs_months",
-                              "dfs_event", conf_type="log")
-    np.testing.assert_allclose([fu["median"], fu["lower"], fu["upper"]],
-                               [ref["median"], ref["lower"], ref["upper"]], rtol=RTOL)
+    fu = _csv(demo, "out_followup")
+    assert fu["group"].iloc[0] == "all patients"  # first row: the whole cohort
+    for i, sub in ((0, analysed), (1, analysed[analysed["group"] == "IHC 3+"])):
+        ref = reverse_km_followup(sub, "dfs_months", "dfs_event", conf_type="log")
+        row = fu.iloc[i]
+        np.testing.assert_allclose([row["median"], row["lower"], row["upper"]],
+                                   [ref["median"], ref["lower"], ref["upper"]], rtol=RTOL)
     # Cox: multivariable model as configured
     d = analysed.copy()
     d["pcr"] = np.where(d["pcr"].astype(bool), "yes", "no")

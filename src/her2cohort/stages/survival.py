@@ -236,6 +236,9 @@ class _Run:
         rt = risk_table(d, time, event, by, ticks, group_order=levels)
         self.risk.append(rt.assign(**tags).pipe(_front, tags))
         fu = []
+        if tags.get("comparison") == "group":  # the whole cohort first (manuscript text)
+            r = reverse_km_followup(d, time, event, conf_type=self.ci_type)
+            fu.append({"group": "all patients", **r})
         for lv in levels:
             r = reverse_km_followup(d[d[by] == lv], time, event, conf_type=self.ci_type)
             fu.append({"group": lv, **r})

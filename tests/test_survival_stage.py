@@ -196,7 +196,9 @@ def test_ci_type_and_strata_options(demo, cfg, tmp_path):
 
     paths = _run(cfg, demo / "data/processed/analysis.parquet", tmp_path, ci_type="log-log",
                  logrank_strata="centre",
-                 cox={**cfg["survival"]["cox"], "variance": "cluster", "ties": "breslow"})
+                 cox={**cfg["survival"]["cox"], "variance": "cluster", "ties": "breslow",
+                      "strata": "hr_status",
+                      "covariates": [{"name": "group"}, {"name": "pcr", "levels": ["no", "yes"]}]})
     summ = pd.read_csv(paths["out_summary"])
     assert summ["ci_method"].str.startswith("log-log").all()
     tests = pd.read_csv(paths["out_logrank"])
@@ -210,8 +212,18 @@ def test_ci_type_and_strata_options(demo, cfg, tmp_path):
     np.testing.assert_allclose(strat.iloc[0]["p"], lr["p"], rtol=RTOL)
     cox = pd.read_csv(paths["out_cox"])
     assert (cox["variance"] == "cluster-robust by centre").all()
-    assert (cox["ties"] == "breslow").all()
+    assert (cox["ties"] == "breslow").all() and (cox["strata"] == "hr_status").all()
     assert cox["test"].str.contains("robust").all()
+    from her2cohort.stats.cox import cox_table
+
+    d = df.copy()
+    d["pcr"] = np.where(d["pcr"].astype(bool), "yes", "no")
+    want = cox_table(d, "dfs_months", "dfs_event", ["group", "pcr"],
+                     categorical={"group": ["IHC 3+", "IHC 2+/ISH+"], "pcr": ["no", "yes"]},
+                     strata="hr_status", cluster="centre", robust=True, ties="breslow")
+    np.testing.assert_allclose(cox["hr"], want["hr"], rtol=RTOL)
+    np.testing.assert_allclose(cox["robust_se"].fillna(-1), want["robust_se"].fillna(-1),
+                               rtol=RTOL)
 
 
 def _variant(demo: Path, tmp: Path, change) -> Path:

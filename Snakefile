@@ -3,7 +3,10 @@
 # Stages: ingest -> validate -> derive -> cohort -> table1 | response | survival
 
 
-configfile: "config/config.yaml"
+# The study config by default; `--configfile other.yaml` replaces it instead of merging into it.
+if not workflow.overwrite_configfiles:
+
+    configfile: "config/config.yaml"
 
 
 report: "workflow/report/workflow.rst"

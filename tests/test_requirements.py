@@ -161,7 +161,8 @@ values:
 """)
     df, problems = ingest([mp], salt="s", required=required_fields(cfg))
     rules = sorted((p.rule, Path(p.file).name, p.row) for p in problems)
-    assert rules == [("duplicate_id", "out.csv", 5), ("unmatched_record", "base.csv", 4),
+    # B has two outcome rows: its record (base.csv row 3) is ambiguous and quarantined
+    assert rules == [("ambiguous_join", "base.csv", 3), ("unmatched_record", "base.csv", 4),
                      ("unmatched_record", "out.csv", 4)]
     unmatched = [p.message for p in problems if p.rule == "unmatched_record"]
     assert any("no row in" in m and "out.csv" in m for m in unmatched)

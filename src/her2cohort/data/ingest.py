@@ -311,6 +311,7 @@ def join_files(mapping: dict, base_dir: str | Path = ".") -> tuple[pd.DataFrame 
     if errors:
         raise MappingError(f"{mapping['_path']}: " + "; ".join(errors))
     joined = None
+    ambiguous: dict[str, list[str]] = {}
     for (spec, raw), name in zip(tables, names):
         rel = spec["file"]
         if id_col not in raw.columns:
@@ -322,13 +323,16 @@ def join_files(mapping: dict, base_dir: str | Path = ".") -> tuple[pd.DataFrame 
         t = t.rename(columns={"_row": f"_row:{name}"})
         t["_id"] = raw[id_col].astype(str).str.strip()
         t[f"_file:{name}"] = rel
-        dup = t["_id"].duplicated() & (t["_id"] != "")
-        for r, pid in zip(t.loc[dup, f"_row:{name}"], t.loc[dup, "_id"]):
-            first = int(t.loc[(t["_id"] == pid) & ~dup, f"_row:{name}"].iloc[0])
-            problems.append(Problem(rel, int(r), None, id_col, None, "duplicate_id",
-                                    f"the same patient ID as row {first} of this file, which "
-                                    "is the one joined", redact=True))
-        t = t.loc[~dup]
+        if joined is not None:
+            # a second row for one patient in a later table: which one belongs to the record
+            # cannot be told; the record is quarantined (below) and the first row joined. In the
+            # first table every row is a record (a repeated ID is validation's duplicate_id).
+            dup = t["_id"].duplicated(keep=False) & (t["_id"] != "")
+            for pid, rows_ in t.loc[dup].groupby("_id")[f"_row:{name}"]:
+                ambiguous.setdefault(pid, []).append(
+                    f"{rel} has {len(rows_)} rows for this patient (rows "
+                    f"{', '.join(str(int(r)) for r in sorted(rows_))})")
+            t = t.loc[~t["_id"].duplicated() | (t["_id"] == "")]
         joined = t if joined is None else joined.merge(t, on="_id", how="outer", sort=False)
     if joined is None or any(p.rule == "column_missing" for p in problems):
         return None, mapping, problems
@@ -339,6 +343,13 @@ def join_files(mapping: dict, base_dir: str | Path = ".") -> tuple[pd.DataFrame 
         take = joined["_file"].isna() & joined[f"_row:{name}"].notna()
         joined.loc[take, "_file"] = joined.loc[take, f"_file:{name}"]
         joined.loc[take, "_row"] = joined.loc[take, f"_row:{name}"]
+    for pid, what in ambiguous.items():
+        for f_, r_ in zip(joined.loc[joined["_id"] == pid, "_file"],
+                          joined.loc[joined["_id"] == pid, "_row"]):
+            problems.append(Problem(str(f_), int(r_), None, id_col, None, "ambiguous_join",
+                                    "; ".join(what) + ": which one belongs to this record "
+                                    "cannot be told; keep one row per patient in each table",
+                                    redact=True))
     present = {n: joined[f"_row:{n}"].notna() for n in names}
     for n in names:
         absent = ~present[n]

@@ -64,6 +64,7 @@ DEFAULT_ACTIONS: dict[str, str] = {
     "her2_status_inconsistent": "quarantine",
     "treatment_inconsistent": "quarantine",
     "unmatched_record": "quarantine",
+    "ambiguous_join": "quarantine",
     "sentinel": "warn",
 }
 FILE_LEVEL = frozenset(

@@ -60,8 +60,10 @@ def _not_after_lock(col: str, label: str, lock: pd.Timestamp) -> Rule:
 
 
 # Values every record needs for the analysis; a blank one sets the record aside.
+# (A blank HER2 IHC score is not a defect: ISH alone may settle the status, else the class is
+# 'unknown' with its reason and the record is excluded by the criteria, never quarantined.)
 ESSENTIAL = ("birth_date", "diagnosis_date", "nst_start_date", "last_contact_date",
-             "vital_status", "cm", "her2_ihc", "regimen")
+             "vital_status", "cm", "regimen")
 
 
 def _present(col: str, label: str, centres: frozenset[str] | None = None) -> Rule:

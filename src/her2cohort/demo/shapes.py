@@ -321,7 +321,7 @@ def _registry_dfs(sim: _Sim, p: dict) -> tuple[float, float]:
     t_event = r.exponential(1.0 / REGISTRY_HAZARD[(anti, pcr)])
     t_cens = min(float(r.uniform(6.0, 96.0)), float(r.exponential(300.0)))
     t = min(t_event, t_cens)
-    days = max(14, int(round(t * DAYS_PER_MONTH)))
+    days = max(14, round(t * DAYS_PER_MONTH))
     return float(days), float(t_event <= t_cens)
 
 
@@ -411,30 +411,30 @@ def expected_counts(truth: pd.DataFrame, shape: str) -> dict:
     out: dict = {
         "shape": shape,
         "note": SIMULATED_NOTE.format(shape=shape),
-        "records": int(len(truth)),
+        "records": len(truth),
         "quarantined": int((truth["disposition"] == "quarantined").sum()),
         "quarantined_by_rule": {k: int(q.get(k, 0)) for k in sorted(q.index)},
         "excluded_by_criterion": {c: int(exc.get(c, 0)) for c in criteria},
-        "analysed": int(len(inc)),
+        "analysed": len(inc),
         "group_column": "her2_class" if shape == "trial" else "anti_her2",
         "groups": {},
     }
     for lv in levels:
         g = inc[inc[group] == lv]
         pcr = g["pcr_truth"].astype(bool)
-        entry = {"n": int(len(g)), "pcr": int(pcr.sum()),
+        entry = {"n": len(g), "pcr": int(pcr.sum()),
                  "hr_positive": int((g["hr_truth"] == "positive").sum()),
                  "hr_negative": int((g["hr_truth"] == "negative").sum()),
                  "hr_missing": int(g["hr_truth"].isna().sum())}
         if shape == "trial":
             for anti in ("single", "dual"):
                 a = g[g["anti_her2_truth"] == anti]
-                entry[f"{anti}_n"] = int(len(a))
+                entry[f"{anti}_n"] = len(a)
                 entry[f"{anti}_pcr"] = int(a["pcr_truth"].astype(bool).sum())
             entry["regimen"] = _count(g["regimen_truth"])
         else:
             d = g[g["dfs_months_truth"].notna()]
-            entry["dfs_n"] = int(len(d))
+            entry["dfs_n"] = len(d)
             entry["dfs_events"] = int(d["dfs_event_truth"].sum())
             entry["dfs_missing"] = int(len(g) - len(d))
         out["groups"][lv] = entry
@@ -449,7 +449,8 @@ def _write_outputs(outdir: Path, shape: str, truth: pd.DataFrame, expected: dict
     t["dfs_months_truth"] = t["dfs_months_truth"].astype(float).round(6)
     cols = list(TRUTH_COLUMNS)
     if shape == "registry":
-        cols += ["outcomes_row", "only_in"]
+        t["dfs_days_truth"] = t["dfs_days"].astype("Int64")
+        cols += ["dfs_days_truth", "outcomes_row", "only_in"]
     t.loc[:, cols].to_csv(truth_dir / "truth_SIMULATED.csv", index=False, lineterminator="\n")
     with open(truth_dir / "expected_counts_SIMULATED.json", "w", encoding="utf-8",
               newline="\n") as fh:

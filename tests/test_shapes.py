@@ -480,3 +480,22 @@ def test_registry_end_to_end(pipeline):
     assert (int(hr["n_Trastuzumab"]), int(hr["n_Trastuzumab + pertuzumab"])) == \
         (e["groups"]["single"]["hr_positive"], e["groups"]["dual"]["hr_positive"])
     _no_identifiers(truth, run)
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("shape", shapes.SHAPES)
+def test_check_accepts_each_example(shape, tmp_path):
+    """`her2cohort check` on each example: usable (exit 0), no unmet-field errors, the
+    registry's one-file patients reported."""
+    shutil.copytree(ROOT / "config", tmp_path / "config")
+    shutil.copytree(_example(shape) / "raw", tmp_path / "data/examples" / shape / "raw")
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
+    env.pop("HER2COHORT_SALT", None)
+    res = subprocess.run([sys.executable, "-m", "her2cohort.cli", "check", "--config",
+                          f"config/examples/{shape}/config.yaml"], cwd=tmp_path,
+                         capture_output=True, text=True, check=False, env=env, timeout=300)
+    out = res.stdout + res.stderr
+    assert res.returncode == 0, out
+    assert "Traceback" not in out and "required field" not in out
+    if shape == "registry":
+        assert "unmatched_record" in out

@@ -469,7 +469,7 @@ def _readme(shape: str, e: dict) -> str:
         body = (
             f"A pCR-only neoadjuvant trial export, `raw/{TRIAL_FILE}`: one tab-separated file, "
             "UTF-8, blank = not recorded, no dates at all. Columns: `SUBJID` (site-subject), "
-            "`SITE`, `AGE` (years), `ER`, `PR` (`Pos`/`Neg`), `HER2_IHC` (`0`, `1+`, `2+`, `3+`, "
+            "`SITE`, `AGE` (years), `ER`, `PR` (`Pos`/`Neg`), `HER2_IHC` (`1+`, `2+`, `3+`, "
             "blank, or the ambiguous range `2-3+`), `FISH_HER2_CN` (mean HER2 copies per cell; "
             "`1000` = not evaluable), `FISH_RATIO` (HER2/CEP17), `PCR` (`Y`/`N`, ypT0/is ypN0 "
             "per protocol; blank = not assessed), `ARM` (1 = TCbHP, dual anti-HER2; 2 = TCbH, "
@@ -502,7 +502,11 @@ def _readme(shape: str, e: dict) -> str:
             "and reason, HER2 class and status, HR, anti-HER2, pCR, DFS months and event); "
             "`truth/expected_counts_SIMULATED.json` the aggregate counts. The pipeline never "
             "reads them; the tests compare the pipeline's outputs with them.\n")
-    return head + body + tail
+    import textwrap
+
+    paragraphs = (head + body + tail).split("\n\n")
+    return "\n\n".join(p if p.startswith("#") else textwrap.fill(p.strip(), 100)
+                       for p in paragraphs).rstrip("\n") + "\n"
 
 
 SIMULATORS = {"trial": simulate_trial, "registry": simulate_registry}

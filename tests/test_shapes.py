@@ -352,6 +352,21 @@ def _dispositions_check(truth: pd.DataFrame, run: Path, shape: str) -> pd.DataFr
     return truth
 
 
+def _analyses_check(run: Path, want: dict[str, tuple[str, int]], n_analysed: int) -> None:
+    """results/tables/analyses.csv: which analyses ran (with how many patients) or why not."""
+    status = pd.read_csv(run / "results/tables/analyses.csv", keep_default_na=False) \
+        .set_index("analysis")
+    for analysis, (state, n_with_data) in want.items():
+        row = status.loc[analysis]
+        assert row["status"] == state, (analysis, row.to_dict())
+        if state == "run":
+            assert (int(row["n_with_data"]), int(row["n_analysed"])) == \
+                (n_with_data, n_analysed), analysis
+            assert (row["reason"] == "") == (n_with_data == n_analysed), row.to_dict()
+        else:
+            assert row["reason"], f"{analysis}: not run, and no reason given"
+
+
 def _no_identifiers(truth: pd.DataFrame, run: Path) -> None:
     ids = set(truth["patient_id"])
     for path in (run / "results").rglob("*.csv"):
@@ -404,6 +419,8 @@ def test_trial_end_to_end(pipeline):
     assert (int(n_row["n_IHC 3+"]), int(n_row["n_IHC 2+/ISH+"])) == (62, 28)
     hr = t1[(t1["variable"] == "hr_status") & (t1["level"] == "positive")].iloc[0]
     assert (int(hr["n_IHC 3+"]), int(hr["n_IHC 2+/ISH+"])) == (28, 21)
+    _analyses_check(run, {"table1": ("run", 90), "pcr": ("run", 90), "her2_loss": ("off", 0),
+                          "dfs": ("off", 0)}, e["analysed"])
     _no_identifiers(truth, run)
 
 
@@ -479,6 +496,9 @@ def test_registry_end_to_end(pipeline):
     hr = t1[(t1["variable"] == "hr_status") & (t1["level"] == "positive")].iloc[0]
     assert (int(hr["n_Trastuzumab"]), int(hr["n_Trastuzumab + pertuzumab"])) == \
         (e["groups"]["single"]["hr_positive"], e["groups"]["dual"]["hr_positive"])
+    n_dfs = e["groups"]["single"]["dfs_n"] + e["groups"]["dual"]["dfs_n"]
+    _analyses_check(run, {"table1": ("run", 280), "pcr": ("run", 280),
+                          "her2_loss": ("off", 0), "dfs": ("run", n_dfs)}, e["analysed"])
     _no_identifiers(truth, run)
 
 

@@ -496,6 +496,8 @@ def test_registry_end_to_end(pipeline):
     hr = t1[(t1["variable"] == "hr_status") & (t1["level"] == "positive")].iloc[0]
     assert (int(hr["n_Trastuzumab"]), int(hr["n_Trastuzumab + pertuzumab"])) == \
         (e["groups"]["single"]["hr_positive"], e["groups"]["dual"]["hr_positive"])
+    hr_rows = t1[t1["variable"] == "hr_status"]
+    assert int(hr_rows["missing"].dropna().max()) == shapes.REGISTRY_HR_MISSING  # as na.omit
     n_dfs = e["groups"]["single"]["dfs_n"] + e["groups"]["dual"]["dfs_n"]
     _analyses_check(run, {"table1": ("run", 280), "pcr": ("run", 280),
                           "her2_loss": ("off", 0), "dfs": ("run", n_dfs)}, e["analysed"])

@@ -62,6 +62,19 @@ def test_simulator_is_deterministic_and_matches_committed_files(shape, tmp_path)
     assert committed == one
 
 
+def test_cli_simulate_shape_writes_the_committed_files(tmp_path, monkeypatch, capsys):
+    from her2cohort.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    assert main(["simulate", "--shape", "trial"]) == 0  # default: data/examples/<shape>
+    assert "SIMULATED" in capsys.readouterr().out
+    assert _digests(tmp_path / "data/examples/trial") == _digests(_example("trial"))
+    assert main(["simulate", "--shape", "registry", "--outdir", "elsewhere"]) == 0
+    assert _digests(tmp_path / "elsewhere") == _digests(_example("registry"))
+    with pytest.raises(SystemExit):
+        main(["simulate", "--shape", "nonsense"])
+
+
 @pytest.mark.parametrize("shape", shapes.SHAPES)
 def test_every_file_says_simulated(shape):
     folder = _example(shape)

@@ -237,8 +237,11 @@ def simulate_trial(outdir: str | Path = "data/examples/trial",
 # --------------------------------------------------------------------------------------------
 
 def build_registry_truth(seed: int = REGISTRY_SEED) -> pd.DataFrame:
-    """All registry records (one per baseline or outcomes row; a patient in both files is one
-    record), canonical values plus truth columns. ``in_baseline``/``in_outcomes`` say where."""
+    """All registry records (a patient in both files is one record; a patient in one file only,
+    and the baseline row exported twice, are records of their own), canonical values plus truth
+    columns. ``file``/``row`` locate the record (the baseline row where there is one);
+    ``outcomes_row`` is its row in the outcomes file (0: none); ``only_in`` names the one file
+    an unmatched patient is in."""
     sim = _Sim(np.random.default_rng(seed))
     r = sim.rng
     recs: list[dict] = []

@@ -337,9 +337,9 @@ def _rates_check(run: Path, shape: str, labels: dict[str, str]) -> None:
     for lv, label in labels.items():
         assert main.loc[label, ["n", "events"]].astype(int).tolist() == \
             [e["groups"][lv]["n"], e["groups"][lv]["pcr"]]
-        assert main.loc[label, "pct"] == pytest.approx(
-            100 * e["groups"][lv]["pcr"] / e["groups"][lv]["n"], rel=RTOL)
         # pipeline CSVs are written with 6 significant digits
+        assert main.loc[label, "pct"] == pytest.approx(
+            100 * e["groups"][lv]["pcr"] / e["groups"][lv]["n"], rel=5e-6)
         np.testing.assert_allclose(main.loc[label, ["lower", "upper"]].astype(float),
                                    r.loc[lv, ["lower", "upper"]].astype(float), rtol=5e-6)
 
@@ -351,11 +351,12 @@ def _dispositions_check(truth: pd.DataFrame, run: Path, shape: str) -> pd.DataFr
     disp = pd.read_parquet(run / "data/processed/dispositions.parquet")
     assert len(disp) == len(truth)  # every record accounted for
     want = truth["disposition"].replace({"included": "analysed"})
-    got = disp.groupby("patient_key")["disposition"].apply(lambda s: sorted(s))
-    exp = want.groupby(truth["patient_key"]).apply(lambda s: sorted(s))
-    pd.testing.assert_series_equal(got.sort_index(), exp.sort_index(), check_names=False)
+    got = disp.groupby(disp["patient_key"].astype(str))["disposition"].agg(sorted)
+    exp = want.groupby(truth["patient_key"].astype(str)).agg(sorted)
+    assert got.sort_index().to_dict() == exp.sort_index().to_dict()
     exc = truth[truth["disposition"] == "excluded"]
-    d_exc = disp[disp["disposition"] == "excluded"].set_index("patient_key")["reason"]
+    d_exc = disp[disp["disposition"] == "excluded"].astype({"patient_key": str}) \
+        .set_index("patient_key")["reason"]
     assert (d_exc.loc[exc["patient_key"]].to_numpy() == exc["reason"].to_numpy()).all()
     q = pd.read_csv(run / "results/qc/quarantine.csv", dtype=str)
     assert len(q) == (truth["disposition"] == "quarantined").sum()
@@ -465,9 +466,10 @@ def test_registry_end_to_end(pipeline):
     assert (t["pcr"].astype(bool) == (t["pcr_truth"] == "True")).all()
     has_dfs = t["dfs_days_truth"].notna()
     assert t.loc[~has_dfs, "dfs_months"].isna().all()
+    # ingestion rounds converted units to 6 decimals (float noise); ties and order are kept
     np.testing.assert_allclose(t.loc[has_dfs, "dfs_months"].astype(float),
                                t.loc[has_dfs, "dfs_days_truth"].astype(float) * 12 / 365.25,
-                               rtol=1e-12)
+                               rtol=0, atol=5.000001e-7)
     assert (t.loc[has_dfs, "dfs_event"].astype(int)
             == t.loc[has_dfs, "dfs_event_truth"].astype(int)).all()
 
@@ -523,6 +525,7 @@ def test_check_accepts_each_example(shape, tmp_path):
     """`her2cohort check` on each example: usable (exit 0), no unmet-field errors, the
     registry's one-file patients reported."""
     shutil.copytree(ROOT / "config", tmp_path / "config")
+    shutil.copytree(ROOT / "workflow", tmp_path / "workflow")  # the config schemas
     shutil.copytree(_example(shape) / "raw", tmp_path / "data/examples" / shape / "raw")
     env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
     env.pop("HER2COHORT_SALT", None)

@@ -12,13 +12,23 @@ import sys
 
 
 def _simulate(args) -> int:
-    from .demo.simulate import SIMULATED_NOTE, simulate
+    if args.shape != "demo":
+        from .demo.shapes import SIMULATED_NOTE as NOTE
+        from .demo.shapes import simulate_shape
 
-    truth = simulate(args.outdir, seed=args.seed)
+        outdir = args.outdir or f"data/examples/{args.shape}"
+        truth = simulate_shape(args.shape, outdir, seed=args.seed)
+        note = NOTE.format(shape=args.shape)
+    else:
+        from .demo.simulate import SIMULATED_NOTE, simulate
+
+        outdir = args.outdir or "data/demo"
+        truth = simulate(outdir, seed=20250301 if args.seed is None else args.seed)
+        note = SIMULATED_NOTE
     counts = truth["disposition"].value_counts()
-    print(f"{SIMULATED_NOTE}\nwrote {len(truth)} records to {args.outdir}/raw "
+    print(f"{note}\nwrote {len(truth)} records to {outdir}/raw "
           f"({', '.join(f'{k} {v}' for k, v in counts.items())}); truth in "
-          f"{args.outdir}/truth/")
+          f"{outdir}/truth/")
     return 0
 
 
@@ -107,9 +117,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="her2cohort", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
-    p = sub.add_parser("simulate", help="write the SIMULATED demo cohort (deterministic)")
-    p.add_argument("--outdir", default="data/demo")
-    p.add_argument("--seed", type=int, default=20250301)
+    p = sub.add_parser("simulate", help="write a SIMULATED cohort (deterministic)")
+    p.add_argument("--shape", choices=("demo", "trial", "registry"), default="demo",
+                   help="demo: five hospital exports (data/demo); trial: one pCR-only trial "
+                        "export; registry: baseline + outcomes files keyed by patient ID "
+                        "(data/examples/<shape>)")
+    p.add_argument("--outdir", default=None,
+                   help="output folder (default data/demo or data/examples/<shape>)")
+    p.add_argument("--seed", type=int, default=None, help="default: the shape's own seed")
     p.set_defaults(func=_simulate)
     p = sub.add_parser("check", help="read and validate the centre files, report all problems")
     p.add_argument("--config", default="config/config.yaml")

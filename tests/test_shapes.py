@@ -493,17 +493,21 @@ def test_registry_end_to_end(pipeline):
     assert lr["statistic"] == pytest.approx(r_lr["statistic"], rel=5e-6)
     assert lr["p"] == pytest.approx(r_lr["p"], rel=5e-6)
     cox = pd.read_csv(run / "results/tables/dfs_cox.csv")
-    uni = cox[cox["model"] == "unadjusted"].iloc[0]
+    uni = cox[(cox["model"] == "univariable") & (cox["variable"] == "group")
+              & ~cox["reference"].astype(bool)].iloc[0]
     r_cox = pd.read_csv(FIXTURES / "registry_dfs_cox.csv").iloc[0]
     for col in ("hr", "lower", "upper", "p"):
         assert uni[col] == pytest.approx(r_cox[col], rel=5e-6), col
-    lm = pd.read_csv(run / "results/tables/dfs_landmarks.csv")
-    r_lm = pd.read_csv(FIXTURES / "registry_dfs_landmarks.csv")
+    sm = pd.read_csv(run / "results/tables/survival_summary.csv")
+    sm = sm[(sm["endpoint"] == "DFS") & (sm["comparison"] == "group")]
+    r_lm = pd.read_csv(FIXTURES / "registry_dfs_landmarks.csv")  # conf.type = "log-log"
     for rr in r_lm.itertuples():
-        row = lm[(lm["group"] == labels[rr.group]) & (lm["time"] == rr.time)].iloc[0]
-        assert int(row["n_risk"]) == rr.n_risk
+        row = sm[sm["group"] == labels[rr.group]].iloc[0]
+        t = int(rr.time)
+        assert int(row[f"n_risk_{t}"]) == rr.n_risk
         for col in ("surv", "lower", "upper"):
-            assert row[col] == pytest.approx(getattr(rr, col), rel=5e-6), (rr.group, col)
+            name = f"surv_{t}" + ("" if col == "surv" else f"_{col}")
+            assert row[name] == pytest.approx(getattr(rr, col), rel=5e-6), (rr.group, col)
 
     t1 = pd.read_csv(run / "results/tables/table1.csv")
     n_row = t1[t1["variable"] == "n"].iloc[0]

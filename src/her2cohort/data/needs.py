@@ -12,14 +12,15 @@ def split_needs(needs: list[dict[str, Any]], mapped: set[str],
     """Split needs into (unmet: a mapping error, unsupported: declared not recorded).
 
     A need is met when every field of one of its forms is mapped. Otherwise it is unsupported
-    when the centre declares under ``not_recorded`` every field of its forms that it does not
-    map, and unmet (the mapping must say one or the other) when it does not."""
+    when the centre declares under ``not_recorded`` a field of it (saying it lacks the fact;
+    ``her2cohort check`` then lists the analyses its patients are left out of), and unmet
+    (the mapping must map it or declare it) when it declares none."""
     unmet, unsupported = [], []
     for need in needs:
         if any(set(form) <= mapped for form in need["forms"]):
             continue
         fields = {f for form in need["forms"] for f in form}
-        if fields - mapped <= not_recorded:
+        if fields & not_recorded:
             unsupported.append(need)
         else:
             unmet.append(need)

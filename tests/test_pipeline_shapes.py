@@ -243,3 +243,46 @@ def test_year_written_as_a_number_is_accepted(tmp_path):
     (work / "config/config.yaml").write_text(text, "utf-8")
     res = _smk(work, "-n")
     assert res.returncode == 0, res.stderr[-2000:]
+
+
+def _leaves(d: dict, prefix=()):
+    for k, v in d.items():
+        if isinstance(v, dict) and v and k not in ("regimens", "variants", "actions", "labels",
+                                                   "level_labels"):
+            yield from _leaves(v, (*prefix, k))
+        else:
+            yield (*prefix, k), v
+
+
+def _changed(value):
+    if isinstance(value, bool):
+        return not value
+    if isinstance(value, (int, float)):
+        return value + 1
+    if isinstance(value, str):
+        return value + "_edited"
+    if isinstance(value, list):
+        return value[:-1] if value else ["x"]
+    if isinstance(value, dict):
+        return {**value, "edited": {"anti_her2": "single", "backbone": "x"}} if value else {"x": 1}
+    return "edited"
+
+
+def test_every_config_option_is_declared_by_a_rule_that_reads_it():
+    """Static companion of the dry-run test above: editing any option of config/config.yaml
+    changes the declared params of at least one analysis rule (run_config and provenance, which
+    record the whole config, do not count), so Snakemake reruns what reads it."""
+    base = yaml.safe_load((ROOT / "config/config.yaml").read_text("utf-8"))
+    unread = []
+    for path, value in _leaves(base):
+        if path[0] in ("study",) and path[-1] == "title":
+            continue
+        cfg = yaml.safe_load((ROOT / "config/config.yaml").read_text("utf-8"))
+        _set(cfg, path, _changed(value))
+        try:
+            reading = _rules_reading(base, cfg) - {"run_config", "provenance"}
+        except Exception as e:  # an edit the stages cannot even read counts as read
+            reading = {f"error: {type(e).__name__}"}
+        if not reading:
+            unread.append("/".join(path))
+    assert not unread, f"options no rule declares: {unread}"

@@ -38,7 +38,7 @@ def sensitivity_params(config: dict, name: str) -> dict:
         "criteria": cfg["criteria"],
         "groups": cfg["groups"],
         "pcr_test": str((cfg.get("pcr") or {}).get("test", "pearson")),
-        "km_ci": str(surv.get("km_ci", dfs.get("km_ci", "log"))),
+        "km_ci": str(surv.get("ci_type", "log")),
         "landmark": float(max(dfs.get("landmarks_months") or [60])),
     }
 

@@ -82,8 +82,3 @@ def skip_outputs(analysis: str, reason: str, csvs: list, figures: list[tuple] = 
 
         for png, pdf in figures:
             save_figure(message_figure(f"{analysis}: not analysed", reason), png, pdf)
-
-
-def choices_note(**choices: object) -> str:
-    """'pCR ypT0/is ypN0; HER2 ASCO/CAP 2018; ...' for footnotes and figure captions."""
-    return "; ".join(f"{k} {v}" for k, v in choices.items() if v not in (None, ""))

@@ -59,7 +59,7 @@ def _snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess:
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
     work = tmp_path_factory.mktemp("pipeline")
-    for item in ("Snakefile", "workflow", "config"):
+    for item in ("Snakefile", "workflow", "config", "profiles"):
         src = ROOT / item
         (shutil.copytree if src.is_dir() else shutil.copy)(src, work / item)
     shutil.copytree(ROOT / "data/demo/raw", work / "data/demo/raw")
@@ -184,7 +184,7 @@ def test_second_run_has_nothing_to_do_and_rerun_is_identical(run):
 def test_pipeline_stops_with_a_clear_report_on_bad_data(tmp_path):
     """An unmapped code stops the run at ingestion: every bad row listed, no Python traceback,
     and the problems table survives Snakemake's removal of the failed job's outputs."""
-    for item in ("Snakefile", "workflow", "config"):
+    for item in ("Snakefile", "workflow", "config", "profiles"):
         src = ROOT / item
         (shutil.copytree if src.is_dir() else shutil.copy)(src, tmp_path / item)
     shutil.copytree(ROOT / "data/demo/raw", tmp_path / "data/demo/raw")

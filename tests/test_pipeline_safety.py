@@ -32,7 +32,7 @@ JS01 = "data/demo/raw/JS01_SIMULATED_neoadjuvant_her2.csv"
 
 
 def _copy_project(work: Path) -> Path:
-    for item in ("Snakefile", "workflow", "config"):
+    for item in ("Snakefile", "workflow", "config", "profiles"):
         src = ROOT / item
         (shutil.copytree if src.is_dir() else shutil.copy)(src, work / item)
     shutil.copytree(ROOT / "data/demo/raw", work / "data/demo/raw")

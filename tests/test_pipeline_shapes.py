@@ -100,7 +100,7 @@ def _smk(work: Path, *args: str, timeout: int = 900) -> subprocess.CompletedProc
 
 
 def _project(tmp: Path, raw: bool = True) -> Path:
-    for item in ("Snakefile", "workflow", "config"):
+    for item in ("Snakefile", "workflow", "config", "profiles"):
         src = ROOT / item
         (shutil.copytree if src.is_dir() else shutil.copy)(src, tmp / item)
     if raw:

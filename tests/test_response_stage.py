@@ -370,7 +370,7 @@ def test_pipeline_on_one_centre_without_ish_numbers(tmp_path):
 
     import yaml
 
-    for item in ("Snakefile", "workflow", "config"):
+    for item in ("Snakefile", "workflow", "config", "profiles"):
         src = ROOT / item
         (shutil.copytree if src.is_dir() else shutil.copy)(src, tmp_path / item)
     m = yaml.safe_load((ROOT / "config/centres/JS01.yaml").read_text("utf-8"))

@@ -298,7 +298,7 @@ def pipeline(tmp_path_factory):
     def get(shape: str) -> Path:
         if shape not in _RUNS:
             work = tmp_path_factory.mktemp(f"pipeline_{shape}")
-            for item in ("Snakefile", "workflow", "config"):
+            for item in ("Snakefile", "workflow", "config", "profiles"):
                 src = ROOT / item
                 (shutil.copytree if src.is_dir() else shutil.copy)(src, work / item)
             shutil.copytree(_example(shape) / "raw", work / "data/examples" / shape / "raw")

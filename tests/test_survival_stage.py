@@ -50,7 +50,7 @@ def cfg():
 def demo(tmp_path_factory):
     """The pipeline up to the survival rule on the bundled demo, in a temporary copy."""
     work = tmp_path_factory.mktemp("surv")
-    for item in ("Snakefile", "workflow", "config"):
+    for item in ("Snakefile", "workflow", "config", "profiles"):
         src = ROOT / item
         (shutil.copytree if src.is_dir() else shutil.copy)(src, work / item)
     shutil.copytree(ROOT / "data/demo/raw", work / "data/demo/raw")
@@ -399,7 +399,7 @@ def _trial_export(demo: Path, work: Path, treatment: bool) -> None:
 
 @pytest.mark.parametrize("treatment", [True, False], ids=["no_dates", "no_dates_no_treatment"])
 def test_pipeline_on_an_export_without_dates(demo, tmp_path, treatment):
-    for item in ("Snakefile", "workflow", "config"):
+    for item in ("Snakefile", "workflow", "config", "profiles"):
         src = ROOT / item
         (shutil.copytree if src.is_dir() else shutil.copy)(src, tmp_path / item)
     _trial_export(demo, tmp_path, treatment)

@@ -51,11 +51,27 @@ def test_conda_env_installs_this_package():
 
 def test_slurm_profile_resolves_in_a_dry_run(tmp_path):
     pytest.importorskip("snakemake_executor_plugin_slurm")
-    for item in ("Snakefile", "workflow", "config"):
+    for item in ("Snakefile", "workflow", "config", "profiles"):
         src = ROOT / item
         (shutil.copytree if src.is_dir() else shutil.copy)(src, tmp_path / item)
     shutil.copytree(ROOT / "data/demo/raw", tmp_path / "data/demo/raw")
     res = _run(sys.executable, "-m", "snakemake", "-n", "--workflow-profile",
-               "workflow/profiles/slurm", cwd=tmp_path)
+               "profiles/slurm", cwd=tmp_path)
     assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-2000:]
     assert "This was a dry-run" in res.stdout + res.stderr
+
+
+def test_default_profile_is_loaded_by_a_plain_snakemake(tmp_path):
+    """`snakemake` with no profile option must pick up profiles/default (rerun-incomplete after
+    a killed run, cores, failed logs shown). Snakemake searches profiles/default/ relative to the
+    working directory and the Snakefile's folder; a profile elsewhere is silently ignored."""
+    for item in ("Snakefile", "workflow", "config", "profiles"):
+        src = ROOT / item
+        (shutil.copytree if src.is_dir() else shutil.copy)(src, tmp_path / item)
+    shutil.copytree(ROOT / "data/demo/raw", tmp_path / "data/demo/raw")
+    res = _run(sys.executable, "-m", "snakemake", "-n", cwd=tmp_path)
+    assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-2000:]
+    assert "workflow specific profile profiles/default" in res.stdout + res.stderr, \
+        res.stderr[:2000]
+    prof = yaml.safe_load((ROOT / "profiles/default/config.yaml").read_text("utf-8"))
+    assert prof["rerun-incomplete"] is True

@@ -165,17 +165,32 @@ def test_odds_ratio_woolf_by_hand_and_zero_cell():
     assert np.isnan(res["estimate"]) and "cell count is 0" in res["warning"]
 
 
+def test_missing_outcome_or_group_left_out_and_counted_as_r_table():
+    """R's table() drops NA: rates, tests and the odds ratio equal those on the complete rows,
+    and the number left out is reported."""
+    df = DATA["tb1"].copy()
+    bad = df.assign(pcr=df["pcr"].where(df.index >= 3),
+                    group=df["group"].where((df.index < 3) | (df.index >= 7)))
+    kept = bad.dropna(subset=["pcr", "group"])
+    assert len(df) - len(kept) == 7
+    got, ref = pr.rate_table(bad, "pcr", "group"), pr.rate_table(kept, "pcr", "group")
+    pd.testing.assert_frame_equal(got, ref, check_exact=True)
+    assert got.attrs["n_missing"] == 7 and ref.attrs["n_missing"] == 0
+    for test in ("pearson", "fisher", "yates"):
+        got = pr.compare_proportions(bad, "pcr", "group", test=test)
+        ref = pr.compare_proportions(kept, "pcr", "group", test=test)
+        assert got["p"] == ref["p"] and got["n_missing"] == 7 and ref["n_missing"] == 0
+    got, ref = pr.odds_ratio(bad, "pcr", "group"), pr.odds_ratio(kept, "pcr", "group")
+    assert got["estimate"] == ref["estimate"] and got["n_missing"] == 7
+
+
 def test_validation_errors():
     df = DATA["tb1"].copy()
-    bad = df.assign(pcr=df["pcr"].where(df.index >= 3))
-    with pytest.raises(ValueError, match=r"'pcr' has 3 missing"):
-        pr.rate_table(bad, "pcr", "group")
     bad = df.assign(pcr=df["pcr"].where(df.index >= 2, 2))
     with pytest.raises(ValueError, match=r"'pcr' has 2 value\(s\) not in \{0, 1\}"):
         pr.compare_proportions(bad, "pcr", "group")
-    bad = df.assign(group=df["group"].where(df.index >= 4))
-    with pytest.raises(ValueError, match=r"'group' has 4 missing"):
-        pr.compare_proportions(bad, "pcr", "group")
+    with pytest.raises(ValueError, match="no complete rows"):
+        pr.rate_table(df.assign(pcr=np.nan), "pcr", "group")
     # Fisher is no longer limited to 2 x 2 (exact R x C test), Yates still is
     with pytest.raises(ValueError, match="exactly 2 groups"):
         pr.compare_proportions(DATA["k3"], "pcr", "group", test="yates")

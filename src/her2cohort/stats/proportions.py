@@ -86,17 +86,31 @@ def _counts(
     group_order: Sequence[Any] | None,
     allow_empty: bool = False,
 ) -> pd.DataFrame:
-    """events / non_events / n per group, rows in group order."""
+    """events / non_events / n per group, rows in group order. Rows with a missing outcome or
+    group are left out, as R's ``table()`` does; ``attrs["n_missing"]`` counts them."""
+    if not isinstance(df, pd.DataFrame):
+        raise TypeError(f"df must be a pandas DataFrame, got {type(df).__name__}")
+    cols = [c for c in (outcome, group) if c is not None]
+    absent = [c for c in cols if c not in df.columns]
+    if absent:
+        raise ValueError(f"column not found in data: '{absent[0]}'")
+    keep = df[cols].notna().all(axis=1).to_numpy()
+    n_missing = int((~keep).sum())
+    df = df.loc[keep]
+    if len(df) == 0:
+        raise ValueError(f"no complete rows: every row has a missing value in {cols}")
     y = _outcome(df, outcome)
     labels, levels = group_labels(df, group, group_order, allow_empty=allow_empty)
+    lab = pd.Series(labels, dtype=object)
     rows = []
     for lv in levels:
-        m = np.array([v == lv for v in labels], dtype=bool)
+        m = lab.eq(lv).to_numpy(dtype=bool)
         ev = int(y[m].sum())
         n = int(m.sum())
         rows.append({"group": lv, "events": ev, "non_events": n - ev, "n": n})
     out = pd.DataFrame(rows).set_index("group")
     out.index = pd.Index(list(out.index), dtype=object, name="group")
+    out.attrs["n_missing"] = n_missing
     return out
 
 
@@ -138,6 +152,7 @@ def rate_table(
     out = pd.DataFrame(rows)
     out["group"] = out["group"].astype(object)
     out["ci_method"] = f"{label}, 95%"
+    out.attrs["n_missing"] = counts.attrs["n_missing"]
     return out
 
 
@@ -168,7 +183,8 @@ def compare_proportions(
     ``table`` (DataFrame of events / non_events / n per group), ``expected``
     (expected events / non_events under independence), ``warning``
     (string when a chi-square test has any expected count < 5, else None) and
-    ``test_choice`` (``"requested"`` or the reason for the automatic choice).
+    ``test_choice`` (``"requested"`` or the reason for the automatic choice) and
+    ``n_missing`` (rows left out for a missing outcome or group, as R's ``table()``).
     """
     key = test.lower()
     if key not in TEST_OPTIONS:
@@ -227,6 +243,7 @@ def compare_proportions(
         "table": counts,
         "expected": expected_df,
         "warning": warning,
+        "n_missing": counts.attrs["n_missing"],
     }
 
 
@@ -280,4 +297,5 @@ def odds_ratio(
         "comparison": cmp_,
         "table": counts,
         "warning": warning,
+        "n_missing": counts.attrs["n_missing"],
     }

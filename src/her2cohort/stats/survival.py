@@ -90,6 +90,29 @@ def _require_columns(df: pd.DataFrame, columns: Iterable[str | None]) -> None:
         raise ValueError(f"column(s) not found in data: {missing}")
 
 
+def _complete_cases(df: pd.DataFrame, columns: Sequence[str | None]) -> tuple[pd.DataFrame, int]:
+    """R ``na.omit`` on the named columns: (complete rows, number of rows dropped)."""
+    cols = [c for c in columns if c is not None]
+    _require_columns(df, cols)
+    keep = df[cols].notna().all(axis=1).to_numpy()
+    return df.loc[keep], int((~keep).sum())
+
+
+def _omit(df: pd.DataFrame, *columns: str | None) -> tuple[pd.DataFrame, int]:
+    """R's default ``na.action = na.omit``: rows with a missing value in any of ``columns``
+    are left out; the count goes into the result's ``attrs["n_missing"]``."""
+    _require_columns(df, columns)
+    if len(df) == 0:
+        raise ValueError("data has no rows")
+    kept, dropped = _complete_cases(df, columns)
+    if len(kept) == 0:
+        raise ValueError(
+            f"no complete rows: all {len(df)} row(s) have a missing value in "
+            f"{[c for c in columns if c is not None]}"
+        )
+    return kept, dropped
+
+
 def _validate_time_event(df: pd.DataFrame, time: str, event: str) -> tuple[np.ndarray, np.ndarray]:
     """Return (time as float array, event as int array) or raise ValueError."""
     _require_columns(df, [time, event])
@@ -132,7 +155,7 @@ def _validate_time_event(df: pd.DataFrame, time: str, event: str) -> tuple[np.nd
 
 
 def _mask(values: np.ndarray, level: Any) -> np.ndarray:
-    return np.array([v == level for v in values], dtype=bool)
+    return pd.Series(values, dtype=object).eq(level).to_numpy(dtype=bool)
 
 
 # ---------------------------------------------------------------------------
@@ -337,6 +360,7 @@ def km_table(
     ``robust`` forces one or the other.  ``ci_method`` names the variance used.
     """
     _check_conf_type(conf_type)
+    df, n_missing = _omit(df, time, event, group, weights)
     t, e = _validate_time_event(df, time, event)
     w, rob, variance = _weights(df, weights, robust)
     labels, levels = group_labels(df, group, group_order)
@@ -348,6 +372,7 @@ def km_table(
         parts.append(part)
     out = pd.concat(parts, ignore_index=True)
     out["ci_method"] = km_ci_method(conf_type, variance)
+    out.attrs["n_missing"] = n_missing
     return out
 
 
@@ -371,6 +396,7 @@ def km_at(
     Columns: ``group, time, surv, std_err, lower, upper, n_risk, ci_method``.
     """
     _check_conf_type(conf_type)
+    df, n_missing = _omit(df, time, event, group)
     t, e = _validate_time_event(df, time, event)
     labels, levels = group_labels(df, group, group_order)
     at_arr = np.asarray(list(at), dtype=float)
@@ -406,6 +432,7 @@ def km_at(
     out = pd.DataFrame(rows)
     out["group"] = out["group"].astype(object)
     out["ci_method"] = km_ci_method(conf_type)
+    out.attrs["n_missing"] = n_missing
     return out
 
 
@@ -452,6 +479,7 @@ def km_median(
     Columns: ``group, n, events, median, lower, upper, ci_method``.
     """
     _check_conf_type(conf_type)
+    df, n_missing = _omit(df, time, event, group)
     t, e = _validate_time_event(df, time, event)
     labels, levels = group_labels(df, group, group_order)
     rows = []
@@ -471,6 +499,7 @@ def km_median(
     out = pd.DataFrame(rows)
     out["group"] = out["group"].astype(object)
     out["ci_method"] = km_median_ci_method(conf_type)
+    out.attrs["n_missing"] = n_missing
     return out
 
 
@@ -493,6 +522,7 @@ def at_risk(
     ``cum_censored`` = #(time < t and censored), so that
     ``n_risk + cum_events + cum_censored`` equals the group size.
     """
+    df, n_missing = _omit(df, time, event, group)
     t, e = _validate_time_event(df, time, event)
     labels, levels = group_labels(df, group, group_order)
     t_arr = np.asarray(list(times), dtype=float)
@@ -515,20 +545,13 @@ def at_risk(
             )
     out = pd.DataFrame(rows)
     out["group"] = out["group"].astype(object)
+    out.attrs["n_missing"] = n_missing
     return out
 
 
 # ---------------------------------------------------------------------------
 # log-rank test
 # ---------------------------------------------------------------------------
-def _complete_cases(df: pd.DataFrame, columns: Sequence[str | None]) -> tuple[pd.DataFrame, int]:
-    """R ``na.omit`` on the named columns: (complete rows, number of rows dropped)."""
-    cols = [c for c in columns if c is not None]
-    _require_columns(df, cols)
-    keep = df[cols].notna().all(axis=1).to_numpy()
-    return df.loc[keep], int((~keep).sum())
-
-
 def _logrank_pieces(
     t: np.ndarray, e: np.ndarray, codes: np.ndarray, k: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -727,7 +750,8 @@ def cox(
     not estimable (collinear: NaN) or may be infinite (no events in a group:
     se, z, p and CI NaN), as R's coxph warnings.  Fitted by
     :class:`her2cohort.stats.cox.CoxModel` (R's Newton-Raphson, polished to
-    machine precision).
+    machine precision).  Rows with a missing value in time, event, a covariate or a stratum
+    are left out (R's ``na.omit``); ``attrs["n_missing"]`` counts them.
     """
     covariates = list(covariates)
     if not covariates:
@@ -740,16 +764,12 @@ def cox(
     if stray:
         raise ValueError(f"categorical column(s) not listed in covariates: {stray}")
     _require_columns(df, [*covariates, *strata])
-    t, e = _validate_time_event(df, time, event)
     overlap = {time, event} & set(covariates + strata)
     if overlap:
         raise ValueError(f"time/event column(s) used as covariate or stratum: {sorted(overlap)}")
-
-    _design_matrix(df, covariates, categorical)  # validation only (raises on NA, bad levels)
-    for s in strata:
-        n_missing = int(df[s].isna().sum())
-        if n_missing:
-            raise ValueError(f"strata column '{s}' has {n_missing} missing value(s)")
+    df, n_missing = _omit(df, time, event, *covariates, *strata)
+    t, e = _validate_time_event(df, time, event)
+    _design_matrix(df, covariates, categorical)  # validation only (bad levels, types)
 
     # Hand-written fit (stats/cox.py): lifelines' convergence is looser than
     # coxph's and it lacks R's diagnostics; this matches coxph to < 5e-7.
@@ -791,6 +811,7 @@ def cox(
             "lr_p": float(lr["p"]),
             "ties": "efron",
             "strata": strata,
+            "n_missing": n_missing,
         }
     )
     return out
@@ -809,6 +830,7 @@ def reverse_km_followup(
     R ``survfit(Surv(time, 1 - event) ~ 1, conf.type=conf_type)``.
     """
     _check_conf_type(conf_type)
+    df, n_missing = _omit(df, time, event)
     t, e = _validate_time_event(df, time, event)
     med, lo, up = _median_from_table(_km_one(t, 1 - e, conf_type))
     return {
@@ -819,4 +841,5 @@ def reverse_km_followup(
         "ci_method": km_median_ci_method(conf_type),
         "n": len(t),
         "n_censored": int((e == 0).sum()),
+        "n_missing": n_missing,
     }

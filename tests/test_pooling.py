@@ -19,7 +19,17 @@ import pytest
 
 from her2cohort.stats import logistic as lg
 from her2cohort.stats import pooling as pl
-from pooling_inputs import COLUMNS, FIXTURES, SEED, SEX, M, completed, lung
+from pooling_inputs import (
+    COLUMNS,
+    COX_MODEL,
+    FIXTURES,
+    SEED,
+    SEX,
+    M,
+    completed,
+    cox_completed,
+    lung,
+)
 
 RTOL = 5e-7
 R_SCRIPT = FIXTURES.parents[2] / "r" / "pooling.R"
@@ -148,6 +158,52 @@ def test_pooled_logistic_equals_mice_pool_and_reports_complete_cases(r_pool):
         pl.pooled_logistic(raw, "dead", MODEL, SEX, impute_columns=["dead", "age"])
 
 
+def test_impute_for_cox_reproduces_the_stored_data_and_keeps_observed_values():
+    stored = pd.read_csv(FIXTURES / "lung_cox_imputed.csv")
+    raw = lung()
+    now = cox_completed()
+    assert len(now) == M
+    for i, d in enumerate(now, start=1):
+        s = stored[stored[".imp"] == i].drop(columns=".imp").reset_index(drop=True)
+        pd.testing.assert_frame_equal(d.reset_index(drop=True), s, check_dtype=False,
+                                      rtol=1e-12)
+        assert d[COX_MODEL].notna().all().all()
+        assert list(d.columns) == list(raw.columns)  # no helper column left behind
+        for c in ("time", "dead", "ph.karno"):  # not imputed
+            pd.testing.assert_series_equal(d[c], raw[c])
+        for c in COX_MODEL:
+            obs = raw[c].notna()
+            assert (d.loc[obs, c] == raw.loc[obs, c]).all()
+    # the event and the Nelson-Aalen hazard are predictors: other imputations than without
+    plain = pl.impute_mice(raw, COX_MODEL, m=M, seed=SEED, categorical=SEX)
+    miss = raw["meal.cal"].isna()
+    assert any(not np.array_equal(a.loc[miss, "meal.cal"], b.loc[miss, "meal.cal"])
+               for a, b in zip(now, plain, strict=True))
+    with pytest.raises(ValueError, match="must be complete"):
+        pl.impute_for_cox(raw.assign(time=raw["time"].where(raw.index > 0)), "time", "dead",
+                          COX_MODEL, SEX)
+
+
+def test_pooled_cox_equals_mice_pool_of_coxph_fits():
+    """The same completed data sets analysed by R (coxph on each, mice::pool) and by us:
+    estimates, pooled SE, Barnard-Rubin df with mice's complete-data df for coxph (events -
+    coefficients), p, CI, fmi."""
+    r = pd.read_csv(FIXTURES / "pool_lung_cox.csv")
+    stored = pd.read_csv(FIXTURES / "lung_cox_imputed.csv")
+    sets = [stored[stored[".imp"] == i].drop(columns=".imp") for i in range(1, M + 1)]
+    res = pl.pooled_cox(sets, "time", "dead", COX_MODEL, SEX)
+    assert list(res["term"]) == ["age", "sex[female]", "ph.ecog", "meal.cal", "wt.loss"]
+    assert (res["dfcom"] == r["dfcom"]).all() and r["dfcom"].iloc[0] == 165 - 5
+    for col in ("estimate", "std_error", "df", "p", "lower", "upper", "ubar", "b", "riv",
+                "fmi"):
+        _close(res[col], r[col])
+    _close(res["hr"], np.exp(r["estimate"]))
+    assert (res["n"] == len(lung())).all() and (res["nevent"] == 165).all()
+    big = pl.pooled_cox(sets, "time", "dead", COX_MODEL, SEX, df_complete=float("inf"))
+    _close(big["estimate"], r["estimate"])
+    assert (big["df"] > res["df"]).all()
+
+
 def test_impute_mice_errors():
     d = pd.DataFrame({"a": [1.0, np.nan, 3.0], "b": [1.0, np.nan, 2.0]})
     with pytest.raises(ValueError, match="every imputation column missing"):
@@ -167,7 +223,7 @@ def test_stored_r_output_is_what_r_produces_now(tmp_path):
     if proc.returncode != 0 and "there is no package called" in proc.stderr:
         pytest.skip("R package mice or survival not installed")
     assert proc.returncode == 0, proc.stderr
-    for name in ("lung.csv", "pool_lung.csv", "pool_scalar.csv"):
+    for name in ("lung.csv", "pool_lung.csv", "pool_lung_cox.csv", "pool_scalar.csv"):
         new = pd.read_csv(tmp_path / name)
         old = pd.read_csv(FIXTURES / name)
         assert list(new.columns) == list(old.columns), name

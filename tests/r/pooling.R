@@ -16,6 +16,10 @@
 #   glm), summary(conf.int = TRUE) plus the pooled components (ubar, b, t, riv, lambda, fmi).
 #   Each glm is refitted from its estimate (epsilon 1e-14) so that its standard errors are
 #   those at the estimate (see tests/r/logistic.R).
+# * pool_lung_cox.csv: coxph(Surv(time, dead) ~ age + sex + ph.ecog + meal.cal + wt.loss)
+#   (Efron ties, default control) on each completed data set of lung_cox_imputed.csv (made by
+#   her2cohort.stats.pooling.impute_for_cox), pooled by mice::pool(as.mira(fits)); mice takes
+#   the complete-data df of a coxph fit as events - coefficients (get.dfcom, needs broom).
 # * pool_scalar.csv: mice::pool.scalar() on fixed numbers (m = 2, 3, 5, 20; dfcom finite and
 #   infinite; between-imputation variance 0) for the generic Rubin's-rules function.
 
@@ -70,6 +74,22 @@ out(data.frame(term = as.character(s$term), m = pooled$m, estimate = s$estimate,
                lower = s[["2.5 %"]], upper = s[["97.5 %"]], ubar = pooled$ubar, b = pooled$b,
                t = pooled$t, dfcom = pooled$dfcom, riv = pooled$riv, lambda = pooled$lambda,
                fmi = pooled$fmi), "pool_lung")
+
+clong <- read.csv(file.path(indir, "lung_cox_imputed.csv"), stringsAsFactors = FALSE)
+clong$sex <- factor(clong$sex, levels = c("male", "female"))
+cfits <- lapply(sort(unique(clong$.imp)), function(i) {
+  coxph(Surv(time, dead) ~ age + sex + ph.ecog + meal.cal + wt.loss,
+        data = clong[clong$.imp == i, ], ties = "efron")
+})
+cpl <- pool(as.mira(cfits))
+cs <- summary(cpl, conf.int = TRUE)
+cpooled <- cpl$pooled
+out(data.frame(term = as.character(cs$term), m = cpooled$m, estimate = cs$estimate,
+               std_error = cs$std.error, statistic = cs$statistic, df = cs$df,
+               p = cs$p.value, lower = cs[["2.5 %"]], upper = cs[["97.5 %"]],
+               ubar = cpooled$ubar, b = cpooled$b, t = cpooled$t, dfcom = cpooled$dfcom,
+               riv = cpooled$riv, lambda = cpooled$lambda, fmi = cpooled$fmi),
+    "pool_lung_cox")
 
 cases <- list(
   list(id = "m2_inf", Q = c(0.31, 0.45), U = c(0.010, 0.012), n = Inf),

@@ -7,12 +7,24 @@ from __future__ import annotations
 import pandas as pd
 
 
+def _guarded(rows: list[dict], quantity: str, group: str, make) -> None:
+    """Append the row ``make()`` builds; a test or model that is not defined on these data
+    (a constant outcome, all events at one time, ...) gives a row saying why instead."""
+    try:
+        rows.append(make())
+    except ValueError as e:
+        rows.append({"quantity": quantity, "group": group, "note": f"not estimable: {e}"})
+
+
 def headline(analysed: pd.DataFrame, *, groups: dict, pcr_test: str = "pearson",
-             km_ci: str = "log", landmark: float = 60.0) -> list[dict]:
-    """Rows ``{quantity, group, estimate, lower, upper, n, events, p, test, ci_method}``: group
-    sizes, pCR rates and their comparison (test and logistic OR with profile CI), DFS events,
-    log-rank p, Cox HR, and DFS at ``landmark`` months with a ``km_ci`` CI."""
-    from ..stats.logistic import fit_logistic
+             km_ci: str = "log", landmark: float = 60.0,
+             adjusted: dict | None = None) -> list[dict]:
+    """Rows ``{quantity, group, estimate, lower, upper, n, events, p, test, ci_method, note}``:
+    group sizes, pCR rates and their comparison (test and logistic OR with profile CI), DFS
+    events, log-rank p, Cox HR, DFS at ``landmark`` months with a ``km_ci`` CI and, with
+    ``adjusted`` (keys ``missing``, ``pcr_covariates``, ``dfs_covariates``, ``pcr_imputation``,
+    ``dfs_imputation``), the group's adjusted OR and HR by complete case or by multiple
+    imputation."""
     from ..stats.proportions import compare_proportions, rate_table
     from ..stats.survival import cox, km_at, logrank
     from .common import group_setup
@@ -39,9 +51,13 @@ def headline(analysed: pd.DataFrame, *, groups: dict, pcr_test: str = "pearson",
             rows.append({"quantity": name, "group": where + label_for(r.group),
                          "estimate": r.pct, "lower": r.lower, "upper": r.upper, "n": r.n,
                          "events": r.events, "ci_method": "Wilson score 95%"})
-        t = compare_proportions(d, "_y", by, test=test, group_order=levels)
-        rows.append({"quantity": f"{name}: test", "group": where + " vs ".join(
-            label_for(lv) for lv in reversed(levels)), "p": t["p"], "test": t["test"]})
+        vs = where + " vs ".join(label_for(lv) for lv in reversed(levels))
+
+        def test_row() -> dict:
+            t = compare_proportions(d, "_y", by, test=test, group_order=levels)
+            return {"quantity": f"{name}: test", "group": vs, "p": t["p"], "test": t["test"]}
+
+        _guarded(rows, f"{name}: test", vs, test_row)
 
     hr = df[df["hr_status"].notna()]
     if len(hr):
@@ -59,19 +75,27 @@ def headline(analysed: pd.DataFrame, *, groups: dict, pcr_test: str = "pearson",
             rows.append({"quantity": "pCR rate (%)", "group": r.group, "estimate": r.pct,
                          "lower": r.lower, "upper": r.upper, "n": r.n, "events": r.events,
                          "ci_method": "Wilson score 95%"})
-        t = compare_proportions(has, "pcr_int", "group", test=pcr_test, group_order=present)
-        rows.append({"quantity": "pCR difference", "group": f"{present[1]} vs {present[0]}",
-                     "p": t["p"], "test": t["test"]})
+        def pcr_test_row() -> dict:
+            t = compare_proportions(has, "pcr_int", "group", test=pcr_test,
+                                    group_order=present)
+            return {"quantity": "pCR difference", "group": versus, "p": t["p"],
+                    "test": t["test"]}
+
+        _guarded(rows, "pCR difference", versus, pcr_test_row)
         for lab in present:
             sub = has[has["group"] == lab]
             proportion("pCR by anti-HER2 (%)", sub, sub["pcr"].astype(bool), "anti_her2",
                        ["single", "dual"], pcr_test, where=f"{lab}: ")
-        fit = fit_logistic(has, "pcr_int", ["group"], categorical={"group": present},
-                           ci="profile-mass")
-        c = fit.coef[fit.coef["term"] != "(Intercept)"].iloc[0]
-        rows.append({"quantity": "pCR odds ratio", "group": f"{present[1]} vs {present[0]}",
-                     "estimate": c["odds_ratio"], "lower": c["or_lower"], "upper": c["or_upper"],
-                     "p": c["p"], "test": c["test"], "ci_method": c["ci_method"]})
+        crude = {"quantity": "pCR odds ratio", "group": versus, "note": ""}
+        try:
+            _complete_case_or(crude, has.assign(group=has["group"].astype(object)),
+                              ["group"], {"group": present}, adjusted or {})
+        except ValueError as e:
+            crude["note"] = f"not estimable: {e}"
+        crude["note"] = crude["note"].lstrip("; ") or None
+        rows.append(crude)
+        if adjusted:
+            rows.append(_adjusted_or(has, present, adjusted))
     surv = df[df["dfs_months"].notna() & df["dfs_event"].notna()].copy()
     if surv["group"].nunique() == 2 and surv["dfs_event"].sum() > 0:
         surv["dfs_event"] = surv["dfs_event"].astype(int)
@@ -79,28 +103,167 @@ def headline(analysed: pd.DataFrame, *, groups: dict, pcr_test: str = "pearson",
             sub = surv[surv["group"] == lab]
             rows.append({"quantity": "DFS events", "group": lab, "n": len(sub),
                          "events": int(sub["dfs_event"].sum())})
-        lr = logrank(surv, "dfs_months", "dfs_event", "group", group_order=present)
-        rows.append({"quantity": "DFS log-rank", "group": versus,
-                     "estimate": lr["statistic"], "p": lr["p"], "test": lr["test"]})
+        def logrank_row() -> dict:
+            lr = logrank(surv, "dfs_months", "dfs_event", "group", group_order=present)
+            return {"quantity": "DFS log-rank", "group": versus, "estimate": lr["statistic"],
+                    "p": lr["p"], "test": lr["test"]}
+
+        _guarded(rows, "DFS log-rank", versus, logrank_row)
         for lab in present:
             sub = surv[(surv["group"] == lab) & surv["anti_her2"].isin(["single", "dual"])]
             if sub["anti_her2"].nunique() == 2 and sub["dfs_event"].sum() > 0:
-                lr_in = logrank(sub, "dfs_months", "dfs_event", "anti_her2",
-                                group_order=["single", "dual"])
-                rows.append({"quantity": "DFS by anti-HER2: log-rank",
-                             "group": f"{lab}: dual vs single", "estimate": lr_in["statistic"],
-                             "p": lr_in["p"], "test": lr_in["test"], "n": len(sub),
-                             "events": int(sub["dfs_event"].sum())})
-        hr = cox(surv, "dfs_months", "dfs_event", ["group"],
-                 categorical={"group": present}).iloc[0]
-        rows.append({"quantity": "DFS hazard ratio", "group": f"{present[1]} vs {present[0]}",
-                     "estimate": hr["hr"], "lower": hr["lower"], "upper": hr["upper"],
-                     "p": hr["p"], "test": hr.get("test", "Wald"),
-                     "ci_method": hr.get("ci_method", "Wald")})
+                def within_row(sub=sub, lab=lab) -> dict:
+                    lr_in = logrank(sub, "dfs_months", "dfs_event", "anti_her2",
+                                    group_order=["single", "dual"])
+                    return {"quantity": "DFS by anti-HER2: log-rank",
+                            "group": f"{lab}: dual vs single", "estimate": lr_in["statistic"],
+                            "p": lr_in["p"], "test": lr_in["test"], "n": len(sub),
+                            "events": int(sub["dfs_event"].sum())}
+
+                _guarded(rows, "DFS by anti-HER2: log-rank", f"{lab}: dual vs single",
+                         within_row)
+        def cox_row() -> dict:
+            hr = cox(surv, "dfs_months", "dfs_event", ["group"],
+                     categorical={"group": present}).iloc[0]
+            return {"quantity": "DFS hazard ratio", "group": versus, "estimate": hr["hr"],
+                    "lower": hr["lower"], "upper": hr["upper"], "p": hr["p"],
+                    "test": hr["test"], "ci_method": hr["ci_method"],
+                    "note": hr["warning"] or None}
+
+        _guarded(rows, "DFS hazard ratio", versus, cox_row)
         at = km_at(surv, "dfs_months", "dfs_event", "group", at=[landmark],
                    group_order=present, conf_type=km_ci)
         for r in at.itertuples(index=False):
             rows.append({"quantity": f"DFS at {landmark:g} months (%)", "group": r.group,
                          "estimate": 100 * r.surv, "lower": 100 * r.lower,
                          "upper": 100 * r.upper, "ci_method": r.ci_method})
+        if adjusted:
+            rows.append(_adjusted_hr(surv, present, adjusted))
     return rows
+
+
+def _model_frame(df: pd.DataFrame, specs: list, present: list) -> tuple[pd.DataFrame,
+                                                                        list[str], dict]:
+    """The group (first) and every configured covariate with data: numbers stay numbers,
+    yes/no flags become "no"/"yes", other values are levels (the configured order, then any
+    other value seen). A covariate recorded for nobody, or with one level only, is left out."""
+    d = df.copy()
+    covs, cat = ["group"], {"group": list(present)}
+    for spec in specs or []:
+        name = spec["name"] if isinstance(spec, dict) else str(spec)
+        if name in covs or name not in d.columns or d[name].notna().sum() == 0:
+            continue
+        s = d[name]
+        if pd.api.types.is_bool_dtype(s) or (s.dtype == object
+                                             and set(s.dropna().unique()) <= {True, False}):
+            s = s.map({True: "yes", False: "no"}, na_action="ignore")
+        if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
+            d[name] = s.astype(float)
+            covs.append(name)
+            continue
+        seen = list(pd.unique(s.dropna()))
+        want = list((spec.get("levels") if isinstance(spec, dict) else None) or [])
+        levels = [v for v in want if v in seen] + sorted(
+            (v for v in seen if v not in want), key=str)
+        if len(levels) < 2:
+            continue
+        d[name] = s.astype(object).where(s.notna(), None)
+        covs.append(name)
+        cat[name] = levels
+    return d, covs, cat
+
+
+def _adjusted_row(quantity: str, present: list, d: pd.DataFrame, covs: list,
+                  method: str) -> dict:
+    how = (method.replace("_", " ") if d[covs].isna().any(axis=None)
+           else "none (every patient has every covariate)")
+    return {"quantity": quantity, "group": f"{present[1]} vs {present[0]}",
+            "note": (f"adjusted for {', '.join(covs[1:]) or 'nothing'}; missing covariate "
+                     f"values: {how}")}
+
+
+def _adjusted_or(has: pd.DataFrame, present: list, adjusted: dict) -> dict:
+    """The group's pCR odds ratio adjusted for the configured covariates: complete case
+    (ML or Firth by ``pcr_method``/``pcr_min_cell`` as the response stage; profile-likelihood
+    CI as R's confint, Wald p of the term) or
+    multiple imputation (chained equations, Rubin's rules)."""
+    from ..stats.pooling import pooled_logistic
+
+    method = adjusted.get("missing", "complete_case")
+    d, covs, cat = _model_frame(has, adjusted.get("pcr_covariates") or [], present)
+    row = _adjusted_row("Adjusted pCR odds ratio", present, d, covs, method)
+    n_inc = int(d[covs].isna().any(axis=1).sum())
+    try:
+        if method == "multiple_imputation" and n_inc:
+            imp = adjusted.get("pcr_imputation") or {}
+            res = pooled_logistic(d[["pcr_int", *covs]].reset_index(drop=True), "pcr_int", covs,
+                                  cat, m=int(imp.get("m", 20)), seed=int(imp.get("seed", 1)),
+                                  n_iter=int(imp.get("iterations", 10)))
+            c = res[res["variable"] == "group"].iloc[0]
+            row.update(estimate=c["odds_ratio"], lower=c["or_lower"], upper=c["or_upper"],
+                       p=c["p"], test=c["test"], ci_method=c["ci_method"], n=int(c["n"]))
+            row["note"] += f" (m = {int(c['m'])}, {n_inc} incomplete rows imputed)"
+        else:
+            _complete_case_or(row, d, covs, cat, adjusted)
+            if n_inc:
+                row["note"] += f" ({n_inc} incomplete rows left out)"
+    except ValueError as e:
+        row["note"] += f"; not estimable: {e}"
+    return row
+
+
+def _complete_case_or(row: dict, d: pd.DataFrame, covs: list, cat: dict, opts: dict) -> int:
+    """Fill ``row`` with the group's OR from the complete rows: ML, or Firth's penalised
+    likelihood by the rule of the response stage (``opts``: ``pcr_method`` auto | ML | Firth,
+    ``pcr_min_cell``); profile-likelihood CI. Returns the number of rows used."""
+    from ..stats.logistic import choose_method, fit_firth, fit_logistic
+
+    how = str(opts.get("pcr_method", "auto"))
+    if how.lower() == "auto":
+        rule = choose_method(d, "pcr_int", covs, cat, min_cell=int(opts.get("pcr_min_cell", 5)))
+        how = rule["method"]
+        if how == "Firth":
+            row["note"] += f"; Firth: {rule['reason']}"
+    firth = how.lower() == "firth"
+    fit = (fit_firth if firth else fit_logistic)(
+        d, "pcr_int", covs, categorical=cat, ci="profile" if firth else "profile-mass")
+    if fit.warnings:
+        row["note"] += "; " + "; ".join(fit.warnings)
+    c = fit.coef[fit.coef["variable"] == "group"].iloc[0]
+    row.update(estimate=c["odds_ratio"], lower=c["or_lower"], upper=c["or_upper"], p=c["p"],
+               test=c["test"], ci_method=c["ci_method"], n=fit.n_used)
+    return fit.n_used
+
+
+def _adjusted_hr(surv: pd.DataFrame, present: list, adjusted: dict) -> dict:
+    """The group's DFS hazard ratio adjusted for the configured covariates (Cox, Efron ties):
+    complete case, or multiple imputation with the event indicator and the Nelson-Aalen
+    cumulative hazard as predictors and Rubin's rules."""
+    from ..stats.pooling import impute_for_cox, pooled_cox
+    from ..stats.survival import cox
+
+    method = adjusted.get("missing", "complete_case")
+    d, covs, cat = _model_frame(surv, adjusted.get("dfs_covariates") or [], present)
+    row = _adjusted_row("Adjusted DFS hazard ratio", present, d, covs, method)
+    n_inc = int(d[covs].isna().any(axis=1).sum())
+    try:
+        if method == "multiple_imputation" and n_inc:
+            imp = adjusted.get("dfs_imputation") or {}
+            m = int(imp.get("m", 20))
+            completed = impute_for_cox(d, "dfs_months", "dfs_event", covs, cat, m=m,
+                                       seed=int(imp.get("seed", 1)),
+                                       n_iter=int(imp.get("iterations", 10)))
+            c = pooled_cox(completed, "dfs_months", "dfs_event", covs, cat).iloc[0]
+            row.update(estimate=c["hr"], lower=c["hr_lower"], upper=c["hr_upper"], p=c["p"],
+                       test=c["test"], ci_method=c["ci_method"], n=int(c["n"]))
+            row["note"] += f" (m = {m}, {n_inc} incomplete rows imputed)"
+        else:
+            t = cox(d, "dfs_months", "dfs_event", covs, categorical=cat)
+            c = t.iloc[0]
+            row.update(estimate=c["hr"], lower=c["lower"], upper=c["upper"], p=c["p"],
+                       test=c["test"], ci_method=c["ci_method"], n=int(t.attrs["n"]))
+            if n_inc:
+                row["note"] += f" ({n_inc} incomplete rows left out)"
+    except ValueError as e:
+        row["note"] += f"; not estimable: {e}"
+    return row

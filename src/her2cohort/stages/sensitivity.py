@@ -1,5 +1,5 @@
 """Rule ``sensitivity``: one alternative definition (a config variant: pCR definition, DFS
-origin or events, HER2 guideline, KM CI type, ...) applied from the validated records on: derive,
+origin or events, HER2 guideline, KM CI type, complete case or multiple imputation, ...) applied from the validated records on: derive,
 criteria, headline estimates. One job per variant, so the scheduler runs them in parallel."""
 
 from __future__ import annotations
@@ -26,12 +26,17 @@ def variant_config(config: dict, name: str) -> dict:
 def sensitivity_params(config: dict, name: str) -> dict:
     """What the ``sensitivity`` job of variant ``name`` reads (its rule's params): the
     derivation options, criteria and groups of the variant's config, the pCR test, the KM CI
-    type and the landmark of the headline DFS estimate. An edit elsewhere reruns nothing here."""
+    type, the landmark of the headline DFS estimate and, for the adjusted OR and HR, their
+    covariates, imputation settings and how missing covariates are handled
+    (``sensitivity.missing_covariates``). An edit elsewhere reruns nothing here."""
     from .params import stage_params
 
     cfg = variant_config(config, name)
     dfs = cfg.get("dfs") or {}
     surv = cfg.get("survival") or {}
+    pcr = cfg.get("pcr") or {}
+    levels = {v["name"]: v.get("levels") for v in (cfg.get("table1") or {}).get("variables")
+              or [] if isinstance(v, dict) and "name" in v}
     return {
         "variant": name,
         "derive": stage_params(cfg, "derive"),
@@ -40,11 +45,25 @@ def sensitivity_params(config: dict, name: str) -> dict:
         "pcr_test": str((cfg.get("pcr") or {}).get("test", "pearson")),
         "km_ci": str(surv.get("ci_type", "log")),
         "landmark": float(max(dfs.get("landmarks_months") or [60])),
+        "adjusted": {
+            "missing": str((cfg.get("sensitivity") or {}).get("missing_covariates",
+                                                               "complete_case")),
+            # level orders as the response stage takes them (table1.variables), so the
+            # imputation codes the levels alike and the main estimates agree with its tables
+            "pcr_covariates": [
+                {"name": c, "levels": list(levels.get(c) or [])}
+                for c in (pcr.get("models") or {}).get("covariates") or []],
+            "dfs_covariates": list((surv.get("cox") or {}).get("covariates") or []),
+            "pcr_method": str((pcr.get("models") or {}).get("method", "auto")),
+            "pcr_min_cell": int((pcr.get("models") or {}).get("min_cell", 5)),
+            "pcr_imputation": dict(pcr.get("imputation") or {}),
+            "dfs_imputation": dict(surv.get("imputation") or {}),
+        },
     }
 
 
 def main(*, in_validated, in_quarantine, out_csv, variant, derive, criteria, groups, pcr_test,
-         km_ci, landmark) -> None:
+         km_ci, landmark, adjusted=None) -> None:
     import pandas as pd
 
     from ..study.cohort import apply_criteria
@@ -55,7 +74,7 @@ def main(*, in_validated, in_quarantine, out_csv, variant, derive, criteria, gro
     derived = derive_records(pd.read_parquet(in_validated), **derive)
     analysed, _, _ = apply_criteria(derived, pd.read_parquet(in_quarantine), criteria, groups)
     rows = headline(analysed, groups=groups, pcr_test=pcr_test, km_ci=km_ci,
-                    landmark=landmark)
+                    landmark=landmark, adjusted=adjusted)
     out = pd.DataFrame(rows)
     out.insert(0, "variant", variant)
     write_csv(out, out_csv, digits=17)

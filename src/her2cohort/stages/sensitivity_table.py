@@ -24,6 +24,8 @@ def main(*, in_variants, out_csv, out_html, out_docx, descriptions, simulated) -
             text = f"{int(r['events'])}/{int(r['n'])}"
         elif pd.notna(r.get("n")):
             text = f"{int(r['n'])}"
+        elif "not estimable" in str(r.get("note") or ""):
+            text = "not estimable"
         else:
             text = ""
         if pd.notna(r.get("p")) and not text:  # p of a test row; CIs speak for themselves
@@ -38,6 +40,12 @@ def main(*, in_variants, out_csv, out_html, out_docx, descriptions, simulated) -
     notes = [f"{v}: {descriptions.get(v, '')}" for v in order]
     tests = long.dropna(subset=["test"]).drop_duplicates(["quantity", "test"])
     notes += [f"{r.quantity}: {r.test}" for r in tests.itertuples()]
+    if "note" in long:  # how each adjusted estimate was made, once per distinct wording
+        noted = long.dropna(subset=["note"])
+        for (quantity, note), sub in noted.groupby(["quantity", "note"], sort=False):
+            where = ("" if sub["variant"].nunique() == len(order)
+                     else " [" + ", ".join(dict.fromkeys(sub["variant"])) + "]")
+            notes.append(f"{quantity}{where}: {note}")
     notes += simulated_notes(simulated)
     disp = DisplayTable(body, title="Sensitivity analyses: headline estimates under each "
                         "alternative definition", footnotes=notes)

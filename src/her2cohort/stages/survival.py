@@ -683,9 +683,7 @@ class _Run:
         the Nelson-Aalen cumulative hazard as predictors, White & Royston, Stat Med 2009),
         fit every Cox model of the table on each completed data set and pool by Rubin's
         rules; the complete-case estimates are put beside."""
-        from ..stats.cox import CoxModel
-        from ..stats.pooling import impute_mice, rubin_pool
-        from ..stats.survival import km_table
+        from ..stats.pooling import impute_for_cox, pooled_cox
 
         d, covs, cat = meta["data"], meta["covs"], meta["cat"]
         n_miss = int(d[covs].isna().any(axis=1).sum())
@@ -694,53 +692,31 @@ class _Run:
                               "models use every patient, imputation not needed")
             self.notes.add("Cox MI", self.why["mi"])
             return
-        km = km_table(d, "dfs_months", "dfs_event", conf_type=self.ci_type)
-        cumhaz = np.cumsum(km["n_event"] / km["n_risk"]).to_numpy()
-        idx = np.searchsorted(km["time"].to_numpy(), d["dfs_months"].to_numpy(), side="right")
-        data = d[covs].copy()
-        data["_event"] = d["dfs_event"].astype(float)
-        data["_cumhaz"] = np.r_[0.0, cumhaz][idx]
         try:
-            imps = impute_mice(data, columns=list(data.columns), m=m, seed=seed,
-                               n_iter=n_iter, categorical=cat)
+            imps = impute_for_cox(d, "dfs_months", "dfs_event", covs, cat, m=m, seed=seed,
+                                  n_iter=n_iter)
         except ValueError as e:
             self.why["mi"] = f"imputation failed: {e}"
             self.notes.add("Cox MI", self.why["mi"])
             return
         opts = meta["opts"]
-        model = CoxModel(ties=opts["ties"])
-        kw = {"strata": opts["strata"], "cluster": opts["cluster"], "robust": opts["robust"]}
+        kw = {"ties": opts["ties"], "strata": opts["strata"], "cluster": opts["cluster"],
+              "robust": opts["robust"]}
         # univariable models of complete covariates are the complete-case ones: not repeated
         specs = [("univariable", [c]) for c in covs if d[c].isna().any()]
         if len(covs) > 1:
             specs.append(("multivariable", covs))
         cc = pd.concat(self.cox_rows, ignore_index=True) if self.cox_rows else pd.DataFrame()
         for label, cs in specs:
-            est, var, names = [], [], None
             try:
-                for imp in imps:
-                    full = d.copy()
-                    for c in cs:
-                        full[c] = imp[c].to_numpy()
-                    fit = model.fit(full, "dfs_months", "dfs_event", cs,
-                                    categorical={c: cat[c] for c in cs if c in cat}, **kw)
-                    if fit.singular.any() or fit.infinite.any():
-                        raise ValueError("a coefficient is not estimable in an imputed data set")
-                    est.append(fit.coef)
-                    var.append(fit.var)
-                    names = fit.terms
-                pooled = rubin_pool(np.array(est), np.array(var), names=names)
+                pooled = pooled_cox(imps, "dfs_months", "dfs_event", cs, cat, **kw)
             except ValueError as e:
                 self.notes.add("Cox MI", f"{label} model of {', '.join(cs)} not pooled: {e}")
                 continue
-            pooled.attrs = {}  # the pooled covariance matrix is not tabulated
             pooled.insert(0, "model", label)
             pooled.insert(1, "variable", [next(c for c in cs if t == c or t.startswith(c + "["))
                                           for t in pooled["term"]])
             pooled.insert(2, "label", pooled["variable"].map(meta["labels"]))
-            pooled["hr"] = np.exp(pooled["estimate"])
-            pooled["hr_lower"] = np.exp(pooled["lower"])
-            pooled["hr_upper"] = np.exp(pooled["upper"])
             pooled["n"] = len(d)
             pooled["n_imputed_rows"] = int(d[cs].isna().any(axis=1).sum())
             if len(cc):
@@ -750,7 +726,8 @@ class _Run:
             pooled["imputation"] = (
                 f"chained equations (predictive mean matching), m = {m}, {n_iter} iterations, "
                 f"seed {seed}; predictors: the model covariates, the event indicator and the "
-                "Nelson-Aalen cumulative hazard")
+                "Nelson-Aalen cumulative hazard; pooled by Rubin's rules, Barnard-Rubin df "
+                "with complete-data df = events - coefficients (as mice::pool for coxph)")
             self.mi_rows.append(pooled)
 
     # ----------------------------------------------------------------- IPTW

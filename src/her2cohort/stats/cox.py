@@ -28,6 +28,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .grouping import check_levels
+
 __all__ = [
     "CoxFit",
     "CoxModel",
@@ -74,15 +76,7 @@ def _design(
     for c in covariates:
         s = df[c]
         if c in categorical:
-            levels = list(categorical[c])
-            if len(levels) < 2 or len(set(levels)) != len(levels):
-                raise ValueError(f"categorical levels for '{c}' must be >= 2 distinct values")
-            bad = ~s.isin(levels)
-            if bad.any():
-                raise ValueError(
-                    f"covariate column '{c}' has {int(bad.sum())} value(s) not in its levels "
-                    f"{levels}: {sorted(map(str, pd.unique(s[bad])))}"
-                )
+            levels = check_levels(s, c, categorical[c])
             idx = []
             for lv in levels[1:]:
                 idx.append(len(cols))

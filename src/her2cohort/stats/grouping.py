@@ -54,3 +54,32 @@ def group_labels(
         if empty and not allow_empty:
             raise ValueError(f"group_order level(s) with no rows in '{group}': {empty}")
     return g.to_numpy(dtype=object), levels
+
+
+def check_levels(s: pd.Series, name: str, levels: Sequence[Any],
+                 what: str = "covariate column") -> list[Any]:
+    """The level order of a categorical variable, checked: at least two distinct levels and
+    every value among them (errors name the column, the count and the stray values)."""
+    levels = list(levels)
+    if len(levels) < 2 or len(set(levels)) != len(levels):
+        raise ValueError(f"categorical levels for '{name}' must be >= 2 distinct values")
+    bad = ~s.isin(levels)
+    if bad.any():
+        raise ValueError(
+            f"{what} '{name}' has {int(bad.sum())} value(s) not in its levels {levels}: "
+            f"{sorted(map(str, pd.unique(s[bad])))}"
+        )
+    return levels
+
+
+def outcome01(y: pd.Series, name: str, what: str = "outcome column") -> np.ndarray:
+    """A 0/1 (or boolean) column as a float array; anything else is an error naming it."""
+    if pd.api.types.is_bool_dtype(y):
+        return y.to_numpy(dtype=float)
+    if not pd.api.types.is_numeric_dtype(y):
+        raise ValueError(f"{what} '{name}' must be coded 0/1 (dtype {y.dtype})")
+    yf = y.to_numpy(dtype=float)
+    bad = int((~np.isin(yf, (0.0, 1.0))).sum())
+    if bad:
+        raise ValueError(f"{what} '{name}' has {bad} value(s) not in {{0, 1}}")
+    return yf

@@ -31,6 +31,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .grouping import outcome01
+
 __all__ = [
     "CI_METHODS",
     "LogisticFit",
@@ -190,15 +192,7 @@ def _as_list(x: str | Sequence[str] | None) -> list[str]:
 
 
 def _outcome01(y: pd.Series, outcome: str) -> np.ndarray:
-    if pd.api.types.is_bool_dtype(y):
-        return y.to_numpy(dtype=float)
-    if not pd.api.types.is_numeric_dtype(y):
-        raise ValueError(f"outcome column '{outcome}' must be coded 0/1 (dtype {y.dtype})")
-    yf = y.to_numpy(dtype=float)
-    bad = int((~np.isin(yf, (0.0, 1.0))).sum())
-    if bad:
-        raise ValueError(f"outcome column '{outcome}' has {bad} value(s) not in {{0, 1}}")
-    return yf
+    return outcome01(y, outcome)
 
 
 def _levels_for(s: pd.Series, var: str, given: Sequence[Any] | None) -> list[Any]:

@@ -22,7 +22,7 @@ from scipy.stats.contingency import odds_ratio as _scipy_odds_ratio
 from statsmodels.stats.proportion import proportion_confint
 
 from .exact import fisher_exact
-from .grouping import group_labels
+from .grouping import group_labels, outcome01
 
 __all__ = [
     "CI_METHODS",
@@ -68,15 +68,7 @@ def _outcome(df: pd.DataFrame, outcome: str) -> np.ndarray:
     n_missing = int(y.isna().sum())
     if n_missing:
         raise ValueError(f"outcome column '{outcome}' has {n_missing} missing value(s)")
-    if pd.api.types.is_bool_dtype(y):
-        return y.to_numpy(dtype=int)
-    if not pd.api.types.is_numeric_dtype(y):
-        raise ValueError(f"outcome column '{outcome}' must be coded 0/1 (dtype {y.dtype})")
-    yf = y.to_numpy(dtype=float)
-    bad = int((~np.isin(yf, (0.0, 1.0))).sum())
-    if bad:
-        raise ValueError(f"outcome column '{outcome}' has {bad} value(s) not in {{0, 1}}")
-    return yf.astype(int)
+    return outcome01(y, outcome).astype(int)
 
 
 def _counts(

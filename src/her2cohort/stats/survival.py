@@ -48,7 +48,7 @@ import pandas as pd
 from scipy.stats import chi2, norm
 
 from .cox import TEST_LR, CoxModel
-from .grouping import group_labels
+from .grouping import check_levels, group_labels
 
 __all__ = [
     "COX_CI_METHOD",
@@ -703,15 +703,7 @@ def _design_matrix(
                 "Cox models are fitted on complete cases only - filter or impute first"
             )
         if c in categorical:
-            levels = list(categorical[c])
-            if len(levels) < 2 or len(set(levels)) != len(levels):
-                raise ValueError(f"categorical levels for '{c}' must be >= 2 distinct values")
-            bad = ~s.isin(levels)
-            if bad.any():
-                raise ValueError(
-                    f"covariate column '{c}' has {int(bad.sum())} value(s) not in its levels "
-                    f"{levels}: {sorted(map(str, pd.unique(s[bad])))}"
-                )
+            levels = check_levels(s, c, categorical[c])
             for lv in levels:
                 if not (s == lv).any():
                     raise ValueError(f"covariate column '{c}' has no rows with level {lv!r}")

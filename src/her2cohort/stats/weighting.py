@@ -29,6 +29,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .grouping import check_levels
+
 __all__ = [
     "PS_METHOD",
     "SMD_METHOD",
@@ -68,14 +70,7 @@ def _design(
     for c in confounders:
         s = df[c]
         if c in categorical:
-            levels = list(categorical[c])
-            if len(levels) < 2 or len(set(levels)) != len(levels):
-                raise ValueError(f"categorical levels for '{c}' must be >= 2 distinct values")
-            bad = ~s.isin(levels)
-            if bad.any():
-                raise ValueError(
-                    f"confounder '{c}' has {int(bad.sum())} value(s) not in its levels {levels}"
-                )
+            levels = check_levels(s, c, categorical[c], what="confounder")
             for lv in levels:
                 name = f"{c}[{lv}]"
                 cols[name] = (s == lv).to_numpy(dtype=float)

@@ -78,7 +78,7 @@ def test_complete_case_equals_the_models_on_complete_rows():
     assert (orow["estimate"], orow["lower"], orow["upper"], orow["p"]) == (
         c["odds_ratio"], c["or_lower"], c["or_upper"], c["p"])
     assert orow["n"] == len(df) - n_inc and orow["group"] == "IHC 2+/ISH+ vs IHC 3+"
-    assert "adjusted for hr_status, ct;" in orow["note"]  # never_recorded left out
+    assert "adjusted for hr_status, ct; not in the model: never_recorded" in orow["note"]
     assert f"complete case ({n_inc} incomplete rows left out)" in orow["note"]
     hrow = _row(rows, "Adjusted DFS hazard ratio")
     t = cox(d, "dfs_months", "dfs_event", ["group", "pcr", "ct"],
@@ -117,7 +117,8 @@ def test_nothing_missing_and_not_estimable_are_said():
     df["ct"] = df["ct"].fillna("T2")
     rows = headline(df, groups=GROUPS, adjusted=_adjusted("multiple_imputation"))
     orow = _row(rows, "Adjusted pCR odds ratio")
-    assert "none (every patient has every covariate)" in orow["note"]
+    assert "missing covariate values: none in the covariates used" in orow["note"]
+    assert "not in the model: never_recorded (recorded for no patient)" in orow["note"]
     assert orow["n"] == len(df)
     # a covariate equal to the group is aliased (NA, as R's glm) and the group's OR stays
     df["copy"] = df["her2_class"]
@@ -135,3 +136,94 @@ def test_nothing_missing_and_not_estimable_are_said():
 def test_without_adjusted_settings_no_adjusted_rows():
     rows = headline(_cohort(), groups=GROUPS)
     assert not [r for r in rows if r["quantity"].startswith("Adjusted")]
+
+
+def _sensitivity_cells(rows: list[dict], tmp_path) -> dict:
+    """The rows through the sensitivity table stage: {(quantity, group): cell text}."""
+    from her2cohort.stages import sensitivity_table
+
+    pd.DataFrame(rows).assign(variant="main").to_csv(tmp_path / "main.csv", index=False)
+    sensitivity_table.main(in_variants=str(tmp_path / "main.csv"),
+                           out_csv=str(tmp_path / "s.csv"), out_html=str(tmp_path / "s.html"),
+                           out_docx=str(tmp_path / "s.docx"), descriptions={}, simulated=True)
+    html = (tmp_path / "s.html").read_text("utf-8")
+    return html
+
+
+def test_no_events_in_one_group_says_so_and_never_shows_a_count_as_the_hr(tmp_path):
+    df = _cohort()
+    df.loc[df["her2_class"] == "2+/ISH+", "dfs_event"] = False
+    rows = headline(df, groups=GROUPS, adjusted=_adjusted("complete_case"))
+    for q in ("Adjusted DFS hazard ratio", "DFS hazard ratio"):
+        assert "may be infinite" in _row(rows, q)["note"]
+    html = _sensitivity_cells(rows, tmp_path)
+    hr_line = html[html.index("Adjusted DFS hazard ratio"):][:400]
+    assert "not estimable" in hr_line
+
+
+def test_constant_covariate_in_cox_is_named():
+    df = _cohort().assign(age=50.0)
+    adj = _adjusted("complete_case") | {"dfs_covariates": ["age"]}
+    note = _row(headline(df, groups=GROUPS, adjusted=adj), "Adjusted DFS hazard ratio")["note"]
+    assert "'age' is constant or collinear" in note
+
+
+def test_separation_is_not_pooled_by_ml_under_multiple_imputation():
+    df = _cohort()
+    df.loc[df["her2_class"] == "2+/ISH+", "pcr"] = False
+    row = _row(headline(df, groups=GROUPS, adjusted=_adjusted("multiple_imputation")),
+               "Adjusted pCR odds ratio")
+    assert "estimate" not in row and "not estimable" in row["note"] and "Firth" in row["note"]
+
+
+def test_multiple_imputation_when_complete_cases_lack_a_group():
+    """Every 2+/ISH+ patient misses cT: no complete case in that group, yet the pooled OR and
+    HR are estimable (the complete-case side fit is not needed)."""
+    df = _cohort()
+    df.loc[df["her2_class"] == "2+/ISH+", "ct"] = None
+    rows = headline(df, groups=GROUPS, adjusted=_adjusted("multiple_imputation"))
+    for q in ("Adjusted pCR odds ratio", "Adjusted DFS hazard ratio"):
+        r = _row(rows, q)
+        assert np.isfinite(r["estimate"]) and r["lower"] < r["estimate"] < r["upper"], r
+        assert r["n"] == len(df)
+
+
+def test_one_level_covariate_is_named_not_silently_dropped():
+    df = _cohort()
+    df["ct"] = df["ct"].where(df["ct"].isna(), "T2")  # one level, some missing
+    row = _row(headline(df, groups=GROUPS, adjusted=_adjusted("multiple_imputation")),
+               "Adjusted pCR odds ratio")
+    assert "not in the model: ct (one level only)" in row["note"]
+
+
+def test_constant_pcr_gives_no_odds_ratio():
+    df = _cohort()
+    df["pcr"] = pd.array([False] * len(df), dtype="boolean")
+    rows = headline(df, groups=GROUPS, adjusted=_adjusted("complete_case"))
+    for q in ("pCR odds ratio", "Adjusted pCR odds ratio", "pCR difference"):
+        r = _row(rows, q)
+        assert "estimate" not in r and "not estimable" in r["note"], r
+
+
+def test_test_warnings_reach_the_rows():
+    df = _cohort(n=40)
+    rows = headline(df, groups=GROUPS, pcr_test="pearson")
+    within = [r for r in rows if r["quantity"] == "pCR by anti-HER2 (%): test"]
+    assert any("expected counts < 5" in (r.get("note") or "") for r in within)
+
+
+def test_adjusted_hr_uses_the_configured_cox_settings():
+    from her2cohort.stats.cox import CoxModel
+
+    df = _cohort().assign(centre=lambda d: np.where(np.arange(len(d)) % 3 == 0, "A", "B"))
+    adj = _adjusted("complete_case") | {"dfs_cox": {"ties": "breslow", "strata": "centre",
+                                                    "variance": "cluster",
+                                                    "cluster": "centre"}}
+    row = _row(headline(df, groups=GROUPS, adjusted=adj), "Adjusted DFS hazard ratio")
+    d, _, cat = _frames(df)
+    fit = CoxModel(ties="breslow").fit(d, "dfs_months", "dfs_event", ["group", "pcr", "ct"],
+                                       categorical={k: cat[k] for k in ("group", "pcr", "ct")},
+                                       strata="centre", cluster="centre", robust=True)
+    want = fit.summary().iloc[0]
+    assert (row["estimate"], row["lower"], row["p"]) == (want["hr"], want["lower"], want["p"])
+    assert "stratified by centre" in row["note"] and "cluster-robust" in row["note"]

@@ -82,3 +82,12 @@ def skip_outputs(analysis: str, reason: str, csvs: list, figures: list[tuple] = 
 
         for png, pdf in figures:
             save_figure(message_figure(f"{analysis}: not analysed", reason), png, pdf)
+
+
+def cox_options(cox_cfg: dict) -> dict:
+    """Ties, strata and variance of the Cox models (config ``survival.cox``), as the survival
+    stage fits them: ``variance`` model | robust (sandwich) | cluster (by ``cluster``)."""
+    variance = cox_cfg.get("variance", "model")
+    return {"ties": cox_cfg.get("ties", "efron"), "strata": cox_cfg.get("strata") or None,
+            "robust": variance in ("robust", "cluster"),
+            "cluster": cox_cfg.get("cluster", "centre") if variance == "cluster" else None}

@@ -55,7 +55,8 @@ def headline(analysed: pd.DataFrame, *, groups: dict, pcr_test: str = "pearson",
 
         def test_row() -> dict:
             t = compare_proportions(d, "_y", by, test=test, group_order=levels)
-            return {"quantity": f"{name}: test", "group": vs, "p": t["p"], "test": t["test"]}
+            return {"quantity": f"{name}: test", "group": vs, "p": t["p"], "test": t["test"],
+                    "note": t["warning"]}
 
         _guarded(rows, f"{name}: test", vs, test_row)
 
@@ -79,7 +80,7 @@ def headline(analysed: pd.DataFrame, *, groups: dict, pcr_test: str = "pearson",
             t = compare_proportions(has, "pcr_int", "group", test=pcr_test,
                                     group_order=present)
             return {"quantity": "pCR difference", "group": versus, "p": t["p"],
-                    "test": t["test"]}
+                    "test": t["test"], "note": t["warning"]}
 
         _guarded(rows, "pCR difference", versus, pcr_test_row)
         for lab in present:
@@ -106,7 +107,7 @@ def headline(analysed: pd.DataFrame, *, groups: dict, pcr_test: str = "pearson",
         def logrank_row() -> dict:
             lr = logrank(surv, "dfs_months", "dfs_event", "group", group_order=present)
             return {"quantity": "DFS log-rank", "group": versus, "estimate": lr["statistic"],
-                    "p": lr["p"], "test": lr["test"]}
+                    "p": lr["p"], "test": lr["test"], "note": lr["warning"]}
 
         _guarded(rows, "DFS log-rank", versus, logrank_row)
         for lab in present:
@@ -118,7 +119,7 @@ def headline(analysed: pd.DataFrame, *, groups: dict, pcr_test: str = "pearson",
                     return {"quantity": "DFS by anti-HER2: log-rank",
                             "group": f"{lab}: dual vs single", "estimate": lr_in["statistic"],
                             "p": lr_in["p"], "test": lr_in["test"], "n": len(sub),
-                            "events": int(sub["dfs_event"].sum())}
+                            "events": int(sub["dfs_event"].sum()), "note": lr_in["warning"]}
 
                 _guarded(rows, "DFS by anti-HER2: log-rank", f"{lab}: dual vs single",
                          within_row)
@@ -142,16 +143,20 @@ def headline(analysed: pd.DataFrame, *, groups: dict, pcr_test: str = "pearson",
     return rows
 
 
-def _model_frame(df: pd.DataFrame, specs: list, present: list) -> tuple[pd.DataFrame,
-                                                                        list[str], dict]:
+def _model_frame(df: pd.DataFrame, specs: list, present: list
+                 ) -> tuple[pd.DataFrame, list[str], dict, list[str]]:
     """The group (first) and every configured covariate with data: numbers stay numbers,
     yes/no flags become "no"/"yes", other values are levels (the configured order, then any
-    other value seen). A covariate recorded for nobody, or with one level only, is left out."""
+    other value seen). A covariate recorded for nobody, or with one level only, is left out
+    and named in the fourth item (as the response stage footnotes it)."""
     d = df.copy()
-    covs, cat = ["group"], {"group": list(present)}
+    covs, cat, left_out = ["group"], {"group": list(present)}, []
     for spec in specs or []:
         name = spec["name"] if isinstance(spec, dict) else str(spec)
-        if name in covs or name not in d.columns or d[name].notna().sum() == 0:
+        if name in covs:
+            continue
+        if name not in d.columns or d[name].notna().sum() == 0:
+            left_out.append(f"{name} (recorded for no patient)")
             continue
         s = d[name]
         if pd.api.types.is_bool_dtype(s) or (s.dtype == object
@@ -166,39 +171,67 @@ def _model_frame(df: pd.DataFrame, specs: list, present: list) -> tuple[pd.DataF
         levels = [v for v in want if v in seen] + sorted(
             (v for v in seen if v not in want), key=str)
         if len(levels) < 2:
+            left_out.append(f"{name} (one level only)")
             continue
         d[name] = s.astype(object).where(s.notna(), None)
         covs.append(name)
         cat[name] = levels
-    return d, covs, cat
+    return d, covs, cat, left_out
 
 
 def _adjusted_row(quantity: str, present: list, d: pd.DataFrame, covs: list,
-                  method: str) -> dict:
+                  left_out: list[str], method: str) -> dict:
     how = (method.replace("_", " ") if d[covs].isna().any(axis=None)
-           else "none (every patient has every covariate)")
+           else "none in the covariates used")
+    note = f"adjusted for {', '.join(covs[1:]) or 'nothing'}"
+    if left_out:
+        note += f"; not in the model: {', '.join(left_out)}"
     return {"quantity": quantity, "group": f"{present[1]} vs {present[0]}",
-            "note": (f"adjusted for {', '.join(covs[1:]) or 'nothing'}; missing covariate "
-                     f"values: {how}")}
+            "note": f"{note}; missing covariate values: {how}"}
+
+
+def _constant_outcome(y: pd.Series, what: str) -> None:
+    """An OR needs patients with and without the outcome among those used."""
+    if y.nunique(dropna=True) < 2:
+        raise ValueError(f"{what} is the same for every patient used ({int(y.sum())} of "
+                         f"{int(y.notna().sum())}); no odds ratio")
 
 
 def _adjusted_or(has: pd.DataFrame, present: list, adjusted: dict) -> dict:
     """The group's pCR odds ratio adjusted for the configured covariates: complete case
     (ML or Firth by ``pcr_method``/``pcr_min_cell`` as the response stage; profile-likelihood
-    CI as R's confint, Wald p of the term) or
-    multiple imputation (chained equations, Rubin's rules)."""
+    CI as R's confint, Wald p of the term) or multiple imputation (chained equations, Rubin's
+    rules). Pooling is of ML fits only: where the stated rule calls for Firth (separation or
+    a sparse cell), the pooled OR is not reported and the note says why."""
+    from ..stats.logistic import choose_method
     from ..stats.pooling import pooled_logistic
 
     method = adjusted.get("missing", "complete_case")
-    d, covs, cat = _model_frame(has, adjusted.get("pcr_covariates") or [], present)
-    row = _adjusted_row("Adjusted pCR odds ratio", present, d, covs, method)
+    d, covs, cat, left_out = _model_frame(has, adjusted.get("pcr_covariates") or [], present)
+    row = _adjusted_row("Adjusted pCR odds ratio", present, d, covs, left_out, method)
     n_inc = int(d[covs].isna().any(axis=1).sum())
     try:
+        _constant_outcome(d["pcr_int"], "pCR")
         if method == "multiple_imputation" and n_inc:
+            how = str(adjusted.get("pcr_method", "auto")).lower()
+            if how == "auto":  # the stated rule, on the complete cases
+                try:
+                    rule = choose_method(d, "pcr_int", covs, cat,
+                                         min_cell=int(adjusted.get("pcr_min_cell", 5)))
+                    how, why = rule["method"].lower(), rule["reason"]
+                except ValueError as e:  # e.g. no complete case in a group
+                    how = "ml"
+                    row["note"] += f"; ML/Firth rule not checkable on complete cases ({e})"
+            else:
+                why = f"pcr.models.method is {adjusted.get('pcr_method')}"
+            if how == "firth":
+                raise ValueError(f"pooling of Firth fits is not implemented and ML is not "
+                                 f"appropriate here (Firth: {why}); see the complete-case "
+                                 "estimate of the main analysis")
             imp = adjusted.get("pcr_imputation") or {}
             res = pooled_logistic(d[["pcr_int", *covs]].reset_index(drop=True), "pcr_int", covs,
                                   cat, m=int(imp.get("m", 20)), seed=int(imp.get("seed", 1)),
-                                  n_iter=int(imp.get("iterations", 10)))
+                                  n_iter=int(imp.get("iterations", 10)), complete_case=False)
             c = res[res["variable"] == "group"].iloc[0]
             row.update(estimate=c["odds_ratio"], lower=c["or_lower"], upper=c["or_upper"],
                        p=c["p"], test=c["test"], ci_method=c["ci_method"], n=int(c["n"]))
@@ -218,6 +251,7 @@ def _complete_case_or(row: dict, d: pd.DataFrame, covs: list, cat: dict, opts: d
     ``pcr_min_cell``); profile-likelihood CI. Returns the number of rows used."""
     from ..stats.logistic import choose_method, fit_firth, fit_logistic
 
+    _constant_outcome(d.dropna(subset=covs)["pcr_int"], "pCR")
     how = str(opts.get("pcr_method", "auto"))
     if how.lower() == "auto":
         rule = choose_method(d, "pcr_int", covs, cat, min_cell=int(opts.get("pcr_min_cell", 5)))
@@ -236,15 +270,27 @@ def _complete_case_or(row: dict, d: pd.DataFrame, covs: list, cat: dict, opts: d
 
 
 def _adjusted_hr(surv: pd.DataFrame, present: list, adjusted: dict) -> dict:
-    """The group's DFS hazard ratio adjusted for the configured covariates (Cox, Efron ties):
-    complete case, or multiple imputation with the event indicator and the Nelson-Aalen
-    cumulative hazard as predictors and Rubin's rules."""
+    """The group's DFS hazard ratio adjusted for the configured covariates, with the ties,
+    strata and variance of ``survival.cox`` (``adjusted["dfs_cox"]``): complete case, or
+    multiple imputation with the event indicator and the Nelson-Aalen cumulative hazard as
+    predictors and Rubin's rules (as mice::pool)."""
+    from ..stats.cox import CoxModel
     from ..stats.pooling import impute_for_cox, pooled_cox
-    from ..stats.survival import cox
+    from .common import cox_options
 
     method = adjusted.get("missing", "complete_case")
-    d, covs, cat = _model_frame(surv, adjusted.get("dfs_covariates") or [], present)
-    row = _adjusted_row("Adjusted DFS hazard ratio", present, d, covs, method)
+    d, covs, cat, left_out = _model_frame(surv, adjusted.get("dfs_covariates") or [], present)
+    row = _adjusted_row("Adjusted DFS hazard ratio", present, d, covs, left_out, method)
+    opts = cox_options(adjusted.get("dfs_cox") or {})
+    for key in ("strata", "cluster"):
+        if opts[key] and opts[key] not in d.columns:
+            row["note"] += f"; {key} column '{opts[key]}' is not in the data: not used"
+            opts[key] = None
+    if opts["strata"]:
+        row["note"] += f"; stratified by {opts['strata']}"
+    if opts["robust"]:
+        row["note"] += ("; cluster-robust variance by " + opts["cluster"] if opts["cluster"]
+                        else "; robust (sandwich) variance")
     n_inc = int(d[covs].isna().any(axis=1).sum())
     try:
         if method == "multiple_imputation" and n_inc:
@@ -253,15 +299,21 @@ def _adjusted_hr(surv: pd.DataFrame, present: list, adjusted: dict) -> dict:
             completed = impute_for_cox(d, "dfs_months", "dfs_event", covs, cat, m=m,
                                        seed=int(imp.get("seed", 1)),
                                        n_iter=int(imp.get("iterations", 10)))
-            c = pooled_cox(completed, "dfs_months", "dfs_event", covs, cat).iloc[0]
+            c = pooled_cox(completed, "dfs_months", "dfs_event", covs, cat, **opts).iloc[0]
             row.update(estimate=c["hr"], lower=c["hr_lower"], upper=c["hr_upper"], p=c["p"],
                        test=c["test"], ci_method=c["ci_method"], n=int(c["n"]))
             row["note"] += f" (m = {m}, {n_inc} incomplete rows imputed)"
         else:
-            t = cox(d, "dfs_months", "dfs_event", covs, categorical=cat)
-            c = t.iloc[0]
+            fit = CoxModel(ties=opts["ties"]).fit(
+                d, "dfs_months", "dfs_event", covs, categorical=cat, strata=opts["strata"],
+                cluster=opts["cluster"], robust=opts["robust"])
+            summ = fit.summary()
+            c = summ.iloc[0]
             row.update(estimate=c["hr"], lower=c["lower"], upper=c["upper"], p=c["p"],
-                       test=c["test"], ci_method=c["ci_method"], n=int(t.attrs["n"]))
+                       test=c["test"], ci_method=c["ci_method"], n=int(fit.n))
+            warnings = [w for w in summ["warning"] if w]
+            if warnings:
+                row["note"] += "; " + "; ".join(warnings)
             if n_inc:
                 row["note"] += f" ({n_inc} incomplete rows left out)"
     except ValueError as e:

@@ -58,6 +58,8 @@ def sensitivity_params(config: dict, name: str) -> dict:
             "pcr_min_cell": int((pcr.get("models") or {}).get("min_cell", 5)),
             "pcr_imputation": dict(pcr.get("imputation") or {}),
             "dfs_imputation": dict(surv.get("imputation") or {}),
+            "dfs_cox": {k: v for k, v in (surv.get("cox") or {}).items()
+                        if k in ("ties", "strata", "variance", "cluster")},
         },
     }
 

@@ -17,14 +17,18 @@ def main(*, in_variants, out_csv, out_html, out_docx, descriptions, simulated) -
     order = list(dict.fromkeys(long["variant"]))
 
     def cell(r) -> str:
+        note = str(r.get("note") or "") if pd.notna(r.get("note")) else ""
         if pd.notna(r.get("estimate")) and pd.notna(r.get("lower")):
             text = format_estimate(r["estimate"], r["lower"], r["upper"], digits=2 if
                                    r["quantity"].endswith("ratio") else 1)
+        elif r["quantity"].endswith(("ratio", "(%)")) and (
+                pd.notna(r.get("estimate")) or "not estimable" in note):
+            text = "not estimable"  # infinite or undefined: never a bare count in its place
         elif pd.notna(r.get("events")) and pd.notna(r.get("n")):
             text = f"{int(r['events'])}/{int(r['n'])}"
         elif pd.notna(r.get("n")):
             text = f"{int(r['n'])}"
-        elif "not estimable" in str(r.get("note") or ""):
+        elif "not estimable" in note:
             text = "not estimable"
         else:
             text = ""

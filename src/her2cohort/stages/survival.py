@@ -495,12 +495,9 @@ class _Run:
         return d, covs, cat, labels
 
     def _cox_options(self) -> dict:
-        c = self.o["cox"]
-        variance = c.get("variance", "model")
-        opts = {"ties": c.get("ties", "efron"), "strata": c.get("strata") or None,
-                "robust": variance in ("robust", "cluster"),
-                "cluster": c.get("cluster", "centre") if variance == "cluster" else None}
-        return opts
+        from .common import cox_options
+
+        return cox_options(self.o["cox"])
 
     def cox_models(self, zph_png, zph_pdf, forest_png, forest_pdf) -> None:
         from ..render.forest import forest_plot

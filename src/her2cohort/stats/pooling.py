@@ -227,6 +227,7 @@ def pooled_logistic(
     impute_columns: Sequence[str] | None = None,
     n_iter: int = 10,
     conf_level: float = CONF_LEVEL,
+    complete_case: bool = True,
 ) -> pd.DataFrame:
     """Logistic regression after multiple imputation, beside the complete-case fit.
 
@@ -239,7 +240,8 @@ def pooled_logistic(
     One row per coefficient: ``term, variable, level, m, n, estimate, std_error, df, fmi,
     riv, lambda, p, test, odds_ratio, or_lower, or_upper, ci_method`` (pooled) and
     ``cc_n, cc_odds_ratio, cc_or_lower, cc_or_upper, cc_p, cc_test, cc_ci_method``
-    (complete cases, profile-likelihood CI, Wald p).
+    (complete cases, profile-likelihood CI, Wald p; NaN with ``complete_case=False``, which
+    skips that fit).
     """
     from .logistic import _as_list, fit_logistic
 
@@ -275,14 +277,20 @@ def pooled_logistic(
         res["odds_ratio"] = np.exp(res["estimate"])
         res["or_lower"] = np.exp(res["lower"])
         res["or_upper"] = np.exp(res["upper"])
-    cc = fit_logistic(df, outcome, covs, categorical, interactions, ci="profile",
-                      conf_level=conf_level)
-    ccc = cc.coef.set_index("term")
-    res["cc_n"] = cc.n_used
-    for col, src in (("cc_odds_ratio", "odds_ratio"), ("cc_or_lower", "or_lower"),
-                     ("cc_or_upper", "or_upper"), ("cc_p", "p"), ("cc_test", "test"),
-                     ("cc_ci_method", "ci_method")):
-        res[col] = [ccc[src].get(t, np.nan) for t in res["term"]]
+    cc_cols = (("cc_odds_ratio", "odds_ratio"), ("cc_or_lower", "or_lower"),
+               ("cc_or_upper", "or_upper"), ("cc_p", "p"), ("cc_test", "test"),
+               ("cc_ci_method", "ci_method"))
+    if complete_case:
+        cc = fit_logistic(df, outcome, covs, categorical, interactions, ci="profile",
+                          conf_level=conf_level)
+        ccc = cc.coef.set_index("term")
+        res["cc_n"] = cc.n_used
+        for col, src in cc_cols:
+            res[col] = [ccc[src].get(t, np.nan) for t in res["term"]]
+    else:
+        res["cc_n"] = np.nan
+        for col, _ in cc_cols:
+            res[col] = np.nan
     cols_out = ["term", "variable", "level", "m", "n", "estimate", "std_error", "df", "fmi",
                 "riv", "lambda", "p", "test", "odds_ratio", "or_lower", "or_upper",
                 "ci_method", "cc_n", "cc_odds_ratio", "cc_or_lower", "cc_or_upper", "cc_p",

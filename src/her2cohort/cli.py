@@ -57,10 +57,12 @@ def _support_lines(cfg: dict, needs: list[dict]) -> list[str]:
 
 
 def _check(args) -> int:
+    import pandas as pd
+
     from .data.config import ConfigError, salt, vocabularies
     from .data.ingest import ingest
     from .data.mapping import MappingError
-    from .data.problems import format_report, resolve_actions
+    from .data.problems import format_report, quarantine_reasons, resolve_actions
     from .stages.params import load_study_config, stage_params
     from .stages.validate import validate_with_config
 
@@ -75,15 +77,28 @@ def _check(args) -> int:
         resolve_actions(problems, cfg["qc"]["actions"])
         print("\n".join(_support_lines(cfg, needs)))
         if not any(p.action == "fail" for p in problems) and len(df):
-            _, quarantined, vprobs = validate_with_config(df, cfg)
+            # records ingest already sends to quarantine (a cell not readable, a record of a
+            # multi-file centre without its partner) are counted, not validated, as the
+            # pipeline does
+            reasons = quarantine_reasons(problems)
+            keys = pd.MultiIndex.from_arrays([df["source_file"].astype(str),
+                                              df["source_row"].astype(int)])
+            pre = pd.Series(keys.isin(list(reasons)) if reasons else False, index=df.index)
+            clean, quarantined, vprobs = validate_with_config(df.loc[~pre], cfg)
             problems += vprobs
-            print(f"{len(df)} records read; {len(quarantined)} would be quarantined.")
+            n_q = int(pre.sum()) + len(quarantined)
+            print(f"{len(df)} records read; {n_q} would be quarantined.")
+            if len(clean) == 0:
+                print("warning: no record would pass validation, so nothing would be "
+                      "analysed; see the problems below.")
     except (ConfigError, MappingError) as e:
         print(f"configuration error: {e}", file=sys.stderr)
         return 2
     except FileNotFoundError as e:
         print(f"configuration error: {e}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        raise  # handled in main(): the reader of a pipe left
     except Exception as e:  # no traceback for any input; HER2COHORT_DEBUG=1 shows it
         if os.environ.get("HER2COHORT_DEBUG"):
             raise
@@ -136,7 +151,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--config", default="config/config.yaml")
     p.set_defaults(func=_fields)
     args = parser.parse_args(argv)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except BrokenPipeError:  # `her2cohort check | head`: the reader left; stop quietly
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":  # pragma: no cover

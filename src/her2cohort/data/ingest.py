@@ -26,6 +26,7 @@ from .mapping import MappingError, duplicate_centres, load_mapping
 from .needs import split_needs, unmet_message
 from .problems import DEFAULT_ACTIONS, Problem
 from .read import read_raw
+from .safety import lookalike_note
 
 EXCEL_EPOCH = dt.date(1899, 12, 30)  # Excel's serial day 0 (1900 date system, after the leap bug)
 
@@ -247,7 +248,8 @@ def harmonize(raw: pd.DataFrame, mapping: dict, *, salt: str,
             for i in vals.index[bad]:
                 problems.append(_problem(
                     frel, frows[i], keys[i], src, vals[i], "unknown_code",
-                    f"value has no mapping for '{f.name}'; expected one of "
+                    f"value has no mapping for '{f.name}'"
+                    f"{lookalike_note(str(vals[i]), [*allowed, *vmap])}; expected one of "
                     f"{', '.join(allowed)} or a mapping for it under 'values: {f.name}:' in "
                     f"{mapping['_path']}"))
             out[f.name] = pd.Series(mapped.where(~bad), dtype="string")

@@ -133,6 +133,16 @@ def show(value: str) -> str:
                    .decode("ascii") for c in value)
 
 
+def lookalike_note(value: str, allowed: list[str]) -> str:
+    """For a code that matched nothing: name its non-ASCII characters when every allowed code
+    is ASCII (a Cyrillic 'М' or a full-width '３' looks exactly like the Latin one)."""
+    if value.isascii() or not all(str(a).isascii() for a in allowed):
+        return ""
+    odd = dict.fromkeys(c for c in value if not c.isascii())
+    names = ", ".join(f"'{c}' U+{ord(c):04X} {unicodedata.name(c, 'unnamed')}" for c in odd)
+    return f" (it contains non-ASCII character(s): {names})"
+
+
 # --- allowed data folders ---------------------------------------------------------------------
 
 DEFAULT_DATA_DIRS: tuple[str, ...] = ("data",)

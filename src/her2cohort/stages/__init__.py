@@ -46,6 +46,16 @@ def run(stage: str, **kwargs) -> int:
         print(f"{stage}: {redact_text(str(e), ids=False)}\n(set HER2COHORT_DEBUG=1 to see the "
               "traceback)", file=sys.stderr)
         return 1
+    except Exception as e:  # a defect of ours: still no traceback, but say it is one
+        if os.environ.get("HER2COHORT_DEBUG"):
+            raise
+        from ..data.safety import redact_text
+
+        print(f"{stage}: internal error ({type(e).__name__}: "
+              f"{redact_text(str(e), ids=False)}). This is a defect of her2cohort, not of your "
+              "data: please report it with the log (set HER2COHORT_DEBUG=1 to see the "
+              "traceback).", file=sys.stderr)
+        return 1
     return 0
 
 

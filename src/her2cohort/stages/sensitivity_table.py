@@ -42,8 +42,9 @@ def main(*, in_variants, out_csv, out_html, out_docx, descriptions, simulated) -
     wide = wide.reset_index()
     body = wide.rename(columns={"quantity": "Estimate", "group": "Group"})
     notes = [f"{v}: {descriptions.get(v, '')}" for v in order]
-    tests = long.dropna(subset=["test"]).drop_duplicates(["quantity", "test"])
-    notes += [f"{r.quantity}: {r.test}" for r in tests.itertuples()]
+    if "test" in long:
+        tests = long.dropna(subset=["test"]).drop_duplicates(["quantity", "test"])
+        notes += [f"{r.quantity}: {r.test}" for r in tests.itertuples()]
     if "note" in long:  # how each adjusted estimate was made, once per distinct wording
         noted = long.dropna(subset=["note"])
         for (quantity, note), sub in noted.groupby(["quantity", "note"], sort=False):

@@ -18,7 +18,24 @@ def main(*, in_analysis, out_csv, out_docx, out_html, variables, nonnormal, grou
     name = lambda v: v["name"] if isinstance(v, dict) else v
     present = [v for v in variables if name(v) in df.columns and df[name(v)].notna().any()]
     absent = [name(v) for v in variables if v not in present]
-    tab = table_one(df, "group", present, group_order=labels, nonnormal=nonnormal)
+    title = f"Table 1. Baseline characteristics by {groups.get('name', 'group')}"
+    if df.empty or not present:
+        from ..render.tables import DisplayTable
+        from .common import skipped_table
+
+        reason = ("no patient is analysed (see results/tables/flow.csv)" if df.empty else
+                  "no Table 1 variable is recorded for any analysed patient")
+        print(f"table1: skipped: {reason}")
+        skipped = skipped_table("Table 1", reason)
+        write_csv(skipped, out_csv)
+        disp = DisplayTable(skipped.rename(columns=str.capitalize), title=title,
+                            footnotes=simulated_notes(simulated))
+        write_docx(disp, out_docx, page=page, orientation=orientation)
+        write_html(disp, out_html)
+        return
+    shown = {name(v) for v in present}
+    tab = table_one(df, "group", present, group_order=labels,
+                    nonnormal=[v for v in nonnormal or [] if v in shown])
     write_csv(tab, out_csv)
     notes = []
     if absent:
@@ -26,7 +43,6 @@ def main(*, in_analysis, out_csv, out_docx, out_html, variables, nonnormal, grou
     if groups["column"].startswith("her2"):
         notes.append(f"HER2 status by ASCO/CAP {her2_guideline}.")
     notes += simulated_notes(simulated)
-    title = f"Table 1. Baseline characteristics by {groups.get('name', 'group')}"
     disp = table_one_display(tab, title=title, extra_notes=notes)
     write_docx(disp, out_docx, page=page, orientation=orientation)
     write_html(disp, out_html)

@@ -72,7 +72,7 @@ def apply_criteria(derived: pd.DataFrame, quarantined: pd.DataFrame,
         # a criterion on a value a centre does not record (no value at all in its records) is
         # not applied there: the flow table says so instead of excluding everyone
         cols = crit.get("columns") or [crit.get("column")]
-        recorded = derived.groupby("centre")[cols].apply(lambda g: g.notna().any().all())
+        recorded = derived[cols].notna().groupby(derived["centre"]).any().all(axis=1)
         skipped = [] if crit.get("always") else \
             sorted(str(c) for c, ok in recorded.items() if not ok)
         if skipped:

@@ -1,0 +1,103 @@
+"""Regressions from an adversarial run of broken and awkward deliveries (second session): runs
+where nobody is left to analyse, multi-file quarantine counts, look-alike characters, a closed
+pipe, and an unexpected error inside a stage. Each once ended in a traceback or a wrong count."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from her2cohort.cli import main as cli_main
+from her2cohort.data.safety import lookalike_note
+from her2cohort.stages import run, run_with_config
+from her2cohort.stages.params import load_study_config
+from her2cohort.study.cohort import apply_criteria
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _cfg() -> dict:
+    return load_study_config(str(ROOT / "config/config.yaml"))
+
+
+def _derived_columns() -> list[str]:
+    cfg = _cfg()
+    cols = {"centre", "source_file", "source_row", "patient_key", cfg["groups"]["column"]}
+    for c in cfg["criteria"]:
+        cols |= set(c.get("columns") or [c.get("column")])
+    return sorted(cols)
+
+
+def test_every_record_quarantined_gives_a_flow_table_not_a_crash():
+    cfg = _cfg()
+    derived = pd.DataFrame({c: pd.Series(dtype=object) for c in _derived_columns()})
+    quarantined = pd.DataFrame({"centre": ["A"] * 3, "source_file": ["a.csv"] * 3,
+                                "source_row": [2, 3, 4], "patient_key": ["k1", "k2", "k3"],
+                                "reason": ["out_of_range"] * 3})
+    analysed, disp, flow = apply_criteria(derived, quarantined, cfg["criteria"], cfg["groups"])
+    assert len(analysed) == 0 and len(disp) == 3
+    q = flow.set_index("id")
+    assert q.loc["quarantined", "n_excluded"] == 3 and q.loc["received", "n_before"] == 3
+    assert (disp["disposition"] == "quarantined").all()
+
+
+def test_table1_with_nobody_analysed_is_skipped_with_its_reason(tmp_path):
+    cfg = _cfg()
+    empty = pd.DataFrame({c: pd.Series(dtype=object) for c in ("her2_class", "age", "ct")})
+    empty.to_parquet(tmp_path / "analysis.parquet")
+    out = {k: str(tmp_path / f"t1.{k[4:]}") for k in ("out_csv", "out_docx", "out_html")}
+    assert run_with_config("table1", cfg, in_analysis=str(tmp_path / "analysis.parquet"),
+                           **out) == 0
+    tab = pd.read_csv(out["out_csv"])
+    assert tab.loc[0, "status"] == "skipped" and "no patient is analysed" in tab.loc[0, "reason"]
+    assert "no patient is analysed" in Path(out["out_html"]).read_text("utf-8")
+
+
+def test_sensitivity_table_without_any_test_row(tmp_path):
+    from her2cohort.stages import sensitivity_table
+
+    pd.DataFrame({"variant": ["main", "main"], "quantity": ["patients", "patients"],
+                  "group": ["IHC 3+", "IHC 2+/ISH+"], "n": [1, 1]}).to_csv(
+        tmp_path / "main.csv", index=False)
+    sensitivity_table.main(in_variants=str(tmp_path / "main.csv"),
+                           out_csv=str(tmp_path / "s.csv"), out_html=str(tmp_path / "s.html"),
+                           out_docx=str(tmp_path / "s.docx"), descriptions={"main": "main"},
+                           simulated=False)
+    assert "patients" in (tmp_path / "s.html").read_text("utf-8")
+
+
+def test_an_internal_error_in_a_stage_is_a_message_not_a_traceback(capsys, monkeypatch):
+    monkeypatch.delenv("HER2COHORT_DEBUG", raising=False)
+    assert run("table1", unexpected_argument=1) == 1  # TypeError inside the stage call
+    err = capsys.readouterr().err
+    assert "table1: internal error (TypeError" in err and "defect of her2cohort" in err
+    assert "Traceback" not in err
+
+
+def test_check_counts_the_records_ingest_quarantines(capsys, monkeypatch):
+    """The registry example: 5 unmatched records and 1 duplicate ID, as the pipeline's flow."""
+    monkeypatch.chdir(ROOT)
+    assert cli_main(["check", "--config", "config/examples/registry/config.yaml"]) == 0
+    out = capsys.readouterr().out
+    assert "298 records read; 6 would be quarantined." in out
+
+
+def test_check_into_a_closed_pipe_exits_quietly():
+    proc = subprocess.Popen([sys.executable, "-m", "her2cohort.cli", "check", "--config",
+                             "config/examples/registry/config.yaml"], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc.stdout.readline()
+    proc.stdout.close()  # as `| head -1` does
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=300) == 0, err
+    assert "Traceback" not in err and "BrokenPipe" not in err
+
+
+def test_lookalike_characters_are_named():
+    note = lookalike_note("c\u041c1", ["M0", "M1", "cM1"])
+    assert "U+041C CYRILLIC CAPITAL LETTER EM" in note
+    assert lookalike_note("cM1", ["M0", "M1"]) == ""
+    assert lookalike_note("阳性", ["阳性", "阴性"]) == ""  # the centre writes its codes so

@@ -101,3 +101,13 @@ def test_lookalike_characters_are_named():
     assert "U+041C CYRILLIC CAPITAL LETTER EM" in note
     assert lookalike_note("cM1", ["M0", "M1"]) == ""
     assert lookalike_note("阳性", ["阳性", "阴性"]) == ""  # the centre writes its codes so
+
+
+def test_short_dates_are_redacted_and_the_format_example_is_kept():
+    from her2cohort.data.safety import redact_text
+
+    assert redact_text("15/1/3 and 15-1-3", ids=False) == "[date] and [date]"
+    assert redact_text("numpy 26.0.1", ids=False) == "numpy 26.0.1"  # a version, not a date
+    msg = "expected a date like 19/12/31 (format %y/%m/%d)"  # 31 Dec 2019 in the user's format
+    assert redact_text(msg, ids=False, keep_example=True) == msg
+    assert redact_text("value 03/01/19", ids=False, keep_example=True) == "value [date]"

@@ -74,6 +74,7 @@ _DATE = re.compile(
     r"(?<![\w.])("
     r"\d{4}[-/.年]\d{1,2}[-/.月]\d{1,2}日?(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?"  # ISO, CJK
     r"|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}"  # d/m/y, m/d/y
+    r"|\d{2}(?P<ymd>[-/])\d{1,2}(?P=ymd)\d{1,2}"  # yy/m/d (not 26.0.1, a version)
     rf"|\d{{1,2}}[- ](?:{_MONTHS})[a-z]*[- ,]*\d{{2,4}}"  # 1-Jan-2019
     rf"|(?:{_MONTHS})[a-z]* \d{{1,2}},? \d{{4}}"  # Jan 1, 2019
     r"|(?:19|20)\d{2}(?:0[1-9]|1[0-2])(?:0[1-9]|[12]\d|3[01])"  # 20190131
@@ -95,6 +96,16 @@ _EXAMPLE = ("2019-12-31", "31/12/2019", "12/31/2019", "31.12.2019", "31-12-2019"
             "20191231", "31-Dec-2019", "Dec 31, 2019")
 
 
+def _is_example(text: str) -> bool:
+    """31 Dec 2019 written in any format (the example messages give, in the user's format)."""
+    if text in _EXAMPLE:
+        return True
+    parts = re.findall(r"\d+", text)
+    nums = {int(x) for x in parts}
+    return (len(parts) <= 3 and nums <= {2019, 19, 12, 31} and 31 in nums
+            and bool(nums & {2019, 19}) and (12 in nums or "Dec" in text))
+
+
 def redact_text(text: str | None, ids: bool = True, keep_example: bool = False) -> str | None:
     """Replace date-like substrings by ``[date]`` and (with ``ids``) identifier-like ones by
     ``[id]``. Messages use ``ids=False`` (they carry row numbers, not identifiers) and
@@ -102,7 +113,7 @@ def redact_text(text: str | None, ids: bool = True, keep_example: bool = False) 
     if not isinstance(text, str) or not text:
         return text
     if keep_example:
-        out = _DATE.sub(lambda m: m.group(0) if m.group(0) in _EXAMPLE else "[date]", text)
+        out = _DATE.sub(lambda m: m.group(0) if _is_example(m.group(0)) else "[date]", text)
     else:
         out = _DATE.sub("[date]", text)
     if ids:

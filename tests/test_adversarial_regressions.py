@@ -111,3 +111,26 @@ def test_short_dates_are_redacted_and_the_format_example_is_kept():
     msg = "expected a date like 19/12/31 (format %y/%m/%d)"  # 31 Dec 2019 in the user's format
     assert redact_text(msg, ids=False, keep_example=True) == msg
     assert redact_text("value 03/01/19", ids=False, keep_example=True) == "value [date]"
+
+
+def test_long_numeric_id_rounded_by_excel_is_id_mangled_not_a_duplicate(tmp_path):
+    """Two 19-digit IDs typed into number cells: Excel keeps 15 digits, so both read as
+    1.23456789012346E+18. That is id_mangled (the IDs are lost), never 'duplicate_id'."""
+    from openpyxl import Workbook
+
+    from her2cohort.data.read import read_raw
+
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["ID", "age"])
+    ws.append([1234567890123456789, 50])
+    ws.append([1234567890123456788, 60])
+    ws.append([1234567, 70])
+    (tmp_path / "data").mkdir()
+    wb.save(tmp_path / "data/ids.xlsx")
+    mapping = {"centre": "X", "file": "data/ids.xlsx", "format": "xlsx",
+               "columns": {"patient_id": "ID", "age_years": "age"}, "_path": "x.yaml"}
+    raw, problems = read_raw(mapping, tmp_path)
+    mangled = [p for p in problems if p.rule == "id_mangled"]
+    assert [p.row for p in mangled] == [2, 3]
+    assert list(raw["ID"])[2] == "1234567" and list(raw["age"]) == ["50", "60", "70"]

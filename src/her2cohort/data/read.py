@@ -428,7 +428,10 @@ def _cell_text(v, number_format: str | None = None) -> str:
     if isinstance(v, (int, np.integer)):
         return str(int(v))
     if isinstance(v, float):
-        return str(int(v)) if v.is_integer() else repr(v)
+        # Excel keeps 15 significant digits: a whole number beyond that was rounded (a long ID
+        # typed into a number cell); keep Excel's own scientific form so it is caught
+        # (id_mangled in the ID column, bad_number elsewhere) instead of inventing digits
+        return str(int(v)) if v.is_integer() and abs(v) < 1e15 else repr(v)
     return clean_text(str(v))
 
 

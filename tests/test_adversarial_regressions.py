@@ -134,3 +134,28 @@ def test_long_numeric_id_rounded_by_excel_is_id_mangled_not_a_duplicate(tmp_path
     mangled = [p for p in problems if p.rule == "id_mangled"]
     assert [p.row for p in mangled] == [2, 3]
     assert list(raw["ID"])[2] == "1234567" and list(raw["age"]) == ["50", "60", "70"]
+
+
+def test_check_says_when_record_checks_were_not_run(tmp_path, capsys, monkeypatch):
+    """A value that cannot be read stops at ingestion; check says the record checks are still
+    to come instead of implying the rest is clean."""
+    import shutil
+
+    import yaml
+
+    shutil.copytree(ROOT / "config", tmp_path / "config")
+    shutil.copytree(ROOT / "workflow/schemas", tmp_path / "workflow/schemas")
+    shutil.copytree(ROOT / "data/demo/raw", tmp_path / "data/demo/raw")
+    raw = tmp_path / "data/demo/raw/JS04_SIMULATED_registry.tsv"
+    lines = raw.read_text("utf-8").splitlines()
+    head = lines[0].split("\t")
+    m = yaml.safe_load((tmp_path / "config/centres/JS04.yaml").read_text("utf-8"))
+    ki = head.index(m["columns"]["ki67_pct"])
+    cells = lines[1].split("\t")
+    cells[ki] = "12,5,1"  # not a number in any convention
+    lines[1] = "\t".join(cells)
+    raw.write_text("\n".join(lines) + "\n", "utf-8")
+    monkeypatch.chdir(tmp_path)
+    assert cli_main(["check", "--centre", "config/centres/JS04.yaml"]) == 1
+    assert "Record checks (ranges, date order, duplicates, consistency) were not run" in \
+        capsys.readouterr().out

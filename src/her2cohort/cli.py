@@ -91,6 +91,10 @@ def _check(args) -> int:
             if len(clean) == 0:
                 print("warning: no record would pass validation, so nothing would be "
                       "analysed; see the problems below.")
+        elif any(p.action == "fail" for p in problems):
+            print("Record checks (ranges, date order, duplicates, consistency) were not run: "
+                  "the [fail] problems below stop the pipeline at reading. Fix them and run "
+                  "check again to see the rest.")
     except (ConfigError, MappingError) as e:
         print(f"configuration error: {e}", file=sys.stderr)
         return 2

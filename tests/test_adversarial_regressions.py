@@ -13,7 +13,7 @@ import pandas as pd
 from her2cohort.cli import main as cli_main
 from her2cohort.data.safety import lookalike_note
 from her2cohort.stages import run, run_with_config
-from her2cohort.stages.params import load_study_config
+from her2cohort.stages.params import groups_of, load_study_config
 from her2cohort.study.cohort import apply_criteria
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -25,7 +25,7 @@ def _cfg() -> dict:
 
 def _derived_columns() -> list[str]:
     cfg = _cfg()
-    cols = {"centre", "source_file", "source_row", "patient_key", cfg["groups"]["column"]}
+    cols = {"centre", "source_file", "source_row", "patient_key", groups_of(cfg)["column"]}
     for c in cfg["criteria"]:
         cols |= set(c.get("columns") or [c.get("column")])
     return sorted(cols)
@@ -37,7 +37,7 @@ def test_every_record_quarantined_gives_a_flow_table_not_a_crash():
     quarantined = pd.DataFrame({"centre": ["A"] * 3, "source_file": ["a.csv"] * 3,
                                 "source_row": [2, 3, 4], "patient_key": ["k1", "k2", "k3"],
                                 "reason": ["out_of_range"] * 3})
-    analysed, disp, flow = apply_criteria(derived, quarantined, cfg["criteria"], cfg["groups"])
+    analysed, disp, flow = apply_criteria(derived, quarantined, cfg["criteria"], groups_of(cfg))
     assert len(analysed) == 0 and len(disp) == 3
     q = flow.set_index("id")
     assert q.loc["quarantined", "n_excluded"] == 3 and q.loc["received", "n_before"] == 3

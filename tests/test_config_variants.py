@@ -58,7 +58,7 @@ def test_dfs_origin_at_diagnosis_lengthens_every_time(validated):
     cfg, clean, quarantined, _ = validated
     a, _ = _cohort(cfg, clean, quarantined)
     cfg2 = copy.deepcopy(cfg)
-    cfg2["dfs"]["origin"] = "diagnosis"
+    cfg2["study"]["endpoints"]["dfs"]["origin"] = "diagnosis"
     b, _ = _cohort(cfg2, clean, quarantined)
     m = a.merge(b, on="patient_key", suffixes=("_s", "_d"))
     gap = (m["surgery_date_s"] - m["diagnosis_date_s"]).dt.days / (365.25 / 12)

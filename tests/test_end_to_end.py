@@ -111,7 +111,7 @@ def test_dfs_results(run):
     assert uni["hr"] > 1.0 and uni["p"] > 0.05
     adj = cox[(cox["model"] == "multivariable") & (cox["term"] == "pcr[yes]")].iloc[0]
     assert adj["hr"] < 0.5 and adj["p"] < 0.001  # pCR strongly protective
-    fu = _csv(run, "results/tables/followup.csv").iloc[0]
+    fu = _csv(run, "results/tables/dfs_followup.csv").iloc[0]
     assert 48 <= fu["median"] <= 72  # about five years of median follow-up
 
 

@@ -94,7 +94,7 @@ def test_unmet_need_is_one_configuration_error_naming_the_forms(cfg, tmp_path):
         ingest([mp], salt="s", vocabularies={"regimen": list(cfg["regimens"])},
                required=required_fields(cfg))
     msg = str(e.value)
-    assert "dfs (used by dfs)" in msg and "'dfs_time' and 'dfs_event'" in msg
+    assert "dfs (used by survival (DFS))" in msg and "'dfs_time' and 'dfs_event'" in msg
     assert "not_recorded" in msg
 
 

@@ -22,7 +22,7 @@ import pandas as pd
 import pytest
 
 from her2cohort.stages import run_with_config
-from her2cohort.stages.params import load_study_config, stage_params
+from her2cohort.stages.params import groups_of, load_study_config, stage_params
 
 ROOT = Path(__file__).resolve().parents[1]
 RULE = (ROOT / "workflow/rules/survival.smk").read_text("utf-8")
@@ -67,7 +67,7 @@ def demo(tmp_path_factory):
 def analysed(demo, cfg):
     from her2cohort.stages.common import group_setup
 
-    df, _ = group_setup(cfg["groups"], pd.read_parquet(demo / "data/processed/analysis.parquet"))
+    df, _ = group_setup(groups_of(cfg), pd.read_parquet(demo / "data/processed/analysis.parquet"))
     df["dfs_event"] = df["dfs_event"].astype(int)
     return df
 

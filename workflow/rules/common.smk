@@ -4,7 +4,7 @@ import sys
 import yaml
 from snakemake.utils import min_version
 
-from her2cohort.data.config import ConfigError, normalise_config, validate_config
+from her2cohort.data.config import ConfigError, prepare_config, validate_config
 from her2cohort.stages.params import analyses, code_version, rule_params
 from her2cohort.stages.provenance import git_state
 from her2cohort.stages.sensitivity import sensitivity_params, variant_config
@@ -22,7 +22,7 @@ def _config_problems():
     """Every configuration mistake at once: the JSON schema (workflow/schemas), then the
     study's consistency rules, for the config and each sensitivity variant."""
     try:
-        validate_config(normalise_config(config), "config")
+        validate_config(prepare_config(config), "config")
     except ConfigError as e:
         return str(e).splitlines()[1:]
     problems = check_config(config)
@@ -68,9 +68,16 @@ def sensitivity_variants():
     return ["main", *((config.get("sensitivity") or {}).get("variants") or {})]
 
 
-def followup_table(wildcards=None):
-    """The follow-up table, when the DFS analysis runs."""
-    return ["results/tables/followup.csv"] if analyses(config)["dfs"] else []
+def endpoint_ids():
+    """The time-to-event endpoints of the study definition (study: endpoints:)."""
+    return list(config["study"].get("endpoints") or {})
+
+
+def followup_tables(wildcards=None):
+    """The follow-up table of every endpoint, when the time-to-event analyses run."""
+    if not analyses(config)["survival"]:
+        return []
+    return [f"results/tables/{e}_followup.csv" for e in endpoint_ids()]
 
 
 def pcr_dose_figures(ext):
@@ -113,11 +120,12 @@ def analysis_targets():
             "results/figures/pcr_forest.png",
         ]
         targets += pcr_dose_figures("png")
-    if on["dfs"]:
-        targets += [
-            "results/tables/dfs_km.csv",
-            "results/tables/dfs_logrank.csv",
-            "results/tables/dfs_cox.csv",
-            "results/figures/dfs_km.png",
-        ]
+    if on["survival"]:
+        for e in endpoint_ids():
+            targets += [
+                f"results/tables/{e}_km.csv",
+                f"results/tables/{e}_logrank.csv",
+                f"results/tables/{e}_cox.csv",
+                f"results/figures/{e}_km.png",
+            ]
     return targets

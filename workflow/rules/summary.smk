@@ -2,7 +2,7 @@ rule summary:
     input:
         in_headline="results/sensitivity/main.csv",
         in_flow="results/tables/flow.csv",
-        in_followup=followup_table,
+        in_followup=followup_tables,
     output:
         out_json="results/summary.json",
         out_md=report(

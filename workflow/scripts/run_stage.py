@@ -29,6 +29,7 @@ with open(snakemake.log[0], "w", encoding="utf-8") as log:
     sys.stdout = _Tee(sys.__stdout__, log)
     sys.stderr = _Tee(sys.__stderr__, log)
     kwargs = {k: v for k, v in snakemake.input.items() if k.startswith("in_")}
+    kwargs.update(snakemake.wildcards.items())  # e.g. the endpoint of rule survival
     kwargs.update(snakemake.output.items())
     kwargs.update((k, v) for k, v in snakemake.params.items() if not k.startswith("_"))
     try:

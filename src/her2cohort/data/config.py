@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -34,14 +35,58 @@ def normalise_config(cfg: dict) -> dict:
     return cfg
 
 
+def _schema() -> dict:
+    with open(schema_path("config.schema.yaml"), encoding="utf-8") as fh:
+        return yaml.safe_load(fh)
+
+
+def fill_defaults(cfg: dict, schema: dict | None = None) -> dict:
+    """Every key the schema gives a ``default`` and the config leaves out is set to it, in
+    nested objects too (in place; returns ``cfg``): one set of defaults, visible in
+    ``results/config.yaml``. Values of the wrong type are left for validation to report."""
+    import copy
+
+    schema = _schema() if schema is None else schema
+
+    def fill(value: Any, sub: dict) -> None:
+        if isinstance(value, dict) and "properties" in sub:
+            for key, prop in sub["properties"].items():
+                if key not in value and "default" in prop:
+                    value[key] = copy.deepcopy(prop["default"])
+                if key in value:
+                    fill(value[key], prop)
+            extra = sub.get("additionalProperties")
+            if isinstance(extra, dict) and "properties" in extra:
+                for key, v in value.items():
+                    if key not in sub["properties"]:
+                        fill(v, extra)
+        elif isinstance(value, dict) and isinstance(sub.get("additionalProperties"), dict):
+            for v in value.values():
+                fill(v, sub["additionalProperties"])
+
+    fill(cfg, schema)
+    return cfg
+
+
+def prepare_config(cfg: dict) -> dict:
+    """What every entry point does to a loaded config before checking it (in place): YAML's
+    unquoted years and dates as text, older keys translated into the study definition
+    (``study.definition.upgrade_config``), defaults filled from the schema."""
+    from ..study.definition import upgrade_config
+
+    if not isinstance(cfg, dict):
+        return cfg
+    normalise_config(cfg)
+    upgrade_config(cfg)
+    return fill_defaults(cfg)
+
+
 def validate_config(cfg: dict, source: str = "config") -> dict:
     """Check ``cfg`` against the JSON schema (the same one Snakemake's validate() uses); the
     study's own consistency rules come on top (``stages.params.load_study_config``)."""
     import jsonschema
 
-    with open(schema_path("config.schema.yaml"), encoding="utf-8") as fh:
-        schema = yaml.safe_load(fh)
-    validator = jsonschema.Draft202012Validator(schema)
+    validator = jsonschema.Draft202012Validator(_schema())
     errors = sorted(validator.iter_errors(cfg), key=lambda e: [str(p) for p in e.path])
     lines = [f"  {'/'.join(map(str, e.path)) or '(top level)'}: {e.message}" for e in errors]
     if lines:
@@ -52,7 +97,7 @@ def validate_config(cfg: dict, source: str = "config") -> dict:
 def load_config(path: str | Path = "config/config.yaml") -> dict:
     try:
         with open(path, encoding="utf-8") as fh:
-            cfg = normalise_config(yaml.safe_load(fh) or {})
+            cfg = prepare_config(yaml.safe_load(fh) or {})
     except yaml.YAMLError as e:
         raise ConfigError(f"{path}: not valid YAML: {e}") from None
     except OSError as e:
@@ -62,7 +107,8 @@ def load_config(path: str | Path = "config/config.yaml") -> dict:
 
 def salt(cfg: dict) -> str:
     """The pseudonymisation salt: from the environment if set, else the demo salt."""
-    p = cfg["pseudonymisation"]
+    p = cfg.get("pseudonymisation") or {}
+    p = {"salt_env": "HER2COHORT_SALT", "demo_salt": "her2cohort-demo-salt-not-secret", **p}
     value = os.environ.get(p["salt_env"])
     if value:
         return value

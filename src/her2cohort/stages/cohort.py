@@ -11,18 +11,33 @@ ANALYSIS_INPUTS = {
     "pcr": (["pcr"], "no analysed patient has pCR recorded (pcr, or ypT and ypN)"),
     "her2_loss": (["her2_loss"], ("no analysed patient has residual tumour re-tested for HER2 "
                                  "after therapy (post_her2_ihc)")),
-    "dfs": (["dfs_months", "dfs_event"], ("no analysed patient has disease-free survival data "
-                                         "(dates, or dfs_time and dfs_event)")),
 }
 
 
-def analysis_status(analysed: pd.DataFrame, analyses: dict[str, bool]) -> pd.DataFrame:
-    """One row per analysis: enabled, run or skipped, patients with its data, and why."""
+def analysis_inputs(endpoints: dict | None) -> dict[str, tuple[list[str], str]]:
+    """What each analysis needs; the time-to-event analysis per endpoint of the study."""
+    out = dict(ANALYSIS_INPUTS)
+    for eid, ep in (endpoints or {}).items():
+        abbr = ep.get("abbreviation", eid)
+        out[f"survival: {abbr}"] = (
+            [f"{eid}_months", f"{eid}_event"],
+            f"no analysed patient has {abbr} data (dates, or its recorded time and event)")
+    return out
+
+
+def analysis_status(analysed: pd.DataFrame, analyses: dict[str, bool],
+                    endpoints: dict | None = None) -> pd.DataFrame:
+    """One row per analysis (one per endpoint for the time-to-event analyses): enabled, run or
+    skipped, patients with its data, and why."""
     rows = []
-    for name, (cols, why) in ANALYSIS_INPUTS.items():
-        enabled = analyses.get(name, True)
-        have = analysed[cols].notna().all(axis=1) if cols else pd.Series(True,
-                                                                         index=analysed.index)
+    for name, (cols, why) in analysis_inputs(endpoints).items():
+        enabled = analyses.get(name.split(":")[0], True)
+        if any(c not in analysed.columns for c in cols):  # the derivation could not make it
+            have = pd.Series(False, index=analysed.index)
+        elif cols:
+            have = analysed[cols].notna().all(axis=1)
+        else:
+            have = pd.Series(True, index=analysed.index)
         n = int(have.sum())
         if not enabled:
             status, reason = "off", "switched off in config (analyses:)"
@@ -65,7 +80,7 @@ def flow_display(flow: pd.DataFrame, status: pd.DataFrame, simulated: bool):
 
 def main(*, in_derived, in_quarantine, out_analysis, out_dispositions, out_flow, out_flow_html,
          out_analyses, out_flow_png, out_flow_pdf, criteria, groups, analyses,
-         simulated) -> None:
+         simulated, endpoints=None) -> None:
     from ..data.validate import check_analysis
     from ..render.figures import flow_diagram, save_figure
     from ..study.cohort import apply_criteria
@@ -74,18 +89,22 @@ def main(*, in_derived, in_quarantine, out_analysis, out_dispositions, out_flow,
     derived = pd.read_parquet(in_derived)
     quarantined = pd.read_parquet(in_quarantine)
     analysed, dispositions, flow = apply_criteria(derived, quarantined, criteria, groups)
-    check_analysis(analysed, groups["column"], groups["levels"])
+    from ..study.cohort import column_text, group_labels_of, group_values
+
+    col = groups["column"]
+    check_analysis(analysed.assign(**{col: column_text(analysed[col])}), col,
+                   [v for vs in group_values(groups).values() for v in vs])
     write_parquet(analysed, out_analysis)
     write_parquet(dispositions, out_dispositions)
     write_csv(flow, out_flow)
-    status = analysis_status(analysed, analyses)
+    status = analysis_status(analysed, analyses, endpoints)
     write_csv(status, out_analyses)
     from ..render.tables import write_html
 
     write_html(flow_display(flow, status, simulated), out_flow_html)
-    counts = analysed[groups["column"]].value_counts()
-    final = [(groups.get("labels", {}).get(lv, lv), int(counts.get(lv, 0)))
-             for lv in groups["levels"]]
+    counts = group_labels_of(analysed, groups).value_counts()
+    final = [(lab, int(counts.get(lab, 0))) for lab in
+             [groups.get("labels", {}).get(lv, lv) for lv in groups["levels"]]]
     n_centres = pd.concat([derived["centre"], quarantined["centre"]]).nunique()
     title = "Flow of records" + (" (SIMULATED demo data)" if simulated else "")
     flow_fig = flow.copy()

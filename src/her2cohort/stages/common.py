@@ -47,11 +47,13 @@ def figure_note(simulated: bool) -> str:
 
 
 def group_setup(groups: dict, df: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
-    """Add a ``group`` column holding the configured labels of the grouping levels; rows of
-    other levels (or missing) get NA."""
+    """Add a ``group`` column holding the configured labels of the grouping levels (every value
+    of a merged level gets its label); rows of other levels (or missing) get NA."""
+    from ..study.cohort import group_labels_of
+
     labels = [groups.get("labels", {}).get(lv, lv) for lv in groups["levels"]]
     df = df.copy()
-    df["group"] = df[groups["column"]].map(dict(zip(groups["levels"], labels))).astype("string")
+    df["group"] = group_labels_of(df, groups)
     return df, labels
 
 

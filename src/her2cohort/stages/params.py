@@ -46,30 +46,33 @@ _SPEC: dict[str, dict[str, Any]] = {
         "regimens": ("regimens",),
         "pcr_definition": ("pcr", "definition"),
         "itc_is_pcr": (("pcr", "itc_is_pcr"), False),
-        "dfs_origin": ("dfs", "origin"),
-        "dfs_events": ("dfs", "events"),
+        "endpoints": ("study", "endpoints"),
     },
     "cohort": {
         "criteria": ("criteria",),
-        "groups": ("groups",),
+        "groups": None,  # computed: the study's exposure (study.exposure)
         "analyses": None,
         "simulated": ("study", "simulated"),
+        "endpoints": ("study", "endpoints"),
     },
     "table1": {
         "variables": ("table1", "variables"),
         "nonnormal": (("table1", "nonnormal"), []),
-        "groups": ("groups",),
+        "groups": None,
         "simulated": ("study", "simulated"),
         "her2_guideline": ("her2", "guideline"),
+        "her2_rule": ("study", "her2", "name"),
+        "criteria": ("criteria",),
         "page": (("tables", "page"), "A4"),
         "orientation": (("tables", "orientation"), "portrait"),
     },
     "response": {
-        "groups": ("groups",),
+        "groups": None,
+        "treatment": ("study", "treatment"),
         "pcr_definition": ("pcr", "definition"),
         "pcr_test": ("pcr", "test"),
         "pcr_ci": ("pcr", "ci"),
-        "within_groups": (("pcr", "within_groups"), "anti_her2"),
+        "within_groups": None,  # computed: pcr.within_groups, else the study's treatment
         "models": (("pcr", "models"), {}),
         "continuous": (("pcr", "continuous"), []),
         "spline_knots": (("pcr", "spline_knots"), 4),
@@ -80,25 +83,25 @@ _SPEC: dict[str, dict[str, Any]] = {
         "imputation": (("pcr", "imputation"), {}),
         "variables": (("table1", "variables"), []),
         "her2_guideline": ("her2", "guideline"),
+        "her2_rule": ("study", "her2", "name"),
+        "criteria": ("criteria",),
         "simulated": ("study", "simulated"),
         "page": (("tables", "page"), "A4"),
         "orientation": (("tables", "orientation"), "portrait"),
     },
     "survival": {
-        "groups": ("groups",),
-        "dfs_origin": ("dfs", "origin"),
-        "dfs_events": ("dfs", "events"),
-        "landmarks_months": ("dfs", "landmarks_months"),
-        "xmax_months": ("dfs", "xmax_months"),
-        "her2_guideline": ("her2", "guideline"),
+        "groups": None,
+        "endpoints": ("study", "endpoints"),
+        "treatment": ("study", "treatment"),
+        "landmarks_months": ("survival", "landmarks_months"),
+        "xmax_months": ("survival", "xmax_months"),
+        "min_at_risk": (("survival", "min_at_risk"), 10),
         "simulated": ("study", "simulated"),
-        "endpoints": (("survival", "endpoints"), ["os", "efs"]),
-        "os_origin": (("survival", "os_origin"), "surgery"),
         "ci_type": (("survival", "ci_type"), "log"),
         "logrank_strata": (("survival", "logrank_strata"), None),
         "min_events": (("survival", "min_events"), 5),
         "cox": (("survival", "cox"), {}),
-        "iptw": (("survival", "iptw"), {}),
+        "iptw": None,  # computed: survival.iptw, treatment and levels from study.treatment
         "imputation": (("survival", "imputation"), {}),
         "landmark_months": (("survival", "landmark_months"), 12),
         "rmst_horizon_months": (("survival", "rmst_horizon_months"), 60),
@@ -112,13 +115,12 @@ _SPEC: dict[str, dict[str, Any]] = {
         "config": (),
     },
     "summary": {
-        "groups": ("groups",),
+        "groups": None,
+        "study": ("study",),
         "title": ("study", "title"),
         "simulated": ("study", "simulated"),
         "pcr_definition": ("pcr", "definition"),
         "her2_guideline": ("her2", "guideline"),
-        "dfs_origin": ("dfs", "origin"),
-        "dfs_events": ("dfs", "events"),
     },
     "sensitivity_table": {
         "descriptions": None,
@@ -126,7 +128,7 @@ _SPEC: dict[str, dict[str, Any]] = {
     },
 }
 
-ANALYSES = ("table1", "pcr", "her2_loss", "dfs")
+ANALYSES = ("table1", "pcr", "her2_loss", "survival")
 
 
 def _get(cfg: dict, path: tuple, default: Any = KeyError) -> Any:
@@ -142,8 +144,40 @@ def _get(cfg: dict, path: tuple, default: Any = KeyError) -> Any:
 
 def analyses(cfg: dict) -> dict[str, bool]:
     """Which analyses are switched on (config ``analyses:``; all on by default)."""
-    given = cfg.get("analyses") or {}
+    given = dict(cfg.get("analyses") or {})
+    if "dfs" in given:  # older configs
+        given.setdefault("survival", given["dfs"])
     return {a: bool(given.get(a, True)) for a in ANALYSES}
+
+
+def groups_of(cfg: dict) -> dict:
+    """The compared groups as the stages take them (``Exposure.as_groups``)."""
+    from ..study.definition import from_dict
+
+    from ..study.definition import has_legacy_keys
+
+    if has_legacy_keys(cfg):  # an older config not yet upgraded
+        import copy
+
+        from ..study.definition import upgrade_config
+
+        cfg = upgrade_config(copy.deepcopy(cfg))
+    return from_dict(cfg.get("study") or {}).exposure.as_groups()
+
+
+def treatment_of(cfg: dict) -> dict | None:
+    return (cfg.get("study") or {}).get("treatment")
+
+
+def iptw_of(cfg: dict) -> dict:
+    """``survival.iptw`` with the treatment column and [reference, treated] arms taken from
+    the study's treatment where not given."""
+    iptw = dict(_get(cfg, ("survival", "iptw"), {}) or {})
+    tr = treatment_of(cfg) or {}
+    if tr:
+        iptw.setdefault("treatment", tr["column"])
+        iptw.setdefault("levels", [a["id"] for a in tr["arms"][:2]])
+    return iptw
 
 
 def code_version() -> str:
@@ -169,6 +203,14 @@ def rule_params(cfg: dict, stage: str) -> dict[str, Any]:
 
 def stage_params(cfg: dict, stage: str) -> dict[str, Any]:
     """The configuration values ``stage`` reads, as keyword arguments."""
+    from ..study.definition import has_legacy_keys
+
+    if has_legacy_keys(cfg):  # older keys set after loading: the same translation as at load
+        import copy
+
+        from ..data.config import prepare_config
+
+        cfg = prepare_config(copy.deepcopy(cfg))
     out: dict[str, Any] = {}
     for key, spec in _SPEC[stage].items():
         if key == "required":
@@ -177,6 +219,13 @@ def stage_params(cfg: dict, stage: str) -> dict[str, Any]:
             out[key] = required_fields(cfg)
         elif key == "analyses":
             out[key] = analyses(cfg)
+        elif key == "groups":
+            out[key] = groups_of(cfg)
+        elif key == "iptw":
+            out[key] = iptw_of(cfg)
+        elif key == "within_groups":
+            wg = _get(cfg, ("pcr", "within_groups"), None)
+            out[key] = wg or (treatment_of(cfg) or {}).get("column")
         elif key == "config":
             out[key] = cfg
         elif key == "descriptions":
@@ -217,11 +266,19 @@ def stage_params(cfg: dict, stage: str) -> dict[str, Any]:
     return out
 
 
+# config paths behind the computed keyword arguments
+_COMPUTED_READS = {"groups": ["study/exposure"], "iptw": ["survival/iptw", "study/treatment"],
+                   "within_groups": ["pcr/within_groups", "study/treatment"],
+                   "analyses": ["analyses"], "variable_labels": ["table1/variables"]}
+
+
 def options_read_by(stage: str) -> list[str]:
     """Config paths a stage reads (for the documentation and the rerun test)."""
     paths = []
-    for spec in _SPEC[stage].values():
-        if spec and isinstance(spec[0], tuple):
+    for key, spec in _SPEC[stage].items():
+        if spec is None:
+            paths += _COMPUTED_READS.get(key, [])
+        elif spec and isinstance(spec[0], tuple):
             paths.append("/".join(spec[0]))
         elif spec:
             paths.append("/".join(spec))

@@ -56,10 +56,19 @@ class _Labels:
     """Display labels and level orders of variables: ``table1.variables`` (label, levels,
     level_labels), else the canonical field's label, else the column name."""
 
-    def __init__(self, variables: Sequence[Any], groups: dict, group_levels: list[str]):
+    def __init__(self, variables: Sequence[Any], groups: dict, group_levels: list[str],
+                 treatment: dict | None = None):
         from ..data.fields import BY_NAME
 
         self.spec = {v["name"]: v for v in variables or [] if isinstance(v, dict)}
+        if treatment:  # the study's treatment: its name, arm order and arm labels
+            arms = [a for a in treatment.get("arms") or []]
+            given = dict(self.spec.get(treatment["column"]) or {})
+            given.setdefault("label", treatment.get("name") or treatment["column"])
+            given["levels"] = given.get("levels") or [a["id"] for a in arms]
+            given["level_labels"] = {**{a["id"]: a.get("label", a["id"]) for a in arms},
+                                     **(given.get("level_labels") or {})}
+            self.spec[treatment["column"]] = given
         self.by_name = BY_NAME
         self.group_name = groups.get("name") or "Group"
         self.group_levels = group_levels
@@ -176,7 +185,7 @@ def _counts(d: pd.DataFrame, by: str, levels: Sequence[Any]) -> dict[Any, tuple[
 
 
 # --------------------------------------------------------------------------- rates, HER2 loss
-def _rates(has, n_all, present, lab, within, pcr_test, pcr_ci, pcr_definition, her2_guideline,
+def _rates(has, n_all, present, lab, within, pcr_test, pcr_ci, pcr_definition, her2_text,
            simulated, groups, out) -> list[dict]:
     from ..render.display import rates_display
     from ..render.figures import rate_bar_plot, save_figure, shade_styles
@@ -233,7 +242,8 @@ def _rates(has, n_all, present, lab, within, pcr_test, pcr_ci, pcr_definition, h
     ci_name = {"wilson": "Wilson score", "clopper-pearson": "Clopper-Pearson exact"}.get(
         pcr_ci, pcr_ci)
     note = (f"pCR: {pcr_definition}. Error bars: 95% {ci_name} CI. "
-            f"HER2: ASCO/CAP {her2_guideline}. n/N above bars; tests as named in the box."
+            + (f"{her2_text} " if her2_text else "")
+            + "n/N above bars; tests as named in the box."
             + figure_note(simulated).replace("\n", " "))
     hue_labels = {"overall": "All patients",
                   **{lv: lab.level(within, lv) for lv in within_levels}}
@@ -247,7 +257,7 @@ def _rates(has, n_all, present, lab, within, pcr_test, pcr_ci, pcr_definition, h
     return tests
 
 
-def _her2_loss(df, labels, pcr_ci, her2_guideline, simulated, lab, out) -> None:
+def _her2_loss(df, labels, pcr_ci, her2_guideline, her2_text, simulated, lab, out) -> None:
     from ..render.display import her2_loss_display
     from ..stats.proportions import compare_proportions, rate_table
     from .common import simulated_notes, write_csv
@@ -266,11 +276,11 @@ def _her2_loss(df, labels, pcr_ci, her2_guideline, simulated, lab, out) -> None:
     loss["p"] = lt["p"]
     loss["test"] = lt["test"]
     loss["n_total"] = len(df)
-    loss["her2_guideline"] = f"ASCO/CAP {her2_guideline}"
+    loss["her2_basis"] = her2_text
     write_csv(loss, out["out_her2_loss"])
     notes = [(f"Re-tested residual tumours: {len(tested)} of {len(df)} patients (the others "
              "had no residual invasive tumour or no re-test)."),
-             f"HER2 by ASCO/CAP {her2_guideline}.", *simulated_notes(simulated)]
+             her2_text, *simulated_notes(simulated)]
     disp = her2_loss_display(loss, title=f"HER2 loss after neoadjuvant therapy by "
                              f"{lab.group_name}", extra_notes=notes)
     _docs(disp, *docs[0], out["page"], out["orientation"])
@@ -527,8 +537,9 @@ def _continuous(has, present, lab, variables, knots_k, models, groups, simulated
              f"{lab.group_name} when both groups have values.")]
     notes += [f"Not analysed: {s}." for s in skipped]
     notes += simulated_notes(simulated)
-    disp = continuous_display(tab, title="HER2 amplification level as a continuous predictor "
-                              "of pCR", variable_labels={v: lab.label(v) for v in variables},
+    disp = continuous_display(tab, title="Continuous predictors of pCR: "
+                              + ", ".join(lab.label(v) for v in variables),
+                              variable_labels={v: lab.label(v) for v in variables},
                               extra_notes=notes)
     _docs(disp, out["out_continuous_docx"], out["out_continuous_html"], out["page"],
           out["orientation"])
@@ -793,9 +804,10 @@ def _subgroups(has, present, lab, subgroups, min_n, models, simulated, out) -> N
 
 # --------------------------------------------------------------------------- main
 def main(*, in_analysis, groups, pcr_definition, pcr_test, pcr_ci, her2_guideline, simulated,
-         within_groups="anti_her2", models=None, continuous=(), spline_knots=4, strata=None,
+         within_groups=None, models=None, continuous=(), spline_knots=4, strata=None,
          trend=(), subgroups=(), subgroup_min_n=10, imputation=None, variables=(),
-         page="A4", orientation="portrait", **outputs) -> None:
+         page="A4", orientation="portrait", treatment=None, her2_rule="ASCO/CAP",
+         criteria=(), **outputs) -> None:
     from .common import group_setup
 
     models = dict(models or {})
@@ -810,8 +822,12 @@ def main(*, in_analysis, groups, pcr_definition, pcr_test, pcr_ci, her2_guidelin
     df, labels = group_setup(groups, pd.read_parquet(in_analysis))
     df = df[df[G].notna()].copy()
     df[G] = df[G].astype(object)
-    lab = _Labels(variables, groups, labels)
+    lab = _Labels(variables, groups, labels, treatment)
     n_all = len(df)
+    from ..study.wording import her2_basis, her2_relevant
+
+    her2_text = her2_basis(df, her2_rule, her2_guideline) if her2_relevant(
+        groups, list(criteria)) else ""
     has = df[df["pcr"].notna()].copy() if "pcr" in df else df.iloc[:0].copy()
     has[Y] = has["pcr"].astype(int) if len(has) else pd.Series(dtype=int)
     has = _as_object(has, [c for c in has.columns if c != Y]).reset_index(drop=True)
@@ -849,7 +865,7 @@ def main(*, in_analysis, groups, pcr_definition, pcr_test, pcr_ci, her2_guidelin
                 _guarded(name, csvs, docs, figs, page, orientation, (), fn)
 
         _rates(has, n_all, present, lab, within, pcr_test, pcr_ci, pcr_definition,
-               her2_guideline, simulated, groups, out)
+               her2_text, simulated, groups, out)
         run("pCR logistic regression",
             lambda: _logistic(has, n_all, lab, models, imputation, simulated, out))
         run("pCR within groups",
@@ -872,4 +888,4 @@ def main(*, in_analysis, groups, pcr_definition, pcr_test, pcr_ci, her2_guidelin
             lambda: _subgroups(has, present, lab, list(subgroups), int(subgroup_min_n), models,
                                simulated, out),
             None if subgroups else "no subgroup variable configured (pcr.subgroups)")
-    _her2_loss(df, labels, pcr_ci, her2_guideline, simulated, lab, out)
+    _her2_loss(df, labels, pcr_ci, her2_guideline, her2_text, simulated, lab, out)

@@ -8,19 +8,13 @@ from __future__ import annotations
 def variant_config(config: dict, name: str) -> dict:
     """The study config with the variant's overrides merged in (nested keys replace only
     what they name). ``main`` is the study config itself."""
-    import copy
-
-    def merge(base: dict, over: dict) -> dict:
-        out = copy.deepcopy(base)
-        for k, v in over.items():
-            out[k] = merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) \
-                else copy.deepcopy(v)
-        return out
+    from ..data.config import prepare_config
+    from ..study.definition import deep_merge
 
     if name == "main":
         return config
     variants = (config.get("sensitivity") or {}).get("variants") or {}
-    return merge(config, variants[name].get("overrides") or {})
+    return prepare_config(deep_merge(config, variants[name].get("overrides") or {}))
 
 
 def sensitivity_params(config: dict, name: str) -> dict:
@@ -29,10 +23,9 @@ def sensitivity_params(config: dict, name: str) -> dict:
     type, the landmark of the headline DFS estimate and, for the adjusted OR and HR, their
     covariates, imputation settings and how missing covariates are handled
     (``sensitivity.missing_covariates``). An edit elsewhere reruns nothing here."""
-    from .params import stage_params
+    from .params import groups_of, stage_params
 
     cfg = variant_config(config, name)
-    dfs = cfg.get("dfs") or {}
     surv = cfg.get("survival") or {}
     pcr = cfg.get("pcr") or {}
     levels = {v["name"]: v.get("levels") for v in (cfg.get("table1") or {}).get("variables")
@@ -41,10 +34,10 @@ def sensitivity_params(config: dict, name: str) -> dict:
         "variant": name,
         "derive": stage_params(cfg, "derive"),
         "criteria": cfg["criteria"],
-        "groups": cfg["groups"],
+        "groups": groups_of(cfg),
         "pcr_test": str((cfg.get("pcr") or {}).get("test", "pearson")),
         "km_ci": str(surv.get("ci_type", "log")),
-        "landmark": float(max(dfs.get("landmarks_months") or [60])),
+        "landmark": float(max(surv.get("landmarks_months") or [60])),
         "adjusted": {
             "missing": str((cfg.get("sensitivity") or {}).get("missing_covariates",
                                                                "complete_case")),

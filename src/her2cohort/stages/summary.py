@@ -166,7 +166,7 @@ def manuscript(est: dict, *, groups: list[str], flow: dict, followup: dict | Non
 
 
 def main(*, in_headline, in_flow, in_followup=None, out_json, out_md, groups, title,
-         simulated, pcr_definition, her2_guideline, dfs_origin, dfs_events) -> None:
+         simulated, pcr_definition, her2_guideline, study=None) -> None:
     import json
     from pathlib import Path
 
@@ -191,9 +191,10 @@ def main(*, in_headline, in_flow, in_followup=None, out_json, out_md, groups, ti
             followup = {k: _num(v) for k, v in fu.iloc[0].to_dict().items()
                         if not pd.isna(v)}
     labels = [groups.get("labels", {}).get(lv, lv) for lv in groups["levels"]]
+    dfs = ((study or {}).get("endpoints") or {}).get("dfs") or {}
     choices = {"pcr_definition": pcr_definition, "her2_guideline": her2_guideline,
-               "dfs": f"from {dfs_origin.replace('_', ' ')}; events "
-                      f"{', '.join(e.replace('_', ' ') for e in dfs_events)}"}
+               "dfs": f"from {dfs.get('origin', 'surgery').replace('_', ' ')}; events "
+                      f"{', '.join(e.replace('_', ' ') for e in dfs.get('events', []))}"}
     doc = {"study": title, "simulated": simulated, "groups": labels, "choices": choices,
            "flow": flow_d, "followup": followup, "estimates": est}
     Path(out_json).parent.mkdir(parents=True, exist_ok=True)

@@ -1,20 +1,19 @@
-"""Rule ``survival``: time-to-event analyses of the compared groups.
+"""Rule ``survival``: time-to-event analyses of one endpoint of the study definition
+(``study.endpoints``; one Snakemake job per endpoint, wildcard ``endpoint``), with every name
+taken from the definition:
 
-DFS (primary; STEEP events and origin as configured under ``dfs:``), and OS / EFS where the
-data have them (``survival.endpoints``):
-
-- Kaplan-Meier by group (every endpoint), by single vs dual anti-HER2 inside each group and by
-  pCR (DFS); CI type ``survival.ci_type`` named on every table and figure; risk tables with
-  cumulative events; log-rank tests (stratified by ``survival.logrank_strata`` as an option);
-  reverse-KM follow-up per group; summary table (n, events, median, S at ``dfs.landmarks``).
+- Kaplan-Meier by group, by the study's treatment arms inside each group and by pCR; CI type
+  ``survival.ci_type`` named on every table and figure; risk tables with cumulative events;
+  log-rank tests (k groups; stratified by ``survival.logrank_strata`` as an option);
+  reverse-KM follow-up per group; summary table (n, events, median, S at the landmarks).
 - Cox: univariable and multivariable HRs in one table (``survival.cox``), PH check by cox.zph
   (per term and global; violations footnoted), scaled Schoenfeld plots, forest plot.
-- Single vs dual anti-HER2 inside each group: crude, then IPTW (``survival.iptw``): balance
-  table and love plot, weighted KM, weighted Cox with robust SE, E-value.
+- The treatment arms inside each group: crude, then IPTW (``survival.iptw``): balance table
+  and love plot, weighted KM, weighted Cox with robust SE, E-value.
 - Multiple imputation with Rubin's rules for the Cox models (``survival.imputation``).
-- Landmark analysis of DFS by pCR; RMST difference at ``survival.rmst_horizon_months``.
+- Landmark analysis by pCR; RMST difference at ``survival.rmst_horizon_months``.
 
-Whatever the data cannot support (no dates, no regimen, too few events, a group without
+Whatever the data cannot support (no dates, no treatment, too few events, a group without
 events) is skipped or footnoted with the reason; missing values are left out as R's na.omit,
 with counts.
 """
@@ -26,12 +25,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-REGIMEN_LABELS = {"single": "Single anti-HER2", "dual": "Dual anti-HER2"}
 PCR_LABELS = {"no": "No pCR", "yes": "pCR"}
-ORIGIN_TEXT = {"surgery": "surgery", "diagnosis": "diagnosis", "nst_start": "start of NST"}
 CI_TYPE_TEXT = {"log": "log", "log-log": "log-log", "plain": "plain (linear)"}
-ENDPOINT_NAMES = {"dfs": "Disease-free survival", "os": "Overall survival",
-                  "efs": "Event-free survival"}
 # Groups keep their study-wide colour and line style (common.palette); a factor inside a group
 # (regimen) is drawn in the group's own colour, the second level lighter and dashed; pCR (not
 # a group) in black and bluish green. Line styles differ everywhere, for greyscale.
@@ -64,41 +59,29 @@ class _Notes:
         self.rows.append({"analysis": analysis, "note": note})
 
 
-def _endpoints(df: pd.DataFrame, endpoints: list[str], os_origin: str, dfs_origin: str,
-               dfs_events: list[str]) -> dict[str, dict[str, Any]]:
-    """time/event columns of each endpoint with its axis label and definition, or the reason
-    it cannot be analysed."""
-    from ..study.endpoints import efs_defined, event_free_survival, overall_survival
+def _endpoint_spec(df: pd.DataFrame, ep) -> dict[str, Any]:
+    """Time/event columns of the endpoint with its axis label and definition, or the reason
+    it cannot be analysed (``undefined``)."""
+    from ..study.definition import ORIGIN_TEXT
+    from ..study.endpoints import efs_defined
 
-    from_dates = bool((df["dfs_source"] == "dates").all()) if "dfs_source" in df else True
-    out = {"dfs": {
-        "time": "dfs_months", "event": "dfs_event",
-        "xlabel": f"Months since {ORIGIN_TEXT[dfs_origin]}" if from_dates else "Months",
-        "definition": (f"DFS from {ORIGIN_TEXT[dfs_origin]}; events: "
-                       f"{', '.join(e.replace('_', ' ') for e in dfs_events)}"
-                       if from_dates else "DFS as recorded by the centre (time and any event)"
-                       if not (df.get("dfs_source") == "dates").any() else
-                       f"DFS from {ORIGIN_TEXT[dfs_origin]} (dates) or as recorded by the "
-                       "centre; events per STEEP where types are known")}}
-    if "os" in endpoints:
-        os_ = overall_survival(df, os_origin)
-        df["os_months"], df["os_event"] = os_["os_months"], os_["os_event"]
-        out["os"] = {"time": "os_months", "event": "os_event",
-                     "xlabel": f"Months since {ORIGIN_TEXT[os_origin]}",
-                     "definition": f"OS from {ORIGIN_TEXT[os_origin]}; event: death from any "
-                                   "cause"}
-    if "efs" in endpoints:
-        ok, why = efs_defined(df)
-        efs = event_free_survival(df, dfs_events)
-        df["efs_months"], df["efs_event"] = efs["efs_months"], efs["efs_event"]
-        out["efs"] = {"time": "efs_months", "event": "efs_event",
-                      "xlabel": "Months since start of NST",
-                      "definition": "EFS from start of NST; events: recurrence ("
-                                    + ", ".join(e.replace("_", " ") for e in dfs_events
-                                                if e != "death")
-                                    + ") or death from any cause; every patient had surgery",
-                      "undefined": "" if ok else f"EFS not analysed: {why}"}
-    return out
+    src = df[ep.source] if ep.source in df.columns else pd.Series(dtype="string")
+    from_dates = bool((src == "dates").any())
+    recorded = bool((src == "recorded time").any())
+    spec = {"time": ep.time, "event": ep.event,
+            "xlabel": (f"Months since {ORIGIN_TEXT.get(ep.origin, ep.origin)}"
+                       if from_dates and not recorded else "Months"),
+            "definition": ep.definition(from_dates=from_dates or not recorded,
+                                        recorded_too=from_dates and recorded),
+            "undefined": ""}
+    if ep.time not in df.columns:
+        spec["undefined"] = f"{ep.abbreviation} was not derived"
+    elif from_dates and ep.origin == "nst_start" and not ep.death_only:
+        # progression precluding surgery is not recorded: only where everyone had surgery
+        ok, why = efs_defined(df[src == "dates"])
+        if not ok:
+            spec["undefined"] = f"{ep.abbreviation} not analysed: {why}"
+    return spec
 
 
 def _complete(df: pd.DataFrame, time: str, event: str) -> pd.DataFrame:
@@ -109,47 +92,58 @@ def _complete(df: pd.DataFrame, time: str, event: str) -> pd.DataFrame:
 
 
 # --------------------------------------------------------------------------- main
-def main(*, in_analysis, out_km, out_summary, out_summary_html, out_cox_html, out_cox_docx,
-         out_iptw_html, out_risk, out_logrank, out_followup, out_cox,
+def main(*, in_analysis, endpoint, out_km, out_summary, out_summary_html, out_cox_html,
+         out_cox_docx, out_iptw_html, out_risk, out_logrank, out_followup, out_cox,
          out_zph, out_cox_mi, out_iptw, out_balance, out_landmark, out_rmst, out_notes,
-         out_png, out_pdf, out_regimen_png, out_regimen_pdf, out_pcr_png, out_pcr_pdf,
-         out_os_png, out_os_pdf, out_efs_png, out_efs_pdf, out_zph_png, out_zph_pdf,
-         out_forest_png, out_forest_pdf, out_love_png, out_love_pdf, out_iptw_png,
-         out_iptw_pdf, groups, dfs_origin, dfs_events, landmarks_months, xmax_months,
-         her2_guideline, simulated, endpoints, os_origin, ci_type, logrank_strata, min_events,
+         out_png, out_pdf, out_treatment_png, out_treatment_pdf, out_pcr_png, out_pcr_pdf,
+         out_zph_png, out_zph_pdf, out_forest_png, out_forest_pdf, out_love_png, out_love_pdf,
+         out_iptw_png, out_iptw_pdf, groups, endpoints, treatment, landmarks_months,
+         xmax_months, min_at_risk, simulated, ci_type, logrank_strata, min_events,
          cox, iptw, imputation, landmark_months, rmst_horizon_months, pcr_definition,
          variable_labels) -> None:
+    from ..study.definition import Endpoint, from_dict
     from .common import group_setup, palette, skip_outputs, write_csv
 
+    study = from_dict({"exposure": {"column": groups["column"], "levels": groups["levels"]},
+                       "endpoints": endpoints, "treatment": treatment})
+    ep: Endpoint = study.endpoint(endpoint)
     run = _Run(locals())
+    run.ep = ep
+    run.treatment = study.treatment
     df, labels = group_setup(groups, pd.read_parquet(in_analysis))
     df = df[df["group"].notna()].copy()
     run.labels = labels
     run.n_all = len(df)
-    eps = _endpoints(df, list(endpoints), os_origin, dfs_origin, list(dfs_events))
-    run.eps = eps
-    dfs = _complete(df, "dfs_months", "dfs_event")
-    present = [lab for lab in labels if (dfs["group"] == lab).any()]
+    spec = _endpoint_spec(df, ep)
+    run.spec = spec
+    T, E = ep.time, ep.event
+    run.T, run.E = T, E
     all_tables = [out_km, out_summary, out_risk, out_logrank, out_followup, out_cox, out_zph,
                   out_cox_mi, out_iptw, out_balance, out_landmark, out_rmst, out_notes]
-    all_figs = [(out_png, out_pdf), (out_regimen_png, out_regimen_pdf),
-                (out_pcr_png, out_pcr_pdf), (out_os_png, out_os_pdf),
-                (out_efs_png, out_efs_pdf), (out_zph_png, out_zph_pdf),
+    all_figs = [(out_png, out_pdf), (out_treatment_png, out_treatment_pdf),
+                (out_pcr_png, out_pcr_pdf), (out_zph_png, out_zph_pdf),
                 (out_forest_png, out_forest_pdf), (out_love_png, out_love_pdf),
                 (out_iptw_png, out_iptw_pdf)]
-    if len(present) < 2 or dfs["dfs_event"].sum() == 0:
-        why = (f"{len(dfs)} of {run.n_all} analysed patients have DFS data, in "
-               f"{len(present)} group(s), with {int(dfs['dfs_event'].sum())} events: too few "
+    if spec["undefined"]:
+        skip_outputs(ep.abbreviation, spec["undefined"], all_tables, all_figs)
+        run.journal_tables(out_summary_html, out_cox_html, out_cox_docx, out_iptw_html,
+                           skipped=spec["undefined"])
+        return
+    d_ep = _complete(df, T, E)
+    present = [lab for lab in labels if (d_ep["group"] == lab).any()]
+    if len(present) < 2 or d_ep[E].sum() == 0:
+        why = (f"{len(d_ep)} of {run.n_all} analysed patients have {ep.abbreviation} data, in "
+               f"{len(present)} group(s), with {int(d_ep[E].sum())} events: too few "
                "for a comparison")
-        skip_outputs("DFS", why, all_tables, all_figs)
+        skip_outputs(ep.abbreviation, why, all_tables, all_figs)
         run.journal_tables(out_summary_html, out_cox_html, out_cox_docx, out_iptw_html,
                            skipped=why)
         return
     run.df = df
     run.present = present
     run.palette = palette(groups)
-    run.by_group(out_png, out_pdf, out_os_png, out_os_pdf, out_efs_png, out_efs_pdf)
-    run.by_regimen(out_regimen_png, out_regimen_pdf)
+    run.by_group(out_png, out_pdf)
+    run.by_treatment(out_treatment_png, out_treatment_pdf)
     run.by_pcr(out_pcr_png, out_pcr_pdf)
     run.cox_models(out_zph_png, out_zph_pdf, out_forest_png, out_forest_pdf)
     run.cox_mi()
@@ -296,49 +290,27 @@ class _Run:
         self._save(message_figure(title, reason), png, pdf)
 
     # ----------------------------------------------------------------- KM by group
-    def by_group(self, png, pdf, os_png, os_pdf, efs_png, efs_pdf) -> None:
+    def by_group(self, png, pdf) -> None:
         from ..render.km import KMPanel, km_figure
 
-        figs = {"dfs": (png, pdf), "os": (os_png, os_pdf), "efs": (efs_png, efs_pdf)}
         colors = {g: st.color for g, st in self.palette.items()}
         styles = {g: st.linestyle for g, st in self.palette.items()}
-        for ep in ("dfs", "os", "efs"):
-            fpng, fpdf = figs[ep]
-            spec = self.eps.get(ep)
-            name = ENDPOINT_NAMES[ep]
-            if spec is None:
-                self._message(fpng, fpdf, f"{name}: not analysed",
-                              "not requested (config survival.endpoints)")
-                self.notes.add(ep.upper(), "not requested (config survival.endpoints)")
-                continue
-            if spec.get("undefined"):
-                self._message(fpng, fpdf, f"{name}: not analysed", spec["undefined"])
-                self.notes.add(ep.upper(), spec["undefined"])
-                continue
-            d = _complete(self.df, spec["time"], spec["event"])
-            present = [lab for lab in self.labels if (d["group"] == lab).any()]
-            if len(present) < 2 or d[spec["event"]].sum() == 0:
-                why = (f"{len(d)} of {self.n_all} analysed patients have {ep.upper()} data, in "
-                       f"{len(present)} group(s), with {int(d[spec['event']].sum())} events")
-                self._message(fpng, fpdf, f"{name}: not analysed", why)
-                self.notes.add(ep.upper(), f"not analysed: {why}")
-                continue
-            tags = {"endpoint": ep.upper(), "comparison": "group", "subset": "all",
-                    "_n_total": self.n_all}
-            _, rt = self._curves(d, spec["time"], spec["event"], "group", present, tags)
-            tags.pop("_n_total", None)
-            lr = self._logrank(d, spec["time"], spec["event"], "group", present, tags,
-                               self.n_all)
-            panel = KMPanel(
-                curves=self.km[-1], risk=rt, groups=present, colors=colors,
-                linestyles=styles,
-                annotation=self._test_text(lr) + f"\nn = {len(d)}, events = "
-                f"{int(d[spec['event']].sum())}")
-            fig = km_figure([panel], xmax=self.o["xmax_months"], xlabel=spec["xlabel"],
-                            ylabel=f"{name} probability", ci_label=f"95% CI ({self.ci_type})",
-                            footnote=self.footnote(spec["definition"],
-                                                   self._missing_text(d)))
-            self._save(fig, fpng, fpdf)
+        ep, spec = self.ep, self.spec
+        d = _complete(self.df, self.T, self.E)
+        tags = {"endpoint": ep.abbreviation, "comparison": "group", "subset": "all",
+                "_n_total": self.n_all}
+        _, rt = self._curves(d, self.T, self.E, "group", self.present, tags)
+        tags.pop("_n_total", None)
+        lr = self._logrank(d, self.T, self.E, "group", self.present, tags, self.n_all)
+        panel = KMPanel(
+            curves=self.km[-1], risk=rt, groups=self.present, colors=colors,
+            linestyles=styles,
+            annotation=self._test_text(lr) + f"\nn = {len(d)}, events = "
+            f"{int(d[self.E].sum())}")
+        fig = km_figure([panel], xmax=self.o["xmax_months"], xlabel=spec["xlabel"],
+                        ylabel=f"{ep.name} probability", ci_label=f"95% CI ({self.ci_type})",
+                        footnote=self.footnote(spec["definition"], self._missing_text(d)))
+        self._save(fig, png, pdf)
 
     def _missing_text(self, d: pd.DataFrame) -> str:
         n_miss = self.n_all - len(d)
@@ -359,20 +331,44 @@ class _Run:
             styles[lv] = INNER_STYLES[i % len(INNER_STYLES)]
         return {"colors": colors, "linestyles": styles}
 
-    def _treatment(self) -> tuple[str, list[str]]:
+    def _treatment(self) -> tuple[str | None, list[str]]:
+        """The treatment column and [reference, treated] arms (``survival.iptw``, by default
+        the study's treatment); (None, []) when the study defines no treatment."""
         cfg = self.o["iptw"]
-        return cfg.get("treatment", "anti_her2"), list(cfg.get("levels", ["single", "dual"]))
+        if not cfg.get("treatment"):
+            return None, []
+        return cfg["treatment"], list(cfg.get("levels") or [])
 
-    def by_regimen(self, png: str, pdf: str) -> None:
+    def _arm_label(self, arm: str) -> str:
+        tr = self.treatment
+        if tr is not None and tr.column == self._treatment()[0]:
+            return tr.label(arm)
+        return str(arm)
+
+    @property
+    def treatment_name(self) -> str:
+        tr = self.treatment
+        treat = self._treatment()[0]
+        return tr.name if tr is not None and tr.column == treat else str(treat)
+
+    def by_treatment(self, png: str, pdf: str) -> None:
         from ..render.km import KMPanel, km_figure
 
         treat, levels = self._treatment()
-        d0 = _complete(self.df, "dfs_months", "dfs_event")
+        abbr = self.ep.abbreviation
+        d0 = _complete(self.df, self.T, self.E)
         panels = []
+        if treat is None:
+            why = "the study defines no treatment (study: treatment:)"
+            self.notes.add(f"{abbr} by treatment", f"not analysed: {why}")
+            self._message(png, pdf, f"{abbr} by treatment: not analysed", why)
+            self.why["iptw"] = why
+            return
+        title = f"{abbr} by {self.treatment_name.lower()}"
         if treat not in d0.columns or d0[treat].isin(levels).sum() == 0:
             why = f"no analysed patient has '{treat}' recorded as {' or '.join(levels)}"
-            self.notes.add("DFS by anti-HER2", f"not analysed: {why}")
-            self._message(png, pdf, "DFS by anti-HER2 therapy: not analysed", why)
+            self.notes.add(title, f"not analysed: {why}")
+            self._message(png, pdf, f"{title}: not analysed", why)
             self.why["iptw"] = why
             return
         for lab in self.present:
@@ -382,35 +378,35 @@ class _Run:
             sub[treat] = sub[treat].astype(str)
             lv = [t for t in levels if (sub[treat] == t).any()]
             if len(lv) < 2:
-                self.notes.add(f"DFS by {treat} in {lab}",
+                self.notes.add(f"{abbr} by {treat} in {lab}",
                                f"not compared: only {lv or 'no'} treatment recorded")
                 continue
-            tags = {"endpoint": "DFS", "comparison": treat, "subset": lab, "_n_total": n_lab}
-            km, rt = self._curves(sub, "dfs_months", "dfs_event", treat, lv, tags)
+            tags = {"endpoint": abbr, "comparison": treat, "subset": lab, "_n_total": n_lab}
+            km, rt = self._curves(sub, self.T, self.E, treat, lv, tags)
             tags.pop("_n_total", None)
-            lr = self._logrank(sub, "dfs_months", "dfs_event", treat, lv, tags, n_lab)
+            lr = self._logrank(sub, self.T, self.E, treat, lv, tags, n_lab)
             panels.append(KMPanel(
                 curves=km, risk=rt, groups=lv, title=lab,
-                labels={t: REGIMEN_LABELS.get(t, t) for t in lv},
+                labels={t: self._arm_label(t) for t in lv},
                 **self._inner_styles(lab, lv),
                 annotation=self._test_text(lr) + f"\nn = {len(sub)}, events = "
-                f"{int(sub['dfs_event'].sum())}"))
+                f"{int(sub[self.E].sum())}"))
         if not panels:
-            why = "no group has both treatments recorded"
-            self._message(png, pdf, "DFS by anti-HER2 therapy: not analysed", why)
+            why = "no group has two treatment arms recorded"
+            self._message(png, pdf, f"{title}: not analysed", why)
             return
-        fig = km_figure(panels, xmax=self.o["xmax_months"], xlabel=self.eps["dfs"]["xlabel"],
-                        ylabel="Disease-free survival probability",
+        fig = km_figure(panels, xmax=self.o["xmax_months"], xlabel=self.spec["xlabel"],
+                        ylabel=f"{self.ep.name} probability",
                         ci_label=f"95% CI ({self.ci_type})",
-                        footnote=self.footnote(self.eps["dfs"]["definition"],
+                        footnote=self.footnote(self.spec["definition"],
                                                "Crude (unadjusted) comparison inside each "
                                                "group; adjusted (IPTW) results in "
-                                               "dfs_iptw.csv"))
+                                               f"{self.ep.id}_iptw.csv"))
         self._save(fig, png, pdf)
 
     # ----------------------------------------------------------------- by pCR
     def _pcr_frame(self) -> pd.DataFrame:
-        d = _complete(self.df, "dfs_months", "dfs_event")
+        d = _complete(self.df, self.T, self.E)
         d = d[d["pcr"].notna()].copy()
         d["pcr_status"] = np.where(d["pcr"].astype(bool), "yes", "no")
         return d
@@ -422,23 +418,24 @@ class _Run:
         lv = [v for v in ("no", "yes") if (d["pcr_status"] == v).any()]
         if len(lv) < 2:
             why = f"pCR known for {len(d)} patients, with {len(lv)} outcome level(s)"
-            self.notes.add("DFS by pCR", f"not analysed: {why}")
-            self._message(png, pdf, "DFS by pCR: not analysed", why)
+            self.notes.add(f"{self.ep.abbreviation} by pCR", f"not analysed: {why}")
+            self._message(png, pdf, f"{self.ep.abbreviation} by pCR: not analysed", why)
             self.why["landmark"] = why
             return
-        n_total = len(_complete(self.df, "dfs_months", "dfs_event"))
-        tags = {"endpoint": "DFS", "comparison": "pCR", "subset": "all", "_n_total": n_total}
-        km, rt = self._curves(d, "dfs_months", "dfs_event", "pcr_status", lv, tags)
+        n_total = len(_complete(self.df, self.T, self.E))
+        tags = {"endpoint": self.ep.abbreviation, "comparison": "pCR", "subset": "all",
+                "_n_total": n_total}
+        km, rt = self._curves(d, self.T, self.E, "pcr_status", lv, tags)
         tags.pop("_n_total", None)
-        lr = self._logrank(d, "dfs_months", "dfs_event", "pcr_status", lv, tags, n_total)
+        lr = self._logrank(d, self.T, self.E, "pcr_status", lv, tags, n_total)
         panel = KMPanel(curves=km, risk=rt, groups=lv, labels=PCR_LABELS, colors=PCR_COLORS,
                         linestyles=PCR_STYLES,
                         annotation=self._test_text(lr)
-                        + f"\nn = {len(d)}, events = {int(d['dfs_event'].sum())}")
-        fig = km_figure([panel], xmax=self.o["xmax_months"], xlabel=self.eps["dfs"]["xlabel"],
-                        ylabel="Disease-free survival probability",
+                        + f"\nn = {len(d)}, events = {int(d[self.E].sum())}")
+        fig = km_figure([panel], xmax=self.o["xmax_months"], xlabel=self.spec["xlabel"],
+                        ylabel=f"{self.ep.name} probability",
                         ci_label=f"95% CI ({self.ci_type})",
-                        footnote=self.footnote(self.eps["dfs"]["definition"],
+                        footnote=self.footnote(self.spec["definition"],
                                                f"pCR: {self._pcr_definition()}"))
         self._save(fig, png, pdf)
 
@@ -507,7 +504,7 @@ class _Run:
 
         what = "Cox"
         variables = self.o["cox"].get("covariates") or [{"name": "group"}]
-        base = _complete(self.df, "dfs_months", "dfs_event")
+        base = _complete(self.df, self.T, self.E)
         d, covs, cat, labels = self._model_frame(base, variables, what)
         opts = self._cox_options()
         for key in ("strata", "cluster"):
@@ -519,10 +516,10 @@ class _Run:
         self.cox_meta = {"covs": covs, "cat": cat, "labels": labels, "opts": opts, "data": d}
         skip = [(zph_png, zph_pdf, "Proportional hazards check"),
                 (forest_png, forest_pdf, "Hazard ratios")]
-        events = int(d["dfs_event"].sum())
+        events = int(d[self.E].sum())
         if not covs or events < self.min_events:
             why = ("no covariate has data" if not covs else
-                   f"{events} DFS event(s) < survival.min_events ({self.min_events})")
+                   f"{events} {self.ep.abbreviation} event(s) < survival.min_events ({self.min_events})")
             self.why.update(cox=why, zph=why, mi=why)
             self.notes.add(what, f"not fitted: {why}")
             for png, pdf, title in skip:
@@ -533,7 +530,7 @@ class _Run:
         uni = []
         for c in covs:
             try:
-                uni.append(cox_table(d, "dfs_months", "dfs_event", [c],
+                uni.append(cox_table(d, self.T, self.E, [c],
                                      categorical={c: cat[c]} if c in cat else None,
                                      ties=ties, multivariable=False, **kw))
             except ValueError as e:
@@ -542,15 +539,15 @@ class _Run:
         fit = None
         if len(covs) > 1:
             try:
-                t = cox_table(d, "dfs_months", "dfs_event", covs, categorical=cat, ties=ties,
+                t = cox_table(d, self.T, self.E, covs, categorical=cat, ties=ties,
                               **kw)
                 parts.append(t[t["model"] == "multivariable"])
-                fit = CoxModel(ties=ties).fit(d, "dfs_months", "dfs_event", covs,
+                fit = CoxModel(ties=ties).fit(d, self.T, self.E, covs,
                                               categorical=cat, **kw)
             except ValueError as e:
                 self.notes.add(what, f"multivariable model not fitted: {e}")
         else:
-            fit = CoxModel(ties=ties).fit(d, "dfs_months", "dfs_event", covs, categorical=cat,
+            fit = CoxModel(ties=ties).fit(d, self.T, self.E, covs, categorical=cat,
                                           **kw)
         if not parts:
             self.why["cox"] = "no model could be fitted (see survival_notes.csv)"
@@ -601,8 +598,9 @@ class _Run:
                                           if k in ynames},
                                  time=z.time, transform=z.transform,
                                  test_label="cox.zph",
-                                 time_label=self.eps["dfs"]["xlabel"])
-                fig.suptitle("Scaled Schoenfeld residuals, multivariable Cox model of DFS "
+                                 time_label=self.spec["xlabel"])
+                fig.suptitle("Scaled Schoenfeld residuals, multivariable Cox model of "
+                             f"{self.ep.abbreviation} "
                              f"(global cox.zph {_fmt_p(zph_terms.get('GLOBAL', np.nan))}, "
                              f"{z.transform} transform)"
                              + figure_note(self.o["simulated"]).replace("\n", "; "),
@@ -639,7 +637,7 @@ class _Run:
                              "lower": x["lower"], "upper": x["upper"], "p": x["p"],
                              "mark": ""})
         first = mv.iloc[0]
-        foot = [(f"{first['model'].capitalize()} Cox model of DFS, n = {int(first['n'])}, "
+        foot = [(f"{first['model'].capitalize()} Cox model of {self.ep.abbreviation}, n = {int(first['n'])}, "
                 f"events = {int(first['nevent'])}; ties: {ties}; "
                 f"{table['variance'].iloc[-1]} variance; {first['ci_method']}")]
         if opts["strata"]:
@@ -690,7 +688,7 @@ class _Run:
             self.notes.add("Cox MI", self.why["mi"])
             return
         try:
-            imps = impute_for_cox(d, "dfs_months", "dfs_event", covs, cat, m=m, seed=seed,
+            imps = impute_for_cox(d, self.T, self.E, covs, cat, m=m, seed=seed,
                                   n_iter=n_iter)
         except ValueError as e:
             self.why["mi"] = f"imputation failed: {e}"
@@ -706,7 +704,7 @@ class _Run:
         cc = pd.concat(self.cox_rows, ignore_index=True) if self.cox_rows else pd.DataFrame()
         for label, cs in specs:
             try:
-                pooled = pooled_cox(imps, "dfs_months", "dfs_event", cs, cat, **kw)
+                pooled = pooled_cox(imps, self.T, self.E, cs, cat, **kw)
             except ValueError as e:
                 self.notes.add("Cox MI", f"{label} model of {', '.join(cs)} not pooled: {e}")
                 continue
@@ -736,7 +734,7 @@ class _Run:
         treat, levels = self._treatment()
         if "iptw" in self.why:
             for png, pdf, t in ((love_png, love_pdf, "Covariate balance"),
-                                (km_png, km_pdf, "IPTW-weighted DFS")):
+                                (km_png, km_pdf, f"IPTW-weighted {self.ep.abbreviation}")):
                 self._message(png, pdf, f"{t}: not analysed", self.why["iptw"])
             return
         panels, loves = [], []
@@ -746,19 +744,19 @@ class _Run:
                 continue
             km, rt, lv, bal, note = res
             panels.append(KMPanel(curves=km, risk=rt, groups=lv, title=lab,
-                                  labels={t: REGIMEN_LABELS.get(t, t) for t in lv},
+                                  labels={t: self._arm_label(t) for t in lv},
                                   **self._inner_styles(lab, lv), annotation=note))
             loves.append((lab, bal))
         if not panels:
             why = self.why.get("iptw", "no group could be weighted (see survival_notes.csv)")
             self.why.setdefault("iptw", why)
             for png, pdf, t in ((love_png, love_pdf, "Covariate balance"),
-                                (km_png, km_pdf, "IPTW-weighted DFS")):
+                                (km_png, km_pdf, f"IPTW-weighted {self.ep.abbreviation}")):
                 self._message(png, pdf, f"{t}: not analysed", why)
             return
         cfg = self.o["iptw"]
-        fig = km_figure(panels, xmax=self.o["xmax_months"], xlabel=self.eps["dfs"]["xlabel"],
-                        ylabel="Weighted DFS probability", ci_label=f"95% CI ({self.ci_type})",
+        fig = km_figure(panels, xmax=self.o["xmax_months"], xlabel=self.spec["xlabel"],
+                        ylabel=f"Weighted {self.ep.name} probability", ci_label=f"95% CI ({self.ci_type})",
                         footnote=self._iptw_footnote(cfg, weighted_km=True))
         self._save(fig, km_png, km_pdf)
         # one love plot, the groups in blocks (rows "group: covariate")
@@ -769,8 +767,9 @@ class _Run:
             blocks.append(b.iloc[::-1])
         bal = pd.concat(blocks[::-1], ignore_index=True)
         fig = love_plot(bal, threshold=float(cfg.get("smd_threshold", 0.1)), sort=False,
-                        title=f"Covariate balance (IPTW): {levels[1]} vs {levels[0]}\n"
-                              "anti-HER2 inside each group" + figure_note(self.o["simulated"]))
+                        title=f"Covariate balance (IPTW): {self._arm_label(levels[1])} vs "
+                              f"{self._arm_label(levels[0])}\n{self.treatment_name} inside "
+                              "each group" + figure_note(self.o["simulated"]))
         self._save(fig, love_png, love_pdf)
 
     def _confounder_labels(self) -> dict[str, str]:
@@ -780,7 +779,7 @@ class _Run:
     def _iptw_footnote(self, cfg: dict, weighted_km: bool = False) -> str:
         conf = ", ".join(self._confounder_labels().values())
         trunc = cfg.get("truncate", [0.01, 0.99])
-        lines = [self.eps["dfs"]["definition"],
+        lines = [self.spec["definition"],
                  f"Propensity score (logistic regression) on: {conf}",
                  ("Stabilised" if cfg.get("stabilised", True) else "Unstabilised")
                  + " ATE weights" + (f", trimmed at the {trunc[0]:g}/{trunc[1]:g} quantiles"
@@ -804,12 +803,12 @@ class _Run:
 
         cfg = self.o["iptw"]
         what = f"IPTW in {lab}"
-        d0 = _complete(self.df, "dfs_months", "dfs_event")
+        d0 = _complete(self.df, self.T, self.E)
         d0 = d0[(d0["group"] == lab) & d0[treat].isin(levels)].copy()
         d0[treat] = d0[treat].astype(str)
         lv = [t for t in levels if (d0[treat] == t).any()]
         row = {"subset": lab, "comparison": f"{levels[1]} vs {levels[0]} (reference)",
-               "n": len(d0), "events": int(d0["dfs_event"].sum())}
+               "n": len(d0), "events": int(d0[self.E].sum())}
         if len(lv) < 2:
             self.notes.add(what, f"not analysed: only {lv or 'no'} treatment recorded")
             return None
@@ -830,7 +829,7 @@ class _Run:
         rows = []
         ties = self._cox_options()["ties"]
         try:
-            crude = CoxModel(ties=ties).fit(d, "dfs_months", "dfs_event", ["treated"])
+            crude = CoxModel(ties=ties).fit(d, self.T, self.E, ["treated"])
             s = crude.summary().iloc[0]
             rows.append({**row, "analysis": "crude Cox", "n_used": crude.n,
                          "events_used": crude.nevent, "hr": s["hr"], "lower": s["lower"],
@@ -854,7 +853,7 @@ class _Run:
         bal.insert(0, "subset", lab)
         bal["label"] = bal["variable"].map(labels)
         self.balance_rows.append(bal)
-        fit = CoxModel(ties=ties).fit(d, "dfs_months", "dfs_event", ["treated"],
+        fit = CoxModel(ties=ties).fit(d, self.T, self.E, ["treated"],
                                       weights="iptw", robust=True)
         s = fit.summary().iloc[0]
         wrow = {**row, "analysis": "IPTW-weighted Cox (robust SE)", "n_used": fit.n,
@@ -880,16 +879,16 @@ class _Run:
             r["n_complete_confounders"] = n_cc
         self.iptw_rows.append(pd.DataFrame(rows))
         # weighted KM
-        km = km_table(d, "dfs_months", "dfs_event", treat, group_order=lv,
+        km = km_table(d, self.T, self.E, treat, group_order=lv,
                       conf_type=self.ci_type, weights="iptw")
-        self.km.append(km.assign(endpoint="DFS", comparison=f"{treat} (IPTW-weighted)",
+        self.km.append(km.assign(endpoint=self.ep.abbreviation, comparison=f"{treat} (IPTW-weighted)",
                                  subset=lab).pipe(_front, {"endpoint": 0, "comparison": 0,
                                                            "subset": 0}))
-        rt = risk_table(d, "dfs_months", "dfs_event", treat,
+        rt = risk_table(d, self.T, self.E, treat,
                         tick_times(self.o["xmax_months"], self.ticks_every), group_order=lv)
         smd_after = wrow["max_smd_after"]
         note = (f"Weighted Cox HR {s['hr']:.2f} ({s['lower']:.2f}-{s['upper']:.2f}), "
-                f"{_fmt_p(s['p'])}\n(robust SE; dual vs single)\n"
+                f"{_fmt_p(s['p'])}\n(robust SE; {self._arm_label(levels[1])} vs {self._arm_label(levels[0])})\n"
                 f"Max |SMD| after weighting {smd_after:.2f}")
         return km, rt, lv, bal, note
 
@@ -909,7 +908,7 @@ class _Run:
                                 header=[["Status", "Reason"]], title=title, footnotes=sim)
 
         # summary: one block per endpoint and comparison
-        title = "Survival by group: events, median and landmark estimates"
+        title = f"{self.ep.name} by group: events, median and landmark estimates"
         if skipped or not self.summary:
             write_html(note_table(title, skipped or "no result"), summary_html)
         else:
@@ -920,7 +919,8 @@ class _Run:
             for (ep, comp, sub), blk in summ.groupby(["endpoint", "comparison", "subset"],
                                                      sort=False):
                 name = {"group": "by group", "pCR": "by pCR",
-                        "anti_her2": "by anti-HER2 therapy"}.get(comp, f"by {comp}")
+                        self._treatment()[0]: f"by {self.treatment_name.lower()}"}.get(
+                    comp, f"by {comp}")
                 head = f"{ep} {name}" + ("" if sub == "all" else f", {sub}")
                 t = tests[(tests["endpoint"] == ep) & (tests["comparison"] == comp)
                           & (tests["subset"] == sub)] if len(tests) else tests
@@ -928,7 +928,7 @@ class _Run:
                              _p_text(t["p"].iloc[0]) if len(t) else ""])
                 indent.append(0)
                 for r in blk.itertuples(index=False):
-                    lab = PCR_LABELS.get(r.group, REGIMEN_LABELS.get(r.group, r.group)) \
+                    lab = PCR_LABELS.get(r.group, self._arm_label(r.group)) \
                         if comp != "group" else r.group
                     rows.append([lab, str(int(r.n)), str(int(r.events)), r.median_text,
                                  *[getattr(r, f"surv_{k}_text") for k in lms], ""])
@@ -937,15 +937,12 @@ class _Run:
                        *[f"{k} months, % (95% CI)" for k in lms], "Log-rank p"]]
             foot = [(f"Kaplan-Meier estimates; pointwise {self.ci_text}; median CI: "
                     "Brookmeyer-Crowley. NR: not reached. Log-rank: Mantel-Haenszel test "
-                    "(R survdiff)."), self.eps["dfs"]["definition"] + "."]
-            for ep in ("os", "efs"):
-                if ep in self.eps and not self.eps[ep].get("undefined"):
-                    foot.append(self.eps[ep]["definition"] + ".")
+                    "(R survdiff)."), self.spec["definition"] + "."]
             disp = DisplayTable(pd.DataFrame(rows), header=header, title=title,
                                 footnotes=foot + sim, indent=indent)
             write_html(disp, summary_html)
         # Cox
-        title = "Cox proportional hazards models for disease-free survival"
+        title = f"Cox proportional hazards models: {self.ep.name.lower()}"
         cox = pd.concat(self.cox_rows, ignore_index=True) if self.cox_rows else None
         if skipped or cox is None:
             disp = note_table(title, skipped or self.why.get("cox", "no model"))
@@ -985,7 +982,10 @@ class _Run:
         write_html(disp, cox_html)
         write_docx(disp, cox_docx, orientation="landscape")
         # IPTW
-        title = "Single versus dual anti-HER2 therapy inside each group: crude and IPTW"
+        treat, levels = self._treatment()
+        title = (f"{self.ep.name}: {self._arm_label(levels[1])} versus "
+                 f"{self._arm_label(levels[0])} inside each group, crude and IPTW"
+                 if treat else f"{self.ep.name}: treatment arms inside each group")
         iptw = pd.concat(self.iptw_rows, ignore_index=True) if self.iptw_rows else None
         if skipped or iptw is None or "hr" not in iptw:
             write_html(note_table(title, skipped or self.why.get("iptw", "no result")),
@@ -1009,11 +1009,11 @@ class _Run:
                          "" if ev is None else f"{ev['evalue']:.2f} ({ev_ci['evalue']:.2f})",
                          "" if w is None else f"{w['max_smd_before']:.2f} / "
                                               f"{w['max_smd_after']:.2f}"])
-        treat, levels = self._treatment()
         cfg = self.o["iptw"]
         header = [["Group", "n", "Events", "Crude HR (95% CI)", "p", "IPTW HR (95% CI)", "p",
                    "E-value (CI)", "Max |SMD| before / after"]]
-        foot = [(f"HR of {levels[1]} vs {levels[0]} ({treat}); Cox models, "
+        foot = [(f"HR of {self._arm_label(levels[1])} vs {self._arm_label(levels[0])} "
+                 f"({self.treatment_name}); Cox models, "
                  f"{self._cox_options()['ties']} ties; IPTW: weighted Cox model with robust "
                  "(sandwich) SE."),
                 self._iptw_footnote(cfg).split("\n")[1] + "; "
@@ -1033,7 +1033,7 @@ class _Run:
 
         tau = float(self.o["rmst_horizon_months"])
         L = float(self.o["landmark_months"])
-        d = _complete(self.df, "dfs_months", "dfs_event")
+        d = _complete(self.df, self.T, self.E)
         for by, frame, levels in (("group", d, self.present),
                                   ("pCR", self._pcr_frame() if "landmark" not in self.why
                                    else None, ["no", "yes"])):
@@ -1044,8 +1044,8 @@ class _Run:
             if len(lv) < 2:
                 continue
             try:
-                per = rmst(frame, "dfs_months", "dfs_event", col, tau, group_order=lv)
-                diff = rmst_difference(frame, "dfs_months", "dfs_event", col, tau,
+                per = rmst(frame, self.T, self.E, col, tau, group_order=lv)
+                diff = rmst_difference(frame, self.T, self.E, col, tau,
                                        group_order=lv)
             except ValueError as e:
                 self.notes.add(f"RMST by {by}", f"not computed: {e}")
@@ -1057,17 +1057,17 @@ class _Run:
             return
         frame = self._pcr_frame()
         try:
-            res = landmark(frame, "dfs_months", "dfs_event", "pcr_status", L,
+            res = landmark(frame, self.T, self.E, "pcr_status", L,
                            group_order=["no", "yes"], conf_type=self.ci_type)
         except ValueError as e:
             self.why["landmark"] = str(e)
-            self.notes.add("Landmark DFS by pCR", f"not computed: {e}")
+            self.notes.add(f"Landmark {self.ep.abbreviation} by pCR", f"not computed: {e}")
             return
         out = res["counts"].merge(res["median"][["group", "events", "median", "lower",
                                                  "upper", "ci_method"]],
                                   on="group", how="left")
         lr = res["logrank"]
-        events = int(res["data"]["dfs_event"].sum())
+        events = int(res["data"][self.E].sum())
         out["landmark_months"] = L
         if lr is not None and events >= self.min_events:
             out["test"], out["statistic"], out["p"] = lr["test"], lr["statistic"], lr["p"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 
 def main(*, in_analysis, out_csv, out_docx, out_html, variables, nonnormal, groups, simulated,
-         her2_guideline, page, orientation) -> None:
+         her2_guideline, page, orientation, her2_rule="ASCO/CAP", criteria=()) -> None:
     import pandas as pd
 
     from ..render.display import table_one_display
@@ -40,8 +40,10 @@ def main(*, in_analysis, out_csv, out_docx, out_html, variables, nonnormal, grou
     notes = []
     if absent:
         notes.append(f"Not shown (recorded for no analysed patient): {', '.join(absent)}.")
-    if groups["column"].startswith("her2"):
-        notes.append(f"HER2 status by ASCO/CAP {her2_guideline}.")
+    from ..study.wording import her2_basis, her2_relevant
+
+    if her2_relevant(groups, list(criteria)):
+        notes.append(her2_basis(df, her2_rule, her2_guideline))
     notes += simulated_notes(simulated)
     disp = table_one_display(tab, title=title, extra_notes=notes)
     write_docx(disp, out_docx, page=page, orientation=orientation)

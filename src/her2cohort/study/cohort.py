@@ -16,6 +16,8 @@ OPS = ("in", "not_in", "missing", "any_missing", "outside")
 def criterion_mask(df: pd.DataFrame, crit: dict) -> pd.Series:
     """True where the record meets the exclusion criterion (missing values never match ``in``)."""
     op = crit["op"]
+    if crit.get("groups") is not None:  # the compared groups (merged levels, booleans)
+        return group_labels_of(df, crit["groups"]).isna()
     if op == "any_missing":
         cols = crit["columns"]
         return df[cols].isna().any(axis=1)
@@ -32,12 +34,50 @@ def criterion_mask(df: pd.DataFrame, crit: dict) -> pd.Series:
     raise ValueError(f"criterion {crit.get('id')}: unknown op {op!r}; allowed: {', '.join(OPS)}")
 
 
-def group_criterion(column: str, levels: list[str], name: str = "group") -> dict:
+def value_text(v: object) -> str:
+    """A level value as the text the exposure column is compared in: booleans (and YAML's
+    true/false, yes/no) as "yes"/"no", numbers without a trailing .0, text as it is."""
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    return str(v)
+
+
+def column_text(s: pd.Series) -> pd.Series:
+    """A column as text for matching exposure levels (booleans as yes/no; NA stays NA)."""
+    if pd.api.types.is_bool_dtype(s):
+        return s.map({True: "yes", False: "no"}).astype("string")
+    if pd.api.types.is_float_dtype(s):
+        whole = s.dropna().apply(float.is_integer).all() if s.notna().any() else True
+        if whole:
+            return s.astype("Int64").astype("string")
+    return s.astype("string")
+
+
+def group_values(groups: dict) -> dict[str, list[str]]:
+    """Level id -> the column values (as text) it holds: one, or several for a merged level."""
+    given = groups.get("values") or {}
+    return {lv: [value_text(v) for v in given.get(lv, [lv])] for lv in groups["levels"]}
+
+
+def group_labels_of(df: pd.DataFrame, groups: dict) -> pd.Series:
+    """Each record's group label (``groups["labels"]``), NA outside the compared levels."""
+    labels = groups.get("labels") or {}
+    mapping = {v: labels.get(lv, lv) for lv, vals in group_values(groups).items() for v in vals}
+    return column_text(df[groups["column"]]).map(mapping).astype("string")
+
+
+def group_criterion(column: str, levels: list[str], name: str = "group",
+                    groups: dict | None = None) -> dict:
     """The last step of every flow: records outside the compared groups (for example HER2
     class unknown) are excluded with that reason, so that the analysed set is the groups."""
-    return {"id": "not_in_compared_groups", "label": f"{name[0].upper()}{name[1:]} not one of "
-            f"the compared groups", "column": column, "op": "not_in", "values": list(levels),
-            "always": True}
+    crit = {"id": "not_in_compared_groups", "label": f"{name[0].upper()}{name[1:]} not one "
+            f"of the compared groups", "column": column, "op": "not_in",
+            "values": list(levels), "always": True}
+    if groups is not None:
+        crit["groups"] = groups
+    return crit
 
 
 def apply_criteria(derived: pd.DataFrame, quarantined: pd.DataFrame,
@@ -46,7 +86,8 @@ def apply_criteria(derived: pd.DataFrame, quarantined: pd.DataFrame,
     """Return (analysed rows, dispositions of every record, flow table). With ``groups``, a
     last step excludes records outside the compared groups, where there are any."""
     if groups is not None:
-        last = group_criterion(groups["column"], groups["levels"], groups.get("name", "group"))
+        last = group_criterion(groups["column"], groups["levels"], groups.get("name", "group"),
+                               groups)
         criteria = [*criteria, last]
     keys = ["centre", "source_file", "source_row", "patient_key"]
     disp_parts = [quarantined.loc[:, keys].assign(disposition="quarantined",

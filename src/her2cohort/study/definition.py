@@ -283,8 +283,8 @@ def upgrade_config(cfg: dict) -> dict:
         cfg["survival"].pop("endpoints", None)
         cfg["survival"].pop("os_origin", None)
     an = cfg.get("analyses")
-    if isinstance(an, dict) and "dfs" in an:
-        an.setdefault("survival", an.pop("dfs"))
+    if isinstance(an, dict) and "dfs" in an:  # the older name wins: it was set on purpose
+        an["survival"] = an.pop("dfs")
     iptw = (cfg.get("survival") or {}).get("iptw") if isinstance(cfg.get("survival"),
                                                                     dict) else None
     if "treatment" not in study and isinstance(iptw, dict) and iptw.get("treatment"):
@@ -292,6 +292,18 @@ def upgrade_config(cfg: dict) -> dict:
                               "arms": [{"id": a, "label": a}
                                        for a in iptw.get("levels") or []]}
     return cfg
+
+
+LEGACY_KEYS = ("groups", "dfs")
+
+
+def has_legacy_keys(cfg: dict) -> bool:
+    """Whether ``cfg`` still holds keys of the older config form (set after loading, or an
+    older-style override)."""
+    surv = cfg.get("survival") if isinstance(cfg.get("survival"), dict) else {}
+    an = cfg.get("analyses") if isinstance(cfg.get("analyses"), dict) else {}
+    return (any(k in cfg for k in LEGACY_KEYS) or "endpoints" in surv or "os_origin" in surv
+            or "dfs" in an)
 
 
 def deep_merge(base: dict, over: dict) -> dict:

@@ -156,7 +156,8 @@ def derive(df: pd.DataFrame, *, her2_guideline: str = "2018",
            age_labels: list[str] = ("<40", "40-59", ">=60"), ki67_cut_pct: float = 20,
            hr_threshold_pct: float = 1, regimens: dict | None = None,
            pcr_definition: str = "ypT0/is ypN0", itc_is_pcr: bool = False,
-           dfs_origin: str = "surgery", dfs_events: list[str] = ()) -> pd.DataFrame:
+           dfs_origin: str = "surgery", dfs_events: list[str] | None = None,
+           endpoints: dict | None = None) -> pd.DataFrame:
     """Add every derived variable and endpoint to the validated table (same rows).
 
     Where a fact can be recorded in several forms (study/requirements.py), the detailed form
@@ -207,21 +208,13 @@ def derive(df: pd.DataFrame, *, her2_guideline: str = "2018",
     residual = _first_known(residual, (~out["pcr"]).astype("boolean"))
     out["her2_loss"] = her2_loss(out["post_her2_ihc"], post_ish).where(
         residual.fillna(False).to_numpy(dtype=bool), pd.NA)
-    surv = dfs(out, origin=dfs_origin, events=list(dfs_events))
-    given_t = out["dfs_time"].astype("float64")
-    given_e = out["dfs_event"].map({"event": 1, "censored": 0}).astype("Int8")
-    from_dates = surv["dfs_months"].notna()
-    out["dfs_source"] = pd.Series(np.where(from_dates, "dates",
-                                           np.where(given_t.notna(), "recorded time", None)),
-                                  index=out.index, dtype="string")
-    out["dfs_months"] = surv["dfs_months"].where(from_dates, given_t)
-    out["dfs_event"] = surv["dfs_event"].where(from_dates, given_e).astype("Int8")
-    out.loc[out["dfs_months"].isna() | out["dfs_event"].isna(), ["dfs_months", "dfs_event"]] = \
-        pd.NA
-    out["dfs_months"] = out["dfs_months"].astype("float64")
-    out["dfs_event"] = out["dfs_event"].astype("Int8")
-    etype = surv["dfs_event_type"].where(from_dates)
-    any_event = (~from_dates & (given_e == 1)).fillna(False).to_numpy()
-    etype[any_event] = "any event (type not recorded)"
-    out["dfs_event_type"] = etype.astype("string")
+    from .endpoints import endpoint_columns
+
+    if endpoints is None:
+        endpoints = {"dfs": {"origin": dfs_origin, "events": list(dfs_events or ["death"])}} \
+            if dfs_events is not None else {}
+    for eid, spec in endpoints.items():
+        cols = endpoint_columns(out, eid, spec)
+        for c in cols.columns:
+            out[c] = cols[c]
     return out

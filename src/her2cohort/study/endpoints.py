@@ -1,5 +1,6 @@
-"""Time-to-event endpoints besides DFS (study/derive.py): overall survival and event-free
-survival, from the recorded dates, per STEEP 2.0 (Tolaney et al., J Clin Oncol 2021) and the
+"""Time-to-event endpoints of the study definition (``study.endpoints``), computed per patient
+from the dates or taken as recorded (a duration and a status), and the two reference cases:
+overall survival and event-free survival, from the recorded dates, per STEEP 2.0 (Tolaney et al., J Clin Oncol 2021) and the
 neoadjuvant definitions of NeoSTEEP (Litton et al., J Clin Oncol 2023).
 
 - OS: death from any cause; alive patients are censored at last contact. Time zero is a
@@ -16,6 +17,7 @@ as R's na.omit, with counts).
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from .derive import DAYS_PER_MONTH, DFS_ORIGINS, dfs
@@ -70,3 +72,66 @@ def efs_defined(df: pd.DataFrame) -> tuple[bool, str]:
         return False, (f"{no_surgery} patient(s) had no surgery and progression precluding "
                        "surgery (an EFS event) is not recorded")
     return True, ""
+
+
+def endpoint_columns(df: pd.DataFrame, eid: str, spec: dict) -> pd.DataFrame:
+    """Columns ``<eid>_months``, ``<eid>_event`` (0/1), ``<eid>_source`` ("dates" or
+    "recorded time") and, where recurrences count, ``<eid>_event_type`` of one endpoint
+    (``study.endpoints[eid]``: origin, events, form, recorded).
+
+    From the dates: the first event of a type in ``events`` (``death`` = death from any
+    cause), else censored at last contact, from ``origin``; an endpoint of death alone is
+    overall survival (:func:`overall_survival`). As recorded: the canonical duration (months,
+    converted at ingestion) and status (``event``/``censored``) pair. ``form`` ``auto`` takes
+    per patient the dates where they give a value and the recorded pair otherwise."""
+    from ..study.definition import RECORDED_PAIRS
+
+    origin = spec.get("origin", "surgery")
+    events = list(spec.get("events") or ["death"])
+    form = spec.get("form", "auto")
+    rec = spec.get("recorded") or {}
+    t_col, e_col = (rec.get("time"), rec.get("event")) if rec else RECORDED_PAIRS.get(
+        eid, (None, None))
+    idx = df.index
+    na_f = pd.Series(np.nan, index=idx, dtype="float64")
+    na_e = pd.Series(pd.NA, index=idx, dtype="Int8")
+    death_only = events == ["death"]
+    if form in ("auto", "dates"):
+        if death_only:
+            os_ = overall_survival(df, origin)
+            d_t, d_e = os_["os_months"], os_["os_event"].astype("Int8")
+            d_type = None
+        else:
+            need = [DFS_ORIGINS[origin], "last_contact_date", "recurrence_date",
+                    "recurrence_type", "death_date"]
+            if all(c in df.columns for c in need):
+                out = dfs(df, origin=origin, events=events)
+                d_t, d_e = out["dfs_months"].astype("float64"), out["dfs_event"].astype("Int8")
+                d_type = out["dfs_event_type"].astype("string")
+            else:
+                d_t, d_e, d_type = na_f, na_e, None
+    else:
+        d_t, d_e, d_type = na_f, na_e, None
+    if form in ("auto", "recorded") and t_col in df.columns and e_col in df.columns:
+        r_t = df[t_col].astype("float64")
+        r_e = df[e_col].map({"event": 1, "censored": 0}).astype("Int8")
+    else:
+        r_t, r_e = na_f, na_e
+    from_dates = (d_t.notna() & d_e.notna()).to_numpy()
+    from_rec = ~from_dates & (r_t.notna() & r_e.notna()).to_numpy()
+    months = np.where(from_dates, d_t.to_numpy(dtype="float64", na_value=np.nan),
+                      np.where(from_rec, r_t.to_numpy(dtype="float64", na_value=np.nan),
+                               np.nan))
+    event = d_e.where(from_dates, r_e.where(from_rec)).astype("Int8")
+    source = pd.Series(np.where(from_dates, "dates", np.where(from_rec, "recorded time",
+                                                                None)),
+                       index=idx, dtype="string")
+    out = pd.DataFrame({f"{eid}_months": months, f"{eid}_event": event,
+                        f"{eid}_source": source}, index=idx)
+    if not death_only:
+        etype = d_type.where(from_dates) if d_type is not None else pd.Series(
+            pd.NA, index=idx, dtype="string")
+        etype = etype.astype("string")
+        etype[from_rec & (r_e == 1).fillna(False).to_numpy()] = "any event (type not recorded)"
+        out[f"{eid}_event_type"] = etype
+    return out

@@ -15,7 +15,7 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
-ANALYSES = ("table1", "pcr", "her2_loss", "dfs")
+ANALYSES = ("table1", "pcr", "her2_loss", "survival")
 
 # Origin of DFS time -> the date field it starts from (study/derive.py uses the same).
 DFS_ORIGIN_FIELDS = {"surgery": "surgery_date", "diagnosis": "diagnosis_date",
@@ -43,16 +43,36 @@ FORMS: dict[str, list[list[str]]] = {
     "centre": [[]],
 }
 
-# What each analysis uses besides the grouping column, the criteria and Table 1's variables.
+# What each analysis uses besides the grouping column, the criteria, Table 1's variables, the
+# treatment of the study definition and (survival) its endpoints.
 ANALYSIS_COLUMNS = {
-    "pcr": ["pcr", "anti_her2"],
+    "pcr": ["pcr"],
     "her2_loss": ["her2_loss", "pcr"],
-    "dfs": ["dfs"],
+    "survival": [],
 }
 
 
-def forms_of(column: str, dfs_origin: str = "surgery") -> list[list[str]]:
+def _endpoints(cfg: dict) -> dict[str, dict]:
+    study = cfg.get("study") if isinstance(cfg.get("study"), dict) else {}
+    eps = study.get("endpoints") if isinstance(study.get("endpoints"), dict) else {}
+    return {k: v for k, v in eps.items() if isinstance(v, dict)}
+
+
+def endpoint_forms(eid: str, ep: dict) -> list[list[str]]:
+    """The ways a centre can record endpoint ``eid`` (``study.endpoints``)."""
+    from .definition import from_dict
+
+    study = from_dict({"exposure": {"column": "x", "levels": ["a", "b"]},
+                       "endpoints": {eid: ep}})
+    return study.endpoints[0].forms()
+
+
+def forms_of(column: str, dfs_origin: str = "surgery",
+             endpoints: dict | None = None) -> list[list[str]]:
     """The ways a centre can record what ``column`` is derived from."""
+    for eid, ep in (endpoints or {}).items():
+        if column in (eid, f"{eid}_months", f"{eid}_event"):
+            return endpoint_forms(eid, ep)
     if column in ("dfs", "dfs_months", "dfs_event"):
         origin = DFS_ORIGIN_FIELDS.get(dfs_origin, "surgery_date")
         return [["dfs_time", "dfs_event"],
@@ -61,8 +81,9 @@ def forms_of(column: str, dfs_origin: str = "surgery") -> list[list[str]]:
     return FORMS.get(column, [[column]])
 
 
-def _add(needs: dict[str, dict[str, Any]], column: str, by: str, dfs_origin: str) -> None:
-    forms = forms_of(column, dfs_origin)
+def _add(needs: dict[str, dict[str, Any]], column: str, by: str, dfs_origin: str,
+         endpoints: dict | None = None) -> None:
+    forms = forms_of(column, dfs_origin, endpoints)
     if forms == [[]]:
         return
     need = needs.setdefault(column, {"fact": column, "forms": forms, "by": []})
@@ -73,26 +94,60 @@ def _add(needs: dict[str, dict[str, Any]], column: str, by: str, dfs_origin: str
 def required_fields(cfg: dict) -> list[dict[str, Any]]:
     """Every need of the enabled analyses, the groups and the exclusion criteria, in a stable
     order: ``[{"fact": ..., "forms": [[field, ...], ...], "by": [analysis, ...]}, ...]``."""
-    enabled = {a: bool((cfg.get("analyses") or {}).get(a, True)) for a in ANALYSES}
-    origin = str((cfg.get("dfs") or {}).get("origin", "surgery"))
+    cfg = _upgraded(cfg)
+    analyses = dict(cfg.get("analyses") or {})
+    if "dfs" in analyses:  # older configs
+        analyses.setdefault("survival", analyses["dfs"])
+    enabled = {a: bool(analyses.get(a, True)) for a in ANALYSES}
+    eps = _endpoints(cfg)
+    origin = str((eps.get("dfs") or {}).get("origin", "surgery"))
     needs: dict[str, dict[str, Any]] = {}
-    group_col = (cfg.get("groups") or {}).get("column")
+    group_col = exposure_column(cfg)
     if group_col:
-        _add(needs, group_col, "groups", origin)
+        _add(needs, group_col, "groups", origin, eps)
+    if enabled["survival"]:
+        for eid, ep in eps.items():
+            _add(needs, eid, f"survival ({ep.get('abbreviation', eid)})", origin, eps)
+    treat = treatment_column(cfg)
+    if treat and enabled["pcr"]:
+        _add(needs, treat, "pcr", origin, eps)
     for crit in cfg.get("criteria") or []:
         cols = crit.get("columns") or [crit.get("column")]
         for c in cols:
             if c:
-                _add(needs, c, f"criterion {crit.get('id')}", origin)
+                _add(needs, c, f"criterion {crit.get('id')}", origin, eps)
     if enabled["table1"]:
         for v in (cfg.get("table1") or {}).get("variables") or []:
             name = v["name"] if isinstance(v, dict) else str(v)
-            _add(needs, name, "table1", origin)
+            _add(needs, name, "table1", origin, eps)
     for analysis, cols in ANALYSIS_COLUMNS.items():
         if enabled[analysis]:
             for c in cols:
-                _add(needs, c, analysis, origin)
+                _add(needs, c, analysis, origin, eps)
     return [needs[k] for k in sorted(needs)]
+
+
+def _upgraded(cfg: dict) -> dict:
+    """``cfg`` in the current form (older keys set after loading translated, on a copy)."""
+    from .definition import has_legacy_keys, upgrade_config
+
+    if isinstance(cfg, dict) and has_legacy_keys(cfg):
+        import copy
+
+        return upgrade_config(copy.deepcopy(cfg))
+    return cfg
+
+
+def exposure_column(cfg: dict) -> str | None:
+    study = cfg.get("study") if isinstance(cfg.get("study"), dict) else {}
+    ex = study.get("exposure") if isinstance(study.get("exposure"), dict) else {}
+    return ex.get("column") or (cfg.get("groups") or {}).get("column")
+
+
+def treatment_column(cfg: dict) -> str | None:
+    study = cfg.get("study") if isinstance(cfg.get("study"), dict) else {}
+    tr = study.get("treatment") if isinstance(study.get("treatment"), dict) else {}
+    return tr.get("column")
 
 
 # Columns the derivation adds (study/derive.py, study/her2.py); with the canonical fields they
@@ -114,10 +169,13 @@ _DERIVED_LEVELS = {
 }
 
 
-def known_columns() -> list[str]:
+def known_columns(cfg: dict | None = None) -> list[str]:
+    """Canonical fields and derived variables (with ``cfg``, its endpoints' columns too)."""
     from ..data.fields import FIELDS
 
-    return sorted({f.name for f in FIELDS if f.kind != "id"} | set(DERIVED_COLUMNS))
+    eps = [f"{eid}_{x}" for eid in _endpoints(cfg or {})
+           for x in ("months", "event", "source")]
+    return sorted({f.name for f in FIELDS if f.kind != "id"} | set(DERIVED_COLUMNS) | set(eps))
 
 
 def allowed_levels(cfg: dict, column: str) -> tuple[str, ...] | None:
@@ -127,6 +185,8 @@ def allowed_levels(cfg: dict, column: str) -> tuple[str, ...] | None:
     derived = cfg.get("derived") or {}
     if column in _DERIVED_LEVELS:
         return _DERIVED_LEVELS[column]
+    if column in ("her2_low", "her2_ultralow", "pcr", "her2_loss"):
+        return ("no", "yes")
     if column == "age_group":
         return tuple(derived.get("age_labels") or ())
     if column == "ki67_group":
@@ -143,8 +203,9 @@ def allowed_levels(cfg: dict, column: str) -> tuple[str, ...] | None:
 def check_config(cfg: dict) -> list[str]:
     """Mistakes the JSON schema cannot see, each with the valid choices: names that are no
     field or derived variable, levels that do not exist, reversed ranges."""
+    cfg = _upgraded(cfg)
     problems: list[str] = []
-    known = known_columns()
+    known = known_columns(cfg)
     choice = f"choose one of: {', '.join(known)}"
 
     def col_ok(where: str, name: str | None) -> bool:
@@ -175,18 +236,45 @@ def check_config(cfg: dict) -> list[str]:
     if cuts and len(labels) != len(cuts) + 1:
         problems.append(f"derived/age_labels: {len(cuts)} cut(s) make {len(cuts) + 1} groups, "
                         f"but {len(labels)} label(s) are given")
-    dfs = cfg.get("dfs") or {}
-    xmax = dfs.get("xmax_months")
-    for lm in dfs.get("landmarks_months") or []:
+    surv = cfg.get("survival") or {}
+    xmax = surv.get("xmax_months")
+    for lm in surv.get("landmarks_months") or []:
         if xmax is not None and lm > xmax:
-            problems.append(f"dfs/landmarks_months: {lm} is beyond dfs/xmax_months {xmax}")
-    groups = cfg.get("groups") or {}
-    if col_ok("groups/column", groups.get("column")):
-        levels_ok("groups/levels", groups["column"], groups.get("levels"))
-    extra = sorted(set(groups.get("labels") or {}) - set(map(str, groups.get("levels") or [])))
-    if extra:
-        problems.append(f"groups/labels: {extra} are not among groups/levels "
-                        f"{groups.get('levels')}")
+            problems.append(f"survival/landmarks_months: {lm} is beyond survival/xmax_months "
+                            f"{xmax}")
+    study = cfg.get("study") if isinstance(cfg.get("study"), dict) else {}
+    ex = study.get("exposure") if isinstance(study.get("exposure"), dict) else {}
+    if col_ok("study/exposure/column", ex.get("column")):
+        ids, values = [], []
+        for lv in ex.get("levels") or []:
+            lv = lv if isinstance(lv, dict) else {"id": lv}
+            ids.append(str(lv.get("id")))
+            values += [("yes" if v else "no") if isinstance(v, bool) else v
+                       for v in (lv.get("values") or [lv.get("id")])]
+        levels_ok("study/exposure/levels", ex["column"], values)
+        if len(set(ids)) < len(ids):
+            problems.append(f"study/exposure/levels: level ids {ids} repeat; give each level "
+                            "its own id")
+        seen = [str(v) for v in values]
+        twice = sorted({v for v in seen if seen.count(v) > 1})
+        if twice:
+            problems.append(f"study/exposure/levels: value(s) {twice} belong to more than one "
+                            "level")
+    tr = study.get("treatment") if isinstance(study.get("treatment"), dict) else None
+    if tr and col_ok("study/treatment/column", tr.get("column")):
+        levels_ok("study/treatment/arms", tr["column"],
+                  [a.get("id") for a in tr.get("arms") or [] if isinstance(a, dict)])
+    eps = _endpoints(cfg)
+    primary = study.get("primary_endpoint", "pcr")
+    if primary not in ("pcr", *eps):
+        problems.append(f"study/primary_endpoint: '{primary}' is neither pcr nor an endpoint "
+                        f"of study/endpoints ({', '.join(eps) or 'none defined'})")
+    for eid, ep in eps.items():
+        rec = ep.get("recorded") or {}
+        if ep.get("form") == "recorded" and not rec and eid not in ("dfs", "os", "efs"):
+            problems.append(f"study/endpoints/{eid}: form 'recorded' needs 'recorded: {{time, "
+                            "event}}' (the canonical duration and status fields, e.g. "
+                            "dfs_time and dfs_event)")
     for i, crit in enumerate(cfg.get("criteria") or []):
         where = f"criteria/{i} ({crit.get('id')})"
         op = crit.get("op")
@@ -211,7 +299,6 @@ def check_config(cfg: dict) -> list[str]:
                 problems.append(f"{where}: op outside needs 'range: [low, high]'")
             elif rng[0] > rng[1]:
                 problems.append(f"{where}: range {rng} is reversed; write [low, high]")
-    surv = cfg.get("survival") or {}
     for part, key in (("cox", "covariates"), ("iptw", "confounders")):
         for i, v in enumerate((surv.get(part) or {}).get(key) or []):
             where = f"survival/{part}/{key}/{i}"

@@ -26,18 +26,22 @@ from her2cohort.stages.params import groups_of, load_study_config, stage_params
 
 ROOT = Path(__file__).resolve().parents[1]
 RULE = (ROOT / "workflow/rules/survival.smk").read_text("utf-8")
-OUTPUTS = dict(re.findall(r'(out_\w+)=(?:report\(\s*)?"(results/[^"]+)"', RULE))
+# the rule runs once per endpoint (wildcard {endpoint}); most tests run the DFS job
+TEMPLATES = dict(re.findall(r'(out_\w+)=(?:report\(\s*)?"(results/[^"]+)"', RULE))
+OUTPUTS = {k: v.replace("{endpoint}", "dfs") for k, v in TEMPLATES.items()}
 RTOL = 5e-6  # CSVs are written with 6 significant digits
 
 
-def _paths(base: Path) -> dict[str, str]:
-    return {k: str(base / v) for k, v in OUTPUTS.items()}
+def _paths(base: Path, endpoint: str = "dfs") -> dict[str, str]:
+    return {k: str(base / v.replace("{endpoint}", endpoint)) for k, v in TEMPLATES.items()}
 
 
-def _run(cfg: dict, analysis: Path, out: Path, **edits) -> dict[str, str]:
+def _run(cfg: dict, analysis: Path, out: Path, endpoint: str = "dfs",
+         **edits) -> dict[str, str]:
     cfg = {**cfg, "survival": {**cfg.get("survival", {}), **edits}}
-    paths = _paths(out)
-    assert run_with_config("survival", cfg, in_analysis=str(analysis), **paths) == 0
+    paths = _paths(out, endpoint)
+    assert run_with_config("survival", cfg, in_analysis=str(analysis), endpoint=endpoint,
+                           **paths) == 0
     return paths
 
 
@@ -235,7 +239,8 @@ def _variant(demo: Path, tmp: Path, change) -> Path:
 
 
 def test_cohort_without_dates(demo, cfg, tmp_path):
-    """DFS recorded as time and event only: OS and EFS skipped with reasons, DFS runs."""
+    """DFS recorded as time and event only: the DFS job runs on it, the OS job (no dates, no
+    recorded OS) writes every output saying why it did not run."""
     def change(df):
         df = df.copy()
         for c in ("surgery_date", "last_contact_date", "recurrence_date", "death_date",
@@ -243,16 +248,23 @@ def test_cohort_without_dates(demo, cfg, tmp_path):
             df[c] = pd.NaT
         df["vital_status"] = pd.NA
         df["dfs_source"] = "recorded time"
+        for e in ("os", "efs"):  # what derive gives without dates or a recorded pair
+            df[f"{e}_months"] = np.nan
+            df[f"{e}_event"] = pd.array([pd.NA] * len(df), dtype="Int8")
+            df[f"{e}_source"] = pd.array([pd.NA] * len(df), dtype="string")
         return df
 
-    paths = _run(cfg, _variant(demo, tmp_path, change), tmp_path / "out")
-    notes = pd.read_csv(paths["out_notes"])
-    text = " ".join(notes["note"].astype(str))
-    assert "OS" in set(notes["analysis"]) and "EFS" in set(notes["analysis"])
-    assert "had no surgery" in text or "0 of" in text
+    analysis = _variant(demo, tmp_path, change)
+    paths = _run(cfg, analysis, tmp_path / "out")
     tests = pd.read_csv(paths["out_logrank"])
     assert set(tests["endpoint"]) == {"DFS"}
-    assert Path(paths["out_os_png"]).stat().st_size > 1000
+    assert tests["n_used"].iloc[0] == 575
+    os_paths = _run(cfg, analysis, tmp_path / "out", endpoint="os")
+    for key in ("out_km", "out_logrank", "out_cox"):
+        t = pd.read_csv(os_paths[key])
+        assert t["status"].tolist() == ["skipped"]
+        assert "0 of 575 analysed patients have OS data" in t["reason"].item()
+    assert Path(os_paths["out_png"]).stat().st_size > 1000
 
 
 def test_cohort_without_treatment(demo, cfg, tmp_path):
@@ -379,12 +391,14 @@ def _trial_export(demo: Path, work: Path, treatment: bool) -> None:
                "columns": columns,
                "values": {"pcr": {"Y": "yes", "N": "no"},
                           "dfs_event": {"1": "event", "0": "censored"}},
-               "units": {"dfs_time": "months"}}
+               "units": {"dfs_time": "months"},
+               # the export records DFS only: OS and EFS are declared not recorded
+               "not_recorded": ["os_time", "os_event", "efs_time", "efs_event"]}
     if treatment:
         out["Tx"] = a["anti_her2"].astype(str)
         columns["anti_her2"] = "Tx"
     else:
-        mapping["not_recorded"] = ["anti_her2", "regimen"]
+        mapping["not_recorded"] += ["anti_her2", "regimen"]
     (work / "data/trial").mkdir(parents=True)
     out.to_csv(work / "data/trial/export.csv", index=False)
     import yaml
@@ -393,7 +407,7 @@ def _trial_export(demo: Path, work: Path, treatment: bool) -> None:
                                                   "utf-8")
     cfg = yaml.safe_load((work / "config/config.yaml").read_text("utf-8"))
     cfg["centres"] = ["config/centres/REG.yaml"]
-    cfg["analyses"] = {"table1": False, "pcr": True, "her2_loss": False, "dfs": True}
+    cfg["analyses"] = {"table1": False, "pcr": True, "her2_loss": False, "survival": True}
     keep = {"metastatic", "her2_not_positive"} | ({"no_anti_her2"} if treatment else set())
     cfg["criteria"] = [c for c in cfg["criteria"] if c["id"] in keep]
     (work / "config/config.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False), "utf-8")
@@ -409,12 +423,13 @@ def test_pipeline_on_an_export_without_dates(demo, tmp_path, treatment):
     env.pop("HER2COHORT_SALT", None)
     res = subprocess.run([sys.executable, "-m", "snakemake", "--cores", "2"], cwd=tmp_path,
                          capture_output=True, text=True, check=False, env=env, timeout=900)
-    log = tmp_path / "logs/survival.log"
+    log = tmp_path / "logs/survival_dfs.log"
     assert res.returncode == 0, res.stderr[-3000:] + (log.read_text() if log.exists() else "")
     tests = _csv(tmp_path, "out_logrank")
-    assert set(tests["endpoint"]) == {"DFS"}  # OS and EFS need dates
-    notes = _csv(tmp_path, "out_notes")
-    assert {"OS", "EFS"} <= set(notes["analysis"])
+    assert set(tests["endpoint"]) == {"DFS"}
+    for ep in ("os", "efs"):  # OS and EFS need dates (or a recorded pair): skipped, with why
+        t = pd.read_csv(tmp_path / f"results/tables/{ep}_logrank.csv")
+        assert t["status"].tolist() == ["skipped"] and "have " in t["reason"].item()
     main = tests[tests["comparison"] == "group"].iloc[0]
     assert main["n_used"] == 575 and main["p"] > 0.05
     iptw = _csv(tmp_path, "out_iptw")

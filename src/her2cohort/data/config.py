@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import os
 from pathlib import Path
 from typing import Any
@@ -36,7 +37,13 @@ def normalise_config(cfg: dict) -> dict:
 
 
 def _schema() -> dict:
-    with open(schema_path("config.schema.yaml"), encoding="utf-8") as fh:
+    return _schema_at(str(schema_path("config.schema.yaml")))
+
+
+@functools.lru_cache(maxsize=4)
+def _schema_at(path: str) -> dict:
+    """The parsed schema (read once per process; never modified by its users)."""
+    with open(path, encoding="utf-8") as fh:
         return yaml.safe_load(fh)
 
 

@@ -203,14 +203,13 @@ def rule_params(cfg: dict, stage: str) -> dict[str, Any]:
 
 def stage_params(cfg: dict, stage: str) -> dict[str, Any]:
     """The configuration values ``stage`` reads, as keyword arguments."""
-    from ..study.definition import has_legacy_keys
+    import copy
 
-    if has_legacy_keys(cfg):  # older keys set after loading: the same translation as at load
-        import copy
+    from ..data.config import prepare_config
 
-        from ..data.config import prepare_config
-
-        cfg = prepare_config(copy.deepcopy(cfg))
+    # the same preparation as at load (older keys set afterwards translated, defaults filled
+    # for keys left out), on a copy
+    cfg = prepare_config(copy.deepcopy(cfg))
     out: dict[str, Any] = {}
     for key, spec in _SPEC[stage].items():
         if key == "required":

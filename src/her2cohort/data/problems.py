@@ -62,6 +62,7 @@ DEFAULT_ACTIONS: dict[str, str] = {
     "age_inconsistent": "quarantine",
     "receptor_inconsistent": "quarantine",
     "her2_status_inconsistent": "quarantine",
+    "ish_totals_inconsistent": "quarantine",
     "treatment_inconsistent": "quarantine",
     "unmatched_record": "quarantine",
     "ambiguous_join": "quarantine",

@@ -36,6 +36,15 @@ def _age(df: pd.DataFrame) -> pd.Series:
     return completed_years(df["birth_date"], df["diagnosis_date"])
 
 
+def _last_contact(df):
+    """The last contact date, or the death date where no last contact is recorded (the death
+    is the last contact of a patient who died). Works on a frame or one row."""
+    last = df["last_contact_date"]
+    if isinstance(df, pd.Series):
+        return last if pd.notna(last) else df["death_date"]
+    return last.where(last.notna(), df["death_date"])
+
+
 def _before(later: str, earlier: str, later_label: str, earlier_label: str) -> Rule:
     def ok(df):
         return ~(df[later] < df[earlier]).fillna(False)
@@ -70,6 +79,8 @@ def _present(col: str, label: str, centres: frozenset[str] | None = None) -> Rul
     """A blank cell in a column the record's centre maps (``centres``; None = all)."""
     def ok(df):
         present = df[col].notna()
+        if col == "last_contact_date":  # the death date is the last contact of who died
+            present = present | df["death_date"].notna()
         if centres is None:
             return present
         return present | ~df["centre"].isin(list(centres))
@@ -110,9 +121,10 @@ def cross_field_rules(data_lock: dt.date, age_min: float, age_max: float,
               if f.name in essential]
     rules += [
         Rule("recurrence_after_last_contact", "recurrence_after_last_contact", "recurrence_date",
-             lambda df: ~(df["recurrence_date"] > df["last_contact_date"]).fillna(False),
-             lambda r: f"recurrence is {(r['recurrence_date'] - r['last_contact_date']).days} "
-                       "days after the last contact; the last contact cannot precede it"),
+             lambda df: ~(df["recurrence_date"] > _last_contact(df)).fillna(False),
+             lambda r: f"recurrence is {(r['recurrence_date'] - _last_contact(r)).days} "
+                       "days after the last contact (or death); the last contact cannot "
+                       "precede it"),
         Rule("date_order", "date_order:death_date<=last_contact_date", "death_date",
              lambda df: ~(df["death_date"] > df["last_contact_date"]).fillna(False),
              lambda r: "death is after the last contact date; last contact must be on or after "

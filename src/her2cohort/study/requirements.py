@@ -29,7 +29,10 @@ FORMS: dict[str, list[list[str]]] = {
     "diagnosis_year": [["diagnosis_date"]],
     "her2_class": [["her2_ihc"]],
     "her2_status": [["her2_ihc"], ["ish_result"], ["ish_ratio", "her2_copies"],
-                    ["her2_status"]],
+                    ["her2_signals", "cep17_signals", "cells_counted"], ["her2_status"]],
+    # ISH numbers: as recorded, or from the signal totals (study/her2.py ish_from_totals)
+    "ish_ratio": [["ish_ratio"], ["her2_signals", "cep17_signals"]],
+    "her2_copies": [["her2_copies"], ["her2_signals", "cells_counted"]],
     "her2_low": [["her2_ihc"]],
     "er_status": [["er_pct"], ["er_status"]],
     "pr_status": [["pr_pct"], ["pr_status"]],
@@ -57,6 +60,15 @@ def forms_of(column: str, dfs_origin: str = "surgery") -> list[list[str]]:
         origin = DFS_ORIGIN_FIELDS.get(dfs_origin, "surgery_date")
         return [["dfs_time", "dfs_event"],
                 [origin, "last_contact_date", "recurrence_date", "recurrence_type",
+                 "vital_status"]]
+    if column in ("os", "os_months", "os_event"):
+        # the last contact of a patient who died is the death date (study/endpoints.py)
+        origin = DFS_ORIGIN_FIELDS.get(dfs_origin, "surgery_date")
+        return [["os_time", "os_event"], [origin, "vital_status", "death_date",
+                                          "last_contact_date"]]
+    if column in ("efs", "efs_months", "efs_event"):
+        return [["efs_time", "efs_event"],
+                ["nst_start_date", "last_contact_date", "recurrence_date", "recurrence_type",
                  "vital_status"]]
     return FORMS.get(column, [[column]])
 

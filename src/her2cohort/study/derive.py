@@ -142,7 +142,8 @@ def settle_her2(her2: pd.DataFrame, ihc: pd.Series, recorded_status: pd.Series,
     - single probe (both): copies >= 6.0 positive, < 4.0 negative, 4.0-6.0 unknown.
 
     A final ISH result that is positive (recomputed, or the centre's reported result where
-    the numbers do not settle it, per ``her2.discordance``) is positive whatever the IHC score.
+    the numbers do not settle it, per ``her2.discordance``; also a reported positive where the
+    numbers give a 2013 equivocal call) is positive whatever the IHC score.
     A negative ISH result settles negative only where the numbers say negative on their own (a
     reported negative ISH of a group 2-4 case needs the IHC score: IHC 3+ is positive). A final
     status recorded by the centre (``her2_status``) is used where nothing else settles it. The
@@ -154,7 +155,11 @@ def settle_her2(her2: pd.DataFrame, ihc: pd.Series, recorded_status: pd.Series,
     computed = out["ish_status_computed"].astype("string")
     final = out["ish_status"].astype("string")
     settled = pd.Series(pd.NA, index=out.index, dtype="string")
-    pos = (final == "positive").fillna(False).to_numpy() & no_ihc
+    # a reported positive ISH counts where the numbers leave the call open (2013 equivocal:
+    # the centre's call after re-testing)
+    open_call = ~computed.isin(["positive", "negative"]).fillna(False).to_numpy(dtype=bool)
+    reported_pos = (out["ish_status_reported"] == "positive").fillna(False).to_numpy()
+    pos = ((final == "positive").fillna(False).to_numpy() | (open_call & reported_pos)) & no_ihc
     neg = ((final == "negative") & (computed == "negative")).fillna(False).to_numpy() & no_ihc
     settled[pos] = "positive"
     settled[neg] = "negative"
@@ -164,7 +169,8 @@ def settle_her2(her2: pd.DataFrame, ihc: pd.Series, recorded_status: pd.Series,
     reason = pd.Series("", index=out.index, dtype="string")
     cls = out["her2_class"]
     reason[(cls == "unknown").to_numpy() & no_ihc] = "IHC score not recorded"
-    unsettled = no_ihc & settled.isna().to_numpy()
+    # why the status stays unknown without the IHC score (else the class reason above)
+    unsettled = no_ihc & (out["her2_status"] == "unknown").to_numpy()
     if guideline == "2013":
         eq = (group == 4).fillna(False).to_numpy() & unsettled
         reason[eq] = ("ISH equivocal under ASCO/CAP 2013 (ratio < 2.0, 4.0-6.0 copies) needs "

@@ -114,7 +114,7 @@ DERIVED_COLUMNS = (
     "ish_status_reported", "ish_discordant", "her2_status", "her2_class", "her2_class_reason",
     "her2_low", "her2_ultralow", "er_status", "pr_status", "hr_status", "ki67_group", "stage",
     "anti_her2", "backbone", "pcr", "pcr_source", "her2_loss", "dfs_months", "dfs_event",
-    "dfs_event_type", "dfs_source", "centre",
+    "dfs_event_type", "dfs_source", "ish_source", "centre",
 )
 HER2_CLASSES = ("3+", "2+/ISH+", "2+/ISH-", "2+/ISH unknown", "1+/ISH+", "0/ISH+", "1+", "0",
                 "unknown")

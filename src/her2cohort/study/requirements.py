@@ -176,6 +176,13 @@ def check_config(cfg: dict) -> list[str]:
                             f"'{column}'; its levels are {', '.join(allowed)}")
 
     qc = cfg.get("qc") or {}
+    from ..data.problems import BLANKABLE
+
+    for rule, action in (qc.get("actions") or {}).items():
+        if action == "blank" and rule not in BLANKABLE:
+            problems.append(f"qc/actions/{rule}: 'blank' sets one implausible value to missing "
+                            f"and works only for {', '.join(sorted(BLANKABLE))}; choose fail, "
+                            "quarantine or warn")
     lo_hi = qc.get("age_range") or [0, 1]
     if len(lo_hi) == 2 and lo_hi[0] >= lo_hi[1]:
         problems.append(f"qc/age_range: {lo_hi} is reversed or empty; write [lowest, highest]")

@@ -199,3 +199,11 @@ def test_derive_uses_ish_totals_and_settles_her2_without_ihc():
     assert out["ish_group"].tolist() == [1, 5, 1]
     assert out["her2_status"].tolist() == ["positive", "negative", "positive"]
     assert out["her2_class"].tolist() == ["unknown", "unknown", "2+/ISH+"]
+
+
+def test_ish_from_totals_without_any_numbers_is_missing():
+    from her2cohort.study.her2 import ish_from_totals
+
+    out = ish_from_totals(pd.DataFrame({"her2_ihc": ["3+", None]}))
+    assert out["ish_ratio"].isna().all() and out["her2_copies"].isna().all()
+    assert out["ish_source"].isna().all()

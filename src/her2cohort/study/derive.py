@@ -51,7 +51,8 @@ def dfs(df: pd.DataFrame, *, origin: str = "surgery", events: list[str],
         recurrence_type="recurrence_type", recurrence_date="recurrence_date",
         death_date="death_date", last_contact="last_contact_date") -> pd.DataFrame:
     """DFS time (months) and event (0/1) per STEEP: first qualifying event, else censored at last
-    contact (the death date where the patient died and no last contact is recorded). ``events`` lists recurrence types that count, plus ``death`` for death from any cause.
+    contact (the death date where the patient died and no last contact is recorded).
+    ``events`` lists recurrence types that count, plus ``death`` for death from any cause.
     Returns columns dfs_months, dfs_event, dfs_event_type; NA where the origin date is missing."""
     if origin not in DFS_ORIGINS:
         raise ValueError(f"unknown DFS origin {origin!r}; allowed: {', '.join(DFS_ORIGINS)}")

@@ -165,7 +165,8 @@ def ish_from_totals(df: pd.DataFrame) -> pd.DataFrame:
     cep17_signals`` (the per-cell means of ASCO/CAP; the ratio of totals equals the ratio of
     the means over the same cells). Returns ``ish_ratio``, ``her2_copies`` (recorded value
     where given, else computed), ``ish_source`` (``"recorded"``, ``"signal totals"``,
-    ``"recorded and signal totals"`` when one number was given and the other computed, or NA), and ``ratio_from_totals``/``copies_from_totals``
+    ``"recorded and signal totals"`` when one number was given and the other computed, or NA),
+    and ``ratio_from_totals``/``copies_from_totals``
     (the computed values, NA where the totals are incomplete) for cross-checks. Absent input
     columns count as all missing."""
     def col(name: str) -> pd.Series:
@@ -184,7 +185,6 @@ def ish_from_totals(df: pd.DataFrame) -> pd.DataFrame:
     source = np.select([computed & recorded, computed, recorded],
                        ["recorded and signal totals", "signal totals", "recorded"],
                        default=None).astype(object)
-    source[source == "0"] = None
     return pd.DataFrame({
         "ish_ratio": ratio, "her2_copies": copies,
         "ish_source": pd.array(source, dtype="string"),

@@ -36,6 +36,8 @@ class Field:
 
 YPT = ("ypT0", "ypTis", "ypT1mi", "ypT1a", "ypT1b", "ypT1c", "ypT2", "ypT3", "ypT4")
 YPN = ("ypN0", "ypN0(i+)", "ypN1mi", "ypN1", "ypN2", "ypN3")
+PT = ("pT0", "pTis", "pT1mi", "pT1a", "pT1b", "pT1c", "pT2", "pT3", "pT4")
+PN = ("pN0", "pN0(i+)", "pN1mi", "pN1", "pN2", "pN3")
 IHC = ("0", "1+", "2+", "3+")
 RECURRENCE_TYPES = (
     "ipsilateral_breast",
@@ -49,6 +51,10 @@ RECURRENCE_TYPES = (
 FIELDS: tuple[Field, ...] = (
     Field("patient_id", "id", "Hospital patient identifier", True),
     Field("birth_date", "date", "Date of birth"),
+    Field("sex", "code", "Sex", values=("female", "male")),
+    Field("prior_therapy", "code",
+          "Prior systemic therapy or prior breast cancer before this diagnosis",
+          values=("yes", "no")),
     Field("laterality", "code", "Side of the index tumour", values=("left", "right")),
     Field("diagnosis_date", "date", "Date of histological diagnosis"),
     Field("nst_start_date", "date", "Start of neoadjuvant systemic therapy"),
@@ -62,6 +68,13 @@ FIELDS: tuple[Field, ...] = (
     Field("ct", "code", "Clinical T category (AJCC 8)", values=("T1", "T2", "T3", "T4")),
     Field("cn", "code", "Clinical N category (AJCC 8)", values=("N0", "N1", "N2", "N3")),
     Field("cm", "code", "Clinical M category (AJCC 8)", values=("M0", "M1")),
+    Field("pt", "code", "Pathological T category (surgery without neoadjuvant therapy)",
+          values=PT),
+    Field("pn", "code", "Pathological N category (surgery without neoadjuvant therapy)",
+          values=PN),
+    Field("pm", "code", "M category at pathological staging", values=("M0", "M1")),
+    Field("ajcc_edition", "code", "AJCC staging edition of the TNM categories",
+          values=("7", "8")),
     Field("tumour_size_mm", "number", "Clinical tumour size", unit="mm", low=1, high=250),
     Field("histology", "code", "Histological type", values=("IDC", "ILC", "other")),
     Field("grade", "code", "Histological grade", values=("1", "2", "3")),
@@ -73,6 +86,12 @@ FIELDS: tuple[Field, ...] = (
     Field("ish_probe", "code", "ISH probe type", values=("dual", "single")),
     Field("ish_ratio", "number", "HER2/CEP17 ratio", unit="ratio", low=0.01, high=50),
     Field("her2_copies", "number", "Mean HER2 copies/cell", unit="copies", low=0.1, high=100),
+    Field("her2_signals", "number", "HER2 signals counted in all cells (ISH signal total)",
+          unit="signals", low=1, high=100000, integer=True),
+    Field("cep17_signals", "number", "CEP17 signals counted in all cells (ISH signal total)",
+          unit="signals", low=1, high=100000, integer=True),
+    Field("cells_counted", "number", "Tumour cells counted for ISH", unit="cells", low=1,
+          high=10000, integer=True),
     Field("ish_result", "code", "ISH result reported by the centre",
           values=("positive", "negative", "equivocal")),
     Field("regimen", "code", "Neoadjuvant regimen"),  # vocabulary in config
@@ -104,6 +123,14 @@ FIELDS: tuple[Field, ...] = (
     Field("dfs_time", "number", "Time to DFS event or censoring (instead of dates)",
           unit="months", low=0, high=600),
     Field("dfs_event", "code", "DFS event indicator as recorded (with dfs_time)",
+          values=("event", "censored")),
+    Field("os_time", "number", "Time to death or censoring (overall survival as a duration)",
+          unit="months", low=0, high=600),
+    Field("os_event", "code", "OS status as recorded (with os_time): death or censored",
+          values=("event", "censored")),
+    Field("efs_time", "number", "Time to EFS event or censoring (EFS as a duration)",
+          unit="months", low=0, high=600),
+    Field("efs_event", "code", "EFS event indicator as recorded (with efs_time)",
           values=("event", "censored")),
 )
 

@@ -150,9 +150,15 @@ def harmonize(raw: pd.DataFrame, mapping: dict, *, salt: str,
             problems.append(Problem(where(src)[0], 1, None, src, None, rule,
                                     f"expected column {src!r} (field '{f.name}', {f.label}) is "
                                     f"not in the header{hint}"))
+    centre_col = mapping.get("centre_column")
+    if centre_col is not None and centre_col not in header:
+        shown = centre_col.split(":", 1)[-1] if centre_col in sources else centre_col
+        problems.append(Problem(where(centre_col)[0], 1, None, shown, None, "column_missing",
+                                f"expected column {shown!r} (centre_column: each record's "
+                                "centre code) is not in the header"))
     if any(p.rule in ("column_missing", "column_duplicated") for p in problems):
         return pd.DataFrame(), problems
-    used = set(cols_map.values())
+    used = set(cols_map.values()) | ({centre_col} if centre_col else set())
     for c in header:
         if c not in used:
             problems.append(Problem(where(c)[0], 1, None, c.split(":", 1)[-1] if c in sources
@@ -184,6 +190,12 @@ def harmonize(raw: pd.DataFrame, mapping: dict, *, salt: str,
 
     out = pd.DataFrame(index=rows.index)
     out["centre"] = centre
+    out["centre_mapping"] = centre
+    if centre_col is not None:
+        codes, probs = _centre_codes(raw.loc[rows.index], centre_col, mapping, missing,
+                                     where(centre_col))
+        out["centre"] = codes
+        problems.extend(probs)
     out["source_file"] = raw.loc[rows.index, "_file"] if "_file" in raw else rel
     out["source_row"] = rows.astype("int64")
     cell_file = {f: where(src)[0] for f, src in cols_map.items()}
@@ -256,6 +268,40 @@ def harmonize(raw: pd.DataFrame, mapping: dict, *, salt: str,
     return out, problems
 
 
+def _centre_codes(raw: pd.DataFrame, column: str, mapping: dict, missing: set[str],
+                  src: tuple[str, str]) -> tuple[pd.Series, list[Problem]]:
+    """Each record's centre code from ``centre_column`` (mapped by ``values: centre:``).
+
+    A blank cell or a code that is not letters, digits, '_' or '-' is a problem
+    ``centre_invalid`` naming the file and row (the record keeps the mapping's own code so
+    that it can be set aside with its reason)."""
+    from .mapping import CENTRE_CODE
+
+    rel, row_col = src
+    shown = column.split(":", 1)[-1]
+    vmap = {str(k).strip(): v for k, v in ((mapping.get("values") or {}).get("centre")
+                                           or {}).items()}
+    text = raw[column].astype(str).str.strip()
+    text = text.where(~text.isin(missing))
+    codes = text.map(lambda v: vmap.get(v, v) if isinstance(v, str) else v)
+    valid = codes.astype("string").str.fullmatch(CENTRE_CODE.pattern).fillna(False)
+    valid = valid.astype(bool)
+    problems = []
+    for i in codes.index[~valid]:
+        value = text[i]
+        if not isinstance(value, str):
+            msg = ("the centre code is blank: every record needs its centre (centre_column: "
+                   f"{shown!r} in {mapping['_path']})")
+        else:
+            msg = (f"{value!r} is not a centre code: expected letters, digits, '_' or '-', or "
+                   f"a mapping for it under 'values: centre:' in {mapping['_path']}")
+        problems.append(Problem(rel, int(raw.at[i, row_col]), None, shown,
+                                value if isinstance(value, str) else None, "centre_invalid",
+                                msg))
+    out = codes.where(valid, mapping["centre"]).astype("string")
+    return out, problems
+
+
 def _empty(f: Field, n: int, index) -> pd.Series:
     if f.kind == "date":
         return pd.Series(pd.NaT, index=index, dtype="datetime64[ns]")
@@ -264,7 +310,11 @@ def _empty(f: Field, n: int, index) -> pd.Series:
     return pd.Series(pd.NA, index=index, dtype="string")
 
 
-CANONICAL_COLUMNS = (*PROVENANCE, "patient_key", *(f.name for f in FIELDS if f.kind != "id"))
+# ``centre_mapping``: the ``centre:`` code of the mapping that read the record (the same as
+# ``centre`` unless the mapping has a ``centre_column:``); validation finds the record's column
+# names through it
+CANONICAL_COLUMNS = (*PROVENANCE, "centre_mapping", "patient_key",
+                     *(f.name for f in FIELDS if f.kind != "id"))
 
 
 def join_files(mapping: dict, base_dir: str | Path = ".") -> tuple[pd.DataFrame | None,
@@ -292,7 +342,10 @@ def join_files(mapping: dict, base_dir: str | Path = ".") -> tuple[pd.DataFrame 
     # which file holds each mapped column (qualified 'name:column' or unique by header)
     names = [spec.get("name") or Path(spec["file"]).stem for spec, _ in tables]
     columns, sources, errors = {}, {}, []
-    for field_name, src in mapping["columns"].items():
+    to_place = dict(mapping["columns"])
+    if mapping.get("centre_column"):
+        to_place["centre_column"] = mapping["centre_column"]
+    for field_name, src in to_place.items():
         if field_name == "patient_id":
             continue
         if ":" in src and src.split(":", 1)[0] in names:
@@ -368,7 +421,10 @@ def join_files(mapping: dict, base_dir: str | Path = ".") -> tuple[pd.DataFrame 
     columns["patient_id"] = id_src
     joined = joined.drop(columns=["_id", *(f"{n}:{id_col}" for n in names[1:])])
     joined = joined.fillna({c: "" for c in joined.columns if not c.startswith("_")})
+    centre_col = columns.pop("centre_column", None)
     new = {**mapping, "columns": columns, "_sources": sources, "file": specs[0]["file"]}
+    if centre_col is not None:
+        new["centre_column"] = centre_col
     return joined, new, problems
 
 
@@ -421,6 +477,6 @@ def ingest(mapping_paths: list[str | Path], *, salt: str, base_dir: str | Path =
         out = pd.concat(frames, ignore_index=True)
     else:
         out = pd.DataFrame({c: pd.Series(dtype="object") for c in cols})
-    for c in ("centre", "source_file", "patient_key"):
+    for c in ("centre", "centre_mapping", "source_file", "patient_key"):
         out[c] = out[c].astype("string")
     return out.loc[:, cols], problems

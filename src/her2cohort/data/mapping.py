@@ -3,11 +3,14 @@ fields. A wrong mapping is a configuration error (exit status 2), not a data pro
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import yaml
 
 from .fields import BY_NAME, FIELDS, UNIT_FACTORS
+
+CENTRE_CODE = re.compile(r"[A-Za-z0-9_-]+")
 
 
 def load_mapping(path: str | Path) -> dict:
@@ -34,7 +37,9 @@ def load_mapping(path: str | Path) -> dict:
         msgs = [f"  {'/'.join(map(str, e.path)) or '(top level)'}: {e.message}" for e in errors]
         raise MappingError(f"{path}: the centre mapping is not valid:\n" + "\n".join(msgs))
     unknown = sorted(set(mapping["columns"]) - set(BY_NAME))
-    unknown_v = sorted((set(mapping.get("values") or {}) | set(mapping.get("sentinels") or {})
+    # 'values: centre:' maps the codes of a 'centre_column:' (not a canonical field)
+    unknown_v = sorted(((set(mapping.get("values") or {}) - {"centre"})
+                        | set(mapping.get("sentinels") or {})
                         | set(mapping.get("not_recorded") or [])) - set(BY_NAME))
     if unknown or unknown_v:
         raise MappingError(
@@ -108,6 +113,16 @@ def _check_after_schema(mapping: dict, path: Path) -> None:
 
     errors = []
     for field_name, vmap in (mapping.get("values") or {}).items():
+        if field_name == "centre":
+            if not mapping.get("centre_column"):
+                errors.append("values: centre: maps centre codes, but there is no "
+                              "'centre_column:' (the centre of every record is 'centre: "
+                              f"{mapping.get('centre')}')")
+            for k, v in (vmap or {}).items():
+                if v is None or not CENTRE_CODE.fullmatch(str(v)):
+                    errors.append(f"values: centre: {k!r} -> {v!r}: a centre code must be "
+                                  "letters, digits, '_' or '-'")
+            continue
         f = BY_NAME[field_name]
         if not f.values or not isinstance(vmap, dict):
             continue  # regimen: vocabulary from the study config

@@ -3,7 +3,8 @@
 A problem names the file, the row (as a spreadsheet shows it: the header is row 1), the
 patient, the column, the value, the rule broken and what was expected. The config decides per
 rule what happens (``qc.actions``): ``fail`` stops the run after every problem has been listed,
-``quarantine`` sets the row aside with its reason, ``warn`` only reports.
+``quarantine`` sets the row aside with its reason, ``blank`` (value rules only, ``BLANKABLE``)
+sets the implausible value to missing and keeps the record, ``warn`` only reports.
 """
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ from dataclasses import asdict, dataclass, field
 
 import pandas as pd
 
-ACTIONS = ("fail", "quarantine", "warn")
+ACTIONS = ("fail", "quarantine", "blank", "warn")
+# Rules about one value that the action ``blank`` can set to missing, keeping the record.
+BLANKABLE = frozenset({"out_of_range"})
 
 # Default action per rule. File-level problems (unreadable file, missing column, empty file,
 # wrong sheet) always fail: there is no row to quarantine.
@@ -28,6 +31,8 @@ DEFAULT_ACTIONS: dict[str, str] = {
     "column_duplicated": "fail",
     "column_unmapped": "warn",
     "blank_row": "warn",
+    "rows_skipped": "warn",
+    "centre_invalid": "quarantine",
     "unknown_code": "fail",
     "bad_date": "fail",
     "bad_number": "fail",
@@ -62,6 +67,7 @@ DEFAULT_ACTIONS: dict[str, str] = {
     "age_inconsistent": "quarantine",
     "receptor_inconsistent": "quarantine",
     "her2_status_inconsistent": "quarantine",
+    "ish_totals_inconsistent": "quarantine",
     "treatment_inconsistent": "quarantine",
     "unmatched_record": "quarantine",
     "ambiguous_join": "quarantine",
@@ -104,6 +110,8 @@ def resolve_actions(problems: list[Problem], overrides: dict[str, str] | None = 
         act = actions.get(p.rule, "fail")
         if p.rule in FILE_LEVEL:
             act = "fail"
+        if act == "blank" and p.rule not in BLANKABLE:  # config check names this mistake
+            act = "quarantine"
         p.action = act
 
 

@@ -211,6 +211,8 @@ def _header_cells(cells: list[str]) -> list[str]:
 def _expected_columns(mapping: dict) -> set[str]:
     """Mapped column names (for a centre with several files, 'table:column' also as 'column')."""
     cols = [v for v in (mapping.get("columns") or {}).values() if isinstance(v, str)]
+    if isinstance(mapping.get("centre_column"), str):
+        cols.append(mapping["centre_column"])
     return {_WS.sub(" ", c).strip() for v in cols for c in (v, v.split(":", 1)[-1])}
 
 
@@ -291,7 +293,7 @@ def _read_csv(path: Path, rel: str, mapping: dict):
     swallowed = _swallowed(body, starts, ends[h + 1:], header, sep, rel, h)
     if swallowed:
         return None, swallowed
-    return _table(header, body, h, rel, problems, sep=sep, big=big)
+    return _table(header, body, h, rel, problems, sep=sep, big=big, skip=_skip(mapping))
 
 
 def _parse(text: str, sep: str, limit: int) -> tuple[list[list[str]], list[int]]:
@@ -340,10 +342,25 @@ def _swallowed(body, starts, ends, header, sep, rel, h) -> list[Problem]:
     return out
 
 
+def _skip(mapping: dict) -> int:
+    """Lines directly below the header that are not records (``skip_rows_after_header``)."""
+    return int(mapping.get("skip_rows_after_header") or 0)
+
+
 def _table(header: list[str], body: list[list[str]], h: int, rel: str, problems: list[Problem],
-           sep: str | None = None, big: bool = False):
+           sep: str | None = None, big: bool = False, skip: int = 0):
     """Rows of text cells -> DataFrame with ``_row``; unnamed empty trailing columns dropped,
-    trailing empty rows summarised once, long or short rows reported."""
+    trailing empty rows summarised once, long or short rows reported. The first ``skip`` rows
+    below the header (a units or notes line) are left out, named in one note; row numbers stay
+    the file's own."""
+    if skip:
+        n_skip = min(skip, len(body))
+        rows_ = f"row {h + 2}" if n_skip == 1 else f"rows {h + 2}-{h + 1 + n_skip}"
+        if n_skip:
+            problems.append(_p(rel, "rows_skipped", f"{rows_} below the header skipped "
+                                                    f"(skip_rows_after_header: {skip})"))
+        body = body[n_skip:]
+        h += n_skip  # the first record is on row h + 2, as without skipped rows
     width = len(header)
     while width and header[width - 1] == "":
         width -= 1
@@ -539,30 +556,32 @@ def _read_sheet(wb, sheet, rel, m, mapping):
     while width and header[width - 1] == "":
         width -= 1
     formulas, merges = _xml_checks(ws)
+    skip = _skip(mapping)
+    first_record = h + 2 + skip  # spreadsheet row of the first record
     last = len(rows)
     while last > h + 1 and not any(c.strip() for c in rows[last - 1]):
         last -= 1
     mapped = _expected_columns(mapping)  # unmapped columns are ignored: so are their cells
     for r, c in formulas:
-        if h + 1 < r <= last and c <= width and header[c - 1] in mapped:
+        if first_record <= r <= last and c <= width and header[c - 1] in mapped:
             problems.append(Problem(rel, r, None, header[c - 1], None, "formula_no_value",
                                     "the cell holds a formula without a stored result (the "
                                     "workbook was written by a program and never opened in "
                                     "Excel), so its value is unknown, not 'not recorded': open "
                                     "and save it in Excel, or export the values"))
     for r1, c1, r2, c2 in merges:
-        if r2 <= h + 1 or c1 > width or not mapped & set(header[c1 - 1:c2]):
+        if r2 < first_record or c1 > width or not mapped & set(header[c1 - 1:c2]):
             continue  # merged header cells are the header's business; unmapped ones ignored
         col = header[c1 - 1]
-        span = (f"rows {max(r1, h + 2)}-{r2}" if r2 > r1 else f"row {r1}") + \
+        span = (f"rows {max(r1, first_record)}-{r2}" if r2 > r1 else f"row {r1}") + \
                (f", columns {c1}-{c2}" if c2 > c1 else "")
-        problems.append(Problem(rel, max(r1, h + 2), None, col, None, "merged_cells",
+        problems.append(Problem(rel, max(r1, first_record), None, col, None, "merged_cells",
                                 f"merged cells ({span}): only the first cell holds the value, "
                                 "the others would be read as 'not recorded'; unmerge them and "
                                 "fill the value into every row"))
     problems += _split_sheets(wb, sheet, tables, header[:width], rel, m)
     body = rows[h + 1:]
-    return _table(header, body, h, rel, problems, sep=None)
+    return _table(header, body, h, rel, problems, sep=None, skip=skip)
 
 
 def _split_sheets(wb, sheet, tables, header, rel, m) -> list[Problem]:

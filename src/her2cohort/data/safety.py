@@ -73,7 +73,9 @@ _MONTHS = ("jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec|january|february|mar
 _DATE = re.compile(
     r"(?<![\w.])("
     r"\d{4}[-/.年]\d{1,2}[-/.月]\d{1,2}日?(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?"  # ISO, CJK
-    r"|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4}"  # d/m/y, m/d/y
+    r"|\d{1,2}(?P<dmy>[-/.])\d{1,2}(?P=dmy)\d{2,4}"  # d/m/y, m/d/y (one separator: the
+    # range 0.1-100 or 0.01-50 is not a date)
+    r"|\d{1,2}[-/.]\d{1,2}[-/.](?:19|20)\d{2}"  # mixed separators with a 4-digit year
     r"|\d{2}(?P<ymd>[-/])\d{1,2}(?P=ymd)\d{1,2}"  # yy/m/d (not 26.0.1, a version)
     rf"|\d{{1,2}}[- ](?:{_MONTHS})[a-z]*[- ,]*\d{{2,4}}"  # 1-Jan-2019
     rf"|(?:{_MONTHS})[a-z]* \d{{1,2}},? \d{{4}}"  # Jan 1, 2019

@@ -18,7 +18,7 @@ import pandera.pandas as pa
 
 from .dates import completed_years
 from .fields import FIELDS
-from .problems import Problem, quarantine_reasons, resolve_actions
+from .problems import BLANKABLE, Problem, quarantine_reasons, resolve_actions
 
 
 @dataclass(frozen=True)
@@ -34,6 +34,15 @@ class Rule:
 
 def _age(df: pd.DataFrame) -> pd.Series:
     return completed_years(df["birth_date"], df["diagnosis_date"])
+
+
+def _last_contact(df):
+    """The last contact date, or the death date where no last contact is recorded (the death
+    is the last contact of a patient who died). Works on a frame or one row."""
+    last = df["last_contact_date"]
+    if isinstance(df, pd.Series):
+        return last if pd.notna(last) else df["death_date"]
+    return last.where(last.notna(), df["death_date"])
 
 
 def _before(later: str, earlier: str, later_label: str, earlier_label: str) -> Rule:
@@ -70,9 +79,11 @@ def _present(col: str, label: str, centres: frozenset[str] | None = None) -> Rul
     """A blank cell in a column the record's centre maps (``centres``; None = all)."""
     def ok(df):
         present = df[col].notna()
+        if col == "last_contact_date":  # the death date is the last contact of who died
+            present = present | df["death_date"].notna()
         if centres is None:
             return present
-        return present | ~df["centre"].isin(list(centres))
+        return present | ~_mapping_code(df).isin(list(centres))
 
     return Rule("missing_value", f"missing_value:{col}", col, ok,
                 lambda r: f"{label} is missing; the enabled analyses need it for every record")
@@ -83,7 +94,15 @@ def _records(df: pd.DataFrame, field: str,
     """True for rows whose centre records ``field`` (all rows when unknown)."""
     if recorded is None or field not in recorded:
         return pd.Series(True, index=df.index)
-    return df["centre"].isin(list(recorded[field]))
+    return _mapping_code(df).isin(list(recorded[field]))
+
+
+def _mapping_code(df: pd.DataFrame) -> pd.Series:
+    """The ``centre:`` code of the mapping that read each record (``centre_mapping``; tables
+    without it: ``centre``), the key of ``columns_by_centre``."""
+    if "centre_mapping" in df.columns:
+        return df["centre_mapping"].fillna(df["centre"])
+    return df["centre"]
 
 
 def cross_field_rules(data_lock: dt.date, age_min: float, age_max: float,
@@ -110,9 +129,10 @@ def cross_field_rules(data_lock: dt.date, age_min: float, age_max: float,
               if f.name in essential]
     rules += [
         Rule("recurrence_after_last_contact", "recurrence_after_last_contact", "recurrence_date",
-             lambda df: ~(df["recurrence_date"] > df["last_contact_date"]).fillna(False),
-             lambda r: f"recurrence is {(r['recurrence_date'] - r['last_contact_date']).days} "
-                       "days after the last contact; the last contact cannot precede it"),
+             lambda df: ~(df["recurrence_date"] > _last_contact(df)).fillna(False),
+             lambda r: f"recurrence is {(r['recurrence_date'] - _last_contact(r)).days} "
+                       "days after the last contact (or death); the last contact cannot "
+                       "precede it"),
         Rule("date_order", "date_order:death_date<=last_contact_date", "death_date",
              lambda df: ~(df["death_date"] > df["last_contact_date"]).fillna(False),
              lambda r: "death is after the last contact date; last contact must be on or after "
@@ -142,6 +162,7 @@ def harmonized_schema(vocabularies: dict[str, list[str]], rules: list[Rule]) -> 
     """pandera schema of the harmonized table (one row per record received)."""
     cols: dict[str, pa.Column] = {
         "centre": pa.Column("string", nullable=False),
+        "centre_mapping": pa.Column("string", nullable=True, required=False),
         "source_file": pa.Column("string", nullable=False),
         "source_row": pa.Column("int64", pa.Check.ge(1), nullable=False),
         "patient_key": pa.Column("string", pa.Check.str_matches(r"^P[0-9a-f]{12}$"),
@@ -165,9 +186,12 @@ def harmonized_schema(vocabularies: dict[str, list[str]], rules: list[Rule]) -> 
     return pa.DataFrameSchema(cols, checks=wide, strict=True, ordered=False, coerce=False)
 
 
-def _range_message(field: str) -> str:
+def _range_message(field: str, value: float) -> str:
     f = next(x for x in FIELDS if x.name == field)
-    return f"{f.label} outside the plausible range {f.low:g}-{f.high:g} {f.unit}"
+    unit = f" {f.unit}" if f.unit in ("mm", "years", "months") else ""
+    pct = "%" if f.unit == "%" else ""
+    return (f"{f.label} {value:g}{pct}{unit} is outside the plausible range "
+            f"{f.low:g}-{f.high:g}{pct}{unit}")
 
 
 def duplicates(df: pd.DataFrame, centre_order: list[str]) -> list[tuple[int, int, str]]:
@@ -177,7 +201,8 @@ def duplicates(df: pd.DataFrame, centre_order: list[str]) -> list[tuple[int, int
     Same patient ID -> duplicate_id; same birth date + diagnosis date + laterality ->
     duplicate_person.
     """
-    rank = df["centre"].map({c: i for i, c in enumerate(centre_order)}).fillna(len(centre_order))
+    rank = _mapping_code(df).map({c: i for i, c in enumerate(centre_order)}).fillna(
+        len(centre_order))
     order = df.assign(_rank=rank).sort_values(["_rank", "source_row"], kind="mergesort").index
     out: list[tuple[int, int, str]] = []
     flagged: set[int] = set()
@@ -221,11 +246,15 @@ def validate(df: pd.DataFrame, *, columns_by_centre: dict[str, dict[str, str]],
     def src(centre: str, field: str) -> str:
         return columns_by_centre.get(centre, {}).get(field, field)
 
+    mapping_code = _mapping_code(df)
+    cells: dict[int, tuple[int, str]] = {}  # id(problem) -> (row index, field): value rules
+
     def add(i, field, rule, message, value=None, redact=False):
         r = df.loc[i]
         problems.append(Problem(str(r["source_file"]), int(r["source_row"]),
-                                str(r["patient_key"]), src(str(r["centre"]), field),
+                                str(r["patient_key"]), src(str(mapping_code[i]), field),
                                 value, rule, message, redact=redact))
+        cells[id(problems[-1])] = (i, field)
 
     try:
         schema.validate(df, lazy=True)
@@ -260,7 +289,7 @@ def validate(df: pd.DataFrame, *, columns_by_centre: dict[str, dict[str, str]],
                 add(idx, rule.column, rule.rule, rule.message(row), sval, redact=is_date)
             elif check.startswith("out_of_range:"):
                 field = check.split(":", 1)[1]
-                add(idx, field, "out_of_range", _range_message(field),
+                add(idx, field, "out_of_range", _range_message(field, rec.failure_case),
                     f"{rec.failure_case:g}")
             elif check.startswith("unknown_code:"):
                 field = check.split(":", 1)[1]
@@ -289,7 +318,28 @@ def validate(df: pd.DataFrame, *, columns_by_centre: dict[str, dict[str, str]],
     quarantined = df.loc[qmask, ["centre", "source_file", "source_row", "patient_key"]].copy()
     quarantined["reason"] = [";".join(reasons[k]) for k, q in zip(keys, qmask) if q]
     clean = df.loc[~qmask].copy()
+    clean = _blank_values(clean, problems, cells)
     return clean, quarantined.reset_index(drop=True), problems
+
+
+def _blank_values(clean: pd.DataFrame, problems: list[Problem],
+                  cells: dict[int, tuple[int, str]]) -> pd.DataFrame:
+    """Action ``blank``: the implausible value is set to missing and the patient kept (the
+    problem stays in the problems table with its rule, row, column and value). Only value
+    rules can blank (``BLANKABLE``); the action of any other rule is checked at config load."""
+    by_field: dict[str, list[int]] = {}
+    for p in problems:
+        if p.action != "blank":
+            continue
+        i, field = cells.get(id(p), (None, None))
+        if i is None or field not in clean.columns:  # pragma: no cover - value rules name one
+            continue
+        p.message += "; the value is blanked (read as not recorded)"
+        if i in clean.index:
+            by_field.setdefault(field, []).append(i)
+    for field, idx in by_field.items():
+        clean.loc[idx, field] = np.nan if clean[field].dtype.kind == "f" else pd.NA
+    return clean
 
 
 def analysis_schema(group_column: str, group_levels: list[str]) -> pa.DataFrameSchema:

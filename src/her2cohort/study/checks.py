@@ -9,12 +9,35 @@ import pandas as pd
 from ..data.dates import completed_years
 from ..data.validate import Rule
 from .derive import pcr, residual_invasive
-from .her2 import classify_her2, ish_status
+from .her2 import TOTALS_TOLERANCE, classify_her2, ish_from_totals, ish_status
+
+
+def _with_ish_numbers(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with the ISH ratio and copies computed from signal totals where not recorded."""
+    ish = ish_from_totals(df)
+    return df.assign(ish_ratio=ish["ish_ratio"], her2_copies=ish["her2_copies"])
 
 
 def _ish_computed(df: pd.DataFrame, guideline: str) -> pd.Series:
-    return ish_status(df["her2_ihc"], df["ish_ratio"], df["her2_copies"], df["ish_probe"],
+    d = _with_ish_numbers(df)
+    return ish_status(d["her2_ihc"], d["ish_ratio"], d["her2_copies"], d["ish_probe"],
                       guideline=guideline)
+
+
+def _totals_agree(df: pd.DataFrame, recorded: str, computed: str) -> pd.Series:
+    """True unless a recorded ISH number and the one from the signal totals differ by more
+    than TOTALS_TOLERANCE (a missing value never disagrees)."""
+    ish = ish_from_totals(df)
+    given = pd.to_numeric(df[recorded], errors="coerce").astype("float64")
+    diff = (given - ish[computed]).abs()
+    return ~(diff > TOTALS_TOLERANCE + 1e-9).fillna(False).astype(bool)
+
+
+def _totals_message(r: pd.Series, recorded: str, computed: str, what: str, how: str) -> str:
+    ish = ish_from_totals(pd.DataFrame([r]))
+    return (f"{what} recorded as {r[recorded]:g} but the signal totals give {how} = "
+            f"{ish[computed].iloc[0]:.2f}; the two forms differ by more than "
+            f"{TOTALS_TOLERANCE:g}")
 
 
 def _disagree(a: pd.Series, b: pd.Series) -> pd.Series:
@@ -50,7 +73,7 @@ def _both_forms_rules(pcr_definition: str, itc_is_pcr: bool, hr_threshold_pct: f
         return out
 
     def her2_computed(df):
-        st = classify_her2(df, guideline=her2_guideline)["her2_status"]
+        st = classify_her2(_with_ish_numbers(df), guideline=her2_guideline)["her2_status"]
         return st.mask(st == "unknown")
 
     def regimen_class(df):
@@ -81,6 +104,15 @@ def _both_forms_rules(pcr_definition: str, itc_is_pcr: bool, hr_threshold_pct: f
              lambda df: _disagree(her2_computed(df), df["her2_status"]),
              lambda r: f"HER2 status recorded '{r['her2_status']}' disagrees with ASCO/CAP "
                        f"{her2_guideline} applied to IHC and ISH"),
+        Rule("ish_totals_inconsistent", "ish_totals_inconsistent:ratio", "ish_ratio",
+             lambda df: _totals_agree(df, "ish_ratio", "ratio_from_totals"),
+             lambda r: _totals_message(r, "ish_ratio", "ratio_from_totals", "HER2/CEP17 ratio",
+                                       "HER2 signals / CEP17 signals")),
+        Rule("ish_totals_inconsistent", "ish_totals_inconsistent:copies", "her2_copies",
+             lambda df: _totals_agree(df, "her2_copies", "copies_from_totals"),
+             lambda r: _totals_message(r, "her2_copies", "copies_from_totals",
+                                       "mean HER2 copies per cell",
+                                       "HER2 signals / cells counted")),
         Rule("treatment_inconsistent", "treatment_inconsistent", "anti_her2",
              lambda df: _disagree(regimen_class(df), df["anti_her2"]),
              lambda r: f"anti-HER2 class recorded '{r['anti_her2']}' disagrees with regimen "
@@ -103,9 +135,11 @@ def domain_rules(her2_guideline: str = "2018", *, pcr_definition: str = "ypT0/is
         return ~disagree.astype(bool)
 
     def ish_message(r: pd.Series) -> str:
-        computed = _ish_computed(pd.DataFrame([r]), her2_guideline).iloc[0]
+        one = _with_ish_numbers(pd.DataFrame([r]))
+        computed = _ish_computed(one, her2_guideline).iloc[0]
         return (f"reported ISH '{r['ish_result']}' disagrees with ASCO/CAP {her2_guideline} "
-                f"from ratio {r['ish_ratio']} and copies {r['her2_copies']} ('{computed}')")
+                f"from ratio {one['ish_ratio'].iloc[0]} and copies "
+                f"{one['her2_copies'].iloc[0]} ('{computed}')")
 
     return [
         Rule("ish_inconsistent", "ish_inconsistent", "ish_result", ish_ok, ish_message),

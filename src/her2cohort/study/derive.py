@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from ..data.dates import completed_years
-from .her2 import classify_her2, her2_loss
+from .her2 import classify_her2, her2_loss, ish_from_totals
 
 DAYS_PER_MONTH = 365.25 / 12
 
@@ -51,7 +51,8 @@ def dfs(df: pd.DataFrame, *, origin: str = "surgery", events: list[str],
         recurrence_type="recurrence_type", recurrence_date="recurrence_date",
         death_date="death_date", last_contact="last_contact_date") -> pd.DataFrame:
     """DFS time (months) and event (0/1) per STEEP: first qualifying event, else censored at last
-    contact. ``events`` lists recurrence types that count, plus ``death`` for death from any cause.
+    contact (the death date where the patient died and no last contact is recorded).
+    ``events`` lists recurrence types that count, plus ``death`` for death from any cause.
     Returns columns dfs_months, dfs_event, dfs_event_type; NA where the origin date is missing."""
     if origin not in DFS_ORIGINS:
         raise ValueError(f"unknown DFS origin {origin!r}; allowed: {', '.join(DFS_ORIGINS)}")
@@ -61,7 +62,9 @@ def dfs(df: pd.DataFrame, *, origin: str = "surgery", events: list[str],
     death = df[death_date] if "death" in events else pd.Series(pd.NaT, index=df.index)
     event_date = pd.concat([rec, death], axis=1).min(axis=1)
     has_event = event_date.notna()
-    end = event_date.where(has_event, df[last_contact])
+    # a patient who died without a later contact recorded: the death date is the last contact
+    last = df[last_contact].where(df[last_contact].notna(), df[death_date])
+    end = event_date.where(has_event, last)
     months = (end - t0).dt.days / DAYS_PER_MONTH
     etype = pd.Series(pd.NA, index=df.index, dtype="string")
     is_rec = has_event & rec.notna() & ((rec <= death) | death.isna())
@@ -124,28 +127,64 @@ def _status_from_pct(pct: pd.Series, thr: float) -> pd.Series:
                      index=pct.index, dtype="string")
 
 
-def settle_her2(her2: pd.DataFrame, ihc: pd.Series, recorded_status: pd.Series) -> pd.DataFrame:
+def settle_her2(her2: pd.DataFrame, ihc: pd.Series, recorded_status: pd.Series,
+                copies: pd.Series | None = None, guideline: str = "2018") -> pd.DataFrame:
     """HER2 status where the IHC score is missing, and the reason for an unknown class.
 
-    ASCO/CAP 2018: ISH group 1 (ratio >= 2.0, copies >= 4.0) is positive and group 5 (ratio
-    < 2.0, copies < 4.0) negative whatever the IHC score, so ISH alone settles those; a
-    centre's reported positive ISH result is taken as positive. Groups 2-4 need the IHC score:
-    the status stays unknown. A final status recorded by the centre (``her2_status``) is used
-    where nothing else settles it. The 3+ vs 2+/ISH+ class always needs the IHC score."""
+    ``her2`` is :func:`~her2cohort.study.her2.classify_her2` output. Without the IHC score the
+    ISH numbers settle the status only where the guideline's ISH call does not depend on IHC
+    (``ish_status_computed`` is then already that call):
+
+    - ASCO/CAP 2018, dual probe: group 1 (ratio >= 2.0, copies >= 4.0) positive, group 5
+      (ratio < 2.0, copies < 4.0) negative; groups 2-4 need the IHC score (unknown, reason
+      "ISH group N needs the IHC score");
+    - ASCO/CAP 2013, dual probe: ratio >= 2.0 or copies >= 6.0 positive; ratio < 2.0 and
+      copies < 4.0 negative; ratio < 2.0 with 4.0-6.0 copies equivocal (unknown);
+    - single probe (both): copies >= 6.0 positive, < 4.0 negative, 4.0-6.0 unknown.
+
+    A final ISH result that is positive (recomputed, or the centre's reported result where
+    the numbers do not settle it, per ``her2.discordance``; also a reported positive where the
+    numbers give a 2013 equivocal call) is positive whatever the IHC score.
+    A negative ISH result settles negative only where the numbers say negative on their own (a
+    reported negative ISH of a group 2-4 case needs the IHC score: IHC 3+ is positive). A final
+    status recorded by the centre (``her2_status``) is used where nothing else settles it. The
+    3+ vs 2+/ISH+ class always needs the IHC score. ``copies`` (mean HER2 copies per cell)
+    words the reason of single-probe cases; ``guideline`` that of 2013 equivocal cases."""
     out = her2.copy()
     no_ihc = ihc.isna().to_numpy()
     group = out["ish_group"]
+    computed = out["ish_status_computed"].astype("string")
+    final = out["ish_status"].astype("string")
     settled = pd.Series(pd.NA, index=out.index, dtype="string")
-    settled[(group == 1).fillna(False).to_numpy() & no_ihc] = "positive"
-    settled[(group == 5).fillna(False).to_numpy() & no_ihc] = "negative"
-    settled[(out["ish_status_reported"] == "positive").fillna(False).to_numpy() & no_ihc
-            & settled.isna().to_numpy()] = "positive"
+    # a reported positive ISH counts where the numbers leave the call open (2013 equivocal:
+    # the centre's call after re-testing)
+    open_call = ~computed.isin(["positive", "negative"]).fillna(False).to_numpy(dtype=bool)
+    reported_pos = (out["ish_status_reported"] == "positive").fillna(False).to_numpy()
+    pos = ((final == "positive").fillna(False).to_numpy() | (open_call & reported_pos)) & no_ihc
+    neg = ((final == "negative") & (computed == "negative")).fillna(False).to_numpy() & no_ihc
+    settled[pos] = "positive"
+    settled[neg] = "negative"
     status = out["her2_status"].mask(out["her2_status"] == "unknown")
     status = _first_known(status, settled, recorded_status.astype("string"))
     out["her2_status"] = status.fillna("unknown").astype("string")
     reason = pd.Series("", index=out.index, dtype="string")
     cls = out["her2_class"]
     reason[(cls == "unknown").to_numpy() & no_ihc] = "IHC score not recorded"
+    # why the status stays unknown without the IHC score (else the class reason above)
+    unsettled = no_ihc & (out["her2_status"] == "unknown").to_numpy()
+    if guideline == "2013":
+        eq = (group == 4).fillna(False).to_numpy() & unsettled
+        reason[eq] = ("ISH equivocal under ASCO/CAP 2013 (ratio < 2.0, 4.0-6.0 copies) needs "
+                      "the IHC score")
+    else:
+        for g in (2, 3, 4):
+            reason[(group == g).fillna(False).to_numpy() & unsettled] = \
+                f"ISH group {g} needs the IHC score"
+    if copies is not None:
+        c = pd.to_numeric(copies, errors="coerce").astype("float64")
+        mid = (group.isna().to_numpy() & (c >= 4.0).to_numpy() & (c < 6.0).to_numpy()
+               & unsettled)
+        reason[mid] = "single-probe ISH with 4.0-6.0 HER2 copies needs the IHC score"
     reason[(cls == "2+/ISH unknown").to_numpy()] = "IHC 2+ without an ISH result"
     out["her2_class_reason"] = reason.mask(reason == "")
     return out
@@ -167,8 +206,13 @@ def derive(df: pd.DataFrame, *, her2_guideline: str = "2018",
     and ``dfs_event``; anti-HER2 class from the regimen else as recorded. ``*_source`` columns
     say which form each patient's value came from."""
     out = df.copy()
+    # ISH numbers recorded as signal totals: per-cell means (ish_source says which)
+    ish = ish_from_totals(out)
+    for c in ("ish_ratio", "her2_copies", "ish_source"):
+        out[c] = ish[c]
     her2 = classify_her2(out, guideline=str(her2_guideline), discordance=her2_discordance)
-    her2 = settle_her2(her2, out["her2_ihc"], out["her2_status"])
+    her2 = settle_her2(her2, out["her2_ihc"], out["her2_status"], copies=out["her2_copies"],
+                       guideline=str(her2_guideline))
     for c in her2.columns:
         out[c] = her2[c]
     exact_age = ((out["diagnosis_date"] - out["birth_date"]).dt.days / 365.25).round(6)

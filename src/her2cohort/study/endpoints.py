@@ -25,41 +25,72 @@ from .derive import DAYS_PER_MONTH, DFS_ORIGINS, dfs
 OS_FIELDS = ("vital_status", "death_date", "last_contact_date")
 
 
+def _recorded(df: pd.DataFrame, time: str, event: str) -> tuple[pd.Series, pd.Series]:
+    """A duration (months, converted at ingest) and its status as recorded (event = 1)."""
+    if time not in df.columns or event not in df.columns:
+        return (pd.Series(np.nan, index=df.index, dtype="float64"),
+                pd.Series(pd.NA, index=df.index, dtype="Int8"))
+    t = pd.to_numeric(df[time], errors="coerce").astype("float64")
+    e = df[event].astype("string").map({"event": 1, "censored": 0}).astype("Int8")
+    return t, e
+
+
+def _dates_else_recorded(months: pd.Series, event: pd.Series, df: pd.DataFrame, time: str,
+                         flag: str, name: str) -> pd.DataFrame:
+    """Per patient: the endpoint from dates where they give it, else the recorded duration and
+    status; ``<name>_source`` says which."""
+    given_t, given_e = _recorded(df, time, flag)
+    from_dates = months.notna() & event.notna()
+    t = months.where(from_dates, given_t)
+    e = event.astype("Int8").where(from_dates, given_e)
+    ok = t.notna() & e.notna()
+    source = np.where(from_dates, "dates", np.where(ok, "recorded time", None)).astype(object)
+    return pd.DataFrame({
+        f"{name}_months": t.where(ok).astype("float64"),
+        f"{name}_event": e.where(ok).astype("Int8"),
+        f"{name}_source": pd.array(source, dtype="string"),
+    }, index=df.index)
+
+
 def overall_survival(df: pd.DataFrame, origin: str = "surgery") -> pd.DataFrame:
     """OS months and event (0/1) from ``origin`` (surgery, diagnosis, nst_start): the death
-    date for patients who died, last contact otherwise. Columns ``os_months``, ``os_event``;
-    NA where the origin, the vital status or the end date is missing."""
+    date for patients who died (it is also their last contact when none is recorded), last
+    contact otherwise; where the dates do not give it, ``os_time`` and ``os_event`` as
+    recorded. Columns ``os_months``, ``os_event``, ``os_source`` (dates, recorded time); NA
+    where neither form is complete."""
     if origin not in DFS_ORIGINS:
         raise ValueError(f"unknown OS origin {origin!r}; allowed: {', '.join(DFS_ORIGINS)}")
     need = [DFS_ORIGINS[origin], *OS_FIELDS]
-    absent = [c for c in need if c not in df.columns]
-    if absent:
-        return pd.DataFrame({"os_months": pd.Series(pd.NA, index=df.index, dtype="Float64"),
-                             "os_event": pd.Series(pd.NA, index=df.index, dtype="Int8")})
+    if any(c not in df.columns for c in need):
+        nothing = pd.Series(np.nan, index=df.index, dtype="float64")
+        return _dates_else_recorded(nothing, pd.Series(pd.NA, index=df.index, dtype="Int8"),
+                                    df, "os_time", "os_event", "os")
     dead = (df["vital_status"] == "dead") | df["death_date"].notna()
     known = df["vital_status"].notna() | df["death_date"].notna()
     end = df["death_date"].where(df["death_date"].notna(), df["last_contact_date"])
     months = (end - df[DFS_ORIGINS[origin]]).dt.days / DAYS_PER_MONTH
-    ok = known & months.notna()
-    return pd.DataFrame({
-        "os_months": months.where(ok).astype("float64"),
-        "os_event": dead.fillna(False).astype("Int8").where(ok),
-    }, index=df.index)
+    ok = (known & months.notna()).fillna(False).astype(bool)
+    return _dates_else_recorded(months.where(ok).astype("float64"),
+                                dead.fillna(False).astype("Int8").where(ok), df,
+                                "os_time", "os_event", "os")
 
 
 def event_free_survival(df: pd.DataFrame, events: list[str]) -> pd.DataFrame:
     """EFS months and event from the start of neoadjuvant therapy: first recurrence of a type
-    in ``events`` or death from any cause; censored at last contact. Columns ``efs_months``,
-    ``efs_event``. See :func:`efs_defined` for when it is a valid EFS."""
+    in ``events`` or death from any cause; censored at last contact (the death date where the
+    patient died and no later contact is recorded); where the dates do not give it,
+    ``efs_time`` and ``efs_event`` as recorded. Columns ``efs_months``, ``efs_event``,
+    ``efs_source``. See :func:`efs_defined` for when it is a valid EFS."""
     need = ["nst_start_date", "recurrence_type", "recurrence_date", "death_date",
             "last_contact_date"]
     if any(c not in df.columns for c in need):
-        return pd.DataFrame({"efs_months": pd.Series(pd.NA, index=df.index, dtype="Float64"),
-                             "efs_event": pd.Series(pd.NA, index=df.index, dtype="Int8")})
+        nothing = pd.Series(np.nan, index=df.index, dtype="float64")
+        return _dates_else_recorded(nothing, pd.Series(pd.NA, index=df.index, dtype="Int8"),
+                                    df, "efs_time", "efs_event", "efs")
     ev = sorted(set(events) | {"death"})
     out = dfs(df, origin="nst_start", events=ev)
-    return pd.DataFrame({"efs_months": out["dfs_months"].astype("float64"),
-                         "efs_event": out["dfs_event"]}, index=df.index)
+    return _dates_else_recorded(out["dfs_months"].astype("float64"), out["dfs_event"], df,
+                                "efs_time", "efs_event", "efs")
 
 
 def efs_defined(df: pd.DataFrame) -> tuple[bool, str]:

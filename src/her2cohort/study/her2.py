@@ -42,6 +42,7 @@ __all__ = [
     "IHC_SCORES",
     "classify_her2",
     "her2_loss",
+    "ish_from_totals",
     "ish_group",
     "ish_status",
 ]
@@ -151,6 +152,45 @@ def _resolve_probe(
 # --------------------------------------------------------------------------------------------
 # ISH
 # --------------------------------------------------------------------------------------------
+
+# A recorded ratio or copy number agrees with the one computed from the signal totals when they
+# differ by at most this much (a value rounded to one decimal agrees).
+TOTALS_TOLERANCE = 0.05
+
+
+def ish_from_totals(df: pd.DataFrame) -> pd.DataFrame:
+    """ISH ratio and mean HER2 copies per cell from signal totals, where they are not recorded.
+
+    ``her2_copies = her2_signals / cells_counted`` and ``ish_ratio = her2_signals /
+    cep17_signals`` (the per-cell means of ASCO/CAP; the ratio of totals equals the ratio of
+    the means over the same cells). Returns ``ish_ratio``, ``her2_copies`` (recorded value
+    where given, else computed), ``ish_source`` (``"recorded"``, ``"signal totals"``,
+    ``"recorded and signal totals"`` when one number was given and the other computed, or NA),
+    and ``ratio_from_totals``/``copies_from_totals``
+    (the computed values, NA where the totals are incomplete) for cross-checks. Absent input
+    columns count as all missing."""
+    def col(name: str) -> pd.Series:
+        if name in df.columns:
+            return pd.to_numeric(df[name], errors="coerce").astype("float64")
+        return pd.Series(np.nan, index=df.index, dtype="float64")
+
+    her2, cep17, cells = col("her2_signals"), col("cep17_signals"), col("cells_counted")
+    ratio_t = (her2 / cep17.where(cep17 > 0)).astype("float64")
+    copies_t = (her2 / cells.where(cells > 0)).astype("float64")
+    ratio_r, copies_r = col("ish_ratio"), col("her2_copies")
+    ratio = ratio_r.where(ratio_r.notna(), ratio_t)
+    copies = copies_r.where(copies_r.notna(), copies_t)
+    computed = ((ratio_r.isna() & ratio_t.notna()) | (copies_r.isna() & copies_t.notna()))
+    recorded = (ratio_r.notna() | copies_r.notna())
+    source = np.select([computed & recorded, computed, recorded],
+                       ["recorded and signal totals", "signal totals", "recorded"],
+                       default=None).astype(object)
+    return pd.DataFrame({
+        "ish_ratio": ratio, "her2_copies": copies,
+        "ish_source": pd.array(source, dtype="string"),
+        "ratio_from_totals": ratio_t, "copies_from_totals": copies_t,
+    }, index=df.index)
+
 
 
 def ish_group(ratio: pd.Series, copies: pd.Series) -> pd.Series:

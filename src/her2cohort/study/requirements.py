@@ -29,7 +29,10 @@ FORMS: dict[str, list[list[str]]] = {
     "diagnosis_year": [["diagnosis_date"]],
     "her2_class": [["her2_ihc"]],
     "her2_status": [["her2_ihc"], ["ish_result"], ["ish_ratio", "her2_copies"],
-                    ["her2_status"]],
+                    ["her2_signals", "cep17_signals", "cells_counted"], ["her2_status"]],
+    # ISH numbers: as recorded, or from the signal totals (study/her2.py ish_from_totals)
+    "ish_ratio": [["ish_ratio"], ["her2_signals", "cep17_signals"]],
+    "her2_copies": [["her2_copies"], ["her2_signals", "cells_counted"]],
     "her2_low": [["her2_ihc"]],
     "er_status": [["er_pct"], ["er_status"]],
     "pr_status": [["pr_pct"], ["pr_status"]],
@@ -77,6 +80,15 @@ def forms_of(column: str, dfs_origin: str = "surgery",
         origin = DFS_ORIGIN_FIELDS.get(dfs_origin, "surgery_date")
         return [["dfs_time", "dfs_event"],
                 [origin, "last_contact_date", "recurrence_date", "recurrence_type",
+                 "vital_status"]]
+    if column in ("os", "os_months", "os_event"):
+        # the last contact of a patient who died is the death date (study/endpoints.py)
+        origin = DFS_ORIGIN_FIELDS.get(dfs_origin, "surgery_date")
+        return [["os_time", "os_event"], [origin, "vital_status", "death_date",
+                                          "last_contact_date"]]
+    if column in ("efs", "efs_months", "efs_event"):
+        return [["efs_time", "efs_event"],
+                ["nst_start_date", "last_contact_date", "recurrence_date", "recurrence_type",
                  "vital_status"]]
     return FORMS.get(column, [[column]])
 
@@ -157,7 +169,7 @@ DERIVED_COLUMNS = (
     "ish_status_reported", "ish_discordant", "her2_status", "her2_class", "her2_class_reason",
     "her2_low", "her2_ultralow", "er_status", "pr_status", "hr_status", "ki67_group", "stage",
     "anti_her2", "backbone", "pcr", "pcr_source", "her2_loss", "dfs_months", "dfs_event",
-    "dfs_event_type", "dfs_source", "centre",
+    "dfs_event_type", "dfs_source", "ish_source", "centre",
 )
 HER2_CLASSES = ("3+", "2+/ISH+", "2+/ISH-", "2+/ISH unknown", "1+/ISH+", "0/ISH+", "1+", "0",
                 "unknown")
@@ -225,6 +237,13 @@ def check_config(cfg: dict) -> list[str]:
                             f"'{column}'; its levels are {', '.join(allowed)}")
 
     qc = cfg.get("qc") or {}
+    from ..data.problems import BLANKABLE
+
+    for rule, action in (qc.get("actions") or {}).items():
+        if action == "blank" and rule not in BLANKABLE:
+            problems.append(f"qc/actions/{rule}: 'blank' sets one implausible value to missing "
+                            f"and works only for {', '.join(sorted(BLANKABLE))}; choose fail, "
+                            "quarantine or warn")
     lo_hi = qc.get("age_range") or [0, 1]
     if len(lo_hi) == 2 and lo_hi[0] >= lo_hi[1]:
         problems.append(f"qc/age_range: {lo_hi} is reversed or empty; write [lowest, highest]")

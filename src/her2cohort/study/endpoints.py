@@ -130,7 +130,9 @@ def endpoint_columns(df: pd.DataFrame, eid: str, spec: dict) -> pd.DataFrame:
     if form in ("auto", "dates"):
         if death_only:
             os_ = overall_survival(df, origin)
-            d_t, d_e = os_["os_months"], os_["os_event"].astype("Int8")
+            dated = (os_["os_source"] == "dates").fillna(False).to_numpy()
+            d_t = os_["os_months"].where(dated)
+            d_e = os_["os_event"].astype("Int8").where(dated)
             d_type = None
         else:
             need = [DFS_ORIGINS[origin], "last_contact_date", "recurrence_date",

@@ -16,7 +16,13 @@ import pytest
 
 mpl.use("Agg")
 
-from her2cohort.render.km import KMPanel, km_figure, km_truncation, tick_times, truncation_note  # noqa: E402
+from her2cohort.render.km import (  # noqa: E402
+    KMPanel,
+    km_figure,
+    km_truncation,
+    tick_times,
+    truncation_note,
+)
 from her2cohort.stats.km_summary import risk_table  # noqa: E402
 from her2cohort.stats.survival import km_table  # noqa: E402
 
@@ -96,3 +102,12 @@ def test_figure_draws_up_to_truncation_and_keeps_risk_table(lung):
     texts = [t.get_text() for t in fig.axes[1].texts]
     assert texts == [t.get_text() for t in full.axes[1].texts]
     assert "9" in texts  # ECOG 2 at 12 months: 9 at risk, still shown in the table
+
+
+def test_unweighted_count_used_when_given():
+    # SIMULATED: weights 0.5 halve n_risk; the unweighted column decides
+    d = pd.DataFrame({"t": range(1, 13), "e": 1, "g": "A", "w": 0.5})
+    km = km_table(d, "t", "e", "g", weights="w")
+    assert km_truncation(km, 10).iloc[0]["truncated_at"] == 0.0  # weighted: 6 < 10
+    km["n_risk_unweighted"] = 12 - np.arange(12)
+    assert km_truncation(km, 10).iloc[0]["truncated_at"] == 3.0

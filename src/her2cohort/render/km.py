@@ -75,11 +75,15 @@ def km_truncation(curves: pd.DataFrame, min_at_risk: int | None,
     the group starts with fewer than m patients: nothing is drawn), ``last_time`` (last
     observed time of the curve), ``n_risk_after`` (number at risk just after t_i; NaN when
     not truncated).  ``min_at_risk`` 0 or None: nothing is truncated.
+
+    Weighted curves (IPTW): their ``n_risk`` is a weighted sum; give the curves an
+    ``n_risk_unweighted`` column (patients at risk) and it is used instead.
     """
     if min_at_risk is not None and (int(min_at_risk) != min_at_risk or min_at_risk < 0):
         raise ValueError(f"min_at_risk must be a whole number >= 0 or None, got {min_at_risk!r}")
     m = int(min_at_risk or 0)
-    if m and "n_risk" not in curves.columns:
+    col = "n_risk_unweighted" if "n_risk_unweighted" in curves.columns else "n_risk"
+    if m and col not in curves.columns:
         raise ValueError("KM curves need an 'n_risk' column to stop at min_at_risk "
                          f"(columns: {list(curves.columns)})")
     groups = list(pd.unique(curves["group"])) if groups is None else list(groups)
@@ -90,7 +94,7 @@ def km_truncation(curves: pd.DataFrame, min_at_risk: int | None,
         last = float(t[-1]) if len(t) else np.nan
         cut = after = np.nan
         if m and len(t):
-            nr = sub["n_risk"].to_numpy(float)
+            nr = sub[col].to_numpy(float)
             ok = np.flatnonzero(nr >= m)
             if ok.size == 0:
                 cut, after = 0.0, float(nr[0])

@@ -9,6 +9,13 @@ ticks (survminer ``risk.table = "nrisk_cumevents"``).
 
 Greyscale-safe: each group has its own colour *and* line style (``LINE_STYLES``), and the
 legend and the risk-table labels carry both.
+
+Curves stop where few patients remain at risk: with ``min_at_risk = m`` (default 10; 0 or
+None = off) each curve (line, CI band and censor marks) is drawn only up to the last
+observed time at which at least m patients were at risk (:func:`km_truncation`); the risk
+table is not affected.  The truncation times are on the returned figure as
+``fig.km_truncation`` (a DataFrame, one row per panel and group) so that the caption can
+state them (:func:`truncation_note` gives a neutral sentence).
 """
 
 from __future__ import annotations
@@ -26,12 +33,15 @@ from matplotlib.lines import Line2D
 
 from .figures import DEFAULT_COLORS, _new_figure, journal_style
 
-__all__ = ["LINE_STYLES", "KMPanel", "km_figure"]
+__all__ = ["DEFAULT_MIN_AT_RISK", "LINE_STYLES", "KMPanel", "km_figure", "km_truncation",
+           "truncation_note"]
 
 #: solid, dashed, dotted, dash-dot: distinguishable without colour
 LINE_STYLES: tuple[Any, ...] = ("-", (0, (5, 2)), (0, (1.2, 1.2)), (0, (6, 2, 1.2, 2)))
 
 _FONT = 8.0
+#: curves are drawn while at least this many patients are at risk
+DEFAULT_MIN_AT_RISK = 10
 
 
 @dataclass
@@ -52,6 +62,73 @@ class KMPanel:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+def km_truncation(curves: pd.DataFrame, min_at_risk: int | None,
+                  groups: Sequence[Any] | None = None) -> pd.DataFrame:
+    """Where each curve stops when drawn only while >= ``min_at_risk`` patients are at risk.
+
+    ``curves`` are KM tables with ``group, time, n_risk`` (R ``summary(survfit,
+    censored=TRUE)``: ``n_risk`` at a time = number at risk just before it).  The number at
+    risk is >= m up to and including the last time t_i with ``n_risk >= m`` and < m after
+    it, so the curve is drawn on [0, t_i].  One row per group (in ``groups`` order, default
+    the order of appearance): ``group``, ``min_at_risk``, ``truncated_at`` (t_i; NaN when
+    the curve is drawn in full, i.e. never fewer than m at risk at an observed time; 0 when
+    the group starts with fewer than m patients: nothing is drawn), ``last_time`` (last
+    observed time of the curve), ``n_risk_after`` (number at risk just after t_i; NaN when
+    not truncated).  ``min_at_risk`` 0 or None: nothing is truncated.
+
+    Weighted curves (IPTW): their ``n_risk`` is a weighted sum; give the curves an
+    ``n_risk_unweighted`` column (patients at risk) and it is used instead.
+    """
+    if min_at_risk is not None and (int(min_at_risk) != min_at_risk or min_at_risk < 0):
+        raise ValueError(f"min_at_risk must be a whole number >= 0 or None, got {min_at_risk!r}")
+    m = int(min_at_risk or 0)
+    col = "n_risk_unweighted" if "n_risk_unweighted" in curves.columns else "n_risk"
+    if m and col not in curves.columns:
+        raise ValueError("KM curves need an 'n_risk' column to stop at min_at_risk "
+                         f"(columns: {list(curves.columns)})")
+    groups = list(pd.unique(curves["group"])) if groups is None else list(groups)
+    rows = []
+    for g in groups:
+        sub = curves[curves["group"] == g].sort_values("time", kind="stable")
+        t = sub["time"].to_numpy(float)
+        last = float(t[-1]) if len(t) else np.nan
+        cut = after = np.nan
+        if m and len(t):
+            nr = sub[col].to_numpy(float)
+            ok = np.flatnonzero(nr >= m)
+            if ok.size == 0:
+                cut, after = 0.0, float(nr[0])
+            elif ok[-1] < len(t) - 1:
+                cut, after = float(t[ok[-1]]), float(nr[ok[-1] + 1])
+        rows.append({"group": g, "min_at_risk": m, "truncated_at": cut, "last_time": last,
+                     "n_risk_after": after})
+    out = pd.DataFrame(rows, columns=["group", "min_at_risk", "truncated_at", "last_time",
+                                      "n_risk_after"])
+    out["group"] = out["group"].astype(object)
+    return out
+
+
+def truncation_note(trunc: pd.DataFrame, labels: Mapping[Any, str] | None = None,
+                    unit: str = "months", digits: int = 1) -> str | None:
+    """A caption sentence for :func:`km_truncation` / ``fig.km_truncation``, or None when
+    no curve was truncated.  Example: "Curves are shown while at least 10 patients are at
+    risk (A: up to 21.4 months; B: up to 18.0 months)." """
+    cut = trunc[trunc["truncated_at"].notna()]
+    if cut.empty:
+        return None
+    m = int(cut["min_at_risk"].iloc[0])
+    parts = []
+    for _, r in cut.iterrows():
+        lab = str((labels or {}).get(r["group"], r["group"]))
+        if "panel" in r.index and isinstance(r.get("panel_title"), str) and r["panel_title"]:
+            lab = f"{r['panel_title']}, {lab}"
+        parts.append(f"{lab}: not shown, fewer than {m} patients from the start"
+                     if r["truncated_at"] == 0 else
+                     f"{lab}: up to {r['truncated_at']:.{digits}f} {unit}")
+    return (f"Curves are shown while at least {m} patients are at risk ("
+            + "; ".join(parts) + ").")
+
+
 def _steps(sub: pd.DataFrame, col: str, start: float) -> tuple[np.ndarray, np.ndarray]:
     t = np.r_[0.0, sub["time"].to_numpy(float)]
     v = np.r_[start, sub[col].to_numpy(float)]
@@ -60,7 +137,7 @@ def _steps(sub: pd.DataFrame, col: str, start: float) -> tuple[np.ndarray, np.nd
 
 def _draw(ax: Any, ax_rt: Any, p: KMPanel, ticks: list[float], xmax: float, ci: bool,
           xlabel: str, ylabel: str | None, ci_label: str | None,
-          row_labels: bool = True) -> None:
+          row_labels: bool = True, trunc: pd.DataFrame | None = None) -> None:
     groups = list(p.groups)
     labels = {g: str((p.labels or {}).get(g, g)) for g in groups}
     colors = {g: (p.colors or {}).get(g, DEFAULT_COLORS[i % len(DEFAULT_COLORS)])
@@ -70,6 +147,10 @@ def _draw(ax: Any, ax_rt: Any, p: KMPanel, ticks: list[float], xmax: float, ci: 
     handles = []
     for g in groups:
         sub = p.curves[p.curves["group"] == g].sort_values("time", kind="stable")
+        if trunc is not None:
+            cut = trunc.loc[trunc["group"] == g, "truncated_at"]
+            if len(cut) and pd.notna(cut.iloc[0]):
+                sub = sub[sub["time"] <= cut.iloc[0]] if cut.iloc[0] > 0 else sub.iloc[:0]
         c, ls = colors[g], styles[g]
         handles.append(Line2D([], [], color=c, ls=ls, lw=1.4, label=labels[g]))
         if sub.empty:
@@ -156,12 +237,24 @@ def km_figure(
     ci_label: str | None = None,
     footnote: str | None = None,
     panel_width: float = 4.0,
+    min_at_risk: int | None = DEFAULT_MIN_AT_RISK,
 ) -> Figure:
     """Kaplan-Meier panels side by side, each with its risk table; ``footnote`` (e.g. the
     endpoint definition and the CI method) is printed under the figure. The ticks are
-    ``0, break_every, ...`` up to ``xmax``; the risk tables must hold those times."""
+    ``0, break_every, ...`` up to ``xmax``; the risk tables must hold those times.
+
+    ``min_at_risk`` (default 10; 0 or None = off): each curve is drawn only up to the last
+    time with at least that many patients at risk (the curves need ``n_risk``); the risk
+    table is unchanged.  The returned figure has ``km_truncation``: the rows of
+    :func:`km_truncation` for every panel, with ``panel`` (0-based) and ``panel_title``."""
     if not panels:
         raise ValueError("no panel to draw")
+    truncs = []
+    for j, p in enumerate(panels):
+        tr = km_truncation(p.curves, min_at_risk, p.groups)
+        tr.insert(0, "panel_title", p.title or "")
+        tr.insert(0, "panel", j)
+        truncs.append(tr)
     ticks_arr = np.arange(0, xmax + break_every * 1e-6, break_every)
     ticks = [int(v) if float(v).is_integer() else float(v) for v in ticks_arr]
     n_rows = max(len(p.groups) for p in panels)
@@ -185,11 +278,12 @@ def km_figure(
                 (panels[0].labels or {}).get(g, g) for g in p.groups] and (
                 p.colors or {}) == (panels[0].colors or {})
             _draw(ax, ax_rt, p, ticks, xmax, ci, xlabel, ylabel if j == 0 else None,
-                  ci_label, row_labels=not same)
+                  ci_label, row_labels=not same, trunc=truncs[j])
         if footnote:
             fig.text(0.01, 0.0, footnote, ha="left", va="bottom", fontsize=_FONT - 1,
                      color="0.25", linespacing=1.3)
             fig.get_layout_engine().set(rect=(0, foot_h / height, 1, 1 - foot_h / height))
+    fig.km_truncation = pd.concat(truncs, ignore_index=True)  # type: ignore[attr-defined]
     return fig
 
 

@@ -1169,6 +1169,8 @@ def cox_table(
     robust: bool | None = None,
     ties: str = "efron",
     multivariable: bool = True,
+    term_tests: bool = False,
+    epv_threshold: float = 10.0,
 ) -> pd.DataFrame:
     """Univariable and multivariable hazard ratios in one tidy table (gtsummary style).
 
@@ -1178,8 +1180,21 @@ def cox_table(
     reference row (``hr`` 1, no CI/p).  Columns: ``model`` ("univariable" /
     "multivariable"), ``variable``, ``term``, ``level``, ``reference``, ``hr``,
     ``lower``, ``upper``, ``p``, ``coef``, ``se``, ``robust_se``, ``test``,
-    ``ci_method``, ``n``, ``n_total``, ``nevent``, ``warning``.
+    ``ci_method``, ``n``, ``n_total``, ``nevent``, ``warning``, then the model adequacy
+    columns ``epv`` (that model's events per estimated coefficient, Peduzzi et al. 1995;
+    a k-level factor counts k - 1) and ``epv_below`` (``epv < epv_threshold``; the
+    footnote text comes from :func:`her2cohort.stats.adequacy.events_per_variable`).
+
+    ``term_tests=True`` adds, per variable and model, the likelihood-ratio test of the whole
+    term (all k - 1 columns of a factor jointly; = R ``drop1(fit, test = "Chisq")``, for a
+    univariable model ``anova(fit)``): columns ``lr_statistic``, ``lr_df``, ``lr_p``,
+    ``lr_test`` (see :func:`her2cohort.stats.kgroups.cox_term_tests`).  Not available for
+    weighted or robust fits (R refuses LR tables with robust variances).
     """
+    if term_tests and (weights is not None or cluster is not None or robust):
+        raise ValueError(
+            "term_tests (likelihood-ratio tests) need an unweighted model with model-based "
+            "variance; R's anova.coxph refuses robust variances")
     categorical = dict(categorical or {})
     covariates = list(covariates)
     model = CoxModel(ties=ties)
@@ -1209,6 +1224,18 @@ def cox_table(
         out["test"] = s["test"].iloc[0]
         out["ci_method"] = s["ci_method"].iloc[0]
         out["warning"] = out["warning"].fillna("")
+        n_par = int((~fit.singular).sum())
+        out["epv"] = fit.nevent / n_par if n_par else np.nan
+        out["epv_below"] = bool(n_par and fit.nevent / n_par < epv_threshold)
+        if term_tests:
+            from .kgroups import cox_term_tests
+
+            lr = cox_term_tests(df, time, event, covs, categorical=cat, strata=strata,
+                                ties=ties).set_index("variable")
+            out["lr_statistic"] = out["variable"].map(lr["statistic"])
+            out["lr_df"] = out["variable"].map(lr["df"])
+            out["lr_p"] = out["variable"].map(lr["p"])
+            out["lr_test"] = lr["test"].iloc[0]
         return out
 
     for c in covariates:
@@ -1216,6 +1243,9 @@ def cox_table(
     if multivariable and len(covariates) > 1:
         parts.append(one("multivariable", covariates))
     cols = ["model", "variable", "term", "level", "reference", "hr", "lower", "upper", "p",
-            "coef", "se", "robust_se", "test", "ci_method", "n", "n_total", "nevent", "warning"]
+            "coef", "se", "robust_se", "test", "ci_method", "n", "n_total", "nevent", "warning",
+            "epv", "epv_below"]
+    if term_tests:
+        cols += ["lr_statistic", "lr_df", "lr_p", "lr_test"]
     out = pd.concat(parts, ignore_index=True)
     return out[cols]

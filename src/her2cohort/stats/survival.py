@@ -605,7 +605,8 @@ def logrank(
     Returns a dict with ``test, statistic, df, p, groups, n, observed, expected``
     (the last three dicts keyed by group), ``table`` (a DataFrame with ``group, n,
     observed, expected, o_minus_e, oe2_over_e, oe2_over_v`` as printed by survdiff),
-    ``n_total, n_used, n_missing, strata, warning``.
+    ``variance`` (k x k variance matrix of O - E over ``groups``, summed over strata; R
+    ``survdiff(...)$var``), ``n_total, n_used, n_missing, strata, warning``.
     """
     if group is None:
         raise ValueError("logrank needs a group column")
@@ -678,6 +679,7 @@ def logrank(
         "observed": dict(zip(levels, table["observed"].astype(int).tolist(), strict=True)),
         "expected": dict(zip(levels, expected.tolist(), strict=True)),
         "table": table,
+        "variance": var,
         "n_total": n_total,
         "n_used": len(t),
         "n_missing": n_missing,

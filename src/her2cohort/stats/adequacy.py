@@ -1,0 +1,83 @@
+"""Model adequacy: events per variable (EPV) of Cox and logistic models.
+
+EPV is the number of outcome events available per estimated regression coefficient
+(Peduzzi et al. 1995, J Clin Epidemiol 48:1503-10 for Cox; 1996, 49:1373-9 for logistic).
+Below about 10 the coefficients may be biased and their intervals unreliable.
+
+* Cox: events / number of estimated coefficients (a factor with k levels counts k - 1).
+* Logistic: min(events, non-events) / number of non-intercept coefficients.
+
+Plain arithmetic, no fitting; the functions only make the rule and its wording one thing.
+:func:`her2cohort.stats.cox.cox_table` carries the per-model ``epv`` in a column, as
+:func:`her2cohort.stats.logistic.regression_table` does for its multivariable model.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+__all__ = ["EPV_THRESHOLD", "PEDUZZI_COX", "PEDUZZI_LOGISTIC", "cox_epv", "events_per_variable",
+           "logistic_epv"]
+
+#: default threshold below which a model is flagged
+EPV_THRESHOLD = 10.0
+PEDUZZI_COX = "Peduzzi et al. 1995, J Clin Epidemiol 48:1503-10"
+PEDUZZI_LOGISTIC = "Peduzzi et al. 1996, J Clin Epidemiol 49:1373-9"
+
+
+def events_per_variable(
+    n_events: int,
+    n_parameters: int,
+    *,
+    n_nonevents: int | None = None,
+    threshold: float = EPV_THRESHOLD,
+) -> dict[str, Any]:
+    """Events per estimated coefficient and whether it is below ``threshold``.
+
+    ``n_parameters`` counts estimated coefficients (no intercept; a k-level factor gives
+    k - 1).  With ``n_nonevents`` (logistic models) the limiting count is
+    min(events, non-events); without it (Cox) the events.
+
+    Returns a dict: ``epv`` (float; NaN when ``n_parameters`` is 0), ``n_limiting`` and
+    ``limiting`` ("events" or "non-events"), ``n_parameters``, ``threshold``,
+    ``below_threshold`` (bool; False when epv is NaN) and ``note`` (a sentence for a table
+    footnote when below the threshold, else None).
+    """
+    for name, v in (("n_events", n_events), ("n_parameters", n_parameters)):
+        if v is None or int(v) != v or v < 0:
+            raise ValueError(f"{name} must be a whole number >= 0, got {v!r}")
+    if n_nonevents is not None and (int(n_nonevents) != n_nonevents or n_nonevents < 0):
+        raise ValueError(f"n_nonevents must be a whole number >= 0, got {n_nonevents!r}")
+    if not threshold > 0:
+        raise ValueError(f"threshold must be > 0, got {threshold!r}")
+    n_events, n_parameters = int(n_events), int(n_parameters)
+    limiting, n_lim = "events", n_events
+    if n_nonevents is not None and int(n_nonevents) < n_events:
+        limiting, n_lim = "non-events", int(n_nonevents)
+    epv = n_lim / n_parameters if n_parameters else math.nan
+    below = bool(n_parameters and epv < threshold)
+    note = None
+    if below:
+        ref = PEDUZZI_COX if n_nonevents is None else PEDUZZI_LOGISTIC
+        note = (f"events per variable {epv:.1f} < {threshold:g} ({n_lim} {limiting} / "
+                f"{n_parameters} coefficient{'s' if n_parameters != 1 else ''}; {ref}): "
+                "estimates may be biased and intervals unreliable")
+    return {"epv": epv, "n_limiting": n_lim, "limiting": limiting,
+            "n_parameters": n_parameters, "threshold": float(threshold),
+            "below_threshold": below, "note": note}
+
+
+def cox_epv(fit: Any, threshold: float = EPV_THRESHOLD) -> dict[str, Any]:
+    """:func:`events_per_variable` of a :class:`her2cohort.stats.cox.CoxFit`: its events
+    over its estimated (non-singular) coefficients."""
+    n_par = int((~fit.singular).sum())
+    return events_per_variable(fit.nevent, n_par, threshold=threshold)
+
+
+def logistic_epv(fit: Any, threshold: float = EPV_THRESHOLD) -> dict[str, Any]:
+    """:func:`events_per_variable` of a :class:`her2cohort.stats.logistic.LogisticFit`:
+    min(events, non-events) over the non-aliased, non-intercept coefficients."""
+    n_par = int((~fit.aliased).sum()) - 1
+    return events_per_variable(fit.events, n_par, n_nonevents=fit.n_used - fit.events,
+                               threshold=threshold)

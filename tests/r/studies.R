@@ -11,6 +11,7 @@ out <- if (length(args) >= 2) args[2] else file.path(root, "tests/fixtures/r")
 dir.create(out, recursive = TRUE, showWarnings = FALSE)
 
 write_out <- function(df, name) {
+  for (j in seq_along(df)) if (is.character(df[[j]])) stopifnot(!any(grepl(",", df[[j]])))
   for (j in seq_along(df)) {
     if (is.numeric(df[[j]])) {
       x <- df[[j]]
@@ -66,7 +67,7 @@ for (shape in names(studies)) {
   sm <- summary(km, times = c(12, 36, 60), extend = FALSE)
   write_out(data.frame(group = sub("grp=", "", as.character(sm$strata)), time = sm$time,
                        n_risk = sm$n.risk, surv = sm$surv, lower = sm$lower, upper = sm$upper,
-                       ci_method = "log (survfit conf.type = 'log', Greenwood)"),
+                       ci_method = "log (survfit conf.type log; Greenwood SE)"),
             paste0(shape, "_km"))
   lr <- survdiff(Surv(months, event) ~ grp, data = d)
   k <- length(lr$n)

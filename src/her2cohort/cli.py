@@ -11,8 +11,20 @@ import os
 import sys
 
 
+# the example studies of the study definition (demo/studies.py); kept here so that the
+# parser does not import the simulators
+STUDY_SHAPES = ("her2low_registry", "three_arm_trial", "status_only")
+
+
 def _simulate(args) -> int:
-    if args.shape != "demo":
+    if args.shape in STUDY_SHAPES:
+        from .demo.studies import SIMULATED_NOTE as NOTE
+        from .demo.studies import simulate_study
+
+        outdir = args.outdir or f"data/examples/{args.shape}"
+        truth = simulate_study(args.shape, outdir, seed=args.seed)
+        note = NOTE.format(shape=args.shape)
+    elif args.shape != "demo":
         from .demo.shapes import SIMULATED_NOTE as NOTE
         from .demo.shapes import simulate_shape
 
@@ -137,9 +149,13 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("simulate", help="write a SIMULATED cohort (deterministic)")
-    p.add_argument("--shape", choices=("demo", "trial", "registry"), default="demo",
+    p.add_argument("--shape", choices=("demo", "trial", "registry", *STUDY_SHAPES),
+                   default="demo",
                    help="demo: five hospital exports (data/demo); trial: one pCR-only trial "
-                        "export; registry: baseline + outcomes files keyed by patient ID "
+                        "export; registry: baseline + outcomes files keyed by patient ID; "
+                        "her2low_registry: adjuvant HER2-low vs HER2-0 registry, one file with "
+                        "six sites; three_arm_trial: trastuzumab / lapatinib / both, pCR and "
+                        "EFS; status_only: HER2 final status only, pCR and RFS "
                         "(data/examples/<shape>)")
     p.add_argument("--outdir", default=None,
                    help="output folder (default data/demo or data/examples/<shape>)")

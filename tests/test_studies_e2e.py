@@ -1,0 +1,157 @@
+"""The three SIMULATED example studies end to end (after the study-definition merge).
+
+Skipped until the study definition (helpers/study_spec.md: ``study.exposure``/``endpoints``,
+canonical sex / prior_therapy / pt / pn / pm / os_* / efs_*, the mapping's ``centre_column`` and
+``skip_rows_after_header``) is merged; then remove ``pytestmark``'s skip. Written only against
+what the spec fixes: ``her2cohort check`` accepts each example, and each run's per-record
+dispositions (``data/processed/dispositions.parquet``), flow (``flow.csv``) and analysed exposure
+values (``data/processed/analysis.parquet``) equal the per-record truth. The statistics against
+R (``tests/fixtures/r/studies_*.csv``, tests/r/studies.R) wait for the k-group output tables'
+names and columns, which the spec does not fix yet.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from her2cohort.demo import studies
+
+pytestmark = [pytest.mark.e2e,
+              pytest.mark.skip(reason="needs the study-definition merge")]
+
+ROOT = Path(__file__).resolve().parents[1]
+_RUNS: dict[str, Path] = {}
+
+# what each config's study.exposure says: level id -> the values of exposure.column it merges
+EXPOSURE = {
+    "her2low_registry": ("her2_class", {"0": ["0"], "low": ["1+", "2+/ISH-"]}),
+    "three_arm_trial": ("regimen", {"A": ["trastuzumab"], "B": ["lapatinib"],
+                                    "C": ["trastuzumab+lapatinib"]}),
+    "status_only": ("her2_status", {"negative": ["negative"], "positive": ["positive"]}),
+}
+
+
+def _truth(shape: str) -> pd.DataFrame:
+    return pd.read_csv(ROOT / "data/examples" / shape / "truth/truth_SIMULATED.csv",
+                       dtype={"patient_id": str, "group_truth": str, "pcr_truth": str,
+                              "reason": str}, keep_default_na=False)
+
+
+def _env() -> dict:
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
+    env.pop("HER2COHORT_SALT", None)
+    return env
+
+
+def _copy_project(work: Path, shape: str) -> None:
+    for item in ("Snakefile", "workflow", "config", "profiles"):
+        src = ROOT / item
+        (shutil.copytree if src.is_dir() else shutil.copy)(src, work / item)
+    shutil.copytree(ROOT / "data/examples" / shape / "raw", work / "data/examples" / shape / "raw")
+
+
+@pytest.fixture(scope="module")
+def pipeline(tmp_path_factory):
+    def get(shape: str) -> Path:
+        if shape not in _RUNS:
+            work = tmp_path_factory.mktemp(f"study_{shape}")
+            _copy_project(work, shape)
+            res = subprocess.run([sys.executable, "-m", "snakemake", "--cores", "2",
+                                  "--configfile", f"config/examples/{shape}/config.yaml"],
+                                 cwd=work, capture_output=True, text=True, check=False,
+                                 env=_env(), timeout=1800)
+            assert res.returncode == 0, res.stderr[-4000:]
+            _RUNS[shape] = work
+        return _RUNS[shape]
+    return get
+
+
+def _results_file(run: Path, shape: str, name: str) -> Path:
+    """results/<study id>/tables/<name> (issue 14 item 9), or results/tables/<name>."""
+    from her2cohort.data.config import load_config
+
+    sid = load_config(run / "config/examples" / shape / "config.yaml")["study"]["id"]
+    for p in (run / "results" / sid / "tables" / name, run / "results/tables" / name):
+        if p.exists():
+            return p
+    raise AssertionError(f"{name} not found under results/ for {shape}")
+
+
+def _keys(truth: pd.DataFrame, run: Path, shape: str) -> pd.Series:
+    from her2cohort.data.config import load_config
+    from her2cohort.data.ingest import pseudonym
+
+    salt = load_config(run / "config/examples" / shape / "config.yaml")["pseudonymisation"][
+        "demo_salt"]
+    return truth["patient_id"].map(lambda p: pseudonym(p, salt))
+
+
+@pytest.mark.parametrize("shape", studies.STUDIES)
+def test_check_accepts_each_study(shape, tmp_path):
+    _copy_project(tmp_path, shape)
+    res = subprocess.run([sys.executable, "-m", "her2cohort.cli", "check", "--config",
+                          f"config/examples/{shape}/config.yaml"], cwd=tmp_path,
+                         capture_output=True, text=True, check=False, env=_env(), timeout=300)
+    out = res.stdout + res.stderr
+    assert res.returncode == 0, out
+    assert "Traceback" not in out and "required field" not in out
+    assert "duplicate_id" in out  # each example holds a row exported twice
+
+
+@pytest.mark.parametrize("shape", studies.STUDIES)
+def test_every_record_as_the_truth_says(shape, pipeline):
+    run = pipeline(shape)
+    truth = _truth(shape)
+    truth["patient_key"] = _keys(truth, run, shape).to_numpy()
+    e = studies.expected_counts(truth, shape)
+
+    # by file line: every record received is accounted for, with its disposition and reason
+    disp = pd.read_parquet(run / "data/processed/dispositions.parquet")
+    assert len(disp) == len(truth)
+    disp["file"] = disp["source_file"].map(lambda s: Path(s).name)
+    m = truth.merge(disp, left_on=["file", "row"], right_on=["file", "source_row"],
+                    how="outer", indicator=True, suffixes=("", "_pipe"))
+    assert (m["_merge"] == "both").all()
+    assert (m["patient_key"] == m["patient_key_pipe"]).all()
+    assert (m["disposition"] == m["disposition_pipe"]).all()
+    exc = m["disposition"] == "excluded"
+    assert (m.loc[exc, "reason"] == m.loc[exc, "reason_pipe"]).all()
+    q = m["disposition"] == "quarantined"
+    assert all(r in str(p).split(";") for r, p in zip(m.loc[q, "reason"],
+                                                        m.loc[q, "reason_pipe"]))
+    if shape == "her2low_registry":  # centres from the SITE column
+        assert (m["centre"] == m["site"]).all()
+
+    flow = pd.read_csv(_results_file(run, shape, "flow.csv")).set_index("id")
+    assert flow.loc["received", "n_after"] == e["records"]
+    assert flow.loc["quarantined", "n_excluded"] == e["quarantined"]
+    for crit, n in e["excluded_by_criterion"].items():
+        assert flow.loc[crit, "n_excluded"] == n, crit
+    assert flow.iloc[-1]["n_after"] == e["analysed"]
+
+    # the analysed patients: exposure values and pCR
+    ana = pd.read_parquet(run / "data/processed/analysis.parquet")
+    assert "patient_id" not in ana.columns
+    t = truth[truth["disposition"] == "analysed"].merge(ana, on="patient_key", how="outer",
+                                                        indicator=True)
+    assert (t["_merge"] == "both").all() and len(t) == e["analysed"]
+    column, levels = EXPOSURE[shape]
+    for level, values in levels.items():
+        g = t["group_truth"] == level
+        assert t.loc[g, column].astype(str).isin(values).all(), level
+        assert int(g.sum()) == e["groups"][level]["n"]
+    if shape != "her2low_registry":
+        has = t["pcr_truth"] != ""
+        assert (t.loc[has, "pcr"].astype(str).map({"True": "True", "False": "False",
+                                                   "yes": "True", "no": "False"})
+                == t.loc[has, "pcr_truth"]).all()
+        assert t.loc[~has, "pcr"].isna().all()
+    np.testing.assert_array_equal(t["age"].astype(float), t["age_truth"].astype(float))

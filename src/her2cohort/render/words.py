@@ -126,6 +126,11 @@ def join(items: Iterable[Any], last: str = "and") -> str:
 
 
 def upper_first(text: str) -> str:
+    """Capital first letter for a sentence start, unless the first word is written with a
+    capital inside (``"pCR"``, ``"iDFS"``: left as they are)."""
+    word = text.split(" ", 1)[0]
+    if word[1:] != word[1:].lower():
+        return text
     return text[:1].upper() + text[1:]
 
 
@@ -139,6 +144,8 @@ def lower_first(text: str) -> str:
 
 def endpoint_first(name: str, abbreviation: str, definition: str | None = None) -> str:
     """First mention: ``"overall survival (OS; from surgery; event: death from any cause)"``."""
+    if definition and definition.startswith(abbreviation + " "):
+        definition = definition[len(abbreviation) + 1:]
     inner = abbreviation if not definition else f"{abbreviation}; {definition}"
     if lower_first(name) == abbreviation or name == abbreviation:
         return abbreviation if not definition else f"{abbreviation} ({definition})"

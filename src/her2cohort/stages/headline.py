@@ -243,7 +243,7 @@ def _endpoint_rows(rows, df, ep, present, tr, km_ci, landmark, adjusted, cox, km
             rows.append({"key": f"{eid}_cox_likelihood_ratio_test/{slug(across)}",
                          "quantity": f"{ab} Cox likelihood-ratio test", "group": across,
                          "estimate": a["lr_statistic"], "p": a["lr_p"],
-                         "test": f"likelihood ratio ({a['lr_df']} df)"})
+                         "test": f"likelihood ratio, Cox model ({a['lr_df']} df)"})
     except ValueError as e:
         for row in hr_rows:
             row["note"] = f"not estimable: {e}"
@@ -256,7 +256,7 @@ def _endpoint_rows(rows, df, ep, present, tr, km_ci, landmark, adjusted, cox, km
             rows.append({"key": f"{eid}_at_{slug(f'{landmark:g}')}_months/{slug(r.group)}",
                          "quantity": q, "group": r.group, "estimate": 100 * r.surv,
                          "lower": 100 * r.lower, "upper": 100 * r.upper,
-                         "ci_method": r.ci_method, "n": int(r.n_risk),
+                         "ci_method": r.ci_method, "n_risk": int(r.n_risk),
                          **({} if pd.notna(r.surv) else
                             {"note": "not estimable: nobody followed that long"})})
     except ValueError as e:

@@ -4,6 +4,8 @@ against R elsewhere (fit_logistic, cox, pooled_logistic, pooled_cox)."""
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -237,3 +239,14 @@ def test_adjusted_hr_uses_the_configured_cox_settings():
     want = fit.summary().iloc[0]
     assert (row["estimate"], row["lower"], row["p"]) == (want["hr"], want["lower"], want["p"])
     assert "stratified by centre" in row["note"] and "cluster-robust" in row["note"]
+
+
+def test_sensitivity_table_shows_the_p_of_test_rows_and_the_definition_words(tmp_path):
+    """A within-group log-rank row carries n and events too: the table shows its p-value, not
+    a count; quantities are named from the study definition."""
+    html = _sensitivity_cells(headline(_cohort(), study=STUDY), tmp_path)
+    start = html.index('DFS by <span class="nw">Anti-HER2</span> therapy: <span class="nw">'
+                       'log-rank</span>')
+    line = html[start:html.index("</tr>", start)]
+    assert re.search(r">p (=|&lt;|&gt;) [0-9.]+</td>$", line), line
+    assert "IHC 3+: Trastuzumab + pertuzumab vs Trastuzumab" in html

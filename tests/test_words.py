@@ -384,3 +384,38 @@ def test_stored_headline_reference_is_what_r_gives_now():
         new = pd.read_csv(Path(tmp) / "lung3.csv")
         old = pd.read_csv(FIX / "lung3.csv")
         pd.testing.assert_frame_equal(new, old, check_exact=False, rtol=1e-12, atol=0)
+
+
+def test_summary_main_writes_json_and_text(tmp_path):
+    """The rule's entry point: headline CSV, flow and per-endpoint follow-up tables in,
+    summary.json (finite numbers, keys from the rows) and manuscript.md out."""
+    from her2cohort.stages import summary
+
+    d = _demo_frame()
+    rows = headline(d, study=DEMO_STUDY)
+    pd.DataFrame(rows).assign(variant="main").to_csv(tmp_path / "main.csv", index=False)
+    pd.DataFrame([
+        {"id": "received", "n_before": 600, "n_excluded": 0, "n_after": 600, "n_A": 300,
+         "n_B": 300},
+        {"id": "quarantined", "n_before": 600, "n_excluded": 10, "n_after": 590, "n_A": 295,
+         "n_B": 295},
+        {"id": "not_in_compared_groups", "n_before": 590, "n_excluded": 15, "n_after": 575,
+         "n_A": 290, "n_B": 285}]).to_csv(tmp_path / "flow.csv", index=False)
+    pd.DataFrame([{"endpoint": "DFS", "group": "all patients", "median": 51.25},
+                  {"endpoint": "DFS", "group": "IHC 3+", "median": 50.0}]).to_csv(
+        tmp_path / "dfs_followup.csv", index=False)
+    summary.main(in_headline=str(tmp_path / "main.csv"), in_flow=str(tmp_path / "flow.csv"),
+                 in_followup=[str(tmp_path / "dfs_followup.csv")],
+                 out_json=str(tmp_path / "summary.json"), out_md=str(tmp_path / "m.md"),
+                 study=DEMO_STUDY, pcr_definition="ypT0/is ypN0", her2_guideline="2018",
+                 her2_classified=True)
+    doc = json.loads((tmp_path / "summary.json").read_text("utf-8"))
+    assert doc["groups"] == ["IHC 3+", "IHC 2+/ISH+"] and doc["simulated"] is True
+    assert doc["estimates"]["pcr_rate/ihc_3+"]["events"] == 211
+    assert doc["choices"]["endpoints"]["dfs"]["abbreviation"] == "DFS"
+    assert doc["followup"] == {"dfs": {"endpoint": "DFS", "group": "all patients",
+                                       "median": 51.25}}
+    text = (tmp_path / "m.md").read_text("utf-8")
+    assert "Of 600 records received from 2 centres, 575 patients were analysed" in text
+    assert "Median follow-up (reverse Kaplan-Meier) was 51.3 months for DFS." in text
+    assert "SIMULATED" in text and "HER2 status by ASCO/CAP 2018." in text

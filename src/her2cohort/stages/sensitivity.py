@@ -26,10 +26,9 @@ def variant_config(config: dict, name: str) -> dict:
 def sensitivity_params(config: dict, name: str) -> dict:
     """What the ``sensitivity`` job of variant ``name`` reads (its rule's params): the
     derivation options, criteria and groups of the variant's config, the pCR test, the KM CI
-    type, the landmark of every endpoint's headline estimate, the study definition and, for the
-    adjusted OR and HR, their
-    covariates, imputation settings and how missing covariates are handled
-    (``sensitivity.missing_covariates``). An edit elsewhere reruns nothing here."""
+    type, the landmark of every endpoint's headline estimate, the study definition (``study:``,
+    where every word comes from) and, for the adjusted OR and HR, their covariates, imputation
+    settings and how missing covariates are handled (``sensitivity.missing_covariates``). An edit elsewhere reruns nothing here."""
     from .params import stage_params
 
     cfg = variant_config(config, name)

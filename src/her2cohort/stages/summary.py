@@ -200,7 +200,8 @@ class _Writer:
                         if (r := self.est.get(f"{key}/{slug(g + '_' + a.id)}")) and r.get("n")]
                 if len(arms) < 2:
                     continue
-                t = self.est.get(f"{key}_test/{slug(g + '_' + self.across([a.id for a, _ in arms]))}")
+                ids = self.across([a.id for a, _ in arms])
+                t = self.est.get(f"{key}_test/{slug(g + '_' + ids)}")
                 named = [(w.drugs_text(a.label, a.drugs), r) for a, r in arms]
                 s = self.compare("pCR", named, {n: f"with {n}" for n, _ in named}, t,
                                  prefix=f"Within {g}, ")
@@ -239,7 +240,8 @@ class _Writer:
             hr_text = ""
             if hrs:
                 r = hrs[0][1]
-                hr_text = f"hazard ratio {w.ci_text(r['estimate'], r.get('lower'), r.get('upper'))}; "
+                ci = w.ci_text(r["estimate"], r.get("lower"), r.get("upper"))
+                hr_text = f"hazard ratio {ci}; "
                 self.interval("hazard ratios", r)
                 self.used(r if test is not lr else None, ab)
             if ev in ("difference", "trend") and hrs and hrs[0][1]["estimate"] != 1:

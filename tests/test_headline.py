@@ -4,6 +4,8 @@ against R elsewhere (fit_logistic, cox, pooled_logistic, pooled_cox)."""
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -15,6 +17,16 @@ from her2cohort.stats.survival import cox
 
 GROUPS = {"column": "her2_class", "levels": ["3+", "2+/ISH+"],
           "labels": {"3+": "IHC 3+", "2+/ISH+": "IHC 2+/ISH+"}}
+STUDY = {"exposure": {"name": "HER2 group", "column": "her2_class",
+                      "levels": [{"id": "3+", "label": "IHC 3+"},
+                                 {"id": "2+/ISH+", "label": "IHC 2+/ISH+"}]},
+         "treatment": {"column": "anti_her2", "name": "Anti-HER2 therapy",
+                       "arms": [{"id": "single", "label": "Trastuzumab",
+                                 "drugs": ["trastuzumab"]},
+                                {"id": "dual", "label": "Trastuzumab + pertuzumab",
+                                 "drugs": ["trastuzumab", "pertuzumab"]}]},
+         "endpoints": {"dfs": {"name": "Disease-free survival", "abbreviation": "DFS"}},
+         "primary_endpoint": "pcr"}
 IMP = {"m": 4, "seed": 11, "iterations": 3}
 
 
@@ -66,7 +78,7 @@ def _frames(df: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
 
 def test_complete_case_equals_the_models_on_complete_rows():
     df = _cohort()
-    rows = headline(df, groups=GROUPS, adjusted=_adjusted("complete_case"))
+    rows = headline(df, study=STUDY, adjusted=_adjusted("complete_case"))
     d, _, cat = _frames(df)
     n_inc = int(d["ct"].isna().sum())
     assert n_inc > 0
@@ -90,7 +102,7 @@ def test_complete_case_equals_the_models_on_complete_rows():
 
 def test_multiple_imputation_equals_the_pooled_models():
     df = _cohort()
-    rows = headline(df, groups=GROUPS, adjusted=_adjusted("multiple_imputation"))
+    rows = headline(df, study=STUDY, adjusted=_adjusted("multiple_imputation"))
     d, flat, cat = _frames(df)
     orow = _row(rows, "Adjusted pCR odds ratio")
     covs = ["group", "hr_status", "ct"]
@@ -107,7 +119,7 @@ def test_multiple_imputation_equals_the_pooled_models():
     want = pooled_cox(sets, "dfs_months", "dfs_event", covs, {k: cat[k] for k in covs})
     assert hrow["estimate"] == pytest.approx(want["hr"].iloc[0], rel=1e-12)
     assert hrow["p"] == pytest.approx(want["p"].iloc[0], rel=1e-12)
-    cc = _row(headline(df, groups=GROUPS, adjusted=_adjusted("complete_case")),
+    cc = _row(headline(df, study=STUDY, adjusted=_adjusted("complete_case")),
               "Adjusted DFS hazard ratio")
     assert hrow["estimate"] != cc["estimate"]  # the imputed rows count
 
@@ -115,7 +127,7 @@ def test_multiple_imputation_equals_the_pooled_models():
 def test_nothing_missing_and_not_estimable_are_said():
     df = _cohort()
     df["ct"] = df["ct"].fillna("T2")
-    rows = headline(df, groups=GROUPS, adjusted=_adjusted("multiple_imputation"))
+    rows = headline(df, study=STUDY, adjusted=_adjusted("multiple_imputation"))
     orow = _row(rows, "Adjusted pCR odds ratio")
     assert "missing covariate values: none in the covariates used" in orow["note"]
     assert "not in the model: never_recorded (recorded for no patient)" in orow["note"]
@@ -123,18 +135,18 @@ def test_nothing_missing_and_not_estimable_are_said():
     # a covariate equal to the group is aliased (NA, as R's glm) and the group's OR stays
     df["copy"] = df["her2_class"]
     adj = _adjusted("complete_case") | {"pcr_covariates": ["copy"]}
-    orow = _row(headline(df, groups=GROUPS, adjusted=adj), "Adjusted pCR odds ratio")
-    crude = _row(headline(df, groups=GROUPS), "pCR odds ratio")
+    orow = _row(headline(df, study=STUDY, adjusted=adj), "Adjusted pCR odds ratio")
+    crude = _row(headline(df, study=STUDY), "pCR odds ratio")
     assert orow["estimate"] == pytest.approx(crude["estimate"], rel=1e-9)
     # no pCR in one group: separated, Firth's penalised likelihood by the stated rule
     df.loc[df["her2_class"] == "2+/ISH+", "pcr"] = False
-    orow = _row(headline(df, groups=GROUPS, adjusted=_adjusted("complete_case")),
+    orow = _row(headline(df, study=STUDY, adjusted=_adjusted("complete_case")),
                 "Adjusted pCR odds ratio")
     assert "Firth" in orow["note"] and 0 < orow["estimate"] < 0.2 and orow["upper"] < 1
 
 
 def test_without_adjusted_settings_no_adjusted_rows():
-    rows = headline(_cohort(), groups=GROUPS)
+    rows = headline(_cohort(), study=STUDY)
     assert not [r for r in rows if r["quantity"].startswith("Adjusted")]
 
 
@@ -153,7 +165,7 @@ def _sensitivity_cells(rows: list[dict], tmp_path) -> dict:
 def test_no_events_in_one_group_says_so_and_never_shows_a_count_as_the_hr(tmp_path):
     df = _cohort()
     df.loc[df["her2_class"] == "2+/ISH+", "dfs_event"] = False
-    rows = headline(df, groups=GROUPS, adjusted=_adjusted("complete_case"))
+    rows = headline(df, study=STUDY, adjusted=_adjusted("complete_case"))
     for q in ("Adjusted DFS hazard ratio", "DFS hazard ratio"):
         assert "may be infinite" in _row(rows, q)["note"]
     html = _sensitivity_cells(rows, tmp_path)
@@ -164,14 +176,14 @@ def test_no_events_in_one_group_says_so_and_never_shows_a_count_as_the_hr(tmp_pa
 def test_constant_covariate_in_cox_is_named():
     df = _cohort().assign(age=50.0)
     adj = _adjusted("complete_case") | {"dfs_covariates": ["age"]}
-    note = _row(headline(df, groups=GROUPS, adjusted=adj), "Adjusted DFS hazard ratio")["note"]
+    note = _row(headline(df, study=STUDY, adjusted=adj), "Adjusted DFS hazard ratio")["note"]
     assert "'age' is constant or collinear" in note
 
 
 def test_separation_is_not_pooled_by_ml_under_multiple_imputation():
     df = _cohort()
     df.loc[df["her2_class"] == "2+/ISH+", "pcr"] = False
-    row = _row(headline(df, groups=GROUPS, adjusted=_adjusted("multiple_imputation")),
+    row = _row(headline(df, study=STUDY, adjusted=_adjusted("multiple_imputation")),
                "Adjusted pCR odds ratio")
     assert "estimate" not in row and "not estimable" in row["note"] and "Firth" in row["note"]
 
@@ -181,7 +193,7 @@ def test_multiple_imputation_when_complete_cases_lack_a_group():
     HR are estimable (the complete-case side fit is not needed)."""
     df = _cohort()
     df.loc[df["her2_class"] == "2+/ISH+", "ct"] = None
-    rows = headline(df, groups=GROUPS, adjusted=_adjusted("multiple_imputation"))
+    rows = headline(df, study=STUDY, adjusted=_adjusted("multiple_imputation"))
     for q in ("Adjusted pCR odds ratio", "Adjusted DFS hazard ratio"):
         r = _row(rows, q)
         assert np.isfinite(r["estimate"]) and r["lower"] < r["estimate"] < r["upper"], r
@@ -191,7 +203,7 @@ def test_multiple_imputation_when_complete_cases_lack_a_group():
 def test_one_level_covariate_is_named_not_silently_dropped():
     df = _cohort()
     df["ct"] = df["ct"].where(df["ct"].isna(), "T2")  # one level, some missing
-    row = _row(headline(df, groups=GROUPS, adjusted=_adjusted("multiple_imputation")),
+    row = _row(headline(df, study=STUDY, adjusted=_adjusted("multiple_imputation")),
                "Adjusted pCR odds ratio")
     assert "not in the model: ct (one level only)" in row["note"]
 
@@ -199,7 +211,7 @@ def test_one_level_covariate_is_named_not_silently_dropped():
 def test_constant_pcr_gives_no_odds_ratio():
     df = _cohort()
     df["pcr"] = pd.array([False] * len(df), dtype="boolean")
-    rows = headline(df, groups=GROUPS, adjusted=_adjusted("complete_case"))
+    rows = headline(df, study=STUDY, adjusted=_adjusted("complete_case"))
     for q in ("pCR odds ratio", "Adjusted pCR odds ratio", "pCR difference"):
         r = _row(rows, q)
         assert "estimate" not in r and "not estimable" in r["note"], r
@@ -207,8 +219,8 @@ def test_constant_pcr_gives_no_odds_ratio():
 
 def test_test_warnings_reach_the_rows():
     df = _cohort(n=40)
-    rows = headline(df, groups=GROUPS, pcr_test="pearson")
-    within = [r for r in rows if r["quantity"] == "pCR by anti-HER2 (%): test"]
+    rows = headline(df, study=STUDY, pcr_test="pearson")
+    within = [r for r in rows if r["quantity"] == "pCR by Anti-HER2 therapy (%): test"]
     assert any("expected counts < 5" in (r.get("note") or "") for r in within)
 
 
@@ -219,7 +231,7 @@ def test_adjusted_hr_uses_the_configured_cox_settings():
     adj = _adjusted("complete_case") | {"dfs_cox": {"ties": "breslow", "strata": "centre",
                                                     "variance": "cluster",
                                                     "cluster": "centre"}}
-    row = _row(headline(df, groups=GROUPS, adjusted=adj), "Adjusted DFS hazard ratio")
+    row = _row(headline(df, study=STUDY, adjusted=adj), "Adjusted DFS hazard ratio")
     d, _, cat = _frames(df)
     fit = CoxModel(ties="breslow").fit(d, "dfs_months", "dfs_event", ["group", "pcr", "ct"],
                                        categorical={k: cat[k] for k in ("group", "pcr", "ct")},
@@ -227,3 +239,14 @@ def test_adjusted_hr_uses_the_configured_cox_settings():
     want = fit.summary().iloc[0]
     assert (row["estimate"], row["lower"], row["p"]) == (want["hr"], want["lower"], want["p"])
     assert "stratified by centre" in row["note"] and "cluster-robust" in row["note"]
+
+
+def test_sensitivity_table_shows_the_p_of_test_rows_and_the_definition_words(tmp_path):
+    """A within-group log-rank row carries n and events too: the table shows its p-value, not
+    a count; quantities are named from the study definition."""
+    html = _sensitivity_cells(headline(_cohort(), study=STUDY), tmp_path)
+    start = html.index('DFS by <span class="nw">Anti-HER2</span> therapy: <span class="nw">'
+                       'log-rank</span>')
+    line = html[start:html.index("</tr>", start)]
+    assert re.search(r">p (=|&lt;|&gt;) [0-9.]+</td>$", line), line
+    assert "IHC 3+: Trastuzumab + pertuzumab vs Trastuzumab" in html

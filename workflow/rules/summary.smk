@@ -2,6 +2,7 @@ rule summary:
     input:
         in_headline="results/sensitivity/main.csv",
         in_flow="results/tables/flow.csv",
+        in_analysis="data/processed/analysis.parquet",
         in_followup=followup_tables,
     output:
         out_json="results/summary.json",

@@ -10,7 +10,9 @@ Nothing is recomputed: only formatted (:mod:`her2cohort.render.format`) and labe
 * :func:`rates_display`: ``pcr_rates.csv`` + ``pcr_tests.csv`` (and any rate table with
   ``group, n, events, pct, lower, upper, ci_method``, e.g. ``her2_loss.csv``).
 * :func:`her2_loss_display`: ``her2_loss.csv`` (rates with their ``p``/``test`` columns).
-* :func:`cox_display`: ``dfs_cox.csv`` (one HR column pair per model).
+* :func:`cox_display`: an endpoint's Cox table (``<endpoint>_cox.csv``; one HR column pair per
+  model). Titles and labels (the endpoint's name, the groups) are passed in by the stage, from
+  the study definition.
 """
 
 from __future__ import annotations
@@ -304,7 +306,7 @@ def rates_display(
 def her2_loss_display(
     loss: pd.DataFrame,
     *,
-    title: str = "HER2 loss after neoadjuvant therapy",
+    title: str = "HER2 loss after therapy",
     outcome: str = "HER2 loss",
     definition: str | None = (
         "residual tumour re-tested as IHC 0/1+ or IHC 2+/ISH-negative, among patients with "
@@ -332,7 +334,7 @@ def her2_loss_display(
 def cox_display(
     cox: pd.DataFrame,
     *,
-    title: str = "Cox proportional hazards models for disease-free survival",
+    title: str = "Cox proportional hazards models",
     term_labels: Mapping[str, str] | None = None,
     variable_labels: Mapping[str, str] | None = None,
     references: Mapping[str, str] | None = None,
@@ -342,7 +344,7 @@ def cox_display(
     test_descriptions: Mapping[str, str] | None = None,
     extra_notes: Sequence[str] = (),
 ) -> DisplayTable:
-    """``dfs_cox.csv`` with one ``HR (95% CI)`` / ``p-value`` column pair per ``model``.
+    """An endpoint's Cox table (``<endpoint>_cox.csv``) with one ``HR (95% CI)`` / ``p-value`` column pair per ``model``.
 
     Terms ``"var[level]"`` are grouped under a row ``variable_labels[var]`` with the
     reference level (``references[var]``) shown as ``"1 (reference)"``; other terms are

@@ -1,46 +1,90 @@
 """The headline estimates of one result set, computed from the analysis-ready table: used by
-the sensitivity variants (one job each) so that every variant reports the same quantities.
-Not a rule of its own."""
+the sensitivity variants (one job each) so that every variant reports the same quantities, and
+by the summary (``summary.json``, the Results text). Not a rule of its own.
+
+Every name comes from the study definition (``study:``): the compared groups (k >= 2 levels of
+the exposure, the first the reference), the endpoints (every ``study.endpoints`` entry, by its
+abbreviation), the treatment compared inside each group (its arms; none without
+``study.treatment``). Each row carries a stable ``key`` (``<quantity>/<group>`` in slug form;
+treatment arms and endpoints by their ids) for ``summary.json``."""
 
 from __future__ import annotations
 
 import pandas as pd
 
+from ..render.words import slug
 
-def _guarded(rows: list[dict], quantity: str, group: str, make) -> None:
+#: Baseline proportions shown per group: (column, value counted, quantity). Left out when the
+#: column is the exposure itself (a comparison by HR status has no "HR-positive" row).
+BASELINE_PROPORTIONS = (("hr_status", "positive", "HR-positive (%)"),)
+
+
+def _guarded(rows: list[dict], quantity: str, group: str, make, key: str | None = None) -> None:
     """Append the row ``make()`` builds; a test or model that is not defined on these data
     (a constant outcome, all events at one time, ...) gives a row saying why instead."""
     try:
         rows.append(make())
     except ValueError as e:
-        rows.append({"quantity": quantity, "group": group, "note": f"not estimable: {e}"})
+        rows.append({"quantity": quantity, "group": group, "note": f"not estimable: {e}",
+                     **({"key": key} if key else {})})
 
 
-def headline(analysed: pd.DataFrame, *, groups: dict, pcr_test: str = "pearson",
-             km_ci: str = "log", landmark: float = 60.0,
+def _across(levels: list[str]) -> str:
+    """The group cell of a test across levels: ``"B vs A"`` for two levels (the compared level
+    first, as an effect estimate reads), ``"across A, B, C"`` for more."""
+    return " vs ".join(reversed(levels)) if len(levels) == 2 else "across " + ", ".join(levels)
+
+
+def _events01(s: pd.Series) -> pd.Series:
+    """An event column (0/1, bool or boolean) as integers; missing stays missing."""
+    return pd.to_numeric(s.astype("Float64"), errors="coerce")
+
+
+def headline(analysed: pd.DataFrame, *, study: dict, groups: dict | None = None,
+             pcr_test: str = "pearson", km_ci: str = "log", landmark: float = 60.0,
              adjusted: dict | None = None) -> list[dict]:
-    """Rows ``{quantity, group, estimate, lower, upper, n, events, p, test, ci_method, note}``:
-    group sizes, pCR rates and their comparison (test and logistic OR with profile CI), DFS
-    events, log-rank p, Cox HR, DFS at ``landmark`` months with a ``km_ci`` CI and, with
-    ``adjusted`` (keys ``missing``, ``pcr_covariates``, ``dfs_covariates``, ``pcr_imputation``,
-    ``dfs_imputation``), the group's adjusted OR and HR by complete case or by multiple
-    imputation."""
+    """Rows ``{key, quantity, group, estimate, lower, upper, n, events, p, test, ci_method,
+    note}`` for the study ``study`` (the config's ``study:`` section; ``groups`` defaults to
+    its exposure's groups):
+
+    * group sizes; baseline proportions (HR-positive) unless the exposure is that variable; HER2
+      loss after therapy where re-tested;
+    * pCR (where recorded): rate per group (Wilson CI), the test across the k groups
+      (``pcr_test``), the odds ratio of each level vs the reference (k - 1 rows, logistic,
+      profile CI) and, inside each group, the rate per treatment arm and their test;
+    * per endpoint of ``study.endpoints`` (columns ``<id>_months``, ``<id>_event``): events per
+      group, the k-group log-rank test, the Cox hazard ratio of each level vs the reference
+      (k - 1 rows, Wald CI) and, for k > 2, the likelihood-ratio test of the k - 1 terms;
+      survival at ``landmark`` months (``km_ci`` CI); inside each group the log-rank test
+      across treatment arms;
+    * with ``adjusted`` (keys ``missing``, ``pcr_covariates``, ``cox_covariates`` (older:
+      ``dfs_covariates``), ``pcr_imputation``, ``cox_imputation`` (``dfs_imputation``),
+      ``cox`` (``dfs_cox``), ``pcr_method``, ``pcr_min_cell``): the adjusted OR and HR of
+      each level vs the reference, by complete case or by multiple imputation.
+    """
     from ..stats.proportions import compare_proportions, rate_table
     from ..stats.survival import cox, km_at, logrank
+    from ..study.definition import from_dict
     from .common import group_setup
 
+    defn = from_dict(study)
+    groups = groups or defn.exposure.as_groups()
+    exposure_column = groups["column"]
     df, labels = group_setup(groups, analysed)
     df = df[df["group"].notna()]
     present = [lab for lab in labels if (df["group"] == lab).any()]
     rows = [{"quantity": "patients", "group": lab, "n": int((df["group"] == lab).sum())}
             for lab in labels]
     if len(present) < 2:
-        return rows
-    versus = f"{present[1]} vs {present[0]}"
+        return _keyed(rows)
+    ref = present[0]
+    vs = {lab: f"{lab} vs {ref}" for lab in present[1:]}
 
     def proportion(name: str, data: pd.DataFrame, flag: pd.Series, by: str, order: list,
-                   test: str, label_for=lambda x: x, where: str = "") -> None:
-        """Rate per level of ``by`` with Wilson CI, and the test across levels."""
+                   test: str, label_for=lambda x: x, where: str = "",
+                   key: tuple[str, str] | None = None) -> None:
+        """Rate per level of ``by`` with Wilson CI, and the test across levels. ``key``:
+        (quantity key, prefix of the group key) when the levels are ids (treatment arms)."""
         d = data.assign(_y=flag.astype(int))
         d = d[d[by].isin(order)]
         levels = [lv for lv in order if (d[by] == lv).any()]
@@ -48,99 +92,189 @@ def headline(analysed: pd.DataFrame, *, groups: dict, pcr_test: str = "pearson",
             return
         for r in rate_table(d, "_y", by, group_order=levels, ci="wilson").itertuples(
                 index=False):
-            rows.append({"quantity": name, "group": where + label_for(r.group),
-                         "estimate": r.pct, "lower": r.lower, "upper": r.upper, "n": r.n,
-                         "events": r.events, "ci_method": "Wilson score 95%"})
-        vs = where + " vs ".join(label_for(lv) for lv in reversed(levels))
+            row = {"quantity": name, "group": where + label_for(r.group),
+                   "estimate": r.pct, "lower": r.lower, "upper": r.upper, "n": r.n,
+                   "events": r.events, "ci_method": "Wilson score 95%"}
+            if key:
+                row["key"] = f"{key[0]}/{slug(key[1] + '_' + str(r.group))}"
+            rows.append(row)
+        across = where + _across([label_for(lv) for lv in levels])
+        tkey = (f"{key[0]}_test/{slug(key[1] + '_' + _across([str(lv) for lv in levels]))}"
+                if key else None)
 
         def test_row() -> dict:
             t = compare_proportions(d, "_y", by, test=test, group_order=levels)
-            return {"quantity": f"{name}: test", "group": vs, "p": t["p"], "test": t["test"],
-                    "note": t["warning"]}
+            out = {"quantity": f"{name}: test", "group": across, "p": t["p"],
+                   "test": t["test"], "note": t["warning"]}
+            return {**out, "key": tkey} if tkey else out
 
-        _guarded(rows, f"{name}: test", vs, test_row)
+        _guarded(rows, f"{name}: test", across, test_row, tkey)
 
-    hr = df[df["hr_status"].notna()]
-    if len(hr):
-        proportion("HR-positive (%)", hr, hr["hr_status"] == "positive", "group", present,
-                   pcr_test)
-    loss = df[df["her2_loss"].notna()]
-    if len(loss):
-        proportion("HER2 loss after therapy (%)", loss, loss["her2_loss"].astype(bool),
-                   "group", present, "fisher")
-    has = df[df["pcr"].notna()].copy()
-    if has["group"].nunique() == 2:
-        has["pcr_int"] = has["pcr"].astype(int)
-        for r in rate_table(has, "pcr_int", "group", group_order=present,
-                            ci="wilson").itertuples(index=False):
-            rows.append({"quantity": "pCR rate (%)", "group": r.group, "estimate": r.pct,
-                         "lower": r.lower, "upper": r.upper, "n": r.n, "events": r.events,
-                         "ci_method": "Wilson score 95%"})
-        def pcr_test_row() -> dict:
-            t = compare_proportions(has, "pcr_int", "group", test=pcr_test,
-                                    group_order=present)
-            return {"quantity": "pCR difference", "group": versus, "p": t["p"],
-                    "test": t["test"], "note": t["warning"]}
+    for column, value, name in BASELINE_PROPORTIONS:
+        if column == exposure_column or column not in df:
+            continue
+        sub = df[df[column].notna()]
+        if len(sub):
+            proportion(name, sub, sub[column] == value, "group", present, pcr_test)
+    if "her2_loss" in df and exposure_column != "her2_loss":
+        loss = df[df["her2_loss"].notna()]
+        if len(loss):
+            proportion("HER2 loss after therapy (%)", loss, loss["her2_loss"].astype(bool),
+                       "group", present, "fisher")
+    tr = defn.treatment
+    if tr is not None and (tr.column not in df or tr.column == exposure_column):
+        tr = None
+    if "pcr" in df and exposure_column != "pcr":
+        has = df[df["pcr"].notna()].copy()
+        with_pcr = [lab for lab in present if (has["group"] == lab).any()]
+        if len(with_pcr) >= 2:
+            _pcr_rows(rows, has, with_pcr, pcr_test, adjusted, rate_table, compare_proportions)
+            if tr is not None:
+                for lab in with_pcr:
+                    sub = has[has["group"] == lab]
+                    proportion(f"pCR by {tr.name} (%)", sub, sub["pcr"].astype(bool),
+                               tr.column, tr.ids, pcr_test, label_for=tr.label,
+                               where=f"{lab}: ", key=(f"pcr_by_{slug(tr.column)}", lab))
+    for ep in defn.endpoints:
+        if ep.time not in df or ep.event not in df:
+            continue  # not computed for these data (its fields are not recorded)
+        _endpoint_rows(rows, df, ep, present, tr, km_ci, landmark, adjusted, cox, km_at,
+                       logrank)
+    return _keyed(rows)
 
-        _guarded(rows, "pCR difference", versus, pcr_test_row)
-        for lab in present:
-            sub = has[has["group"] == lab]
-            proportion("pCR by anti-HER2 (%)", sub, sub["pcr"].astype(bool), "anti_her2",
-                       ["single", "dual"], pcr_test, where=f"{lab}: ")
-        crude = {"quantity": "pCR odds ratio", "group": versus, "note": ""}
-        try:
-            _complete_case_or(crude, has.assign(group=has["group"].astype(object)),
-                              ["group"], {"group": present}, adjusted or {})
-        except ValueError as e:
-            crude["note"] = f"not estimable: {e}"
-        crude["note"] = crude["note"].lstrip("; ") or None
-        rows.append(crude)
-        if adjusted:
-            rows.append(_adjusted_or(has, present, adjusted))
-    surv = df[df["dfs_months"].notna() & df["dfs_event"].notna()].copy()
-    if surv["group"].nunique() == 2 and surv["dfs_event"].sum() > 0:
-        surv["dfs_event"] = surv["dfs_event"].astype(int)
-        for lab in present:
-            sub = surv[surv["group"] == lab]
-            rows.append({"quantity": "DFS events", "group": lab, "n": len(sub),
-                         "events": int(sub["dfs_event"].sum())})
-        def logrank_row() -> dict:
-            lr = logrank(surv, "dfs_months", "dfs_event", "group", group_order=present)
-            return {"quantity": "DFS log-rank", "group": versus, "estimate": lr["statistic"],
-                    "p": lr["p"], "test": lr["test"], "note": lr["warning"]}
 
-        _guarded(rows, "DFS log-rank", versus, logrank_row)
-        for lab in present:
-            sub = surv[(surv["group"] == lab) & surv["anti_her2"].isin(["single", "dual"])]
-            if sub["anti_her2"].nunique() == 2 and sub["dfs_event"].sum() > 0:
-                def within_row(sub=sub, lab=lab) -> dict:
-                    lr_in = logrank(sub, "dfs_months", "dfs_event", "anti_her2",
-                                    group_order=["single", "dual"])
-                    return {"quantity": "DFS by anti-HER2: log-rank",
-                            "group": f"{lab}: dual vs single", "estimate": lr_in["statistic"],
-                            "p": lr_in["p"], "test": lr_in["test"], "n": len(sub),
-                            "events": int(sub["dfs_event"].sum()), "note": lr_in["warning"]}
+def _keyed(rows: list[dict]) -> list[dict]:
+    """Every row with its ``key`` (first column): ``<quantity>/<group>`` in slug form unless
+    the row was given one (rows named by ids)."""
+    return [{"key": r.get("key") or f"{slug(r['quantity'])}/{slug(r['group'])}",
+             **{k: v for k, v in r.items() if k != "key"}} for r in rows]
 
-                _guarded(rows, "DFS by anti-HER2: log-rank", f"{lab}: dual vs single",
-                         within_row)
-        def cox_row() -> dict:
-            hr = cox(surv, "dfs_months", "dfs_event", ["group"],
-                     categorical={"group": present}).iloc[0]
-            return {"quantity": "DFS hazard ratio", "group": versus, "estimate": hr["hr"],
-                    "lower": hr["lower"], "upper": hr["upper"], "p": hr["p"],
-                    "test": hr["test"], "ci_method": hr["ci_method"],
-                    "note": hr["warning"] or None}
 
-        _guarded(rows, "DFS hazard ratio", versus, cox_row)
-        at = km_at(surv, "dfs_months", "dfs_event", "group", at=[landmark],
-                   group_order=present, conf_type=km_ci)
+def _pcr_rows(rows, has, present, pcr_test, adjusted, rate_table, compare_proportions) -> None:
+    """pCR per group, the test across the groups, the crude (and adjusted) odds ratio of each
+    level vs the reference."""
+    has["pcr_int"] = has["pcr"].astype(int)
+    for r in rate_table(has, "pcr_int", "group", group_order=present,
+                        ci="wilson").itertuples(index=False):
+        rows.append({"quantity": "pCR rate (%)", "group": r.group, "estimate": r.pct,
+                     "lower": r.lower, "upper": r.upper, "n": r.n, "events": r.events,
+                     "ci_method": "Wilson score 95%"})
+    across = _across(present)
+
+    def pcr_test_row() -> dict:
+        t = compare_proportions(has, "pcr_int", "group", test=pcr_test, group_order=present)
+        return {"quantity": "pCR difference", "group": across, "p": t["p"],
+                "test": t["test"], "note": t["warning"]}
+
+    _guarded(rows, "pCR difference", across, pcr_test_row)
+    d = has.assign(group=has["group"].astype(object))
+    crude = _level_rows("pCR odds ratio", present)
+    try:
+        _complete_case_or(crude, d, ["group"], {"group": present}, adjusted or {})
+    except ValueError as e:
+        for r in crude:
+            r["note"] += f"; not estimable: {e}"
+    for r in crude:
+        r["note"] = r["note"].lstrip("; ") or None
+    rows.extend(crude)
+    if adjusted:
+        rows.extend(_adjusted_or(has, present, adjusted))
+
+
+def _endpoint_rows(rows, df, ep, present, tr, km_ci, landmark, adjusted, cox, km_at,
+                   logrank) -> None:
+    """Events, log-rank, Cox HR (k - 1 rows; LR test for k > 2), survival at the landmark,
+    within-group treatment log-rank and adjusted HR of one endpoint."""
+    ab, eid = ep.abbreviation, ep.id
+    surv = df[df[ep.time].notna() & df[ep.event].notna()].copy()
+    surv[ep.event] = _events01(surv[ep.event]).astype(int)
+    have = [lab for lab in present if (surv["group"] == lab).any()]
+    if len(have) < 2:
+        return
+    source = ""
+    if ep.source in surv:
+        counts = surv[ep.source].astype("string").fillna("not stated").value_counts()
+        source = "; ".join(f"{k}: {int(v)}" for k, v in sorted(counts.items()))
+    for lab in have:
+        sub = surv[surv["group"] == lab]
+        rows.append({"key": f"{eid}_events/{slug(lab)}", "quantity": f"{ab} events",
+                     "group": lab, "n": len(sub), "events": int(sub[ep.event].sum()),
+                     **({"note": f"data source: {source}"} if source else {})})
+    across = _across(have)
+    if surv[ep.event].sum() == 0:
+        rows.append({"key": f"{eid}_log_rank/{slug(across)}", "quantity": f"{ab} log-rank",
+                     "group": across, "note": "not estimable: no events"})
+        return
+    ref = have[0]
+
+    def logrank_row() -> dict:
+        lr = logrank(surv, ep.time, ep.event, "group", group_order=have)
+        return {"key": f"{eid}_log_rank/{slug(across)}", "quantity": f"{ab} log-rank",
+                "group": across, "estimate": lr["statistic"], "p": lr["p"], "test": lr["test"],
+                "note": lr["warning"] or None}
+
+    _guarded(rows, f"{ab} log-rank", across, logrank_row, f"{eid}_log_rank/{slug(across)}")
+    if tr is not None:
+        for lab in have:
+            sub = surv[(surv["group"] == lab) & surv[tr.column].isin(tr.ids)]
+            arms = [a for a in tr.ids if (sub[tr.column] == a).any()]
+            if len(arms) < 2 or sub[ep.event].sum() == 0:
+                continue
+            grp = f"{lab}: {_across([tr.label(a) for a in arms])}"
+            key = f"{eid}_by_{slug(tr.column)}_log_rank/{slug(lab + '_' + _across(arms))}"
+
+            def within_row(sub=sub, arms=arms, grp=grp, key=key) -> dict:
+                lr_in = logrank(sub, ep.time, ep.event, tr.column, group_order=arms)
+                return {"key": key, "quantity": f"{ab} by {tr.name}: log-rank", "group": grp,
+                        "estimate": lr_in["statistic"], "p": lr_in["p"],
+                        "test": lr_in["test"], "n": len(sub),
+                        "events": int(sub[ep.event].sum()), "note": lr_in["warning"] or None}
+
+            _guarded(rows, f"{ab} by {tr.name}: log-rank", grp, within_row, key)
+    hr_rows = _level_rows(f"{ab} hazard ratio", have, key=f"{eid}_hazard_ratio")
+    try:
+        fit = cox(surv, ep.time, ep.event, ["group"], categorical={"group": have})
+        for row, (_, c) in zip(hr_rows, fit.iterrows(), strict=True):
+            row.update(estimate=c["hr"], lower=c["lower"], upper=c["upper"], p=c["p"],
+                       test=c["test"], ci_method=c["ci_method"], note=c["warning"] or None)
+        rows.extend(hr_rows)
+        if len(have) > 2:
+            a = fit.attrs
+            rows.append({"key": f"{eid}_cox_likelihood_ratio_test/{slug(across)}",
+                         "quantity": f"{ab} Cox likelihood-ratio test", "group": across,
+                         "estimate": a["lr_statistic"], "p": a["lr_p"],
+                         "test": f"likelihood ratio, Cox model ({a['lr_df']} df)"})
+    except ValueError as e:
+        for row in hr_rows:
+            row["note"] = f"not estimable: {e}"
+        rows.extend(hr_rows)
+    try:
+        at = km_at(surv, ep.time, ep.event, "group", at=[landmark], group_order=have,
+                   conf_type=km_ci)
         for r in at.itertuples(index=False):
-            rows.append({"quantity": f"DFS at {landmark:g} months (%)", "group": r.group,
-                         "estimate": 100 * r.surv, "lower": 100 * r.lower,
-                         "upper": 100 * r.upper, "ci_method": r.ci_method})
-        if adjusted:
-            rows.append(_adjusted_hr(surv, present, adjusted))
-    return rows
+            q = f"{ab} at {landmark:g} months (%)"
+            rows.append({"key": f"{eid}_at_{slug(f'{landmark:g}')}_months/{slug(r.group)}",
+                         "quantity": q, "group": r.group, "estimate": 100 * r.surv,
+                         "lower": 100 * r.lower, "upper": 100 * r.upper,
+                         "ci_method": r.ci_method, "n_risk": int(r.n_risk),
+                         **({} if pd.notna(r.surv) else
+                            {"note": "not estimable: nobody followed that long"})})
+    except ValueError as e:
+        rows.append({"quantity": f"{ab} at {landmark:g} months (%)", "group": across,
+                     "note": f"not estimable: {e}"})
+    if adjusted:
+        rows.extend(_adjusted_hr(surv, have, adjusted, ep))
+
+
+def _level_rows(quantity: str, present: list, note: str = "", key: str | None = None
+                ) -> list[dict]:
+    """One row per non-reference level (``"<level> vs <reference>"``)."""
+    out = []
+    for lab in present[1:]:
+        group = f"{lab} vs {present[0]}"
+        out.append({"quantity": quantity, "group": group, "note": note,
+                    **({"key": f"{key}/{slug(group)}"} if key else {})})
+    return out
 
 
 def _model_frame(df: pd.DataFrame, specs: list, present: list
@@ -179,17 +313,6 @@ def _model_frame(df: pd.DataFrame, specs: list, present: list
     return d, covs, cat, left_out
 
 
-def _adjusted_row(quantity: str, present: list, d: pd.DataFrame, covs: list,
-                  left_out: list[str], method: str) -> dict:
-    how = (method.replace("_", " ") if d[covs].isna().any(axis=None)
-           else "none in the covariates used")
-    note = f"adjusted for {', '.join(covs[1:]) or 'nothing'}"
-    if left_out:
-        note += f"; not in the model: {', '.join(left_out)}"
-    return {"quantity": quantity, "group": f"{present[1]} vs {present[0]}",
-            "note": f"{note}; missing covariate values: {how}"}
-
-
 def _constant_outcome(y: pd.Series, what: str) -> None:
     """An OR needs patients with and without the outcome among those used."""
     if y.nunique(dropna=True) < 2:
@@ -197,18 +320,56 @@ def _constant_outcome(y: pd.Series, what: str) -> None:
                          f"{int(y.notna().sum())}); no odds ratio")
 
 
-def _adjusted_or(has: pd.DataFrame, present: list, adjusted: dict) -> dict:
-    """The group's pCR odds ratio adjusted for the configured covariates: complete case
-    (ML or Firth by ``pcr_method``/``pcr_min_cell`` as the response stage; profile-likelihood
-    CI as R's confint, Wald p of the term) or multiple imputation (chained equations, Rubin's
-    rules). Pooling is of ML fits only: where the stated rule calls for Firth (separation or
-    a sparse cell), the pooled OR is not reported and the note says why."""
+def _adjusted_rows(quantity: str, present: list, d: pd.DataFrame, covs: list,
+                   left_out: list[str], method: str, key: str) -> list[dict]:
+    how = (method.replace("_", " ") if d[covs].isna().any(axis=None)
+           else "none in the covariates used")
+    note = f"adjusted for {', '.join(covs[1:]) or 'nothing'}"
+    if left_out:
+        note += f"; not in the model: {', '.join(left_out)}"
+    return _level_rows(quantity, present, f"{note}; missing covariate values: {how}", key)
+
+
+def _note_all(rows: list[dict], text: str) -> None:
+    for r in rows:
+        r["note"] += text
+
+
+def _fill(rows: list[dict], table: pd.DataFrame, present: list, cols: dict) -> None:
+    """Copy the group's k - 1 terms of a fitted model (``table`` has a ``level`` column with
+    the group labels) into ``rows``; ``cols`` maps row keys to table columns."""
+    by_level = table.set_index("level")
+    for row, lab in zip(rows, present[1:], strict=True):
+        if lab not in by_level.index:
+            row["note"] += "; not estimable: level not in the model"
+            continue
+        c = by_level.loc[lab]
+        row.update({k: (c[v] if v in c.index else None) for k, v in cols.items()})
+        if "n" in row and row["n"] is not None:
+            row["n"] = int(row["n"])
+
+
+def _group_terms(table: pd.DataFrame) -> pd.DataFrame:
+    """The ``group[<level>]`` terms of a Cox table, with the level in a ``level`` column."""
+    t = table[table["term"].astype(str).str.startswith("group[")].copy()
+    t["level"] = t["term"].astype(str).str.slice(6, -1)
+    return t
+
+
+def _adjusted_or(has: pd.DataFrame, present: list, adjusted: dict) -> list[dict]:
+    """The pCR odds ratio of each level vs the reference adjusted for the configured
+    covariates: complete case (ML or Firth by ``pcr_method``/``pcr_min_cell`` as the response
+    stage; profile-likelihood CI as R's confint, Wald p of the term) or multiple imputation
+    (chained equations, Rubin's rules). Pooling is of ML fits only: where the stated rule calls
+    for Firth (separation or a sparse cell), the pooled OR is not reported and the note says
+    why."""
     from ..stats.logistic import choose_method
     from ..stats.pooling import pooled_logistic
 
     method = adjusted.get("missing", "complete_case")
     d, covs, cat, left_out = _model_frame(has, adjusted.get("pcr_covariates") or [], present)
-    row = _adjusted_row("Adjusted pCR odds ratio", present, d, covs, left_out, method)
+    rows = _adjusted_rows("Adjusted pCR odds ratio", present, d, covs, left_out, method,
+                          "adjusted_pcr_odds_ratio")
     n_inc = int(d[covs].isna().any(axis=1).sum())
     try:
         _constant_outcome(d["pcr_int"], "pCR")
@@ -221,7 +382,7 @@ def _adjusted_or(has: pd.DataFrame, present: list, adjusted: dict) -> dict:
                     how, why = rule["method"].lower(), rule["reason"]
                 except ValueError as e:  # e.g. no complete case in a group
                     how = "ml"
-                    row["note"] += f"; ML/Firth rule not checkable on complete cases ({e})"
+                    _note_all(rows, f"; ML/Firth rule not checkable on complete cases ({e})")
             else:
                 why = f"pcr.models.method is {adjusted.get('pcr_method')}"
             if how == "firth":
@@ -229,26 +390,29 @@ def _adjusted_or(has: pd.DataFrame, present: list, adjusted: dict) -> dict:
                                  f"appropriate here (Firth: {why}); see the complete-case "
                                  "estimate of the main analysis")
             imp = adjusted.get("pcr_imputation") or {}
+            m = int(imp.get("m", 20))
             res = pooled_logistic(d[["pcr_int", *covs]].reset_index(drop=True), "pcr_int", covs,
-                                  cat, m=int(imp.get("m", 20)), seed=int(imp.get("seed", 1)),
+                                  cat, m=m, seed=int(imp.get("seed", 1)),
                                   n_iter=int(imp.get("iterations", 10)), complete_case=False)
-            c = res[res["variable"] == "group"].iloc[0]
-            row.update(estimate=c["odds_ratio"], lower=c["or_lower"], upper=c["or_upper"],
-                       p=c["p"], test=c["test"], ci_method=c["ci_method"], n=int(c["n"]))
-            row["note"] += f" (m = {int(c['m'])}, {n_inc} incomplete rows imputed)"
+            _fill(rows, res[res["variable"] == "group"], present,
+                  {"estimate": "odds_ratio", "lower": "or_lower", "upper": "or_upper",
+                   "p": "p", "test": "test", "ci_method": "ci_method", "n": "n"})
+            _note_all(rows, f" (m = {m}, {n_inc} incomplete rows imputed)")
         else:
-            _complete_case_or(row, d, covs, cat, adjusted)
+            _complete_case_or(rows, d, covs, cat, adjusted)
             if n_inc:
-                row["note"] += f" ({n_inc} incomplete rows left out)"
+                _note_all(rows, f" ({n_inc} incomplete rows left out)")
     except ValueError as e:
-        row["note"] += f"; not estimable: {e}"
-    return row
+        _note_all(rows, f"; not estimable: {e}")
+    return rows
 
 
-def _complete_case_or(row: dict, d: pd.DataFrame, covs: list, cat: dict, opts: dict) -> int:
-    """Fill ``row`` with the group's OR from the complete rows: ML, or Firth's penalised
-    likelihood by the rule of the response stage (``opts``: ``pcr_method`` auto | ML | Firth,
-    ``pcr_min_cell``); profile-likelihood CI. Returns the number of rows used."""
+def _complete_case_or(rows: list[dict], d: pd.DataFrame, covs: list, cat: dict,
+                      opts: dict) -> int:
+    """Fill ``rows`` (one per non-reference level of the group) with the group's ORs from the
+    complete rows: ML, or Firth's penalised likelihood by the rule of the response stage
+    (``opts``: ``pcr_method`` auto | ML | Firth, ``pcr_min_cell``); profile-likelihood CI.
+    Returns the number of rows used."""
     from ..stats.logistic import choose_method, fit_firth, fit_logistic
 
     _constant_outcome(d.dropna(subset=covs)["pcr_int"], "pCR")
@@ -257,65 +421,72 @@ def _complete_case_or(row: dict, d: pd.DataFrame, covs: list, cat: dict, opts: d
         rule = choose_method(d, "pcr_int", covs, cat, min_cell=int(opts.get("pcr_min_cell", 5)))
         how = rule["method"]
         if how == "Firth":
-            row["note"] += f"; Firth: {rule['reason']}"
+            _note_all(rows, f"; Firth: {rule['reason']}")
     firth = how.lower() == "firth"
     fit = (fit_firth if firth else fit_logistic)(
         d, "pcr_int", covs, categorical=cat, ci="profile" if firth else "profile-mass")
     if fit.warnings:
-        row["note"] += "; " + "; ".join(fit.warnings)
-    c = fit.coef[fit.coef["variable"] == "group"].iloc[0]
-    row.update(estimate=c["odds_ratio"], lower=c["or_lower"], upper=c["or_upper"], p=c["p"],
-               test=c["test"], ci_method=c["ci_method"], n=fit.n_used)
+        _note_all(rows, "; " + "; ".join(fit.warnings))
+    _fill(rows, fit.coef[fit.coef["variable"] == "group"], cat["group"],
+          {"estimate": "odds_ratio", "lower": "or_lower", "upper": "or_upper", "p": "p",
+           "test": "test", "ci_method": "ci_method"})
+    for r in rows:
+        r["n"] = int(fit.n_used)
     return fit.n_used
 
 
-def _adjusted_hr(surv: pd.DataFrame, present: list, adjusted: dict) -> dict:
-    """The group's DFS hazard ratio adjusted for the configured covariates, with the ties,
-    strata and variance of ``survival.cox`` (``adjusted["dfs_cox"]``): complete case, or
-    multiple imputation with the event indicator and the Nelson-Aalen cumulative hazard as
-    predictors and Rubin's rules (as mice::pool)."""
+def _adjusted_hr(surv: pd.DataFrame, present: list, adjusted: dict, ep) -> list[dict]:
+    """The hazard ratio of each level vs the reference for endpoint ``ep``, adjusted for the
+    configured covariates, with the ties, strata and variance of ``survival.cox``
+    (``adjusted["cox"]``): complete case, or multiple imputation with the event indicator
+    and the Nelson-Aalen cumulative hazard as predictors and Rubin's rules (as mice::pool)."""
     from ..stats.cox import CoxModel
     from ..stats.pooling import impute_for_cox, pooled_cox
     from .common import cox_options
 
     method = adjusted.get("missing", "complete_case")
-    d, covs, cat, left_out = _model_frame(surv, adjusted.get("dfs_covariates") or [], present)
-    row = _adjusted_row("Adjusted DFS hazard ratio", present, d, covs, left_out, method)
-    opts = cox_options(adjusted.get("dfs_cox") or {})
+    specs = adjusted.get("cox_covariates", adjusted.get("dfs_covariates")) or []
+    d, covs, cat, left_out = _model_frame(surv, specs, present)
+    rows = _adjusted_rows(f"Adjusted {ep.abbreviation} hazard ratio", present, d, covs,
+                          left_out, method, f"adjusted_{ep.id}_hazard_ratio")
+    opts = cox_options(adjusted.get("cox", adjusted.get("dfs_cox")) or {})
     for key in ("strata", "cluster"):
         if opts[key] and opts[key] not in d.columns:
-            row["note"] += f"; {key} column '{opts[key]}' is not in the data: not used"
+            _note_all(rows, f"; {key} column '{opts[key]}' is not in the data: not used")
             opts[key] = None
     if opts["strata"]:
-        row["note"] += f"; stratified by {opts['strata']}"
+        _note_all(rows, f"; stratified by {opts['strata']}")
     if opts["robust"]:
-        row["note"] += ("; cluster-robust variance by " + opts["cluster"] if opts["cluster"]
-                        else "; robust (sandwich) variance")
+        _note_all(rows, "; cluster-robust variance by " + opts["cluster"] if opts["cluster"]
+                  else "; robust (sandwich) variance")
     n_inc = int(d[covs].isna().any(axis=1).sum())
     try:
         if method == "multiple_imputation" and n_inc:
-            imp = adjusted.get("dfs_imputation") or {}
+            imp = adjusted.get("cox_imputation", adjusted.get("dfs_imputation")) or {}
             m = int(imp.get("m", 20))
-            completed = impute_for_cox(d, "dfs_months", "dfs_event", covs, cat, m=m,
+            completed = impute_for_cox(d, ep.time, ep.event, covs, cat, m=m,
                                        seed=int(imp.get("seed", 1)),
                                        n_iter=int(imp.get("iterations", 10)))
-            c = pooled_cox(completed, "dfs_months", "dfs_event", covs, cat, **opts).iloc[0]
-            row.update(estimate=c["hr"], lower=c["hr_lower"], upper=c["hr_upper"], p=c["p"],
-                       test=c["test"], ci_method=c["ci_method"], n=int(c["n"]))
-            row["note"] += f" (m = {m}, {n_inc} incomplete rows imputed)"
+            res = pooled_cox(completed, ep.time, ep.event, covs, cat, **opts)
+            _fill(rows, _group_terms(res), present,
+                  {"estimate": "hr", "lower": "hr_lower", "upper": "hr_upper", "p": "p",
+                   "test": "test", "ci_method": "ci_method", "n": "n"})
+            _note_all(rows, f" (m = {m}, {n_inc} incomplete rows imputed)")
         else:
             fit = CoxModel(ties=opts["ties"]).fit(
-                d, "dfs_months", "dfs_event", covs, categorical=cat, strata=opts["strata"],
+                d, ep.time, ep.event, covs, categorical=cat, strata=opts["strata"],
                 cluster=opts["cluster"], robust=opts["robust"])
             summ = fit.summary()
-            c = summ.iloc[0]
-            row.update(estimate=c["hr"], lower=c["lower"], upper=c["upper"], p=c["p"],
-                       test=c["test"], ci_method=c["ci_method"], n=int(fit.n))
+            _fill(rows, _group_terms(summ), present,
+                  {"estimate": "hr", "lower": "lower", "upper": "upper", "p": "p",
+                   "test": "test", "ci_method": "ci_method"})
+            for r in rows:
+                r["n"] = int(fit.n)
             warnings = [w for w in summ["warning"] if w]
             if warnings:
-                row["note"] += "; " + "; ".join(warnings)
+                _note_all(rows, "; " + "; ".join(warnings))
             if n_inc:
-                row["note"] += f" ({n_inc} incomplete rows left out)"
+                _note_all(rows, f" ({n_inc} incomplete rows left out)")
     except ValueError as e:
-        row["note"] += f"; not estimable: {e}"
-    return row
+        _note_all(rows, f"; not estimable: {e}")
+    return rows

@@ -121,6 +121,7 @@ _SPEC: dict[str, dict[str, Any]] = {
         "simulated": ("study", "simulated"),
         "pcr_definition": ("pcr", "definition"),
         "her2_guideline": ("her2", "guideline"),
+        "criteria": ("criteria",),
     },
     "sensitivity_table": {
         "descriptions": None,

@@ -20,9 +20,10 @@ def variant_config(config: dict, name: str) -> dict:
 def sensitivity_params(config: dict, name: str) -> dict:
     """What the ``sensitivity`` job of variant ``name`` reads (its rule's params): the
     derivation options, criteria and groups of the variant's config, the pCR test, the KM CI
-    type, the landmark of the headline DFS estimate and, for the adjusted OR and HR, their
-    covariates, imputation settings and how missing covariates are handled
-    (``sensitivity.missing_covariates``). An edit elsewhere reruns nothing here."""
+    type, the landmark of every endpoint's headline estimate, the study definition (``study:``,
+    where every word comes from) and, for the adjusted OR and HR, their covariates, imputation
+    settings and how missing covariates are handled (``sensitivity.missing_covariates``). An
+    edit elsewhere reruns nothing here."""
     from .params import groups_of, stage_params
 
     cfg = variant_config(config, name)
@@ -35,6 +36,7 @@ def sensitivity_params(config: dict, name: str) -> dict:
         "derive": stage_params(cfg, "derive"),
         "criteria": cfg["criteria"],
         "groups": groups_of(cfg),
+        "study": cfg.get("study") or {},
         "pcr_test": str((cfg.get("pcr") or {}).get("test", "pearson")),
         "km_ci": str(surv.get("ci_type", "log")),
         "landmark": float(max(surv.get("landmarks_months") or [60])),
@@ -57,8 +59,8 @@ def sensitivity_params(config: dict, name: str) -> dict:
     }
 
 
-def main(*, in_validated, in_quarantine, out_csv, variant, derive, criteria, groups, pcr_test,
-         km_ci, landmark, adjusted=None) -> None:
+def main(*, in_validated, in_quarantine, out_csv, variant, derive, criteria, groups, study,
+         pcr_test, km_ci, landmark, adjusted=None) -> None:
     import pandas as pd
 
     from ..study.cohort import apply_criteria
@@ -68,7 +70,7 @@ def main(*, in_validated, in_quarantine, out_csv, variant, derive, criteria, gro
 
     derived = derive_records(pd.read_parquet(in_validated), **derive)
     analysed, _, _ = apply_criteria(derived, pd.read_parquet(in_quarantine), criteria, groups)
-    rows = headline(analysed, groups=groups, pcr_test=pcr_test, km_ci=km_ci,
+    rows = headline(analysed, study=study, groups=groups, pcr_test=pcr_test, km_ci=km_ci,
                     landmark=landmark, adjusted=adjusted)
     out = pd.DataFrame(rows)
     out.insert(0, "variant", variant)

@@ -18,6 +18,9 @@ def main(*, in_variants, out_csv, out_html, out_docx, descriptions, simulated) -
 
     def cell(r) -> str:
         note = str(r.get("note") or "") if pd.notna(r.get("note")) else ""
+        if pd.notna(r.get("p")) and pd.isna(r.get("lower")):
+            # a test row (its statistic, n and events are in the CSV): the p-value
+            return format_p(r["p"], prefix=True)
         if pd.notna(r.get("estimate")) and pd.notna(r.get("lower")):
             text = format_estimate(r["estimate"], r["lower"], r["upper"], digits=2 if
                                    r["quantity"].endswith("ratio") else 1)

@@ -1,177 +1,463 @@
 """Rule ``summary``: every headline number at full precision with stable keys
-(``results/summary.json``), and the Results paragraph and the abstract's results sentence written
-from those numbers (``results/manuscript.md``), so that text can never drift from numbers.
+(``results/summary.json``), and the Results paragraph and the abstract's results sentences
+written from those numbers and the study definition (``results/manuscript.md``), so that text can
+never drift from numbers and never names what the study does not define.
 
 The numbers are the main analysis's headline estimates (``results/sensitivity/main.csv``, the
-same computation every sensitivity variant makes) plus the flow and follow-up tables."""
+same computation every sensitivity variant makes, :mod:`her2cohort.stages.headline`) plus the
+flow and follow-up tables. The words: group labels, endpoint names, treatment arms and drugs
+come from ``study:``; sentences are made by :mod:`her2cohort.render.words` (one number format,
+one hedging rule: :data:`her2cohort.render.words.HEDGING_RULE`). A sentence is written only
+for an analysis whose result is in the estimates."""
 
 from __future__ import annotations
 
 import math
-import re
+from typing import Any
+
+from ..render import words as w
+from ..render.words import slug
+
+__all__ = ["estimates", "main", "manuscript", "slug"]
 
 
-def slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9+]+", "_", text.lower()).strip("_")
+def _finite(v: Any) -> tuple[Any, bool]:
+    """(JSON value, was it non-finite): NaN and +-inf become None."""
+    if isinstance(v, float) and not math.isfinite(v):
+        return None, True
+    try:
+        import numpy as np
 
-
-def _num(v):
-    if v is None or (isinstance(v, float) and math.isnan(v)):
-        return None
-    if isinstance(v, float) and v.is_integer() and abs(v) < 2**53:
-        return v
-    return v
+        if isinstance(v, np.generic):
+            v = v.item()
+            if isinstance(v, float) and not math.isfinite(v):
+                return None, True
+    except ImportError:  # pragma: no cover
+        pass
+    return v, False
 
 
 def estimates(long) -> dict:
-    """{key: record} with key ``<quantity>/<group>`` in slug form (stable across runs)."""
+    """{key: record}: the row's ``key`` (``<quantity>/<group>`` in slug form; stable across
+    runs), else the slugs of its quantity and group. Missing values are left out; an infinite
+    value is stored as null with a ``note`` saying so (JSON has no infinity)."""
     import pandas as pd
 
     out = {}
     for r in long.to_dict("records"):
-        key = f"{slug(r['quantity'])}/{slug(str(r['group']))}"
-        rec = {k: _num(v) for k, v in r.items() if k != "variant" and not pd.isna(v)}
+        key = r.get("key")
+        if not isinstance(key, str) or not key:
+            key = f"{slug(r['quantity'])}/{slug(str(r['group']))}"
+        rec, infinite = {}, []
+        for k, v in r.items():
+            if k in ("variant", "key") or (not isinstance(v, str) and pd.isna(v)):
+                continue
+            v, bad = _finite(v)
+            if bad:
+                infinite.append(k)
+            rec[k] = v
         for k in ("n", "events"):
-            if k in rec:
+            if rec.get(k) is not None:
                 rec[k] = int(rec[k])
+        if infinite:
+            msg = f"{', '.join(infinite)} not finite (infinite): stored as null"
+            rec["note"] = f"{rec['note']}; {msg}" if rec.get("note") else msg
         out[key] = rec
     return out
 
 
-def _pct(x: float) -> str:
-    return f"{x:.1f}%"
+class _Writer:
+    """Builds the sentences of one Results paragraph from the estimates and the study."""
+
+    def __init__(self, est: dict, defn, pcr_definition: str | None):
+        self.est = est
+        self.defn = defn
+        self.labels = defn.exposure.labels
+        self.pcr_definition = pcr_definition
+        self.tests: dict[str, list[str]] = {}
+        self.intervals: dict[str, str] = {}
+
+    # -- bookkeeping ----------------------------------------------------------------------
+    def get(self, quantity: str, group: str) -> dict | None:
+        return self.est.get(f"{quantity}/{slug(group)}")
+
+    def used(self, rec: dict | None, what: str) -> None:
+        """Name the test behind a p-value printed in the text."""
+        if rec and rec.get("test") and rec.get("p") is not None:
+            whats = self.tests.setdefault(str(rec["test"]), [])
+            if what not in whats:
+                whats.append(what)
+
+    def interval(self, kind: str, rec: dict | None) -> None:
+        if rec and rec.get("ci_method") and rec.get("lower") is not None:
+            self.intervals.setdefault(kind, str(rec["ci_method"]))
+
+    def rates(self, quantity: str, names: list[str]) -> list[tuple[str, dict]]:
+        return [(g, r) for g in names if (r := self.get(quantity, g)) and r.get("n")]
+
+    # -- proportions ----------------------------------------------------------------------
+    def rate_value(self, r: dict, counts: bool = True) -> str:
+        text = w.pct(r.get("estimate"))
+        return f"{text} ({w.count_text(r['events'], r['n'])})" if counts else text
+
+    def compare(self, subject: str, found: list[tuple[str, dict]], phrases: dict[str, str],
+                test: dict | None, extra: str = "", counts: bool = True,
+                prefix: str = "") -> str | None:
+        """One sentence comparing a rate across groups (``found``: (name, record) in the
+        configured order; ``phrases``: how each name reads after the value, e.g. "in IHC 3+"
+        or "with trastuzumab"), hedged by the test's p-value."""
+        if len(found) < 2 or not test or test.get("p") is None:
+            return None
+        ev = w.evidence(test["p"])
+        stats = w.p_text(test["p"]) + (f"; {extra}" if extra else "")
+        vals = [self.rate_value(r, counts) for _, r in found]
+        (a, ra), (b, rb) = found[0], found[-1]
+        if len(found) == 2 and ev in ("difference", "trend") and ra.get("estimate") is not None \
+                and rb.get("estimate") is not None and ra["estimate"] != rb["estimate"]:
+            way = "higher" if rb["estimate"] > ra["estimate"] else "lower"
+            verb = "was" if ev == "difference" else "tended to be"
+            text = (f"compared with {a}, {subject} {verb} {way} {phrases[b]}: {vals[0]} vs "
+                    f"{vals[1]} ({stats}).")
+        else:
+            listed = w.join(f"{v} {phrases[g]}" for v, (g, _) in zip(vals, found, strict=True))
+            clause = {"difference": "it differed across the groups" if len(found) > 2 else
+                      "the groups differed",
+                      "trend": "it tended to differ across the groups" if len(found) > 2 else
+                      "the groups tended to differ",
+                      "none": "no difference was detected"}[ev]
+            text = f"{subject} was {listed}; {clause} ({stats})."
+        return prefix + text if prefix else w.upper_first(text)
+
+    def group_phrases(self, names: list[str]) -> dict[str, str]:
+        return {g: f"in {g}" for g in names}
+
+    def ratio_list(self, quantity: str, what: str, kind: str, names: list[str]) -> str:
+        """``"odds ratio 0.23 (95% CI 0.13–0.38)"`` (two groups) or ``"odds ratios versus A:
+        B 1.20 (95% CI ...), C 0.85 (...)"``; empty without an estimate."""
+        ref = names[0]
+        recs = [(g, r) for g in names[1:]
+                if (r := self.get(quantity, f"{g} vs {ref}")) and r.get("estimate") is not None]
+        if not recs:
+            return ""
+        for _, r in recs:
+            self.interval(kind, r)
+        ci = lambda r: w.ci_text(r["estimate"], r.get("lower"), r.get("upper"))
+        if len(names) == 2:
+            return f"{what} {ci(recs[0][1])}"
+        return f"{what}s versus {ref}: " + ", ".join(f"{g} {ci(r)}" for g, r in recs)
+
+    def across(self, names: list[str]) -> str:
+        return " vs ".join(reversed(names)) if len(names) == 2 else "across " + ", ".join(names)
+
+    # -- sentences --------------------------------------------------------------------------
+    def flow(self, flow: dict) -> str:
+        counts = [(g, r["n"]) for g in self.labels if (r := self.get("patients", g))]
+        centres = flow["centres"]
+        return (f"Of {flow['received']} records received from {centres} centre"
+                f"{'s' if centres != 1 else ''}, {flow['analysed']} patients were analysed: "
+                f"{w.join(f'{n} {g}' for g, n in counts)} ({flow['quarantined']} records were "
+                f"set aside for data defects and {flow['excluded']} excluded by the eligibility "
+                "criteria).")
+
+    def baseline(self) -> list[str]:
+        out = []
+        for quantity, subject, what in (
+                ("hr_positive", "the proportion of HR-positive tumours", "HR status"),
+                ("her2_loss_after_therapy", "HER2 loss after therapy (among residual tumours "
+                 "re-tested)", "HER2 loss")):
+            found = self.rates(quantity, self.labels)
+            test = self.get(f"{quantity}_test", self.across([g for g, _ in found])) \
+                if len(found) >= 2 else None
+            s = self.compare(subject, found, self.group_phrases([g for g, _ in found]), test,
+                             counts=quantity != "hr_positive")
+            if s:
+                out.append(s)
+                self.used(test, what)
+                for _, r in found:
+                    self.interval("proportions", r)
+        return out
+
+    def pcr(self) -> list[str]:
+        found = self.rates("pcr_rate", self.labels)
+        if len(found) < 2:
+            return []
+        names = [g for g, _ in found]
+        test = self.get("pcr_difference", self.across(names))
+        ors = self.ratio_list("pcr_odds_ratio", "odds ratio", "odds ratios", names)
+        subject = f"pCR ({self.pcr_definition})" if self.pcr_definition else "pCR"
+        s = self.compare(subject, found, {g: f"in {g}" for g in names}, test, ors)
+        if not s:
+            return []
+        self.used(test, "pCR")
+        for _, r in found:
+            self.interval("proportions", r)
+        out = [s]
+        tr = self.defn.treatment
+        if tr is not None:
+            key = f"pcr_by_{slug(tr.column)}"
+            for g in self.labels:
+                arms = [(a, r) for a in tr.arms
+                        if (r := self.est.get(f"{key}/{slug(g + '_' + a.id)}")) and r.get("n")]
+                if len(arms) < 2:
+                    continue
+                ids = self.across([a.id for a, _ in arms])
+                t = self.est.get(f"{key}_test/{slug(g + '_' + ids)}")
+                named = [(w.drugs_text(a.label, a.drugs), r) for a, r in arms]
+                s = self.compare("pCR", named, {n: f"with {n}" for n, _ in named}, t,
+                                 prefix=f"Within {g}, ")
+                if s:
+                    out.append(s)
+                    self.used(t, f"pCR by {w.lower_first(tr.name)}")
+                    for _, r in arms:
+                        self.interval("proportions", r)
+        return out
+
+    def endpoint(self, ep, definition: str | None, abstract: bool = False) -> list[str]:
+        eid, ab = ep.id, ep.abbreviation
+        events = [(g, r) for g in self.labels if (r := self.est.get(f"{eid}_events/{slug(g)}"))]
+        if len(events) < 2:
+            return []
+        names = [g for g, _ in events]
+        first = ab if abstract else w.endpoint_first(ep.name, ab, definition)
+        if sum(int(r.get("events", 0)) for _, r in events) == 0:
+            return [] if abstract else [f"No {first} event was observed; {ab} was not compared."]
+        lr = self.get(f"{eid}_log_rank", self.across(names))
+        hrs = [(g, r) for g in names[1:]
+               if (r := self.get(f"{eid}_hazard_ratio", f"{g} vs {names[0]}"))
+               and r.get("estimate") is not None]
+        test = lr if lr and lr.get("p") is not None else (
+            hrs[0][1] if len(names) == 2 and hrs and hrs[0][1].get("p") is not None else None)
+        if test is None:
+            return []
+        ev = w.evidence(test["p"])
+        what = "log-rank " if test is lr else "Wald "
+        stats = what + w.p_text(test["p"])
+        a = names[0]
+        ev_counts = w.join(f"{int(r['events'])} in {g}" for g, r in events)
+        out = []
+        if len(names) == 2:
+            b = names[1]
+            hr_text = ""
+            if hrs:
+                r = hrs[0][1]
+                ci = w.ci_text(r["estimate"], r.get("lower"), r.get("upper"))
+                hr_text = f"hazard ratio {ci}; "
+                self.interval("hazard ratios", r)
+                self.used(r if test is not lr else None, ab)
+            if ev in ("difference", "trend") and hrs and hrs[0][1]["estimate"] != 1:
+                way = "worse" if hrs[0][1]["estimate"] > 1 else "better"
+                verb = "was" if ev == "difference" else "tended to be"
+                s = f"Compared with {a}, {first} {verb} {way} in {b} ({hr_text}{stats})."
+            elif ev in ("difference", "trend"):
+                verb = "differed" if ev == "difference" else "tended to differ"
+                s = f"{w.upper_first(first)} {verb} between {a} and {b} ({hr_text}{stats})."
+            else:
+                s = (f"No difference in {first} was detected between {a} and {b} "
+                     f"({hr_text}{stats}).")
+        else:
+            clause = {"difference": "differed", "trend": "tended to differ"}.get(ev)
+            groups = w.join(names)
+            s = (f"{w.upper_first(first)} {clause} across {groups} ({stats})." if clause else
+                 f"No difference in {first} was detected across {groups} ({stats}).")
+            if hrs:
+                lrt = self.get(f"{eid}_cox_likelihood_ratio_test", self.across(names))
+                listed = ", ".join(
+                    f"{g} {w.ci_text(r['estimate'], r.get('lower'), r.get('upper'))}"
+                    for g, r in hrs)
+                s += f" Hazard ratios versus {a}: {listed}"
+                if lrt and lrt.get("p") is not None:
+                    s += f" (Cox likelihood-ratio {w.p_text(lrt['p'])})"
+                    self.used(lrt, ab)
+                s += "."
+                for _, r in hrs:
+                    self.interval("hazard ratios", r)
+        self.used(test if test is lr else None, ab)
+        out.append(s)
+        if abstract:
+            return out
+        out.append(f"There were {ev_counts.replace(' in ', f' {ab} events in ', 1)}.")
+        marks = [(g, r) for g in names for k, r in self.est.items()
+                 if k.startswith(f"{eid}_at_") and k.endswith("/" + slug(g))]
+        marks = [(g, r) for g, r in marks if r.get("estimate") is not None]
+        if len(marks) == len(names):
+            months = marks[0][1]["quantity"].split(" at ", 1)[1].split(" months")[0]
+            listed = w.join(f"{w.ci_text(r['estimate'], r.get('lower'), r.get('upper'), 1, '%')}"
+                            f" in {g}" for g, r in marks)
+            out.append(f"At {months} months, {ab} was {listed}.")
+            for _, r in marks:
+                self.interval(f"Kaplan-Meier survival at {months} months", r)
+        tr = self.defn.treatment
+        if tr is not None:
+            key = f"{eid}_by_{slug(tr.column)}_log_rank"
+            for g in names:
+                for arms in _arm_subsets(tr.arms):
+                    t = self.est.get(f"{key}/{slug(g + '_' + self.across([x.id for x in arms]))}")
+                    if not t or t.get("p") is None:
+                        continue
+                    drugs = w.join([w.drugs_text(x.label, x.drugs) for x in arms])
+                    ev_t = w.evidence(t["p"])
+                    between = "between" if len(arms) == 2 else "among"
+                    if ev_t == "none":
+                        out.append(f"Within {g}, no difference in {ab} was detected {between} "
+                                   f"{drugs} (log-rank {w.p_text(t['p'])}).")
+                    else:
+                        verb = "differed" if ev_t == "difference" else "tended to differ"
+                        out.append(f"Within {g}, {ab} {verb} {between} {drugs} (log-rank "
+                                   f"{w.p_text(t['p'])}).")
+                    self.used(t, f"{ab} by {w.lower_first(tr.name)}")
+                    break
+        return out
+
+    def methods(self) -> str:
+        parts = []
+        if self.tests:
+            parts.append("P-values: " + "; ".join(
+                f"{test} for {w.join(whats)}" for test, whats in self.tests.items()) + ".")
+        if self.intervals:
+            by_method: dict[str, list[str]] = {}
+            for kind, method in self.intervals.items():
+                by_method.setdefault(method, []).append(kind)
+            parts.append("Intervals: " + "; ".join(
+                f"{method} for {w.join(kinds)}" for method, kinds in by_method.items()) + ".")
+        return " ".join(parts)
 
 
-def _p(p: float) -> str:
-    from ..render.format import format_p
+def _arm_subsets(arms) -> list[tuple]:
+    """Every arm set a within-group test can have been made on (all arms first, then the sets
+    with an arm missing from a group), largest first."""
+    from itertools import combinations
 
-    text = format_p(p)  # gtsummary style_pvalue
-    return f"p {text[0]} {text[1:]}" if text.startswith(("<", ">")) else f"p = {text}"
-
-
-def _ci(r: dict, digits: int = 2, unit: str = "") -> str:
-    """'0.23 (95% CI 0.13–0.38)' or with a unit '84.2% (95% CI 80.5–88.0%)'."""
-    from ..render.format import format_number
-
-    f = lambda x: format_number(x, digits) + unit
-    return f"{f(r['estimate'])} (95% CI {f(r['lower'])}\u2013{f(r['upper'])})"
+    arms = tuple(arms)
+    return [c for k in range(len(arms), 1, -1) for c in combinations(arms, k)]
 
 
-def manuscript(est: dict, *, groups: list[str], flow: dict, followup: dict | None,
-               choices: dict, simulated: bool) -> str:
-    """The Results paragraph and abstract sentence; every number comes from ``est``."""
-    g1, g2 = groups
-    s1, s2 = slug(g1), slug(g2)
-    vs = slug(f"{g2} vs {g1}")
-    get = est.get
-    parts = []
-    tests_used: dict[str, set[str]] = {}
+def manuscript(est: dict, *, study: dict, flow: dict, followup: dict | None = None,
+               pcr_definition: str | None = None, her2_guideline: str | None = None,
+               her2_classified: bool = False, her2_as_recorded: bool = False,
+               endpoint_definitions: dict[str, str] | None = None,
+               simulated: bool | None = None) -> str:
+    """The Results paragraph, its statistical-methods note and the abstract's results
+    sentences; every number comes from ``est`` (:func:`estimates`), every word from ``study``
+    (the config's ``study:`` section).
 
-    def used(test: str, what: str) -> None:
-        tests_used.setdefault(test, set()).add(what)
+    ``flow``: received, centres, analysed, quarantined, excluded. ``followup``: the reverse
+    Kaplan-Meier median follow-up, ``{"median": ...}`` or per endpoint ``{id: {"median":
+    ...}}``. ``pcr_definition``: the pCR definition in words (e.g. "ypT0/is ypN0").
+    ``her2_classified``: HER2 was classified here from IHC/ISH by ``study.her2.name``
+    ``her2_guideline`` (then, and only then, "HER2 status by ASCO/CAP 2018" is written);
+    ``her2_as_recorded``: the exposure is a HER2 status as the centres recorded it.
+    ``endpoint_definitions``: {endpoint id: definition in words} (default: the definition's
+    own line, as from dates). ``simulated`` defaults to ``study.simulated``."""
+    from ..study.definition import from_dict
 
-    n1, n2 = get(f"patients/{s1}", {}).get("n", 0), get(f"patients/{s2}", {}).get("n", 0)
-    parts.append(
-        f"Of {flow['received']} records received from {flow['centres']} centre"
-        f"{'s' if flow['centres'] != 1 else ''}, {flow['analysed']} patients were analysed: "
-        f"{n1} {g1} and {n2} {g2} ({flow['quarantined']} records were set aside for data "
-        f"defects and {flow['excluded']} excluded by the eligibility criteria).")
-    hr1, hr2 = get(f"hr_positive/{s1}"), get(f"hr_positive/{s2}")
-    hrt = get(f"hr_positive_test/{vs}")
-    if hr1 and hr2 and hrt:
-        more = "higher" if hr2["estimate"] > hr1["estimate"] else "lower"
-        parts.append(f"Compared with {g1}, the {g2} group had a {more} proportion of "
-                     f"HR-positive tumours ({_pct(hr1['estimate'])} vs {_pct(hr2['estimate'])}; "
-                     f"{_p(hrt['p'])}).")
-        used(hrt["test"], "HR status")
-    p1, p2 = get(f"pcr_rate/{s1}"), get(f"pcr_rate/{s2}")
-    pt, orr = get(f"pcr_difference/{vs}"), get(f"pcr_odds_ratio/{vs}")
-    if p1 and p2 and pt:
-        text = (f"pCR ({choices['pcr_definition']}) was achieved in {_pct(p1['estimate'])} "
-                f"({p1['events']}/{p1['n']}) of {g1} and {_pct(p2['estimate'])} "
-                f"({p2['events']}/{p2['n']}) of {g2} patients ({_p(pt['p'])}")
-        if orr:
-            text += f"; odds ratio {_ci(orr)}"
-        parts.append(text + ").")
-        used(pt["test"], "pCR")
-    for g, s in ((g2, s2), (g1, s1)):
-        single = get(f"pcr_by_anti_her2/{s}_single")
-        dual = get(f"pcr_by_anti_her2/{s}_dual")
-        t = get(f"pcr_by_anti_her2_test/{s}_dual_vs_single")
-        if single and dual and t:
-            parts.append(f"Within {g}, pCR was {_pct(dual['estimate'])} ({dual['events']}/"
-                         f"{dual['n']}) with trastuzumab plus pertuzumab and "
-                         f"{_pct(single['estimate'])} ({single['events']}/{single['n']}) with "
-                         f"trastuzumab alone ({_p(t['p'])}).")
-            used(t["test"], "pCR by anti-HER2 therapy")
-    l1, l2 = get(f"her2_loss_after_therapy/{s1}"), get(f"her2_loss_after_therapy/{s2}")
-    lt = get(f"her2_loss_after_therapy_test/{vs}")
-    if l1 and l2 and lt:
-        parts.append(f"Among residual tumours re-tested after therapy, HER2 loss occurred in "
-                     f"{_pct(l1['estimate'])} ({l1['events']}/{l1['n']}) of {g1} and "
-                     f"{_pct(l2['estimate'])} ({l2['events']}/{l2['n']}) of {g2} "
-                     f"({_p(lt['p'])}).")
-        used(lt["test"], "HER2 loss")
-    lr, hr = get(f"dfs_log_rank/{vs}"), get(f"dfs_hazard_ratio/{vs}")
-    if lr and hr:
-        direction = "worse" if hr["estimate"] > 1 else "better"
-        signif = lr["p"] < 0.05
-        text = (f"Disease-free survival ({choices['dfs']}) {'was' if signif else 'tended to be'}"
-                f" {direction} in {g2} than in {g1} (hazard ratio {_ci(hr)}; log-rank "
-                f"{_p(lr['p'])}")
-        if not signif:
-            text += ", not significant"
-        five = [get(k) for k in est if k.startswith("dfs_at_")]
-        d1 = next((v for k, v in est.items() if k.startswith("dfs_at_") and k.endswith(s1)),
-                  None)
-        d2 = next((v for k, v in est.items() if k.startswith("dfs_at_") and k.endswith(s2)),
-                  None)
-        if d1 and d2 and five:
-            months = re.search(r"(\d+(\.\d+)?)", d1["quantity"]).group(1)
-            text += f"; {months}-month DFS {_ci(d1, 1, '%')} vs {_ci(d2, 1, '%')}"
-        parts.append(text + ").")
-        used(lr["test"], "DFS")
-        for g, s in ((g2, s2), (g1, s1)):
-            t = get(f"dfs_by_anti_her2_log_rank/{s}_dual_vs_single")
-            if t:
-                parts.append(f"Within {g}, DFS did not differ significantly between dual and "
-                             f"single anti-HER2 therapy ({_p(t['p'])})." if t["p"] >= 0.05
-                             else f"Within {g}, DFS differed between dual and single anti-HER2 "
-                             f"therapy ({_p(t['p'])}).")
-    if followup:
-        parts.append(f"Median follow-up was {followup['median']:.1f} months (reverse "
-                     "Kaplan-Meier).")
-    methods = "; ".join(f"{test} ({', '.join(sorted(w))})"
-                        for test, w in sorted(tests_used.items()))
-    ci_note = ("Intervals: Wilson score 95% CI for proportions, profile-likelihood 95% CI for "
-               "odds ratios, Wald 95% CI for hazard ratios.")
-    abstract = ""
-    if p1 and p2 and pt:
-        abstract = (f"Compared with {g1}, {g2} tumours had a lower pCR rate "
-                    if p2["estimate"] < p1["estimate"] else
-                    f"Compared with {g1}, {g2} tumours had a higher pCR rate ")
-        abstract += (f"({_pct(p2['estimate'])} vs {_pct(p1['estimate'])}; {_p(pt['p'])})")
-        if lr and hr:
-            abstract += (f", and disease-free survival {'' if lr['p'] < 0.05 else 'tended to be '}"
-                         f"{'worse' if hr['estimate'] > 1 else 'better'} (hazard ratio "
-                         f"{_ci(hr)}; {_p(lr['p'])})")
-        abstract += "."
+    defn = from_dict(study)
+    simulated = defn.simulated if simulated is None else simulated
+    wr = _Writer(est, defn, pcr_definition)
+    parts = [wr.flow(flow)]
+    parts += wr.baseline()
+    pcr = wr.pcr()
+    parts += pcr
+    eps = sorted(defn.endpoints, key=lambda e: e.id != defn.primary_endpoint)
+    defs = endpoint_definitions or {}
+    for ep in eps:
+        parts += wr.endpoint(ep, defs.get(ep.id, ep.definition()))
+    fu = followup or {}
+    if "median" in fu:
+        if fu["median"] is not None:
+            parts.append(f"Median follow-up was {w.num(fu['median'], 1)} months (reverse "
+                         "Kaplan-Meier).")
+    else:
+        listed = [(ep.abbreviation, fu[ep.id]["median"]) for ep in eps
+                  if isinstance(fu.get(ep.id), dict) and fu[ep.id].get("median") is not None
+                  and f"{ep.id}_events/{slug(defn.exposure.labels[0])}" in est]
+        if listed:
+            parts.append("Median follow-up (reverse Kaplan-Meier) was " + w.join(
+                f"{w.num(m, 1)} months for {ab}" for ab, m in listed) + ".")
+    notes = [wr.methods()]
+    if her2_classified and her2_guideline:
+        notes.append(f"HER2 status by {defn.her2_rule_name} {her2_guideline}.")
+    elif her2_as_recorded:
+        notes.append("HER2 status as recorded by the centres.")
+    notes.append(w.HEDGING_RULE)
+    abstract_wr = _Writer(est, defn, None)
+    abstract = []
+    if pcr:
+        abstract += abstract_wr.pcr()[:1]
+    for ep in eps:
+        abstract += abstract_wr.endpoint(ep, None, abstract=True)
+    if defn.primary_endpoint != "pcr" and pcr:
+        abstract = abstract[1:] + abstract[:1]
     head = "# Results (generated from results/summary.json; do not edit by hand)\n\n"
     if simulated:
         head += "**SIMULATED demo data: no real patient is represented.**\n\n"
-    return (head + " ".join(parts) + "\n\n"
-            + f"P-values: {methods}. {ci_note} HER2 status by ASCO/CAP "
-              f"{choices['her2_guideline']}.\n\n"
-            + "## Abstract, results sentence\n\n" + abstract + "\n")
+    return (head + " ".join(parts) + "\n\n" + " ".join(n for n in notes if n) + "\n\n"
+            + "## Abstract, results sentences\n\n" + " ".join(abstract) + "\n")
 
 
-def main(*, in_headline, in_flow, in_followup=None, out_json, out_md, groups, title,
-         simulated, pcr_definition, her2_guideline, study=None) -> None:
+def _followups(paths) -> dict | None:
+    """Median follow-up per endpoint from ``<id>_followup.csv`` tables (first row: all
+    patients), or one ``{"median": ...}`` from a single older ``followup.csv``."""
+    from pathlib import Path
+
+    import pandas as pd
+
+    if isinstance(paths, (str, Path)):
+        paths = [paths]
+    out: dict = {}
+    for p in paths or []:
+        p = Path(p)
+        if not p.exists():
+            continue
+        fu = pd.read_csv(p)
+        if "median" not in fu or fu.empty or ("status" in fu and "median" not in fu):
+            continue
+        rec = {k: _finite(v)[0] for k, v in fu.iloc[0].to_dict().items()
+               if not (not isinstance(v, str) and pd.isna(v))}
+        if p.stem.endswith("_followup"):
+            out[p.stem[: -len("_followup")]] = rec
+        else:
+            return rec
+    return out or None
+
+
+def _from_data(in_analysis, defn, groups: dict, criteria) -> tuple[bool, bool, dict]:
+    """What the analysed patients' data say: whether HER2 was classified from IHC/ISH for
+    every patient, recorded as a status for every patient (neither when mixed, or when the
+    study does not use HER2), and how each endpoint was obtained (dates or as recorded)."""
+    import pandas as pd
+
+    from ..study.wording import her2_basis, her2_relevant
+    from .survival import _endpoint_spec
+
+    df = pd.read_parquet(in_analysis)
+    classified = as_recorded = False
+    if her2_relevant(groups, list(criteria or [])):
+        text = her2_basis(df, "", "")
+        classified = text.startswith("HER2 status by") and "where" not in text
+        as_recorded = text == "HER2 status as recorded by the centres."
+    defs = {ep.id: _endpoint_spec(df, ep)["definition"] for ep in defn.endpoints
+            if ep.time in df.columns}
+    return classified, as_recorded, defs
+
+
+def main(*, in_headline, in_flow, in_followup=None, out_json, out_md, study, simulated=None,
+         pcr_definition=None, her2_guideline=None, her2_classified=False,
+         her2_as_recorded=False, endpoint_definitions=None, groups=None, title=None,
+         in_analysis=None, criteria=()) -> None:
+    """``study``: the config's ``study:`` section; ``groups`` and ``title`` are taken from it
+    when not given (older callers pass them). With ``in_analysis`` (the analysed patients),
+    the HER2 wording and the endpoint definitions follow the data."""
     import json
     from pathlib import Path
 
     import pandas as pd
 
+    from ..study.definition import from_dict
+
+    defn = from_dict(study)
+    if in_analysis is not None and Path(in_analysis).exists():
+        her2_classified, her2_as_recorded, endpoint_definitions = _from_data(
+            in_analysis, defn, groups or defn.exposure.as_groups(), criteria)
     long = pd.read_csv(in_headline)
     est = estimates(long)
     flow = pd.read_csv(in_flow)
@@ -182,26 +468,26 @@ def main(*, in_headline, in_flow, in_followup=None, out_json, out_md, groups, ti
                    ("n_before", "n_excluded", "n_after")])
     flow_d = {"received": received, "quarantined": quarantined, "analysed": analysed,
               "excluded": received - quarantined - analysed, "centres": centres}
-    followup = None
-    if isinstance(in_followup, (list, tuple)):
-        in_followup = in_followup[0] if in_followup else None
-    if in_followup and Path(in_followup).exists():
-        fu = pd.read_csv(in_followup)
-        if "median" in fu:
-            followup = {k: _num(v) for k, v in fu.iloc[0].to_dict().items()
-                        if not pd.isna(v)}
-    labels = [groups.get("labels", {}).get(lv, lv) for lv in groups["levels"]]
-    dfs = ((study or {}).get("endpoints") or {}).get("dfs") or {}
-    choices = {"pcr_definition": pcr_definition, "her2_guideline": her2_guideline,
-               "dfs": f"from {dfs.get('origin', 'surgery').replace('_', ' ')}; events "
-                      f"{', '.join(e.replace('_', ' ') for e in dfs.get('events', []))}"}
-    doc = {"study": title, "simulated": simulated, "groups": labels, "choices": choices,
-           "flow": flow_d, "followup": followup, "estimates": est}
+    followup = _followups(in_followup)
+    labels = defn.exposure.labels
+    simulated = defn.simulated if simulated is None else bool(simulated)
+    choices = {"pcr_definition": pcr_definition,
+               "her2": (f"{defn.her2_rule_name} {her2_guideline}" if her2_classified
+                        and her2_guideline else "as recorded" if her2_as_recorded else None),
+               "endpoints": {ep.id: {"name": ep.name, "abbreviation": ep.abbreviation,
+                                     "definition": (endpoint_definitions or {}).get(
+                                         ep.id, ep.definition())}
+                             for ep in defn.endpoints},
+               "hedging": w.HEDGING_RULE}
+    doc = {"study": title or defn.title, "simulated": simulated, "groups": labels,
+           "choices": choices, "flow": flow_d, "followup": followup, "estimates": est}
     Path(out_json).parent.mkdir(parents=True, exist_ok=True)
     with open(out_json, "w", encoding="utf-8", newline="\n") as fh:
         json.dump(doc, fh, indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False)
         fh.write("\n")
-    text = manuscript(est, groups=labels, flow=flow_d, followup=followup, choices=choices,
-                      simulated=simulated)
+    text = manuscript(est, study=study, flow=flow_d, followup=followup,
+                      pcr_definition=pcr_definition, her2_guideline=her2_guideline,
+                      her2_classified=her2_classified, her2_as_recorded=her2_as_recorded,
+                      endpoint_definitions=endpoint_definitions, simulated=simulated)
     Path(out_md).write_text(text, encoding="utf-8", newline="\n")
     print(text)

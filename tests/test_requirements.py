@@ -155,6 +155,7 @@ files:
 columns: {{patient_id: PID, age_years: Age, anti_her2: Tx, her2_status: HER2, pcr: pCR,
            dfs_time: days, dfs_event: event}}
 units: {{dfs_time: days}}
+not_recorded: [os_time, os_event, efs_time, efs_event]
 values:
   pcr: {{"1": "yes", "0": "no"}}
   dfs_event: {{"1": event, "0": censored}}
@@ -176,7 +177,7 @@ values:
 def test_check_config_lists_choices(cfg):
     cfg["table1"]["variables"].append({"name": "ki67", "label": "x", "type": "continuous"})
     cfg["criteria"][0]["range"] = [2022, 2013]
-    cfg["groups"]["levels"] = ["3+", "IHC 2+"]
+    cfg["study"]["exposure"]["levels"] = ["3+", "IHC 2+"]
     problems = check_config(cfg)
     assert any("'ki67' is no canonical field" in p and "ki67_pct" in p for p in problems)
     assert any("range [2022, 2013] is reversed" in p for p in problems)

@@ -36,7 +36,7 @@ class Field:
 
 YPT = ("ypT0", "ypTis", "ypT1mi", "ypT1a", "ypT1b", "ypT1c", "ypT2", "ypT3", "ypT4")
 YPN = ("ypN0", "ypN0(i+)", "ypN1mi", "ypN1", "ypN2", "ypN3")
-PT = ("pT0", "pTis", "pT1mi", "pT1a", "pT1b", "pT1c", "pT2", "pT3", "pT4")
+PT = ("pT0", "pTis", "pT1", "pT1mi", "pT1a", "pT1b", "pT1c", "pT2", "pT3", "pT4")  # pT1: subcategory not recorded
 PN = ("pN0", "pN0(i+)", "pN1mi", "pN1", "pN2", "pN3")
 IHC = ("0", "1+", "2+", "3+")
 RECURRENCE_TYPES = (

@@ -342,10 +342,17 @@ def _blank_values(clean: pd.DataFrame, problems: list[Problem],
     return clean
 
 
-def analysis_schema(group_column: str, group_levels: list[str]) -> pa.DataFrameSchema:
-    """pandera schema of the analysis-ready table (one row per analysed patient)."""
+def analysis_schema(group_column: str, group_levels: list[str],
+                    endpoints: list[str] = ()) -> pa.DataFrameSchema:
+    """pandera schema of the analysis-ready table (one row per analysed patient); every
+    time-to-event endpoint (``<id>_months``, ``<id>_event``) of the study."""
+    times = {}
+    for e in endpoints:
+        times[f"{e}_months"] = pa.Column("float64", pa.Check.ge(0), nullable=True)
+        times[f"{e}_event"] = pa.Column("Int8", pa.Check.isin([0, 1]), nullable=True)
     return pa.DataFrameSchema(
         {
+            **times,
             "patient_key": pa.Column("string", pa.Check.str_matches(r"^P[0-9a-f]{12}$"),
                                      unique=True, nullable=False),
             "centre": pa.Column("string", nullable=False),
@@ -354,23 +361,23 @@ def analysis_schema(group_column: str, group_levels: list[str]) -> pa.DataFrameS
             "age": pa.Column("float64", pa.Check.in_range(0, 120), nullable=True),
             "hr_status": pa.Column("string", pa.Check.isin(["positive", "negative"]),
                                    nullable=True),
-            "anti_her2": pa.Column("string", pa.Check.isin(["single", "dual"]), nullable=True),
+            "anti_her2": pa.Column("string", pa.Check.isin(["single", "dual", "none"]),
+                                   nullable=True),
             "pcr": pa.Column("boolean", nullable=True),
             "her2_loss": pa.Column("boolean", nullable=True),
-            "dfs_months": pa.Column("float64", pa.Check.ge(0), nullable=True),
-            "dfs_event": pa.Column("Int8", pa.Check.isin([0, 1]), nullable=True),
             "stage": pa.Column("string", pa.Check.isin(
-                ["IA", "IB", "IIA", "IIB", "IIIA", "IIIB", "IIIC"]), nullable=True),
+                ["IA", "IB", "IIA", "IIB", "IIIA", "IIIB", "IIIC", "IV"]), nullable=True),
         },
         strict=False,
         coerce=False,
     )
 
 
-def check_analysis(df: pd.DataFrame, group_column: str, group_levels: list[str]) -> None:
+def check_analysis(df: pd.DataFrame, group_column: str, group_levels: list[str],
+                   endpoints: list[str] = ()) -> None:
     """Validate the analysis-ready table; raise ValueError listing every failure."""
     try:
-        analysis_schema(group_column, group_levels).validate(df, lazy=True)
+        analysis_schema(group_column, group_levels, list(endpoints)).validate(df, lazy=True)
     except pa.errors.SchemaErrors as err:
         fc = err.failure_cases.head(50)
         lines = []

@@ -93,7 +93,8 @@ def main(*, in_derived, in_quarantine, out_analysis, out_dispositions, out_flow,
 
     col = groups["column"]
     check_analysis(analysed.assign(**{col: column_text(analysed[col])}), col,
-                   [v for vs in group_values(groups).values() for v in vs])
+                   [v for vs in group_values(groups).values() for v in vs],
+                   list(endpoints or {}))
     write_parquet(analysed, out_analysis)
     write_parquet(dispositions, out_dispositions)
     write_csv(flow, out_flow)

@@ -272,6 +272,40 @@ class _Run:
             self.tests.append(pd.DataFrame([row]))
         return out
 
+    def _k_group_tests(self, d: pd.DataFrame, tags: dict) -> None:
+        """More than two groups: pairwise log-rank tests with the study's multiplicity
+        adjustment (``study.exposure.pairwise_adjust``); ordered levels: the log-rank test for
+        trend (scores 1..k)."""
+        from ..stats.kgroups import logrank_trend, pairwise_logrank
+
+        groups = self.o["groups"]
+        if len(self.present) < 3 or int(d[self.E].sum()) < self.min_events:
+            return
+        adjust = groups.get("pairwise_adjust", "holm")
+        try:
+            pw = pairwise_logrank(d, self.T, self.E, "group", levels=self.present,
+                                  adjust=adjust)
+        except ValueError as e:
+            self.notes.add(f"{self.ep.abbreviation} pairwise", f"not computed: {e}")
+            return
+        for r in pw.itertuples(index=False):
+            self.tests.append(pd.DataFrame([{
+                **tags, "comparison": "group (pairwise)",
+                "subset": f"{r.level_b} vs {r.level_a}", "test": r.test,
+                "statistic": r.statistic, "df": r.df, "p": r.p, "p_adjusted": r.p_adjusted,
+                "adjust_method": r.adjust_method, "n_used": r.n_a + r.n_b,
+                "events": r.events_a + r.events_b, "warning": r.warning}]))
+        if groups.get("ordered"):
+            try:
+                t = logrank_trend(d, self.T, self.E, "group", levels=self.present).iloc[0]
+            except ValueError as e:
+                self.notes.add(f"{self.ep.abbreviation} trend", f"not computed: {e}")
+                return
+            self.tests.append(pd.DataFrame([{
+                **tags, "comparison": "group (trend)", "test": t["test"],
+                "statistic": t["statistic"], "df": t["df"], "p": t["p"], "n_used": t["n"],
+                "events": t["events"], "warning": t["warning"]}]))
+
     def _test_text(self, rows: dict) -> str:
         lines = []
         for s, r in rows.items():
@@ -302,15 +336,32 @@ class _Run:
         _, rt = self._curves(d, self.T, self.E, "group", self.present, tags)
         tags.pop("_n_total", None)
         lr = self._logrank(d, self.T, self.E, "group", self.present, tags, self.n_all)
+        self._k_group_tests(d, tags)
         panel = KMPanel(
             curves=self.km[-1], risk=rt, groups=self.present, colors=colors,
             linestyles=styles,
             annotation=self._test_text(lr) + f"\nn = {len(d)}, events = "
             f"{int(d[self.E].sum())}")
+        extra = "\n".join(x for x in (self._missing_text(d), self._truncation([panel])) if x)
         fig = km_figure([panel], xmax=self.o["xmax_months"], xlabel=spec["xlabel"],
                         ylabel=f"{ep.name} probability", ci_label=f"95% CI ({self.ci_type})",
-                        footnote=self.footnote(spec["definition"], self._missing_text(d)))
+                        footnote=self.footnote(spec["definition"], extra),
+                        min_at_risk=self.o.get("min_at_risk"))
         self._save(fig, png, pdf)
+
+    def _truncation(self, panels: list) -> str:
+        """The caption sentence saying where curves stop (``survival.min_at_risk``)."""
+        from ..render.km import km_truncation, truncation_note
+
+        m = int(self.o.get("min_at_risk") or 0)
+        notes = []
+        for p in panels:
+            t = km_truncation(p.curves, m, groups=list(p.groups))
+            labels = {g: str((p.labels or {}).get(g, g)) for g in p.groups}
+            note = truncation_note(t, labels)
+            if note:
+                notes.append((f"{p.title}: " if p.title else "") + note)
+        return "\n".join(notes)
 
     def _missing_text(self, d: pd.DataFrame) -> str:
         n_miss = self.n_all - len(d)
@@ -401,7 +452,10 @@ class _Run:
                         footnote=self.footnote(self.spec["definition"],
                                                "Crude (unadjusted) comparison inside each "
                                                "group; adjusted (IPTW) results in "
-                                               f"{self.ep.id}_iptw.csv"))
+                                               f"{self.ep.id}_iptw.csv"
+                                               + ("\n" + self._truncation(panels)
+                                                  if self._truncation(panels) else "")),
+                        min_at_risk=self.o.get("min_at_risk"))
         self._save(fig, png, pdf)
 
     # ----------------------------------------------------------------- by pCR
@@ -436,7 +490,10 @@ class _Run:
                         ylabel=f"{self.ep.name} probability",
                         ci_label=f"95% CI ({self.ci_type})",
                         footnote=self.footnote(self.spec["definition"],
-                                               f"pCR: {self._pcr_definition()}"))
+                                               f"pCR: {self._pcr_definition()}"
+                                               + ("\n" + self._truncation([panel])
+                                                  if self._truncation([panel]) else "")),
+                        min_at_risk=self.o.get("min_at_risk"))
         self._save(fig, png, pdf)
 
     def _pcr_definition(self) -> str:
@@ -527,12 +584,15 @@ class _Run:
             return
         ties = opts["ties"]
         kw = {"strata": opts["strata"], "cluster": opts["cluster"], "robust": opts["robust"]}
+        # likelihood-ratio test of each variable (all its terms: the global p of a factor, R
+        # drop1); not defined with robust variances
+        lr_ok = not opts["robust"]
         uni = []
         for c in covs:
             try:
                 uni.append(cox_table(d, self.T, self.E, [c],
                                      categorical={c: cat[c]} if c in cat else None,
-                                     ties=ties, multivariable=False, **kw))
+                                     ties=ties, multivariable=False, term_tests=lr_ok, **kw))
             except ValueError as e:
                 self.notes.add(what, f"univariable model of '{c}' not fitted: {e}")
         parts = list(uni)
@@ -540,7 +600,7 @@ class _Run:
         if len(covs) > 1:
             try:
                 t = cox_table(d, self.T, self.E, covs, categorical=cat, ties=ties,
-                              **kw)
+                              term_tests=lr_ok, **kw)
                 parts.append(t[t["model"] == "multivariable"])
                 fit = CoxModel(ties=ties).fit(d, self.T, self.E, covs,
                                               categorical=cat, **kw)
@@ -755,9 +815,11 @@ class _Run:
                 self._message(png, pdf, f"{t}: not analysed", why)
             return
         cfg = self.o["iptw"]
+        # weighted curves: not cut at survival.min_at_risk (their numbers at risk are sums
+        # of weights); the unweighted numbers are in the risk table
         fig = km_figure(panels, xmax=self.o["xmax_months"], xlabel=self.spec["xlabel"],
                         ylabel=f"Weighted {self.ep.name} probability", ci_label=f"95% CI ({self.ci_type})",
-                        footnote=self._iptw_footnote(cfg, weighted_km=True))
+                        footnote=self._iptw_footnote(cfg, weighted_km=True), min_at_risk=0)
         self._save(fig, km_png, km_pdf)
         # one love plot, the groups in blocks (rows "group: covariate")
         blocks = []
@@ -970,6 +1032,18 @@ class _Run:
                          + (f"; stratified by {opts['strata']}" if opts["strata"] else "")
                          + ". Univariable models on the complete cases of each covariate, the "
                          "multivariable model on complete cases of all.")
+            from ..stats.adequacy import events_per_variable
+
+            for model, blk in cox.groupby("model", sort=False):
+                if "epv_below" in blk and blk["epv_below"].fillna(False).astype(bool).any():
+                    r = blk.iloc[0]
+                    n_par = int(round(r["nevent"] / r["epv"])) if r["epv"] else 0
+                    note = events_per_variable(int(r["nevent"]), n_par)["note"]
+                    if note and model == "multivariable":
+                        extra.append(f"Multivariable model: {note}.")
+                    elif note:
+                        extra.append(f"Univariable models with {note}.")
+                        break
             mvc = cox["concordance"].dropna()
             if len(mvc):
                 extra.append(f"Concordance (Harrell's C) of the multivariable model "

@@ -261,6 +261,10 @@ def _report_items() -> list[str]:
     names = []
     for smk in (ROOT / "workflow/rules").glob("*.smk"):
         names += re.findall(r'report\(\s*"[^"]*/([^"/]+)"', smk.read_text("utf-8"))
+    # the survival rule runs once per endpoint of the demo's study definition
+    eps = ("dfs", "os", "efs")
+    names = [n.replace("{endpoint}", e) for n in names for e in
+             (eps if "{endpoint}" in n else ("",))]
     return sorted(set(names))
 
 

@@ -434,7 +434,7 @@ def test_trial_end_to_end(pipeline):
     hr = t1[(t1["variable"] == "hr_status") & (t1["level"] == "positive")].iloc[0]
     assert (int(hr["n_IHC 3+"]), int(hr["n_IHC 2+/ISH+"])) == (28, 21)
     _analyses_check(run, {"table1": ("run", 90), "pcr": ("run", 90), "her2_loss": ("off", 0),
-                          "dfs": ("off", 0)}, e["analysed"])
+                          "survival": ("off", 0)}, e["analysed"])
     _no_identifiers(truth, run)
 
 
@@ -498,7 +498,7 @@ def test_registry_end_to_end(pipeline):
     r_cox = pd.read_csv(FIXTURES / "registry_dfs_cox.csv").iloc[0]
     for col in ("hr", "lower", "upper", "p"):
         assert uni[col] == pytest.approx(r_cox[col], rel=5e-6), col
-    sm = pd.read_csv(run / "results/tables/survival_summary.csv")
+    sm = pd.read_csv(run / "results/tables/dfs_summary.csv")
     sm = sm[(sm["endpoint"] == "DFS") & (sm["comparison"] == "group")]
     r_lm = pd.read_csv(FIXTURES / "registry_dfs_landmarks.csv")  # conf.type = "log-log"
     for rr in r_lm.itertuples():
@@ -519,7 +519,7 @@ def test_registry_end_to_end(pipeline):
     assert int(hr_rows["missing"].dropna().max()) == shapes.REGISTRY_HR_MISSING  # as na.omit
     n_dfs = e["groups"]["single"]["dfs_n"] + e["groups"]["dual"]["dfs_n"]
     _analyses_check(run, {"table1": ("run", 280), "pcr": ("run", 280),
-                          "her2_loss": ("off", 0), "dfs": ("run", n_dfs)}, e["analysed"])
+                          "her2_loss": ("off", 0), "survival: DFS": ("run", n_dfs)}, e["analysed"])
     _no_identifiers(truth, run)
 
 

@@ -50,7 +50,13 @@ def _support_lines(cfg: dict, needs: list[dict]) -> list[str]:
     from .data.needs import describe_forms, split_needs
     from .stages.params import analyses
 
-    on = [a for a, enabled in analyses(cfg).items() if enabled]
+    on = []
+    for a, enabled in analyses(cfg).items():
+        if enabled and a == "survival":  # one analysis per endpoint, as the run reports them
+            on += [f"survival ({e.get('abbreviation', eid)})"
+                   for eid, e in (cfg["study"].get("endpoints") or {}).items()]
+        elif enabled:
+            on.append(a)
     lines = [("Analyses each centre's data support (config analyses: "
              f"{', '.join(on) or 'none'}):")]
     for mp in cfg["centres"]:

@@ -17,6 +17,8 @@ ANALYSIS_INPUTS = {
 def analysis_inputs(endpoints: dict | None) -> dict[str, tuple[list[str], str]]:
     """What each analysis needs; the time-to-event analysis per endpoint of the study."""
     out = dict(ANALYSIS_INPUTS)
+    if not endpoints:  # said once, so that a reader sees the analysis and why it is absent
+        out["survival"] = ([None], "no time-to-event endpoint is defined (study: endpoints:)")
     for eid, ep in (endpoints or {}).items():
         abbr = ep.get("abbreviation", eid)
         out[f"survival: {abbr}"] = (
@@ -32,7 +34,7 @@ def analysis_status(analysed: pd.DataFrame, analyses: dict[str, bool],
     rows = []
     for name, (cols, why) in analysis_inputs(endpoints).items():
         enabled = analyses.get(name.split(":")[0], True)
-        if any(c not in analysed.columns for c in cols):  # the derivation could not make it
+        if any(c is None or c not in analysed.columns for c in cols):  # nothing to use
             have = pd.Series(False, index=analysed.index)
         elif cols:
             have = analysed[cols].notna().all(axis=1)
@@ -70,12 +72,11 @@ def flow_display(flow: pd.DataFrame, status: pd.DataFrame, simulated: bool):
         "Detail": flow["detail"].fillna(""),
     })
     notes = [f"{r.analysis}: {r.status}" + (f" ({r.reason})" if r.reason else "")
-             for r in status.itertuples()]
-    if simulated:
-        notes.append("SIMULATED demo data: no real patient is represented.")
+             for r in status.itertuples() if r.enabled]  # analyses switched off: not named
+    extra = ["SIMULATED demo data: no real patient is represented."] if simulated else []
     return DisplayTable(body, title="Flow of records: received, quarantined, excluded by each "
                         "criterion, analysed (per centre in the centre columns)",
-                        footnotes=["Analyses: " + "; ".join(notes[:4]), *notes[4:]])
+                        footnotes=["Analyses: " + "; ".join(notes), *extra])
 
 
 def main(*, in_derived, in_quarantine, out_analysis, out_dispositions, out_flow, out_flow_html,

@@ -47,6 +47,7 @@ _SPEC: dict[str, dict[str, Any]] = {
         "pcr_definition": ("pcr", "definition"),
         "itc_is_pcr": (("pcr", "itc_is_pcr"), False),
         "endpoints": ("study", "endpoints"),
+        "not_recorded": None,  # computed: facts each centre declares not recorded
     },
     "cohort": {
         "criteria": ("criteria",),
@@ -166,6 +167,30 @@ def groups_of(cfg: dict) -> dict:
     return from_dict(cfg.get("study") or {}).exposure.as_groups()
 
 
+def not_recorded_by_centre(cfg: dict) -> dict[str, list[str]]:
+    """Per centre mapping (its ``centre:`` code): the facts the enabled analyses need that it
+    declares not recorded (``not_recorded:``). The derivation leaves them missing for its
+    records, so the run says what ``her2cohort check`` says. A mapping that cannot be read is
+    left to the ingest stage to report."""
+    from ..data.needs import split_needs
+    from ..study.requirements import required_fields
+
+    needs = required_fields(cfg)
+    out: dict[str, list[str]] = {}
+    for path in cfg.get("centres") or []:
+        try:
+            from ..data.mapping import load_mapping
+
+            m = load_mapping(path)
+        except Exception:  # noqa: BLE001 - reported by the ingest stage with its reason
+            continue
+        _, unsupported = split_needs(needs, set(m["columns"]),
+                                     set(m.get("not_recorded") or []))
+        if unsupported:
+            out[str(m["centre"])] = sorted({n["fact"] for n in unsupported})
+    return out
+
+
 def treatment_of(cfg: dict) -> dict | None:
     return (cfg.get("study") or {}).get("treatment")
 
@@ -221,6 +246,8 @@ def stage_params(cfg: dict, stage: str) -> dict[str, Any]:
             out[key] = analyses(cfg)
         elif key == "groups":
             out[key] = groups_of(cfg)
+        elif key == "not_recorded":
+            out[key] = not_recorded_by_centre(cfg)
         elif key == "iptw":
             out[key] = iptw_of(cfg)
         elif key == "within_groups":
@@ -267,7 +294,7 @@ def stage_params(cfg: dict, stage: str) -> dict[str, Any]:
 
 
 # config paths behind the computed keyword arguments
-_COMPUTED_READS = {"groups": ["study/exposure"], "iptw": ["survival/iptw", "study/treatment"],
+_COMPUTED_READS = {"groups": ["study/exposure"], "not_recorded": ["centres"], "iptw": ["survival/iptw", "study/treatment"],
                    "within_groups": ["pcr/within_groups", "study/treatment"],
                    "analyses": ["analyses"], "variable_labels": ["table1/variables"]}
 

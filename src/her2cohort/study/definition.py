@@ -273,8 +273,8 @@ def upgrade_config(cfg: dict) -> dict:
             dfs.pop(k, None)
         if isinstance(cfg.get("survival"), dict):
             for k in ("landmarks_months", "xmax_months"):
-                if k in dfs:
-                    cfg["survival"].setdefault(k, dfs[k])
+                if k in dfs:  # the older key was written on purpose: it wins
+                    cfg["survival"][k] = dfs[k]
         else:
             cfg["survival"] = {k: dfs[k] for k in ("landmarks_months", "xmax_months")
                                if k in dfs}

@@ -196,7 +196,8 @@ def derive(df: pd.DataFrame, *, her2_guideline: str = "2018",
            hr_threshold_pct: float = 1, regimens: dict | None = None,
            pcr_definition: str = "ypT0/is ypN0", itc_is_pcr: bool = False,
            dfs_origin: str = "surgery", dfs_events: list[str] | None = None,
-           endpoints: dict | None = None) -> pd.DataFrame:
+           endpoints: dict | None = None,
+           not_recorded: dict[str, list[str]] | None = None) -> pd.DataFrame:
     """Add every derived variable and endpoint to the validated table (same rows).
 
     Where a fact can be recorded in several forms (study/requirements.py), the detailed form
@@ -261,4 +262,29 @@ def derive(df: pd.DataFrame, *, her2_guideline: str = "2018",
         cols = endpoint_columns(out, eid, spec)
         for c in cols.columns:
             out[c] = cols[c]
+    _blank_not_recorded(out, not_recorded or {}, list(endpoints))
     return out
+
+
+def _blank_not_recorded(out: pd.DataFrame, not_recorded: dict[str, list[str]],
+                        endpoint_ids: list[str]) -> None:
+    """Set each fact a centre declares not recorded to missing for its records (in place)."""
+    if not not_recorded:
+        return
+    mapping = out["centre_mapping"] if "centre_mapping" in out.columns else out["centre"]
+    mapping = mapping.fillna(out["centre"]).astype("string")
+    for centre, facts in not_recorded.items():
+        rows = (mapping == centre).fillna(False).to_numpy()
+        if not rows.any():
+            continue
+        for fact in facts:
+            if fact in endpoint_ids:
+                for c in (f"{fact}_months", f"{fact}_event", f"{fact}_event_type"):
+                    if c in out.columns:
+                        out[c] = out[c].mask(rows)  # keeps the column's dtype
+                src = f"{fact}_source"
+                if src in out.columns:
+                    out[src] = out[src].astype("string").mask(rows,
+                                                              "not recorded by the centre")
+            elif fact in out.columns:
+                out[fact] = out[fact].mask(rows)

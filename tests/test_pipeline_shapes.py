@@ -31,8 +31,8 @@ DOWNSTREAM = {
     "ingest": ["validate"],
     "validate": ["derive", "cohort", "sensitivity"],
     "derive": ["cohort"],
-    "cohort": ["table1", "response", "survival", "summary"],
-    "table1": [], "response": [], "survival": ["summary"], "run_config": [], "provenance": [],
+    "cohort": ["table1", "response", "her2_loss", "survival", "summary"],
+    "table1": [], "response": [], "her2_loss": [], "survival": ["summary"], "run_config": [], "provenance": [],
     "sensitivity": ["sensitivity_table"], "sensitivity_table": [], "summary": [],
 }
 

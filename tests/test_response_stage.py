@@ -21,7 +21,7 @@ from her2cohort.stages import run_with_config
 
 ROOT = Path(__file__).resolve().parents[1]
 
-TABLES = ["pcr_rates", "her2_loss", "pcr_logistic", "pcr_within_groups", "pcr_continuous",
+TABLES = ["pcr_rates", "pcr_logistic", "pcr_within_groups", "pcr_continuous",
           "pcr_strata", "pcr_trend", "pcr_subgroups"]
 KEYS = {"pcr_rates": "rates", "her2_loss": "her2_loss", "pcr_logistic": "logistic",
         "pcr_within_groups": "within", "pcr_continuous": "continuous", "pcr_strata": "strata",
@@ -402,3 +402,28 @@ def test_pipeline_on_one_centre_without_ish_numbers(tmp_path):
     assert (tmp_path / "results/figures/pcr_dose_ish_ratio.png").stat().st_size > 5_000
     assert (tmp_path / "results/figures/pcr_forest.png").stat().st_size > 20_000
     assert (tmp_path / "results/tables/pcr_logistic.docx").stat().st_size > 5_000
+
+
+def test_her2_loss_is_its_own_stage(tmp_path):
+    """HER2 loss among re-tested residual tumours: its own rule (off with analyses.her2_loss),
+    rates with Wilson CI and Fisher's exact test equal to the statistics functions."""
+    from her2cohort.stages.params import load_study_config
+    from her2cohort.stats.proportions import compare_proportions, rate_table
+
+    cfg = load_study_config(ROOT / "config/config.yaml")
+    df = cohort()
+    df.to_parquet(tmp_path / "analysis.parquet")
+    out = {k: str(tmp_path / f"her2_loss.{k[4:]}") for k in ("out_csv", "out_docx",
+                                                                  "out_html")}
+    assert run_with_config("her2_loss", cfg, in_analysis=str(tmp_path / "analysis.parquet"),
+                           **out) == 0
+    loss = pd.read_csv(out["out_csv"])
+    t = df[df["her2_loss"].notna()].assign(y=lambda d: d["her2_loss"].astype(int))
+    t["g"] = t["her2_class"].map({"3+": "IHC 3+", "2+/ISH+": "IHC 2+/ISH+"})
+    want = rate_table(t, "y", "g", group_order=["IHC 3+", "IHC 2+/ISH+"], ci="wilson")
+    assert loss["events"].tolist() == want["events"].tolist()
+    np.testing.assert_allclose(loss["lower"], want["lower"], rtol=5e-6)
+    p = compare_proportions(t, "y", "g", test="fisher", group_order=["IHC 3+", "IHC 2+/ISH+"])
+    assert loss["p"].iloc[0] == pytest.approx(p["p"], rel=5e-6)
+    assert "Fisher" in loss["test"].iloc[0]
+    assert "HER2 loss" in Path(out["out_html"]).read_text("utf-8")

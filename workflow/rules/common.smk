@@ -105,8 +105,10 @@ def analysis_targets():
             "results/tables/table1.docx",
             "results/tables/table1.html",
         ]
-    if on["pcr"] or on["her2_loss"]:
-        tables = ["pcr_rates", "her2_loss", "pcr_logistic", "pcr_within_groups"]
+    if on["her2_loss"]:
+        targets += [f"results/tables/her2_loss.{ext}" for ext in ("csv", "docx", "html")]
+    if on["pcr"]:
+        tables = ["pcr_rates", "pcr_logistic", "pcr_within_groups"]
         tables += ["pcr_continuous", "pcr_strata", "pcr_trend", "pcr_subgroups"]
         targets += [
             f"results/tables/{t}.{ext}"

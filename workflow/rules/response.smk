@@ -10,13 +10,6 @@ rule response:
             caption="../report/pcr.rst",
             category="Response",
         ),
-        out_her2_loss="results/tables/her2_loss.csv",
-        out_her2_loss_docx="results/tables/her2_loss.docx",
-        out_her2_loss_html=report(
-            "results/tables/her2_loss.html",
-            caption="../report/her2_loss.rst",
-            category="Response",
-        ),
         out_png=report(
             "results/figures/pcr_rates.png",
             caption="../report/pcr.rst",

@@ -15,7 +15,8 @@ import importlib
 import os
 import sys
 
-STAGES = ("ingest", "validate", "derive", "cohort", "table1", "response", "survival",
+STAGES = ("ingest", "validate", "derive", "cohort", "table1", "response", "her2_loss",
+          "survival",
           "run_config", "provenance", "sensitivity", "sensitivity_table", "summary")
 
 

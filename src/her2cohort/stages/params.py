@@ -90,6 +90,18 @@ _SPEC: dict[str, dict[str, Any]] = {
         "page": (("tables", "page"), "A4"),
         "orientation": (("tables", "orientation"), "portrait"),
     },
+    "her2_loss": {
+        "groups": None,
+        "pcr_ci": ("pcr", "ci"),
+        "her2_guideline": ("her2", "guideline"),
+        "her2_rule": ("study", "her2", "name"),
+        "criteria": ("criteria",),
+        "simulated": ("study", "simulated"),
+        "variables": (("table1", "variables"), []),
+        "treatment": ("study", "treatment"),
+        "page": (("tables", "page"), "A4"),
+        "orientation": (("tables", "orientation"), "portrait"),
+    },
     "survival": {
         "groups": None,
         "endpoints": ("study", "endpoints"),

@@ -888,4 +888,3 @@ def main(*, in_analysis, groups, pcr_definition, pcr_test, pcr_ci, her2_guidelin
             lambda: _subgroups(has, present, lab, list(subgroups), int(subgroup_min_n), models,
                                simulated, out),
             None if subgroups else "no subgroup variable configured (pcr.subgroups)")
-    _her2_loss(df, labels, pcr_ci, her2_guideline, her2_text, simulated, lab, out)

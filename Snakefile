@@ -28,14 +28,19 @@ include: "workflow/rules/sensitivity_table.smk"
 include: "workflow/rules/summary.smk"
 
 
+onsuccess:
+    # outputs of a removed sensitivity variant, endpoint or analysis are not left behind
+    remove_stale_outputs(config)
+
+
 rule all:
     default_target: True
     input:
-        "results/qc/problems.csv",
-        "results/qc/quarantine.csv",
-        "results/qc/summary.html",
-        "results/tables/flow.csv",
-        "results/tables/flow.html",
-        "results/tables/analyses.csv",
-        "results/figures/flow_diagram.png",
+        R("qc/problems.csv"),
+        R("qc/quarantine.csv"),
+        R("qc/summary.html"),
+        R("tables/flow.csv"),
+        R("tables/flow.html"),
+        R("tables/analyses.csv"),
+        R("figures/flow_diagram.png"),
         analysis_targets(),

@@ -30,6 +30,23 @@ FIXTURES = ROOT / "tests/fixtures/r/shapes"
 RTOL = 5e-7  # project standard: 6 significant digits at full precision
 
 
+
+def _one_study_dir(base: Path) -> Path:
+    """The study's own folder under ``base`` (results/<study id>/ by default), or ``base``."""
+    if (base / "tables").exists() or (base / "analysis.parquet").exists():
+        return base
+    subs = [p for p in base.iterdir() if p.is_dir() and p.name not in ("qc",)] \
+        if base.exists() else []
+    return subs[0] if len(subs) == 1 else base
+
+
+def _R(run: Path) -> Path:
+    return _one_study_dir(run / "results")
+
+
+def _P(run: Path) -> Path:
+    return _one_study_dir(run / "data/processed")
+
 def _example(shape: str) -> Path:
     return ROOT / "data/examples" / shape
 
@@ -321,7 +338,7 @@ def _keys(truth: pd.DataFrame, run: Path, shape: str) -> pd.Series:
 
 
 def _flow_check(run: Path, e: dict) -> None:
-    flow = pd.read_csv(run / "results/tables/flow.csv").set_index("id")
+    flow = pd.read_csv(_R(run) / "tables/flow.csv").set_index("id")
     assert flow.loc["received", "n_after"] == e["records"]
     assert flow.loc["quarantined", "n_excluded"] == e["quarantined"]
     for crit, n in e["excluded_by_criterion"].items():
@@ -331,7 +348,7 @@ def _flow_check(run: Path, e: dict) -> None:
 
 def _rates_check(run: Path, shape: str, labels: dict[str, str]) -> None:
     e = _expected(shape)
-    rates = pd.read_csv(run / "results/tables/pcr_rates.csv")
+    rates = pd.read_csv(_R(run) / "tables/pcr_rates.csv")
     main = rates[rates["subset"] == "all"].set_index("group")
     r = pd.read_csv(FIXTURES / f"{shape}_pcr_rates.csv", dtype={"group": str}).set_index("group")
     for lv, label in labels.items():
@@ -348,7 +365,7 @@ def _dispositions_check(truth: pd.DataFrame, run: Path, shape: str) -> pd.DataFr
     """Every truth record is analysed/excluded/quarantined as the truth says (by patient key;
     the exported-twice registry patient has one analysed and one quarantined record)."""
     truth = truth.assign(patient_key=_keys(truth, run, shape))
-    disp = pd.read_parquet(run / "data/processed/dispositions.parquet")
+    disp = pd.read_parquet(_P(run) / "dispositions.parquet")
     assert len(disp) == len(truth)  # every record accounted for
     want = truth["disposition"].replace({"included": "analysed"})
     got = disp.groupby(disp["patient_key"].astype(str))["disposition"].agg(sorted)
@@ -358,7 +375,7 @@ def _dispositions_check(truth: pd.DataFrame, run: Path, shape: str) -> pd.DataFr
     d_exc = disp[disp["disposition"] == "excluded"].astype({"patient_key": str}) \
         .set_index("patient_key")["reason"]
     assert (d_exc.loc[exc["patient_key"]].to_numpy() == exc["reason"].to_numpy()).all()
-    q = pd.read_csv(run / "results/qc/quarantine.csv", dtype=str)
+    q = pd.read_csv(_R(run) / "qc/quarantine.csv", dtype=str)
     assert len(q) == (truth["disposition"] == "quarantined").sum()
     for rec in truth[truth["disposition"] == "quarantined"].itertuples():
         rules = ";".join(q.loc[q["patient_key"] == rec.patient_key, "reason"]).split(";")
@@ -368,7 +385,7 @@ def _dispositions_check(truth: pd.DataFrame, run: Path, shape: str) -> pd.DataFr
 
 def _analyses_check(run: Path, want: dict[str, tuple[str, int]], n_analysed: int) -> None:
     """results/tables/analyses.csv: which analyses ran (with how many patients) or why not."""
-    status = pd.read_csv(run / "results/tables/analyses.csv", keep_default_na=False) \
+    status = pd.read_csv(_R(run) / "tables/analyses.csv", keep_default_na=False) \
         .set_index("analysis")
     for analysis, (state, n_with_data) in want.items():
         row = status.loc[analysis]
@@ -396,13 +413,13 @@ def test_trial_end_to_end(pipeline):
     _flow_check(run, e)
     truth = _dispositions_check(truth, run, "trial")
     # and by file row: the one-file export keeps its row numbers
-    disp = pd.read_parquet(run / "data/processed/dispositions.parquet")
+    disp = pd.read_parquet(_P(run) / "dispositions.parquet")
     disp["file"] = disp["source_file"].map(lambda s: Path(s).name)
     m = truth.merge(disp, left_on=["file", "row"], right_on=["file", "source_row"],
                     how="outer", indicator=True, suffixes=("", "_pipe"))
     assert (m["_merge"] == "both").all() and (m["patient_key"] == m["patient_key_pipe"]).all()
 
-    ana = pd.read_parquet(run / "data/processed/analysis.parquet")
+    ana = pd.read_parquet(_P(run) / "analysis.parquet")
     assert "patient_id" not in ana.columns
     t = truth[truth["disposition"] == "included"].merge(ana, on="patient_key", how="outer",
                                                         indicator=True)
@@ -415,20 +432,20 @@ def test_trial_end_to_end(pipeline):
     np.testing.assert_array_equal(t["age"].astype(float), t["age_truth"].astype(float))
 
     _rates_check(run, "trial", {"3+": "IHC 3+", "2+/ISH+": "IHC 2+/ISH+"})
-    rates = pd.read_csv(run / "results/tables/pcr_rates.csv")
+    rates = pd.read_csv(_R(run) / "tables/pcr_rates.csv")
     for lv, label in (("3+", "IHC 3+"), ("2+/ISH+", "IHC 2+/ISH+")):
         inner = rates[rates["subset"] == label].set_index("group")
         g = e["groups"][lv]
         for anti in ("single", "dual"):
             assert inner.loc[anti, ["n", "events"]].astype(int).tolist() == \
                 [g[f"{anti}_n"], g[f"{anti}_pcr"]]
-    tests = pd.read_csv(run / "results/tables/pcr_tests.csv")
+    tests = pd.read_csv(_R(run) / "tables/pcr_tests.csv")
     r = pd.read_csv(FIXTURES / "trial_pcr_tests.csv").set_index("subset")
     main = tests[tests["subset"] == "all"].iloc[0]
     assert "Fisher" in main["test"]
     assert main["p"] == pytest.approx(r.loc["all", "p"], rel=5e-6)
 
-    t1 = pd.read_csv(run / "results/tables/table1.csv")
+    t1 = pd.read_csv(_R(run) / "tables/table1.csv")
     n_row = t1[t1["variable"] == "n"].iloc[0]
     assert (int(n_row["n_IHC 3+"]), int(n_row["n_IHC 2+/ISH+"])) == (62, 28)
     hr = t1[(t1["variable"] == "hr_status") & (t1["level"] == "positive")].iloc[0]
@@ -445,16 +462,16 @@ def test_registry_end_to_end(pipeline):
     e = _expected("registry")
     _flow_check(run, e)
     truth = _dispositions_check(truth, run, "registry")
-    q = pd.read_csv(run / "results/qc/quarantine.csv", dtype=str)
+    q = pd.read_csv(_R(run) / "qc/quarantine.csv", dtype=str)
     unmatched = q[q["reason"].str.contains("unmatched_record")]
     assert len(unmatched) == 5
-    problems = pd.read_csv(run / "results/qc/problems.csv", dtype=str, keep_default_na=False)
+    problems = pd.read_csv(_R(run) / "qc/problems.csv", dtype=str, keep_default_na=False)
     msgs = " ".join(problems.loc[problems["rule"] == "unmatched_record"].astype(str)
                     .agg(" ".join, axis=1))
     assert shapes.REGISTRY_BASELINE in msgs or "baseline" in msgs
     assert shapes.REGISTRY_OUTCOMES in msgs or "outcomes" in msgs
 
-    ana = pd.read_parquet(run / "data/processed/analysis.parquet")
+    ana = pd.read_parquet(_P(run) / "analysis.parquet")
     inc = truth[truth["disposition"] == "included"]
     t = inc.merge(ana, on="patient_key", how="outer", indicator=True)
     assert (t["_merge"] == "both").all() and len(t) == e["analysed"]
@@ -475,7 +492,7 @@ def test_registry_end_to_end(pipeline):
 
     labels = {"single": "Trastuzumab", "dual": "Trastuzumab + pertuzumab"}
     _rates_check(run, "registry", labels)
-    tests = pd.read_csv(run / "results/tables/pcr_tests.csv")
+    tests = pd.read_csv(_R(run) / "tables/pcr_tests.csv")
     main = tests[tests["subset"] == "all"].iloc[0]
     r = pd.read_csv(FIXTURES / "registry_pcr_tests.csv").iloc[0]
     assert "Pearson" in main["test"]
@@ -483,22 +500,22 @@ def test_registry_end_to_end(pipeline):
     assert main["statistic"] == pytest.approx(r["statistic"], rel=5e-6)
 
     # DFS: per patient above; per group the KM table and the tests against R on the truth
-    km = pd.read_csv(run / "results/tables/dfs_km.csv")
+    km = pd.read_csv(_R(run) / "tables/dfs_km.csv")
     for lv, label in labels.items():
         g = km[km["group"] == label]
         assert int(g["n_event"].sum()) == e["groups"][lv]["dfs_events"]
         assert int(g["n_risk"].max()) == e["groups"][lv]["dfs_n"]
-    lr = pd.read_csv(run / "results/tables/dfs_logrank.csv").iloc[0]
+    lr = pd.read_csv(_R(run) / "tables/dfs_logrank.csv").iloc[0]
     r_lr = pd.read_csv(FIXTURES / "registry_dfs_logrank.csv").iloc[0]
     assert lr["statistic"] == pytest.approx(r_lr["statistic"], rel=5e-6)
     assert lr["p"] == pytest.approx(r_lr["p"], rel=5e-6)
-    cox = pd.read_csv(run / "results/tables/dfs_cox.csv")
+    cox = pd.read_csv(_R(run) / "tables/dfs_cox.csv")
     uni = cox[(cox["model"] == "univariable") & (cox["variable"] == "group")
               & ~cox["reference"].astype(bool)].iloc[0]
     r_cox = pd.read_csv(FIXTURES / "registry_dfs_cox.csv").iloc[0]
     for col in ("hr", "lower", "upper", "p"):
         assert uni[col] == pytest.approx(r_cox[col], rel=5e-6), col
-    sm = pd.read_csv(run / "results/tables/dfs_summary.csv")
+    sm = pd.read_csv(_R(run) / "tables/dfs_summary.csv")
     sm = sm[(sm["endpoint"] == "DFS") & (sm["comparison"] == "group")]
     r_lm = pd.read_csv(FIXTURES / "registry_dfs_landmarks.csv")  # conf.type = "log-log"
     for rr in r_lm.itertuples():
@@ -509,7 +526,7 @@ def test_registry_end_to_end(pipeline):
             name = f"surv_{t}" + ("" if col == "surv" else f"_{col}")
             assert row[name] == pytest.approx(getattr(rr, col), rel=5e-6), (rr.group, col)
 
-    t1 = pd.read_csv(run / "results/tables/table1.csv")
+    t1 = pd.read_csv(_R(run) / "tables/table1.csv")
     n_row = t1[t1["variable"] == "n"].iloc[0]
     assert (int(n_row["n_Trastuzumab"]), int(n_row["n_Trastuzumab + pertuzumab"])) == (110, 170)
     hr = t1[(t1["variable"] == "hr_status") & (t1["level"] == "positive")].iloc[0]

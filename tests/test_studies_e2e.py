@@ -73,12 +73,26 @@ def pipeline(tmp_path_factory):
     return get
 
 
+def _res(run: Path, shape: str) -> Path:
+    """The study's results folder (results/<study id>/ unless its config names one)."""
+    from her2cohort.data.config import load_config
+
+    return run / load_config(run / "config/examples" / shape / "config.yaml")["results_dir"]
+
+
+def _proc(run: Path, shape: str) -> Path:
+    from her2cohort.data.config import load_config
+
+    return run / load_config(run / "config/examples" / shape / "config.yaml")["processed_dir"]
+
+
 def _results_file(run: Path, shape: str, name: str) -> Path:
     """results/<study id>/tables/<name> (issue 14 item 9), or results/tables/<name>."""
     from her2cohort.data.config import load_config
 
     sid = load_config(run / "config/examples" / shape / "config.yaml")["study"]["id"]
-    for p in (run / "results" / sid / "tables" / name, run / "results/tables" / name):
+    for p in (_res(run, shape) / "tables" / name, run / "results" / sid / "tables" / name,
+              run / "results/tables" / name):
         if p.exists():
             return p
     raise AssertionError(f"{name} not found under results/ for {shape}")
@@ -113,7 +127,7 @@ def test_every_record_as_the_truth_says(shape, pipeline):
     e = studies.expected_counts(truth, shape)
 
     # by file line: every record received is accounted for, with its disposition and reason
-    disp = pd.read_parquet(run / "data/processed/dispositions.parquet")
+    disp = pd.read_parquet(_proc(run, shape) / "dispositions.parquet")
     assert len(disp) == len(truth)
     disp["file"] = disp["source_file"].map(lambda s: Path(s).name)
     m = truth.merge(disp, left_on=["file", "row"], right_on=["file", "source_row"],
@@ -137,7 +151,7 @@ def test_every_record_as_the_truth_says(shape, pipeline):
     assert flow.iloc[-1]["n_after"] == e["analysed"]
 
     # the analysed patients: exposure values and pCR
-    ana = pd.read_parquet(run / "data/processed/analysis.parquet")
+    ana = pd.read_parquet(_proc(run, shape) / "analysis.parquet")
     assert "patient_id" not in ana.columns
     t = truth[truth["disposition"] == "analysed"].merge(ana, on="patient_key", how="outer",
                                                         indicator=True)
@@ -187,7 +201,7 @@ def test_statistics_equal_r(shape, pipeline):
     lab = {g: by_value[vals[0]] for g, vals in truth_levels.items()}
     ref = list(lab)[0]
     ep = ENDPOINT[shape]
-    main = pd.read_csv(run / "results/sensitivity/main.csv")
+    main = pd.read_csv(_res(run, shape) / "sensitivity/main.csv")
     abbr = {"os": "OS", "efs": "EFS", "rfs": "RFS"}[ep]
     lr = main[main["quantity"] == f"{abbr} log-rank"].iloc[0]
     r_lr = _r(shape, "logrank").iloc[0]
@@ -206,7 +220,7 @@ def test_statistics_equal_r(shape, pipeline):
         assert cox_lr["p"] == pytest.approx(r_cox["p"], rel=REL)
     km = _r(shape, "km")
     at60 = main[main["quantity"] == f"{abbr} at 60 months (%)"].set_index("group")
-    summ = pd.read_csv(run / f"results/tables/{ep}_summary.csv")
+    summ = pd.read_csv(_res(run, shape) / f"tables/{ep}_summary.csv")
     summ = summ[summ["comparison"] == "group"].set_index("group")
     for r in km.itertuples(index=False):
         g = lab[str(r.group)]
@@ -280,10 +294,10 @@ def _captions(run: Path, shape: str) -> str:
 @pytest.mark.parametrize("shape", studies.STUDIES)
 def test_no_word_the_study_does_not_support(shape, pipeline):
     run = pipeline(shape)
-    text = (run / "results/manuscript.md").read_text("utf-8")
+    text = (_res(run, shape) / "manuscript.md").read_text("utf-8")
     # figure and table captions of what ran; the landing page
     text += _captions(run, shape)
-    for f in sorted((run / "results/tables").glob("*.html")):
+    for f in sorted((_res(run, shape) / "tables").glob("*.html")):
         text += f.read_text("utf-8")
     import re
 

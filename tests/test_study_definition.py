@@ -252,3 +252,42 @@ def test_every_endpoint_is_a_need_with_its_forms(cfg):
     needs = {n["fact"]: n for n in required_fields(c)}
     assert needs["rfs"]["forms"] == [["dfs_time", "dfs_event"]]
     assert groups_of(c)["column"] == "her2_class"
+
+
+# --------------------------------------------------------------------------- outputs per study
+def test_each_study_has_its_own_output_folders(tmp_path):
+    cfg = load_config(_minimal(tmp_path, id="her2-low"))
+    assert (cfg["results_dir"], cfg["processed_dir"]) == ("results/her2-low",
+                                                          "data/processed/her2-low")
+    demo = load_study_config(ROOT / "config/config.yaml")  # the demo names its folders
+    assert (demo["results_dir"], demo["processed_dir"]) == ("results", "data/processed")
+    p = _minimal(tmp_path)
+    doc = yaml.safe_load(p.read_text("utf-8"))
+    doc["results_dir"] = "../elsewhere"
+    p.write_text(yaml.safe_dump(doc), "utf-8")
+    with pytest.raises(ConfigError, match="results_dir"):
+        load_config(p)
+
+
+def test_outputs_the_configuration_no_longer_produces(tmp_path):
+    from her2cohort.stages.outputs import stale_outputs
+
+    res = tmp_path / "results"
+    names = ["tables/dfs_km.csv", "tables/os_km.csv", "tables/os_iptw_balance.csv",
+             "figures/os_iptw_km.png", "figures/dfs_iptw_km.png", "tables/pcr_rates.csv",
+             "figures/pcr_forest.png", "tables/followup.csv", "tables/survival_summary.csv",
+             "sensitivity/main.csv", "sensitivity/gone.csv", "sensitivity/kept.csv",
+             "tables/table1.csv", "tables/flow.csv"]
+    for n in names:
+        (res / n).parent.mkdir(parents=True, exist_ok=True)
+        (res / n).write_text("x")
+    on = {"table1": True, "pcr": True, "her2_loss": True, "survival": True}
+    stale = {str(p.relative_to(res)) for p in stale_outputs(res, ["dfs"], ["main", "kept"], on)}
+    assert stale == {"tables/os_km.csv", "tables/os_iptw_balance.csv", "figures/os_iptw_km.png",
+                     "tables/followup.csv", "tables/survival_summary.csv",
+                     "sensitivity/gone.csv"}
+    off = {**on, "pcr": False, "survival": False}
+    stale = {str(p.relative_to(res)) for p in stale_outputs(res, ["dfs"], ["main"], off)}
+    assert {"tables/dfs_km.csv", "figures/dfs_iptw_km.png", "tables/pcr_rates.csv",
+            "figures/pcr_forest.png", "sensitivity/kept.csv"} <= stale
+    assert "tables/table1.csv" not in stale and "tables/flow.csv" not in stale

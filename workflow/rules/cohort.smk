@@ -1,23 +1,23 @@
 rule cohort:
     input:
-        in_derived="data/processed/derived.parquet",
-        in_quarantine="data/processed/quarantine.parquet",
+        in_derived=P("derived.parquet"),
+        in_quarantine=P("quarantine.parquet"),
     output:
-        out_analysis="data/processed/analysis.parquet",
-        out_dispositions="data/processed/dispositions.parquet",
-        out_flow="results/tables/flow.csv",
+        out_analysis=P("analysis.parquet"),
+        out_dispositions=P("dispositions.parquet"),
+        out_flow=R("tables/flow.csv"),
         out_flow_html=report(
-            "results/tables/flow.html",
+            R("tables/flow.html"),
             caption="../report/flow.rst",
             category="Cohort",
         ),
-        out_analyses="results/tables/analyses.csv",
+        out_analyses=R("tables/analyses.csv"),
         out_flow_png=report(
-            "results/figures/flow_diagram.png",
+            R("figures/flow_diagram.png"),
             caption="../report/flow.rst",
             category="Cohort",
         ),
-        out_flow_pdf="results/figures/flow_diagram.pdf",
+        out_flow_pdf=R("figures/flow_diagram.pdf"),
     log:
         "logs/cohort.log",
     conda:

@@ -5,6 +5,7 @@ import yaml
 from snakemake.utils import min_version
 
 from her2cohort.data.config import ConfigError, prepare_config, validate_config
+from her2cohort.stages.outputs import remove_stale_outputs
 from her2cohort.stages.params import analyses, code_version, rule_params
 from her2cohort.stages.provenance import git_state
 from her2cohort.stages.sensitivity import sensitivity_params, variant_config
@@ -46,6 +47,21 @@ if _problems:
 
 SENSITIVITY_KEYS = tuple(sensitivity_params(config, "main"))
 
+# Where this study's outputs go (config results_dir, processed_dir; by default
+# results/<study id>/ and data/processed/<study id>/), so that two studies never mix.
+RESULTS = config["results_dir"].rstrip("/")
+PROCESSED = config["processed_dir"].rstrip("/")
+
+
+def R(path):
+    """A path under this study's results folder."""
+    return f"{RESULTS}/{path}"
+
+
+def P(path):
+    """A path under this study's folder of private, patient-level intermediates."""
+    return f"{PROCESSED}/{path}"
+
 
 def centre_files():
     """Raw files of every centre (``file:`` or ``files:``): a changed file reruns ingestion.
@@ -77,13 +93,13 @@ def followup_tables(wildcards=None):
     """The follow-up table of every endpoint, when the time-to-event analyses run."""
     if not analyses(config)["survival"]:
         return []
-    return [f"results/tables/{e}_followup.csv" for e in endpoint_ids()]
+    return [R(f"tables/{e}_followup.csv") for e in endpoint_ids()]
 
 
 def pcr_dose_figures(ext):
     """One dose-response figure per continuous predictor of pCR (config pcr.continuous)."""
     return expand(
-        f"results/figures/pcr_dose_{{var}}.{ext}",
+        R(f"figures/pcr_dose_{{var}}.{ext}"),
         var=config["pcr"].get("continuous", []),
     )
 
@@ -92,42 +108,42 @@ def analysis_targets():
     """Outputs of the enabled analyses (config ``analyses:``)."""
     on = analyses(config)
     targets = [
-        "results/config.yaml",
-        "results/provenance.json",
-        "results/summary.json",
-        "results/manuscript.md",
+        R("config.yaml"),
+        R("provenance.json"),
+        R("summary.json"),
+        R("manuscript.md"),
     ]
     if (config.get("sensitivity") or {}).get("variants"):
-        targets += ["results/tables/sensitivity.csv", "results/tables/sensitivity.html"]
+        targets += [R("tables/sensitivity.csv"), R("tables/sensitivity.html")]
     if on["table1"]:
         targets += [
-            "results/tables/table1.csv",
-            "results/tables/table1.docx",
-            "results/tables/table1.html",
+            R("tables/table1.csv"),
+            R("tables/table1.docx"),
+            R("tables/table1.html"),
         ]
     if on["her2_loss"]:
-        targets += [f"results/tables/her2_loss.{ext}" for ext in ("csv", "docx", "html")]
+        targets += [R(f"tables/her2_loss.{ext}") for ext in ("csv", "docx", "html")]
     if on["pcr"]:
         tables = ["pcr_rates", "pcr_logistic", "pcr_within_groups"]
         tables += ["pcr_continuous", "pcr_strata", "pcr_trend", "pcr_subgroups"]
         targets += [
-            f"results/tables/{t}.{ext}"
+            R(f"tables/{t}.{ext}")
             for t in tables
             for ext in ("csv", "docx", "html")
         ]
         targets += [
-            "results/tables/pcr_tests.csv",
-            "results/tables/pcr_logistic_mi.csv",
-            "results/figures/pcr_rates.png",
-            "results/figures/pcr_forest.png",
+            R("tables/pcr_tests.csv"),
+            R("tables/pcr_logistic_mi.csv"),
+            R("figures/pcr_rates.png"),
+            R("figures/pcr_forest.png"),
         ]
         targets += pcr_dose_figures("png")
     if on["survival"]:
         for e in endpoint_ids():
             targets += [
-                f"results/tables/{e}_km.csv",
-                f"results/tables/{e}_logrank.csv",
-                f"results/tables/{e}_cox.csv",
-                f"results/figures/{e}_km.png",
+                R(f"tables/{e}_km.csv"),
+                R(f"tables/{e}_logrank.csv"),
+                R(f"tables/{e}_cox.csv"),
+                R(f"figures/{e}_km.png"),
             ]
     return targets

@@ -1,8 +1,8 @@
 rule derive:
     input:
-        in_parquet="data/processed/validated.parquet",
+        in_parquet=P("validated.parquet"),
     output:
-        out_parquet="data/processed/derived.parquet",
+        out_parquet=P("derived.parquet"),
     log:
         "logs/derive.log",
     conda:

@@ -1,11 +1,11 @@
 rule her2_loss:
     input:
-        in_analysis="data/processed/analysis.parquet",
+        in_analysis=P("analysis.parquet"),
     output:
-        out_csv="results/tables/her2_loss.csv",
-        out_docx="results/tables/her2_loss.docx",
+        out_csv=R("tables/her2_loss.csv"),
+        out_docx=R("tables/her2_loss.docx"),
         out_html=report(
-            "results/tables/her2_loss.html",
+            R("tables/her2_loss.html"),
             caption="../report/her2_loss.rst",
             category="Response",
         ),

@@ -3,8 +3,8 @@ rule ingest:
         mappings=config["centres"],
         raw=centre_files(),
     output:
-        out_parquet="data/processed/harmonized.parquet",
-        out_problems="results/qc/ingest_problems.csv",
+        out_parquet=P("harmonized.parquet"),
+        out_problems=R("qc/ingest_problems.csv"),
     log:
         "logs/ingest.log",
     conda:

@@ -3,7 +3,7 @@ rule provenance:
         in_mappings=config["centres"],
         in_raw=centre_files(),
     output:
-        out_json="results/provenance.json",
+        out_json=R("provenance.json"),
     log:
         "logs/provenance.log",
     conda:

@@ -1,6 +1,6 @@
 rule run_config:
     output:
-        out_yaml="results/config.yaml",
+        out_yaml=R("config.yaml"),
     log:
         "logs/run_config.log",
     conda:

@@ -1,9 +1,9 @@
 rule sensitivity:
     input:
-        in_validated="data/processed/validated.parquet",
-        in_quarantine="data/processed/quarantine.parquet",
+        in_validated=P("validated.parquet"),
+        in_quarantine=P("quarantine.parquet"),
     output:
-        out_csv="results/sensitivity/{variant}.csv",
+        out_csv=R("sensitivity/{variant}.csv"),
     log:
         "logs/sensitivity_{variant}.log",
     conda:

@@ -1,16 +1,16 @@
 rule sensitivity_table:
     input:
         in_variants=expand(
-            "results/sensitivity/{variant}.csv", variant=sensitivity_variants()
+            R("sensitivity/{variant}.csv"), variant=sensitivity_variants()
         ),
     output:
-        out_csv="results/tables/sensitivity.csv",
+        out_csv=R("tables/sensitivity.csv"),
         out_html=report(
-            "results/tables/sensitivity.html",
+            R("tables/sensitivity.html"),
             caption="../report/sensitivity.rst",
             category="Sensitivity",
         ),
-        out_docx="results/tables/sensitivity.docx",
+        out_docx=R("tables/sensitivity.docx"),
     log:
         "logs/sensitivity_table.log",
     conda:

@@ -1,13 +1,13 @@
 rule summary:
     input:
-        in_headline="results/sensitivity/main.csv",
-        in_flow="results/tables/flow.csv",
-        in_analysis="data/processed/analysis.parquet",
+        in_headline=R("sensitivity/main.csv"),
+        in_flow=R("tables/flow.csv"),
+        in_analysis=P("analysis.parquet"),
         in_followup=followup_tables,
     output:
-        out_json="results/summary.json",
+        out_json=R("summary.json"),
         out_md=report(
-            "results/manuscript.md",
+            R("manuscript.md"),
             caption="../report/manuscript.rst",
             category="Manuscript",
         ),

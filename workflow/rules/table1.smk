@@ -1,11 +1,11 @@
 rule table1:
     input:
-        in_analysis="data/processed/analysis.parquet",
+        in_analysis=P("analysis.parquet"),
     output:
-        out_csv="results/tables/table1.csv",
-        out_docx="results/tables/table1.docx",
+        out_csv=R("tables/table1.csv"),
+        out_docx=R("tables/table1.docx"),
         out_html=report(
-            "results/tables/table1.html",
+            R("tables/table1.html"),
             caption="../report/table1.rst",
             category="Baseline",
         ),

@@ -78,14 +78,23 @@ def fill_defaults(cfg: dict, schema: dict | None = None) -> dict:
 def prepare_config(cfg: dict) -> dict:
     """What every entry point does to a loaded config before checking it (in place): YAML's
     unquoted years and dates as text, older keys translated into the study definition
-    (``study.definition.upgrade_config``), defaults filled from the schema."""
+    (``study.definition.upgrade_config``), defaults filled from the schema, the output
+    folders resolved (``results/<study id>``, ``data/processed/<study id>`` by default)."""
     from ..study.definition import upgrade_config
 
     if not isinstance(cfg, dict):
         return cfg
     normalise_config(cfg)
     upgrade_config(cfg)
-    return fill_defaults(cfg)
+    fill_defaults(cfg)
+    # each study's outputs in a folder of its own unless the config names one
+    sid = str((cfg.get("study") or {}).get("id") or "study") if isinstance(
+        cfg.get("study"), dict) else "study"
+    if cfg.get("results_dir") is None:
+        cfg["results_dir"] = f"results/{sid}"
+    if cfg.get("processed_dir") is None:
+        cfg["processed_dir"] = f"data/processed/{sid}"
+    return cfg
 
 
 def validate_config(cfg: dict, source: str = "config") -> dict:

@@ -260,12 +260,15 @@ def _report_items() -> list[str]:
     """File names of every output the rules mark with report()."""
     names = []
     for smk in (ROOT / "workflow/rules").glob("*.smk"):
-        names += re.findall(r'report\(\s*"[^"]*/([^"/]+)"', smk.read_text("utf-8"))
+        text = smk.read_text("utf-8")
+        names += re.findall(r'report\(\s*R\(f?"[^"]*?([^"/]+)"\)', text)
+        names += [f"{{endpoint}}_{n}.png" for n in re.findall(r'_survival_figure\("(\w+)"',
+                                                                  text)]
     # the survival rule runs once per endpoint of the demo's study definition
     eps = ("dfs", "os", "efs")
     names = [n.replace("{endpoint}", e) for n in names for e in
              (eps if "{endpoint}" in n else ("",))]
-    return sorted(set(names))
+    return sorted({n for n in names if "{" not in n})  # not the helper's own template
 
 
 def test_report_shows_every_figure_and_table_inline(run):

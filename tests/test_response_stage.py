@@ -427,3 +427,20 @@ def test_her2_loss_is_its_own_stage(tmp_path):
     assert loss["p"].iloc[0] == pytest.approx(p["p"], rel=5e-6)
     assert "Fisher" in loss["test"].iloc[0]
     assert "HER2 loss" in Path(out["out_html"]).read_text("utf-8")
+
+
+def test_no_estimable_subgroup_is_a_reason_not_a_crash(tmp_path, cfg):
+    """The documented subgroup_min_n (10) on a cohort too small for any subgroup level (the
+    response stage used to crash in the forest plot): the stage finishes, the subgroup table
+    and figure say why."""
+    c = copy.deepcopy(cfg)
+    c["pcr"]["subgroups"] = ["ct"]
+    c["pcr"]["subgroup_min_n"] = 10
+    c["pcr"]["continuous"] = []
+    c["pcr"]["imputation"]["enabled"] = False
+    paths = _run(tmp_path, cohort(n3=9, n2=7, seed=3), c)
+    sub = _csv(paths, "out_subgroups")
+    assert sub["status"].tolist() == ["skipped"]
+    assert "no subgroup odds ratio is estimable" in sub["reason"].item()
+    assert "fewer than 10 patients" in sub["reason"].item()
+    assert Path(paths["out_forest_png"]).stat().st_size > 1000

@@ -79,7 +79,7 @@ def test_analysis_schema_rejects_bad_rows():
         "stage": pd.array(["IIA", "IIIC"], dtype="string"),
     })
     with pytest.raises(ValueError) as e:
-        check_analysis(df, "her2_class", ["3+", "2+/ISH+"])
+        check_analysis(df, "her2_class", ["3+", "2+/ISH+"], ["dfs"])
     msg = str(e.value)
     assert "patient_key" in msg and "her2_class" in msg and "dfs_months" in msg
 

@@ -27,7 +27,12 @@ from her2cohort.stages.params import groups_of, load_study_config, stage_params
 ROOT = Path(__file__).resolve().parents[1]
 RULE = (ROOT / "workflow/rules/survival.smk").read_text("utf-8")
 # the rule runs once per endpoint (wildcard {endpoint}); most tests run the DFS job
-TEMPLATES = dict(re.findall(r'(out_\w+)=(?:report\(\s*)?"(results/[^"]+)"', RULE))
+COMMON = (ROOT / "workflow/rules/common.smk").read_text("utf-8")
+_OPTIONAL = COMMON[COMMON.index("def survival_optional_outputs"):]
+TEMPLATES = {k: "results/" + v for k, v in re.findall(
+    r'(out_\w+)=(?:report\(\s*)?R\(f?"([^"]+)"\)', RULE + _OPTIONAL)}
+TEMPLATES.update({k: f"results/figures/{{endpoint}}_{name}.png" for k, name in re.findall(
+    r'(out_\w+)=_survival_figure\("(\w+)"', _OPTIONAL)})
 OUTPUTS = {k: v.replace("{endpoint}", "dfs") for k, v in TEMPLATES.items()}
 RTOL = 5e-6  # CSVs are written with 6 significant digits
 

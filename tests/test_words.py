@@ -419,3 +419,56 @@ def test_summary_main_writes_json_and_text(tmp_path):
     assert "Of 600 records received from 2 centres, 575 patients were analysed" in text
     assert "Median follow-up (reverse Kaplan-Meier) was 51.3 months for DFS." in text
     assert "SIMULATED" in text and "HER2 status by ASCO/CAP 2018." in text
+
+
+def test_few_events_follow_the_tables_rule_and_no_infinite_ratio():
+    """A tiny cohort (12 patients, 3 events, all in one group): the headline follows
+    survival.min_events as the survival tables do (no log-rank, no hazard ratio, no adjusted
+    hazard ratio) and the Results text says why instead of printing 'hazard ratio 0'."""
+    study = {"title": "t", "exposure": {"name": "HR status", "column": "hr_status",
+                                        "levels": ["negative", "positive"]},
+             "endpoints": {"os": {"name": "Overall survival", "abbreviation": "OS",
+                                  "events": ["death"]}}, "primary_endpoint": "os"}
+    df = pd.DataFrame({"hr_status": ["negative"] * 7 + ["positive"] * 5,
+                       "os_months": [5.0, 9, 12, 20, 30, 31, 40, 6, 14, 22, 35, 50],
+                       "os_event": pd.array([1, 1, 1, 0, 0, 0, 0] + [0] * 5, dtype="Int8")})
+    rows = headline(df, study=study, min_events=5)
+    lr = next(r for r in rows if r["quantity"] == "OS log-rank")
+    assert "p" not in lr and lr["note"] == ("not estimable: 3 event(s) < "
+                                            "survival.min_events (5)")
+    hr = next(r for r in rows if r["quantity"] == "OS hazard ratio")
+    assert "not estimable" in hr["note"] and not np.isfinite(hr.get("estimate", np.nan))
+    text = manuscript(estimates(pd.DataFrame(rows)), study=study, flow={**FLOW, "analysed": 12})
+    assert "OS was not compared (3 event(s) < survival.min_events (5))" in text
+    assert "hazard ratio 0" not in text and "log-rank p" not in text
+    # with the rule off (min_events 1) the ratio still runs to 0: not estimable, not a number
+    rows = headline(df, study=study, min_events=1)
+    hr = next(r for r in rows if r["quantity"] == "OS hazard ratio")
+    assert np.isnan(hr["estimate"]) and "runs to 0 or infinity" in hr["note"]
+    assert json.dumps(estimates(pd.DataFrame(rows)), allow_nan=False)
+
+
+def test_ordered_levels_get_a_trend_test_in_the_text():
+    from her2cohort.stats.kgroups import logrank_trend, proportion_trend
+
+    rng = np.random.default_rng(3)
+    n = 300
+    grade = rng.choice(["1", "2", "3"], n)
+    df = pd.DataFrame({"grade": grade, "pcr": rng.random(n) < np.select(
+        [grade == "1", grade == "2"], [0.15, 0.3], 0.45)})
+    df["rfs_months"], df["rfs_event"] = _surv(rng, n)
+    study = {"title": "t", "exposure": {"name": "Grade", "column": "grade",
+                                        "levels": ["1", "2", "3"], "ordered": True},
+             "endpoints": {"rfs": {"name": "Relapse-free survival", "abbreviation": "RFS",
+                                   "events": ["distant", "death"]}}}
+    rows = headline(df, study=study)
+    trend = next(r for r in rows if r["quantity"] == "RFS log-rank trend")
+    want = logrank_trend(df.assign(g=df["grade"]), "rfs_months", "rfs_event", "g",
+                         levels=["1", "2", "3"]).iloc[0]
+    assert trend["p"] == pytest.approx(want["p"], rel=1e-12)
+    ptrend = next(r for r in rows if r["quantity"] == "pCR trend")
+    want = proportion_trend(df.assign(y=df["pcr"].astype(int)), "y", "grade",
+                            levels=["1", "2", "3"]).iloc[0]
+    assert ptrend["p"] == pytest.approx(want["p"], rel=1e-12)
+    text = manuscript(estimates(pd.DataFrame(rows)), study=study, flow=FLOW)
+    assert "log-rank test for trend gave" in text and "test for trend in proportions" in text

@@ -65,7 +65,11 @@ def _support_lines(cfg: dict, needs: list[dict]) -> list[str]:
         lost: dict[str, list[str]] = {}
         for need in unsupported:
             for by in need["by"]:
-                lost.setdefault(by, []).append(f"{need['fact']} ({describe_forms(need)})")
+                declared = sorted({f for form in need["forms"] for f in form}
+                                  & set(m.get("not_recorded") or []))
+                lost.setdefault(by, []).append(
+                    f"{need['fact']} (declared not recorded: {', '.join(declared)}; "
+                    f"it needs {describe_forms(need)})")
         ok = [a for a in on if a not in lost]
         lines.append(f"  {m['centre']}: {', '.join(ok) if ok else 'no analysis'}")
         for by, facts in sorted(lost.items()):

@@ -89,6 +89,45 @@ def endpoint_ids():
     return list(config["study"].get("endpoints") or {})
 
 
+def _survival_figure(name, caption):
+    return report(
+        R(f"figures/{{endpoint}}_{name}.png"),
+        caption=f"../report/{caption}",
+        category="Survival",
+        subcategory="{endpoint}",
+    )
+
+
+def survival_optional_outputs():
+    """Outputs of rule survival that only a study with a treatment (study: treatment:) or
+    with pCR (analyses: pcr:) has, so that no other study's report holds them."""
+    out = {}
+    if config["study"].get("treatment"):
+        out.update(
+            out_iptw_html=report(
+                R("tables/{endpoint}_iptw.html"),
+                caption="../report/survival_iptw.rst",
+                category="Survival",
+                subcategory="{endpoint}",
+            ),
+            out_iptw=R("tables/{endpoint}_iptw.csv"),
+            out_balance=R("tables/{endpoint}_iptw_balance.csv"),
+            out_treatment_png=_survival_figure("km_treatment", "survival_iptw.rst"),
+            out_treatment_pdf=R("figures/{endpoint}_km_treatment.pdf"),
+            out_love_png=_survival_figure("iptw_love", "survival_iptw.rst"),
+            out_love_pdf=R("figures/{endpoint}_iptw_love.pdf"),
+            out_iptw_png=_survival_figure("iptw_km", "survival_iptw.rst"),
+            out_iptw_pdf=R("figures/{endpoint}_iptw_km.pdf"),
+        )
+    if analyses(config)["pcr"]:
+        out.update(
+            out_landmark=R("tables/{endpoint}_landmark_pcr.csv"),
+            out_pcr_png=_survival_figure("km_pcr", "survival_pcr.rst"),
+            out_pcr_pdf=R("figures/{endpoint}_km_pcr.pdf"),
+        )
+    return out
+
+
 def followup_tables(wildcards=None):
     """The follow-up table of every endpoint, when the time-to-event analyses run."""
     if not analyses(config)["survival"]:
@@ -127,9 +166,7 @@ def analysis_targets():
         tables = ["pcr_rates", "pcr_logistic", "pcr_within_groups"]
         tables += ["pcr_continuous", "pcr_strata", "pcr_trend", "pcr_subgroups"]
         targets += [
-            R(f"tables/{t}.{ext}")
-            for t in tables
-            for ext in ("csv", "docx", "html")
+            R(f"tables/{t}.{ext}") for t in tables for ext in ("csv", "docx", "html")
         ]
         targets += [
             R("tables/pcr_tests.csv"),

@@ -1,7 +1,10 @@
+# The comparison of treatment arms (with study: treatment:) and by pCR (with analyses: pcr:)
+# are outputs only where the study has them (survival_optional_outputs in common.smk).
 rule survival:
     input:
         in_analysis=P("analysis.parquet"),
     output:
+        **survival_optional_outputs(),
         out_km=R("tables/{endpoint}_km.csv"),
         out_summary=R("tables/{endpoint}_summary.csv"),
         out_summary_html=report(
@@ -17,21 +20,12 @@ rule survival:
             subcategory="{endpoint}",
         ),
         out_cox_docx=R("tables/{endpoint}_cox.docx"),
-        out_iptw_html=report(
-            R("tables/{endpoint}_iptw.html"),
-            caption="../report/survival_iptw.rst",
-            category="Survival",
-            subcategory="{endpoint}",
-        ),
         out_risk=R("tables/{endpoint}_risk_table.csv"),
         out_logrank=R("tables/{endpoint}_logrank.csv"),
         out_followup=R("tables/{endpoint}_followup.csv"),
         out_cox=R("tables/{endpoint}_cox.csv"),
         out_zph=R("tables/{endpoint}_cox_zph.csv"),
         out_cox_mi=R("tables/{endpoint}_cox_mi.csv"),
-        out_iptw=R("tables/{endpoint}_iptw.csv"),
-        out_balance=R("tables/{endpoint}_iptw_balance.csv"),
-        out_landmark=R("tables/{endpoint}_landmark_pcr.csv"),
         out_rmst=R("tables/{endpoint}_rmst.csv"),
         out_notes=R("tables/{endpoint}_notes.csv"),
         out_png=report(
@@ -41,20 +35,6 @@ rule survival:
             subcategory="{endpoint}",
         ),
         out_pdf=R("figures/{endpoint}_km.pdf"),
-        out_treatment_png=report(
-            R("figures/{endpoint}_km_treatment.png"),
-            caption="../report/survival_iptw.rst",
-            category="Survival",
-            subcategory="{endpoint}",
-        ),
-        out_treatment_pdf=R("figures/{endpoint}_km_treatment.pdf"),
-        out_pcr_png=report(
-            R("figures/{endpoint}_km_pcr.png"),
-            caption="../report/survival_pcr.rst",
-            category="Survival",
-            subcategory="{endpoint}",
-        ),
-        out_pcr_pdf=R("figures/{endpoint}_km_pcr.pdf"),
         out_zph_png=report(
             R("figures/{endpoint}_cox_zph.png"),
             caption="../report/survival_cox.rst",
@@ -69,20 +49,6 @@ rule survival:
             subcategory="{endpoint}",
         ),
         out_forest_pdf=R("figures/{endpoint}_cox_forest.pdf"),
-        out_love_png=report(
-            R("figures/{endpoint}_iptw_love.png"),
-            caption="../report/survival_iptw.rst",
-            category="Survival",
-            subcategory="{endpoint}",
-        ),
-        out_love_pdf=R("figures/{endpoint}_iptw_love.pdf"),
-        out_iptw_png=report(
-            R("figures/{endpoint}_iptw_km.png"),
-            caption="../report/survival_iptw.rst",
-            category="Survival",
-            subcategory="{endpoint}",
-        ),
-        out_iptw_pdf=R("figures/{endpoint}_iptw_km.pdf"),
     log:
         "logs/survival_{endpoint}.log",
     wildcard_constraints:

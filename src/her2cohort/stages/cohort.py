@@ -73,7 +73,7 @@ def flow_display(flow: pd.DataFrame, status: pd.DataFrame, simulated: bool):
     })
     notes = [f"{r.analysis}: {r.status}" + (f" ({r.reason})" if r.reason else "")
              for r in status.itertuples() if r.enabled]  # analyses switched off: not named
-    extra = ["SIMULATED demo data: no real patient is represented."] if simulated else []
+    extra = ["SIMULATED data: no real patient is represented."] if simulated else []
     return DisplayTable(body, title="Flow of records: received, quarantined, excluded by each "
                         "criterion, analysed (per centre in the centre columns)",
                         footnotes=["Analyses: " + "; ".join(notes), *extra])
@@ -108,7 +108,7 @@ def main(*, in_derived, in_quarantine, out_analysis, out_dispositions, out_flow,
     final = [(lab, int(counts.get(lab, 0))) for lab in
              [groups.get("labels", {}).get(lv, lv) for lv in groups["levels"]]]
     n_centres = pd.concat([derived["centre"], quarantined["centre"]]).nunique()
-    title = "Flow of records" + (" (SIMULATED demo data)" if simulated else "")
+    title = "Flow of records" + (" (SIMULATED data)" if simulated else "")
     flow_fig = flow.copy()
     flow_fig.loc[flow_fig["kind"] == "start", "label"] = \
         f"Records received from {n_centres} centre{'s' if n_centres != 1 else ''}"

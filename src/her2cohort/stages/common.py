@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-TABLE_FOOTNOTE_SIMULATED = "SIMULATED demo data: no real patient is represented."
+TABLE_FOOTNOTE_SIMULATED = "SIMULATED data: no real patient is represented."
 
 
 def write_csv(df: pd.DataFrame, path: str | Path, digits: int = 6) -> None:
@@ -43,7 +43,7 @@ def simulated_notes(simulated: bool) -> list[str]:
 
 def figure_note(simulated: bool) -> str:
     """Line added to figure annotations when the data are simulated."""
-    return "\nSIMULATED demo data" if simulated else ""
+    return "\nSIMULATED data" if simulated else ""
 
 
 def group_setup(groups: dict, df: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:

@@ -10,6 +10,7 @@ treatment arms and endpoints by their ids) for ``summary.json``."""
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from ..render.words import slug
@@ -42,7 +43,7 @@ def _events01(s: pd.Series) -> pd.Series:
 
 def headline(analysed: pd.DataFrame, *, study: dict, groups: dict | None = None,
              pcr_test: str = "pearson", km_ci: str = "log", landmark: float = 60.0,
-             adjusted: dict | None = None) -> list[dict]:
+             adjusted: dict | None = None, min_events: int = 5) -> list[dict]:
     """Rows ``{key, quantity, group, estimate, lower, upper, n, events, p, test, ci_method,
     note}`` for the study ``study`` (the config's ``study:`` section; ``groups`` defaults to
     its exposure's groups):
@@ -61,6 +62,11 @@ def headline(analysed: pd.DataFrame, *, study: dict, groups: dict | None = None,
       ``dfs_covariates``), ``pcr_imputation``, ``cox_imputation`` (``dfs_imputation``),
       ``cox`` (``dfs_cox``), ``pcr_method``, ``pcr_min_cell``): the adjusted OR and HR of
       each level vs the reference, by complete case or by multiple imputation.
+
+    The rules of the survival tables hold here too: with fewer than ``min_events`` events
+    (``survival.min_events``) no test or model of that comparison is reported, and a hazard
+    ratio running to 0 or infinity (a group without events) is "not estimable", never a
+    number.
     """
     from ..stats.proportions import compare_proportions, rate_table
     from ..stats.survival import cox, km_at, logrank
@@ -128,7 +134,8 @@ def headline(analysed: pd.DataFrame, *, study: dict, groups: dict | None = None,
         has = df[df["pcr"].notna()].copy()
         with_pcr = [lab for lab in present if (has["group"] == lab).any()]
         if len(with_pcr) >= 2:
-            _pcr_rows(rows, has, with_pcr, pcr_test, adjusted, rate_table, compare_proportions)
+            _pcr_rows(rows, has, with_pcr, pcr_test, adjusted, rate_table, compare_proportions,
+                      bool(groups.get("ordered")))
             if tr is not None:
                 for lab in with_pcr:
                     sub = has[has["group"] == lab]
@@ -139,7 +146,7 @@ def headline(analysed: pd.DataFrame, *, study: dict, groups: dict | None = None,
         if ep.time not in df or ep.event not in df:
             continue  # not computed for these data (its fields are not recorded)
         _endpoint_rows(rows, df, ep, present, tr, km_ci, landmark, adjusted, cox, km_at,
-                       logrank)
+                       logrank, min_events, bool(groups.get("ordered")))
     return _keyed(rows)
 
 
@@ -150,7 +157,8 @@ def _keyed(rows: list[dict]) -> list[dict]:
              **{k: v for k, v in r.items() if k != "key"}} for r in rows]
 
 
-def _pcr_rows(rows, has, present, pcr_test, adjusted, rate_table, compare_proportions) -> None:
+def _pcr_rows(rows, has, present, pcr_test, adjusted, rate_table, compare_proportions,
+              ordered: bool = False) -> None:
     """pCR per group, the test across the groups, the crude (and adjusted) odds ratio of each
     level vs the reference."""
     has["pcr_int"] = has["pcr"].astype(int)
@@ -167,6 +175,16 @@ def _pcr_rows(rows, has, present, pcr_test, adjusted, rate_table, compare_propor
                 "test": t["test"], "note": t["warning"]}
 
     _guarded(rows, "pCR difference", across, pcr_test_row)
+    if ordered and len(present) > 2:
+        from ..stats.kgroups import proportion_trend
+
+        def trend_row() -> dict:
+            t = proportion_trend(has, "pcr_int", "group", levels=present).iloc[0]
+            return {"key": f"pcr_trend/{slug(across)}", "quantity": "pCR trend",
+                    "group": across, "estimate": t["statistic"], "p": t["p"],
+                    "test": t["test"], "note": t["warning"] or None}
+
+        _guarded(rows, "pCR trend", across, trend_row, f"pcr_trend/{slug(across)}")
     d = has.assign(group=has["group"].astype(object))
     crude = _level_rows("pCR odds ratio", present)
     try:
@@ -182,7 +200,7 @@ def _pcr_rows(rows, has, present, pcr_test, adjusted, rate_table, compare_propor
 
 
 def _endpoint_rows(rows, df, ep, present, tr, km_ci, landmark, adjusted, cox, km_at,
-                   logrank) -> None:
+                   logrank, min_events: int = 5, ordered: bool = False) -> None:
     """Events, log-rank, Cox HR (k - 1 rows; LR test for k > 2), survival at the landmark,
     within-group treatment log-rank and adjusted HR of one endpoint."""
     ab, eid = ep.abbreviation, ep.id
@@ -206,6 +224,9 @@ def _endpoint_rows(rows, df, ep, present, tr, km_ci, landmark, adjusted, cox, km
                      "group": across, "note": "not estimable: no events"})
         return
     ref = have[0]
+    n_events = int(surv[ep.event].sum())
+    few = (f"not estimable: {n_events} event(s) < survival.min_events ({min_events})"
+           if n_events < min_events else "")
 
     def logrank_row() -> dict:
         lr = logrank(surv, ep.time, ep.event, "group", group_order=have)
@@ -213,13 +234,30 @@ def _endpoint_rows(rows, df, ep, present, tr, km_ci, landmark, adjusted, cox, km
                 "group": across, "estimate": lr["statistic"], "p": lr["p"], "test": lr["test"],
                 "note": lr["warning"] or None}
 
-    _guarded(rows, f"{ab} log-rank", across, logrank_row, f"{eid}_log_rank/{slug(across)}")
+    if few:
+        rows.append({"key": f"{eid}_log_rank/{slug(across)}", "quantity": f"{ab} log-rank",
+                     "group": across, "note": few})
+    else:
+        _guarded(rows, f"{ab} log-rank", across, logrank_row,
+                 f"{eid}_log_rank/{slug(across)}")
+        if ordered and len(have) > 2:
+            from ..stats.kgroups import logrank_trend
+
+            def trend_row() -> dict:
+                t = logrank_trend(surv, ep.time, ep.event, "group", levels=have).iloc[0]
+                return {"key": f"{eid}_log_rank_trend/{slug(across)}",
+                        "quantity": f"{ab} log-rank trend", "group": across,
+                        "estimate": t["statistic"], "p": t["p"], "test": t["test"],
+                        "note": t["warning"] or None}
+
+            _guarded(rows, f"{ab} log-rank trend", across, trend_row,
+                     f"{eid}_log_rank_trend/{slug(across)}")
     if tr is not None:
         for lab in have:
             sub = surv[(surv["group"] == lab) & surv[tr.column].isin(tr.ids)]
             arms = [a for a in tr.ids if (sub[tr.column] == a).any()]
-            if len(arms) < 2 or sub[ep.event].sum() == 0:
-                continue
+            if len(arms) < 2 or sub[ep.event].sum() < min_events:
+                continue  # too few events for a test (survival.min_events), as the tables
             grp = f"{lab}: {_across([tr.label(a) for a in arms])}"
             key = f"{eid}_by_{slug(tr.column)}_log_rank/{slug(lab + '_' + _across(arms))}"
 
@@ -233,10 +271,13 @@ def _endpoint_rows(rows, df, ep, present, tr, km_ci, landmark, adjusted, cox, km
             _guarded(rows, f"{ab} by {tr.name}: log-rank", grp, within_row, key)
     hr_rows = _level_rows(f"{ab} hazard ratio", have, key=f"{eid}_hazard_ratio")
     try:
+        if few:
+            raise ValueError(few.removeprefix("not estimable: "))
         fit = cox(surv, ep.time, ep.event, ["group"], categorical={"group": have})
         for row, (_, c) in zip(hr_rows, fit.iterrows(), strict=True):
             row.update(estimate=c["hr"], lower=c["lower"], upper=c["upper"], p=c["p"],
                        test=c["test"], ci_method=c["ci_method"], note=c["warning"] or None)
+            _finite_ratio(row)
         rows.extend(hr_rows)
         if len(have) > 2:
             a = fit.attrs
@@ -263,7 +304,29 @@ def _endpoint_rows(rows, df, ep, present, tr, km_ci, landmark, adjusted, cox, km
         rows.append({"quantity": f"{ab} at {landmark:g} months (%)", "group": across,
                      "note": f"not estimable: {e}"})
     if adjusted:
-        rows.extend(_adjusted_hr(surv, have, adjusted, ep))
+        adj = _adjusted_hr(surv, have, adjusted, ep)
+        for row in adj:
+            if few:
+                for k in ("estimate", "lower", "upper", "p"):
+                    row.pop(k, None)
+                row["note"] = few
+            else:
+                _finite_ratio(row)
+        rows.extend(adj)
+
+
+def _finite_ratio(row: dict) -> None:
+    """A ratio running to 0 or infinity (no events in a group: the likelihood has no
+    maximum) is not estimable: no estimate, interval or Wald p (in place)."""
+    vals = [row.get(k) for k in ("estimate", "lower", "upper")]
+    if any(v is None for v in vals):
+        return
+    bad = not all(np.isfinite(v) for v in vals) or not 1e-6 < vals[0] < 1e6
+    if bad:
+        for k in ("estimate", "lower", "upper", "p"):
+            row[k] = np.nan
+        row["note"] = ("not estimable: the hazard ratio runs to 0 or infinity (a group "
+                       "without events)" + (f"; {row['note']}" if row.get("note") else ""))
 
 
 def _level_rows(quantity: str, present: list, note: str = "", key: str | None = None

@@ -750,9 +750,16 @@ def _subgroups(has, present, lab, subgroups, min_n, models, simulated, out) -> N
     tab.insert(0, "reference", ref)
     tab.insert(1, "comparison", cmp_)
     tab["n_total"] = len(has)
+    if not tab["status"].eq("estimated").any():
+        why = sorted(set(tab["reason"].dropna()))
+        raise ValueError("no subgroup odds ratio is estimable (" + "; ".join(why)
+                         + f"; pcr.subgroup_min_n = {min_n})")
     write_csv(tab, out["out_subgroups"])
 
     body = tab[tab["variable"] != "overall"].copy()
+    for c in ("odds_ratio", "or_lower", "or_upper", "se", "method"):
+        if c not in body:  # no level of any subgroup was estimated
+            body[c] = np.nan
     marks = {}
     reasons = []
     firth = body["method"].eq("Firth") if "method" in body else pd.Series(False, body.index)

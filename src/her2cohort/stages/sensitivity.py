@@ -40,6 +40,7 @@ def sensitivity_params(config: dict, name: str) -> dict:
         "pcr_test": str((cfg.get("pcr") or {}).get("test", "pearson")),
         "km_ci": str(surv.get("ci_type", "log")),
         "landmark": float(max(surv.get("landmarks_months") or [60])),
+        "min_events": int(surv.get("min_events", 5)),
         "adjusted": {
             "missing": str((cfg.get("sensitivity") or {}).get("missing_covariates",
                                                                "complete_case")),
@@ -60,7 +61,7 @@ def sensitivity_params(config: dict, name: str) -> dict:
 
 
 def main(*, in_validated, in_quarantine, out_csv, variant, derive, criteria, groups, study,
-         pcr_test, km_ci, landmark, adjusted=None) -> None:
+         pcr_test, km_ci, landmark, adjusted=None, min_events=5) -> None:
     import pandas as pd
 
     from ..study.cohort import apply_criteria
@@ -71,7 +72,7 @@ def main(*, in_validated, in_quarantine, out_csv, variant, derive, criteria, gro
     derived = derive_records(pd.read_parquet(in_validated), **derive)
     analysed, _, _ = apply_criteria(derived, pd.read_parquet(in_quarantine), criteria, groups)
     rows = headline(analysed, study=study, groups=groups, pcr_test=pcr_test, km_ci=km_ci,
-                    landmark=landmark, adjusted=adjusted)
+                    landmark=landmark, adjusted=adjusted, min_events=min_events)
     out = pd.DataFrame(rows)
     out.insert(0, "variant", variant)
     write_csv(out, out_csv, digits=17)

@@ -191,6 +191,11 @@ class _Writer:
         self.used(test, "pCR")
         for _, r in found:
             self.interval("proportions", r)
+        trend = self.get("pcr_trend", self.across(names))
+        if trend and trend.get("p") is not None:  # ordered levels
+            s += (f" Across the ordered groups, the test for trend in proportions gave "
+                  f"{w.p_text(trend['p'])}.")
+            self.used(trend, "pCR trend")
         out = [s]
         tr = self.defn.treatment
         if tr is not None:
@@ -227,13 +232,22 @@ class _Writer:
                and r.get("estimate") is not None]
         test = lr if lr and lr.get("p") is not None else (
             hrs[0][1] if len(names) == 2 and hrs and hrs[0][1].get("p") is not None else None)
-        if test is None:
-            return []
+        ev_counts = w.join(f"{int(r['events'])} in {g}" for g, r in events)
+        n_with = sum(int(r.get("n") or 0) for _, r in events)
+        n_all = getattr(self, "n_analysed", 0)
+        subset = (f" {ab} data were available for {n_with} of the {n_all} patients analysed."
+                  if n_all and n_with < n_all else "")
+        if test is None:  # too few events for a test (the survival tables say the same)
+            if abstract:
+                return []
+            why = str((lr or {}).get("note") or "no test is defined on these data")
+            why = why.removeprefix("not estimable: ")
+            return [f"There were {ev_counts.replace(' in ', f' {first} events in ', 1)}; "
+                    f"{ab} was not compared ({why}).{subset}"]
         ev = w.evidence(test["p"])
         what = "log-rank " if test is lr else "Wald "
         stats = what + w.p_text(test["p"])
         a = names[0]
-        ev_counts = w.join(f"{int(r['events'])} in {g}" for g, r in events)
         out = []
         if len(names) == 2:
             b = names[1]
@@ -272,10 +286,16 @@ class _Writer:
                 for _, r in hrs:
                     self.interval("hazard ratios", r)
         self.used(test if test is lr else None, ab)
+        trend = self.get(f"{eid}_log_rank_trend", self.across(names))
+        if trend and trend.get("p") is not None:  # ordered levels
+            s += (f" Across the ordered groups, the log-rank test for trend gave "
+                  f"{w.p_text(trend['p'])}.")
+            self.used(trend, f"{ab} trend")
         out.append(s)
         if abstract:
             return out
-        out.append(f"There were {ev_counts.replace(' in ', f' {ab} events in ', 1)}.")
+        out.append(f"There were {ev_counts.replace(' in ', f' {ab} events in ', 1)}."
+                   + subset)
         marks = [(g, r) for g in names for k, r in self.est.items()
                  if k.startswith(f"{eid}_at_") and k.endswith("/" + slug(g))]
         marks = [(g, r) for g, r in marks if r.get("estimate") is not None]
@@ -353,6 +373,7 @@ def manuscript(est: dict, *, study: dict, flow: dict, followup: dict | None = No
     defn = from_dict(study)
     simulated = defn.simulated if simulated is None else simulated
     wr = _Writer(est, defn, pcr_definition)
+    wr.n_analysed = int(flow.get("analysed") or 0)
     parts = [wr.flow(flow)]
     parts += wr.baseline()
     pcr = wr.pcr()
@@ -389,7 +410,7 @@ def manuscript(est: dict, *, study: dict, flow: dict, followup: dict | None = No
         abstract = abstract[1:] + abstract[:1]
     head = "# Results (generated from results/summary.json; do not edit by hand)\n\n"
     if simulated:
-        head += "**SIMULATED demo data: no real patient is represented.**\n\n"
+        head += "**SIMULATED data: no real patient is represented.**\n\n"
     return (head + " ".join(parts) + "\n\n" + " ".join(n for n in notes if n) + "\n\n"
             + "## Abstract, results sentences\n\n" + " ".join(abstract) + "\n")
 

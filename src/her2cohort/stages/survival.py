@@ -93,14 +93,18 @@ def _complete(df: pd.DataFrame, time: str, event: str) -> pd.DataFrame:
 
 # --------------------------------------------------------------------------- main
 def main(*, in_analysis, endpoint, out_km, out_summary, out_summary_html, out_cox_html,
-         out_cox_docx, out_iptw_html, out_risk, out_logrank, out_followup, out_cox,
-         out_zph, out_cox_mi, out_iptw, out_balance, out_landmark, out_rmst, out_notes,
-         out_png, out_pdf, out_treatment_png, out_treatment_pdf, out_pcr_png, out_pcr_pdf,
-         out_zph_png, out_zph_pdf, out_forest_png, out_forest_pdf, out_love_png, out_love_pdf,
-         out_iptw_png, out_iptw_pdf, groups, endpoints, treatment, landmarks_months,
-         xmax_months, min_at_risk, simulated, ci_type, logrank_strata, min_events,
-         cox, iptw, imputation, landmark_months, rmst_horizon_months, pcr_definition,
-         variable_labels) -> None:
+         out_cox_docx, out_risk, out_logrank, out_followup, out_cox, out_zph, out_cox_mi,
+         out_rmst, out_notes, out_png, out_pdf, out_zph_png, out_zph_pdf, out_forest_png,
+         out_forest_pdf, groups, endpoints, treatment, landmarks_months, xmax_months,
+         min_at_risk, simulated, ci_type, logrank_strata, min_events, cox, iptw, imputation,
+         landmark_months, rmst_horizon_months, pcr_definition, variable_labels,
+         out_iptw_html=None, out_iptw=None, out_balance=None, out_treatment_png=None,
+         out_treatment_pdf=None, out_love_png=None, out_love_pdf=None, out_iptw_png=None,
+         out_iptw_pdf=None, out_landmark=None, out_pcr_png=None, out_pcr_pdf=None) -> None:
+    """The treatment outputs (``out_iptw*``, ``out_treatment_*``, ``out_love_*``,
+    ``out_balance``) exist only for a study with a treatment, the pCR ones (``out_pcr_*``,
+    ``out_landmark``) only for a study analysing pCR: without them those comparisons are not
+    made (the rule declares them accordingly)."""
     from ..study.definition import Endpoint, from_dict
     from .common import group_setup, palette, skip_outputs, write_csv
 
@@ -118,12 +122,15 @@ def main(*, in_analysis, endpoint, out_km, out_summary, out_summary_html, out_co
     run.spec = spec
     T, E = ep.time, ep.event
     run.T, run.E = T, E
-    all_tables = [out_km, out_summary, out_risk, out_logrank, out_followup, out_cox, out_zph,
-                  out_cox_mi, out_iptw, out_balance, out_landmark, out_rmst, out_notes]
-    all_figs = [(out_png, out_pdf), (out_treatment_png, out_treatment_pdf),
-                (out_pcr_png, out_pcr_pdf), (out_zph_png, out_zph_pdf),
-                (out_forest_png, out_forest_pdf), (out_love_png, out_love_pdf),
-                (out_iptw_png, out_iptw_pdf)]
+    all_tables = [t for t in (out_km, out_summary, out_risk, out_logrank, out_followup,
+                              out_cox, out_zph, out_cox_mi, out_iptw, out_balance,
+                              out_landmark, out_rmst, out_notes) if t]
+    all_figs = [f for f in ((out_png, out_pdf), (out_treatment_png, out_treatment_pdf),
+                            (out_pcr_png, out_pcr_pdf), (out_zph_png, out_zph_pdf),
+                            (out_forest_png, out_forest_pdf), (out_love_png, out_love_pdf),
+                            (out_iptw_png, out_iptw_pdf)) if f[0]]
+    run.pcr_on = out_pcr_png is not None
+    run.treatment_on = out_treatment_png is not None
     if spec["undefined"]:
         skip_outputs(ep.abbreviation, spec["undefined"], all_tables, all_figs)
         run.journal_tables(out_summary_html, out_cox_html, out_cox_docx, out_iptw_html,
@@ -143,11 +150,14 @@ def main(*, in_analysis, endpoint, out_km, out_summary, out_summary_html, out_co
     run.present = present
     run.palette = palette(groups)
     run.by_group(out_png, out_pdf)
-    run.by_treatment(out_treatment_png, out_treatment_pdf)
-    run.by_pcr(out_pcr_png, out_pcr_pdf)
+    if run.treatment_on:
+        run.by_treatment(out_treatment_png, out_treatment_pdf)
+    if run.pcr_on:
+        run.by_pcr(out_pcr_png, out_pcr_pdf)
     run.cox_models(out_zph_png, out_zph_pdf, out_forest_png, out_forest_pdf)
     run.cox_mi()
-    run.iptw_all(out_love_png, out_love_pdf, out_iptw_png, out_iptw_pdf)
+    if run.treatment_on:
+        run.iptw_all(out_love_png, out_love_pdf, out_iptw_png, out_iptw_pdf)
     run.landmark_rmst()
     for path, rows, name in (
             (out_km, run.km, "km"), (out_summary, run.summary, "summary"),
@@ -156,6 +166,8 @@ def main(*, in_analysis, endpoint, out_km, out_summary, out_summary_html, out_co
             (out_zph, run.zph_rows, "zph"), (out_cox_mi, run.mi_rows, "mi"),
             (out_iptw, run.iptw_rows, "iptw"), (out_balance, run.balance_rows, "balance"),
             (out_landmark, run.landmark_rows, "landmark"), (out_rmst, run.rmst_rows, "rmst")):
+        if path is None:  # not an output of this study (no treatment, or no pCR)
+            continue
         reason = run.why.get(name) or run.why.get(
             {"balance": "iptw", "zph": "cox"}.get(name, ""), "no result (see the notes)")
         table = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(
@@ -955,14 +967,14 @@ class _Run:
         return km, rt, lv, bal, note
 
     # ----------------------------------------------------------------- journal tables
-    def journal_tables(self, summary_html: str, cox_html: str, cox_docx: str, iptw_html: str,
-                       skipped: str = "") -> None:
+    def journal_tables(self, summary_html: str, cox_html: str, cox_docx: str,
+                       iptw_html: str | None, skipped: str = "") -> None:
         """HTML (report) and Word versions of the summary, Cox and IPTW tables."""
         from ..render.display import cox_display
         from ..render.format import sup
         from ..render.tables import DisplayTable, write_docx, write_html
 
-        sim = ["SIMULATED demo data: no real patient is represented."] if self.o[
+        sim = ["SIMULATED data: no real patient is represented."] if self.o[
             "simulated"] else []
 
         def note_table(title: str, why: str) -> DisplayTable:
@@ -1056,6 +1068,8 @@ class _Run:
         write_html(disp, cox_html)
         write_docx(disp, cox_docx, orientation="landscape")
         # IPTW
+        if iptw_html is None:  # the study has no treatment to compare
+            return
         treat, levels = self._treatment()
         title = (f"{self.ep.name}: {self._arm_label(levels[1])} versus "
                  f"{self._arm_label(levels[0])} inside each group, crude and IPTW"
@@ -1108,14 +1122,20 @@ class _Run:
         tau = float(self.o["rmst_horizon_months"])
         L = float(self.o["landmark_months"])
         d = _complete(self.df, self.T, self.E)
+        pcr_frame = (self._pcr_frame() if self.pcr_on and "landmark" not in self.why
+                     else None)
         for by, frame, levels in (("group", d, self.present),
-                                  ("pCR", self._pcr_frame() if "landmark" not in self.why
-                                   else None, ["no", "yes"])):
+                                  ("pCR", pcr_frame, ["no", "yes"])):
             if frame is None:
                 continue
             col = "group" if by == "group" else "pcr_status"
             lv = [x for x in levels if (frame[col] == x).any()]
             if len(lv) < 2:
+                continue
+            n_ev = int(frame[self.E].sum())
+            if n_ev < self.min_events:
+                self.notes.add(f"RMST by {by}", f"not reported: {n_ev} event(s) < "
+                                                f"survival.min_events ({self.min_events})")
                 continue
             try:
                 per = rmst(frame, self.T, self.E, col, tau, group_order=lv)
@@ -1127,7 +1147,7 @@ class _Run:
             per.insert(0, "comparison", by)
             diff.insert(0, "comparison", by)
             self.rmst_rows += [per.assign(row="group"), diff.assign(row="difference")]
-        if "landmark" in self.why:
+        if "landmark" in self.why or not self.pcr_on:
             return
         frame = self._pcr_frame()
         try:

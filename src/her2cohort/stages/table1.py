@@ -16,6 +16,9 @@ def main(*, in_analysis, out_csv, out_docx, out_html, variables, nonnormal, grou
     df, labels = group_setup(groups, pd.read_parquet(in_analysis))
     df = df[df["group"].notna()]
     name = lambda v: v["name"] if isinstance(v, dict) else v
+    # the exposure itself is the columns, not a row (100% vs 0% has no test or SMD)
+    exposure = [v for v in variables if name(v) == groups["column"]]
+    variables = [v for v in variables if name(v) != groups["column"]]
     present = [v for v in variables if name(v) in df.columns and df[name(v)].notna().any()]
     absent = [name(v) for v in variables if v not in present]
     title = f"Table 1. Baseline characteristics by {groups.get('name', 'group')}"
@@ -40,6 +43,9 @@ def main(*, in_analysis, out_csv, out_docx, out_html, variables, nonnormal, grou
     notes = []
     if absent:
         notes.append(f"Not shown (recorded for no analysed patient): {', '.join(absent)}.")
+    if exposure:
+        notes.append(f"{groups.get('name') or groups['column']} defines the columns: not "
+                     "repeated as a row.")
     from ..study.wording import her2_basis, her2_relevant
 
     if her2_relevant(groups, list(criteria)):

@@ -99,7 +99,7 @@ def _survival_figure(name, caption):
 
 
 def survival_optional_outputs():
-    """Outputs of rule survival that only a study with a treatment (study: treatment:) or
+    """Survival outputs that only a study with a treatment (study: treatment:) or
     with pCR (analyses: pcr:) has, so that no other study's report holds them."""
     out = {}
     if config["study"].get("treatment"):

@@ -282,6 +282,8 @@ def test_every_config_option_is_declared_by_a_rule_that_reads_it():
     for path, value in _leaves(base):
         if path[0] in ("study",) and path[-1] == "title":
             continue
+        if path[0] in ("results_dir", "processed_dir"):
+            continue  # they move every output: Snakemake makes each file anew at its new path
         cfg = yaml.safe_load((ROOT / "config/config.yaml").read_text("utf-8"))
         _set(cfg, path, _changed(value))
         try:

@@ -314,7 +314,7 @@ def test_report_shows_every_figure_and_table_inline(run):
     for category in ("Baseline", "Cohort", "Data quality", "Manuscript", "Response",
                      "Survival"):
         assert category in dom, f"category {category} not rendered"
-    assert "SIMULATED demo cohort" in dom and "System Message" not in dom
+    assert "Data: SIMULATED" in dom and "System Message" not in dom
     shot = run / "results/report_screenshot.png"
     subprocess.run([*args, "--window-size=1400,1000", f"--screenshot={shot}",
                     f"file://{run / 'results/report.html'}"], capture_output=True,

@@ -155,9 +155,9 @@ class _Writer:
         centres = flow["centres"]
         return (f"Of {flow['received']} records received from {centres} centre"
                 f"{'s' if centres != 1 else ''}, {flow['analysed']} patients were analysed: "
-                f"{w.join(f'{n} {g}' for g, n in counts)} ({flow['quarantined']} records were "
-                f"set aside for data defects and {flow['excluded']} excluded by the eligibility "
-                "criteria).")
+                f"{w.join(f'{n} {g}' for g, n in counts)} ({flow['quarantined']} "
+                f"record{' was' if flow['quarantined'] == 1 else 's were'} set aside for data "
+                f"defects and {flow['excluded']} excluded by the eligibility criteria).")
 
     def baseline(self) -> list[str]:
         out = []

@@ -49,12 +49,12 @@ def sensitivity_params(config: dict, name: str) -> dict:
             "pcr_covariates": [
                 {"name": c, "levels": list(levels.get(c) or [])}
                 for c in (pcr.get("models") or {}).get("covariates") or []],
-            "dfs_covariates": list((surv.get("cox") or {}).get("covariates") or []),
+            "cox_covariates": list((surv.get("cox") or {}).get("covariates") or []),
             "pcr_method": str((pcr.get("models") or {}).get("method", "auto")),
             "pcr_min_cell": int((pcr.get("models") or {}).get("min_cell", 5)),
             "pcr_imputation": dict(pcr.get("imputation") or {}),
-            "dfs_imputation": dict(surv.get("imputation") or {}),
-            "dfs_cox": {k: v for k, v in (surv.get("cox") or {}).items()
+            "cox_imputation": dict(surv.get("imputation") or {}),
+            "cox": {k: v for k, v in (surv.get("cox") or {}).items()
                         if k in ("ties", "strata", "variance", "cluster")},
         },
     }

@@ -444,3 +444,38 @@ def test_no_estimable_subgroup_is_a_reason_not_a_crash(tmp_path, cfg):
     assert "no subgroup odds ratio is estimable" in sub["reason"].item()
     assert "fewer than 10 patients" in sub["reason"].item()
     assert Path(paths["out_forest_png"]).stat().st_size > 1000
+
+
+def test_three_groups_get_an_overall_test_and_adjusted_pairwise_comparisons(tmp_path, cfg):
+    """k = 3: the overall r x c test across the groups, then every pair with the study's
+    multiplicity adjustment (R pairwise.prop.test(correct = FALSE, p.adjust.method = "holm"),
+    checked against R in test_kgroups.py), in pcr_tests.csv and the table's footnote."""
+    from her2cohort.stats.kgroups import pairwise_proportions
+    from her2cohort.stats.proportions import compare_proportions
+
+    c = copy.deepcopy(cfg)
+    c["study"]["exposure"] = {"name": "Clinical T", "column": "ct",
+                              "levels": ["T1", "T2", "T3"]}
+    c["pcr"]["test"] = "pearson"
+    c["pcr"]["continuous"] = []
+    c["pcr"]["subgroups"] = []
+    c["pcr"]["imputation"]["enabled"] = False
+    c["pcr"]["models"]["covariates"] = ["hr_status"]
+    df = cohort(seed=11)
+    paths = _run(tmp_path, df, c)
+    tests = _csv(paths, "out_tests")
+    d = df[df["pcr"].notna() & df["ct"].isin(["T1", "T2", "T3"])].assign(
+        y=lambda x: x["pcr"].astype(int), g=lambda x: x["ct"].astype(str))
+    overall = tests[tests["subset"] == "all"].iloc[0]
+    ref = compare_proportions(d, "y", "g", test="pearson", group_order=["T1", "T2", "T3"])
+    assert overall["p"] == pytest.approx(ref["p"], rel=1e-5) and overall["df"] == 2
+    pw = tests[tests["comparison"] == "pCR by group (pairwise)"].set_index("subset")
+    want = pairwise_proportions(d, "y", "g", levels=["T1", "T2", "T3"], test="pearson",
+                                adjust="holm")
+    assert len(pw) == 3
+    for r in want.itertuples(index=False):
+        row = pw.loc[f"{r.level_b} vs {r.level_a}"]
+        assert row["p_adjusted"] == pytest.approx(r.p_adjusted, rel=1e-5)
+        assert row["adjust_method"] == r.adjust_method
+    html = Path(paths["out_rates_html"]).read_text("utf-8")
+    assert "Pairwise comparisons" in html and "T3 vs T1" in html

@@ -116,7 +116,11 @@ def _p_annotation(tests: list[dict], labels: list[str], within: str, lab: _Label
 
     lines = []
     for t in tests:
-        where = (f"{labels[0]} vs {labels[1]}" if t["subset"] == "all"
+        if t.get("comparison", "").endswith("(pairwise)"):
+            continue  # in the table's footnote
+        overall = (f"{labels[0]} vs {labels[1]}" if len(labels) == 2
+                   else "across " + ", ".join(labels))
+        where = (overall if t["subset"] == "all"
                  else f"{lab.label(within)} within {t['subset']}")
         lines.append(f"{where}: {fmt_p(t['p'])} ({short_test(t['test'])})")
     return "\n".join(lines)
@@ -196,6 +200,27 @@ def _rates(has, n_all, present, lab, within, pcr_test, pcr_ci, pcr_definition, h
              .assign(subset="all", comparison="group")]
     res = compare_proportions(has, Y, G, test=pcr_test, group_order=present)
     tests = [_test_row("pCR by group", "all", res, len(has), n_all - len(has))]
+    pairwise_note = ""
+    if len(present) > 2:  # which groups differ: each pair, with the study's adjustment
+        from ..stats.kgroups import pairwise_proportions
+
+        adjust = groups.get("pairwise_adjust", "holm")
+        pw = pairwise_proportions(has, Y, G, levels=present,
+                                  test="fisher" if pcr_test == "fisher" else
+                                  "yates" if pcr_test == "yates" else "pearson", adjust=adjust)
+        for r in pw.itertuples(index=False):
+            tests.append({"comparison": "pCR by group (pairwise)",
+                          "subset": f"{r.level_b} vs {r.level_a}", "test": r.test,
+                          "test_choice": "pairwise", "statistic": r.statistic, "df": r.df,
+                          "p": r.p, "p_adjusted": r.p_adjusted,
+                          "adjust_method": r.adjust_method, "n_used": r.n_a + r.n_b,
+                          "n_missing": np.nan, "warning": r.warning})
+        from ..render.format import format_p
+
+        pairwise_note = (f"Pairwise comparisons ({pw['test'].iloc[0]}; p adjusted by "
+                         f"{pw['adjust_method'].iloc[0]}): "
+                         + "; ".join(f"{r.level_b} vs {r.level_a} p = {format_p(r.p_adjusted)}"
+                                     for r in pw.itertuples(index=False)) + ".")
     within_levels: list[Any] = []
     if within and within in has:
         treat = has[has[within].notna()]
@@ -220,6 +245,8 @@ def _rates(has, n_all, present, lab, within, pcr_test, pcr_ci, pcr_definition, h
     write_csv(tests_df, out["out_tests"])
     notes = [f"Patients with pCR recorded: {len(has)} of {n_all}."
              + (f" {n_all - len(has)} without it are left out." if n_all > len(has) else "")]
+    if pairwise_note:
+        notes.append(pairwise_note)
     if tests_df["test_choice"].str.startswith("auto").any():
         notes.append("Test: Fisher's exact test when an expected count is below 5, else "
                      "Pearson's chi-squared test without continuity correction.")

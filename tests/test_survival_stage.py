@@ -445,3 +445,35 @@ def test_pipeline_on_an_export_without_dates(demo, tmp_path, treatment):
         assert set(tests["comparison"]) == {"group", "pCR"}
         assert iptw["status"].tolist() == ["skipped"]
     assert (tmp_path / OUTPUTS["out_png"]).stat().st_size > 10_000
+
+
+def test_headline_adjusted_hr_is_the_survival_tables(demo, cfg, tmp_path):
+    """The adjusted hazard ratio of summary.json (headline) equals the survival table's
+    multivariable one, also after a legal level edit that leaves values outside the configured
+    levels (the review found 0.847 in summary.json vs 0.969 in the table: the headline kept
+    those patients, the table treats such values as missing)."""
+    import copy
+
+    from her2cohort.stages.headline import headline
+    from her2cohort.stages.sensitivity import sensitivity_params
+
+    c = copy.deepcopy(cfg)
+    for v in c["survival"]["cox"]["covariates"]:
+        if v["name"] == "ct":
+            v["levels"] = ["T1", "T2", "T3"]  # T4 patients: ct missing in the models
+    analysis = demo / "data/processed/analysis.parquet"
+    paths = _run(c, analysis, tmp_path / "out")
+    cox = pd.read_csv(paths["out_cox"])
+    table = cox[(cox["model"] == "multivariable") & (cox["term"] == "group[IHC 2+/ISH+]")]
+    sp = sensitivity_params(c, "main")
+    rows = headline(pd.read_parquet(analysis), study=sp["study"], groups=sp["groups"],
+                    adjusted=sp["adjusted"], min_events=sp["min_events"])
+    adj = next(r for r in rows if r["quantity"] == "Adjusted DFS hazard ratio")
+    assert adj["estimate"] == pytest.approx(table["hr"].item(), rel=RTOL)
+    assert adj["lower"] == pytest.approx(table["lower"].item(), rel=RTOL)
+    assert adj["n"] == table["n"].item()
+    assert "outside the configured levels" in adj["note"]
+    plain = headline(pd.read_parquet(analysis), study=sp["study"], groups=sp["groups"],
+                     adjusted=sensitivity_params(cfg, "main")["adjusted"])
+    assert next(r for r in plain if r["quantity"] == "Adjusted DFS hazard ratio")[
+        "estimate"] != pytest.approx(adj["estimate"], rel=1e-3)

@@ -340,12 +340,16 @@ def _level_rows(quantity: str, present: list, note: str = "", key: str | None = 
     return out
 
 
-def _model_frame(df: pd.DataFrame, specs: list, present: list
+def _model_frame(df: pd.DataFrame, specs: list, present: list,
+                 outside_missing: bool = False
                  ) -> tuple[pd.DataFrame, list[str], dict, list[str]]:
     """The group (first) and every configured covariate with data: numbers stay numbers,
     yes/no flags become "no"/"yes", other values are levels (the configured order, then any
     other value seen). A covariate recorded for nobody, or with one level only, is left out
-    and named in the fourth item (as the response stage footnotes it)."""
+    and named in the fourth item (as the response stage footnotes it). With
+    ``outside_missing`` (the Cox models, as the survival stage fits them) values outside a
+    covariate's configured levels are missing (left out as R's na.omit, or imputed), so that
+    the adjusted hazard ratio here is the survival table's."""
     d = df.copy()
     covs, cat, left_out = ["group"], {"group": list(present)}, []
     for spec in specs or []:
@@ -363,8 +367,15 @@ def _model_frame(df: pd.DataFrame, specs: list, present: list
             d[name] = s.astype(float)
             covs.append(name)
             continue
+        want = [("yes" if x else "no") if isinstance(x, bool) else x for x in
+                ((spec.get("levels") if isinstance(spec, dict) else None) or [])]
+        if outside_missing and want:
+            outside = s.notna() & ~s.astype(object).isin(want)
+            if outside.any():
+                left_out.append(f"{name}: {int(outside.sum())} value(s) outside the "
+                                f"configured levels {want} treated as missing")
+                s = s.where(~outside)
         seen = list(pd.unique(s.dropna()))
-        want = list((spec.get("levels") if isinstance(spec, dict) else None) or [])
         levels = [v for v in want if v in seen] + sorted(
             (v for v in seen if v not in want), key=str)
         if len(levels) < 2:
@@ -509,7 +520,7 @@ def _adjusted_hr(surv: pd.DataFrame, present: list, adjusted: dict, ep) -> list[
 
     method = adjusted.get("missing", "complete_case")
     specs = adjusted.get("cox_covariates", adjusted.get("dfs_covariates")) or []
-    d, covs, cat, left_out = _model_frame(surv, specs, present)
+    d, covs, cat, left_out = _model_frame(surv, specs, present, outside_missing=True)
     rows = _adjusted_rows(f"Adjusted {ep.abbreviation} hazard ratio", present, d, covs,
                           left_out, method, f"adjusted_{ep.id}_hazard_ratio")
     opts = cox_options(adjusted.get("cox", adjusted.get("dfs_cox")) or {})

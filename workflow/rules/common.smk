@@ -45,6 +45,16 @@ if _problems:
     )
     sys.exit(2)
 
+_SENSITIVITY = {}
+
+
+def sensitivity_param(variant, key):
+    """One value a sensitivity job reads; each variant's set is computed once per parse."""
+    if variant not in _SENSITIVITY:
+        _SENSITIVITY[variant] = sensitivity_params(config, variant)
+    return _SENSITIVITY[variant][key]
+
+
 SENSITIVITY_KEYS = tuple(sensitivity_params(config, "main"))
 
 # Where this study's outputs go (config results_dir, processed_dir; by default

@@ -10,7 +10,7 @@ rule sensitivity:
         "../envs/her2cohort.yaml"
     params:
         **{
-            k: (lambda wc, k=k: sensitivity_params(config, wc.variant)[k])
+            k: (lambda wc, k=k: sensitivity_param(wc.variant, k))
             for k in SENSITIVITY_KEYS
         },
         _code=code_version(),

@@ -10,6 +10,7 @@ This module imports nothing heavy: the Snakefile imports it when the workflow is
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 # stage -> {keyword: path in the config (tuple of keys), or (path, default)}
@@ -167,16 +168,9 @@ def analyses(cfg: dict) -> dict[str, bool]:
 def groups_of(cfg: dict) -> dict:
     """The compared groups as the stages take them (``Exposure.as_groups``)."""
     from ..study.definition import from_dict
+    from ..study.requirements import upgraded
 
-    from ..study.definition import has_legacy_keys
-
-    if has_legacy_keys(cfg):  # an older config not yet upgraded
-        import copy
-
-        from ..study.definition import upgrade_config
-
-        cfg = upgrade_config(copy.deepcopy(cfg))
-    return from_dict(cfg.get("study") or {}).exposure.as_groups()
+    return from_dict(upgraded(cfg).get("study") or {}).exposure.as_groups()
 
 
 def not_recorded_by_centre(cfg: dict) -> dict[str, list[str]]:
@@ -187,20 +181,30 @@ def not_recorded_by_centre(cfg: dict) -> dict[str, list[str]]:
     from ..data.needs import split_needs
     from ..study.requirements import required_fields
 
+    import os
+
     needs = required_fields(cfg)
     out: dict[str, list[str]] = {}
     for path in cfg.get("centres") or []:
         try:
-            from ..data.mapping import load_mapping
-
-            m = load_mapping(path)
+            m = _mapping_facts(str(path), os.stat(path).st_mtime_ns)
         except Exception:  # noqa: BLE001 - reported by the ingest stage with its reason
             continue
-        _, unsupported = split_needs(needs, set(m["columns"]),
-                                     set(m.get("not_recorded") or []))
+        _, unsupported = split_needs(needs, m[1], m[2])
         if unsupported:
-            out[str(m["centre"])] = sorted({n["fact"] for n in unsupported})
+            out[m[0]] = sorted({n["fact"] for n in unsupported})
     return out
+
+
+@functools.lru_cache(maxsize=64)
+def _mapping_facts(path: str, mtime_ns: int) -> tuple[str, frozenset, frozenset]:
+    """A centre mapping's code, mapped fields and fields declared not recorded (read and
+    checked once per file version: every rule's and variant's params ask for them)."""
+    from ..data.mapping import load_mapping
+
+    m = load_mapping(path)
+    return (str(m["centre"]), frozenset(m["columns"]),
+            frozenset(m.get("not_recorded") or []))
 
 
 def treatment_of(cfg: dict) -> dict | None:

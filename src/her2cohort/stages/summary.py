@@ -448,7 +448,7 @@ def _from_data(in_analysis, defn, groups: dict, criteria) -> tuple[bool, bool, d
     import pandas as pd
 
     from ..study.wording import her2_basis, her2_relevant
-    from .survival import _endpoint_spec
+    from ..study.endpoints import endpoint_spec
 
     df = pd.read_parquet(in_analysis)
     classified = as_recorded = False
@@ -456,7 +456,7 @@ def _from_data(in_analysis, defn, groups: dict, criteria) -> tuple[bool, bool, d
         text = her2_basis(df, "", "")
         classified = text.startswith("HER2 status by") and "where" not in text
         as_recorded = text == "HER2 status as recorded by the centres."
-    defs = {ep.id: _endpoint_spec(df, ep)["definition"] for ep in defn.endpoints
+    defs = {ep.id: endpoint_spec(df, ep)["definition"] for ep in defn.endpoints
             if ep.time in df.columns}
     return classified, as_recorded, defs
 

@@ -59,31 +59,6 @@ class _Notes:
         self.rows.append({"analysis": analysis, "note": note})
 
 
-def _endpoint_spec(df: pd.DataFrame, ep) -> dict[str, Any]:
-    """Time/event columns of the endpoint with its axis label and definition, or the reason
-    it cannot be analysed (``undefined``)."""
-    from ..study.definition import ORIGIN_TEXT
-    from ..study.endpoints import efs_defined
-
-    src = df[ep.source] if ep.source in df.columns else pd.Series(dtype="string")
-    from_dates = bool((src == "dates").any())
-    recorded = bool((src == "recorded time").any())
-    spec = {"time": ep.time, "event": ep.event,
-            "xlabel": (f"Months since {ORIGIN_TEXT.get(ep.origin, ep.origin)}"
-                       if from_dates and not recorded else "Months"),
-            "definition": ep.definition(from_dates=from_dates or not recorded,
-                                        recorded_too=from_dates and recorded),
-            "undefined": ""}
-    if ep.time not in df.columns:
-        spec["undefined"] = f"{ep.abbreviation} was not derived"
-    elif from_dates and ep.origin == "nst_start" and not ep.death_only:
-        # progression precluding surgery is not recorded: only where everyone had surgery
-        ok, why = efs_defined(df[src == "dates"])
-        if not ok:
-            spec["undefined"] = f"{ep.abbreviation} not analysed: {why}"
-    return spec
-
-
 def _complete(df: pd.DataFrame, time: str, event: str) -> pd.DataFrame:
     d = df[df[time].notna() & df[event].notna()].copy()
     d[time] = d[time].astype(float)
@@ -118,7 +93,9 @@ def main(*, in_analysis, endpoint, out_km, out_summary, out_summary_html, out_co
     df = df[df["group"].notna()].copy()
     run.labels = labels
     run.n_all = len(df)
-    spec = _endpoint_spec(df, ep)
+    from ..study.endpoints import endpoint_spec
+
+    spec = endpoint_spec(df, ep)
     run.spec = spec
     T, E = ep.time, ep.event
     run.T, run.E = T, E
@@ -205,12 +182,11 @@ class _Run:
     def ci_text(self) -> str:
         return f"95% CI: {CI_TYPE_TEXT[self.ci_type]} transformation (Greenwood variance)"
 
-    def footnote(self, definition: str, extra: str = "") -> str:
+    def footnote(self, definition: str, *extra: str) -> str:
         from .common import figure_note
 
         lines = [definition, f"Shaded bands: pointwise {self.ci_text}; + censored"]
-        if extra:
-            lines.append(extra)
+        lines += [x for x in extra if x]
         return "\n".join(lines) + figure_note(self.o["simulated"])
 
     def _curves(self, d: pd.DataFrame, time: str, event: str, by: str, levels: list,
@@ -354,10 +330,10 @@ class _Run:
             linestyles=styles,
             annotation=self._test_text(lr) + f"\nn = {len(d)}, events = "
             f"{int(d[self.E].sum())}")
-        extra = "\n".join(x for x in (self._missing_text(d), self._truncation([panel])) if x)
+        extra = [self._missing_text(d), self._truncation([panel])]
         fig = km_figure([panel], xmax=self.o["xmax_months"], xlabel=spec["xlabel"],
                         ylabel=f"{ep.name} probability", ci_label=f"95% CI ({self.ci_type})",
-                        footnote=self.footnote(spec["definition"], extra),
+                        footnote=self.footnote(spec["definition"], *extra),
                         min_at_risk=self.o.get("min_at_risk"))
         self._save(fig, png, pdf)
 
@@ -464,9 +440,8 @@ class _Run:
                         footnote=self.footnote(self.spec["definition"],
                                                "Crude (unadjusted) comparison inside each "
                                                "group; adjusted (IPTW) results in "
-                                               f"{self.ep.id}_iptw.csv"
-                                               + ("\n" + self._truncation(panels)
-                                                  if self._truncation(panels) else "")),
+                                               f"{self.ep.id}_iptw.csv",
+                                               self._truncation(panels)),
                         min_at_risk=self.o.get("min_at_risk"))
         self._save(fig, png, pdf)
 
@@ -502,9 +477,8 @@ class _Run:
                         ylabel=f"{self.ep.name} probability",
                         ci_label=f"95% CI ({self.ci_type})",
                         footnote=self.footnote(self.spec["definition"],
-                                               f"pCR: {self._pcr_definition()}"
-                                               + ("\n" + self._truncation([panel])
-                                                  if self._truncation([panel]) else "")),
+                                               f"pCR: {self._pcr_definition()}",
+                                               self._truncation([panel])),
                         min_at_risk=self.o.get("min_at_risk"))
         self._save(fig, png, pdf)
 

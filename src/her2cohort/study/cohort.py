@@ -49,8 +49,7 @@ def column_text(s: pd.Series) -> pd.Series:
     if pd.api.types.is_bool_dtype(s):
         return s.map({True: "yes", False: "no"}).astype("string")
     if pd.api.types.is_float_dtype(s):
-        whole = s.dropna().apply(float.is_integer).all() if s.notna().any() else True
-        if whole:
+        if bool((s.dropna() % 1 == 0).all()):  # whole numbers: 2.0 reads as "2"
             return s.astype("Int64").astype("string")
     return s.astype("string")
 

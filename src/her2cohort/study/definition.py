@@ -129,7 +129,7 @@ class Endpoint:
         if any(e != "death" for e in self.events):
             f += ["recurrence_date", "recurrence_type"]
         if "death" in self.events:
-            f += ["vital_status"] if self.death_only else ["vital_status"]
+            f.append("vital_status")
         return f
 
     def forms(self) -> list[list[str]]:
@@ -190,6 +190,17 @@ def _level(raw: Any) -> Level:
                  values=tuple(vals) if vals else (lid,))
 
 
+def endpoint_from(eid: str, e: dict) -> Endpoint:
+    """The typed endpoint ``eid`` of ``study.endpoints``."""
+    rec = e.get("recorded")
+    pair = (rec["time"], rec["event"]) if rec else RECORDED_PAIRS.get(eid)
+    return Endpoint(id=eid, name=e.get("name", eid),
+                    abbreviation=e.get("abbreviation", eid.upper()),
+                    origin=e.get("origin", "surgery"),
+                    events=tuple(e.get("events") or ("death",)), form=e.get("form", "auto"),
+                    recorded=pair)
+
+
 def from_dict(s: dict) -> Study:
     """The typed study definition of a (validated, upgraded) ``study:`` section."""
     ex = s["exposure"]
@@ -204,14 +215,7 @@ def from_dict(s: dict) -> Study:
                               arms=tuple(Arm(id=str(a["id"]), label=str(a.get("label", a["id"])),
                                              drugs=tuple(a.get("drugs") or ()))
                                          for a in tr["arms"]))
-    eps = []
-    for eid, e in (s.get("endpoints") or {}).items():
-        rec = e.get("recorded")
-        pair = (rec["time"], rec["event"]) if rec else RECORDED_PAIRS.get(eid)
-        eps.append(Endpoint(id=eid, name=e.get("name", eid), abbreviation=e.get(
-            "abbreviation", eid.upper()), origin=e.get("origin", "surgery"),
-            events=tuple(e.get("events") or ("death",)), form=e.get("form", "auto"),
-            recorded=pair))
+    eps = [endpoint_from(eid, e) for eid, e in (s.get("endpoints") or {}).items()]
     return Study(id=s.get("id", "study"), title=s.get("title", ""),
                  design=s.get("design", "neoadjuvant"), population=s.get("population", ""),
                  simulated=bool(s.get("simulated", False)), exposure=exposure,

@@ -168,3 +168,29 @@ def endpoint_columns(df: pd.DataFrame, eid: str, spec: dict) -> pd.DataFrame:
         etype[from_rec & (r_e == 1).fillna(False).to_numpy()] = "any event (type not recorded)"
         out[f"{eid}_event_type"] = etype
     return out
+
+
+def endpoint_spec(df: pd.DataFrame, ep) -> dict:
+    """Time/event columns of endpoint ``ep`` (``definition.Endpoint``) on the analysed
+    patients, its axis label and definition as the data give it (dates, recorded, or both),
+    or the reason it cannot be analysed (``undefined``). Used by the survival tables and the
+    Results text alike."""
+    from .definition import ORIGIN_TEXT
+
+    src = df[ep.source] if ep.source in df.columns else pd.Series(dtype="string")
+    from_dates = bool((src == "dates").any())
+    recorded = bool((src == "recorded time").any())
+    spec = {"time": ep.time, "event": ep.event,
+            "xlabel": (f"Months since {ORIGIN_TEXT.get(ep.origin, ep.origin)}"
+                       if from_dates and not recorded else "Months"),
+            "definition": ep.definition(from_dates=from_dates or not recorded,
+                                        recorded_too=from_dates and recorded),
+            "undefined": ""}
+    if ep.time not in df.columns:
+        spec["undefined"] = f"{ep.abbreviation} was not derived"
+    elif from_dates and ep.origin == "nst_start" and not ep.death_only:
+        # progression precluding surgery is not recorded: only where everyone had surgery
+        ok, why = efs_defined(df[src == "dates"])
+        if not ok:
+            spec["undefined"] = f"{ep.abbreviation} not analysed: {why}"
+    return spec

@@ -63,11 +63,9 @@ def _endpoints(cfg: dict) -> dict[str, dict]:
 
 def endpoint_forms(eid: str, ep: dict) -> list[list[str]]:
     """The ways a centre can record endpoint ``eid`` (``study.endpoints``)."""
-    from .definition import from_dict
+    from .definition import endpoint_from
 
-    study = from_dict({"exposure": {"column": "x", "levels": ["a", "b"]},
-                       "endpoints": {eid: ep}})
-    return study.endpoints[0].forms()
+    return endpoint_from(eid, ep).forms()
 
 
 def forms_of(column: str, dfs_origin: str = "surgery",
@@ -106,7 +104,7 @@ def _add(needs: dict[str, dict[str, Any]], column: str, by: str, dfs_origin: str
 def required_fields(cfg: dict) -> list[dict[str, Any]]:
     """Every need of the enabled analyses, the groups and the exclusion criteria, in a stable
     order: ``[{"fact": ..., "forms": [[field, ...], ...], "by": [analysis, ...]}, ...]``."""
-    cfg = _upgraded(cfg)
+    cfg = upgraded(cfg)
     analyses = dict(cfg.get("analyses") or {})
     if "dfs" in analyses:  # older configs
         analyses.setdefault("survival", analyses["dfs"])
@@ -139,7 +137,7 @@ def required_fields(cfg: dict) -> list[dict[str, Any]]:
     return [needs[k] for k in sorted(needs)]
 
 
-def _upgraded(cfg: dict) -> dict:
+def upgraded(cfg: dict) -> dict:
     """``cfg`` in the current form (older keys set after loading translated, on a copy)."""
     from .definition import has_legacy_keys, upgrade_config
 
@@ -215,7 +213,7 @@ def allowed_levels(cfg: dict, column: str) -> tuple[str, ...] | None:
 def check_config(cfg: dict) -> list[str]:
     """Mistakes the JSON schema cannot see, each with the valid choices: names that are no
     field or derived variable, levels that do not exist, reversed ranges."""
-    cfg = _upgraded(cfg)
+    cfg = upgraded(cfg)
     problems: list[str] = []
     known = known_columns(cfg)
     choice = f"choose one of: {', '.join(known)}"

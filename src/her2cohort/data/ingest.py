@@ -22,8 +22,7 @@ import numpy as np
 import pandas as pd
 
 from .fields import FIELDS, PROVENANCE, UNIT_FACTORS, Field
-from .mapping import MappingError, duplicate_centres, load_mapping
-from .needs import split_needs, unmet_message
+from .mapping import MappingError, load_mappings
 from .problems import DEFAULT_ACTIONS, Problem
 from .read import read_raw
 from .safety import lookalike_note
@@ -438,26 +437,8 @@ def ingest(mapping_paths: list[str | Path], *, salt: str, base_dir: str | Path =
     ``required``: the needs of the enabled analyses (``study.requirements.required_fields``);
     a mapping that neither maps nor declares ``not_recorded`` a needed fact is a configuration
     error, reported for every mapping at once."""
-    frames, problems, errors = [], [], []
-    mappings = []
-    for mp in mapping_paths:
-        try:
-            mapping = load_mapping(mp)
-        except MappingError as e:
-            errors.append(str(e))
-            continue
-        mapped = set(mapping["columns"])
-        not_recorded = set(mapping.get("not_recorded") or [])
-        both = sorted(mapped & not_recorded)
-        if both:
-            errors.append(f"{mapping['_path']}: {', '.join(both)} both mapped under 'columns:' "
-                          "and listed under 'not_recorded:'; keep one")
-        unmet, _ = split_needs(required or [], mapped, not_recorded)
-        if unmet:
-            errors.append(unmet_message(mapping["_path"], unmet))
-        mapping["_data_dirs"] = data_dirs  # read by read_raw, also for each of several files
-        mappings.append(mapping)
-    errors += duplicate_centres(mapping_paths, mappings)  # listed twice, same centre code
+    frames, problems = [], []
+    mappings, errors = load_mappings(mapping_paths, required, data_dirs)
     if errors:
         raise MappingError("\n".join(errors))
     for mapping in mappings:

@@ -157,6 +157,18 @@ def prepare_config(cfg: dict) -> dict:
     return cfg
 
 
+# what the schemas' patterns mean, for messages (a raw regular expression helps no one)
+_PATTERN_WORDS = {
+    "^[A-Za-z0-9_-]+$": "a code of letters, digits, '_' or '-'",
+    "^[a-z][a-z0-9_]*$": "a name of lower-case letters, digits and '_', starting with a letter",
+    "^[a-z0-9_]+$": "a name of lower-case letters, digits and '_'",
+    "\\.ya?ml$": "a .yaml or .yml file",
+    "^(?!/)(?!.*\\.\\.)[A-Za-z0-9_./-]+$": "a relative path inside the project folder (no "
+    "leading '/', no '..'; letters, digits, '_', '.', '/' and '-')",
+    "^\\d{4}-\\d{2}-\\d{2}$": "a date written YYYY-MM-DD (e.g. 2025-06-30)",
+}
+
+
 def did_you_mean(word: str, choices) -> str:
     import difflib
 
@@ -186,6 +198,8 @@ def _error_lines(error) -> list[str]:
         hint = "" if str(value).strip().lstrip("-").replace(".", "").isdigit() else \
             did_you_mean(value, choices)  # a number is not misspelt
         return [f"{where}: {value!r} is not one of the choices: {', '.join(choices)}{hint}"]
+    if error.validator == "pattern" and error.validator_value in _PATTERN_WORDS:
+        return [f"{where}: {value!r} is not {_PATTERN_WORDS[error.validator_value]}"]
     if error.validator == "required":
         return [f"{where}: {error.message}"]
     return [f"{where}: {error.message}"]

@@ -40,10 +40,40 @@ def pseudonym(patient_id: str, salt: str) -> str:
     return "P" + mac.hexdigest()[:12]
 
 
+def pseudonyms(ids: pd.Series, salt: str) -> pd.Series:
+    """``pseudonym`` of every ID (missing stays missing), once per distinct ID, through the
+    one-shot C implementation of HMAC (``hmac.digest``)."""
+    key = salt.encode("utf-8")
+
+    def per_value(u: pd.Series) -> pd.Series:
+        return pd.Series(["P" + hmac.digest(key, v.strip().encode("utf-8"), "sha256").hex()[:12]
+                          for v in u], index=u.index, dtype="string")
+
+    return _per_value(ids, per_value)[0].astype(object).where(ids.notna(), None)
+
+
 # --- harmonizing ------------------------------------------------------------------------------
 
 def _problem(rel, row, key, column, value, rule, message, redact=False) -> Problem:
     return Problem(rel, int(row), key, column, value, rule, message, redact=redact)
+
+
+def _per_value(values: pd.Series, fn) -> tuple[pd.Series, ...]:
+    """``fn`` applied once per distinct value, its results spread back over the rows: a
+    registry's million cells hold a few thousand distinct dates, codes and numbers, so the
+    work is on those (``fn`` takes a Series of the distinct non-missing values and returns
+    Series on the same index; a missing cell gets missing, or False for a boolean result)."""
+    codes, uniq = pd.factorize(values, use_na_sentinel=True)
+    results = fn(pd.Series(np.asarray(uniq, dtype=object), dtype=values.dtype
+                           if not isinstance(values.dtype, pd.CategoricalDtype) else "string"))
+    out = []
+    for r in (results if isinstance(results, tuple) else (results,)):
+        arr = r.array if isinstance(r.dtype, pd.api.extensions.ExtensionDtype) else \
+            r.to_numpy()
+        fill = False if r.dtype == bool else None
+        taken = pd.api.extensions.take(arr, codes, allow_fill=True, fill_value=fill)
+        out.append(pd.Series(taken, index=values.index))
+    return tuple(out)
 
 
 def _parse_dates(values: pd.Series, fmt: str) -> tuple[pd.Series, pd.Series]:
@@ -167,8 +197,11 @@ def harmonize(raw: pd.DataFrame, mapping: dict, *, salt: str,
     # cells: strip, missing markers -> NA
     text = {}
     for field_name, src in cols_map.items():
-        s = raw[src].astype(str).str.strip()
-        text[field_name] = s.where(~s.isin(missing)).astype("string")
+        def clean(u: pd.Series) -> pd.Series:
+            u = u.astype(str).str.strip()
+            return u.where(~u.isin(missing)).astype("string")
+
+        text[field_name] = _per_value(raw[src], clean)[0]
         for value, meaning in (sentinels.get(field_name) or {}).items():
             hit = text[field_name] == str(value).strip()
             n = int(hit.fillna(False).sum())
@@ -184,8 +217,9 @@ def harmonize(raw: pd.DataFrame, mapping: dict, *, salt: str,
         problems.append(Problem(rel, int(r), None, None, None, "blank_row",
                                 "blank row ignored (no values in any mapped column)"))
     keep = ~blank
-    rows = rows[keep]
-    text = {k: v[keep] for k, v in text.items()}
+    if not keep.all():
+        rows = rows[keep]
+        text = {k: v[keep] for k, v in text.items()}
 
     out = pd.DataFrame(index=rows.index)
     out["centre"] = centre
@@ -198,9 +232,10 @@ def harmonize(raw: pd.DataFrame, mapping: dict, *, salt: str,
     out["source_file"] = raw.loc[rows.index, "_file"] if "_file" in raw else rel
     out["source_row"] = rows.astype("int64")
     cell_file = {f: where(src)[0] for f, src in cols_map.items()}
-    cell_rows = {f: raw.loc[rows.index, where(src)[1]] for f, src in cols_map.items()}
+    row_cols = {c: raw.loc[rows.index, c] for c in {where(src)[1] for src in cols_map.values()}}
+    cell_rows = {f: row_cols[where(src)[1]] for f, src in cols_map.items()}
     ids = text["patient_id"]
-    keys = ids.map(lambda v: pseudonym(v, salt) if isinstance(v, str) else None)
+    keys = pseudonyms(ids, salt)
     out["patient_key"] = keys
     for r in rows[ids.isna()]:
         problems.append(_problem(rel, r, None, cols_map["patient_id"], None, "missing_required",
@@ -217,7 +252,8 @@ def harmonize(raw: pd.DataFrame, mapping: dict, *, salt: str,
         frel = cell_file[f.name]
         frows = cell_rows[f.name]
         if f.kind == "date":
-            parsed, bad = _parse_dates(vals, date_fmt)
+            parsed, bad = _per_value(vals, lambda u: _parse_dates(u, date_fmt))
+            parsed = pd.to_datetime(parsed)
             out[f.name] = parsed
             swapped = _swapped_format(date_fmt)
             for i in vals.index[bad]:
@@ -234,7 +270,8 @@ def harmonize(raw: pd.DataFrame, mapping: dict, *, salt: str,
                 allowed = ", ".join(UNIT_FACTORS.get(f.unit or "", {f.unit: 1}))
                 raise MappingError(f"{mapping['_path']}: unit {unit!r} for '{f.name}' is not "
                                    f"supported; allowed: {allowed}")
-            num, bad = _parse_numbers(vals, decimal)
+            num, bad = _per_value(vals, lambda u: _parse_numbers(u, decimal))
+            num = num.astype("float64")
             if f.integer:
                 frac = num.notna() & (num % 1 != 0)
                 for i in vals.index[frac]:
@@ -249,13 +286,16 @@ def harmonize(raw: pd.DataFrame, mapping: dict, *, salt: str,
         else:  # code
             vmap = {str(k).strip(): v for k, v in (value_maps.get(f.name) or {}).items()}
             allowed = vocab.get(f.name, [])
-            mapped = vals.map(lambda v, m=vmap: m.get(v, v) if isinstance(v, str) else v)
-            # a value mapped to null (YAML ~) means "not recorded"
-            to_missing = vals.isin([k for k, v in vmap.items() if v is None])
-            mapped = mapped.where(~to_missing)
-            mapped = mapped.map(lambda v: v if v is None or isinstance(v, str) or
-                                pd.isna(v) else str(v))
-            bad = mapped.notna() & ~mapped.isin(allowed)
+
+            def code(u: pd.Series, vmap=vmap, allowed=allowed) -> tuple[pd.Series, pd.Series]:
+                m = u.map(lambda v: vmap.get(v, v) if isinstance(v, str) else v)
+                # a value mapped to null (YAML ~) means "not recorded"
+                m = m.where(~u.isin([k for k, v in vmap.items() if v is None]))
+                m = m.map(lambda v: v if v is None or isinstance(v, str) or pd.isna(v)
+                          else str(v)).astype("string")
+                return m, (m.notna() & ~m.isin(allowed)).astype(bool)
+
+            mapped, bad = _per_value(vals, code)
             for i in vals.index[bad]:
                 problems.append(_problem(
                     frel, frows[i], keys[i], src, vals[i], "unknown_code",

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
 
 from her2cohort.data.config import (ConfigError, did_you_mean, expanded_size, read_yaml,
                                     schema_problems)
@@ -135,3 +137,55 @@ def test_snakemake_stops_on_variant_typo_and_alias_before_any_rule(tmp_path):
     res = run_dry(["--configfile", str(bomb)])
     assert res.returncode == 2, res.stderr
     assert "line 2: YAML alias '*a' is not allowed" in res.stderr
+
+
+def _object_paths(schema: dict, cfg, path=()) -> list[tuple]:
+    """Paths of config objects whose schema closes them (additionalProperties: false)."""
+    out = []
+    if isinstance(cfg, dict) and schema.get("additionalProperties") is False:
+        out.append(path)
+        for k, v in cfg.items():
+            sub = (schema.get("properties") or {}).get(k)
+            if isinstance(sub, dict):
+                out += _object_paths(sub, v, (*path, k))
+    return out
+
+
+def _closed_paths() -> list[tuple]:
+    from her2cohort.data.config import _schema, prepare_config
+
+    return _object_paths(_schema(), prepare_config(demo()))
+
+
+@settings(max_examples=60, deadline=None)
+@given(data=st.data(), key=st.from_regex(r"[a-z][a-z_]{2,14}", fullmatch=True),
+       in_variant=st.booleans())
+def test_any_unknown_key_anywhere_is_named(data, key, in_variant):
+    """A key the schema does not know, put into any closed object of the config or of a
+    variant's overrides, stops the run with a message naming it (exit 2 before any rule)."""
+    from her2cohort.data.config import _schema
+
+    paths = _closed_paths()
+    path = data.draw(st.sampled_from(paths))
+    node = _schema()
+    for k in path:
+        node = node["properties"][k]
+    assume(key not in (node.get("properties") or {}))
+    cfg = demo()
+    target = {}
+    if in_variant:
+        over = target
+        for k in path:
+            over = over.setdefault(k, {})
+        over[key] = 1
+        cfg["sensitivity"]["variants"] = {"v": {"description": "d", "overrides": target}}
+    else:
+        from her2cohort.data.config import prepare_config
+
+        prepare_config(cfg)
+        obj = cfg
+        for k in path:
+            obj = obj[k]
+        obj[key] = 1
+    got = config_problems(cfg, mappings=False)
+    assert any(f"unknown key '{key}'" in p for p in got), (path, got)

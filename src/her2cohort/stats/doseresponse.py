@@ -77,8 +77,8 @@ B_MAX = 30.0
 #: log IC50 is bounded to this many natural-log units beyond the tested positive doses
 #: (ln 1000: three decades on either side)
 LOG_E_MARGIN = math.log(1000.0)
-#: least_squares tolerances (tight: estimates are compared with R to 5e-7)
-_TOL = 1e-15
+#: least_squares tolerances; the Gauss-Newton polish after it converges to rounding level
+_TOL = 1e-12
 _MAX_NFEV = 600
 #: a fit whose Jacobian has a reciprocal condition number below this is "not identifiable"
 #: (J'J then has one below 1e-18: no usable inverse in double precision)
@@ -184,7 +184,7 @@ def _clean(conc, resp) -> tuple[np.ndarray, np.ndarray, list[str]]:
     return x[~bad], y[~bad], notes
 
 
-def _starts(logx, y, free_c, free_d, c0, d0, lo_le, hi_le, k=4):
+def _starts(logx, y, free_c, free_d, c0, d0, lo_le, hi_le, k=2):
     """Starting values: grid over (b, log e), asymptotes by exact linear least squares
     (R's SSfpl uses the same partially-linear idea), plus SSfpl's logit-regression start.
     Returns up to k parameter vectors (b, c, d, log e), best first."""
@@ -437,6 +437,9 @@ def _fit_ll4(conc, resp, lower, upper) -> LL4Fit:
             trusted = False
             msgs.append(f"not converged (optimiser status {best.status}: {best.message}; "
                         f"nls relative offset {out.rel_offset:.3g})")
+    if not trusted and "b" not in out.at_bound and abs(out.b) > 10:
+        msgs.append(f"slope very steep (|b| = {abs(out.b):.3g}): the response drops between "
+                    "two adjacent doses, so the IC50 is only bracketed by them")
     if abs(out.d - out.c) < 1e-8 * max(1.0, abs(out.d) + abs(out.c)):
         trusted = False
         msgs.append("flat: upper and lower asymptotes coincide (no dose response)")

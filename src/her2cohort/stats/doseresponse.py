@@ -342,6 +342,7 @@ def _fit_ll4(conc, resp, lower, upper) -> LL4Fit:
 
     starts = _starts(logx, y, lower is None, upper is None, c0, d0, lo_le, hi_le)
     best = None
+    opt_errors: list[str] = []
     for st in starts:
         th0 = np.clip(st[free], lb + 1e-9 * (ub - lb), ub - 1e-9 * (ub - lb))
         if not np.all(np.isfinite(th0)):
@@ -351,14 +352,13 @@ def _fit_ll4(conc, resp, lower, upper) -> LL4Fit:
                                          xtol=_TOL, ftol=_TOL, gtol=_TOL,
                                          max_nfev=_MAX_NFEV, x_scale="jac")
         except (ValueError, np.linalg.LinAlgError) as exc:  # pragma: no cover - defensive
-            notes_try = f"optimiser error: {exc}"
-            if best is None:
-                out.message = notes_try
+            opt_errors.append(f"optimiser error from one start: {exc}")
             continue
         if best is None or 2 * res.cost < 2 * best.cost:
             best = res
     if best is None:
-        return fail("not fitted: no starting value gave a finite residual sum of squares")
+        return fail("; ".join(opt_errors + ["not fitted: no starting value gave a finite "
+                                            "residual sum of squares"]))
 
     theta = best.x.copy()
     # polish: Gauss-Newton steps (nls' algorithm) from the optimum while they lower the RSS and
@@ -709,6 +709,10 @@ def shared_ic50_test(df: pd.DataFrame, *, conc: str, resp: str, group: str) -> d
         notes.append(f"reduced (shared IC50) fit did not converge (relative offset {rel:.3g})")
         out["note"] = "; ".join(notes)
         return out
+    if rss_red < rss_full * (1 - 1e-9):
+        notes.append("the shared-IC50 fit has a lower RSS than the separate fits (a separate "
+                     "fit stopped in a local minimum): F set to 0")
+        rss_red = rss_full
     F = ((rss_red - rss_full) / df1) / (rss_full / df2)
     out["F"] = float(F)
     out["p"] = float(stats.f.sf(F, df1, df2))

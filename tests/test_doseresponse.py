@@ -338,8 +338,9 @@ def test_gr_values_published_example():
 def test_gr_metrics_published_example():
     """gr50 tools' docstring example (drug A, GR values at 5 concentrations): GR50 0.114025,
     GRmax 0.0188, GR_AOC 0.481125, GEC50 0.110411, GRinf 0.018109, h_GR 1.145262.  The fitted
-    parameters are compared to 2e-3 relative (the tools minimise with L-BFGS-B, not to the
-    least-squares optimum); GRmax and GR_AOC are exact arithmetic."""
+    parameters agree to about the printed precision (1e-5 relative + 1e-6: the tools minimise
+    with L-BFGS-B, which stops a little short of the least-squares optimum found here); GRmax
+    and GR_AOC are exact arithmetic.  (Their p-value uses df2 = n - 2, not compared.)"""
     conc = [0.001, 0.01, 0.1, 1.0, 10.0]
     gr = [0.965, 0.953, 0.533, 0.0976, 0.0188]
     m = dr.gr_metrics(conc, gr)
@@ -347,7 +348,7 @@ def test_gr_metrics_published_example():
     assert m["GR_AOC"] == pytest.approx(0.481125, abs=5e-7)
     assert not m["flat"] and m["converged"] and m["p"] < 0.05 and m["test"] == dr.GR_FLAT_TEST
     np.testing.assert_allclose([m["GR50"], m["GEC50"], m["GRinf"], m["h_GR"]],
-                               [0.114025, 0.110411, 0.018109, 1.145262], rtol=2e-3)
+                               [0.114025, 0.110411, 0.018109, 1.145262], rtol=1e-5, atol=1e-6)
     flat = dr.gr_metrics(conc, [0.985, 0.916, 0.978, 1.04, 0.936])  # drug B of the example
     assert flat["flat"] and math.isnan(flat["GR50"]) and flat["GR50_note"] == "> highest dose"
     assert flat["GRinf"] == pytest.approx(0.971, abs=1e-12)

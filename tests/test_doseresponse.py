@@ -354,3 +354,22 @@ def test_gr_metrics_published_example():
     assert flat["GRinf"] == pytest.approx(0.971, abs=1e-12)
     assert flat["GRmax"] == pytest.approx(0.936, abs=1e-12)
     assert flat["GR_AOC"] == pytest.approx(0.026375, abs=5e-7)
+
+
+def test_fixed_asymptote_fits_match_r():
+    """fit_ll4(lower=0.1) and fit_ll4(lower=0.1, upper=1) against nls with the LL.4 formula and
+    c (and d) fixed (fixed.csv; the two-parameter case is how ZIP fits its combination
+    curves)."""
+    fx = pd.read_csv(FIX / "fixed.csv")
+    s = _data("standard")
+    f3 = dr.fit_ll4(s["conc"], s["resp"], lower=0.1)
+    f2 = dr.fit_ll4(s["conc"], s["resp"], lower=0.1, upper=1.0)
+    r3 = fx[fx["model"] == "c_fixed"].set_index("param")
+    r2 = fx[fx["model"] == "cd_fixed"].set_index("param")
+    assert f3.converged and f2.converged
+    close([f3.b, f3.d, f3.e], r3.loc[["b", "d", "e"], "estimate"])
+    close([f3.se_b, f3.se_d, f3.se_e], r3.loc[["b", "d", "e"], "se"])
+    close([f2.b, f2.e], r2.loc[["b", "e"], "estimate"])
+    close([f2.se_b, f2.se_e], r2.loc[["b", "e"], "se"])
+    close([f3.rss, f2.rss], [r3["rss"].iloc[0], r2["rss"].iloc[0]])
+    assert (f3.df_resid, f2.df_resid) == (r3["df"].iloc[0], r2["df"].iloc[0]) == (15, 16)

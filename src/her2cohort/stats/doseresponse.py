@@ -18,8 +18,8 @@ regression start) and the checks that make a failed or unidentified fit say so i
 raising.  The optimiser works on ``(b, c, d, log e)``; standard errors are those of ``nls``:
 ``vcov = sigma^2 (J'J)^-1`` with ``sigma^2 = RSS / (n - p)`` at the optimum, transformed to
 ``e`` by the (exact, at the optimum) Jacobian of the reparametrisation, ``se_e = e * se_log_e``.
-(drc's ``summary`` inverts a numerical Hessian of the RSS instead of J'J, so its standard
-errors differ slightly: on the ryegrass data se(e) 0.18583 here and in nls vs 0.18573 in drc.)
+(drc's ``summary`` works from the Hessian of the RSS as its optimiser returns it rather than
+from J'J, so its standard errors can differ slightly from nls's and these; the estimates agree.)
 Search region: |b| <= 30, log e within three decades beyond the tested positive doses, the
 asymptotes within the response range widened by five ranges plus one; a parameter that ends
 on a bound makes the fit ``converged=False`` with the reason in ``message``.

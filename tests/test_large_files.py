@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import yaml
 
 import her2cohort.data.read as rd
 from her2cohort.data.ingest import pseudonym, pseudonyms
@@ -106,3 +107,37 @@ def test_pseudonyms_equal_pseudonym():
     for salt in ("s", "x" * 100, "her2cohort-demo-salt-not-secret"):
         want = [pseudonym(v, salt) if isinstance(v, str) else None for v in ids]
         assert list(pseudonyms(ids, salt)) == want
+
+
+def test_registry_simulator_csv_and_parquet_read_alike(tmp_path, monkeypatch):
+    """`her2cohort simulate --patients N` writes SIMULATED CSV or Parquet centre files; both
+    read through their mappings to the same harmonized records, and the records a validation
+    must catch are there."""
+    from her2cohort.data.ingest import ingest
+    from her2cohort.demo.registry import simulate_patients, simulate_registry
+
+    monkeypatch.chdir(ROOT)
+    frames = {}
+    for fmt in ("csv", "parquet"):
+        cfg_path = simulate_registry(tmp_path / fmt, 3000, centres=2, fmt=fmt, seed=7)
+        cfg = yaml.safe_load(cfg_path.read_text("utf-8"))
+        assert "SIMULATED" in cfg_path.read_text("utf-8")
+        df, problems = ingest(cfg["centres"], salt="s", vocabularies={
+            "regimen": list(cfg["regimens"])})
+        assert not [p for p in problems if p.action == "fail"]
+        frames[fmt] = df.drop(columns=["source_file"]).sort_values(
+            ["patient_key", "source_row"]).reset_index(drop=True)
+    assert len(frames["csv"]) == len(simulate_patients(3000, 2, seed=7))
+    pd.testing.assert_frame_equal(frames["csv"], frames["parquet"])
+    truth = simulate_patients(3000, 2, seed=7)
+    assert (truth["her2_ihc"] == "2+").mean() == pytest.approx(0.2, abs=0.03)
+
+
+def test_parquet_named_csv_is_told(tmp_path):
+    f = tmp_path / "x.csv"
+    pd.DataFrame({"ID": ["a"]}).to_parquet(f)
+    m = {"file": str(f), "_path": "m.yaml", "allow_outside_data_dirs": True}
+    df, problems = rd.read_raw(m, "/", None)
+    assert df is None
+    assert "the file is an Apache Parquet file although the mapping says 'format: csv': set " \
+           "'format: parquet'" in problems[0].message

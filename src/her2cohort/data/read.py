@@ -71,7 +71,7 @@ def read_raw(mapping: dict, base_dir: str | Path = ".", data_dirs: list[str] | N
     wrong = _wrong_kind(kind, fmt, mapping)
     if wrong:
         return None, [_p(rel, "file_parse", wrong)]
-    reader = _read_xlsx if fmt == "xlsx" else _read_csv
+    reader = {"xlsx": _read_xlsx, "parquet": _read_parquet}.get(fmt, _read_csv)
     try:
         df, problems = reader(path, rel, mapping)
     except (OSError, MemoryError) as e:
@@ -98,6 +98,8 @@ def _sniff(path: Path) -> str:
         return "xls"
     if head.startswith(b"%PDF"):
         return "pdf"
+    if head.startswith(b"PAR1"):
+        return "parquet"
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
         return "text"  # UTF-16 text
     if b"\x00" in head and head.count(b"\x00") > len(head) // 4:
@@ -115,6 +117,11 @@ def _wrong_kind(kind: str, fmt: str, mapping: dict) -> str | None:
         return "the file is a PDF document, not a table: ask the centre for a CSV or .xlsx export"
     if kind == "binary":
         return "the file is not text and not an .xlsx workbook: ask for a CSV or .xlsx export"
+    if (kind == "parquet") != (fmt == "parquet"):
+        what = {"parquet": "an Apache Parquet file", "xlsx": "an Excel workbook (.xlsx)",
+                "text": "a text file (CSV or TSV)"}.get(kind, "not a Parquet file")
+        return (f"the file is {what} although the mapping says 'format: {fmt}': set 'format: "
+                f"{'parquet' if kind == 'parquet' else 'csv or xlsx'}' in {m}")
     if kind == "xlsx" and fmt != "xlsx":
         return (f"the file is an Excel workbook (.xlsx) although the mapping says 'format: "
                 f"{fmt}': set 'format: xlsx' (and 'sheet:') in {m}, or export it as CSV")
@@ -514,6 +521,41 @@ def _check_ids(df: pd.DataFrame, rel: str, mapping: dict) -> list[Problem]:
                     "look like duplicates; export the ID column as text (format the column as "
                     "Text, or export from the source system)", redact=True)
             for r in df.loc[sci, "_row"]]
+
+
+# --- Parquet -----------------------------------------------------------------------------------
+
+def _read_parquet(path: Path, rel: str, mapping: dict):
+    """A Parquet centre file (a registry's or database's export): every column as the text a
+    user would see (dates as 2019-12-31, numbers as 35 or 2.5, null as an empty cell), one
+    categorical column each, rows numbered as if the header were row 1."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    try:
+        table = pq.read_table(path)
+    except (pa.ArrowException, OSError) as e:
+        return None, [_p(rel, "file_parse", f"cannot be read as Parquet ({e})")]
+    problems: list[Problem] = []
+    cols = {}
+    for name, col in zip(table.column_names, table.columns):
+        if pa.types.is_timestamp(col.type):
+            col = pc.cast(col, pa.date32())  # the date part, as for Excel date-time cells
+        if pa.types.is_dictionary(col.type):
+            col = col.cast(col.type.value_type)
+        try:
+            text = pc.fill_null(pc.cast(col, pa.string()), "")
+        except (pa.ArrowNotImplementedError, pa.ArrowInvalid):
+            problems.append(_p(rel, "file_parse", f"column of type {col.type} cannot be read as "
+                                                  "text cells", column=name))
+            continue
+        cols[_header_cells([name])[0]] = text.dictionary_encode().to_pandas()
+    if problems:
+        return None, problems
+    df = pd.DataFrame(cols)
+    df["_row"] = np.arange(2, 2 + len(df))
+    return df, problems
 
 
 # --- Excel --------------------------------------------------------------------------------------

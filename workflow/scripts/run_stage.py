@@ -4,6 +4,9 @@ arguments. Output is written to the rule's log and to the console."""
 
 import os
 import sys
+import time
+
+_START = time.perf_counter()
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("MPLBACKEND", "Agg")
@@ -38,4 +41,14 @@ with open(snakemake.log[0], "w", encoding="utf-8") as log:
         sys.stdout.flush()
         sys.stderr.flush()
         sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
+        # for benchmarks/ (read from the log, not shown on the console)
+        try:
+            import resource
+        except ImportError:  # not on Windows
+            resource = None
+        use = resource.getrusage(resource.RUSAGE_SELF) if resource else None
+        if use:
+            log.write(f"resources: {time.perf_counter() - _START:.2f} s wall, "
+                      f"{use.ru_utime + use.ru_stime:.2f} s CPU, "
+                      f"peak RSS {use.ru_maxrss / 1024:.0f} MB\n")
 sys.exit(status)

@@ -275,11 +275,12 @@ def lookalike_note(value: str, allowed: list[str]) -> str:
     # only for a short value whose odd characters look like Latin ones (Cyrillic, Greek,
     # full-width forms): naming every character of a longer text (a name typed in Chinese)
     # would spell the text out in a report
-    if len(value) > 6 or not all(unicodedata.normalize("NFKC", c).isascii() or
-                                 unicodedata.name(c, "").startswith(("CYRILLIC", "GREEK"))
-                                 for c in odd):
+    if len(value) > 6 or len(odd) > 2 or not all(
+            unicodedata.normalize("NFKC", c).isascii() or
+            unicodedata.name(c, "").startswith(("CYRILLIC", "GREEK")) for c in odd):
         return ""
-    names = ", ".join(f"'{c}' U+{ord(c):04X} {unicodedata.name(c, 'unnamed')}" for c in odd)
+    # named by code point and name, not printed (the report shows the value by its shape)
+    names = ", ".join(f"U+{ord(c):04X} {unicodedata.name(c, 'unnamed')}" for c in odd)
     return f" (it contains non-ASCII character(s): {names})"
 
 

@@ -210,3 +210,10 @@ def test_no_string_typed_into_a_coded_column_is_echoed(text):
     hypothesis.assume(value_for_files(value, "code") != value)
     hypothesis.assume(value not in _BASELINE and value not in shown_shape(value))
     assert value not in _outputs(text)
+
+
+@pytest.mark.parametrize("value, kind", [("20191231", "number"), ("01/01/1900", "config"),
+                                         ("2013-02-30", "code")])
+def test_dates_are_shapes_whatever_the_kind(value, kind):
+    assert value_for_files(value, kind) == shown_shape(value)
+    assert value_for_console(value, kind) == shown_shape(value)

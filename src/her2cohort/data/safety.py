@@ -27,6 +27,7 @@ look like identifiers or dates, invisible characters, and the folders centre fil
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from pathlib import Path
@@ -208,6 +209,7 @@ def mrn_like(value: str) -> bool:
     return bool(re.fullmatch(r"[A-Za-z]{0,4}[-_/ ]?\d{4,}[A-Za-z]?", value.strip()))
 
 
+@functools.lru_cache(maxsize=65536)  # a column of one repeated bad value: computed once
 def value_for_files(value: str, kind: str) -> str:
     """A problem's value as it may be written to results/ and logs/ (the rule above).
 
@@ -218,6 +220,8 @@ def value_for_files(value: str, kind: str) -> str:
     value = str(value)
     if kind == "id":
         return "[identifier]"
+    if looks_like_date(value):  # a date, even from the mapping (a sentinel): its shape
+        return shown_shape(value)
     if kind in ("marker", "config"):
         return show(value)
     if kind == "number" and len(value) <= 12 and NUMBERISH.fullmatch(value.strip()):
@@ -227,6 +231,7 @@ def value_for_files(value: str, kind: str) -> str:
     return shown_shape(value)
 
 
+@functools.lru_cache(maxsize=65536)
 def value_for_console(value: str, kind: str) -> str:
     """The value as ``her2cohort check`` prints it at the user's desk: codes and numbers as
     they are (the user needs them to write a mapping), but identifiers never, dates, ID-like
@@ -235,8 +240,10 @@ def value_for_console(value: str, kind: str) -> str:
     value = str(value)
     if kind == "id":
         return "[identifier]"
-    if kind == "date" or (kind != "config" and (looks_sensitive(value) or
-                                                (kind in ("code", "") and mrn_like(value)))):
+    if kind == "date" or looks_like_date(value):
+        return shown_shape(value)
+    if kind != "config" and (looks_sensitive(value) or (kind in ("code", "") and
+                                                        mrn_like(value))):
         return shown_shape(value)
     if kind != "number" and sum(c.isdigit() for c in value) >= 6:  # a phone number, an ID
         return shown_shape(value)

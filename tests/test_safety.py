@@ -217,3 +217,29 @@ def test_no_string_typed_into_a_coded_column_is_echoed(text):
 def test_dates_are_shapes_whatever_the_kind(value, kind):
     assert value_for_files(value, kind) == shown_shape(value)
     assert value_for_console(value, kind) == shown_shape(value)
+
+
+def test_internal_error_text_shows_quoted_cells_by_their_shape():
+    from her2cohort.data.safety import redact_quoted
+
+    msg = "could not convert string to float: 'Wang Fang' (column 'er_pct', code '3+', 1.5)"
+    assert redact_quoted(msg) == ("could not convert string to float: '[shape: Llll Llll]' "
+                                  "(column 'er_pct', code '3+', 1.5)")
+    assert "[date]" in redact_quoted("bad value 12/03/1961")
+
+
+def test_a_stage_internal_error_does_not_echo_a_quoted_cell(capsys, monkeypatch):
+    """An unexpected exception inside a stage quoting a cell: stderr (logs/) shows its shape."""
+    import types
+
+    from her2cohort import stages
+
+    def boom(**_):
+        float("Wang Fang")
+
+    monkeypatch.setitem(__import__("sys").modules, "her2cohort.stages.ingest",
+                        types.SimpleNamespace(main=boom))
+    monkeypatch.delenv("HER2COHORT_DEBUG", raising=False)
+    assert stages.run("ingest") == 1
+    err = capsys.readouterr().err
+    assert "Wang" not in err and "[shape: Llll Llll]" in err

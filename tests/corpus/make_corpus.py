@@ -835,13 +835,17 @@ def message_cases(lines, header) -> None:
         r[0] = f"{4810 + 7 * k}"
     rows[3][col("Histology")] = rows[9][0]
     rows[5][col("Histology")] = "7305"  # a 4-digit number that is no ID of this file
+    rows[7][col("Tumour size (mm)")] = rows[2][0]  # and an ID in a number column
     write(d, join(rows))
     mapping("short_mrn_in_histology", "JS01", "data.csv")
     spec("short_mrn_in_histology", 1, "unknown_code",
          ["row 4, column 'Histology', value [identifier]",
           "the value is one of this file's patient IDs",
-          "row 6, column 'Histology', value [shape: dddd]", "looks like a hospital number"],
-         forbid=[rows[9][0], "7305"])
+          "row 6, column 'Histology', value [shape: dddd]", "looks like a hospital number",
+          "row 8, column 'Tumour size (mm)', value [identifier]",
+          "not a plausible number for 'tumour_size_mm': the value is one of this file's "
+          "patient IDs"],
+         forbid=[rows[9][0], "7305", rows[2][0]])
 
     d = case("phone_in_free_text")  # a phone number written into the regimen column
     rows = split(lines)

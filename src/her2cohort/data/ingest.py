@@ -304,6 +304,7 @@ def harmonize(raw: pd.DataFrame, mapping: dict, *, salt: str,
     ids = text["patient_id"]
     keys = ids.map(lambda v: pseudonym(v, salt) if isinstance(v, str) else None)
     out["patient_key"] = keys
+    id_values = ids.dropna().unique()  # a cell equal to one of them is never shown
     for r in rows[ids.isna()]:
         problems.append(_problem(rel, r, None, cols_map["patient_id"], None, "missing_required",
                                  "patient identifier is missing: every row needs one"))
@@ -340,6 +341,17 @@ def harmonize(raw: pd.DataFrame, mapping: dict, *, salt: str,
                 for i in vals.index[frac]:
                     problems.append(_problem(frel, frows[i], keys[i], src, vals[i], "bad_number",
                                              f"'{f.name}' must be a whole number"))
+            # a patient ID typed into a number column: never shown, never read as a number
+            # (only where it is no plausible value: a small centre's ID 12 and ER 12 differ)
+            outside = ~num.between(f.low, f.high) if f.low is not None else num.isna()
+            is_id = vals.isin(id_values) & (bad | outside)
+            for i in vals.index[is_id]:
+                problems.append(_problem(
+                    frel, frows[i], keys[i], src, vals[i], "bad_number",
+                    f"not a plausible number for '{f.name}': the value is one of this file's "
+                    "patient IDs (an identifier typed into the wrong column?)", kind="id"))
+            num = num.mask(is_id)
+            bad = bad & ~is_id
             # round away float noise from unit conversion (0.7 cm * 10 = 7.000000000000001)
             out[f.name] = (num * factor).round(6)
             for i in vals.index[bad]:
@@ -364,7 +376,7 @@ def harmonize(raw: pd.DataFrame, mapping: dict, *, salt: str,
                                 pd.isna(v) else str(v))
             bad = mapped.notna() & ~mapped.isin(allowed)
             # a patient ID typed into a coded column is never shown (vectorised: isin)
-            is_id = vals[bad].isin(ids.dropna().unique())
+            is_id = vals[bad].isin(id_values)
             for i in vals.index[bad]:
                 if is_missing_marker(vals[i]):
                     problems.append(_problem(

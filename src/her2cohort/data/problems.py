@@ -203,6 +203,7 @@ def format_report(problems: list[Problem], stage: str, limit: int = 40,
     order = sorted(problems, key=lambda p: (ACTIONS.index(p.action) if p.action in ACTIONS
                                             else 9, p.file, p.row or 0))
     lines.append("Details:")
+    shaped = False
     for p in order[:limit]:
         where = p.file + (f", row {p.row}" if p.row is not None else "")
         if p.column:
@@ -210,9 +211,14 @@ def format_report(problems: list[Problem], stage: str, limit: int = 40,
         value = _safe_value(p, verbatim)
         val = "" if value in (None, "") else (f", value {value}" if value.startswith("[")
                                               else f", value '{value}'")
+        shaped = shaped or str(value).startswith("[shape:")
         lines.append(f"  [{p.action}] {where}{val}: {redact_message(p.message, p, verbatim)}")
     if len(order) > limit:
         lines.append(f"  ... and {len(order) - limit} more (see the problems table).")
+    if shaped and not verbatim:
+        lines.append("Values that may be patient data are shown by their shape (L upper-case, "
+                     "l lower-case letter, d digit; config/README.md); 'her2cohort check' shows "
+                     "unmapped codes at your desk.")
     return "\n".join(lines)
 
 

@@ -250,6 +250,24 @@ def value_for_console(value: str, kind: str) -> str:
     return show(value)
 
 
+_QUOTED = re.compile(r"(['\"])([^'\"\n]+?)\1")
+_NAME_LIKE = re.compile(r"[a-z_][a-z0-9_.]*")
+
+
+def redact_quoted(text: str) -> str:
+    """An error text of unknown origin (a library's exception, printed by a stage into logs/)
+    with every quoted literal that is not a lower-case name (``'er_pct'``), a short code or a
+    number replaced by its shape: such an error may quote a cell (``could not convert string
+    to float: 'Wang Fang'``). Dates are redacted as by :func:`redact_text`."""
+    def sub(m: re.Match) -> str:
+        inner = m.group(2)
+        if _NAME_LIKE.fullmatch(inner) or is_short_code(inner) or NUMBERISH.fullmatch(inner):
+            return m.group(0)
+        return m.group(1) + shown_shape(inner) + m.group(1)
+
+    return redact_text(_QUOTED.sub(sub, text), ids=False)
+
+
 # --- invisible characters ---------------------------------------------------------------------
 
 _DROP = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\x00\u00ad"), None)

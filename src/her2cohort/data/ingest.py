@@ -344,7 +344,10 @@ def harmonize(raw: pd.DataFrame, mapping: dict, *, salt: str,
             # a patient ID typed into a number column: never shown, never read as a number
             # (only where it is no plausible value: a small centre's ID 12 and ER 12 differ)
             outside = ~num.between(f.low, f.high) if f.low is not None else num.isna()
-            is_id = vals.isin(id_values) & (bad | outside)
+            cand = (bad | (outside & num.notna())).astype(bool)
+            is_id = pd.Series(False, index=vals.index)
+            if cand.any():  # looked up among the few implausible cells only
+                is_id[cand] = vals[cand].isin(id_values).to_numpy(dtype=bool)
             for i in vals.index[is_id]:
                 problems.append(_problem(
                     frel, frows[i], keys[i], src, vals[i], "bad_number",

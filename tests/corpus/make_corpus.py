@@ -856,6 +856,24 @@ def message_cases(lines, header) -> None:
          ["row 5, column 'Regimen', value [shape: llll dddd dddd ddd]"],
          forbid=["0151 2345 678", "2345"])
 
+    d = case("phone_in_unmapped_comment")  # free text in a column no field reads: never echoed
+    rows = with_comment(lines)
+    rows[2][-1] = "Wang Fang, daughter 0151 2345 678, lives at 12 Hill Rd"
+    write(d, join(rows))
+    mapping("phone_in_unmapped_comment", "JS01", "data.csv")
+    spec("phone_in_unmapped_comment", 0, "column_unmapped",
+         ["column 'Comment'", "is not mapped to any field and is ignored"],
+         forbid=["Wang", "0151", "2345", "Hill Rd"], rows=12, quarantined=None)
+
+    d = case("iso_date_in_grade_column")  # an ISO date typed into the grade column
+    rows = split(lines)
+    rows[8][col("Grade")] = "1961-03-12"
+    write(d, join(rows))
+    mapping("iso_date_in_grade_column", "JS01", "data.csv")
+    spec("iso_date_in_grade_column", 1, "unknown_code",
+         ["row 9, column 'Grade', value [shape: dddd-dd-dd]", "the value looks like a date"],
+         forbid=["1961-03-12", "1961"], files=["[shape: dddd-dd-dd]"])
+
     d = case("short_code_shown")  # a short unmapped code stays visible everywhere
     rows = split(lines)
     rows[6][col("cT")] = "cTx"

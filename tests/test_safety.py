@@ -203,8 +203,9 @@ _BASELINE = _outputs("Qzqz Qzqz")
 def test_no_string_typed_into_a_coded_column_is_echoed(text):
     value = clean_text(text).strip()
     # short codes (1-3 ASCII letters, digits, + or -) and missing-value markers are shown by
-    # the rule; vocabulary entries are no patient data; a string that is part of every report ('mapping') or
-    # equal to its own shape ('llll') cannot be told apart from the report's own words
+    # the rule; vocabulary entries are no patient data; a string that is part of every report
+    # ('mapping') or equal to its own shape ('llll') cannot be told apart from the report's
+    # own words
     hypothesis.assume(len(value) >= 1 and value not in ("left", "right"))
     hypothesis.assume(not is_missing_marker(value))  # 'n/a', 'NULL': shown, with the hint
     hypothesis.assume(value_for_files(value, "code") != value)

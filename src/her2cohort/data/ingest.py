@@ -131,7 +131,7 @@ def _impossible_part(value: str, fmt: str) -> str | None:
         return f"day {day:02d}"
     if year == 0:
         return "year 0000"
-    return "a part"
+    return None
 
 
 def _bad_date(value: str, field: str, fmt: str, mapping_path: str) -> tuple[str, str]:
@@ -147,8 +147,8 @@ def _bad_date(value: str, field: str, fmt: str, mapping_path: str) -> tuple[str,
     hint = ""
     if swapped and _parses(value, swapped):
         hint = "; it reads as a date with day and month swapped: check the format"
-    if fmt != "excel_serial" and re.fullmatch(r"\d{3,6}(\.\d+)?", value) \
-            and 1 <= float(value) <= 73050:  # 1900-01-01 .. 2099-12-31
+    if fmt != "excel_serial" and re.fullmatch(r"\d{4,5}(\.\d+)?", value) \
+            and 3653 <= float(value) <= 73050:  # 1910-01-01 .. 2099-12-31
         return (f"'{shp}' is a number, not a date, for '{field}': read as an Excel serial date "
                 "(Excel's day count, as a date cell not formatted as a date is exported); "
                 "format the column as dates and export again, or set 'date_format: "
@@ -168,7 +168,8 @@ def _code_hint(value: str, is_id: bool) -> str:
         return (" (the value is one of this file's patient IDs: an identifier typed into the "
                 "wrong column?)")
     if mrn_like(value):
-        return " (the value looks like a hospital number, not a code: typed into the wrong column?)"
+        return (" (the value looks like a hospital number, not a code: typed into the wrong "
+                "column?)")
     if looks_like_date(value):
         return " (the value looks like a date, not a code: typed into the wrong column?)"
     if looks_sensitive(value):

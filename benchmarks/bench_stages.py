@@ -75,8 +75,9 @@ def main(sizes: list[int], ingest_only: bool = False) -> None:
             t["ingest"] = time.perf_counter() - t0
             cpu = time.process_time() - c0
             if ingest_only:
+                peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
                 rows.append({"records": n, "ingest": round(t["ingest"], 2),
-                             "ingest_cpu": round(cpu, 2)})
+                             "ingest_cpu": round(cpu, 2), "peak_rss_mb": round(peak_mb)})
                 continue
             t0 = time.perf_counter()
             clean, quarantined, _ = validate(df, columns_by_centre={"JS01": m["columns"]},

@@ -188,7 +188,7 @@ def test_config_error_exit_status(tmp_path):
                          cwd=ROOT, capture_output=True, text=True, check=False, timeout=120)
     assert res.returncode == 2
     assert "pcr/definition: 'ypT0 only' is not one of" in res.stderr
-    assert "'unknown_key' was unexpected" in res.stderr
+    assert "(top level): unknown key 'unknown_key'" in res.stderr
     assert "Traceback" not in res.stderr
 
 

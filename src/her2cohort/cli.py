@@ -17,6 +17,15 @@ STUDY_SHAPES = ("her2low_registry", "three_arm_trial", "status_only")
 
 
 def _simulate(args) -> int:
+    if args.patients is not None:
+        from .demo.registry import simulate_registry
+
+        outdir = args.outdir or f"data/bench/registry_{args.patients}"
+        cfg = simulate_registry(outdir, args.patients, args.centres, args.format,
+                                seed=20251203 if args.seed is None else args.seed)
+        print(f"SIMULATED registry: {args.patients} patients in {args.centres} {args.format} "
+              f"centre file(s) under {outdir}; run: snakemake --cores 2 --configfile {cfg}")
+        return 0
     if args.shape in STUDY_SHAPES:
         from .demo.studies import SIMULATED_NOTE as NOTE
         from .demo.studies import simulate_study
@@ -172,6 +181,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--outdir", default=None,
                    help="output folder (default data/demo or data/examples/<shape>)")
     p.add_argument("--seed", type=int, default=None, help="default: the shape's own seed")
+    p.add_argument("--patients", type=int, default=None,
+                   help="a registry-sized delivery of this many patients instead of a shape "
+                        "(the demo's study and clinical structure; data/bench/registry_<N>)")
+    p.add_argument("--centres", type=int, default=4, help="centre files (with --patients)")
+    p.add_argument("--format", choices=("csv", "parquet"), default="csv",
+                   help="centre file format (with --patients)")
     p.set_defaults(func=_simulate)
     p = sub.add_parser("check", help="read and validate the centre files, report all problems")
     p.add_argument("--config", default="config/config.yaml")

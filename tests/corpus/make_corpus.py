@@ -732,7 +732,7 @@ def mapping_cases(lines) -> None:
     d = case("unknown_mapping_key")  # 'delimeter' typo
     write(d, lines)
     mapping("unknown_mapping_key", "JS01", "data.csv", delimeter=";")
-    spec("unknown_mapping_key", 2, None, ["'delimeter' was unexpected"])
+    spec("unknown_mapping_key", 2, None, ["unknown key 'delimeter' (did you mean 'delimiter'?)"])
 
     d = case("header_row_zero")
     write(d, lines)
@@ -982,6 +982,70 @@ def message_cases(lines, header) -> None:
     spec("xlsx_named_csv_fixed", 0, None, ["12 records read"], rows=12, quarantined=None)
 
 
+# --------------------------------------------------------------------------------------------
+def config_cases(lines) -> None:
+    """Configuration mistakes caught before any rule (exit 2): misspelt keys and invalid values
+    in the config and in a sensitivity variant's overrides, a variant that changes nothing,
+    YAML aliases (a "billion laughs" expands a few lines into gigabytes)."""
+    base = yaml.safe_load((ROOT / "config/config.yaml").read_text("utf-8"))
+
+    def config_case(name: str, cfg: dict | None = None, text: str | None = None) -> Path:
+        d = case(name)
+        write(d, lines)
+        mapping(name, "JS01", "data.csv")
+        if cfg is not None:
+            cfg = {**cfg, "centres": [f"tests/corpus/{name}/centre.yaml"]}
+            text = yaml.safe_dump(cfg, sort_keys=False)
+        (d / "config.yaml").write_text(text, "utf-8")
+        return d
+
+    def with_variant(overrides: dict) -> dict:
+        cfg = yaml.safe_load(yaml.safe_dump(base))
+        cfg["sensitivity"]["variants"] = {"v": {"description": "a variant",
+                                                "overrides": overrides}}
+        return cfg
+
+    config_case("variant_misspelt_key", with_variant({"pcr": {"definiton": "ypT0_ypN0"}}))
+    spec("variant_misspelt_key", 2, None,
+         ["sensitivity/variants/v/overrides (merged into the config): pcr: unknown key "
+          "'definiton' (did you mean 'definition'?)"], config=True)
+    config_case("variant_invalid_value", with_variant({"her2": {"guideline": "2016"}}))
+    spec("variant_invalid_value", 2, None,
+         ["sensitivity/variants/v/overrides (merged into the config): her2/guideline: '2016' "
+          "is not one of the choices: 2018, 2013"], config=True)
+    config_case("variant_changes_nothing", with_variant({"tables": {"page": "Letter"}}))
+    spec("variant_changes_nothing", 2, None,
+         ["sensitivity/variants/v: its overrides change nothing the sensitivity estimates "
+          "read"], config=True)
+    cfg = yaml.safe_load(yaml.safe_dump(base))
+    cfg["tabel1"] = cfg.pop("table1")
+    cfg["survival"]["ci_type"] = "loglog"
+    config_case("config_misspelt_keys", cfg)
+    spec("config_misspelt_keys", 2, None,
+         ["unknown key 'tabel1' (did you mean 'table1'?)",
+          "survival/ci_type: 'loglog' is not one of the choices: log, log-log, plain (did you "
+          "mean 'log-log'?)"], config=True)
+    cfg = yaml.safe_load(yaml.safe_dump(base))
+    cfg["pcr"]["models"]["covariates"][3] = "ki67_grp"
+    config_case("config_misspelt_field", cfg)
+    spec("config_misspelt_field", 2, None,
+         ["'ki67_grp' is no canonical field or derived variable (did you mean 'ki67_group'?)"],
+         config=True)
+    bomb = "".join(f"{a}: &{a} [{', '.join([f'*{p}'] * 9 if p else ['lol'] * 9)}]\n"
+                   for p, a in zip(["", *"abcdefgh"], "abcdefghi"))
+    config_case("config_alias_bomb", text=bomb)
+    spec("config_alias_bomb", 2, None,
+         ["line 2: YAML alias '*a' is not allowed in a configuration or centre mapping"],
+         config=True)
+    d = case("mapping_alias_bomb")
+    write(d, lines)
+    mapping("mapping_alias_bomb", "JS01", "data.csv")
+    with open(d / "centre.yaml", "a", encoding="utf-8") as fh:
+        fh.write("# a billion laughs\n" + bomb.replace(": &", ": &m").replace("*", "*m"))
+    spec("mapping_alias_bomb", 2, None,
+         ["YAML alias '*ma' is not allowed in a configuration or centre mapping"])
+
+
 def main() -> None:
     lines = js01_lines()
     header = lines[0].split(";")
@@ -992,6 +1056,7 @@ def main() -> None:
     encoding_cases(lines, header)
     mapping_cases(lines)
     security_cases(lines, header)
+    config_cases(lines)
     message_cases(lines, header)
     head = (
         "# Broken-input corpus, written by make_corpus.py (edit SPECS there, not here).\n"

@@ -4,12 +4,16 @@ import sys
 import yaml
 from snakemake.utils import min_version
 
-from her2cohort.data.config import ConfigError, prepare_config, validate_config
+from her2cohort.data.config import ConfigError, read_yaml
 from her2cohort.stages.outputs import remove_stale_outputs
-from her2cohort.stages.params import analyses, code_version, rule_params
+from her2cohort.stages.params import (
+    analyses,
+    code_version,
+    config_problems,
+    rule_params,
+)
 from her2cohort.stages.provenance import git_state
-from her2cohort.stages.sensitivity import sensitivity_params, variant_config
-from her2cohort.study.requirements import check_config
+from her2cohort.stages.sensitivity import sensitivity_params
 
 min_version("9.19")
 
@@ -20,19 +24,17 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 
 
 def _config_problems():
-    """Every configuration mistake at once: the JSON schema (workflow/schemas), then the
-    study's consistency rules, for the config and each sensitivity variant."""
-    try:
-        validate_config(prepare_config(config), "config")
-    except ConfigError as e:
-        return str(e).splitlines()[1:]
-    problems = check_config(config)
-    for name in (config.get("sensitivity") or {}).get("variants") or {}:
-        problems += [
-            f"sensitivity/variants/{name}: {p}"
-            for p in check_config(variant_config(config, name))
-        ]
-    return problems
+    """Every configuration mistake at once (her2cohort.stages.params.config_problems, as
+    `her2cohort check`): the config files as YAML without aliases, the JSON schema
+    (workflow/schemas), the study's consistency rules, the centre mappings and each
+    sensitivity variant."""
+    problems = []
+    for path in workflow.configfiles:
+        try:
+            read_yaml(path)
+        except ConfigError as e:
+            problems.append(str(e))
+    return problems or config_problems(config)
 
 
 _problems = _config_problems()

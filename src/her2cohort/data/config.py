@@ -25,6 +25,66 @@ class ConfigError(Exception):
     """The study configuration is invalid; the message lists every problem."""
 
 
+class _NoAliasLoader(yaml.SafeLoader):
+    """YAML without aliases: ``*name`` (and ``<<: *name``) can expand a few lines into
+    gigabytes (the "billion laughs"), so a configuration or mapping may not use them."""
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise YamlAliasError(event.anchor, event.start_mark.line + 1)
+        return super().compose_node(parent, index)
+
+
+class YamlAliasError(Exception):
+    def __init__(self, anchor: str, line: int):
+        super().__init__(f"line {line}: YAML alias '*{anchor}' is not allowed in a "
+                         "configuration or centre mapping (aliases can expand a small file into "
+                         "gigabytes); write the values out in full")
+
+
+def read_yaml(path: str | Path, error: type[Exception] = None) -> Any:
+    """A configuration or mapping file as Python objects (safe YAML without aliases).
+    Unreadable, invalid or aliased YAML raises ``error`` (ConfigError by default) naming the
+    file."""
+    error = error or ConfigError
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return yaml.load(fh, Loader=_NoAliasLoader)  # noqa: S506 (a SafeLoader subclass)
+    except YamlAliasError as e:
+        raise error(f"{path}: {e}") from None
+    except yaml.YAMLError as e:
+        raise error(f"{path}: not valid YAML: {e}") from None
+    except UnicodeDecodeError as e:
+        raise error(f"{path}: not UTF-8 text (byte 0x{e.object[e.start]:02x} at position "
+                    f"{e.start})") from None
+    except OSError as e:
+        raise error(f"{path}: cannot be read ({e.strerror})") from None
+
+
+def expanded_size(obj: Any, limit: int = 1_000_000) -> int:
+    """How many values ``obj`` holds once every shared reference is written out (what a
+    YAML alias expands to), counted without expanding it and stopped past ``limit``."""
+    memo: dict[int, int] = {}
+
+    def size(o: Any) -> int:
+        if not isinstance(o, (dict, list)):
+            return 1
+        key = id(o)
+        if key not in memo:
+            memo[key] = limit + 1  # a cycle counts as too big
+            items = o.values() if isinstance(o, dict) else o
+            total = 1
+            for v in items:
+                total += size(v)
+                if total > limit:
+                    break
+            memo[key] = total
+        return memo[key]
+
+    return size(obj)
+
+
 def normalise_config(cfg: dict) -> dict:
     """Accept what YAML makes of values written without quotes: a year 2018 for "2018", an
     unquoted date 2025-06-30 for "2025-06-30" (in place; returns ``cfg``)."""
@@ -97,27 +157,76 @@ def prepare_config(cfg: dict) -> dict:
     return cfg
 
 
-def validate_config(cfg: dict, source: str = "config") -> dict:
-    """Check ``cfg`` against the JSON schema (the same one Snakemake's validate() uses); the
-    study's own consistency rules come on top (``stages.params.load_study_config``)."""
+# what the schemas' patterns mean, for messages (a raw regular expression helps no one)
+_PATTERN_WORDS = {
+    "^[A-Za-z0-9_-]+$": "a code of letters, digits, '_' or '-'",
+    "^[a-z][a-z0-9_]*$": "a name of lower-case letters, digits and '_', starting with a letter",
+    "^[a-z0-9_]+$": "a name of lower-case letters, digits and '_'",
+    "\\.ya?ml$": "a .yaml or .yml file",
+    "^(?!/)(?!.*\\.\\.)[A-Za-z0-9_./-]+$": "a relative path inside the project folder (no "
+    "leading '/', no '..'; letters, digits, '_', '.', '/' and '-')",
+    "^\\d{4}-\\d{2}-\\d{2}$": "a date written YYYY-MM-DD (e.g. 2025-06-30)",
+}
+
+
+def did_you_mean(word: str, choices) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def _error_lines(error) -> list[str]:
+    """One JSON-schema error as the user reads it: an unknown key with the closest allowed
+    key, a wrong value with its choices."""
+    where = "/".join(map(str, error.absolute_path)) or "(top level)"
+    sch, value = error.schema, error.instance
+    if error.validator == "additionalProperties" and isinstance(value, dict):
+        allowed = list(sch.get("properties") or {})
+        patterns = list(sch.get("patternProperties") or {})
+        import re
+
+        unknown = [k for k in value if k not in allowed
+                   and not any(re.search(p, str(k)) for p in patterns)]
+        if unknown:
+            listed = f"; allowed: {', '.join(allowed)}" if allowed and len(allowed) <= 12 else ""
+            return [f"{where}: unknown key '{k}'{did_you_mean(k, allowed)}"
+                    + ("" if did_you_mean(k, allowed) else listed) for k in unknown]
+    if error.validator == "enum":
+        # YAML reads 2018 as a number; the schema accepts both spellings of a choice
+        choices = list(dict.fromkeys(str(c) for c in error.validator_value))
+        hint = "" if str(value).strip().lstrip("-").replace(".", "").isdigit() else \
+            did_you_mean(value, choices)  # a number is not misspelt
+        return [f"{where}: {value!r} is not one of the choices: {', '.join(choices)}{hint}"]
+    if error.validator == "pattern" and error.validator_value in _PATTERN_WORDS:
+        return [f"{where}: {value!r} is not {_PATTERN_WORDS[error.validator_value]}"]
+    if error.validator == "required":
+        return [f"{where}: {error.message}"]
+    return [f"{where}: {error.message}"]
+
+
+def schema_problems(instance: Any, schema: dict | None = None) -> list[str]:
+    """Every way ``instance`` breaks the JSON schema (the study config's by default), in
+    path order, each on one line ("unknown key 'defintion' (did you mean 'definition'?)")."""
     import jsonschema
 
-    validator = jsonschema.Draft202012Validator(_schema())
-    errors = sorted(validator.iter_errors(cfg), key=lambda e: [str(p) for p in e.path])
-    lines = [f"  {'/'.join(map(str, e.path)) or '(top level)'}: {e.message}" for e in errors]
+    validator = jsonschema.Draft202012Validator(_schema() if schema is None else schema)
+    errors = sorted(validator.iter_errors(instance), key=lambda e: [str(p) for p in e.path])
+    return [line for e in errors for line in _error_lines(e)]
+
+
+def validate_config(cfg: dict, source: str = "config") -> dict:
+    """Check ``cfg`` against the JSON schema (the same one Snakemake's validate() uses); the
+    study's own consistency rules come on top (``stages.params.config_problems``)."""
+    lines = schema_problems(cfg)
     if lines:
-        raise ConfigError(f"{source} is not valid ({len(lines)} problem(s)):\n" + "\n".join(lines))
+        raise ConfigError(f"{source} is not valid ({len(lines)} problem(s)):\n"
+                          + "\n".join(f"  {line}" for line in lines))
     return cfg
 
 
 def load_config(path: str | Path = "config/config.yaml") -> dict:
-    try:
-        with open(path, encoding="utf-8") as fh:
-            cfg = prepare_config(yaml.safe_load(fh) or {})
-    except yaml.YAMLError as e:
-        raise ConfigError(f"{path}: not valid YAML: {e}") from None
-    except OSError as e:
-        raise ConfigError(f"{path}: cannot be read ({e.strerror})") from None
+    cfg = prepare_config(read_yaml(path) or {})
     return validate_config(cfg, str(path))
 
 

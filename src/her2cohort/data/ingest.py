@@ -22,8 +22,7 @@ import numpy as np
 import pandas as pd
 
 from .fields import FIELDS, PROVENANCE, UNIT_FACTORS, Field
-from .mapping import MappingError, duplicate_centres, load_mapping
-from .needs import split_needs, unmet_message
+from .mapping import MappingError, load_mappings
 from .problems import DEFAULT_ACTIONS, Problem
 from .read import read_raw
 from .safety import (is_missing_marker, looks_like_date, looks_sensitive, lookalike_note,
@@ -42,10 +41,40 @@ def pseudonym(patient_id: str, salt: str) -> str:
     return "P" + mac.hexdigest()[:12]
 
 
+def pseudonyms(ids: pd.Series, salt: str) -> pd.Series:
+    """``pseudonym`` of every ID (missing stays missing), once per distinct ID, through the
+    one-shot C implementation of HMAC (``hmac.digest``)."""
+    key = salt.encode("utf-8")
+
+    def per_value(u: pd.Series) -> pd.Series:
+        return pd.Series(["P" + hmac.digest(key, v.strip().encode("utf-8"), "sha256").hex()[:12]
+                          for v in u], index=u.index, dtype="string")
+
+    return _per_value(ids, per_value)[0].astype(object).where(ids.notna(), None)
+
+
 # --- harmonizing ------------------------------------------------------------------------------
 
 def _problem(rel, row, key, column, value, rule, message, redact=False, kind="") -> Problem:
     return Problem(rel, int(row), key, column, value, rule, message, redact=redact, kind=kind)
+
+
+def _per_value(values: pd.Series, fn) -> tuple[pd.Series, ...]:
+    """``fn`` applied once per distinct value, its results spread back over the rows: a
+    registry's million cells hold a few thousand distinct dates, codes and numbers, so the
+    work is on those (``fn`` takes a Series of the distinct non-missing values and returns
+    Series on the same index; a missing cell gets missing, or False for a boolean result)."""
+    codes, uniq = pd.factorize(values, use_na_sentinel=True)
+    results = fn(pd.Series(np.asarray(uniq, dtype=object), dtype=values.dtype
+                           if not isinstance(values.dtype, pd.CategoricalDtype) else "string"))
+    out = []
+    for r in (results if isinstance(results, tuple) else (results,)):
+        arr = r.array if isinstance(r.dtype, pd.api.extensions.ExtensionDtype) else \
+            r.to_numpy()
+        fill = False if r.dtype == bool else None
+        taken = pd.api.extensions.take(arr, codes, allow_fill=True, fill_value=fill)
+        out.append(pd.Series(taken, index=values.index))
+    return tuple(out)
 
 
 def _parse_dates(values: pd.Series, fmt: str) -> tuple[pd.Series, pd.Series]:
@@ -262,8 +291,11 @@ def harmonize(raw: pd.DataFrame, mapping: dict, *, salt: str,
     # cells: strip, missing markers -> NA
     text = {}
     for field_name, src in cols_map.items():
-        s = raw[src].astype(str).str.strip()
-        text[field_name] = s.where(~s.isin(missing)).astype("string")
+        def clean(u: pd.Series) -> pd.Series:
+            u = u.astype(str).str.strip()
+            return u.where(~u.isin(missing)).astype("string")
+
+        text[field_name] = _per_value(raw[src], clean)[0]
         for value, meaning in (sentinels.get(field_name) or {}).items():
             hit = text[field_name] == str(value).strip()
             n = int(hit.fillna(False).sum())
@@ -287,8 +319,9 @@ def harmonize(raw: pd.DataFrame, mapping: dict, *, salt: str,
         problems.append(Problem(rel, int(r), None, None, None, "blank_row",
                                 "blank row ignored (no values in any mapped column)"))
     keep = ~blank
-    rows = rows[keep]
-    text = {k: v[keep] for k, v in text.items()}
+    if not keep.all():
+        rows = rows[keep]
+        text = {k: v[keep] for k, v in text.items()}
 
     out = pd.DataFrame(index=rows.index)
     out["centre"] = centre
@@ -301,9 +334,10 @@ def harmonize(raw: pd.DataFrame, mapping: dict, *, salt: str,
     out["source_file"] = raw.loc[rows.index, "_file"] if "_file" in raw else rel
     out["source_row"] = rows.astype("int64")
     cell_file = {f: where(src)[0] for f, src in cols_map.items()}
-    cell_rows = {f: raw.loc[rows.index, where(src)[1]] for f, src in cols_map.items()}
+    row_cols = {c: raw.loc[rows.index, c] for c in {where(src)[1] for src in cols_map.values()}}
+    cell_rows = {f: row_cols[where(src)[1]] for f, src in cols_map.items()}
     ids = text["patient_id"]
-    keys = ids.map(lambda v: pseudonym(v, salt) if isinstance(v, str) else None)
+    keys = pseudonyms(ids, salt)
     out["patient_key"] = keys
     id_values = ids.dropna().unique()  # a cell equal to one of them is never shown
     for r in rows[ids.isna()]:
@@ -321,7 +355,8 @@ def harmonize(raw: pd.DataFrame, mapping: dict, *, salt: str,
         frel = cell_file[f.name]
         frows = cell_rows[f.name]
         if f.kind == "date":
-            parsed, bad = _parse_dates(vals, date_fmt)
+            parsed, bad = _per_value(vals, lambda u: _parse_dates(u, date_fmt))
+            parsed = pd.to_datetime(parsed)
             out[f.name] = parsed
             said = {v: _bad_date(v, f.name, date_fmt, mapping["_path"])
                     for v in vals[bad].unique()}  # once per distinct failing value
@@ -336,7 +371,8 @@ def harmonize(raw: pd.DataFrame, mapping: dict, *, salt: str,
                 allowed = ", ".join(UNIT_FACTORS.get(f.unit or "", {f.unit: 1}))
                 raise MappingError(f"{mapping['_path']}: unit {unit!r} for '{f.name}' is not "
                                    f"supported; allowed: {allowed}")
-            num, bad = _parse_numbers(vals, decimal)
+            num, bad = _per_value(vals, lambda u: _parse_numbers(u, decimal))
+            num = num.astype("float64")
             if f.integer:
                 frac = num.notna() & (num % 1 != 0)
                 for i in vals.index[frac]:
@@ -372,13 +408,16 @@ def harmonize(raw: pd.DataFrame, mapping: dict, *, salt: str,
         else:  # code
             vmap = {str(k).strip(): v for k, v in (value_maps.get(f.name) or {}).items()}
             allowed = vocab.get(f.name, [])
-            mapped = vals.map(lambda v, m=vmap: m.get(v, v) if isinstance(v, str) else v)
-            # a value mapped to null (YAML ~) means "not recorded"
-            to_missing = vals.isin([k for k, v in vmap.items() if v is None])
-            mapped = mapped.where(~to_missing)
-            mapped = mapped.map(lambda v: v if v is None or isinstance(v, str) or
-                                pd.isna(v) else str(v))
-            bad = mapped.notna() & ~mapped.isin(allowed)
+
+            def code(u: pd.Series, vmap=vmap, allowed=allowed) -> tuple[pd.Series, pd.Series]:
+                m = u.map(lambda v: vmap.get(v, v) if isinstance(v, str) else v)
+                # a value mapped to null (YAML ~) means "not recorded"
+                m = m.where(~u.isin([k for k, v in vmap.items() if v is None]))
+                m = m.map(lambda v: v if v is None or isinstance(v, str) or pd.isna(v)
+                          else str(v)).astype("string")
+                return m, (m.notna() & ~m.isin(allowed)).astype(bool)
+
+            mapped, bad = _per_value(vals, code)
             # a patient ID typed into a coded column is never shown (vectorised: isin)
             is_id = vals[bad].isin(id_values)
             for i in vals.index[bad]:
@@ -634,26 +673,8 @@ def ingest(mapping_paths: list[str | Path], *, salt: str, base_dir: str | Path =
     ``required``: the needs of the enabled analyses (``study.requirements.required_fields``);
     a mapping that neither maps nor declares ``not_recorded`` a needed fact is a configuration
     error, reported for every mapping at once."""
-    frames, problems, errors = [], [], []
-    mappings = []
-    for mp in mapping_paths:
-        try:
-            mapping = load_mapping(mp)
-        except MappingError as e:
-            errors.append(str(e))
-            continue
-        mapped = set(mapping["columns"])
-        not_recorded = set(mapping.get("not_recorded") or [])
-        both = sorted(mapped & not_recorded)
-        if both:
-            errors.append(f"{mapping['_path']}: {', '.join(both)} both mapped under 'columns:' "
-                          "and listed under 'not_recorded:'; keep one")
-        unmet, _ = split_needs(required or [], mapped, not_recorded)
-        if unmet:
-            errors.append(unmet_message(mapping["_path"], unmet))
-        mapping["_data_dirs"] = data_dirs  # read by read_raw, also for each of several files
-        mappings.append(mapping)
-    errors += duplicate_centres(mapping_paths, mappings)  # listed twice, same centre code
+    frames, problems = [], []
+    mappings, errors = load_mappings(mapping_paths, required, data_dirs)
     if errors:
         raise MappingError("\n".join(errors))
     for mapping in mappings:

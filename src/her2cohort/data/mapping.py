@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import yaml
 
 from .fields import BY_NAME, FIELDS, UNIT_FACTORS
 
@@ -15,37 +14,25 @@ CENTRE_CODE = re.compile(r"[A-Za-z0-9_-]+")
 
 def load_mapping(path: str | Path) -> dict:
     """Read a centre mapping; its structure is checked against ``centre.schema.yaml``."""
-    import jsonschema
+    from .config import _schema_at, did_you_mean, read_yaml, schema_path, schema_problems
 
     path = Path(path)
-    try:
-        with open(path, encoding="utf-8") as fh:
-            mapping = yaml.safe_load(fh)
-    except yaml.YAMLError as e:
-        raise MappingError(f"{path}: not valid YAML: {e}") from None
-    except OSError as e:
-        raise MappingError(f"{path}: cannot be read ({e.strerror})") from None
+    mapping = read_yaml(path, MappingError)
     if isinstance(mapping, dict):
         _check_before_schema(mapping, path)
-    from .config import schema_path
-
-    with open(schema_path("centre.schema.yaml"), encoding="utf-8") as fh:
-        schema = yaml.safe_load(fh)
-    validator = jsonschema.Draft202012Validator(schema)
-    errors = sorted(validator.iter_errors(mapping or {}), key=lambda e: list(e.path))
-    if errors:
-        msgs = [f"  {'/'.join(map(str, e.path)) or '(top level)'}: {e.message}" for e in errors]
-        raise MappingError(f"{path}: the centre mapping is not valid:\n" + "\n".join(msgs))
+    msgs = schema_problems(mapping or {}, _schema_at(str(schema_path("centre.schema.yaml"))))
+    if msgs:
+        raise MappingError(f"{path}: the centre mapping is not valid:\n"
+                           + "\n".join(f"  {m}" for m in msgs))
     unknown = sorted(set(mapping["columns"]) - set(BY_NAME))
     # 'values: centre:' maps the codes of a 'centre_column:' (not a canonical field)
     unknown_v = sorted(((set(mapping.get("values") or {}) - {"centre"})
                         | set(mapping.get("sentinels") or {})
                         | set(mapping.get("not_recorded") or [])) - set(BY_NAME))
     if unknown or unknown_v:
-        raise MappingError(
-            f"{path}: unknown canonical field(s) {unknown + unknown_v}; "
-            f"allowed: {', '.join(BY_NAME)}"
-        )
+        named = ", ".join(f"'{u}'{did_you_mean(u, BY_NAME)}" for u in unknown + unknown_v)
+        raise MappingError(f"{path}: unknown canonical field(s) {named}; "
+                           f"allowed: {', '.join(BY_NAME)}")
     unit_problems = []
     for field_name, unit in (mapping.get("units") or {}).items():
         f = BY_NAME.get(field_name)
@@ -186,3 +173,32 @@ def duplicate_centres(paths: list, mappings: list[dict]) -> list[str]:
                           "each centre needs its own code")
         codes.setdefault(code, m["_path"])
     return errors
+
+
+def load_mappings(paths: list, required: list[dict] | None = None,
+                  data_dirs: list[str] | None = None) -> tuple[list[dict], list[str]]:
+    """Every centre mapping of ``centres:`` with every mistake in them at once: a mapping that
+    cannot be read or is invalid, a field both mapped and declared not recorded, a need of an
+    enabled analysis (``required``) a mapping neither maps nor declares, a mapping listed twice
+    or two mappings with one centre code. Returns (the mappings that loaded, the mistakes)."""
+    from .needs import split_needs, unmet_message
+
+    mappings, errors = [], []
+    for mp in paths:
+        try:
+            mapping = load_mapping(mp)
+        except MappingError as e:
+            errors.append(str(e))
+            continue
+        mapped = set(mapping["columns"])
+        not_recorded = set(mapping.get("not_recorded") or [])
+        both = sorted(mapped & not_recorded)
+        if both:
+            errors.append(f"{mapping['_path']}: {', '.join(both)} both mapped under 'columns:' "
+                          "and listed under 'not_recorded:'; keep one")
+        unmet, _ = split_needs(required or [], mapped, not_recorded)
+        if unmet:
+            errors.append(unmet_message(mapping["_path"], unmet))
+        mapping["_data_dirs"] = data_dirs  # read by read_raw, also for each of several files
+        mappings.append(mapping)
+    return mappings, errors + duplicate_centres(paths, mappings)

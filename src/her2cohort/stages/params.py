@@ -328,14 +328,63 @@ def options_read_by(stage: str) -> list[str]:
     return paths
 
 
-def load_study_config(path: str = "config/config.yaml") -> dict:
-    """Load a config, check it against the schema and the study's consistency rules (the
-    same checks the Snakefile runs before any rule): ConfigError listing every problem."""
-    from ..data.config import ConfigError, load_config
+def config_problems(cfg: dict, mappings: bool = True) -> list[str]:
+    """Every configuration mistake at once, the same for the Snakefile (before any rule) and
+    ``her2cohort check``: the JSON schema (unknown keys with the closest allowed one, values
+    with their choices), the study's consistency rules, the centre mappings (``mappings``),
+    and each sensitivity variant's config (its overrides merged in) against both, so that a
+    misspelt override never runs as the main analysis under the variant's name. ``cfg`` is
+    prepared (``prepare_config``) in place."""
+    from ..data.config import expanded_size, prepare_config, schema_problems
     from ..study.requirements import check_config
 
-    cfg = load_config(path)
+    if expanded_size(cfg) > 1_000_000:
+        return ["(top level): the configuration expands to more than a million values "
+                "(YAML aliases?); write the values out in full"]
+    prepare_config(cfg)
+    problems = schema_problems(cfg)
+    if problems:
+        return problems
     problems = check_config(cfg)
+    own = set(problems)
+    if mappings:
+        from ..data.mapping import load_mappings
+        from ..data.safety import data_dirs
+
+        problems += load_mappings(cfg["centres"], stage_params(cfg, "ingest")["required"],
+                                  data_dirs(cfg))[1]
+    variants = (cfg.get("sensitivity") or {}).get("variants") or {}
+    if variants:
+        from .sensitivity import sensitivity_params, variant_config
+
+        main = {k: v for k, v in sensitivity_params(cfg, "main").items() if k != "variant"}
+    for name in variants:
+        where = f"sensitivity/variants/{name}"
+        variant = variant_config(cfg, name)
+        wrong = schema_problems(variant)
+        if wrong:
+            problems += [f"{where}/overrides (merged into the config): {p}" for p in wrong]
+            continue
+        # a mistake of the main config is reported once, not again for each variant
+        problems += [f"{where}: {p}" for p in check_config(variant) if p not in own]
+        reads = {k: v for k, v in sensitivity_params(cfg, name).items() if k != "variant"}
+        if reads == main:
+            problems.append(f"{where}: its overrides change nothing the sensitivity estimates "
+                            "read, so the variant would repeat the main analysis under its "
+                            "name; override a key they use (config/README.md, "
+                            "sensitivity.variants)")
+    return problems
+
+
+def load_study_config(path: str = "config/config.yaml") -> dict:
+    """Load a config and check it as the Snakefile does before any rule (``config_problems``;
+    the centre mappings are checked when they are read): ConfigError listing every problem."""
+    from ..data.config import ConfigError, read_yaml
+
+    cfg = read_yaml(path) or {}
+    if not isinstance(cfg, dict):
+        raise ConfigError(f"{path}: the configuration must be a mapping of keys to values")
+    problems = config_problems(cfg, mappings=False)
     if problems:
         raise ConfigError(f"{path} is not valid ({len(problems)} problem(s)):\n  "
                           + "\n  ".join(problems))

@@ -15,6 +15,8 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
+from ..data.config import did_you_mean
+
 ANALYSES = ("table1", "pcr", "her2_loss", "survival")
 
 # Origin of DFS time -> the date field it starts from (study/derive.py uses the same).
@@ -220,8 +222,8 @@ def check_config(cfg: dict) -> list[str]:
 
     def col_ok(where: str, name: str | None) -> bool:
         if name and name not in known:
-            problems.append(f"{where}: '{name}' is no canonical field or derived variable; "
-                            f"{choice}")
+            problems.append(f"{where}: '{name}' is no canonical field or derived variable"
+                            f"{did_you_mean(name, known)}; {choice}")
             return False
         return bool(name)
 
@@ -231,8 +233,9 @@ def check_config(cfg: dict) -> list[str]:
             return
         bad = [str(v) for v in levels if str(v) not in allowed]
         if bad:
+            hints = "".join(did_you_mean(b, allowed) for b in bad)
             problems.append(f"{where}: level(s) {', '.join(map(repr, bad))} do not exist for "
-                            f"'{column}'; its levels are {', '.join(allowed)}")
+                            f"'{column}'{hints}; its levels are {', '.join(allowed)}")
 
     qc = cfg.get("qc") or {}
     from ..data.problems import BLANKABLE
@@ -322,6 +325,18 @@ def check_config(cfg: dict) -> list[str]:
             if v.get("name") != "group" and col_ok(where, v.get("name")):
                 levels_ok(where, v["name"], [("yes" if x else "no") if isinstance(x, bool)
                                              else x for x in v.get("levels") or []])
+    pcr = cfg.get("pcr") if isinstance(cfg.get("pcr"), dict) else {}
+    models = pcr.get("models") if isinstance(pcr.get("models"), dict) else {}
+    for key, names in (("models/covariates", models.get("covariates")),
+                       ("continuous", pcr.get("continuous")),
+                       ("subgroups", pcr.get("subgroups")),
+                       ("trend", [t.get("variable") for t in pcr.get("trend") or []
+                                  if isinstance(t, dict)])):
+        for i, name in enumerate(names or []):
+            if name != "group":
+                col_ok(f"pcr/{key}/{i}", name)
+    for key in ("strata", "within_groups"):
+        col_ok(f"pcr/{key}", pcr.get(key))
     for where, name in (("survival/logrank_strata", surv.get("logrank_strata")),
                         ("survival/cox/strata", (surv.get("cox") or {}).get("strata")),
                         ("survival/cox/cluster", (surv.get("cox") or {}).get("cluster")),

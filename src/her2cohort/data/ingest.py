@@ -339,7 +339,14 @@ def harmonize(raw: pd.DataFrame, mapping: dict, *, salt: str,
     ids = text["patient_id"]
     keys = pseudonyms(ids, salt)
     out["patient_key"] = keys
-    id_values = ids.dropna().unique()  # a cell equal to one of them is never shown
+    id_cache: list = []
+
+    def id_values():
+        """The file's patient IDs (a cell equal to one is never shown): computed once, and
+        only when some cell failed its rule."""
+        if not id_cache:
+            id_cache.append(ids.dropna().unique())
+        return id_cache[0]
     for r in rows[ids.isna()]:
         problems.append(_problem(rel, r, None, cols_map["patient_id"], None, "missing_required",
                                  "patient identifier is missing: every row needs one"))
@@ -384,7 +391,7 @@ def harmonize(raw: pd.DataFrame, mapping: dict, *, salt: str,
             cand = (bad | (outside & num.notna())).astype(bool)
             is_id = pd.Series(False, index=vals.index)
             if cand.any():  # looked up among the few implausible cells only
-                is_id[cand] = vals[cand].isin(id_values).to_numpy(dtype=bool)
+                is_id[cand] = vals[cand].isin(id_values()).to_numpy(dtype=bool)
             for i in vals.index[is_id]:
                 problems.append(_problem(
                     frel, frows[i], keys[i], src, vals[i], "bad_number",
@@ -419,7 +426,7 @@ def harmonize(raw: pd.DataFrame, mapping: dict, *, salt: str,
 
             mapped, bad = _per_value(vals, code)
             # a patient ID typed into a coded column is never shown (vectorised: isin)
-            is_id = vals[bad].isin(id_values)
+            is_id = vals[bad].isin(id_values()) if bad.any() else vals[bad].notna()
             for i in vals.index[bad]:
                 if is_missing_marker(vals[i]):
                     problems.append(_problem(
@@ -472,13 +479,13 @@ def _durations_in_days(out: pd.DataFrame, cols_map: dict, units: dict, mapping: 
     months, or about 30 times the median time from NST start to last contact (vectorised)."""
     found = []
     ref = None
-    if {"nst_start_date", "last_contact_date"} <= set(out.columns):
-        ref = (out["last_contact_date"] - out["nst_start_date"]).dt.days / 30.4375
     for f in FIELDS:
         if f.unit != "months" or f.name not in cols_map or f.name not in out:
             continue
         if units.get(f.name, f.unit) != "months":
             continue
+        if ref is None and {"nst_start_date", "last_contact_date"} <= set(cols_map):
+            ref = (out["last_contact_date"] - out["nst_start_date"]).dt.days / 30.4375
         x = out[f.name]
         if x.notna().sum() < 3:
             continue

@@ -497,8 +497,8 @@ def _durations_in_days(out: pd.DataFrame, cols_map: dict, units: dict, mapping: 
                 ratio = float(x[both].median()) / float(ref[both].median())
         if not (med > 200 or (ratio is not None and 20 <= ratio <= 45)):
             continue
-        why = f"the median is {med:.0f} (over 16 years)" if med > 200 else \
-            f"the median is {med:.0f}"
+        why = f"the median is {med:.0f}" + (", more than 200 months (16.7 years)"
+                                            if med > 200 else "")
         if ratio is not None:
             why += (f", {ratio:.0f} times the median time from NST start to last contact in "
                     "months")

@@ -97,6 +97,48 @@ def test_no_row_lost(case, monkeypatch):
     assert set(clean["source_row"]).isdisjoint(quarantined["source_row"])
 
 
+def _file_outputs(case, tmp_path) -> str:
+    """What a pipeline run writes about this case to results/ and logs/: the problems table
+    (results/qc/*problems.csv, as the ingest and validate stages write it) and each stage's
+    summary (stdout, copied by Snakemake into logs/)."""
+    from her2cohort.data.mapping import MappingError
+    from her2cohort.data.problems import format_report
+    from her2cohort.stages.common import write_csv
+
+    try:
+        cfg, mp, df, problems = _ingest(case)
+    except MappingError as e:  # a configuration error: the stage prints it, nothing else
+        return f"configuration error: {e}"
+    logs = [format_report(problems, "ingest")]
+    if not [p for p in problems if p.action == "fail"] and len(df):
+        from her2cohort.stages.params import load_study_config
+        from her2cohort.stages.validate import validate_with_config
+
+        cfg = load_study_config(ROOT / "config/config.yaml")
+        cfg["centres"] = [str(mp)]
+        vprobs = validate_with_config(df, cfg)[2]
+        logs.append(format_report(vprobs, "validate"))
+        problems = problems + vprobs
+    out = tmp_path / "problems.csv"
+    write_csv(to_frame(problems), out)
+    return out.read_text("utf-8") + "\n".join(logs)
+
+
+@pytest.mark.parametrize("case", sorted(c for c, s in CASES.items() if not s.get("config")))
+def test_nothing_sensitive_reaches_results_or_logs(case, tmp_path, monkeypatch):
+    """results/ and logs/ follow the redaction rule (config/README.md): no date, no value in
+    `forbid` or `forbid_files`; the fragments in `files` (a shape, a short code, a number, a
+    range) are there."""
+    monkeypatch.chdir(ROOT)
+    spec = CASES[case]
+    text = _file_outputs(case, tmp_path)
+    assert redact_text(text, ids=False, keep_example=True) == text, text
+    for fragment in [*spec.get("forbid", []), *spec.get("forbid_files", [])]:
+        assert fragment not in text, f"{fragment!r} reaches results/ or logs/:\n{text}"
+    for fragment in spec.get("files", []):
+        assert fragment in text, f"{fragment!r} missing from results/ and logs/:\n{text}"
+
+
 FORMULA = ("=", "+", "-", "@", "\t", "\r")
 
 

@@ -197,7 +197,12 @@ def test_pipeline_stops_with_a_clear_report_on_bad_data(tmp_path):
     out = res.stdout + res.stderr
     assert res.returncode != 0
     assert f"{n_ilc} x unknown_code [fail]" in out
-    assert "value 'mucinous': value has no mapping for 'histology'" in out
+    # the stage's report goes to logs/: an unmapped value by its shape only (config/README.md)
+    assert "value [shape: llllllll]: value has no mapping for 'histology'" in out
+    assert "mucinous" not in out and "'her2cohort check' shows unmapped codes" in out
+    assert "mucinous" not in (tmp_path / "results/qc/ingest_problems_FAILED.csv").read_text()
+    assert not [p for p in (tmp_path / "logs").rglob("*") if p.is_file()
+                and "mucinous" in p.read_text("utf-8", errors="replace")]
     assert "Traceback" not in out
     table = pd.read_csv(tmp_path / "results/qc/ingest_problems_FAILED.csv")
     assert len(table) == n_ilc and set(table["rule"]) == {"unknown_code"}

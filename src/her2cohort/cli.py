@@ -143,7 +143,9 @@ def _check(args) -> int:
               "report it with the output of HER2COHORT_DEBUG=1 her2cohort check",
               file=sys.stderr)
         return 1
-    report = format_report(problems, "check", limit=args.limit)
+    # at the user's desk: codes shown as they are (identifiers, dates never); the stages'
+    # summaries go to logs/ and follow the rule for files
+    report = format_report(problems, "check", limit=args.limit, verbatim=True)
     failing = any(p.action == "fail" for p in problems)
     print(report, file=sys.stderr if failing else sys.stdout)
     return 1 if failing else 0

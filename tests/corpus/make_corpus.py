@@ -161,8 +161,9 @@ def original_cases(lines, header) -> None:
     write(d, join(rows))
     mapping("swapped_day_month", "JS01", "data.csv")
     spec("swapped_day_month", 1, "bad_date",
-         ["row 2, column 'Date of birth', value '[redacted]'", "expected a date like 31/12/2019",
-          "day and month swapped"])
+         ["row 2, column 'Date of birth', value [shape: dd/dd/dddd]",
+          "'dd/dd/dddd' is not a real date for 'birth_date' (month 14?)",
+          "expected a date like 31/12/2019", "day and month swapped"])
 
     d = case("impossible_dates")  # surgery before diagnosis, last contact before surgery
     rows = split(lines)
@@ -576,7 +577,8 @@ def csv_header_cases(lines, header) -> None:
     write(d, join(rows))
     mapping("death_before_diagnosis", "JS01", "data.csv")
     spec("death_before_diagnosis", 0, "date_order",
-         ["row 4, column 'Death date', value '[redacted]'", "death is", "days before diagnosis"],
+         ["row 4, column 'Death date', value [shape: dddd-dd-dd]", "death is",
+          "days before diagnosis"],
          rows=12, quarantined=1)
 
 
@@ -785,15 +787,199 @@ def security_cases(lines, header) -> None:
     rows[3][header.index("Histology")] = rows[5][0]
     write(d, join(rows))
     mapping("id_in_code_column", "JS01", "data.csv")
-    spec("id_in_code_column", 1, "unknown_code", ["row 4, column 'Histology', value '[id]'"],
-         forbid=[rows[5][0]])
+    spec("id_in_code_column", 1, "unknown_code",
+         ["row 4, column 'Histology', value [identifier]",
+          "the value is one of this file's patient IDs"], forbid=[rows[5][0]])
 
     d = case("date_in_code_column")  # a birth date typed into the side column
     rows = split(lines)
     rows[6][header.index("Side")] = rows[6][header.index("Date of birth")]
     write(d, join(rows))
     mapping("date_in_code_column", "JS01", "data.csv")
-    spec("date_in_code_column", 1, "unknown_code", ["row 7, column 'Side', value '[date]'"])
+    spec("date_in_code_column", 1, "unknown_code",
+         ["row 7, column 'Side', value [shape: dd/dd/dddd]", "the value looks like a date"],
+         forbid_files=[rows[6][header.index("Side")]])
+
+
+# --------------------------------------------------------------------------------------------
+def message_cases(lines, header) -> None:
+    """Leaks and messages (issue 18): values shown by their shape in results/ and logs/, what is
+    wrong said without the value. `forbid_files`: strings that must not reach the problems
+    table or a stage's log (`her2cohort check` at the user's desk may show codes); `forbid`:
+    strings that no output at all may hold (identifiers)."""
+    col = header.index
+
+    d = case("name_in_code_column")  # a patient's name typed into the histology column
+    rows = split(lines)
+    rows[3][col("Histology")] = "Wang Fang"
+    write(d, join(rows))
+    mapping("name_in_code_column", "JS01", "data.csv")
+    spec("name_in_code_column", 1, "unknown_code",
+         ["row 4, column 'Histology', value 'Wang Fang'", "no mapping for 'histology'"],
+         forbid_files=["Wang Fang", "Wang", "Fang"],
+         files=["[shape: Llll Llll]"])
+
+    d = case("cjk_name_in_code_column")  # a name in Chinese: not spelt out character by character
+    rows = split(lines)
+    rows[5][col("Side")] = "\u738b\u82b3"
+    write(d, join(rows))
+    mapping("cjk_name_in_code_column", "JS01", "data.csv")
+    spec("cjk_name_in_code_column", 1, "unknown_code",
+         ["row 6, column 'Side'", "no mapping for 'laterality'"],
+         forbid=["U+738B", "CJK UNIFIED"], forbid_files=["\u738b", "\u82b3"],
+         files=["[shape: xx]"])
+
+    d = case("short_mrn_in_histology")  # 4-digit hospital numbers; one typed into Histology
+    rows = split(lines)
+    for k, r in enumerate(rows[1:], start=1):
+        r[0] = f"{4810 + 7 * k}"
+    rows[3][col("Histology")] = rows[9][0]
+    rows[5][col("Histology")] = "7305"  # a 4-digit number that is no ID of this file
+    rows[7][col("Tumour size (mm)")] = rows[2][0]  # and an ID in a number column
+    write(d, join(rows))
+    mapping("short_mrn_in_histology", "JS01", "data.csv")
+    spec("short_mrn_in_histology", 1, "unknown_code",
+         ["row 4, column 'Histology', value [identifier]",
+          "the value is one of this file's patient IDs",
+          "row 6, column 'Histology', value [shape: dddd]", "looks like a hospital number",
+          "row 8, column 'Tumour size (mm)', value [identifier]",
+          "not a plausible number for 'tumour_size_mm': the value is one of this file's "
+          "patient IDs"],
+         forbid=[rows[9][0], "7305", rows[2][0]])
+
+    d = case("phone_in_free_text")  # a phone number written into the regimen column
+    rows = split(lines)
+    rows[4][col("Regimen")] = "call 0151 2345 678"
+    write(d, join(rows))
+    mapping("phone_in_free_text", "JS01", "data.csv")
+    spec("phone_in_free_text", 1, "unknown_code",
+         ["row 5, column 'Regimen', value [shape: llll dddd dddd ddd]"],
+         forbid=["0151 2345 678", "2345"])
+
+    d = case("phone_in_unmapped_comment")  # free text in a column no field reads: never echoed
+    rows = with_comment(lines)
+    rows[2][-1] = "Wang Fang, daughter 0151 2345 678, lives at 12 Hill Rd"
+    write(d, join(rows))
+    mapping("phone_in_unmapped_comment", "JS01", "data.csv")
+    spec("phone_in_unmapped_comment", 0, "column_unmapped",
+         ["column 'Comment'", "is not mapped to any field and is ignored"],
+         forbid=["Wang", "0151", "2345", "Hill Rd"], rows=12, quarantined=None)
+
+    d = case("iso_date_in_grade_column")  # an ISO date typed into the grade column
+    rows = split(lines)
+    rows[8][col("Grade")] = "1961-03-12"
+    write(d, join(rows))
+    mapping("iso_date_in_grade_column", "JS01", "data.csv")
+    spec("iso_date_in_grade_column", 1, "unknown_code",
+         ["row 9, column 'Grade', value [shape: dddd-dd-dd]", "the value looks like a date"],
+         forbid=["1961-03-12", "1961"], files=["[shape: dddd-dd-dd]"])
+
+    d = case("short_code_shown")  # a short unmapped code stays visible everywhere
+    rows = split(lines)
+    rows[6][col("cT")] = "cTx"
+    write(d, join(rows))
+    mapping("short_code_shown", "JS01", "data.csv")
+    spec("short_code_shown", 1, "unknown_code", ["row 7, column 'cT', value 'cTx'"],
+         files=["cTx"])
+
+    d = case("range_values_shown")  # numbers out of range and the ranges are shown, never redacted
+    rows = split(lines)
+    rows[2][col("Ki67 %")] = "130"
+    rows[4][col("HER2 copies/cell")] = "0,05"
+    write(d, join(rows))
+    mapping("range_values_shown", "JS01", "data.csv")
+    spec("range_values_shown", 0, "out_of_range",
+         ["row 3, column 'Ki67 %', value '130'", "Ki-67 index 130% is outside the plausible "
+          "range 0-100%", "row 5, column 'HER2 copies/cell', value '0.05'",
+          "outside the plausible range 0.1-100"],
+         files=["130", "0.1-100", "0-100%"], rows=12, quarantined=2)
+
+    d = case("impossible_date")  # 30 February
+    rows = split(lines)
+    rows[2][col("Surgery date")] = "30/02/2013"
+    write(d, join(rows))
+    mapping("impossible_date", "JS01", "data.csv")
+    spec("impossible_date", 1, "bad_date",
+         ["row 3, column 'Surgery date', value [shape: dd/dd/dddd]",
+          "'dd/dd/dddd' is not a real date for 'surgery_date' (day 30 of month 02?)"],
+         forbid=["30/02/2013"], files=["day 30 of month 02"])
+
+    d = case("na_marker_undeclared")  # 'n/a' written in cells; the mapping's missing: is ['']
+    rows = split(lines)
+    rows[3][col("Surgery date")] = "n/a"
+    rows[5][col("Grade")] = "N/A"
+    rows[7][col("Ki67 %")] = "n/a"
+    write(d, join(rows))
+    mapping("na_marker_undeclared", "JS01", "data.csv")
+    spec("na_marker_undeclared", 1, "bad_date",
+         ["row 4, column 'Surgery date', value 'n/a'",
+          "looks like a missing-value marker that the mapping does not declare",
+          "add it under 'missing:'", "row 6, column 'Grade', value 'N/A'",
+          "row 8, column 'Ki67 %', value 'n/a'"], files=["'n/a'", "n/a"])
+
+    d = case("excel_serial_in_date_column")  # a date cell exported as its day count
+    rows = split(lines)
+    rows[2][col("Diagnosis date")] = "41240"
+    rows[6][col("NAT start")] = "41275.5"
+    write(d, join(rows))
+    mapping("excel_serial_in_date_column", "JS01", "data.csv")
+    spec("excel_serial_in_date_column", 1, "bad_date",
+         ["row 3, column 'Diagnosis date', value [shape: ddddd]",
+          "'ddddd' is a number, not a date, for 'diagnosis_date': read as an Excel serial date",
+          "set 'date_format: excel_serial'", "value [shape: ddddd.d]"],
+         forbid=["41240", "41275"])
+
+    d = case("sentinel_equals_valid_value")  # ER 0 declared 'not evaluable'; 0% is a real value
+    write(d, lines)
+    mapping("sentinel_equals_valid_value", "JS01", "data.csv",
+            sentinels={"er_pct": {"0": "not evaluable"}})
+    spec("sentinel_equals_valid_value", 0, "sentinel_ambiguous",
+         ["the sentinel '0' (not evaluable) is also a valid value of 'er_pct'",
+          "plausible range 0-100%", "x sentinel_ambiguous [warn]"], rows=12, quarantined=None)
+
+    d = case("months_given_in_days")  # DFS time declared in months, written in days
+    rows = split(lines)
+    rows[0] += ["DFS time", "DFS event"]
+    import datetime as dt
+
+    def day(v):
+        return dt.datetime.strptime(v, "%d/%m/%Y").date()
+
+    for r in rows[1:]:
+        r += [str((day(r[col("Last follow-up")]) - day(r[col("Surgery date")])).days),
+              "1" if r[col("Recurrence date")] else "0"]
+    write(d, join(rows))
+    m = base_mapping("JS01")
+    mapping("months_given_in_days", "JS01", "data.csv",
+            columns={**m["columns"], "dfs_time": "DFS time", "dfs_event": "DFS event"},
+            values={**m["values"], "dfs_event": {"1": "event", "0": "censored"}},
+            units={**m["units"], "dfs_time": "months"})
+    spec("months_given_in_days", 0, "unit_suspect",
+         ["'dfs_time' is declared in months, but its values look like days",
+          "times the median time from NST start to last contact",
+          "set 'units: {dfs_time: days}'"])
+
+    d = case("xlsx_zero_bytes")  # an .xlsx of 0 bytes (a failed copy)
+    (d / "data.xlsx").write_bytes(b"")
+    mapping("xlsx_zero_bytes", "JS05", "data.xlsx")
+    spec("xlsx_zero_bytes", 1, "file_empty",
+         ["the file is empty (0 bytes), not an .xlsx workbook"])
+
+    d = case("xlsx_corrupt_not_zip")  # bytes that are neither a zip archive nor text
+    import random
+
+    rnd = random.Random(18)
+    (d / "data.xlsx").write_bytes(bytes(rnd.randrange(256) for _ in range(3000)))
+    mapping("xlsx_corrupt_not_zip", "JS05", "data.xlsx")
+    spec("xlsx_corrupt_not_zip", 1, "file_parse",
+         ["the file is not an .xlsx workbook: it does not start with the bytes PK",
+          "damaged"])
+
+    d = case("xlsx_named_csv_fixed")  # a workbook under a .csv name, with format: xlsx
+    wb, _ = js05_book()
+    save(wb, d / "data.csv")
+    mapping("xlsx_named_csv_fixed", "JS05", "data.csv")
+    spec("xlsx_named_csv_fixed", 0, None, ["12 records read"], rows=12, quarantined=None)
 
 
 # --------------------------------------------------------------------------------------------
@@ -871,6 +1057,7 @@ def main() -> None:
     mapping_cases(lines)
     security_cases(lines, header)
     config_cases(lines)
+    message_cases(lines, header)
     head = (
         "# Broken-input corpus, written by make_corpus.py (edit SPECS there, not here).\n"
         "# `her2cohort check --centre tests/corpus/<case>/centre.yaml` (or `--config\n"
@@ -879,7 +1066,9 @@ def main() -> None:
         "# is the number of data rows in the file; where the run does not stop, rows = passing\n"
         "# + quarantined (`quarantined`, when given). No output may hold a date or a value in\n"
         "# `forbid`; with `csv_injection`, the problems table written to results/ must hold no\n"
-        "# cell a spreadsheet would run as a formula.\n")
+        "# cell a spreadsheet would run as a formula. The problems table and the stage log\n"
+        "# (results/ and logs/) must also hold no value in `forbid_files` (the console of\n"
+        "# `check` may show codes) and must hold every fragment in `files`.\n")
     (HERE / "cases.yaml").write_text(
         head + yaml.safe_dump(SPECS, allow_unicode=True, sort_keys=True, width=100), "utf-8")
     print(f"{len(SPECS)} cases written to {HERE}")

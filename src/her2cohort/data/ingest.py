@@ -25,7 +25,8 @@ from .fields import FIELDS, PROVENANCE, UNIT_FACTORS, Field
 from .mapping import MappingError, load_mappings
 from .problems import DEFAULT_ACTIONS, Problem
 from .read import read_raw
-from .safety import lookalike_note
+from .safety import (is_missing_marker, looks_like_date, looks_sensitive, lookalike_note,
+                     mrn_like, shape)
 
 EXCEL_EPOCH = dt.date(1899, 12, 30)  # Excel's serial day 0 (1900 date system, after the leap bug)
 
@@ -54,8 +55,8 @@ def pseudonyms(ids: pd.Series, salt: str) -> pd.Series:
 
 # --- harmonizing ------------------------------------------------------------------------------
 
-def _problem(rel, row, key, column, value, rule, message, redact=False) -> Problem:
-    return Problem(rel, int(row), key, column, value, rule, message, redact=redact)
+def _problem(rel, row, key, column, value, rule, message, redact=False, kind="") -> Problem:
+    return Problem(rel, int(row), key, column, value, rule, message, redact=redact, kind=kind)
 
 
 def _per_value(values: pd.Series, fn) -> tuple[pd.Series, ...]:
@@ -110,6 +111,99 @@ def _parses(value: str, fmt: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+_FMT_PART = {"%d": r"(?P<d>\d{1,2})", "%m": r"(?P<m>\d{1,2})", "%Y": r"(?P<Y>\d{4})",
+             "%y": r"(?P<y>\d{2})", "%b": r"[A-Za-z]{3}", "%B": r"[A-Za-z]+"}
+
+
+def _format_regex(fmt: str) -> re.Pattern | None:
+    """The shape of a strptime format as a regex with groups d, m, Y/y (None: not simple)."""
+    if fmt in ("iso", "excel"):
+        fmt = "%Y-%m-%d"
+    out, i = "", 0
+    while i < len(fmt):
+        if fmt[i] == "%":
+            part = _FMT_PART.get(fmt[i:i + 2])
+            if part is None:
+                return None
+            out += part
+            i += 2
+        else:
+            out += re.escape(fmt[i])
+            i += 1
+    return re.compile(out)
+
+
+def _impossible_part(value: str, fmt: str) -> str | None:
+    """For a value that has the format's shape but is no date: which part cannot be ('day 30
+    of month 02'); None when the value does not have the format's shape."""
+    import calendar
+
+    rx = _format_regex(fmt)
+    m = rx.fullmatch(value) if rx is not None else None
+    if m is None:
+        return None
+    parts = m.groupdict()
+    month = int(parts["m"]) if parts.get("m") else None
+    day = int(parts["d"]) if parts.get("d") else None
+    year = int(parts["Y"]) if parts.get("Y") else (2000 + int(parts["y"]) if parts.get("y")
+                                                    else 2000)
+    if month is not None and not 1 <= month <= 12:
+        return f"month {month:02d}"
+    if day is not None and month is not None:
+        last = calendar.monthrange(max(year, 1), month)[1]
+        if day == 0 or day > last:
+            leap = (" in a year that is not a leap year" if month == 2 and day == 29 else "")
+            return f"day {day:02d} of month {month:02d}{leap}"
+    if day is not None and not 1 <= day <= 31:
+        return f"day {day:02d}"
+    if year == 0:
+        return "year 0000"
+    return None
+
+
+def _bad_date(value: str, field: str, fmt: str, mapping_path: str) -> tuple[str, str]:
+    """(message, value kind) for a date cell that cannot be read: says what is wrong without
+    the value (its shape, a missing-value marker, an Excel serial, an impossible day)."""
+    shp = shape(value)
+    expected = f"expected {_date_example(fmt)}"
+    if is_missing_marker(value):
+        return (f"'{value}' in a date column looks like a missing-value marker that the mapping "
+                f"does not declare: if it means 'not recorded', add it under 'missing:' in "
+                f"{mapping_path} (e.g. missing: ['', '{value}']); else {expected}"), "marker"
+    swapped = _swapped_format(fmt)
+    hint = ""
+    if swapped and _parses(value, swapped):
+        hint = "; it reads as a date with day and month swapped: check the format"
+    if fmt != "excel_serial" and re.fullmatch(r"\d{4,5}(\.\d+)?", value) \
+            and 3653 <= float(value) <= 73050:  # 1910-01-01 .. 2099-12-31
+        return (f"'{shp}' is a number, not a date, for '{field}': read as an Excel serial date "
+                "(Excel's day count, as a date cell not formatted as a date is exported); "
+                "format the column as dates and export again, or set 'date_format: "
+                f"excel_serial' in {mapping_path} if the whole column holds such numbers; "
+                f"{expected}"), "date"
+    wrong = _impossible_part(value, fmt) if fmt != "excel_serial" else None
+    if wrong is not None:
+        return (f"'{shp}' is not a real date for '{field}' ({wrong}?): it has the format's "
+                f"shape, but no such date exists; {expected}{hint}"), "date"
+    return (f"not a valid date for '{field}': '{shp}' does not match the format; "
+            f"{expected}{hint}"), "date"
+
+
+def _code_hint(value: str, is_id: bool) -> str:
+    """What a value in a coded column seems to be, without the value."""
+    if is_id:
+        return (" (the value is one of this file's patient IDs: an identifier typed into the "
+                "wrong column?)")
+    if mrn_like(value):
+        return (" (the value looks like a hospital number, not a code: typed into the wrong "
+                "column?)")
+    if looks_like_date(value):
+        return " (the value looks like a date, not a code: typed into the wrong column?)"
+    if looks_sensitive(value):
+        return " (the value looks like an identifier, not a code: typed into the wrong column?)"
+    return ""
 
 
 def _date_example(fmt: str) -> str:
@@ -210,6 +304,14 @@ def harmonize(raw: pd.DataFrame, mapping: dict, *, salt: str,
                                         f"{n} cell(s) hold the sentinel {value!r} "
                                         f"({meaning}, as the mapping says): read as not "
                                         "recorded"))
+                valid = _sentinel_is_valid(field_name, str(value).strip(), mapping, vocabularies)
+                if valid:
+                    problems.append(Problem(
+                        where(src)[0], None, None, src, str(value), "sentinel_ambiguous",
+                        f"the sentinel {value!r} ({meaning}) is also a valid value of "
+                        f"'{field_name}' ({valid}): its {n} cell(s) are read as not recorded, "
+                        "although some may be real values; check with the centre, and declare "
+                        "a sentinel that no real value can take"))
             text[field_name] = text[field_name].mask(hit.fillna(False))
     rows = raw["_row"].astype(int)
     blank = pd.concat(text.values(), axis=1).isna().all(axis=1)
@@ -237,6 +339,14 @@ def harmonize(raw: pd.DataFrame, mapping: dict, *, salt: str,
     ids = text["patient_id"]
     keys = pseudonyms(ids, salt)
     out["patient_key"] = keys
+    id_cache: list = []
+
+    def id_values():
+        """The file's patient IDs (a cell equal to one is never shown): computed once, and
+        only when some cell failed its rule."""
+        if not id_cache:
+            id_cache.append(ids.dropna().unique())
+        return id_cache[0]
     for r in rows[ids.isna()]:
         problems.append(_problem(rel, r, None, cols_map["patient_id"], None, "missing_required",
                                  "patient identifier is missing: every row needs one"))
@@ -255,14 +365,12 @@ def harmonize(raw: pd.DataFrame, mapping: dict, *, salt: str,
             parsed, bad = _per_value(vals, lambda u: _parse_dates(u, date_fmt))
             parsed = pd.to_datetime(parsed)
             out[f.name] = parsed
-            swapped = _swapped_format(date_fmt)
+            said = {v: _bad_date(v, f.name, date_fmt, mapping["_path"])
+                    for v in vals[bad].unique()}  # once per distinct failing value
             for i in vals.index[bad]:
-                hint = ""
-                if swapped and _parses(vals[i], swapped):
-                    hint = "; it reads as a date with day and month swapped: check the format"
+                msg, kind = said[vals[i]]
                 problems.append(_problem(frel, frows[i], keys[i], src, vals[i], "bad_date",
-                                         f"not a valid date for '{f.name}': expected "
-                                         f"{_date_example(date_fmt)}{hint}", redact=True))
+                                         msg, redact=kind != "marker", kind=kind))
         elif f.kind == "number":
             unit = units.get(f.name, f.unit)
             factor = UNIT_FACTORS.get(f.unit or "", {}).get(unit, 1.0 if unit == f.unit else None)
@@ -277,9 +385,30 @@ def harmonize(raw: pd.DataFrame, mapping: dict, *, salt: str,
                 for i in vals.index[frac]:
                     problems.append(_problem(frel, frows[i], keys[i], src, vals[i], "bad_number",
                                              f"'{f.name}' must be a whole number"))
+            # a patient ID typed into a number column: never shown, never read as a number
+            # (only where it is no plausible value: a small centre's ID 12 and ER 12 differ)
+            outside = ~num.between(f.low, f.high) if f.low is not None else num.isna()
+            cand = (bad | (outside & num.notna())).astype(bool)
+            is_id = pd.Series(False, index=vals.index)
+            if cand.any():  # looked up among the few implausible cells only
+                is_id[cand] = vals[cand].isin(id_values()).to_numpy(dtype=bool)
+            for i in vals.index[is_id]:
+                problems.append(_problem(
+                    frel, frows[i], keys[i], src, vals[i], "bad_number",
+                    f"not a plausible number for '{f.name}': the value is one of this file's "
+                    "patient IDs (an identifier typed into the wrong column?)", kind="id"))
+            num = num.mask(is_id)
+            bad = bad & ~is_id
             # round away float noise from unit conversion (0.7 cm * 10 = 7.000000000000001)
             out[f.name] = (num * factor).round(6)
             for i in vals.index[bad]:
+                if is_missing_marker(vals[i]):
+                    problems.append(_problem(
+                        frel, frows[i], keys[i], src, vals[i], "bad_number",
+                        f"'{vals[i]}' in a number column looks like a missing-value marker "
+                        "that the mapping does not declare: if it means 'not recorded', add it "
+                        f"under 'missing:' in {mapping['_path']}", kind="marker"))
+                    continue
                 problems.append(_problem(frel, frows[i], keys[i], src, vals[i], "bad_number",
                                          f"not a number for '{f.name}': expected digits with "
                                          f"decimal mark {decimal!r} (as set in the mapping)"))
@@ -296,15 +425,89 @@ def harmonize(raw: pd.DataFrame, mapping: dict, *, salt: str,
                 return m, (m.notna() & ~m.isin(allowed)).astype(bool)
 
             mapped, bad = _per_value(vals, code)
+            # a patient ID typed into a coded column is never shown (vectorised: isin)
+            is_id = vals[bad].isin(id_values()) if bad.any() else vals[bad].notna()
             for i in vals.index[bad]:
+                if is_missing_marker(vals[i]):
+                    problems.append(_problem(
+                        frel, frows[i], keys[i], src, vals[i], "unknown_code",
+                        f"'{vals[i]}' looks like a missing-value marker that the mapping does "
+                        f"not declare: if it means 'not recorded', add it under 'missing:' in "
+                        f"{mapping['_path']}; else map it under 'values: {f.name}:'",
+                        kind="marker"))
+                    continue
                 problems.append(_problem(
                     frel, frows[i], keys[i], src, vals[i], "unknown_code",
                     f"value has no mapping for '{f.name}'"
+                    f"{_code_hint(str(vals[i]), bool(is_id[i]))}"
                     f"{lookalike_note(str(vals[i]), [*allowed, *vmap])}; expected one of "
                     f"{', '.join(allowed)} or a mapping for it under 'values: {f.name}:' in "
-                    f"{mapping['_path']}"))
+                    f"{mapping['_path']}", kind="id" if is_id[i] else "code"))
             out[f.name] = pd.Series(mapped.where(~bad), dtype="string")
+    problems += _durations_in_days(out, cols_map, units, mapping, where)
     return out, problems
+
+
+def _sentinel_is_valid(field_name: str, value: str, mapping: dict,
+                       vocabularies: dict | None) -> str | None:
+    """Why a sentinel is also a valid value of its field (a number inside the plausible range,
+    or a code of the vocabulary), or None."""
+    f = next((x for x in FIELDS if x.name == field_name), None)
+    if f is None:
+        return None
+    if f.kind == "number":
+        try:
+            x = float(value.replace(mapping.get("decimal", "."), "."))
+        except ValueError:
+            return None
+        if f.low is not None and f.low <= x <= f.high:
+            pct = "%" if f.unit == "%" else ""
+            return f"{f.label}, plausible range {f.low:g}-{f.high:g}{pct}"
+        return None
+    if f.kind == "code":
+        vmap = {str(k).strip(): v for k, v in
+                ((mapping.get("values") or {}).get(field_name) or {}).items()}
+        allowed = (vocabularies or {}).get(field_name, list(f.values))
+        if value in allowed or (value in vmap and vmap[value] is not None):
+            return f"a code that the vocabulary or the mapping reads as a {f.label} value"
+    return None
+
+
+def _durations_in_days(out: pd.DataFrame, cols_map: dict, units: dict, mapping: dict,
+                       where) -> list[Problem]:
+    """A duration declared in months whose values look like days: the median above 200
+    months, or about 30 times the median time from NST start to last contact (vectorised)."""
+    found = []
+    ref = None
+    for f in FIELDS:
+        if f.unit != "months" or f.name not in cols_map or f.name not in out:
+            continue
+        if units.get(f.name, f.unit) != "months":
+            continue
+        if ref is None and {"nst_start_date", "last_contact_date"} <= set(cols_map):
+            ref = (out["last_contact_date"] - out["nst_start_date"]).dt.days / 30.4375
+        x = out[f.name]
+        if x.notna().sum() < 3:
+            continue
+        med = float(x.median())
+        ratio = None
+        if ref is not None:
+            both = x.notna() & ref.notna() & (ref > 0)
+            if both.sum() >= 3:
+                ratio = float(x[both].median()) / float(ref[both].median())
+        if not (med > 200 or (ratio is not None and 20 <= ratio <= 45)):
+            continue
+        why = f"the median is {med:.0f}" + (", more than 200 months (16.7 years)"
+                                            if med > 200 else "")
+        if ratio is not None:
+            why += (f", {ratio:.0f} times the median time from NST start to last contact in "
+                    "months")
+        src = cols_map[f.name]
+        found.append(Problem(where(src)[0], None, None, src, None, "unit_suspect",
+                             f"'{f.name}' is declared in months, but its values look like "
+                             f"days: {why}; if they are days, set 'units: {{{f.name}: days}}' "
+                             f"in {mapping['_path']}"))
+    return found
 
 
 def _centre_codes(raw: pd.DataFrame, column: str, mapping: dict, missing: set[str],
@@ -331,8 +534,8 @@ def _centre_codes(raw: pd.DataFrame, column: str, mapping: dict, missing: set[st
         if not isinstance(value, str):
             msg = ("the centre code is blank: every record needs its centre (centre_column: "
                    f"{shown!r} in {mapping['_path']})")
-        else:
-            msg = (f"{value!r} is not a centre code: expected letters, digits, '_' or '-', or "
+        else:  # the value itself is in the problem's value column, shown by the rule
+            msg = ("the value is not a centre code: expected letters, digits, '_' or '-', or "
                    f"a mapping for it under 'values: centre:' in {mapping['_path']}")
         problems.append(Problem(rel, int(raw.at[i, row_col]), None, shown,
                                 value if isinstance(value, str) else None, "centre_invalid",

@@ -72,6 +72,10 @@ DEFAULT_ACTIONS: dict[str, str] = {
     "unmatched_record": "quarantine",
     "ambiguous_join": "quarantine",
     "sentinel": "warn",
+    # a sentinel that is also a valid value (ER 0 declared 'not evaluable'); a duration
+    # declared in months whose values look like days
+    "sentinel_ambiguous": "warn",
+    "unit_suspect": "warn",
 }
 FILE_LEVEL = frozenset(
     {"file_missing", "file_encoding", "file_empty", "file_parse", "sheet_missing",
@@ -93,6 +97,9 @@ class Problem:
     message: str  # what is wrong and what was expected, in plain words
     action: str = field(default="")
     redact: bool = False  # value is an identifier or a date: keep it out of results/
+    # what the value is, for what may be shown of it (safety.value_for_files): id, date,
+    # number, code, marker (a missing-value marker), config (from the mapping); "" = by rule
+    kind: str = ""
 
 
 class InputError(Exception):
@@ -116,13 +123,15 @@ def resolve_actions(problems: list[Problem], overrides: dict[str, str] | None = 
 
 
 def to_frame(problems: list[Problem], redacted: bool = True) -> pd.DataFrame:
-    """Problems as a table; ``redacted`` replaces identifier and date values (for results/)."""
+    """Problems as a table; ``redacted`` (for results/) shows values by the rule of
+    ``safety.value_for_files``: identifiers never, dates and failing free-text or coded values
+    by their shape, short codes, numbers and missing-value markers as they are."""
     rows = []
     for p in problems:
         d = asdict(p)
         if redacted:
             d["value"] = _safe_value(p)
-            d["message"] = redact_message(p.message)
+            d["message"] = redact_message(p.message, p)
         rows.append({k: d[k] for k in PROBLEM_COLUMNS})
     df = pd.DataFrame(rows, columns=list(PROBLEM_COLUMNS))
     df["row"] = df["row"].astype("Int64")
@@ -130,28 +139,59 @@ def to_frame(problems: list[Problem], redacted: bool = True) -> pd.DataFrame:
                           na_position="first").reset_index(drop=True)
 
 
-def _safe_value(p: Problem) -> str | None:
-    """The value as it may be shown in results/ and on the console (which goes to logs/):
-    identifiers and dates redacted, invisible characters escaped."""
-    from .safety import redact_text, show
+# what a rule's value is, where the problem does not say (Problem.kind)
+_KIND_BY_RULE = {
+    "out_of_range": "number", "age_out_of_range": "number", "bad_number": "number",
+    "bad_date": "date", "unknown_code": "code", "centre_invalid": "code",
+    "duplicate_id": "id", "id_mangled": "id", "ambiguous_join": "id", "unmatched_record": "id",
+    "missing_required": "id", "duplicate_person": "date",
+    "sentinel": "config", "sentinel_ambiguous": "config", "sheet_missing": "config",
+    "sheet_hidden": "config", "sheet_split": "config",
+}
+
+
+def value_kind(p: Problem) -> str:
+    """What the problem's value is: Problem.kind, else by rule (a date for ``redact``)."""
+    if p.kind:
+        return p.kind
+    if p.redact:
+        return "date" if p.rule not in ("duplicate_id", "id_mangled", "ambiguous_join") \
+            else "id"
+    return _KIND_BY_RULE.get(p.rule, "")
+
+
+def _safe_value(p: Problem, verbatim: bool = False) -> str | None:
+    """The value as it may be written to results/ and logs/ (``safety.value_for_files``), or,
+    with ``verbatim``, printed by ``her2cohort check`` at the user's desk
+    (``safety.value_for_console``)."""
+    from .safety import value_for_console, value_for_files
 
     if p.value in (None, ""):
         return p.value
-    if p.redact:
-        return "[redacted]"
-    return show(redact_text(str(p.value)))
+    if verbatim:
+        return value_for_console(str(p.value), value_kind(p))
+    return value_for_files(str(p.value), value_kind(p))
 
 
-def redact_message(message: str) -> str:
+def redact_message(message: str, p: Problem | None = None, verbatim: bool = False) -> str:
     """A problem message with date-like text redacted (the example date 31 Dec 2019 that
-    messages use to show a format is kept)."""
+    messages use to show a format is kept); where the problem's own value is not shown, any
+    copy of it inside the message is replaced by what is shown (its shape)."""
     from .safety import redact_text
 
+    if p is not None and isinstance(p.value, str) and len(p.value.strip()) >= 2 \
+            and p.value in message:
+        shown = _safe_value(p, verbatim)
+        if shown != p.value:
+            message = message.replace(p.value, shown)
     return redact_text(message, ids=False, keep_example=True)
 
 
-def format_report(problems: list[Problem], stage: str, limit: int = 40) -> str:
-    """Plain-words console summary: counts per rule, then the problems themselves."""
+def format_report(problems: list[Problem], stage: str, limit: int = 40,
+                  verbatim: bool = False) -> str:
+    """Plain-words summary: counts per rule, then the problems themselves. A stage's summary
+    goes to logs/, so values follow the rule for files (``safety.value_for_files``);
+    ``verbatim`` (``her2cohort check``, at the user's desk) shows codes as they are."""
     if not problems:
         return f"{stage}: no problems found."
     by_action = Counter(p.action for p in problems)
@@ -163,15 +203,22 @@ def format_report(problems: list[Problem], stage: str, limit: int = 40) -> str:
     order = sorted(problems, key=lambda p: (ACTIONS.index(p.action) if p.action in ACTIONS
                                             else 9, p.file, p.row or 0))
     lines.append("Details:")
+    shaped = False
     for p in order[:limit]:
         where = p.file + (f", row {p.row}" if p.row is not None else "")
         if p.column:
             where += f", column '{p.column}'"
-        value = _safe_value(p)
-        val = "" if value in (None, "") else f", value '{value}'"
-        lines.append(f"  [{p.action}] {where}{val}: {redact_message(p.message)}")
+        value = _safe_value(p, verbatim)
+        val = "" if value in (None, "") else (f", value {value}" if value.startswith("[")
+                                              else f", value '{value}'")
+        shaped = shaped or str(value).startswith("[shape:")
+        lines.append(f"  [{p.action}] {where}{val}: {redact_message(p.message, p, verbatim)}")
     if len(order) > limit:
         lines.append(f"  ... and {len(order) - limit} more (see the problems table).")
+    if shaped and not verbatim:
+        lines.append("Values that may be patient data are shown by their shape (L upper-case, "
+                     "l lower-case letter, d digit; config/README.md); 'her2cohort check' shows "
+                     "unmapped codes at your desk.")
     return "\n".join(lines)
 
 

@@ -68,6 +68,12 @@ def read_raw(mapping: dict, base_dir: str | Path = ".", data_dirs: list[str] | N
                                               f"'file:' in {mapping['_path']}")]
     fmt = mapping.get("format", "csv")
     kind = _sniff(path)
+    if kind == "empty":  # 0 bytes: not a text file, not a workbook; say so for either format
+        what = ", not an .xlsx workbook (an export or a copy that failed)" if fmt == "xlsx" \
+            else ""
+        return None, [_p(rel, "file_empty", f"the file is empty (0 bytes){what}: expected a "
+                                            "header row and one row per patient; ask the "
+                                            "centre to export it again")]
     wrong = _wrong_kind(kind, fmt, mapping)
     if wrong:
         return None, [_p(rel, "file_parse", wrong)]
@@ -87,11 +93,17 @@ def read_raw(mapping: dict, base_dir: str | Path = ".", data_dirs: list[str] | N
 
 # --- what the file really is ------------------------------------------------------------------
 
+_CONTROL = bytes([*range(1, 9), 11, *range(14, 26), *range(27, 32)])  # not in any text file
+
+
 def _sniff(path: Path) -> str:
-    """'xlsx' (zip), 'xls' (OLE2: Excel 97-2003 or an encrypted workbook), 'pdf', 'binary' or
-    'text', from the first bytes."""
+    """'xlsx' (zip: the magic bytes PK\\x03\\x04, whatever the file's name), 'xls' (OLE2:
+    Excel 97-2003 or an encrypted workbook), 'pdf', 'empty' (0 bytes), 'binary' or 'text',
+    from the first bytes."""
     with open(path, "rb") as fh:
         head = fh.read(4096)
+    if not head:
+        return "empty"
     if head.startswith(b"PK\x03\x04"):
         return "xlsx"
     if head.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"):
@@ -104,6 +116,10 @@ def _sniff(path: Path) -> str:
         return "text"  # UTF-16 text
     if b"\x00" in head and head.count(b"\x00") > len(head) // 4:
         return "binary"
+    # control bytes other than tab, line breaks, form feed, NUL (reported per cell) and ESC:
+    # a damaged or encrypted file, not text
+    if len(head) - len(head.translate(None, _CONTROL)) > max(2, len(head) // 100):
+        return "binary"
     return "text"
 
 
@@ -115,6 +131,11 @@ def _wrong_kind(kind: str, fmt: str, mapping: dict) -> str | None:
                 f"(without password) or export CSV, then set 'file:' and 'format:' in {m}")
     if kind == "pdf":
         return "the file is a PDF document, not a table: ask the centre for a CSV or .xlsx export"
+    if kind == "binary" and fmt == "xlsx":
+        return ("the file is not an .xlsx workbook: it does not start with the bytes PK that "
+                "every .xlsx file (a zip archive) starts with, and it is not text; it may be "
+                "damaged (an interrupted copy or download) or encrypted: ask the centre for the "
+                "file again, as .xlsx without password or as CSV")
     if kind == "binary":
         return "the file is not text and not an .xlsx workbook: ask for a CSV or .xlsx export"
     if (kind == "parquet") != (fmt == "parquet"):
@@ -621,21 +642,32 @@ def _read_xlsx(path: Path, rel: str, mapping: dict):
 
     from openpyxl import load_workbook
 
+    from openpyxl.utils.exceptions import InvalidFileException
+
     m = mapping["_path"]
     sheet = mapping.get("sheet")
+    # opened as a file object: openpyxl refuses a path whose name does not end in .xlsx (an
+    # .xlsx saved as data.csv), although the bytes (PK\x03\x04) say what the file is
+    fh = open(path, "rb")
     try:
-        wb = load_workbook(path, read_only=True, data_only=True)
-    except Exception as e:  # openpyxl raises many types for damaged workbooks
-        if not isinstance(e, (zipfile.BadZipFile, OSError, KeyError, ValueError, TypeError,
-                              AttributeError, IndexError)):
-            raise
-        return None, [_p(rel, "file_parse",
-                         f"not a readable .xlsx workbook ({type(e).__name__}); "
-                         "save it from Excel as .xlsx or export CSV")]
-    try:
-        return _read_sheet(wb, sheet, rel, m, mapping)
+        try:
+            wb = load_workbook(fh, read_only=True, data_only=True)
+        except Exception as e:  # openpyxl raises many types for damaged workbooks
+            if not isinstance(e, (zipfile.BadZipFile, OSError, KeyError, ValueError, TypeError,
+                                  AttributeError, IndexError, InvalidFileException)):
+                raise
+            return None, [_p(rel, "file_parse",
+                             "the file starts like an .xlsx workbook (a zip archive) but is not "
+                             f"a readable .xlsx workbook ({type(e).__name__}): it may be damaged "
+                             "or not "
+                             "an Excel file (e.g. an .ods or .docx); save it from Excel as "
+                             ".xlsx or export CSV")]
+        try:
+            return _read_sheet(wb, sheet, rel, m, mapping)
+        finally:
+            wb.close()
     finally:
-        wb.close()
+        fh.close()
 
 
 def _read_sheet(wb, sheet, rel, m, mapping):

@@ -7,8 +7,15 @@ look like identifiers or dates, invisible characters, and the folders centre fil
   number (``-5``, ``+3.2``, ``1e-3``) is left as it is: Excel reads it as a number, not as a
   formula, so negative values stay negative.
 - ``redact_text(s)``: replaces substrings that look like dates or hospital identifiers with
-  ``[date]`` / ``[id]`` before a value or a message reaches ``results/`` or the console (which
+  ``[date]`` / ``[id]`` before a message reaches ``results/`` or the console (which
   Snakemake copies into ``logs/``).
+- ``shape(s)`` / ``value_for_files(s, kind)``: redaction by rule, not by shape alone. A value of
+  a coded or free-text column that fails its vocabulary reaches ``results/`` and ``logs/`` only
+  as its shape (``'Wang Fang'`` -> ``[shape: Llll Llll]``, ``'30/02/2013'`` ->
+  ``[shape: dd/dd/dddd]``) unless it is a short code (1-3 ASCII letters, digits, ``+``, ``-``);
+  identifiers never; numbers of numeric fields and missing-value markers as they are.
+  ``value_for_console`` is the same for ``her2cohort check`` at the user's desk, where codes
+  are shown so that a mapping can be written (identifiers, dates and MRN-like values never).
 - ``clean_text(s)``: the normalisation applied to every cell read from a centre file before codes
   are matched: Unicode NFC, zero-width characters, byte-order marks and NUL removed, no-break and
   other Unicode spaces turned into a plain space. ``show(s)`` prints what is left invisible as an
@@ -20,6 +27,7 @@ look like identifiers or dates, invisible characters, and the folders centre fil
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from pathlib import Path
@@ -87,6 +95,11 @@ _ID = re.compile(r"(?<![\w.])((?:[A-Za-z][A-Za-z0-9]{0,4}[-_/]?)?\d{5,}[A-Za-z]?
                  r"|\d(?:[.,]\d+)?[eE]\+\d{2,})(?![\w])")
 
 
+def looks_like_date(value: str | None) -> bool:
+    """True when a cell value holds something that looks like a date."""
+    return isinstance(value, str) and bool(_DATE.search(value))
+
+
 def looks_sensitive(value: str | None) -> bool:
     """True when a cell value looks like a date or an identifier."""
     if value is None or not isinstance(value, str):
@@ -123,6 +136,138 @@ def redact_text(text: str | None, ids: bool = True, keep_example: bool = False) 
     return out
 
 
+# --- shapes: what a value looks like, without the value ----------------------------------------
+#
+# The rule (config/README.md, "What reaches results/ and logs/"): a value of a coded or free-text
+# column that fails its vocabulary reaches results/ and logs/ only as its shape, unless it is a
+# short code (SHORT_CODE: 1-3 ASCII letters, digits, '+' or '-', not equal to a patient ID);
+# identifiers (patient ID values, a cell equal to one) never; dates by their shape; numbers of
+# numeric fields as they are; missing-value markers from COMMON_MISSING as they are.
+
+SHAPE_MAX = 20  # characters of a shape shown; the length is given beside a longer one
+SHORT_CODE = re.compile(r"[A-Za-z0-9+\-]{1,3}")
+# a number as a user types it (a decimal mark, sign, percent, < or >), at most 12 characters
+NUMBERISH = re.compile(r"[<>]?=?\s?[+-]?(\d+([.,]\d*)?|[.,]\d+)\s?%?")
+# written in a cell to mean "not recorded" (compared lower-case, after stripping)
+COMMON_MISSING = frozenset({
+    "na", "n/a", "n.a.", "n.a", "#n/a", "nan", "null", "none", "nil", "-", "--", "---", "?",
+    "??", "unknown", "unk", "nk", "not known", "not done", "nd", "n.d.", "missing", "blank",
+    "/", "\u2014", "\u2013", "\u4e0d\u8be6", "\u65e0", "\u672a\u77e5", "\u672a\u67e5"})
+
+
+def _char_class(c: str) -> str:
+    if c.isdigit():
+        return "d"
+    if c.isalpha():
+        if c.isupper():
+            return "L"
+        if c.islower():
+            return "l"
+        return "x"  # a letter without case (Chinese, Japanese, Arabic ...)
+    if c.isspace():
+        return " "
+    if c.isascii() and c.isprintable():
+        return c  # ASCII punctuation and symbols are kept: they carry the format, not the data
+    return "?"
+
+
+def shape(value: str) -> str:
+    """The shape of a value: ``L`` upper-case letter, ``l`` lower-case letter, ``x`` letter
+    without case (e.g. Chinese), ``d`` digit, a space for any white space, ASCII punctuation
+    kept, ``?`` anything else (symbols, invisible characters). '30/02/2013' -> 'dd/dd/dddd',
+    'Wang Fang' -> 'Llll Llll'. Per value: call it on the few distinct failing values only."""
+    return "".join(_char_class(c) for c in str(value))
+
+
+def shown_shape(value: str) -> str:
+    """A shape as reports print it: '[shape: dd/dd/dddd]'; longer than SHAPE_MAX characters it
+    is cut and the length given ('[shape: Llll llll llll..., 57 chars]')."""
+    s = shape(value)
+    if len(s) <= SHAPE_MAX:
+        return f"[shape: {s}]"
+    return f"[shape: {s[:SHAPE_MAX]}..., {len(s)} chars]"
+
+
+def shapes(values: pd.Series) -> pd.Series:
+    """:func:`shape` of every value of a Series, computed once per distinct value."""
+    uniq = values.dropna().unique()
+    return values.map(dict(zip(uniq, (shape(v) for v in uniq))))
+
+
+def is_short_code(value: str) -> bool:
+    """1-3 ASCII letters, digits, '+' or '-' (a code such as 'B', '3+', 'G4', 'ypN'): shown."""
+    return bool(SHORT_CODE.fullmatch(value))
+
+
+def is_missing_marker(value: str) -> bool:
+    """A usual way of writing 'not recorded' (n/a, NA, -, unknown, ...): COMMON_MISSING."""
+    return isinstance(value, str) and value.strip().lower() in COMMON_MISSING
+
+
+def mrn_like(value: str) -> bool:
+    """Digits only, 4 or more of them (a hospital number): never shown from a coded column."""
+    return bool(re.fullmatch(r"[A-Za-z]{0,4}[-_/ ]?\d{4,}[A-Za-z]?", value.strip()))
+
+
+@functools.lru_cache(maxsize=65536)  # a column of one repeated bad value: computed once
+def value_for_files(value: str, kind: str) -> str:
+    """A problem's value as it may be written to results/ and logs/ (the rule above).
+
+    ``kind``: ``id`` (never shown), ``date`` (shape), ``number`` (shown when it reads as a
+    number of at most 12 characters, else shape), ``marker`` (a missing-value marker, shown),
+    ``code`` (shown when a short code, else shape), ``config`` (a value from the mapping or
+    config, shown), ``""`` (unknown: as ``code``)."""
+    value = str(value)
+    if kind == "id":
+        return "[identifier]"
+    if looks_like_date(value):  # a date, even from the mapping (a sentinel): its shape
+        return shown_shape(value)
+    if kind in ("marker", "config"):
+        return show(value)
+    if kind == "number" and len(value) <= 12 and NUMBERISH.fullmatch(value.strip()):
+        return value
+    if kind in ("code", "") and is_short_code(value):
+        return value
+    return shown_shape(value)
+
+
+@functools.lru_cache(maxsize=65536)
+def value_for_console(value: str, kind: str) -> str:
+    """The value as ``her2cohort check`` prints it at the user's desk: codes and numbers as
+    they are (the user needs them to write a mapping), but identifiers never, dates, ID-like
+    (MRN-like digits), date-like values and text with 6 or more digits (a phone number) by
+    their shape, invisible characters escaped."""
+    value = str(value)
+    if kind == "id":
+        return "[identifier]"
+    if kind == "date" or looks_like_date(value):
+        return shown_shape(value)
+    if kind != "config" and (looks_sensitive(value) or (kind in ("code", "") and
+                                                        mrn_like(value))):
+        return shown_shape(value)
+    if kind != "number" and sum(c.isdigit() for c in value) >= 6:  # a phone number, an ID
+        return shown_shape(value)
+    return show(value)
+
+
+_QUOTED = re.compile(r"(['\"])([^'\"\n]+?)\1")
+_NAME_LIKE = re.compile(r"[a-z_][a-z0-9_.]*")
+
+
+def redact_quoted(text: str) -> str:
+    """An error text of unknown origin (a library's exception, printed by a stage into logs/)
+    with every quoted literal that is not a lower-case name (``'er_pct'``), a short code or a
+    number replaced by its shape: such an error may quote a cell (``could not convert string
+    to float: 'Wang Fang'``). Dates are redacted as by :func:`redact_text`."""
+    def sub(m: re.Match) -> str:
+        inner = m.group(2)
+        if _NAME_LIKE.fullmatch(inner) or is_short_code(inner) or NUMBERISH.fullmatch(inner):
+            return m.group(0)
+        return m.group(1) + shown_shape(inner) + m.group(1)
+
+    return redact_text(_QUOTED.sub(sub, text), ids=False)
+
+
 # --- invisible characters ---------------------------------------------------------------------
 
 _DROP = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\x00\u00ad"), None)
@@ -152,7 +297,15 @@ def lookalike_note(value: str, allowed: list[str]) -> str:
     if value.isascii() or not all(str(a).isascii() for a in allowed):
         return ""
     odd = dict.fromkeys(c for c in value if not c.isascii())
-    names = ", ".join(f"'{c}' U+{ord(c):04X} {unicodedata.name(c, 'unnamed')}" for c in odd)
+    # only for a short value whose odd characters look like Latin ones (Cyrillic, Greek,
+    # full-width forms): naming every character of a longer text (a name typed in Chinese)
+    # would spell the text out in a report
+    if len(value) > 6 or len(odd) > 2 or not all(
+            unicodedata.normalize("NFKC", c).isascii() or
+            unicodedata.name(c, "").startswith(("CYRILLIC", "GREEK")) for c in odd):
+        return ""
+    # named by code point and name, not printed (the report shows the value by its shape)
+    names = ", ".join(f"U+{ord(c):04X} {unicodedata.name(c, 'unnamed')}" for c in odd)
     return f" (it contains non-ASCII character(s): {names})"
 
 

@@ -42,18 +42,20 @@ def run(stage: str, **kwargs) -> int:
     except ValueError as e:  # a schema or statistics precondition failed: say it plainly
         if os.environ.get("HER2COHORT_DEBUG"):
             raise
-        from ..data.safety import redact_text
+        from ..data.safety import redact_quoted
 
-        print(f"{stage}: {redact_text(str(e), ids=False)}\n(set HER2COHORT_DEBUG=1 to see the "
+        # a library's ValueError may quote a cell: quoted literals by their shape (logs/)
+        print(f"{stage}: {redact_quoted(str(e))}\n(set HER2COHORT_DEBUG=1 to see the "
               "traceback)", file=sys.stderr)
         return 1
     except Exception as e:  # a defect of ours: still no traceback, but say it is one
         if os.environ.get("HER2COHORT_DEBUG"):
             raise
-        from ..data.safety import redact_text
+        from ..data.safety import redact_quoted
 
+        # a library's error may quote a cell: quoted literals by their shape (logs/)
         print(f"{stage}: internal error ({type(e).__name__}: "
-              f"{redact_text(str(e), ids=False)}). This is a defect of her2cohort, not of your "
+              f"{redact_quoted(str(e))}). This is a defect of her2cohort, not of your "
               "data: please report it with the log (set HER2COHORT_DEBUG=1 to see the "
               "traceback).", file=sys.stderr)
         return 1

@@ -71,6 +71,9 @@ DEFAULT_ACTIONS: dict[str, str] = {
     "treatment_inconsistent": "quarantine",
     "unmatched_record": "quarantine",
     "ambiguous_join": "quarantine",
+    "blank_id": "quarantine",  # a row of a file of a centre with several files without its ID
+    "id_variants": "warn",  # IDs that differ only by case or leading zeros (id_normalise:)
+    "time_inconsistent": "quarantine",  # recorded time/event against the dates
     "sentinel": "warn",
 }
 FILE_LEVEL = frozenset(
@@ -93,6 +96,9 @@ class Problem:
     message: str  # what is wrong and what was expected, in plain words
     action: str = field(default="")
     redact: bool = False  # value is an identifier or a date: keep it out of results/
+    # (file, row) of the record the problem sets aside when the cell came from another file
+    # of a centre with several files (``file``/``row`` then name the cell); None: the same
+    record: tuple[str, int] | None = None
 
 
 class InputError(Exception):
@@ -180,7 +186,7 @@ def quarantine_reasons(problems: list[Problem]) -> dict[tuple[str, int], list[st
     reasons: dict[tuple[str, int], list[str]] = {}
     for p in problems:
         if p.action == "quarantine" and p.row is not None:
-            rules = reasons.setdefault((p.file, p.row), [])
+            rules = reasons.setdefault(p.record or (p.file, p.row), [])
             if p.rule not in rules:
                 rules.append(p.rule)
     return reasons

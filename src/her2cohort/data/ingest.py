@@ -68,8 +68,8 @@ def normalise_ids(ids: pd.Series, rule: dict[str, str]) -> pd.Series:
 def id_shape(ids: pd.Series) -> pd.Series:
     """An ID shown by its shape only (digit -> d, letter -> a, other characters kept), so
     that messages never echo an identifier."""
-    s = ids.astype("string").str.replace(r"\d", "d", regex=True)
-    return s.str.replace(r"[^\W\d_]", "a", regex=True)
+    s = ids.astype("string").str.replace(r"[^\W\d_]", "a", regex=True)
+    return s.str.replace(r"\d", "d", regex=True)
 
 
 _ID_FIX = {"case": ("case", "differ only by upper/lower case", "{case: upper}"),
@@ -225,8 +225,7 @@ def harmonize(raw: pd.DataFrame, mapping: dict, *, salt: str,
         if k is None or not several:
             return f"in {mapping['_path']}"
         from .mapping import file_entry_name
-        return (f"under the files: entry {file_entry_name(file_opts[k])!r} "
-                f"({file_opts[k]['file']}) in {mapping['_path']}")
+        return f"under the files: entry {file_entry_name(file_opts[k])!r} in {mapping['_path']}"
 
     header = [c for c in raw.columns if not c.startswith("_")]
     dupes = sorted({c for c in header if header.count(c) > 1})
@@ -256,8 +255,17 @@ def harmonize(raw: pd.DataFrame, mapping: dict, *, salt: str,
     if any(p.rule in ("column_missing", "column_duplicated") for p in problems):
         return pd.DataFrame(), problems
     used = set(cols_map.values()) | ({centre_col} if centre_col else set())
+    file_named = {}
+    if several:
+        from .mapping import file_entry_name
+        file_named = {file_entry_name(o): o["file"] for o in file_opts}
     for c in header:
         if c not in used:
+            name, _, col = c.partition(":")
+            if name in file_named:  # a column of one of several files: that file
+                problems.append(Problem(file_named[name], 1, None, col, None, "column_unmapped",
+                                        "column is not mapped to any field and is ignored"))
+                continue
             problems.append(Problem(where(c)[0], 1, None, c.split(":", 1)[-1] if c in sources
                                     else c, None, "column_unmapped",
                                     "column is not mapped to any field and is ignored"))
@@ -462,7 +470,9 @@ CANONICAL_COLUMNS = (*PROVENANCE, "centre_mapping", "patient_key",
                      *(f.name for f in FIELDS if f.kind != "id"))
 
 
-BLANK_ID = "\0blank:"  # join key of a row without an ID: never equal to another row's
+# join key of a row without an ID: never equal to another row's (IDs are stripped, so none
+# starts with a space)
+BLANK_ID = " blank:"
 _HEADER_ADVICE = re.compile(r"set 'header_row: (\d+)' in (\S+)")
 
 
@@ -583,7 +593,8 @@ def join_files(mapping: dict, base_dir: str | Path = ".") -> tuple[pd.DataFrame 
     joined["_row"] = joined["_row"].astype(int)
     first = names[0]
     id_src = f"{first}:{id_col}"
-    joined[id_src] = joined["_id"].mask(is_blank, "")
+    joined[id_src] = joined["_id"].mask(
+        joined["_id"].str.startswith(BLANK_ID).fillna(False).astype(bool), "")
     columns["patient_id"] = id_src
     joined = joined.drop(columns=["_id", *(f"{n}:{id_col}" for n in names[1:])])
     joined = joined.fillna({c: "" for c in joined.columns if not c.startswith("_")})

@@ -305,13 +305,15 @@ def validate(df: pd.DataFrame, *, columns_by_centre: dict[str, dict[str, str]],
                 val = row[rule.column]
                 is_date = rule.column.endswith("_date")
                 sval = None if pd.isna(val) else (val.date().isoformat() if is_date else str(val))
-                add(idx, rule.column, rule.rule, rule.message(row), sval, redact=is_date)
+                add(idx, rule.column, rule.rule, rule.message(row), sval, redact=is_date,
+                    written=not is_date)
             elif check.startswith("out_of_range:"):
                 field = check.split(":", 1)[1]
                 msg = _range_message(field, rec.failure_case)
                 raw = df.at[idx, f"_raw:{field}"] if f"_raw:{field}" in df.columns else None
                 if raw is not None and pd.notna(raw):
-                    msg += f" (the value {raw} as written, converted to the field's unit)"
+                    if str(raw) != f"{rec.failure_case:g}":
+                        msg += f" (written {raw} in the file)"
                 add(idx, field, "out_of_range", msg, f"{rec.failure_case:g}", written=True)
             elif check.startswith("unknown_code:"):
                 field = check.split(":", 1)[1]

@@ -153,10 +153,12 @@ def recorded_time_rules(endpoints: dict | None,
         origin = spec.get("origin", "surgery")
         events = list(spec.get("events") or ["death"])
         needs = {ORIGIN_FIELDS.get(origin, "surgery_date"), "last_contact_date"}
-        if events != ["death"]:
+        if events == ["death"]:  # overall survival: the vital status says who died
+            needs |= {"vital_status"}
+        else:
             needs |= {"recurrence_date", "recurrence_type"}
-        if "death" in events:
-            needs |= {"death_date"}
+            if "death" in events:
+                needs |= {"death_date"}
         abbr = spec.get("abbreviation", eid.upper())
         dated = {**spec, "form": "dates"}
         cache: dict[str, pd.Series] = {}

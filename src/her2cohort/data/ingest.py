@@ -316,9 +316,9 @@ def harmonize(raw: pd.DataFrame, mapping: dict, *, salt: str,
         # matches blank IDs): a record of its own, set aside with its reason
         for f_, r_ in zip(out.loc[ids.isna(), "source_file"], rows[ids.isna()]):
             problems.append(Problem(str(f_), int(r_), None, id_shown, None, "blank_id",
-                                    f"the patient ID ({id_shown!r}) is blank: the row cannot be "
-                                    "joined to the rows of the centre's other files (a blank ID "
-                                    "is never matched) and is set aside; fill in the ID"))
+                                    "the patient ID is blank: the row cannot be joined to the "
+                                    "rows of the centre's other files (a blank ID is never "
+                                    "matched) and is set aside; fill in the ID"))
     else:
         for r in rows[ids.isna()]:
             problems.append(_problem(rel, r, None, cols_map["patient_id"], None,
@@ -326,16 +326,15 @@ def harmonize(raw: pd.DataFrame, mapping: dict, *, salt: str,
                                      "patient identifier is missing: every row needs one"))
     problems += id_variant_problems(ids, out["source_file"], out["source_row"], rule_ids,
                                     mapping, id_shown)
-    record = (list(zip(out["source_file"].astype(str), out["source_row"].astype(int)))
-              if several else None)
-    rec_at = dict(zip(out.index, record)) if record else {}
-
     def cell(frel, row, i, src, value, rule, message, redact=False):
         """A problem of one cell: its own file and row; the record it belongs to when that
         is another file's row."""
+        record = None
+        if several:
+            record = (str(out.at[i, "source_file"]), int(out.at[i, "source_row"]))
+            record = None if record == (frel, int(row)) else record
         return _problem(frel, row, keys[i], src.split(":", 1)[-1] if several else src, value,
-                        rule, message, redact=redact,
-                        record=rec_at.get(i) if rec_at.get(i) != (frel, int(row)) else None)
+                        rule, message, redact=redact, record=record)
 
     if several:  # per-field provenance: the record's row in each file, and which file holds
         # each field, for validation to name the cell a problem is about

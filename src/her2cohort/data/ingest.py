@@ -61,7 +61,8 @@ def normalise_ids(ids: pd.Series, rule: dict[str, str]) -> pd.Series:
     elif rule.get("case") == "lower":
         s = s.str.lower()
     if rule.get("leading_zeros") == "strip":
-        s = s.str.replace(r"^0+(?=.)", "", regex=True)
+        z = s.str.lstrip("0")
+        s = z.mask(((z == "") & (s != "")).fillna(False).astype(bool), "0")
     return s
 
 
@@ -78,6 +79,16 @@ _ID_FIX = {"case": ("case", "differ only by upper/lower case", "{case: upper}"),
                     "{case: upper, leading_zeros: strip}")}
 
 
+def _distinct_per_key(key: pd.Series, values: pd.Series) -> np.ndarray:
+    """For each element, the number of distinct ``values`` among the elements with its
+    ``key`` (a vectorised groupby-nunique-transform, on integer codes)."""
+    k, _ = pd.factorize(key)
+    v, uniq = pd.factorize(values)
+    pairs = np.unique(k.astype(np.int64) * (len(uniq) + 1) + v)
+    counts = np.bincount(pairs // (len(uniq) + 1), minlength=int(k.max()) + 1 if len(k) else 0)
+    return counts[k]
+
+
 def id_variant_problems(ids: pd.Series, files: pd.Series, rows: pd.Series, rule: dict,
                         mapping: dict, column: str) -> list[Problem]:
     """IDs of different records that differ only by case or leading zeros, which the centre's
@@ -88,15 +99,13 @@ def id_variant_problems(ids: pd.Series, files: pd.Series, rows: pd.Series, rule:
     if not ok.any():
         return []
     full = normalise_ids(ids[ok], {"case": "upper", "leading_zeros": "strip"})
-    n_ids = ids[ok].groupby(full).transform("nunique")
-    cand = n_ids > 1  # records whose IDs would be one under the wider rule
+    cand = _distinct_per_key(full, ids[ok]) > 1  # records whose IDs the wider rule makes one
     if not cand.any():
         return []
     sub = ids[ok][cand]
     key = full[cand]
-    by_case = normalise_ids(sub, {**rule, "case": "upper"}).groupby(key).transform("nunique")
-    by_zero = normalise_ids(sub, {**rule, "leading_zeros": "strip"}).groupby(key).transform(
-        "nunique")
+    by_case = _distinct_per_key(key, normalise_ids(sub, {**rule, "case": "upper"}))
+    by_zero = _distinct_per_key(key, normalise_ids(sub, {**rule, "leading_zeros": "strip"}))
     kind = pd.Series(np.where(by_zero == 1, "zeros", np.where(by_case == 1, "case", "both")),
                      index=sub.index)
     problems = []
@@ -285,7 +294,8 @@ def harmonize(raw: pd.DataFrame, mapping: dict, *, salt: str,
                                         "recorded"))
             text[field_name] = text[field_name].mask(hit.fillna(False))
     rule_ids = id_rule(mapping)
-    text["patient_id"] = normalise_ids(text["patient_id"], rule_ids)
+    if rule_ids != {"case": "keep", "leading_zeros": "keep"}:  # (cells are already stripped)
+        text["patient_id"] = normalise_ids(text["patient_id"], rule_ids)
     rows = raw["_row"].astype(int)
     blank = pd.concat(text.values(), axis=1).isna().all(axis=1)
     for r in rows[blank]:

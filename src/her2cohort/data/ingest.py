@@ -493,7 +493,15 @@ def join_files(mapping: dict, base_dir: str | Path = ".") -> tuple[pd.DataFrame 
     and ``_sources``, problems). Each record keeps the file and row it came from (the first
     file that has the patient); a patient present in one file and absent from another is a
     problem ``unmatched_record`` naming both; a second row with the same ID inside a file is
-    ``duplicate_id`` (the first is joined)."""
+    ``duplicate_id`` (the first is joined).
+
+    IDs are compared after the centre's ``id_normalise:`` rule (:func:`normalise_ids`). A row
+    whose ID is blank (or a ``missing:`` marker) is never joined to another row: it becomes a
+    record of its own, which :func:`harmonize` reports as ``blank_id``. Each entry's reading
+    options (``decimal``, ``date_format``, ``header_row``, ``encoding``, ``sheet``, ...) are
+    its own, else the centre's: the returned mapping carries them (``_file_opts``) and the
+    entry of each joined column (``_file_of``), so that cells are parsed and every problem is
+    named by the file, row and column they came from."""
     from .mapping import file_entry_name
 
     specs = mapping["files"]

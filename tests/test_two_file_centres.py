@@ -386,3 +386,51 @@ def test_two_files_of_200000_rows_join_in_seconds(tmp_path):
         "200"]
     assert df.duplicated(["source_file", "source_row"]).sum() == 0
     assert took < 60, took
+
+
+# --- property: every row of every file is accounted for exactly once ---------------------------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+ID_POOL = ["1", "01", "001", "a1", "A1", "", " ", "NA", "2", "x7"]
+
+
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(base_ids=st.lists(st.sampled_from(ID_POOL), min_size=1, max_size=8),
+       out_ids=st.lists(st.sampled_from(ID_POOL), min_size=1, max_size=8),
+       zeros=st.sampled_from(["keep", "strip"]), case=st.sampled_from(["keep", "upper"]))
+def test_join_accounts_for_every_row(tmp_path, base_ids, out_ids, zeros, case):
+    base = "id,er\n" + "".join(f"{i},{k}\n" for k, i in enumerate(base_ids))
+    out = "id,ki\n" + "".join(f"{i},{k}\n" for k, i in enumerate(out_ids))
+    mp = _centre(tmp_path, {"base.csv": base, "out.csv": out},
+                 {"missing": ["", "NA"], "id_normalise": {"leading_zeros": zeros, "case": case},
+                  "columns": {"patient_id": "id", "er_pct": "er", "ki67_pct": "ki"}})
+    df, problems = _ingest([mp])
+    assert not [p for p in problems if p.action == "fail"]
+    keys = list(zip(df["source_file"], df["source_row"]))
+    assert len(keys) == len(set(keys))  # no record twice
+    rule = {"leading_zeros": zeros, "case": case}
+    norm_b = normalise_ids(pd.Series(base_ids), rule)
+    norm_o = normalise_ids(pd.Series(out_ids), rule)
+    blank_b = norm_b.isin(["", "NA"])
+    blank_o = norm_o.isin(["", "NA"])
+    # every baseline row is a record; a blank-ID outcome row is one of its own; other outcome
+    # rows join the baseline record of their ID, else form one record per ID (rows repeating
+    # an ID are named in that record's ambiguous_join problem, which sets it aside)
+    known = set(norm_b[~blank_b])
+    new_ids = norm_o[~blank_o & ~norm_o.isin(known)]
+    assert len(df) == len(base_ids) + int(blank_o.sum()) + new_ids.nunique()
+    repeated = norm_o[~blank_o].duplicated().any()
+    assert repeated == any(p.rule == "ambiguous_join" for p in problems)
+    # each blank ID is reported once, at its own file and row; no blank-ID row was joined
+    blank = sorted((p.file.rsplit("/", 1)[-1], p.row) for p in problems
+                   if p.rule == "blank_id")
+    assert blank == sorted([("base.csv", r + 2) for r in np.flatnonzero(blank_b)]
+                           + [("out.csv", r + 2) for r in np.flatnonzero(blank_o)])
+    for f, r in blank:
+        rec = df.loc[df["source_file"].str.endswith(f) & df["source_row"].eq(r)].iloc[0]
+        other = "ki67_pct" if f == "base.csv" else "er_pct"
+        assert np.isnan(rec[other])
+    assert set(quarantine_reasons(problems)) <= set(keys)

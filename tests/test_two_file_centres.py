@@ -219,6 +219,24 @@ def test_per_file_options_are_checked(tmp_path):
     assert "files: entry 'out': encoding: unknown encoding 'utf-9'" in str(e.value)
 
 
+def test_a_missing_column_is_named_in_its_file_or_in_none(tmp_path):
+    files = {"base.csv": "id,er\nc1,10\n", "out.csv": "id,ki\nc1,999\n"}
+    for pr, file, text in (("PR", "base.csv", "is in none of the centre's files ("),
+                           ("out:PR", "out.csv", "is not in the header")):
+        mp = _centre(tmp_path, files, {"sentinels": {"ki67_pct": {"999": "not done"}},
+                                       "columns": {"patient_id": "id", "er_pct": "er",
+                                                   "ki67_pct": "ki", "pr_pct": pr}})
+        _, problems = _ingest([mp])
+        (p,) = [p for p in problems if p.rule == "column_missing"]
+        assert (p.file.rsplit("/", 1)[-1], p.column) == (file, "PR") and text in p.message
+    mp = _centre(tmp_path, files, {"sentinels": {"ki67_pct": {"999": "not done"}},
+                                   "columns": {"patient_id": "id", "er_pct": "er",
+                                               "ki67_pct": "ki"}})
+    _, problems = _ingest([mp])
+    (p,) = problems
+    assert (p.rule, p.file.rsplit("/", 1)[-1], p.column) == ("sentinel", "out.csv", "ki")
+
+
 # --- the same file twice ----------------------------------------------------------------------
 
 def test_the_same_file_twice_is_one_mapping_error(tmp_path):

@@ -248,13 +248,19 @@ def harmonize(raw: pd.DataFrame, mapping: dict, *, salt: str,
                                     f"the mapping {mapping['_path']} maps no column to required "
                                     f"field '{f.name}' ({f.label})"))
         elif src is not None and src not in header:
-            near = [h for h in header if h.lower().replace(" ", "") ==
-                    src.lower().replace(" ", "")]
+            shown = src.split(":", 1)[-1] if several else src
+            near = [h.split(":", 1)[-1] if several else h for h in header
+                    if h.split(":", 1)[-1].lower().replace(" ", "") ==
+                    shown.lower().replace(" ", "")]
             hint = f"; did you mean {near[0]!r}?" if near else ""
             rule = "column_missing"
-            problems.append(Problem(where(src)[0], 1, None, src, None, rule,
-                                    f"expected column {src!r} (field '{f.name}', {f.label}) is "
-                                    f"not in the header{hint}"))
+            where_ = "not in the header"
+            if src in (mapping.get("_unplaced") or ()):  # unqualified, in no file
+                where_ = ("in none of the centre's files ("
+                          f"{', '.join(o['file'] for o in file_opts)})")
+            problems.append(Problem(where(src)[0], 1, None, shown, None, rule,
+                                    f"expected column {shown!r} (field '{f.name}', {f.label}) "
+                                    f"is {where_}{hint}"))
     centre_col = mapping.get("centre_column")
     if centre_col is not None and centre_col not in header:
         shown = centre_col.split(":", 1)[-1] if centre_col in sources else centre_col
@@ -288,7 +294,9 @@ def harmonize(raw: pd.DataFrame, mapping: dict, *, salt: str,
             hit = text[field_name] == str(value).strip()
             n = int(hit.fillna(False).sum())
             if n:
-                problems.append(Problem(where(src)[0], None, None, src, str(value), "sentinel",
+                problems.append(Problem(where(src)[0], None, None,
+                                        src.split(":", 1)[-1] if several else src,
+                                        str(value), "sentinel",
                                         f"{n} cell(s) hold the sentinel {value!r} "
                                         f"({meaning}, as the mapping says): read as not "
                                         "recorded"))
@@ -526,14 +534,15 @@ def join_files(mapping: dict, base_dir: str | Path = ".") -> tuple[pd.DataFrame 
         return None, mapping, problems
     # which file holds each mapped column (qualified 'name:column' or unique by header)
     names = [file_entry_name(spec) for spec, _ in tables]
-    columns, sources, errors, file_of = {}, {}, [], {}
+    columns, sources, errors, file_of, unplaced = {}, {}, [], {}, set()
     to_place = dict(mapping["columns"])
     if mapping.get("centre_column"):
         to_place["centre_column"] = mapping["centre_column"]
     for field_name, src in to_place.items():
         if field_name == "patient_id":
             continue
-        if ":" in src and src.split(":", 1)[0] in names:
+        qualified = ":" in src and src.split(":", 1)[0] in names
+        if qualified:
             k = names.index(src.split(":", 1)[0])
             col = src.split(":", 1)[1]
             holders = [k] if col in tables[k][1].columns else []
@@ -545,7 +554,10 @@ def join_files(mapping: dict, base_dir: str | Path = ".") -> tuple[pd.DataFrame 
                           f"{' and '.join(names[k] for k in holders)}: write it as "
                           f"'{names[holders[0]]}:{col}'")
             continue
-        k = holders[0] if holders else 0
+        if not qualified:
+            k = holders[0] if holders else 0
+        if not holders and not qualified:
+            unplaced.add(f"{names[k]}:{col}")
         columns[field_name] = f"{names[k]}:{col}"
         sources[f"{names[k]}:{col}"] = (tables[k][0]["file"], f"_row:{names[k]}")
         file_of[f"{names[k]}:{col}"] = k
@@ -617,7 +629,7 @@ def join_files(mapping: dict, base_dir: str | Path = ".") -> tuple[pd.DataFrame 
     joined = joined.fillna({c: "" for c in joined.columns if not c.startswith("_")})
     centre_col = columns.pop("centre_column", None)
     new = {**mapping, "columns": columns, "_sources": sources, "file": specs[0]["file"],
-           "_file_of": file_of, "_file_opts": opts}
+           "_file_of": file_of, "_file_opts": opts, "_unplaced": unplaced}
     if centre_col is not None:
         new["centre_column"] = centre_col
     return joined, new, problems

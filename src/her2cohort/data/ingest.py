@@ -73,9 +73,9 @@ def id_shape(ids: pd.Series) -> pd.Series:
     return s.str.replace(r"\d", "d", regex=True)
 
 
-_ID_FIX = {"case": ("case", "differ only by upper/lower case", "{case: upper}"),
-           "zeros": ("leading_zeros", "differ only by leading zeros", "{leading_zeros: strip}"),
-           "both": ("", "differ only by case and leading zeros",
+_ID_FIX = {"case": ("differ only by upper/lower case", "{case: upper}"),
+           "zeros": ("differ only by leading zeros", "{leading_zeros: strip}"),
+           "both": ("differ only by case and leading zeros",
                     "{case: upper, leading_zeros: strip}")}
 
 
@@ -110,10 +110,10 @@ def id_variant_problems(ids: pd.Series, files: pd.Series, rows: pd.Series, rule:
                      index=sub.index)
     problems = []
     for k, idx in kind.groupby(kind).groups.items():
-        setting, what, fix = _ID_FIX[k]
-        first = key[idx].iloc[0]
-        pair = sub.index[(key == first).to_numpy()][:2]
-        a, b = pair[0], pair[1]
+        what, fix = _ID_FIX[k]
+        group = sub[(key == key[idx].iloc[0]).to_numpy()]  # an example: two different IDs
+        a = group.index[0]
+        b = group.index[(group != group.iloc[0]).to_numpy()][0]
         n = int(key[idx].nunique())
         shp = id_shape(sub.loc[[a, b]])
         problems.append(Problem(
@@ -344,6 +344,7 @@ def harmonize(raw: pd.DataFrame, mapping: dict, *, salt: str,
                                      "patient identifier is missing: every row needs one"))
     problems += id_variant_problems(ids, out["source_file"], out["source_row"], rule_ids,
                                     mapping, id_shown)
+
     def cell(frel, row, i, src, value, rule, message, redact=False):
         """A problem of one cell: its own file and row; the record it belongs to when that
         is another file's row."""

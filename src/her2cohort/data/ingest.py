@@ -412,7 +412,8 @@ def harmonize(raw: pd.DataFrame, mapping: dict, *, salt: str,
                                          f"'{f.name}' must be a whole number"))
             # round away float noise from unit conversion (0.7 cm * 10 = 7.000000000000001)
             out[f.name] = (num * factor).round(6)
-            if factor != 1.0 or dec != ".":  # validation shows the value as written
+            if factor != 1.0:  # converted: validation shows the value as written (kept
+                # only for converted fields, to keep a registry-sized table small)
                 out[f"_raw:{f.name}"] = vals.where(num.notna())
             for i in vals.index[bad]:
                 problems.append(cell(frel, frows[i], i, src, vals[i], "bad_number",

@@ -1046,6 +1046,282 @@ def config_cases(lines) -> None:
          ["YAML alias '*ma' is not allowed in a configuration or centre mapping"])
 
 
+# --------------------------------------------------------------------------------------------
+# centres with several files: JS01 split into a baseline file and an outcomes file joined on
+# the patient ID (the follow-up columns and Ki-67 are in the outcomes file)
+OUTCOMES = ["Last follow-up", "Recurrence date", "Recurrence site", "Death date", "Status",
+            "Ki67 %"]
+
+
+def two_files(d: Path, rows: list[list[str]], header: list[str], extra: dict | None = None,
+              out_rows: list[list[str]] | None = None, out_sep: str = ",") -> list[list[str]]:
+    """Write baseline.csv (';') and outcomes.csv (``out_sep``) from JS01 rows; ``extra``:
+    more outcome columns (name -> one value per data row); returns the outcome rows."""
+    idx = [header.index(c) for c in OUTCOMES]
+    base = [[c for k, c in enumerate(r) if k not in idx] for r in rows]
+    out = out_rows if out_rows is not None else [[r[0], *(r[k] for k in idx)] for r in rows]
+    for name, values in (extra or {}).items():
+        out[0].append(name)
+        for r, v in zip(out[1:], values):
+            r.append(v)
+    write(d, join(base), name="baseline.csv")
+    write(d, join(out, out_sep), name="outcomes.csv")
+    return out
+
+
+def two_file_mapping(name: str, outcomes: dict | None = None, base: dict | None = None,
+                     **changes) -> None:
+    m = base_mapping("JS01")
+    m.pop("file")
+    m.pop("format")
+    m["files"] = [{"name": "baseline", "file": f"tests/corpus/{name}/baseline.csv",
+                   **(base or {})},
+                  {k: v for k, v in {"name": "outcomes",
+                                     "file": f"tests/corpus/{name}/outcomes.csv",
+                                     "delimiter": ",", **(outcomes or {})}.items()
+                   if v is not None}]
+    m["allow_outside_data_dirs"] = True
+    for k, v in changes.items():
+        if v is None:
+            m.pop(k, None)
+        else:
+            m[k] = v
+    write_mapping(name, m)
+
+
+def numeric_ids(rows: list[list[str]]) -> list[list[str]]:
+    """IDs as digits only ('JS1-504524' -> '504524'), as many hospital systems write them."""
+    return [rows[0]] + [[r[0].split("-")[-1], *r[1:]] for r in rows[1:]]
+
+
+def two_file_cases(lines, header) -> None:
+    d = case("two_file_blank_ids")  # blank IDs in both files: never joined to each other
+    rows = split(lines)
+    rows[3][0] = ""
+    rows[7][0] = "  "
+    out = [[r[0], *(r[header.index(c)] for c in OUTCOMES)] for r in rows]
+    out[5][0] = ""
+    two_files(d, rows, header, out_rows=out)
+    two_file_mapping("two_file_blank_ids")
+    spec("two_file_blank_ids", 0, "blank_id",
+         ["tests/corpus/two_file_blank_ids/baseline.csv, row 4, column 'Patient ID'",
+          "tests/corpus/two_file_blank_ids/baseline.csv, row 8, column 'Patient ID'",
+          "tests/corpus/two_file_blank_ids/outcomes.csv, row 6, column 'Patient ID'",
+          "cannot be joined to the rows of the centre's other files",
+          "15 records read; 6 would be quarantined"], rows=15)
+
+    d = case("two_file_blank_ids_marker")  # 'NA' in the ID column (a missing marker) is blank
+    rows = split(lines)
+    rows[2][0] = "NA"
+    two_files(d, rows, header)
+    two_file_mapping("two_file_blank_ids_marker", missing=["", "NA"])
+    spec("two_file_blank_ids_marker", 0, "blank_id",
+         ["baseline.csv, row 3, column 'Patient ID'", "is blank",
+          "13 records read; 2 would be quarantined"], rows=13)
+
+    d = case("two_file_leading_zeros")  # '00504524' in outcomes, '504524' in baseline
+    rows = numeric_ids(split(lines))
+    out = [[r[0], *(r[header.index(c)] for c in OUTCOMES)] for r in rows]
+    for r in out[2:5]:
+        r[0] = "00" + r[0]
+    two_files(d, rows, header, out_rows=out)
+    two_file_mapping("two_file_leading_zeros")
+    spec("two_file_leading_zeros", 0, "id_variants",
+         ["3 patient ID(s) differ only by leading zeros",
+          "an ID shaped dddddd in tests/corpus/two_file_leading_zeros/baseline.csv row 3",
+          "one shaped dddddddd in tests/corpus/two_file_leading_zeros/outcomes.csv row 3",
+          "set id_normalise: {leading_zeros: strip}"],
+         rows=15, forbid=[out[2][0], out[3][0]])
+
+    d = case("two_file_leading_zeros_fixed")  # the same with the rule set: joined
+    two_files(d, rows, header, out_rows=[list(r) for r in out])
+    two_file_mapping("two_file_leading_zeros_fixed", id_normalise={"leading_zeros": "strip"})
+    spec("two_file_leading_zeros_fixed", 0, None, ["12 records read; 0 would be quarantined"],
+         rows=12, forbid=["id_variants", "unmatched_record"])
+
+    d = case("two_file_id_case")  # 'js1-504524' in outcomes, 'JS1-504524' in baseline
+    rows = split(lines)
+    out = [[r[0], *(r[header.index(c)] for c in OUTCOMES)] for r in rows]
+    out[6][0] = out[6][0].lower()
+    two_files(d, rows, header, out_rows=out)
+    two_file_mapping("two_file_id_case")
+    spec("two_file_id_case", 0, "id_variants",
+         ["1 patient ID(s) differ only by upper/lower case", "shaped aad-dddddd",
+          "set id_normalise: {case: upper}"], rows=13, forbid=[out[6][0]])
+
+    d = case("two_file_id_case_in_one_file")  # two rows of each file differ only by case
+    rows = split(lines)
+    rows[9][0] = rows[2][0].lower()
+    two_files(d, rows, header)
+    two_file_mapping("two_file_id_case_in_one_file")
+    spec("two_file_id_case_in_one_file", 0, "id_variants",
+         ["1 patient ID(s) differ only by upper/lower case",
+          "tests/corpus/two_file_id_case_in_one_file/baseline.csv row 3 and one shaped "
+          "aad-dddddd in tests/corpus/two_file_id_case_in_one_file/baseline.csv row 10"],
+         rows=12, forbid=[rows[9][0]])
+
+    d = case("two_file_id_case_normalised")  # ... with case: upper they are one patient
+    two_files(d, rows, header)
+    two_file_mapping("two_file_id_case_normalised", id_normalise={"case": "upper"})
+    spec("two_file_id_case_normalised", 0, "ambiguous_join",
+         ["outcomes.csv has 2 rows for this patient (rows 3, 10)",
+          "12 records read; 2 would be quarantined"], rows=12, forbid=["id_variants"])
+
+    d = case("two_file_decimal_per_file")  # Ki-67 written with '.', the baseline with ','
+    rows = split(lines)
+    for r in rows[1:6]:
+        r[header.index("Ki67 %")] += ".5"
+    two_files(d, rows, header)
+    two_file_mapping("two_file_decimal_per_file", outcomes={"decimal": "."})
+    spec("two_file_decimal_per_file", 0, None, ["12 records read; 0 would be quarantined"],
+         rows=12, forbid=["bad_number"])
+
+    d = case("two_file_decimal_not_per_file")  # the same without decimal: '.' in outcomes
+    rows = split(lines)
+    rows[4][header.index("Ki67 %")] = "12.5"
+    two_files(d, rows, header)
+    two_file_mapping("two_file_decimal_not_per_file")
+    spec("two_file_decimal_not_per_file", 1, "bad_number",
+         ["tests/corpus/two_file_decimal_not_per_file/outcomes.csv, row 5, column 'Ki67 %', "
+          "value '12.5'", "the mark read for tests/corpus/two_file_decimal_not_per_file/"
+          "outcomes.csv; if it differs, set decimal: under the files: entry 'outcomes'"])
+
+    d = case("two_file_header_row")  # a title line above the outcomes header only
+    rows = split(lines)
+    out = two_files(d, rows, header)
+    write(d, ["Outcomes export"] + join(out, ","), name="outcomes.csv")
+    two_file_mapping("two_file_header_row")
+    spec("two_file_header_row", 1, "header",
+         ["set 'header_row: 2' under the files: entry 'outcomes' "
+          "(tests/corpus/two_file_header_row/outcomes.csv)", "for that file only"])
+
+    d = case("two_file_header_row_fixed")
+    write(d, ["Outcomes export"] + join(out, ","), name="outcomes.csv")
+    idx = [header.index(c) for c in OUTCOMES]
+    write(d, join([[c for k, c in enumerate(r) if k not in idx] for r in rows]),
+          name="baseline.csv")
+    two_file_mapping("two_file_header_row_fixed", outcomes={"header_row": 2})
+    spec("two_file_header_row_fixed", 0, None, ["12 records read"], rows=12)
+
+    d = case("two_file_listed_twice")  # the same file twice under files:
+    two_files(d, split(lines), header)
+    two_file_mapping("two_file_listed_twice")
+    m = yaml.safe_load((d / "centre.yaml").read_text("utf-8"))
+    m["files"][1] = {**m["files"][0], "name": "again"}
+    write_mapping("two_file_listed_twice", m)
+    spec("two_file_listed_twice", 2, None,
+         ["files: entries 1 and 2 both read tests/corpus/two_file_listed_twice/baseline.csv; "
+          "list each file once"], forbid=["is in baseline and again"])
+
+    d = case("two_file_same_name")  # two entries named alike: 'name:column' is ambiguous
+    two_files(d, split(lines), header)
+    two_file_mapping("two_file_same_name", outcomes={"name": "baseline"})
+    spec("two_file_same_name", 2, None, ["files: entries 1 and 2 have the same name "
+                                         "'baseline'"])
+
+    d = case("two_file_provenance")  # problems of outcome cells name the outcomes file
+    rows = split(lines)
+    rows[2][header.index("Ki67 %")] = "150"
+    rows[5][header.index("Last follow-up")] = "01/01/2000"
+    out = [[r[0], *(r[header.index(c)] for c in OUTCOMES)] for r in rows]
+    out = [out[0], *reversed(out[1:])]  # another row order than the baseline file
+    two_files(d, rows, header, out_rows=out, extra={"DFS_days": [""] * 9 + ["-5", "", ""]})
+    two_file_mapping("two_file_provenance", units={"tumour_size_mm": "mm", "dfs_time": "days"},
+                     columns={**base_mapping("JS01")["columns"], "dfs_time": "DFS_days"})
+    spec("two_file_provenance", 0, "out_of_range",
+         ["tests/corpus/two_file_provenance/outcomes.csv, row 12, column 'Ki67 %', value '150'",
+          "tests/corpus/two_file_provenance/outcomes.csv, row 9, column 'Last follow-up'",
+          "tests/corpus/two_file_provenance/outcomes.csv, row 11, column 'DFS_days', "
+          "value '-5'", "(written -5 in the file)"],
+         rows=12, forbid=["-0.164271'"])
+
+    d = case("two_file_excel_dates")  # outcomes as a workbook with date cells
+    rows = split(lines)
+    out_book(d, rows, header)
+    two_file_mapping("two_file_excel_dates",
+                     outcomes={"file": "tests/corpus/two_file_excel_dates/outcomes.xlsx",
+                               "format": "xlsx", "sheet": "outcomes", "delimiter": None})
+    spec("two_file_excel_dates", 1, "bad_date",
+         ["outcomes.xlsx, row 2, column 'Last follow-up'",
+          "the cell is an Excel date cell: set date_format: excel under the files: entry "
+          "'outcomes'"])
+
+    d = case("two_file_excel_dates_fixed")
+    out_book(d, rows, header)
+    two_file_mapping("two_file_excel_dates_fixed",
+                     outcomes={"file": "tests/corpus/two_file_excel_dates_fixed/outcomes.xlsx",
+                               "format": "xlsx", "sheet": "outcomes", "date_format": "excel",
+                               "delimiter": None})
+    spec("two_file_excel_dates_fixed", 0, None, ["12 records read"], rows=12)
+
+    d = case("two_file_dfs_vs_dates")  # DFS as days + status beside the dates; two disagree
+    rows = split(lines)
+    days, events = dfs_as_recorded(rows, header)
+    timed = [k for k, e in enumerate(events) if e == "0"]
+    days[timed[0]] = str(int(days[timed[0]]) + 200)  # 200 days too long
+    events[timed[1]] = "1"  # an event the dates do not have
+    two_files(d, rows, header, extra={"DFS_days": days, "DFS_event": events})
+    two_file_mapping("two_file_dfs_vs_dates", units={"tumour_size_mm": "mm",
+                                                     "dfs_time": "days"},
+                     columns={**base_mapping("JS01")["columns"], "dfs_time": "DFS_days",
+                              "dfs_event": "DFS_event"},
+                     values={**base_mapping("JS01")["values"],
+                             "dfs_event": {"1": "event", "0": "censored"}})
+    spec("two_file_dfs_vs_dates", 0, "time_inconsistent",
+         ["tests/corpus/two_file_dfs_vs_dates/outcomes.csv, row 2, column 'DFS_days', value "
+          "'1741': DFS recorded as 57.2 months (1741 days), censored, but the dates give 50.6 "
+          "months (1541 days) from surgery",
+          "tests/corpus/two_file_dfs_vs_dates/outcomes.csv, row 3, column 'DFS_days'",
+          "event, but the dates give", "times within 31 days", "2 x time_inconsistent"],
+         rows=12)
+
+
+def dfs_as_recorded(rows: list[list[str]], header: list[str]) -> tuple[list[str], list[str]]:
+    """DFS in days from surgery and its status as the dates give them (the default study's
+    events: any recurrence or death), for each data row (blank where a date is missing)."""
+    import datetime as dt
+
+    def d(v):
+        return dt.datetime.strptime(v, "%d/%m/%Y").date() if v else None
+
+    days, events = [], []
+    for r in rows[1:]:
+        t0 = d(r[header.index("Surgery date")])
+        ev = [x for x in (d(r[header.index("Recurrence date")]), d(r[header.index("Death date")]))
+              if x]
+        end = min(ev) if ev else d(r[header.index("Last follow-up")])
+        ok = t0 is not None and end is not None
+        days.append(str((end - t0).days) if ok else "")
+        events.append(("1" if ev else "0") if ok else "")
+    return days, events
+
+
+def out_book(d: Path, rows: list[list[str]], header: list[str]) -> None:
+    """baseline.csv and an outcomes workbook whose dates are date cells."""
+    import datetime as dt
+
+    from openpyxl import Workbook
+
+    idx = [header.index(c) for c in OUTCOMES]
+    write(d, join([[c for k, c in enumerate(r) if k not in idx] for r in rows]),
+          name="baseline.csv")
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "outcomes"
+    ws.append(["Patient ID", *OUTCOMES])
+    for r in rows[1:]:
+        cells = [r[0]]
+        for c in OUTCOMES:
+            v = r[header.index(c)]
+            if c in ("Last follow-up", "Recurrence date", "Death date") and v:
+                v = dt.datetime.strptime(v, "%d/%m/%Y")
+            elif c == "Ki67 %" and v:
+                v = int(v)
+            cells.append(v or None)
+        ws.append(cells)
+    save(wb, d / "outcomes.xlsx")
+
+
 def main() -> None:
     lines = js01_lines()
     header = lines[0].split(";")
@@ -1058,6 +1334,7 @@ def main() -> None:
     security_cases(lines, header)
     config_cases(lines)
     message_cases(lines, header)
+    two_file_cases(lines, header)
     head = (
         "# Broken-input corpus, written by make_corpus.py (edit SPECS there, not here).\n"
         "# `her2cohort check --centre tests/corpus/<case>/centre.yaml` (or `--config\n"

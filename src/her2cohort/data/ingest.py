@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import json
 import re
 from pathlib import Path
 
@@ -51,12 +52,95 @@ def pseudonyms(ids: pd.Series, salt: str) -> pd.Series:
                           for v in u], index=u.index, dtype="string")
 
     return _per_value(ids, per_value)[0].astype(object).where(ids.notna(), None)
+# --- patient IDs: normalisation (``id_normalise:``) and the hint when it is missing ------------
+
+def id_rule(mapping: dict) -> dict[str, str]:
+    """The centre's ID normalisation (``id_normalise:``), defaults filled: surrounding spaces
+    are always removed; ``case`` keep/upper/lower (default keep); ``leading_zeros`` keep/strip
+    (default keep)."""
+    rule = mapping.get("id_normalise") or {}
+    return {"case": rule.get("case", "keep"), "leading_zeros": rule.get("leading_zeros", "keep")}
+
+
+def normalise_ids(ids: pd.Series, rule: dict[str, str]) -> pd.Series:
+    """IDs made comparable by the centre's rule (vectorised); missing values stay missing and
+    an ID of zeros only keeps one zero."""
+    s = ids.astype("string").str.strip()
+    if rule.get("case") == "upper":
+        s = s.str.upper()
+    elif rule.get("case") == "lower":
+        s = s.str.lower()
+    if rule.get("leading_zeros") == "strip":
+        z = s.str.lstrip("0")
+        s = z.mask(((z == "") & (s != "")).fillna(False).astype(bool), "0")
+    return s
+
+
+def id_shape(ids: pd.Series) -> pd.Series:
+    """An ID shown by its shape only (digit -> d, letter -> a, other characters kept), so
+    that messages never echo an identifier."""
+    s = ids.astype("string").str.replace(r"[^\W\d_]", "a", regex=True)
+    return s.str.replace(r"\d", "d", regex=True)
+
+
+_ID_FIX = {"case": ("differ only by upper/lower case", "{case: upper}"),
+           "zeros": ("differ only by leading zeros", "{leading_zeros: strip}"),
+           "both": ("differ only by case and leading zeros",
+                    "{case: upper, leading_zeros: strip}")}
+
+
+def _distinct_per_key(key: pd.Series, values: pd.Series) -> np.ndarray:
+    """For each element, the number of distinct ``values`` among the elements with its
+    ``key`` (a vectorised groupby-nunique-transform, on integer codes)."""
+    k, _ = pd.factorize(key)
+    v, uniq = pd.factorize(values)
+    pairs = np.unique(k.astype(np.int64) * (len(uniq) + 1) + v)
+    counts = np.bincount(pairs // (len(uniq) + 1), minlength=int(k.max()) + 1 if len(k) else 0)
+    return counts[k]
+
+
+def id_variant_problems(ids: pd.Series, files: pd.Series, rows: pd.Series, rule: dict,
+                        mapping: dict, column: str) -> list[Problem]:
+    """IDs of different records that differ only by case or leading zeros, which the centre's
+    ``id_normalise:`` does not cover: one hint per kind, naming the rule to set and an
+    example pair by file and row (IDs shown by their shape only). Vectorised."""
+    ids = ids.astype("string")
+    ok = ids.notna()
+    if not ok.any():
+        return []
+    full = normalise_ids(ids[ok], {"case": "upper", "leading_zeros": "strip"})
+    cand = _distinct_per_key(full, ids[ok]) > 1  # records whose IDs the wider rule makes one
+    if not cand.any():
+        return []
+    sub = ids[ok][cand]
+    key = full[cand]
+    by_case = _distinct_per_key(key, normalise_ids(sub, {**rule, "case": "upper"}))
+    by_zero = _distinct_per_key(key, normalise_ids(sub, {**rule, "leading_zeros": "strip"}))
+    kind = pd.Series(np.where(by_zero == 1, "zeros", np.where(by_case == 1, "case", "both")),
+                     index=sub.index)
+    problems = []
+    for k, idx in kind.groupby(kind).groups.items():
+        what, fix = _ID_FIX[k]
+        group = sub[(key == key[idx].iloc[0]).to_numpy()]  # an example: two different IDs
+        a = group.index[0]
+        b = group.index[(group != group.iloc[0]).to_numpy()][0]
+        n = int(key[idx].nunique())
+        shp = id_shape(sub.loc[[a, b]])
+        problems.append(Problem(
+            str(files[a]), int(rows[a]), None, column, None, "id_variants",
+            f"{n} patient ID(s) {what} from another record's ID (e.g. an ID shaped "
+            f"{shp[a]!s} in {files[a]} row {int(rows[a])} and one shaped {shp[b]!s} in "
+            f"{files[b]} row {int(rows[b])}), so they are counted as different patients: if "
+            f"they are the same patient, set id_normalise: {fix} in {mapping['_path']}"))
+    return problems
 
 
 # --- harmonizing ------------------------------------------------------------------------------
 
-def _problem(rel, row, key, column, value, rule, message, redact=False, kind="") -> Problem:
-    return Problem(rel, int(row), key, column, value, rule, message, redact=redact, kind=kind)
+def _problem(rel, row, key, column, value, rule, message, redact=False, kind="",
+             record=None) -> Problem:
+    return Problem(rel, int(row), key, column, value, rule, message, redact=redact, kind=kind,
+                   record=record)
 
 
 def _per_value(values: pd.Series, fn) -> tuple[pd.Series, ...]:
@@ -249,10 +333,29 @@ def harmonize(raw: pd.DataFrame, mapping: dict, *, salt: str,
     vocab.update(vocabularies or {})
     problems: list[Problem] = []
     sources: dict[str, tuple[str, str]] = mapping.get("_sources") or {}
+    # several files: which entry of 'files:' each joined column came from, and the options of
+    # each entry (its own, else the centre's)
+    file_of: dict[str, int] = mapping.get("_file_of") or {}
+    file_opts: list[dict] = mapping.get("_file_opts") or []
+    several = bool(file_opts)
 
     def where(src: str) -> tuple[str, str]:
         """(file, row column) of a source column."""
         return sources.get(src, (rel, "_row"))
+
+    def option(src: str, key: str, default):
+        """A reading option for the cells of column ``src``: its file's own, else the
+        centre's."""
+        k = file_of.get(src)
+        return (file_opts[k] if k is not None else mapping).get(key, default)
+
+    def set_where(src: str, key: str) -> str:
+        """Where to set option ``key`` for column ``src``."""
+        k = file_of.get(src)
+        if k is None or not several:
+            return f"in {mapping['_path']}"
+        from .mapping import file_entry_name
+        return f"under the files: entry {file_entry_name(file_opts[k])!r} in {mapping['_path']}"
 
     header = [c for c in raw.columns if not c.startswith("_")]
     dupes = sorted({c for c in header if header.count(c) > 1})
@@ -266,13 +369,19 @@ def harmonize(raw: pd.DataFrame, mapping: dict, *, salt: str,
                                     f"the mapping {mapping['_path']} maps no column to required "
                                     f"field '{f.name}' ({f.label})"))
         elif src is not None and src not in header:
-            near = [h for h in header if h.lower().replace(" ", "") ==
-                    src.lower().replace(" ", "")]
+            shown = src.split(":", 1)[-1] if several else src
+            near = [h.split(":", 1)[-1] if several else h for h in header
+                    if h.split(":", 1)[-1].lower().replace(" ", "") ==
+                    shown.lower().replace(" ", "")]
             hint = f"; did you mean {near[0]!r}?" if near else ""
             rule = "column_missing"
-            problems.append(Problem(where(src)[0], 1, None, src, None, rule,
-                                    f"expected column {src!r} (field '{f.name}', {f.label}) is "
-                                    f"not in the header{hint}"))
+            where_ = "not in the header"
+            if src in (mapping.get("_unplaced") or ()):  # unqualified, in no file
+                where_ = ("in none of the centre's files ("
+                          f"{', '.join(o['file'] for o in file_opts)})")
+            problems.append(Problem(where(src)[0], 1, None, shown, None, rule,
+                                    f"expected column {shown!r} (field '{f.name}', {f.label}) "
+                                    f"is {where_}{hint}"))
     centre_col = mapping.get("centre_column")
     if centre_col is not None and centre_col not in header:
         shown = centre_col.split(":", 1)[-1] if centre_col in sources else centre_col
@@ -282,8 +391,17 @@ def harmonize(raw: pd.DataFrame, mapping: dict, *, salt: str,
     if any(p.rule in ("column_missing", "column_duplicated") for p in problems):
         return pd.DataFrame(), problems
     used = set(cols_map.values()) | ({centre_col} if centre_col else set())
+    file_named = {}
+    if several:
+        from .mapping import file_entry_name
+        file_named = {file_entry_name(o): o["file"] for o in file_opts}
     for c in header:
         if c not in used:
+            name, _, col = c.partition(":")
+            if name in file_named:  # a column of one of several files: that file
+                problems.append(Problem(file_named[name], 1, None, col, None, "column_unmapped",
+                                        "column is not mapped to any field and is ignored"))
+                continue
             problems.append(Problem(where(c)[0], 1, None, c.split(":", 1)[-1] if c in sources
                                     else c, None, "column_unmapped",
                                     "column is not mapped to any field and is ignored"))
@@ -300,7 +418,9 @@ def harmonize(raw: pd.DataFrame, mapping: dict, *, salt: str,
             hit = text[field_name] == str(value).strip()
             n = int(hit.fillna(False).sum())
             if n:
-                problems.append(Problem(where(src)[0], None, None, src, str(value), "sentinel",
+                problems.append(Problem(where(src)[0], None, None,
+                                        src.split(":", 1)[-1] if several else src,
+                                        str(value), "sentinel",
                                         f"{n} cell(s) hold the sentinel {value!r} "
                                         f"({meaning}, as the mapping says): read as not "
                                         "recorded"))
@@ -313,6 +433,9 @@ def harmonize(raw: pd.DataFrame, mapping: dict, *, salt: str,
                         "although some may be real values; check with the centre, and declare "
                         "a sentinel that no real value can take"))
             text[field_name] = text[field_name].mask(hit.fillna(False))
+    rule_ids = id_rule(mapping)
+    if rule_ids != {"case": "keep", "leading_zeros": "keep"}:  # (cells are already stripped)
+        text["patient_id"] = normalise_ids(text["patient_id"], rule_ids)
     rows = raw["_row"].astype(int)
     blank = pd.concat(text.values(), axis=1).isna().all(axis=1)
     for r in rows[blank]:
@@ -347,9 +470,44 @@ def harmonize(raw: pd.DataFrame, mapping: dict, *, salt: str,
         if not id_cache:
             id_cache.append(ids.dropna().unique())
         return id_cache[0]
-    for r in rows[ids.isna()]:
-        problems.append(_problem(rel, r, None, cols_map["patient_id"], None, "missing_required",
-                                 "patient identifier is missing: every row needs one"))
+    id_shown = cols_map["patient_id"].split(":", 1)[-1] if several else cols_map["patient_id"]
+    if several:
+        # a row without its ID cannot be joined to the other files' rows (join_files never
+        # matches blank IDs): a record of its own, set aside with its reason
+        for f_, r_ in zip(out.loc[ids.isna(), "source_file"], rows[ids.isna()]):
+            problems.append(Problem(str(f_), int(r_), None, id_shown, None, "blank_id",
+                                    "the patient ID is blank: the row cannot be joined to the "
+                                    "rows of the centre's other files (a blank ID is never "
+                                    "matched) and is set aside; fill in the ID"))
+    else:
+        for r in rows[ids.isna()]:
+            problems.append(_problem(rel, r, None, cols_map["patient_id"], None,
+                                     "missing_required",
+                                     "patient identifier is missing: every row needs one"))
+    problems += id_variant_problems(ids, out["source_file"], out["source_row"], rule_ids,
+                                    mapping, id_shown)
+
+    def cell(frel, row, i, src, value, rule, message, redact=False, kind=""):
+        """A problem of one cell: its own file and row; the record it belongs to when that
+        is another file's row."""
+        record = None
+        if several:
+            record = (str(out.at[i, "source_file"]), int(out.at[i, "source_row"]))
+            record = None if record == (frel, int(row)) else record
+        return _problem(frel, row, keys[i], src.split(":", 1)[-1] if several else src, value,
+                        rule, message, redact=redact, kind=kind, record=record)
+
+    if several:  # per-field provenance: the record's row in each file, and which file holds
+        # each field, for validation to name the cell a problem is about
+        from .mapping import file_entry_name
+        names = [file_entry_name(o) for o in file_opts]
+        for k, n in enumerate(names):
+            out[f"_src_row_{k}"] = pd.to_numeric(raw.loc[rows.index, f"_row:{n}"]).astype(
+                "Int64")
+        out["_src_meta"] = json.dumps({
+            "files": [o["file"] for o in file_opts],
+            "fields": {f: file_of[src] for f, src in cols_map.items() if src in file_of}},
+            sort_keys=True)
 
     for f in FIELDS:
         if f.kind == "id":
@@ -362,15 +520,20 @@ def harmonize(raw: pd.DataFrame, mapping: dict, *, salt: str,
         frel = cell_file[f.name]
         frows = cell_rows[f.name]
         if f.kind == "date":
-            parsed, bad = _per_value(vals, lambda u: _parse_dates(u, date_fmt))
+            fmt = option(src, "date_format", date_fmt)
+            parsed, bad = _per_value(vals, lambda u: _parse_dates(u, fmt))
             parsed = pd.to_datetime(parsed)
             out[f.name] = parsed
-            said = {v: _bad_date(v, f.name, date_fmt, mapping["_path"])
+            excel = option(src, "format", "csv") == "xlsx" and fmt not in ("iso", "excel")
+            said = {v: _bad_date(v, f.name, fmt, mapping["_path"])
                     for v in vals[bad].unique()}  # once per distinct failing value
             for i in vals.index[bad]:
                 msg, kind = said[vals[i]]
-                problems.append(_problem(frel, frows[i], keys[i], src, vals[i], "bad_date",
-                                         msg, redact=kind != "marker", kind=kind))
+                if excel and _parses(vals[i], "%Y-%m-%d"):
+                    msg += ("; the cell is an Excel date cell: set date_format: excel "
+                            f"{set_where(src, 'date_format')}")
+                problems.append(cell(frel, frows[i], i, src, vals[i], "bad_date", msg,
+                                     redact=kind != "marker", kind=kind))
         elif f.kind == "number":
             unit = units.get(f.name, f.unit)
             factor = UNIT_FACTORS.get(f.unit or "", {}).get(unit, 1.0 if unit == f.unit else None)
@@ -378,13 +541,17 @@ def harmonize(raw: pd.DataFrame, mapping: dict, *, salt: str,
                 allowed = ", ".join(UNIT_FACTORS.get(f.unit or "", {f.unit: 1}))
                 raise MappingError(f"{mapping['_path']}: unit {unit!r} for '{f.name}' is not "
                                    f"supported; allowed: {allowed}")
-            num, bad = _per_value(vals, lambda u: _parse_numbers(u, decimal))
+            dec = option(src, "decimal", decimal)
+            how_set = ("as set in the mapping" if not several else
+                       f"the mark read for {frel}; if it differs, set decimal: "
+                       f"{set_where(src, 'decimal')}")
+            num, bad = _per_value(vals, lambda u: _parse_numbers(u, dec))
             num = num.astype("float64")
             if f.integer:
                 frac = num.notna() & (num % 1 != 0)
                 for i in vals.index[frac]:
-                    problems.append(_problem(frel, frows[i], keys[i], src, vals[i], "bad_number",
-                                             f"'{f.name}' must be a whole number"))
+                    problems.append(cell(frel, frows[i], i, src, vals[i], "bad_number",
+                                         f"'{f.name}' must be a whole number"))
             # a patient ID typed into a number column: never shown, never read as a number
             # (only where it is no plausible value: a small centre's ID 12 and ER 12 differ)
             outside = ~num.between(f.low, f.high) if f.low is not None else num.isna()
@@ -393,25 +560,28 @@ def harmonize(raw: pd.DataFrame, mapping: dict, *, salt: str,
             if cand.any():  # looked up among the few implausible cells only
                 is_id[cand] = vals[cand].isin(id_values()).to_numpy(dtype=bool)
             for i in vals.index[is_id]:
-                problems.append(_problem(
-                    frel, frows[i], keys[i], src, vals[i], "bad_number",
+                problems.append(cell(
+                    frel, frows[i], i, src, vals[i], "bad_number",
                     f"not a plausible number for '{f.name}': the value is one of this file's "
                     "patient IDs (an identifier typed into the wrong column?)", kind="id"))
             num = num.mask(is_id)
             bad = bad & ~is_id
             # round away float noise from unit conversion (0.7 cm * 10 = 7.000000000000001)
             out[f.name] = (num * factor).round(6)
+            if factor != 1.0:  # converted: validation shows the value as written (kept
+                # only for converted fields, to keep a registry-sized table small)
+                out[f"_raw:{f.name}"] = vals.where(num.notna())
             for i in vals.index[bad]:
                 if is_missing_marker(vals[i]):
-                    problems.append(_problem(
-                        frel, frows[i], keys[i], src, vals[i], "bad_number",
+                    problems.append(cell(
+                        frel, frows[i], i, src, vals[i], "bad_number",
                         f"'{vals[i]}' in a number column looks like a missing-value marker "
                         "that the mapping does not declare: if it means 'not recorded', add it "
                         f"under 'missing:' in {mapping['_path']}", kind="marker"))
                     continue
-                problems.append(_problem(frel, frows[i], keys[i], src, vals[i], "bad_number",
-                                         f"not a number for '{f.name}': expected digits with "
-                                         f"decimal mark {decimal!r} (as set in the mapping)"))
+                problems.append(cell(frel, frows[i], i, src, vals[i], "bad_number",
+                                     f"not a number for '{f.name}': expected digits with "
+                                     f"decimal mark {dec!r} ({how_set})"))
         else:  # code
             vmap = {str(k).strip(): v for k, v in (value_maps.get(f.name) or {}).items()}
             allowed = vocab.get(f.name, [])
@@ -429,15 +599,15 @@ def harmonize(raw: pd.DataFrame, mapping: dict, *, salt: str,
             is_id = vals[bad].isin(id_values()) if bad.any() else vals[bad].notna()
             for i in vals.index[bad]:
                 if is_missing_marker(vals[i]):
-                    problems.append(_problem(
-                        frel, frows[i], keys[i], src, vals[i], "unknown_code",
+                    problems.append(cell(
+                        frel, frows[i], i, src, vals[i], "unknown_code",
                         f"'{vals[i]}' looks like a missing-value marker that the mapping does "
                         f"not declare: if it means 'not recorded', add it under 'missing:' in "
                         f"{mapping['_path']}; else map it under 'values: {f.name}:'",
                         kind="marker"))
                     continue
-                problems.append(_problem(
-                    frel, frows[i], keys[i], src, vals[i], "unknown_code",
+                problems.append(cell(
+                    frel, frows[i], i, src, vals[i], "unknown_code",
                     f"value has no mapping for '{f.name}'"
                     f"{_code_hint(str(vals[i]), bool(is_id[i]))}"
                     f"{lookalike_note(str(vals[i]), [*allowed, *vmap])}; expected one of "
@@ -559,6 +729,12 @@ CANONICAL_COLUMNS = (*PROVENANCE, "centre_mapping", "patient_key",
                      *(f.name for f in FIELDS if f.kind != "id"))
 
 
+# join key of a row without an ID: never equal to another row's (IDs are stripped, so none
+# starts with a space)
+BLANK_ID = " blank:"
+_HEADER_ADVICE = re.compile(r"set 'header_row: (\d+)' in (\S+)")
+
+
 def join_files(mapping: dict, base_dir: str | Path = ".") -> tuple[pd.DataFrame | None,
                                                                    dict, list[Problem]]:
     """Read every file of a centre (``files:``) and join them on the patient ID.
@@ -567,30 +743,48 @@ def join_files(mapping: dict, base_dir: str | Path = ".") -> tuple[pd.DataFrame 
     and ``_sources``, problems). Each record keeps the file and row it came from (the first
     file that has the patient); a patient present in one file and absent from another is a
     problem ``unmatched_record`` naming both; a second row with the same ID inside a file is
-    ``duplicate_id`` (the first is joined)."""
+    ``duplicate_id`` (the first is joined).
+
+    IDs are compared after the centre's ``id_normalise:`` rule (:func:`normalise_ids`). A row
+    whose ID is blank (or a ``missing:`` marker) is never joined to another row: it becomes a
+    record of its own, which :func:`harmonize` reports as ``blank_id``. Each entry's reading
+    options (``decimal``, ``date_format``, ``header_row``, ``encoding``, ``sheet``, ...) are
+    its own, else the centre's: the returned mapping carries them (``_file_opts``) and the
+    entry of each joined column (``_file_of``), so that cells are parsed and every problem is
+    named by the file, row and column they came from."""
+    from .mapping import file_entry_name
+
     specs = mapping["files"]
     id_col = mapping["columns"].get("patient_id")
     problems: list[Problem] = []
     tables = []
+    opts = []  # each entry's reading options: its own, else the centre's
     for spec in specs:
         sub = {**{k: v for k, v in mapping.items() if k not in ("files",)}, **spec}
         raw, probs = read_raw(sub, base_dir)
+        for p in probs:  # advice about one file's options applies to its entry only
+            p.message = _HEADER_ADVICE.sub(
+                lambda m, e=spec: (f"set 'header_row: {m.group(1)}' under the files: entry "
+                                   f"{file_entry_name(e)!r} ({e['file']}) in {m.group(2)}, "
+                                   "for that file only"), p.message)
         problems.extend(probs)
         if raw is None:
             return None, mapping, problems
         tables.append((spec, raw))
+        opts.append(sub)
     if any(DEFAULT_ACTIONS.get(p.rule, "fail") != "warn" for p in problems):
         return None, mapping, problems
     # which file holds each mapped column (qualified 'name:column' or unique by header)
-    names = [spec.get("name") or Path(spec["file"]).stem for spec, _ in tables]
-    columns, sources, errors = {}, {}, []
+    names = [file_entry_name(spec) for spec, _ in tables]
+    columns, sources, errors, file_of, unplaced = {}, {}, [], {}, set()
     to_place = dict(mapping["columns"])
     if mapping.get("centre_column"):
         to_place["centre_column"] = mapping["centre_column"]
     for field_name, src in to_place.items():
         if field_name == "patient_id":
             continue
-        if ":" in src and src.split(":", 1)[0] in names:
+        qualified = ":" in src and src.split(":", 1)[0] in names
+        if qualified:
             k = names.index(src.split(":", 1)[0])
             col = src.split(":", 1)[1]
             holders = [k] if col in tables[k][1].columns else []
@@ -602,14 +796,20 @@ def join_files(mapping: dict, base_dir: str | Path = ".") -> tuple[pd.DataFrame 
                           f"{' and '.join(names[k] for k in holders)}: write it as "
                           f"'{names[holders[0]]}:{col}'")
             continue
-        k = holders[0] if holders else 0
+        if not qualified:
+            k = holders[0] if holders else 0
+        if not holders and not qualified:
+            unplaced.add(f"{names[k]}:{col}")
         columns[field_name] = f"{names[k]}:{col}"
         sources[f"{names[k]}:{col}"] = (tables[k][0]["file"], f"_row:{names[k]}")
+        file_of[f"{names[k]}:{col}"] = k
     if errors:
         raise MappingError(f"{mapping['_path']}: " + "; ".join(errors))
     joined = None
     ambiguous: dict[str, list[str]] = {}
-    for (spec, raw), name in zip(tables, names):
+    rule = id_rule(mapping)
+    missing = {str(m).strip() for m in mapping.get("missing", [""])} | {""}
+    for k, ((spec, raw), name) in enumerate(zip(tables, names)):
         rel = spec["file"]
         if id_col not in raw.columns:
             problems.append(Problem(rel, 1, None, id_col, None, "column_missing",
@@ -618,18 +818,22 @@ def join_files(mapping: dict, base_dir: str | Path = ".") -> tuple[pd.DataFrame 
             continue
         t = raw.rename(columns={c: f"{name}:{c}" for c in raw.columns if c != "_row"})
         t = t.rename(columns={"_row": f"_row:{name}"})
-        t["_id"] = raw[id_col].astype(str).str.strip()
+        ids = normalise_ids(raw[id_col].astype(str), rule)
+        # a blank ID (or a missing marker) is never joined: each such row gets a key of its
+        # own, so it becomes a record by itself (harmonize reports it as blank_id)
+        blank = ids.str.strip().isin(missing).fillna(True).astype(bool)
+        t["_id"] = ids.where(~blank, BLANK_ID + str(k) + ":" + raw["_row"].astype(str))
         t[f"_file:{name}"] = rel
         if joined is not None:
             # a second row for one patient in a later table: which one belongs to the record
             # cannot be told; the record is quarantined (below) and the first row joined. In the
             # first table every row is a record (a repeated ID is validation's duplicate_id).
-            dup = t["_id"].duplicated(keep=False) & (t["_id"] != "")
+            dup = t["_id"].duplicated(keep=False)
             for pid, rows_ in t.loc[dup].groupby("_id")[f"_row:{name}"]:
                 ambiguous.setdefault(pid, []).append(
                     f"{rel} has {len(rows_)} rows for this patient (rows "
                     f"{', '.join(str(int(r)) for r in sorted(rows_))})")
-            t = t.loc[~t["_id"].duplicated() | (t["_id"] == "")]
+            t = t.loc[~t["_id"].duplicated()]
         joined = t if joined is None else joined.merge(t, on="_id", how="outer", sort=False)
     if joined is None or any(p.rule == "column_missing" for p in problems):
         return None, mapping, problems
@@ -647,9 +851,10 @@ def join_files(mapping: dict, base_dir: str | Path = ".") -> tuple[pd.DataFrame 
                                     "; ".join(what) + ": which one belongs to this record "
                                     "cannot be told; keep one row per patient in each table",
                                     redact=True))
+    is_blank = joined["_id"].str.startswith(BLANK_ID).fillna(False).astype(bool)
     present = {n: joined[f"_row:{n}"].notna() for n in names}
     for n in names:
-        absent = ~present[n]
+        absent = ~present[n] & ~is_blank  # a blank ID is its own problem (blank_id)
         for f_, r_ in zip(joined.loc[absent, "_file"], joined.loc[absent, "_row"]):
             problems.append(Problem(str(f_), int(r_), None, id_col, None, "unmatched_record",
                                     f"this patient ID has no row in {tables[names.index(n)][0]['file']}"
@@ -659,12 +864,18 @@ def join_files(mapping: dict, base_dir: str | Path = ".") -> tuple[pd.DataFrame 
     joined["_row"] = joined["_row"].astype(int)
     first = names[0]
     id_src = f"{first}:{id_col}"
-    joined[id_src] = joined["_id"]
+    joined[id_src] = joined["_id"].mask(
+        joined["_id"].str.startswith(BLANK_ID).fillna(False).astype(bool), "")
     columns["patient_id"] = id_src
     joined = joined.drop(columns=["_id", *(f"{n}:{id_col}" for n in names[1:])])
+    for c in joined.columns:  # a large file's categorical columns take '' for "no row"
+        if not c.startswith("_") and isinstance(joined[c].dtype, pd.CategoricalDtype) and \
+                "" not in joined[c].cat.categories:
+            joined[c] = joined[c].cat.add_categories("")
     joined = joined.fillna({c: "" for c in joined.columns if not c.startswith("_")})
     centre_col = columns.pop("centre_column", None)
-    new = {**mapping, "columns": columns, "_sources": sources, "file": specs[0]["file"]}
+    new = {**mapping, "columns": columns, "_sources": sources, "file": specs[0]["file"],
+           "_file_of": file_of, "_file_opts": opts, "_unplaced": unplaced}
     if centre_col is not None:
         new["centre_column"] = centre_col
     return joined, new, problems
@@ -703,4 +914,12 @@ def ingest(mapping_paths: list[str | Path], *, salt: str, base_dir: str | Path =
         out = pd.DataFrame({c: pd.Series(dtype="object") for c in cols})
     for c in ("centre", "centre_mapping", "source_file", "patient_key"):
         out[c] = out[c].astype("string")
-    return out.loc[:, cols], problems
+    # per-field provenance of centres with several files, and numbers as written where they
+    # were converted (validation names the cell and shows the value as the centre wrote it)
+    extra = sorted(c for c in out.columns if c.startswith(("_src_row_", "_raw:")))
+    for c in extra:
+        out[c] = out[c].astype("Int64" if c.startswith("_src_row_") else "string")
+    if "_src_meta" in out.columns:
+        extra.append("_src_meta")
+        out["_src_meta"] = out["_src_meta"].astype("string").astype("category")
+    return out.loc[:, cols + extra], problems

@@ -118,26 +118,31 @@ def _check_after_schema(mapping: dict, path: Path) -> None:
                 errors.append(f"values: {field_name}: {k!r} -> {v!r}: {v!r} is not a canonical "
                               f"'{field_name}' value; allowed: {', '.join(f.values)} (or null "
                               "for 'not recorded')")
-    fmt = mapping.get("date_format", "iso")
-    if fmt not in ("iso", "excel", "excel_serial"):
-        ok = "%" in fmt
-        if ok:
+    # the centre's own options, and those of each entry of 'files:' (which fall back to them)
+    entries = [("", mapping)] + [(f"files: entry {file_entry_name(e)!r}: ", e)
+                                 for e in (mapping.get("files") or [])]
+    for where, m in entries:
+        fmt = m.get("date_format", "iso" if not where else None)
+        if fmt is not None and fmt not in ("iso", "excel", "excel_serial"):
+            ok = "%" in fmt
+            if ok:
+                try:
+                    d = dt.date(2019, 12, 31)
+                    ok = dt.datetime.strptime(d.strftime(fmt), fmt).date() == d
+                except ValueError:
+                    ok = False
+            if not ok:
+                errors.append(f"{where}date_format: {fmt!r} is not a strftime pattern with day, "
+                              f"month and year; write it as {_strftime_suggestion(fmt)!r} (or "
+                              "excel_serial, iso)")
+        enc = m.get("encoding")
+        if enc is not None:
             try:
-                d = dt.date(2019, 12, 31)
-                ok = dt.datetime.strptime(d.strftime(fmt), fmt).date() == d
-            except ValueError:
-                ok = False
-        if not ok:
-            errors.append(f"date_format: {fmt!r} is not a strftime pattern with day, month and "
-                          f"year; write it as {_strftime_suggestion(fmt)!r} (or excel_serial, "
-                          "iso)")
-    enc = mapping.get("encoding")
-    if enc is not None:
-        try:
-            codecs.lookup(enc)
-        except LookupError:
-            errors.append(f"encoding: unknown encoding {enc!r}; for example utf-8, utf-8-sig, "
-                          "gbk, cp1252, utf-16")
+                codecs.lookup(enc)
+            except LookupError:
+                errors.append(f"{where}encoding: unknown encoding {enc!r}; for example utf-8, "
+                              "utf-8-sig, gbk, cp1252, utf-16")
+    errors += _duplicate_files(mapping)
     mapped = set(mapping.get("columns") or {})
     not_recorded = mapping.get("not_recorded") or []
     if isinstance(not_recorded, dict):
@@ -152,6 +157,35 @@ def _check_after_schema(mapping: dict, path: Path) -> None:
     if errors:
         raise MappingError(f"{path}: the centre mapping has {len(errors)} mistake(s):\n  "
                            + "\n  ".join(errors))
+
+
+def file_entry_name(entry: dict) -> str:
+    """The name of an entry of ``files:`` (its ``name:``, else the file name without its
+    extension), as columns are qualified with it (``name:column``)."""
+    return str(entry.get("name") or Path(str(entry.get("file", ""))).stem)
+
+
+def _duplicate_files(mapping: dict) -> list[str]:
+    """The same file (and sheet) listed twice under ``files:``, or two entries with one name:
+    one message each (every column would otherwise be reported as in both files)."""
+    errors = []
+    seen: dict[tuple[str, str | None], int] = {}
+    names: dict[str, int] = {}
+    for k, e in enumerate(mapping.get("files") or [], start=1):
+        f = str(e.get("file", ""))
+        key = (str(Path(f).resolve()) if f else f, e.get("sheet", mapping.get("sheet")))
+        if key in seen:
+            sheet = f" (sheet {key[1]!r})" if key[1] else ""
+            errors.append(f"files: entries {seen[key]} and {k} both read {f}{sheet}; list each "
+                          "file once")
+            continue
+        seen[key] = k
+        n = file_entry_name(e)
+        if n in names:
+            errors.append(f"files: entries {names[n]} and {k} have the same name {n!r}; give "
+                          "each a distinct 'name:' (columns are qualified as 'name:column')")
+        names.setdefault(n, k)
+    return errors
 
 
 def duplicate_centres(paths: list, mappings: list[dict]) -> list[str]:

@@ -71,6 +71,9 @@ DEFAULT_ACTIONS: dict[str, str] = {
     "treatment_inconsistent": "quarantine",
     "unmatched_record": "quarantine",
     "ambiguous_join": "quarantine",
+    "blank_id": "quarantine",  # a row of a file of a centre with several files without its ID
+    "id_variants": "warn",  # IDs that differ only by case or leading zeros (id_normalise:)
+    "time_inconsistent": "quarantine",  # recorded time/event against the dates
     "sentinel": "warn",
     # a sentinel that is also a valid value (ER 0 declared 'not evaluable'); a duration
     # declared in months whose values look like days
@@ -100,6 +103,9 @@ class Problem:
     # what the value is, for what may be shown of it (safety.value_for_files): id, date,
     # number, code, marker (a missing-value marker), config (from the mapping); "" = by rule
     kind: str = ""
+    # (file, row) of the record the problem sets aside when the cell came from another file
+    # of a centre with several files (``file``/``row`` then name the cell); None: the same
+    record: tuple[str, int] | None = None
 
 
 class InputError(Exception):
@@ -141,7 +147,8 @@ def to_frame(problems: list[Problem], redacted: bool = True) -> pd.DataFrame:
 
 # what a rule's value is, where the problem does not say (Problem.kind)
 _KIND_BY_RULE = {
-    "out_of_range": "number", "age_out_of_range": "number", "bad_number": "number",
+    "out_of_range": "number", "time_inconsistent": "number", "age_out_of_range": "number",
+    "bad_number": "number",
     "bad_date": "date", "unknown_code": "code", "centre_invalid": "code",
     "duplicate_id": "id", "id_mangled": "id", "ambiguous_join": "id", "unmatched_record": "id",
     "missing_required": "id", "duplicate_person": "date",
@@ -227,7 +234,7 @@ def quarantine_reasons(problems: list[Problem]) -> dict[tuple[str, int], list[st
     reasons: dict[tuple[str, int], list[str]] = {}
     for p in problems:
         if p.action == "quarantine" and p.row is not None:
-            rules = reasons.setdefault((p.file, p.row), [])
+            rules = reasons.setdefault(p.record or (p.file, p.row), [])
             if p.rule not in rules:
                 rules.append(p.rule)
     return reasons

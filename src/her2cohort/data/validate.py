@@ -9,6 +9,7 @@ per rule whether it fails the run, quarantines the row or only warns.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -248,16 +249,34 @@ def validate(df: pd.DataFrame, *, columns_by_centre: dict[str, dict[str, str]],
 
     mapping_code = _mapping_code(df)
     cells: dict[int, tuple[int, str]] = {}  # id(problem) -> (row index, field): value rules
+    # per-field provenance (centres with several files, data/ingest.py): which file each
+    # field came from, and each record's row in every file
+    metas = ({m: json.loads(m) for m in df["_src_meta"].dropna().unique()}
+             if "_src_meta" in df.columns else {})
 
-    def add(i, field, rule, message, value=None, redact=False):
+    def add(i, field, rule, message, value=None, redact=False, written=False):
+        """One problem of record ``i`` about ``field``: named by the file and row the value
+        came from (the record's own when that is another file), with the value as written
+        there when ``written`` (a converted number)."""
         r = df.loc[i]
-        problems.append(Problem(str(r["source_file"]), int(r["source_row"]),
-                                str(r["patient_key"]), src(str(mapping_code[i]), field),
-                                value, rule, message, redact=redact))
+        record = (str(r["source_file"]), int(r["source_row"]))
+        file, row = record
+        meta = metas.get(r["_src_meta"]) if metas and pd.notna(r["_src_meta"]) else None
+        if meta and field in meta["fields"]:
+            k = meta["fields"][field]
+            rk = r.get(f"_src_row_{k}")
+            if rk is not None and pd.notna(rk):
+                file, row = meta["files"][k], int(rk)
+        raw = r.get(f"_raw:{field}") if written else None
+        if raw is not None and pd.notna(raw):
+            value = str(raw)
+        problems.append(Problem(file, row, str(r["patient_key"]),
+                                src(str(mapping_code[i]), field), value, rule, message,
+                                redact=redact, record=None if (file, row) == record else record))
         cells[id(problems[-1])] = (i, field)
 
     try:
-        schema.validate(df, lazy=True)
+        schema.validate(df[[c for c in df.columns if not c.startswith("_")]], lazy=True)
     except pa.errors.SchemaErrors as err:
         fc = err.failure_cases
         seen: set[tuple[int, str]] = set()
@@ -286,11 +305,16 @@ def validate(df: pd.DataFrame, *, columns_by_centre: dict[str, dict[str, str]],
                 val = row[rule.column]
                 is_date = rule.column.endswith("_date")
                 sval = None if pd.isna(val) else (val.date().isoformat() if is_date else str(val))
-                add(idx, rule.column, rule.rule, rule.message(row), sval, redact=is_date)
+                add(idx, rule.column, rule.rule, rule.message(row), sval, redact=is_date,
+                    written=not is_date)
             elif check.startswith("out_of_range:"):
                 field = check.split(":", 1)[1]
-                add(idx, field, "out_of_range", _range_message(field, rec.failure_case),
-                    f"{rec.failure_case:g}")
+                msg = _range_message(field, rec.failure_case)
+                raw = df.at[idx, f"_raw:{field}"] if f"_raw:{field}" in df.columns else None
+                if raw is not None and pd.notna(raw):
+                    if str(raw) != f"{rec.failure_case:g}":
+                        msg += f" (written {raw} in the file)"
+                add(idx, field, "out_of_range", msg, f"{rec.failure_case:g}", written=True)
             elif check.startswith("unknown_code:"):
                 field = check.split(":", 1)[1]
                 add(idx, field, "unknown_code", f"value is not an allowed '{field}' code",
@@ -317,7 +341,7 @@ def validate(df: pd.DataFrame, *, columns_by_centre: dict[str, dict[str, str]],
     qmask = pd.Series([k in reasons for k in keys], index=df.index)
     quarantined = df.loc[qmask, ["centre", "source_file", "source_row", "patient_key"]].copy()
     quarantined["reason"] = [";".join(reasons[k]) for k, q in zip(keys, qmask) if q]
-    clean = df.loc[~qmask].copy()
+    clean = df.loc[~qmask, [c for c in df.columns if not c.startswith("_")]].copy()
     clean = _blank_values(clean, problems, cells)
     return clean, quarantined.reset_index(drop=True), problems
 

@@ -36,6 +36,7 @@ _SPEC: dict[str, dict[str, Any]] = {
         "itc_is_pcr": (("pcr", "itc_is_pcr"), False),
         "hr_threshold_pct": ("derived", "hr_positive_threshold_pct"),
         "required": None,
+        "endpoints": (("study", "endpoints"), None),  # recorded time/event against the dates
     },
     "derive": {
         "her2_guideline": ("her2", "guideline"),

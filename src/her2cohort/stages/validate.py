@@ -7,7 +7,7 @@ import pandas as pd
 
 def validate_records(df: pd.DataFrame, *, centres, regimens, data_lock_date, age_range,
                      qc_actions, her2_guideline, pcr_definition, itc_is_pcr, hr_threshold_pct,
-                     required):
+                     required, endpoints=None):
     """Validation with the study's choices: centre column names, vocabularies, domain rules
     (ASCO/CAP, pCR definition, receptor threshold), rule actions. Used by the CLI too."""
     import datetime as dt
@@ -30,7 +30,7 @@ def validate_records(df: pd.DataFrame, *, centres, regimens, data_lock_date, age
         needed=needed,
         extra_rules=domain_rules(her2_guideline, pcr_definition=pcr_definition,
                                  itc_is_pcr=itc_is_pcr, hr_threshold_pct=hr_threshold_pct,
-                                 regimens=regimens))
+                                 regimens=regimens, endpoints=endpoints, recorded=recorded))
 
 
 def qc_summary(table: pd.DataFrame) -> pd.DataFrame:

@@ -120,12 +120,92 @@ def _both_forms_rules(pcr_definition: str, itc_is_pcr: bool, hr_threshold_pct: f
     ]
 
 
+# A recorded time (dfs_time, os_time, efs_time, converted to months at ingestion) and the time
+# the dates give may differ by up to this many days (a month's rounding, a visit recorded a
+# few days apart); beyond it the two forms disagree.
+TIME_TOLERANCE_DAYS = 31
+
+
+def recorded_time_rules(endpoints: dict | None,
+                        recorded: dict[str, set[str]] | None = None) -> list[Rule]:
+    """Where a record gives an endpoint both as a recorded time and status (``dfs_time`` /
+    ``dfs_event``, ``os_time`` / ``os_event``, ``efs_time`` / ``efs_event``, or the pair of
+    ``study.endpoints.<id>.recorded``) and as dates, the two must agree under the study's
+    definition of the endpoint (origin, events): the same status, and times within
+    TIME_TOLERANCE_DAYS (compared in days, whatever unit the centre wrote the time in).
+
+    ``recorded``: centre -> the fields its mapping maps; the dates are compared only at
+    centres that record every date the endpoint needs (a recurrence date a centre does not
+    record is not a recurrence-free patient)."""
+    from ..data.validate import _mapping_code
+    from .definition import ORIGIN_FIELDS, ORIGIN_TEXT, RECORDED_PAIRS
+    from .derive import DAYS_PER_MONTH
+    from .endpoints import endpoint_columns
+
+    rules = []
+    for eid, spec in (endpoints or {}).items():
+        spec = spec or {}
+        rec = spec.get("recorded") or {}
+        t_col, e_col = ((rec.get("time"), rec.get("event")) if rec
+                        else RECORDED_PAIRS.get(eid, (None, None)))
+        if not t_col or not e_col:
+            continue
+        origin = spec.get("origin", "surgery")
+        events = list(spec.get("events") or ["death"])
+        needs = {ORIGIN_FIELDS.get(origin, "surgery_date"), "last_contact_date"}
+        if events == ["death"]:  # overall survival: the vital status says who died
+            needs |= {"vital_status"}
+        else:
+            needs |= {"recurrence_date", "recurrence_type"}
+            if "death" in events:
+                needs |= {"death_date"}
+        abbr = spec.get("abbreviation", eid.upper())
+        dated = {**spec, "form": "dates"}
+        cache: dict[str, pd.Series] = {}
+
+        def disagree(df, eid=eid, dated=dated, t_col=t_col, e_col=e_col, needs=needs,
+                     cache=cache):
+            out = endpoint_columns(df, eid, dated)
+            d_t = out[f"{eid}_months"].astype("float64")
+            d_e = out[f"{eid}_event"].astype("Int8")
+            r_t = pd.to_numeric(df[t_col], errors="coerce").astype("float64")
+            r_e = df[e_col].astype("string").map({"event": 1, "censored": 0}).astype("Int8")
+            ev_bad = (d_e.notna() & r_e.notna() & (d_e != r_e)).fillna(False).astype(bool)
+            gap = ((d_t - r_t).abs() * DAYS_PER_MONTH).round(6)
+            t_bad = (gap > TIME_TOLERANCE_DAYS).fillna(False).astype(bool)
+            bad = ev_bad | t_bad
+            if recorded is not None:
+                centres = [c for c, cols in recorded.items() if needs <= set(cols)]
+                bad &= _mapping_code(df).isin(centres).to_numpy()
+            cache.update(d_t=d_t, d_e=d_e)
+            return bad
+
+        def message(r, abbr=abbr, t_col=t_col, e_col=e_col, origin=origin, cache=cache):
+            d_t, d_e = cache["d_t"][r.name], cache["d_e"][r.name]
+            word = {1: "event", 0: "censored"}
+            t = float(r[t_col]) if pd.notna(r[t_col]) else None
+            given = (f"{t:.1f} months ({t * DAYS_PER_MONTH:.0f} days)" if t is not None
+                     else "no time")
+            return (f"{abbr} recorded as {given}, {r[e_col] if pd.notna(r[e_col]) else 'no status'}"
+                    f", but the dates give {d_t:.1f} months ({d_t * DAYS_PER_MONTH:.0f} days) "
+                    f"from {ORIGIN_TEXT.get(origin, origin)}, {word.get(int(d_e), '?')} under the "
+                    f"study's definition of {abbr}; the two forms must have the same status and "
+                    f"times within {TIME_TOLERANCE_DAYS} days")
+
+        rules.append(Rule("time_inconsistent", f"time_inconsistent:{eid}", t_col,
+                          lambda df, f=disagree: ~f(df), message))
+    return rules
+
+
 def domain_rules(her2_guideline: str = "2018", *, pcr_definition: str = "ypT0/is ypN0",
                  itc_is_pcr: bool = False, hr_threshold_pct: float = 1,
-                 regimens: dict | None = None) -> list[Rule]:
+                 regimens: dict | None = None, endpoints: dict | None = None,
+                 recorded: dict[str, set[str]] | None = None) -> list[Rule]:
     """Row rules: reported ISH against ASCO/CAP recomputed from ratio and copies (HER2
     classification decides which one is used, config her2.discordance); a HER2 re-test after
-    therapy without residual invasive tumour; agreement of two forms of one fact."""
+    therapy without residual invasive tumour; agreement of two forms of one fact, including
+    the study's endpoints recorded as a time and status against the dates
+    (:func:`recorded_time_rules`)."""
 
     def ish_ok(df: pd.DataFrame) -> pd.Series:
         computed = _ish_computed(df, her2_guideline)
@@ -151,4 +231,5 @@ def domain_rules(her2_guideline: str = "2018", *, pcr_definition: str = "ypT0/is
                        "(ypT0/is ypN0); it is not used for HER2 loss"),
         *_both_forms_rules(pcr_definition, itc_is_pcr, hr_threshold_pct, regimens or {},
                            her2_guideline),
+        *recorded_time_rules(endpoints, recorded),
     ]

@@ -283,7 +283,7 @@ def _problems(df: pd.DataFrame, mask: pd.Series, rule: str, column: str | None,
     msg = message[mask] if isinstance(message, pd.Series) else pd.Series(message,
                                                                          index=sub.index)
     text = _where(sub) + ": " + msg.astype(str)
-    vals = sub[value_col].astype(str) if value_col else pd.Series(None, index=sub.index)
+    vals = sub[value_col].astype(str).tolist() if value_col else [None] * len(sub)
     return [Problem(f, int(r), None, column, v, rule, t) for f, r, v, t in
             zip(sub["file"], sub["line_no"], vals, text, strict=True)]
 

@@ -74,7 +74,6 @@ def main(*, in_wells, out_ic50, out_ic50_html, out_ic50_docx, out_comparisons,
 
     from ..render.doseresponse import dose_response_grid, synergy_maps
     from ..render.figures import save_figure
-    from ..stats import synergy as syn
     from ..stats.doseresponse import fit_table, ic50_ratio, shared_ic50_test, fit_ll4
     from ..study.invitro import line_classes
     from .common import write_csv
@@ -103,7 +102,8 @@ def main(*, in_wells, out_ic50, out_ic50_html, out_ic50_docx, out_comparisons,
     fits["_d"] = fits["drug"].map(drug_ids.index)
     fits = fits.sort_values(["_d", "_l"]).drop(columns=["_l", "_d"]).reset_index(drop=True)
     write_csv(fits, out_ic50, digits=17)
-    objs = {(ln, d): fit_ll4(g["conc"].to_numpy(float), g["viability"].to_numpy(float))
+    objs = {(ln, d): (fit_ll4(g["conc"].to_numpy(float), g["viability"].to_numpy(float)),
+                      g["conc"][g["conc"] > 0].min(), g["conc"].max())
             for (ln, d), g in single.groupby(["line", "drug"])}
 
     # -- comparisons ------------------------------------------------------------------------
@@ -118,7 +118,7 @@ def main(*, in_wells, out_ic50, out_ic50_html, out_ic50_docx, out_comparisons,
             rows.append({"comparison": "between lines", "drug": d, "line": "all lines",
                          "versus": "", **_test(t)})
         for lb in other:
-            for la in ref_lines:
+            for la in ref_lines[:1]:  # versus the reference class's first line
                 pair = sub[sub["line"].isin([la, lb])]
                 if pair["line"].nunique() < 2:
                     continue
@@ -134,13 +134,11 @@ def main(*, in_wells, out_ic50, out_ic50_html, out_ic50_docx, out_comparisons,
         rows.append({"comparison": "between drugs", "drug": "all drugs", "line": ln,
                      "versus": "", **_test(t)})
         for d in drug_ids[1:]:
-            pair = sub[sub["drug"].isin([drug_ids[0], d])]
-            if pair["drug"].nunique() < 2:
+            if (ln, d) not in objs or (ln, drug_ids[0]) not in objs:
                 continue
-            t = shared_ic50_test(pair, conc="conc", resp="viability", group="drug")
             rows.append({"comparison": "between drugs", "drug": d, "line": ln,
                          "versus": drug_ids[0], **_ratio(objs, (ln, d), (ln, drug_ids[0]),
-                                                         ci_level, ic50_ratio), **_test(t)})
+                                                         ci_level, ic50_ratio)})
     comp = pd.DataFrame(rows)
     if not comp.empty:
         comp.insert(2, "line_class", comp["line"].map(classes).fillna(""))
@@ -149,6 +147,8 @@ def main(*, in_wells, out_ic50, out_ic50_html, out_ic50_docx, out_comparisons,
 
     # -- synergy ----------------------------------------------------------------------------
     pairs, summ = [], []
+    if combinations:
+        from ..stats import synergy as syn
     for combo in combinations or ():
         a, b = combo["a"], combo["b"]
         for ln in order:
@@ -216,14 +216,21 @@ def main(*, in_wells, out_ic50, out_ic50_html, out_ic50_docx, out_comparisons,
 
 def _test(t: dict) -> dict:
     return {"F": t.get("F"), "df1": t.get("df1"), "df2": t.get("df2"), "p": t.get("p"),
-            "test": t.get("test", "")}
+            "test": t.get("test", ""), "test_note": t.get("note", "")}
 
 
 def _ratio(objs, num, den, level, ic50_ratio) -> dict:
+    """IC50 ratio of two fits; none where a fit did not converge or its relative IC50 lies
+    outside its tested range (never an extrapolated number)."""
     fa, fb = objs.get(num), objs.get(den)
-    if fa is None or fb is None or not (fa.converged and fb.converged):
-        return {"ratio": None, "ratio_lo": None, "ratio_hi": None, "ci_method": "",
-                "note": "a fit did not converge: no ratio"}
+    none = {"ratio": None, "ratio_lo": None, "ratio_hi": None, "ci_method": ""}
+    if fa is None or fb is None or not (fa[0].converged and fb[0].converged):
+        return {**none, "note": "a fit did not converge: no ratio"}
+    out = [k for k, (f, lo, hi) in ((num, fa), (den, fb)) if not lo <= f.e <= hi]
+    if out:
+        return {**none, "note": "IC50 outside the tested range for "
+                + ", ".join(f"{a} ({b})" for a, b in out) + ": no ratio"}
+    fa, fb = fa[0], fb[0]
     r = ic50_ratio(fa, fb, level)
     return {"ratio": r["ratio"], "ratio_lo": r["lo"], "ratio_hi": r["hi"],
             "ci_method": r["ci_method"], "note": ""}
@@ -251,8 +258,10 @@ def _tables(fits, comp, summ, labels, unit, level, simulated, page, orientation,
     from .common import simulated_notes
 
     pct = f"{level * 100:g}%"
-    ci = fits.apply(lambda r: f"{_f(r['ic50'])} ({_f(r['ic50_lo'])}\u2013{_f(r['ic50_hi'])})"
-                    if r["converged"] else "not estimated", axis=1)
+    ci = fits.apply(lambda r: "not estimated" if not r["converged"] else
+                    f"> {_f(r['max_conc'])} (beyond the doses)" if r["ic50"] > r["max_conc"]
+                    else f"{_f(r['ic50'])} ({_f(r['ic50_lo'])}\u2013{_f(r['ic50_hi'])})",
+                    axis=1)
     absc = fits.apply(lambda r: _f(r["abs_ic50"]) if r["abs_ic50"] == r["abs_ic50"]
                       and r["abs_ic50"] is not None else f"> {_f(r['max_conc'])}", axis=1)
     body = pd.DataFrame({"Drug": fits["drug"].map(labels), "Cell line": fits["line"],
@@ -260,8 +269,12 @@ def _tables(fits, comp, summ, labels, unit, level, simulated, page, orientation,
                          f"IC50, {unit} ({pct} CI)": ci, f"Absolute IC50, {unit}": absc,
                          "Hill slope": fits["hill"].map(lambda v: _f(v, 2)),
                          "Emax": fits["emax"].map(lambda v: _f(v, 2)),
-                         "AUC": fits["auc"].map(lambda v: _f(v, 2)),
-                         "Note": fits["note"].fillna("").astype(str)})
+                         "AUC": fits["auc"].map(lambda v: _f(v, 2))})
+    # a fit's message goes to a footnote (cells never wrap): marked a, b, ... in the table
+    bad = [i for i, ok in enumerate(fits["converged"]) if not ok]
+    marks = {i: "abcdefghijklmnopqrstuvwxyz"[k % 26] for k, i in enumerate(bad)}
+    body[f"IC50, {unit} ({pct} CI)"] = [f"{t} ({marks[i]})" if i in marks else t
+                                          for i, t in enumerate(body[f"IC50, {unit} ({pct} CI)"])]
     method = next((m for m in fits["ci_method"].dropna().unique() if m), "")
     notes = ["Four-parameter log-logistic fit (drc LL.4) per line and drug on the viability of "
              "the used wells (vehicle = 1, blank = 0). IC50: relative IC50 (midpoint between "
@@ -269,7 +282,9 @@ def _tables(fits, comp, summ, labels, unit, level, simulated, page, orientation,
              "viability, '>' the highest dose tested where it does not.",
              f"CI: {method}." if method else "",
              "Emax: fractional kill at the highest dose; AUC: normalised area under the fitted "
-             "curve over the tested log10 dose range."] + simulated_notes(simulated)
+             "curve over the tested log10 dose range."] + [
+                 f"({marks[i]}) {fits['line'].iloc[i]}, {labels.get(fits['drug'].iloc[i])}: "
+                 f"{fits['note'].iloc[i]}" for i in bad] + simulated_notes(simulated)
     disp = DisplayTable(body, title="In vitro drug sensitivity",
                         footnotes=[n for n in notes if n])
     write_html(disp, ic50_html)
@@ -382,16 +397,16 @@ def results_paragraph(doc: dict) -> str:
             if not r["converged"] or r["estimate"] is None:
                 vals.append(f"not estimated in {x['line']}")
                 continue
-            txt = (f"{w.ci_text(r['estimate'], r['lower'], r['upper'], 3)}"
-                   if r["abs_ic50"] is not None else
-                   f"> {w.num(r['max_conc'], 0)} (no 50% crossing; relative IC50 "
-                   f"{w.num(r['estimate'], 3)})")
+            txt = (f"> {w.num(r['max_conc'], 0)} (beyond the doses tested)"
+                   if r["estimate"] > r["max_conc"] else
+                   f"{w.ci_text(r['estimate'], r['lower'], r['upper'], 3)}"
+                   + ("" if r["abs_ic50"] is not None else " (viability never fell below 50%)"))
             vals.append(f"{txt} in {x['line']}")
             if r.get("ci_method"):
                 methods.add(r["ci_method"])
         if not vals:
             continue
-        s = f"The IC50 ({unit}) of {d['label']} was " + w.join(vals) + "."
+        s = f"The IC50 ({unit}) of {w.lower_first(d['label'])} was " + w.join(vals) + "."
         rat = [r for r in doc["ratios"] if r["drug"] == d["id"] and r["versus"] == ref
                and r["comparison"] == "between lines"]
         parts = []

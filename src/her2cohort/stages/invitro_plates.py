@@ -55,16 +55,16 @@ def _accounting(wells):
     """Every well counted once: per plate, status, rule (the wells accounting table)."""
     import pandas as pd
 
-    acc = (wells.assign(rule=wells["rule"].where(wells["rule"] != "", "-"))
+    acc = (wells.assign(rule=wells["rule"].where(wells["rule"] != "", "none"))
            .groupby(["plate", "status", "rule"], sort=False).size().rename("wells")
            .reset_index())
     acc["status"] = pd.Categorical(acc["status"], ["used", "flagged", "excluded"])
     acc = acc.sort_values(["plate", "status", "rule"], kind="mergesort")
     acc["status"] = acc["status"].astype(str)
-    total = pd.DataFrame([{"plate": "all", "status": s, "rule": "-",
+    total = pd.DataFrame([{"plate": "all", "status": s, "rule": "all",
                            "wells": int((wells["status"] == s).sum())}
                           for s in ("used", "flagged", "excluded")]
-                         + [{"plate": "all", "status": "total", "rule": "-",
+                         + [{"plate": "all", "status": "total", "rule": "all",
                              "wells": len(wells)}])
     return pd.concat([acc, total], ignore_index=True)
 

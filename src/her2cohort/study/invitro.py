@@ -7,7 +7,9 @@ Order, per run (every step writes its decision into the wells table, so that eve
    (``quarantine`` excludes the well, ``warn`` flags it).
 2. Control outliers: within each plate's vehicle wells and its blank (and kill) wells, the
    modified z-score rule (Iglewicz and Hoaglin 1993: 0.6745 (x - median) / MAD, |z| > k,
-   k = ``outlier_k``, default 3.5) excludes a well.
+   k = ``outlier_k``, default 3.5) AND a distance from the median above ``outlier_min_delta``
+   of the plate's vehicle - blank range excludes a well (four blank wells with a tiny MAD
+   would otherwise lose a well to noise of no consequence).
 3. Plate QC from the remaining controls: Z'-factor (Zhang et al. 1999) of vehicle versus kill
    wells (blank wells where a plate has no kill wells), signal window, vehicle CV, and an edge
    check (vehicle wells on the plate's edge versus inside, Welch t test). A plate with Z' below
@@ -81,7 +83,9 @@ def _usable(wells: pd.DataFrame) -> pd.Series:
     return wells["status"].ne("excluded") & wells["signal"].notna()
 
 
-def _control_outliers(wells: pd.DataFrame, k: float) -> None:
+def _control_outliers(wells: pd.DataFrame, k: float, min_delta: float) -> None:
+    """Modified z-score rule within each plate's vehicle, blank and kill wells, and (as for
+    replicates) more than ``min_delta`` of the plate's vehicle-blank range from the median."""
     from ..stats.plateqc import outlier_wells
 
     ctrl = _usable(wells) & wells["content"].isin(["vehicle", "blank", "kill"])
@@ -89,11 +93,18 @@ def _control_outliers(wells: pd.DataFrame, k: float) -> None:
     if sub.empty:
         return
     out = outlier_wells(sub, by=["plate", "content"], value="signal", rule="MAD", k=k)
+    med = sub.groupby(["plate", "content"])["signal"].transform("median")
+    meds = sub.groupby(["plate", "content"])["signal"].median().unstack()
+    lo = meds["blank"] if "blank" in meds else meds.get("kill")
+    span = (meds["vehicle"] - lo) if "vehicle" in meds and lo is not None else None
+    far = ((sub["signal"] - med).abs() > min_delta * sub["plate"].map(span)) \
+        if span is not None else pd.Series(True, index=sub.index)
     flagged = pd.Series(False, index=wells.index)
-    flagged[sub.index] = out.reindex(sub.index).fillna(False).astype(bool)
+    flagged[sub.index] = out.reindex(sub.index).fillna(False).astype(bool) & far.fillna(True)
     _mark(wells, flagged, "excluded", "outlier",
           "control outlier (modified z-score |z| > " + f"{k:g}" + " within the plate's "
-          + wells["content"].astype(str) + " wells)")
+          + wells["content"].astype(str) + f" wells and more than {min_delta:g} of the "
+          "vehicle-blank range from their median)")
 
 
 def _outer(wells: pd.DataFrame) -> pd.Series:
@@ -105,13 +116,14 @@ def _outer(wells: pd.DataFrame) -> pd.Series:
 
 def plate_qc(wells: pd.DataFrame, *, z_prime_min: float = 0.5,
              edge_alpha: float = 0.01, edge_ratio_tolerance: float = 0.1,
-             outlier_k: float = 3.5) -> tuple[pd.DataFrame, pd.DataFrame]:
+             outlier_k: float = 3.5,
+             outlier_min_delta: float = 0.3) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Steps 2 and 3: control outliers, then one QC row per plate; wells of a failing plate
     excluded (rule ``plate_qc``), edge wells of a plate with an edge effect flagged."""
     from ..stats.plateqc import cv, edge_effect, signal_window, z_prime
 
     wells = wells.copy()
-    _control_outliers(wells, outlier_k)
+    _control_outliers(wells, outlier_k, outlier_min_delta)
     ok = _usable(wells)
     wells["outer"] = _outer(wells)
     rows = []
@@ -134,7 +146,8 @@ def plate_qc(wells: pd.DataFrame, *, z_prime_min: float = 0.5,
              else np.nan}
         vsub = use[use["content"].eq("vehicle")]
         if vsub["outer"].sum() >= 2 and (~vsub["outer"]).sum() >= 2:
-            ee = edge_effect(vsub, row="row", col="col", value="signal")
+            nr, nc = (16, 24) if int(p["format"].iloc[0]) == 384 else (8, 12)
+            ee = edge_effect(vsub, row="row", col="col", value="signal", n_rows=nr, n_cols=nc)
             r.update(edge_ratio=ee.get("ratio"), edge_p=ee.get("p"), edge_test=ee.get("test"))
         else:
             r.update(edge_ratio=np.nan, edge_p=np.nan,
@@ -217,7 +230,8 @@ def process_wells(wells: pd.DataFrame, actions: dict[str, str],
     wells = apply_actions(wells, actions)
     wells, table = plate_qc(wells, z_prime_min=q["z_prime_min"], edge_alpha=q["edge_alpha"],
                             edge_ratio_tolerance=q["edge_ratio_tolerance"],
-                            outlier_k=q["outlier_k"])
+                            outlier_k=q["outlier_k"],
+                            outlier_min_delta=q["outlier_min_delta"])
     wells = normalise(wells)
     _sample_outliers(wells, q["outlier_k"], q["outlier_min_delta"])
     table = _replicate_cv(wells, table)

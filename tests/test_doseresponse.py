@@ -307,3 +307,18 @@ def test_fit_ll4_never_raises_on_mismatched_input():
     assert not fit.converged and "conc has 3 values but resp has 2" in fit.message
     fit = dr.fit_ll4(["a", "b"], [1, 2])
     assert not fit.converged and fit.message.startswith("not fitted")
+
+
+def test_rising_curve_and_percent_scale():
+    x = np.repeat(0.01 * 3.0 ** np.arange(8), 3)
+    rising = dr.ll4(x, -1.2, 0.2, 1.6, 0.3)  # stimulation: upper asymptote at high dose
+    fit = dr.fit_ll4(x, rising)
+    assert fit.converged and fit.b < 0 and fit.d > fit.c
+    close(_est(fit), [-1.2, 0.2, 1.6, 0.3], rel=1e-8)
+    assert fit.predict(np.array([0.0]))[0] == pytest.approx(0.2, rel=1e-12)  # b < 0: c at 0
+    # the same curve in percent: same slope and IC50, asymptotes x 100, SEs scale alike
+    rng = np.random.default_rng(8)
+    y = dr.ll4(x, 1.5, 0.1, 1.0, 0.5) + 0.03 * rng.standard_normal(x.size)
+    f1, f100 = dr.fit_ll4(x, y), dr.fit_ll4(x, 100 * y)
+    close([f100.b, f100.e, f100.c / 100, f100.d / 100], [f1.b, f1.e, f1.c, f1.d], rel=1e-7)
+    close([f100.se_b, f100.se_e], [f1.se_b, f1.se_e], rel=1e-6)

@@ -77,8 +77,8 @@ B_MAX = 30.0
 #: log IC50 is bounded to this many natural-log units beyond the tested positive doses
 #: (ln 1000: three decades on either side)
 LOG_E_MARGIN = math.log(1000.0)
-#: least_squares tolerances (tight: estimates are compared with R to 5e-7)
-_TOL = 1e-15
+#: least_squares tolerances; the Gauss-Newton polish after it converges to rounding level
+_TOL = 1e-12
 _MAX_NFEV = 600
 #: a fit whose Jacobian has a reciprocal condition number below this is "not identifiable"
 #: (J'J then has one below 1e-18: no usable inverse in double precision)
@@ -184,7 +184,7 @@ def _clean(conc, resp) -> tuple[np.ndarray, np.ndarray, list[str]]:
     return x[~bad], y[~bad], notes
 
 
-def _starts(logx, y, free_c, free_d, c0, d0, lo_le, hi_le, k=4):
+def _starts(logx, y, free_c, free_d, c0, d0, lo_le, hi_le, k=2):
     """Starting values: grid over (b, log e), asymptotes by exact linear least squares
     (R's SSfpl uses the same partially-linear idea), plus SSfpl's logit-regression start.
     Returns up to k parameter vectors (b, c, d, log e), best first."""
@@ -342,6 +342,7 @@ def _fit_ll4(conc, resp, lower, upper) -> LL4Fit:
 
     starts = _starts(logx, y, lower is None, upper is None, c0, d0, lo_le, hi_le)
     best = None
+    opt_errors: list[str] = []
     for st in starts:
         th0 = np.clip(st[free], lb + 1e-9 * (ub - lb), ub - 1e-9 * (ub - lb))
         if not np.all(np.isfinite(th0)):
@@ -351,14 +352,13 @@ def _fit_ll4(conc, resp, lower, upper) -> LL4Fit:
                                          xtol=_TOL, ftol=_TOL, gtol=_TOL,
                                          max_nfev=_MAX_NFEV, x_scale="jac")
         except (ValueError, np.linalg.LinAlgError) as exc:  # pragma: no cover - defensive
-            notes_try = f"optimiser error: {exc}"
-            if best is None:
-                out.message = notes_try
+            opt_errors.append(f"optimiser error from one start: {exc}")
             continue
         if best is None or 2 * res.cost < 2 * best.cost:
             best = res
     if best is None:
-        return fail("not fitted: no starting value gave a finite residual sum of squares")
+        return fail("; ".join(opt_errors + ["not fitted: no starting value gave a finite "
+                                            "residual sum of squares"]))
 
     theta = best.x.copy()
     # polish: Gauss-Newton steps (nls' algorithm) from the optimum while they lower the RSS and
@@ -437,6 +437,9 @@ def _fit_ll4(conc, resp, lower, upper) -> LL4Fit:
             trusted = False
             msgs.append(f"not converged (optimiser status {best.status}: {best.message}; "
                         f"nls relative offset {out.rel_offset:.3g})")
+    if not trusted and "b" not in out.at_bound and abs(out.b) > 10:
+        msgs.append(f"slope very steep (|b| = {abs(out.b):.3g}): the response drops between "
+                    "two adjacent doses, so the IC50 is only bracketed by them")
     if abs(out.d - out.c) < 1e-8 * max(1.0, abs(out.d) + abs(out.c)):
         trusted = False
         msgs.append("flat: upper and lower asymptotes coincide (no dose response)")
@@ -706,6 +709,10 @@ def shared_ic50_test(df: pd.DataFrame, *, conc: str, resp: str, group: str) -> d
         notes.append(f"reduced (shared IC50) fit did not converge (relative offset {rel:.3g})")
         out["note"] = "; ".join(notes)
         return out
+    if rss_red < rss_full * (1 - 1e-9):
+        notes.append("the shared-IC50 fit has a lower RSS than the separate fits (a separate "
+                     "fit stopped in a local minimum): F set to 0")
+        rss_red = rss_full
     F = ((rss_red - rss_full) / df1) / (rss_full / df2)
     out["F"] = float(F)
     out["p"] = float(stats.f.sf(F, df1, df2))

@@ -59,7 +59,7 @@ CURVES = {
     ("MDA-MB-453-like", "T-DXd"): (1.1, 0.08, 3.0),
 }
 #: Bliss interaction of trastuzumab + pertuzumab per line (0 = independent action)
-SYNERGY = {"SK-BR-3-like": 0.45, "BT-474-like": 0.40, "MDA-MB-361-like": 0.05,
+SYNERGY = {"SK-BR-3-like": 1.0, "BT-474-like": 0.9, "MDA-MB-361-like": 0.05,
            "MDA-MB-453-like": 0.0}
 TOP = {"trastuzumab": 1000.0, "pertuzumab": 1000.0, "T-DXd": 100.0}  # nM
 MOLAR_MASS = {"trastuzumab": 148000.0, "pertuzumab": 148000.0, "T-DXd": 153000.0}  # g/mol

@@ -26,6 +26,12 @@ def _ll4(x, b, c, d, e):
     return c + (d - c) / (1.0 + np.exp(b * (np.log(x) - np.log(e))))
 
 
+def _reserve_bottom(fig: Figure, inches: float = 0.22) -> None:
+    """Keep a strip at the bottom of a constrained-layout figure free for the note."""
+    h = fig.get_figheight()
+    fig.get_layout_engine().set(rect=(0.0, inches / h, 1.0, 1.0 - inches / h))
+
+
 def _conc_text(v: float) -> str:
     return f"{v:.3g}" if v < 1000 else f"{v:,.0f}"
 
@@ -93,6 +99,7 @@ def dose_response_grid(points: pd.DataFrame, fits: pd.DataFrame, *, lines: Seque
                     labs.append(lab)
         fig.legend(handles, labs, loc="outside upper center", ncol=len(labs), frameon=False,
                    fontsize=8)
+        _reserve_bottom(fig)
         fig.text(0.01, 0.005, "Points: mean \u00b1 SD of replicate wells; lines: four-parameter "
                  "log-logistic fit; \u25bc relative IC50." + (f" {note}" if note else ""),
                  fontsize=6.5, color="0.3", ha="left", va="bottom")
@@ -141,6 +148,7 @@ def synergy_maps(scores: pd.DataFrame, *, lines: Sequence[str], models: Sequence
             cb = fig.colorbar(im, ax=axes, shrink=0.7, pad=0.02)
             cb.set_label("Synergy score (\u00d7100; > 0 synergy)", fontsize=7)
             cb.ax.tick_params(labelsize=6)
+        _reserve_bottom(fig)
         fig.text(0.01, 0.005, f"{a_label} + {b_label}: observed minus expected effect per dose "
                  "pair (numbers \u00d7100)." + (f" {note}" if note else ""),
                  fontsize=6.5, color="0.3", ha="left", va="bottom")
@@ -193,6 +201,7 @@ def plate_qc_maps(wells: pd.DataFrame, qc: pd.DataFrame, *, note: str = "") -> F
             ax.set_yticks(range(0, nr, step), [ROWS[i] for i in range(0, nr, step)], fontsize=5)
             ax.tick_params(length=0, pad=1)
             for s in ax.spines.values():
+                s.set_visible(True)
                 s.set_linewidth(1.6 if failed else 0.4)
                 s.set_color("#C00000" if failed else "0.5")
         for ax in axes[n:]:
@@ -201,6 +210,7 @@ def plate_qc_maps(wells: pd.DataFrame, qc: pd.DataFrame, *, note: str = "") -> F
             cb = fig.colorbar(im, ax=axes[:n].tolist(), shrink=0.6, pad=0.01)
             cb.set_label("Raw signal (log scale)", fontsize=7)
             cb.ax.tick_params(labelsize=6)
+        _reserve_bottom(fig)
         fig.text(0.01, 0.005, "\u00d7 excluded well (saturated, missing, outlier); \u25cb "
                  "flagged; \u00b7 empty. Red title: plate failed QC, all its wells excluded."
                  + (f" {note}" if note else ""), fontsize=6.5, color="0.3", ha="left",

@@ -167,7 +167,11 @@ def main(*, in_wells, out_ic50, out_ic50_html, out_ic50_docx, out_comparisons,
         columns=["line", "model", "a", "b", "delta"])
     summ_df = pd.concat(summ, ignore_index=True) if summ else pd.DataFrame(
         columns=["line", "model", "mean_delta", "max_delta", "n_pairs"])
-    front = ["line", "her2_class", "drug_a", "drug_b"]
+    if combinations:  # the models' ids beside their names (stats.synergy.MODEL_NAMES)
+        ids = {v: k for k, v in syn.MODEL_NAMES.items()}
+        for fr in (pairs_df, summ_df):
+            fr["model_id"] = fr["model"].map(lambda m: ids.get(m, m))
+    front = ["line", "her2_class", "drug_a", "drug_b", "model_id"]
     pairs_df = pairs_df[[c for c in front if c in pairs_df] + [c for c in pairs_df
                                                               if c not in front]]
     summ_df = summ_df[[c for c in front if c in summ_df] + [c for c in summ_df
@@ -186,8 +190,9 @@ def main(*, in_wells, out_ic50, out_ic50_html, out_ic50_docx, out_comparisons,
     if len(pairs_df) and combinations:
         a, b = combinations[0]["a"], combinations[0]["b"]
         sc = pairs_df[(pairs_df["drug_a"] == a) & (pairs_df["drug_b"] == b)
-                      & (pairs_df["a"] > 0) & (pairs_df["b"] > 0)]
-        sc = sc.assign(model=sc["model"].map(lambda m: MODEL_NAMES.get(m, m)))
+                      & (pairs_df["a"] > 0) & (pairs_df["b"] > 0)
+                      & pairs_df["model_id"].isin(["bliss", "zip"])]
+        sc = sc.assign(model=sc["model_id"].map(lambda m: MODEL_NAMES.get(m, m)))
         fig = synergy_maps(sc, lines=order, models=[MODEL_NAMES[m] for m in ("bliss", "zip")],
                            line_class=classes, a_label=labels.get(a, a),
                            b_label=labels.get(b, b), unit=unit, note=note)
@@ -315,7 +320,7 @@ def _tables(fits, comp, summ, labels, unit, level, simulated, page, orientation,
         sbody = pd.DataFrame({
             "Pair": summ["drug_a"].map(labels) + " + " + summ["drug_b"].map(labels),
             "Cell line": summ["line"], "Class": summ["her2_class"],
-            "Model": summ["model"].map(lambda m: MODEL_NAMES.get(m, m)),
+            "Model": summ["model_id"].map(lambda m: MODEL_NAMES.get(m, m)),
             "Mean score": summ["mean_delta"].map(lambda v: f"{v:.3f}"),
             "Max score": summ["max_delta"].map(lambda v: f"{v:.3f}"),
             "Dose pairs": summ["n_pairs"].astype(str)})
@@ -356,7 +361,7 @@ def _summary_doc(fits, comp, summ, order, classes, drug_ids, labels, unit, combi
                "ci_method": str(r.get("ci_method") or ""), "p": _num(r.get("p")),
                "test": str(r.get("test") or "")}
               for r in comp.to_dict("records")] if not comp.empty else []
-    synergy = [{"line": r["line"], "model": r["model"], "drug_a": r["drug_a"],
+    synergy = [{"line": r["line"], "model": r["model_id"], "drug_a": r["drug_a"],
                 "drug_b": r["drug_b"], "mean_delta": _num(r["mean_delta"]),
                 "max_delta": _num(r["max_delta"])} for r in summ.to_dict("records")]
     return {"simulated": bool(simulated), "unit": unit,

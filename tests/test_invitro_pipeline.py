@@ -152,8 +152,8 @@ def test_comparisons_and_synergy_name_their_methods(demo):
     text = results_paragraph(doc)
     assert text.startswith("In vitro (SIMULATED), 4 cell lines were tested, SK-BR-3-like and "
                            "BT-474-like (IHC 3+) and MDA-MB-361-like and MDA-MB-453-like "
-                           "(IHC 2+/ISH+), with Trastuzumab, Pertuzumab, T-DXd and "
-                           "Trastuzumab + Pertuzumab.")
+                           "(IHC 2+/ISH+), with trastuzumab, pertuzumab, T-DXd and "
+                           "trastuzumab + pertuzumab.")
     assert "P-values: extra-sum-of-squares F test (shared IC50)" in text
     for name in ("invitro_dose_response", "invitro_synergy", "invitro_plate_qc"):
         assert (demo / f"figures/{name}.png").stat().st_size > 10_000
@@ -236,3 +236,18 @@ def test_invitro_rules_run_under_snakemake(tmp_path):
     assert res.returncode == 0, res.stderr[-2000:]
     assert "rule all" in res.stdout or "all " in res.stdout
     assert "invitro_plates" not in res.stdout and "invitro_fit" not in res.stdout
+
+
+def test_invitro_outputs_are_removed_when_the_arm_is_switched_off(tmp_path):
+    from her2cohort.stages.outputs import stale_outputs
+
+    for f in ("tables/invitro_ic50.csv", "figures/invitro_synergy.png", "invitro/summary.json",
+              "qc/invitro_problems.csv", "tables/table1.csv"):
+        (tmp_path / f).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / f).write_text("x", "utf-8")
+    on = {"table1": True, "pcr": True, "her2_loss": True, "survival": True}
+    assert stale_outputs(tmp_path, [], ["main"], {**on, "invitro": True}) == []
+    stale = {str(p.relative_to(tmp_path)) for p in stale_outputs(
+        tmp_path, [], ["main"], {**on, "invitro": False})}
+    assert stale == {"tables/invitro_ic50.csv", "figures/invitro_synergy.png",
+                     "invitro/summary.json", "qc/invitro_problems.csv"}

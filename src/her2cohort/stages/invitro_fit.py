@@ -230,11 +230,9 @@ def _ratio(objs, num, den, level, ic50_ratio) -> dict:
     fa, fb = objs.get(num), objs.get(den)
     none = {"ratio": None, "ratio_lo": None, "ratio_hi": None, "ci_method": ""}
     if fa is None or fb is None or not (fa[0].converged and fb[0].converged):
-        return {**none, "note": "a fit did not converge: no ratio"}
-    out = [k for k, (f, lo, hi) in ((num, fa), (den, fb)) if not lo <= f.e <= hi]
-    if out:
-        return {**none, "note": "IC50 outside the tested range for "
-                + ", ".join(f"{a} ({b})" for a, b in out) + ": no ratio"}
+        return {**none, "note": "a fit did not converge"}
+    if any(not lo <= f.e <= hi for f, lo, hi in (fa, fb)):
+        return {**none, "note": "IC50 beyond the doses tested"}
     fa, fb = fa[0], fb[0]
     r = ic50_ratio(fa, fb, level)
     return {"ratio": r["ratio"], "ratio_lo": r["lo"], "ratio_hi": r["hi"],
@@ -345,6 +343,10 @@ def _num(v):
     return v if math.isfinite(v) else None
 
 
+def _text(v) -> str:
+    return "" if v is None or (isinstance(v, float) and v != v) else str(v)
+
+
 def _summary_doc(fits, comp, summ, order, classes, drug_ids, labels, unit, combinations,
                  simulated) -> dict:
     ic50 = {}
@@ -359,7 +361,8 @@ def _summary_doc(fits, comp, summ, order, classes, drug_ids, labels, unit, combi
                "comparison": r["comparison"], "estimate": _num(r.get("ratio")),
                "lower": _num(r.get("ratio_lo")), "upper": _num(r.get("ratio_hi")),
                "ci_method": str(r.get("ci_method") or ""), "p": _num(r.get("p")),
-               "test": str(r.get("test") or "")}
+               "test": str(r.get("test") or ""), "note": _text(r.get("note")),
+               "test_note": _text(r.get("test_note"))}
               for r in comp.to_dict("records")] if not comp.empty else []
     synergy = [{"line": r["line"], "model": r["model_id"], "drug_a": r["drug_a"],
                 "drug_b": r["drug_b"], "mean_delta": _num(r["mean_delta"]),
@@ -385,12 +388,14 @@ def results_paragraph(doc: dict) -> str:
     for x in doc["lines"]:
         by_class.setdefault(x["class"], []).append(x["line"])
     lab = {d["id"]: d["label"] for d in doc["drugs"]}
-    combos = [f"{lab.get(c['a'], c['a'])} + {lab.get(c['b'], c['b'])}"
+    combos = [f"{w.lower_first(lab.get(c['a'], c['a']))} + "
+              f"{w.lower_first(lab.get(c['b'], c['b']))}"
               for c in doc.get("combinations") or []]
     sim = " (SIMULATED)" if doc.get("simulated") else ""
     out = [f"In vitro{sim}, {len(doc['lines'])} cell lines were tested, "
            + w.join(f"{w.join(ls)} ({c})" for c, ls in by_class.items())
-           + ", with " + w.join([lab[d["id"]] for d in doc["drugs"]] + combos) + "."]
+           + ", with " + w.join([w.lower_first(lab[d["id"]]) for d in doc["drugs"]]
+                                + [w.lower_first(c) for c in combos]) + "."]
     ref = doc["lines"][0]["line"]
     tests, methods = set(), set()
     for d in doc["drugs"]:
@@ -402,10 +407,12 @@ def results_paragraph(doc: dict) -> str:
             if not r["converged"] or r["estimate"] is None:
                 vals.append(f"not estimated in {x['line']}")
                 continue
-            txt = (f"> {w.num(r['max_conc'], 0)} (beyond the doses tested)"
-                   if r["estimate"] > r["max_conc"] else
-                   f"{w.ci_text(r['estimate'], r['lower'], r['upper'], 3)}"
-                   + ("" if r["abs_ic50"] is not None else " (viability never fell below 50%)"))
+            if r["estimate"] > r["max_conc"]:
+                txt = f"> {w.num(r['max_conc'], 0)} (beyond the doses tested)"
+            else:
+                txt = w.ci_text(r["estimate"], r["lower"], r["upper"], 3)
+                if r["abs_ic50"] is None:  # relative IC50 of a curve that stays above 50%
+                    txt = txt[:-1] + "; viability stayed above 50%)"
             vals.append(f"{txt} in {x['line']}")
             if r.get("ci_method"):
                 methods.add(r["ci_method"])
@@ -416,13 +423,14 @@ def results_paragraph(doc: dict) -> str:
                and r["comparison"] == "between lines"]
         parts = []
         for r in rat:
-            if r["estimate"] is None and r["p"] is None:
-                continue
             bit = f"{r['line']} {w.ci_text(r['estimate'], r['lower'], r['upper'], 2)}" \
-                if r["estimate"] is not None else f"{r['line']} not estimable"
+                if r["estimate"] is not None else \
+                f"{r['line']} not estimated ({r.get('note') or 'no ratio'})"
             if r["p"] is not None:
                 bit += f" ({w.p_text(r['p'])})"
                 tests.add(r["test"])
+            elif r["estimate"] is not None:
+                bit += " (no F test: " + (r.get("test_note") or "not computable") + ")"
             if r.get("ci_method"):
                 methods.add(r["ci_method"])
             parts.append(bit)
@@ -433,7 +441,8 @@ def results_paragraph(doc: dict) -> str:
         rows = [r for r in doc["synergy"] if r["drug_a"] == c["a"] and r["drug_b"] == c["b"]
                 and r["model"] == "bliss" and r["mean_delta"] is not None]
         if rows:
-            out.append(f"For {lab.get(c['a'], c['a'])} + {lab.get(c['b'], c['b'])}, the mean "
+            out.append(f"For {w.lower_first(lab.get(c['a'], c['a']))} + "
+                       f"{w.lower_first(lab.get(c['b'], c['b']))}, the mean "
                        "Bliss excess over the dose matrix was " + w.join(
                            f"{w.num(r['mean_delta'], 3)} in {r['line']}" for r in rows)
                        + " (> 0: more effect than independent action).")

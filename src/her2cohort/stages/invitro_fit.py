@@ -244,7 +244,7 @@ def _f(v: Any, digits: int = 3) -> str:
 
     if v is None or (isinstance(v, float) and not math.isfinite(v)):
         return ""
-    return f"{v:.{digits}g}"
+    return f"{v:,.0f}" if abs(v) >= 10 ** digits else f"{v:.{digits}g}"
 
 
 def _p(v: Any) -> str:
@@ -305,10 +305,25 @@ def _tables(fits, comp, summ, labels, unit, level, simulated, page, orientation,
                 and r.get("ratio") is not None else "", axis=1),
             "F": comp["F"].map(lambda v: _f(v, 3)), "p": comp["p"].map(_p),
         })
+        # why a ratio or a test is missing: one footnote per reason, marked in the row
+        why = []
+        for r in comp.to_dict("records"):
+            parts = []
+            if r.get("versus") and not _num(r.get("ratio")) and _text(r.get("note")):
+                parts.append(f"no ratio: {_text(r.get('note'))}")
+            if _num(r.get("p")) is None and _text(r.get("test_note")):
+                parts.append("no F test: " + _text(r.get("test_note")).removeprefix(
+                    "no test: "))
+            why.append("; ".join(parts))
+        reasons = list(dict.fromkeys(x for x in why if x))
+        letter = {x: "abcdefghijklmnopqrstuvwxyz"[i % 26] for i, x in enumerate(reasons)}
+        cbody["Note"] = [f"({letter[x]})" if x else "" for x in why]
     tests = sorted({t for t in comp.get("test", pd.Series(dtype=str)).dropna() if t})
     cms = sorted({t for t in comp.get("ci_method", pd.Series(dtype=str)).dropna() if t})
     notes = ([f"p: {t}: full model (each curve its own IC50) versus shared IC50." for t in tests]
-             + [f"Ratio CI: {m}." for m in cms] + simulated_notes(simulated))
+             + [f"Ratio CI: {m}." for m in cms]
+             + ([f"({letter[x]}) {x}." for x in reasons] if not comp.empty else [])
+             + simulated_notes(simulated))
     disp = DisplayTable(cbody.astype(str), title="In vitro comparisons of IC50", footnotes=notes)
     write_html(disp, comp_html)
     write_docx(disp, comp_docx, page=page, orientation="landscape")
@@ -319,13 +334,17 @@ def _tables(fits, comp, summ, labels, unit, level, simulated, page, orientation,
             "Pair": summ["drug_a"].map(labels) + " + " + summ["drug_b"].map(labels),
             "Cell line": summ["line"], "Class": summ["her2_class"],
             "Model": summ["model_id"].map(lambda m: MODEL_NAMES.get(m, m)),
-            "Mean score": summ["mean_delta"].map(lambda v: f"{v:.3f}"),
-            "Max score": summ["max_delta"].map(lambda v: f"{v:.3f}"),
-            "Dose pairs": summ["n_pairs"].astype(str)})
+            "Mean score": summ["mean_delta"].map(lambda v: f"{v:.3f}" if v == v
+                                                 else "not estimable"),
+            "Max score": summ["max_delta"].map(lambda v: f"{v:.3f}" if v == v else ""),
+            "Dose pairs scored": [f"{int(a)} of {int(a) + int(b)}" for a, b in
+                                  zip(summ["n_pairs"], summ["n_missing"], strict=True)]})
     notes = ["Synergy score: observed minus expected effect (fraction of cells killed) per "
              "dose pair; > 0 synergy, < 0 antagonism. Bliss independence; HSA: highest single "
              "agent; Loewe additivity from the single-agent fits; ZIP: zero interaction "
-             "potency (Yadav et al. 2015)."] + simulated_notes(simulated)
+             "potency (Yadav et al. 2015).",
+             "Loewe: a dose pair is not scored where its expected effect lies beyond a single "
+             "agent's fitted maximal effect (no Loewe solution)."] + simulated_notes(simulated)
     disp = DisplayTable(sbody, title="In vitro drug combination (synergy)", footnotes=notes)
     write_html(disp, syn_html)
     write_docx(disp, syn_docx, page=page, orientation=orientation)

@@ -42,9 +42,13 @@ def _grid(folder: Path, grid=GRID, map_=MAP):
 
 
 def test_demo_is_byte_identical_to_the_bundled_files(demo):
-    bundled = Path(__file__).resolve().parents[1] / "data/demo/raw/invitro"
+    """The committed SIMULATED plates and their truth are what demo/plates.py writes."""
+    root = Path(__file__).resolve().parents[1] / "data/demo"
     for name in (GRID, MAP):
-        assert (demo / name).read_bytes() == (bundled / name).read_bytes(), name
+        assert (demo / name).read_bytes() == (root / "raw/invitro" / name).read_bytes(), name
+    for name in ("invitro_wells_SIMULATED.csv", "invitro_curves_SIMULATED.csv"):
+        assert (demo.parents[1] / "truth" / name).read_bytes() == \
+            (root / "truth" / name).read_bytes(), name
 
 
 def test_grid_layout_reads_every_well_of_every_plate(demo):

@@ -134,3 +134,23 @@ def test_line_classes_take_the_exposure_labels():
     groups = {"levels": ["3+", "2+/ISH+"], "labels": {"3+": "IHC 3+", "2+/ISH+": "IHC 2+/ISH+"}}
     assert line_classes({"a": "3+", "b": "2+/ISH+", "c": "other"}, groups) == {
         "a": "IHC 3+", "b": "IHC 2+/ISH+", "c": "other"}
+
+
+def test_fit_stage_says_so_when_no_well_is_left(tmp_path, capsys):
+    from her2cohort.stages import run
+
+    wells = _plate("A")
+    wells["status"] = "excluded"
+    wells["rule"] = "plate_qc"
+    wells["viability"] = np.nan
+    wells.to_csv(tmp_path / "wells.csv", index=False)
+    outs = {k: tmp_path / f"{k}.out" for k in (
+        "out_ic50", "out_ic50_html", "out_ic50_docx", "out_comparisons",
+        "out_comparisons_html", "out_comparisons_docx", "out_synergy", "out_synergy_pairs",
+        "out_synergy_html", "out_synergy_docx", "out_curves_png", "out_curves_pdf",
+        "out_synergy_png", "out_synergy_pdf", "out_summary")}
+    rc = run("invitro_fit", in_wells=tmp_path / "wells.csv", lines={"L1": "x"}, **outs)
+    err = capsys.readouterr().err
+    assert rc == 1
+    assert "invitro_fit: no usable single-agent wells to fit: every plate failed QC" in err
+    assert "Traceback" not in err

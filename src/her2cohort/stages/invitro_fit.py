@@ -90,6 +90,9 @@ def main(*, in_wells, out_ic50, out_ic50_html, out_ic50_docx, out_comparisons,
         set(single["drug"]) - set(drugs_cfg))
     labels = {d: (drugs_cfg.get(d) or {}).get("label", d) for d in drug_ids}
     single = single[single["line"].isin(order) & single["drug"].isin(drug_ids)]
+    if single.empty:  # stops with status 1 and this sentence (stages.run)
+        raise ValueError("no usable single-agent wells to fit: every plate failed QC or every "
+                         "sample well was excluded (see tables/invitro_wells_accounting.csv)")
 
     # -- fits -------------------------------------------------------------------------------
     fits = fit_table(single, conc="conc", resp="viability", by=["line", "drug"])

@@ -322,3 +322,54 @@ def test_rising_curve_and_percent_scale():
     f1, f100 = dr.fit_ll4(x, y), dr.fit_ll4(x, 100 * y)
     close([f100.b, f100.e, f100.c / 100, f100.d / 100], [f1.b, f1.e, f1.c, f1.d], rel=1e-7)
     close([f100.se_b, f100.se_e], [f1.se_b, f1.se_e], rel=1e-6)
+
+
+# --------------------------------------------------------------------------- GR metrics
+def test_gr_values_published_example():
+    # gr50 tools (github.com/datarail/gr_metrics, SRC/python/gr50, docstring of
+    # compute_gr_single): cell_count 1710, ctrl 1766, time0 492.8 -> 0.965305500206
+    assert dr.gr_values(1710, 492.8, 1766.0) == pytest.approx(0.965305500206, abs=5e-13)
+    v = dr.gr_values([492.8, 1766.0, 246.4, 0.0], 492.8, 1766.0)
+    np.testing.assert_allclose(v[:3], [0.0, 1.0, 2 ** (-1 / math.log2(1766 / 492.8)) - 1],
+                               rtol=1e-14, atol=1e-15)
+    assert v[3] > -1 and math.isnan(dr.gr_values(1.0, 2.0, 2.0))  # no growth: undefined
+
+
+def test_gr_metrics_published_example():
+    """gr50 tools' docstring example (drug A, GR values at 5 concentrations): GR50 0.114025,
+    GRmax 0.0188, GR_AOC 0.481125, GEC50 0.110411, GRinf 0.018109, h_GR 1.145262.  The fitted
+    parameters agree to about the printed precision (1e-5 relative + 1e-6: the tools minimise
+    with L-BFGS-B, which stops a little short of the least-squares optimum found here); GRmax
+    and GR_AOC are exact arithmetic.  (Their p-value uses df2 = n - 2, not compared.)"""
+    conc = [0.001, 0.01, 0.1, 1.0, 10.0]
+    gr = [0.965, 0.953, 0.533, 0.0976, 0.0188]
+    m = dr.gr_metrics(conc, gr)
+    assert m["GRmax"] == pytest.approx(0.0188, abs=1e-12)
+    assert m["GR_AOC"] == pytest.approx(0.481125, abs=5e-7)
+    assert not m["flat"] and m["converged"] and m["p"] < 0.05 and m["test"] == dr.GR_FLAT_TEST
+    np.testing.assert_allclose([m["GR50"], m["GEC50"], m["GRinf"], m["h_GR"]],
+                               [0.114025, 0.110411, 0.018109, 1.145262], rtol=1e-5, atol=1e-6)
+    flat = dr.gr_metrics(conc, [0.985, 0.916, 0.978, 1.04, 0.936])  # drug B of the example
+    assert flat["flat"] and math.isnan(flat["GR50"]) and flat["GR50_note"] == "> highest dose"
+    assert flat["GRinf"] == pytest.approx(0.971, abs=1e-12)
+    assert flat["GRmax"] == pytest.approx(0.936, abs=1e-12)
+    assert flat["GR_AOC"] == pytest.approx(0.026375, abs=5e-7)
+
+
+def test_fixed_asymptote_fits_match_r():
+    """fit_ll4(lower=0.1) and fit_ll4(lower=0.1, upper=1) against nls with the LL.4 formula and
+    c (and d) fixed (fixed.csv; the two-parameter case is how ZIP fits its combination
+    curves)."""
+    fx = pd.read_csv(FIX / "fixed.csv")
+    s = _data("standard")
+    f3 = dr.fit_ll4(s["conc"], s["resp"], lower=0.1)
+    f2 = dr.fit_ll4(s["conc"], s["resp"], lower=0.1, upper=1.0)
+    r3 = fx[fx["model"] == "c_fixed"].set_index("param")
+    r2 = fx[fx["model"] == "cd_fixed"].set_index("param")
+    assert f3.converged and f2.converged
+    close([f3.b, f3.d, f3.e], r3.loc[["b", "d", "e"], "estimate"])
+    close([f3.se_b, f3.se_d, f3.se_e], r3.loc[["b", "d", "e"], "se"])
+    close([f2.b, f2.e], r2.loc[["b", "e"], "estimate"])
+    close([f2.se_b, f2.se_e], r2.loc[["b", "e"], "se"])
+    close([f3.rss, f2.rss], [r3["rss"].iloc[0], r2["rss"].iloc[0]])
+    assert (f3.df_resid, f2.df_resid) == (r3["df"].iloc[0], r2["df"].iloc[0]) == (15, 16)

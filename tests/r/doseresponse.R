@@ -26,6 +26,8 @@
 #   triplicate.csv SIMULATED: 8 doses (3-fold), 3 replicates, b = 2, c = 0.05, d = 0.98, e = 0.5
 #   twogroups.csv  SIMULATED: two lines, 8 doses x 3 replicates, e = 0.3 vs 1.2 (group "shift")
 #                  and two lines with the same e = 0.5 (group "same"); column pair says which
+#   synergy_matrix.csv  SIMULATED 6 x 6 dose matrix (doses incl. 0) of two drugs, 2 replicates,
+#                  viability (Bliss surface plus a synergy bump plus noise)
 #   ryegrass.csv   drc::ryegrass (Inderjit, Streibig & Olofsdotter 2002), typed from the
 #                  Rdatasets copy csv/drc/ryegrass.csv: rootl (cm) vs conc (mM)
 # Results:
@@ -33,6 +35,9 @@
 #                  df, sigma, and the raw SSfpl coefficients for method SSfpl
 #   ftest.csv      anova(reduced, full) for a shared xmid (= shared log IC50) across two groups,
 #                  separate A, B, scal: F, df1, df2, p, rss_full, rss_reduced, shared e
+#   fixed.csv      nls with c fixed at 0.1, and with c, d fixed at 0.1, 1 (standard data)
+#   synergy_ref.csv  Bliss, HSA, Loewe and ZIP on synergy_matrix.csv as
+#                  her2cohort.stats.synergy defines them, written out in base R
 #   ci.csv         e +/- qt(0.975, df) se(e) (drc's ED(..., interval = "delta")) and
 #                  exp(log e +/- qt se(log e)) per data set (SSfpl fits)
 options(warn = 1)
@@ -176,4 +181,112 @@ for (pr in c("shift", "same")) {
                          rss_reduced = deviance(red), shared_e = exp(coef(red)[["xmid"]]))
 }
 write_out(do.call(rbind, ft), "ftest.csv")
+
+# ------------------------------------------------------------------ fixed asymptotes
+# three- and two-parameter fits (fit_ll4(lower=, upper=)): c fixed at 0.1; c and d fixed at
+# 0.1 and 1 (as the ZIP combination curves are fitted), standard data, LL.4 formula
+fx <- list()
+st0 <- drc_terms(fit_ssfpl(standard))$est
+g3 <- nls(resp ~ 0.1 + (d - 0.1) / (1 + exp(b * (log(conc) - log(e)))), data = standard,
+          start = list(b = st0[["b"]], d = st0[["d"]], e = st0[["e"]]), control = ctl_num)
+g2 <- nls(resp ~ 0.1 + (1 - 0.1) / (1 + exp(b * (log(conc) - log(e)))), data = standard,
+          start = list(b = st0[["b"]], e = st0[["e"]]), control = ctl_num)
+for (m in list(list("c_fixed", g3), list("cd_fixed", g2))) {
+  sg <- summary(m[[2]])$coefficients
+  fx[[m[[1]]]] <- data.frame(model = m[[1]], param = rownames(sg), estimate = sg[, 1],
+                             se = sg[, 2], rss = deviance(m[[2]]), df = df.residual(m[[2]]))
+}
+write_out(do.call(rbind, fx), "fixed.csv")
+
+# ------------------------------------------------------------------ synergy on a dose matrix
+# SIMULATED 6 x 6 matrix (doses incl. 0), 2 replicates, viability; the reference models as
+# her2cohort.stats.synergy defines them (SynergyFinder's formulas, see that module), written
+# out in base R: Bliss and HSA from observed single agents; Loewe from LL.4 fits of each drug
+# alone (uniroot of x_a / X_a(y) + x_b / X_b(y) - 1 where both X exist, NA otherwise); ZIP:
+# LL.4 single agents, combination curves along A (B fixed) and along B (A fixed) with the
+# asymptotes fixed at the other drug's fitted effect and 1, averaged.
+set.seed(7)
+inh_a <- function(x) 1 - ll4(x, 1.3, 0.1, 1, 0.4)
+inh_b <- function(x) 1 - ll4(x, 0.9, 0.3, 1, 3)
+da <- c(0, 0.05, 0.15, 0.45, 1.35, 4.05); db <- c(0, 0.3, 0.9, 2.7, 8.1, 24.3)
+sm <- expand.grid(dose_a = da, dose_b = db, rep = 1:2)
+ea <- inh_a(sm$dose_a); eb <- inh_b(sm$dose_b)
+sm$viability <- 1 - (ea + eb - ea * eb + 0.08 * (sm$dose_a > 0) * (sm$dose_b > 0) *
+                       ea * eb / (0.2 + ea * eb)) + rnorm(nrow(sm), 0, 0.02)
+sm <- sm[, c("dose_a", "dose_b", "viability")]
+write_out(sm, "synergy_matrix.csv")
+sm$e <- 1 - sm$viability
+mm <- aggregate(e ~ dose_a + dose_b, data = sm, FUN = mean)
+# LL.4 in (b, log e, c, d) with its analytic gradient (columns of the free parameters only), so
+# that nls converges tightly also for the two-parameter combination curves; x = 0 allowed
+mdl <- function(x, b, le, c, d, free) {
+  u <- log(x) - le
+  s <- 1 / (1 + exp(b * u))
+  q <- s * (1 - s)
+  val <- c + (d - c) * s
+  db <- -(d - c) * q * u
+  db[x == 0] <- 0
+  gr <- cbind(b = db, le = (d - c) * q * b, c = 1 - s, d = s)
+  attr(val, "gradient") <- gr[, free, drop = FALSE]
+  val
+}
+ll4_fit <- function(x, y, c_fix = NULL, d_fix = NULL) {
+  # grid start over (b, log e) with the free asymptotes at the data range, then nls
+  best <- NULL
+  for (b0 in c(-4, -2, -1, -0.5, 0.5, 1, 2, 4)) for (le0 in seq(log(min(x[x > 0])),
+                                                             log(max(x)), length.out = 9)) {
+    c0 <- if (is.null(c_fix)) min(y) else c_fix; d0 <- if (is.null(d_fix)) max(y) else d_fix
+    r <- sum((y - ll4(x, b0, c0, d0, exp(le0)))^2)
+    if (is.null(best) || r < best$r) best <- list(r = r, b = b0, le = le0, c = c0, d = d0)
+  }
+  free <- c("b", "le", if (is.null(c_fix)) "c", if (is.null(d_fix)) "d")
+  st <- list(b = best$b, le = best$le)
+  if (is.null(c_fix)) st$c <- best$c
+  if (is.null(d_fix)) st$d <- best$d
+  dat <- data.frame(x = x, y = y)
+  cc <- if (is.null(c_fix)) quote(c) else c_fix
+  dd <- if (is.null(d_fix)) quote(d) else d_fix
+  f <- bquote(y ~ mdl(x, b, le, .(cc), .(dd), .(free)))
+  fit <- nls(eval(f), data = dat, start = st, control = ctl)
+  co <- coef(fit)
+  list(b = co[["b"]], e = exp(co[["le"]]),
+       c = if (is.null(c_fix)) co[["c"]] else c_fix, d = if (is.null(d_fix)) co[["d"]] else d_fix)
+}
+pred <- function(p, x) ll4(x, p$b, p$c, p$d, p$e)
+sa <- sm[sm$dose_b == 0, ]; sb <- sm[sm$dose_a == 0, ]
+fa <- ll4_fit(sa$dose_a, sa$e); fb <- ll4_fit(sb$dose_b, sb$e)
+obs <- function(a, b) mm$e[mm$dose_a == a & mm$dose_b == b]
+inv <- function(p, y) {
+  lo <- min(p$c, p$d); hi <- max(p$c, p$d)
+  if (!(y > lo && y < hi)) return(NA_real_)
+  p$e * ((p$d - y) / (y - p$c))^(1 / p$b)
+}
+rows <- list()
+fit_along_a <- list(); fit_along_b <- list()
+for (b in db[-1]) {
+  xa <- da[-1]; y <- sapply(xa, obs, b = b)
+  p <- ll4_fit(xa, y, c_fix = pred(fb, b), d_fix = 1)
+  fit_along_a[[as.character(b)]] <- setNames(pred(p, xa), xa)
+}
+for (a in da[-1]) {
+  xb <- db[-1]; y <- sapply(xb, obs, a = a)
+  p <- ll4_fit(xb, y, c_fix = pred(fa, a), d_fix = 1)
+  fit_along_b[[as.character(a)]] <- setNames(pred(p, xb), xb)
+}
+for (a in da[-1]) for (b in db[-1]) {
+  e_a <- obs(a, 0); e_b <- obs(0, b); o <- obs(a, b)
+  lo <- max(min(fa$c, fa$d), min(fb$c, fb$d)); hi <- min(max(fa$c, fa$d), max(fb$c, fb$d))
+  g <- function(y) a / inv(fa, y) + b / inv(fb, y) - 1
+  eps <- (hi - lo) * 1e-12
+  y_l <- if (lo < hi && g(lo + eps) * g(hi - eps) < 0)
+    uniroot(g, c(lo + eps, hi - eps), tol = 1e-14)$root else NA_real_
+  za <- pred(fa, a); zb <- pred(fb, b)
+  fitted <- (fit_along_a[[as.character(b)]][[as.character(a)]] +
+               fit_along_b[[as.character(a)]][[as.character(b)]]) / 2
+  rows[[length(rows) + 1]] <- data.frame(
+    a = a, b = b, observed = o, bliss_expected = e_a + e_b - e_a * e_b,
+    hsa_expected = max(e_a, e_b), loewe_expected = y_l, zip_observed = fitted,
+    zip_expected = za + zb - za * zb)
+}
+write_out(do.call(rbind, rows), "synergy_ref.csv")
 writeLines(R.version.string, file.path(out, "R_VERSION.txt"))

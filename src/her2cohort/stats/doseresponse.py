@@ -18,15 +18,25 @@ regression start) and the checks that make a failed or unidentified fit say so i
 raising.  The optimiser works on ``(b, c, d, log e)``; standard errors are those of ``nls``:
 ``vcov = sigma^2 (J'J)^-1`` with ``sigma^2 = RSS / (n - p)`` at the optimum, transformed to
 ``e`` by the (exact, at the optimum) Jacobian of the reparametrisation, ``se_e = e * se_log_e``.
+(drc's ``summary`` works from the Hessian of the RSS as its optimiser returns it rather than
+from J'J, so its standard errors can differ slightly from nls's and these; the estimates agree.)
+Search region: |b| <= 30, log e within three decades beyond the tested positive doses, the
+asymptotes within the response range widened by five ranges plus one; a parameter that ends
+on a bound makes the fit ``converged=False`` with the reason in ``message``.
 
 Checked against R in ``tests/test_doseresponse.py``: base R ``nls`` with ``SSfpl`` on log
 concentration and ``nls`` with the LL.4 formula itself (script ``tests/r/doseresponse.R``,
 output ``tests/fixtures/r/doseresponse/``), relative difference <= 5e-7 on parameters, SEs, RSS
 and the shared-IC50 F test (``anova(reduced, full)``); and against drc's published ryegrass fit.
 
-Why own code rather than a package: scipy has the optimiser but no dose-response layer; the
-Python dose-response packages seen (e.g. ``drc``-like ports) do not give nls-identical SEs, the
-extra-sum-of-squares test or bounded, never-raising fits.
+Why own code rather than a package: scipy supplies the optimiser and the distributions; the
+dose-response layer on top (drc's parametrisation, a self-start, nls-style standard errors,
+bounded fits that never raise, the extra-sum-of-squares test, the read-outs) is not in scipy or
+statsmodels and is short, so it is written here and checked against R rather than adding a
+dependency.
+
+Also here: growth-rate inhibition (GR) values and metrics (Hafner et al. 2016), with the GR curve
+fitted by the same LL.4 code (upper asymptote fixed at 1).
 
 No I/O; numpy/scipy/pandas only.
 """
@@ -56,9 +66,13 @@ __all__ = [
     "auc",
     "aac",
     "emax",
+    "fit_groups",
     "fit_table",
     "shared_ic50_test",
     "ic50_ratio",
+    "GR_FLAT_TEST",
+    "gr_values",
+    "gr_metrics",
 ]
 
 CI_METHOD_LOG = "delta method on log IC50, t(df_resid)"
@@ -564,26 +578,45 @@ def _as_list(by) -> list[str]:
     return [by] if isinstance(by, str) else list(by)
 
 
+def fit_groups(df: pd.DataFrame, *, conc: str, resp: str,
+               by: str | Sequence[str] | None) -> dict[tuple, LL4Fit]:
+    """One :func:`fit_ll4` per group of ``by`` (keys: tuples of the group values, ``()``
+    without ``by``), e.g. for drawing the fitted curves.  Non-numeric values become missing and
+    are counted in the fit's ``message``."""
+    keys = _as_list(by)
+    groups = df.groupby(keys, sort=True, dropna=False) if keys else [((), df)]
+    out: dict[tuple, LL4Fit] = {}
+    for key, g in groups:
+        key = key if isinstance(key, tuple) else (key,)
+        out[key] = fit_ll4(pd.to_numeric(g[conc], errors="coerce").to_numpy(float),
+                           pd.to_numeric(g[resp], errors="coerce").to_numpy(float))
+    return out
+
+
 def fit_table(df: pd.DataFrame, *, conc: str, resp: str, by: str | Sequence[str],
-              level: float = 0.95, ci_scale: str = "log") -> pd.DataFrame:
+              level: float = 0.95, ci_scale: str = "log",
+              fits: dict[tuple, LL4Fit] | None = None) -> pd.DataFrame:
     """One LL.4 fit per group of ``by``: slope, asymptotes, relative IC50 with its delta-method
     CI (``ci_method``), absolute IC50 (or why not), AUC/AAC over the group's tested range
     (lowest positive to highest concentration), Emax at the highest dose.
 
     The relative IC50 and its CI are NaN for a fit that is not trusted (``converged`` False;
     ``note`` says why); AUC, AAC and Emax are read off whatever curve the fit produced.
+    ``fits`` (from :func:`fit_groups` on the same arguments) avoids fitting twice.
     """
     keys = _as_list(by)
     method = CI_METHOD_LOG if ci_scale == "log" else CI_METHOD_LINEAR
+    if fits is None:
+        fits = fit_groups(df, conc=conc, resp=resp, by=keys)
     rows = []
     groups = df.groupby(keys, sort=True, dropna=False) if keys else [((), df)]
     for key, g in groups:
         key = key if isinstance(key, tuple) else (key,)
-        fit = fit_ll4(g[conc].to_numpy(float), g[resp].to_numpy(float))
-        x = g[conc].to_numpy(float)
+        fit = fits[key]
+        x = pd.to_numeric(g[conc], errors="coerce").to_numpy(float)
         pos = x[np.isfinite(x) & (x > 0)]
         cmin = float(pos.min()) if pos.size else math.nan
-        cmax = float(np.nanmax(x)) if x.size else math.nan
+        cmax = float(np.nanmax(x)) if pos.size else math.nan
         lo, hi = ic50_ci(fit, level, scale=ci_scale) if fit.converged else (math.nan, math.nan)
         abs_v, abs_note = absolute_ic50_note(fit, cmin, cmax) if pos.size else (None, "no doses")
         ok = fit.converged
@@ -735,4 +768,80 @@ def ic50_ratio(fit_a: LL4Fit, fit_b: LL4Fit, level: float = 0.95) -> dict:
     z = float(stats.norm.ppf(0.5 + level / 2))
     out.update(ratio=math.exp(lr), lo=math.exp(lr - z * se), hi=math.exp(lr + z * se),
                log_ratio_se=se, p=float(2 * stats.norm.sf(abs(lr) / se)) if se > 0 else math.nan)
+    return out
+
+
+# --------------------------------------------------------------------------- GR metrics
+GR_FLAT_TEST = "extra-sum-of-squares F test, sigmoid vs flat GR curve"
+
+
+def gr_values(x, x0, x_ctrl) -> np.ndarray:
+    """Growth-rate inhibition values (Hafner, Niepel, Chung & Sorger 2016, Nat Methods
+    13:521-527): ``GR = 2 ** (log2(x / x0) / log2(x_ctrl / x0)) - 1`` with ``x`` the treated
+    signal, ``x0`` the time-zero signal and ``x_ctrl`` the untreated control at the end.  As the
+    authors' gr50 tools (github.com/datarail/gr_metrics), ratios below 1e-6 are floored at 1e-6
+    (no log of 0 or of a negative).  Vectorised; NaN where an input is missing or the control
+    did not grow (x_ctrl = x0)."""
+    x, x0, xc = (np.asarray(v, dtype=float) for v in (x, x0, x_ctrl))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        num = np.log2(np.maximum(x / x0, 1e-6))
+        den = np.log2(np.maximum(xc / x0, 1e-6))
+        out = np.power(2.0, num / den) - 1.0
+    return np.where(np.isfinite(out) & (den != 0), out, np.nan)
+
+
+def gr_metrics(conc, gr, *, alpha: float = 0.05) -> dict:
+    """GR metrics of one GR dose-response curve (Hafner et al. 2016).
+
+    The GR values are fitted by ``GR(c) = GRinf + (1 - GRinf) / (1 + (c / GEC50) ** h_GR)``,
+    i.e. LL.4 with the upper asymptote fixed at 1 (:func:`fit_ll4` with ``upper=1``; least
+    squares, where the gr50 tools use a bounded L-BFGS-B minimisation).  An F test of that
+    sigmoid against a flat line (``GR_FLAT_TEST``, df 2 and n - 3) decides as in the gr50
+    tools: when ``p > alpha`` (or the fit fails) the curve is flat, ``GRinf`` is the mean GR,
+    ``GEC50``/``h_GR`` are NaN.  ``GR50``: where the fitted curve crosses 0.5 inside the tested
+    range, else NaN with ``GR50_note`` "> highest dose" / "< lowest dose" (never extrapolated;
+    the gr50 tools extrapolate).  ``GRmax``: the lower of the mean GR at the two highest
+    concentrations (the gr50 tools' robust minimum); ``GR_AOC``: trapezoid area of ``1 - GR``
+    (means per concentration) over log10 concentration divided by the log10 range.
+    """
+    x = np.asarray(pd.to_numeric(pd.Series(np.ravel(conc)), errors="coerce"), float)
+    y = np.asarray(pd.to_numeric(pd.Series(np.ravel(gr)), errors="coerce"), float)
+    ok = np.isfinite(x) & np.isfinite(y) & (x > 0)
+    out = {"GR50": math.nan, "GR50_note": "", "GRmax": math.nan, "GR_AOC": math.nan,
+           "GEC50": math.nan, "GRinf": math.nan, "h_GR": math.nan, "F": math.nan,
+           "p": math.nan, "test": GR_FLAT_TEST, "flat": False, "n": int(ok.sum()),
+           "converged": False, "note": ""}
+    notes = []
+    if (~ok).any():
+        notes.append(f"{int((~ok).sum())} point(s) with missing or non-positive concentration "
+                     "or missing GR left out")
+    x, y = x[ok], y[ok]
+    if np.unique(x).size < 2:
+        out["note"] = "; ".join(notes + ["fewer than 2 concentrations"])
+        return out
+    means = pd.Series(y).groupby(x).mean()
+    lc = np.log10(means.index.to_numpy(float))
+    out["GRmax"] = float(means.iloc[-2:].min())
+    out["GR_AOC"] = float(np.trapezoid(1.0 - means.to_numpy(), lc) / (lc[-1] - lc[0]))
+    fit = fit_ll4(x, y, upper=1.0)
+    rss_flat = float(np.sum((y - y.mean()) ** 2))
+    df2 = x.size - 3
+    if fit.has_curve and df2 > 0 and np.isfinite(fit.rss) and fit.rss > 0:
+        out["F"] = float(((rss_flat - fit.rss) / 2) / (fit.rss / df2))
+        out["p"] = float(stats.f.sf(out["F"], 2, df2))
+    flat = not fit.converged or not (out["p"] <= alpha)
+    out["flat"] = bool(flat)
+    cmin, cmax = float(x.min()), float(x.max())
+    if flat:
+        out["GRinf"] = float(y.mean())
+        out["GR50_note"] = "> highest dose" if y.mean() > 0.5 else "< lowest dose"
+        notes.append("flat GR curve (sigmoid not better than a flat line at alpha "
+                     f"{alpha:g}" + ("" if fit.converged else f"; fit: {fit.message}") + ")")
+        out["converged"] = bool(fit.converged)
+    else:
+        out.update(GEC50=fit.e, GRinf=fit.c, h_GR=fit.b, converged=True)
+        v, note = absolute_ic50_note(fit, cmin, cmax)
+        out["GR50"] = math.nan if v is None else v
+        out["GR50_note"] = note
+    out["note"] = "; ".join(notes)
     return out

@@ -39,11 +39,20 @@ formulas follow Yadav et al. 2015):
   (``CalculateZIP``).  Where a row/column fit fails, its observed responses are used (as
   SynergyFinder does) and ``note`` says so.
 
-Why own code: the ``synergy`` PyPI package (Wooten et al.) implements these models but its ZIP
-fits a different surface (no fixed asymptotes per row/column) and its Loewe has several modes;
-SynergyFinder is R-only with drc.  The formulas are short and are checked here on constructed
-data with known answers (tests/test_synergy.py): Bliss-independent data give Bliss and ZIP
-delta 0, a drug combined with itself gives Loewe delta 0, HSA-exact data give HSA delta 0.
+Single-agent curves are fitted to the wells (replicates kept; SynergyFinder fits the matrix of
+replicate means and falls back to drc's L.4 when LL.4 warns: the same estimates when every dose
+has the same number of replicates).
+
+Why own code: the ``synergy`` PyPI package (D. J. Wooten; read:
+src/synergy/combination/zero_interaction_potency.py) differs from the published ZIP as
+SynergyFinder computes it: by default it leaves the maximal effect of every row/column curve
+free (only its ``synergyfinder=True`` option fixes it), fits those curves including the dose-0
+well, uses one E0 (the mean of the two single-agent fits) in the reference, and works on the viability scale with
+``delta = reference - fit``; it would also be a new GPL dependency.  SynergyFinder itself is
+R-only (with drc).  The formulas are short; they are checked here on constructed data with
+known answers (tests/test_synergy.py: Bliss-independent data give Bliss and ZIP delta 0, a drug
+combined with itself gives Loewe delta 0, HSA-exact data give HSA delta 0) and against a base-R
+transcription of the same definitions (tests/r/doseresponse.R, synergy_ref.csv, 5e-7).
 
 No I/O.  Vectorised over dose pairs; loops only over the rows/columns of one matrix for ZIP.
 """

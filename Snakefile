@@ -26,6 +26,8 @@ include: "workflow/rules/provenance.smk"
 include: "workflow/rules/sensitivity.smk"
 include: "workflow/rules/sensitivity_table.smk"
 include: "workflow/rules/summary.smk"
+include: "workflow/rules/invitro_plates.smk"
+include: "workflow/rules/invitro_fit.smk"
 
 
 onsuccess:

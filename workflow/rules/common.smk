@@ -10,6 +10,7 @@ from her2cohort.stages.params import (
     analyses,
     code_version,
     config_problems,
+    invitro_on,
     rule_params,
 )
 from her2cohort.stages.provenance import git_state
@@ -155,6 +156,43 @@ def pcr_dose_figures(ext):
     )
 
 
+def invitro_files():
+    """Plate-reader files, plate maps and long tables of the in-vitro arm (a changed file
+    reruns it); a missing one is reported by the stage itself."""
+    files = []
+    for spec in (config.get("invitro") or {}).get("inputs") or []:
+        files += [spec[k] for k in ("file", "map") if isinstance(spec.get(k), str)]
+    return [f for f in files if os.path.isfile(f)]
+
+
+def invitro_summary(wildcards=None):
+    """The in-vitro numbers the Results text reports, when the in-vitro arm runs."""
+    return [R("invitro/summary.json")] if invitro_on(config) else []
+
+
+def invitro_targets():
+    """Outputs of the in-vitro arm (config ``analyses: invitro:``)."""
+    if not invitro_on(config):
+        return []
+    tables = [
+        "invitro_plate_qc",
+        "invitro_ic50",
+        "invitro_comparisons",
+        "invitro_synergy",
+    ]
+    figures = ["invitro_plate_qc", "invitro_dose_response", "invitro_synergy"]
+    return (
+        [R(f"tables/{t}.{ext}") for t in tables for ext in ("csv", "docx", "html")]
+        + [R(f"figures/{f}.{ext}") for f in figures for ext in ("png", "pdf")]
+        + [
+            R("tables/invitro_wells.csv"),
+            R("tables/invitro_wells_accounting.html"),
+            R("qc/invitro_problems.csv"),
+            R("invitro/summary.json"),
+        ]
+    )
+
+
 def analysis_targets():
     """Outputs of the enabled analyses (config ``analyses:``)."""
     on = analyses(config)
@@ -195,4 +233,4 @@ def analysis_targets():
                 R(f"tables/{e}_cox.csv"),
                 R(f"figures/{e}_km.png"),
             ]
-    return targets
+    return targets + invitro_targets()

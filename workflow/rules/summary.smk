@@ -4,6 +4,7 @@ rule summary:
         in_flow=R("tables/flow.csv"),
         in_analysis=P("analysis.parquet"),
         in_followup=followup_tables,
+        in_invitro=invitro_summary,
     output:
         out_json=R("summary.json"),
         out_md=report(

@@ -17,7 +17,8 @@ import sys
 
 STAGES = ("ingest", "validate", "derive", "cohort", "table1", "response", "her2_loss",
           "survival",
-          "run_config", "provenance", "sensitivity", "sensitivity_table", "summary")
+          "run_config", "provenance", "sensitivity", "sensitivity_table", "summary",
+          "invitro_plates", "invitro_fit")
 
 
 def run(stage: str, **kwargs) -> int:

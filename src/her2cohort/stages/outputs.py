@@ -51,6 +51,11 @@ def stale_outputs(results_dir: str | Path, endpoints: list[str], variants: list[
                 stale.append(f)
             elif not analyses.get("table1", True) and f.name.startswith("table1."):
                 stale.append(f)
+            elif not analyses.get("invitro", True) and f.name.startswith("invitro_"):
+                stale.append(f)
+    if not analyses.get("invitro", True):  # the in-vitro arm switched off
+        stale += [f for f in (res / "invitro/summary.json", res / "qc/invitro_problems.csv")
+                  if f.is_file()]
     sens = res / "sensitivity"
     if sens.is_dir():
         stale += [f for f in sorted(sens.glob("*.csv")) if f.stem not in variants]
@@ -62,12 +67,12 @@ def stale_outputs(results_dir: str | Path, endpoints: list[str], variants: list[
 
 def remove_stale_outputs(config: dict) -> list[Path]:
     """Remove (and name) what :func:`stale_outputs` finds for ``config``."""
-    from .params import analyses
+    from .params import analyses, invitro_on
 
     variants = ["main", *((config.get("sensitivity") or {}).get("variants") or {})]
     eps = list((config.get("study") or {}).get("endpoints") or {})
     gone = stale_outputs(config.get("results_dir", "results"), eps, variants,
-                         analyses(config))
+                         {**analyses(config), "invitro": invitro_on(config)})
     for f in gone:
         f.unlink(missing_ok=True)
     if gone:

@@ -142,6 +142,27 @@ _SPEC: dict[str, dict[str, Any]] = {
         "descriptions": None,
         "simulated": ("study", "simulated"),
     },
+    "invitro_plates": {
+        "inputs": (("invitro", "inputs"), []),
+        "unit": (("invitro", "unit"), "nM"),
+        "molar_mass": (("invitro", "molar_mass_g_per_mol"), {}),
+        "controls": (("invitro", "controls"), {}),
+        "lines": (("invitro", "lines"), {}),
+        "qc": (("invitro", "qc"), {}),
+        "simulated": ("study", "simulated"),
+        "page": (("tables", "page"), "A4"),
+    },
+    "invitro_fit": {
+        "unit": (("invitro", "unit"), "nM"),
+        "lines": (("invitro", "lines"), {}),
+        "drugs": (("invitro", "drugs"), {}),
+        "combinations": (("invitro", "combinations"), []),
+        "ci_level": (("invitro", "ci_level"), 0.95),
+        "groups": None,
+        "simulated": ("study", "simulated"),
+        "page": (("tables", "page"), "A4"),
+        "orientation": (("tables", "orientation"), "portrait"),
+    },
 }
 
 ANALYSES = ("table1", "pcr", "her2_loss", "survival")
@@ -164,6 +185,13 @@ def analyses(cfg: dict) -> dict[str, bool]:
     if "dfs" in given:  # older configs
         given.setdefault("survival", given["dfs"])
     return {a: bool(given.get(a, True)) for a in ANALYSES}
+
+
+def invitro_on(cfg: dict) -> bool:
+    """Whether the in-vitro arm runs (config ``analyses.invitro``; off by default). Kept out
+    of :func:`analyses`: the clinical analyses each centre's data support are listed from
+    that, and no centre's clinical file holds plates."""
+    return bool((cfg.get("analyses") or {}).get("invitro", False))
 
 
 def groups_of(cfg: dict) -> dict:

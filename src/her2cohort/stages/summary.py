@@ -464,7 +464,7 @@ def _from_data(in_analysis, defn, groups: dict, criteria) -> tuple[bool, bool, d
 def main(*, in_headline, in_flow, in_followup=None, out_json, out_md, study, simulated=None,
          pcr_definition=None, her2_guideline=None, her2_classified=False,
          her2_as_recorded=False, endpoint_definitions=None, groups=None, title=None,
-         in_analysis=None, criteria=()) -> None:
+         in_analysis=None, criteria=(), in_invitro=None) -> None:
     """``study``: the config's ``study:`` section; ``groups`` and ``title`` are taken from it
     when not given (older callers pass them). With ``in_analysis`` (the analysed patients),
     the HER2 wording and the endpoint definitions follow the data."""
@@ -502,6 +502,9 @@ def main(*, in_headline, in_flow, in_followup=None, out_json, out_md, study, sim
                "hedging": w.HEDGING_RULE}
     doc = {"study": title or defn.title, "simulated": simulated, "groups": labels,
            "choices": choices, "flow": flow_d, "followup": followup, "estimates": est}
+    invitro = _invitro(in_invitro)
+    if invitro is not None:  # the in-vitro arm (analyses: invitro), its own numbers
+        doc["invitro"] = invitro
     Path(out_json).parent.mkdir(parents=True, exist_ok=True)
     with open(out_json, "w", encoding="utf-8", newline="\n") as fh:
         json.dump(doc, fh, indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False)
@@ -510,5 +513,20 @@ def main(*, in_headline, in_flow, in_followup=None, out_json, out_md, study, sim
                       pcr_definition=pcr_definition, her2_guideline=her2_guideline,
                       her2_classified=her2_classified, her2_as_recorded=her2_as_recorded,
                       endpoint_definitions=endpoint_definitions, simulated=simulated)
+    if invitro is not None:
+        from .invitro_fit import results_paragraph
+
+        text += "\n## In vitro\n\n" + results_paragraph(invitro) + "\n"
     Path(out_md).write_text(text, encoding="utf-8", newline="\n")
     print(text)
+
+
+def _invitro(path) -> dict | None:
+    """The in-vitro summary (``invitro/summary.json`` of rule invitro_fit), if given."""
+    import json
+
+    paths = [path] if isinstance(path, str) else list(path or [])
+    if not paths:
+        return None
+    with open(paths[0], encoding="utf-8") as fh:
+        return json.load(fh)

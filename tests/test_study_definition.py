@@ -42,7 +42,7 @@ def test_keys_left_out_take_the_schema_defaults(tmp_path):
     cfg = load_config(_minimal(tmp_path))
     # documented defaults (config/README.md), not "off"
     assert cfg["analyses"] == {"table1": True, "pcr": True, "her2_loss": True,
-                               "survival": True}
+                               "survival": True, "invitro": False}
     assert cfg["pcr"]["test"] == "auto" and cfg["pcr"]["ci"] == "wilson"
     assert cfg["pcr"]["models"]["covariates"] == ["hr_status", "ct", "cn", "ki67_group",
                                                   "grade"]

@@ -37,6 +37,12 @@ import pandas as pd
 
 from .problems import Problem
 
+
+def LabProblem(*args, **kwargs) -> Problem:  # noqa: N802 (a Problem of the lab's files)
+    """A problem of a plate file: its values are the lab's (concentrations, readings, well
+    names), no patient's, so results/ and logs/ show them as they are (kind "lab")."""
+    return Problem(*args, kind="lab", **kwargs)
+
 __all__ = [
     "CANONICAL",
     "CONTENTS",
@@ -175,7 +181,7 @@ def read_grid(path: str | Path, *, plate_id: str | None = None,
     try:
         raw = Path(path).read_bytes()
     except OSError as e:
-        return pd.DataFrame(), [Problem(label, None, None, None, None, "file_missing",
+        return pd.DataFrame(), [LabProblem(label, None, None, None, None, "file_missing",
                                         f"the plate-reader file cannot be read ({e.strerror})")]
     for enc in ("utf-8-sig", "utf-16", "latin-1"):
         try:
@@ -211,7 +217,7 @@ def read_grid(path: str | Path, *, plate_id: str | None = None,
             lab = row_cells[start - 1].strip().upper() if start >= 1 and len(row_cells) >= start \
                 else ""
             if lab != _ROWS[r]:
-                problems.append(Problem(
+                problems.append(LabProblem(
                     label, j + 1, None, None, lab or None, "grid_malformed",
                     f"plate {plate}: expected the row labelled {_ROWS[r]} of a "
                     f"{nrow} x {ncol} block here (block header on line {i + 1}); found "
@@ -224,7 +230,7 @@ def read_grid(path: str | Path, *, plate_id: str | None = None,
                              "signal_raw": v.strip(), "format": nrow * ncol})
         i += 1 + nrow
     if n_block == 0:
-        problems.append(Problem(
+        problems.append(LabProblem(
             label, None, None, None, None, "no_plate_block",
             "no plate block found: expected a row labelled 1 .. 12 (or 1 .. 24) followed by "
             "rows labelled A .. H (or A .. P), as a plate reader exports them"))
@@ -248,10 +254,10 @@ def _read_table(path: str | Path, label: str, sheet: Any = None) -> tuple[pd.Dat
             df = pd.read_csv(p, sep=sep, dtype=str, keep_default_na=False,
                              encoding="utf-8-sig")
     except OSError as e:
-        return None, [Problem(label, None, None, None, None, "file_missing",
+        return None, [LabProblem(label, None, None, None, None, "file_missing",
                               f"the file cannot be read ({e.strerror})")]
     except Exception as e:  # noqa: BLE001 - any parser error is reported with its words
-        return None, [Problem(label, None, None, None, None, "file_parse",
+        return None, [LabProblem(label, None, None, None, None, "file_parse",
                               f"the file cannot be parsed as a table ({e})")]
     df.columns = [str(c).strip() for c in df.columns]
     df["line_no"] = np.arange(2, len(df) + 2)
@@ -263,7 +269,7 @@ def _rename(df: pd.DataFrame, columns: dict | None, label: str,
     columns = {str(k): str(v) for k, v in (columns or {}).items()}
     ren = {v: k for k, v in columns.items() if v in df.columns}
     df = df.rename(columns=ren)
-    problems = [Problem(label, None, None, columns.get(c, c), None, "column_missing",
+    problems = [LabProblem(label, None, None, columns.get(c, c), None, "column_missing",
                         f"column '{columns.get(c, c)}' (the {c}) is not in the file; columns "
                         f"found: {', '.join(map(str, df.columns.drop('line_no')))}")
                 for c in required if c not in df.columns]
@@ -284,7 +290,7 @@ def _problems(df: pd.DataFrame, mask: pd.Series, rule: str, column: str | None,
                                                                          index=sub.index)
     text = _where(sub) + ": " + msg.astype(str)
     vals = sub[value_col].astype(str).tolist() if value_col else [None] * len(sub)
-    return [Problem(f, int(r), None, column, v, rule, t) for f, r, v, t in
+    return [LabProblem(f, int(r), None, column, v, rule, t) for f, r, v, t in
             zip(sub["file"], sub["line_no"], vals, text, strict=True)]
 
 
@@ -493,13 +499,13 @@ def _join(grid: pd.DataFrame, mp: pd.DataFrame, spec: dict, unit: str) -> tuple[
     map_plates = list(dict.fromkeys(mp["plate"]))
     for p in read_plates_:
         if p not in map_plates:
-            problems.append(Problem(spec["file"], None, None, None, p, "plate_not_in_map",
+            problems.append(LabProblem(spec["file"], None, None, None, p, "plate_not_in_map",
                                     f"plate {p}: the reader file has this plate but the plate "
                                     f"map {spec['map']} does not (map plates: "
                                     f"{', '.join(map_plates[:12])})"))
     for p in map_plates:
         if p not in read_plates_:
-            problems.append(Problem(spec["map"], None, None, "plate", p, "map_plate_not_read",
+            problems.append(LabProblem(spec["map"], None, None, "plate", p, "map_plate_not_read",
                                     f"plate {p}: the plate map names this plate but the reader "
                                     f"file {spec['file']} has no block for it (plates read: "
                                     f"{', '.join(read_plates_[:12])})"))
@@ -541,7 +547,7 @@ def _controls(wells: pd.DataFrame) -> list[Problem]:
         if not ({"blank", "kill"} & contents):
             missing.append("blank or kill")
         if missing and "sample" in contents:
-            out.append(Problem(first[plate], None, None, None, None, "controls_missing",
+            out.append(LabProblem(first[plate], None, None, None, None, "controls_missing",
                                f"plate {plate}: no {' and no '.join(missing)} wells; each "
                                "plate needs vehicle wells (100% viability) and blank or kill "
                                "wells (0%) to be normalised"))

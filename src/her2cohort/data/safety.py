@@ -216,13 +216,14 @@ def value_for_files(value: str, kind: str) -> str:
     ``kind``: ``id`` (never shown), ``date`` (shape), ``number`` (shown when it reads as a
     number of at most 12 characters, else shape), ``marker`` (a missing-value marker, shown),
     ``code`` (shown when a short code, else shape), ``config`` (a value from the mapping or
-    config, shown), ``""`` (unknown: as ``code``)."""
+    config, shown), ``lab`` (a value of an in-vitro plate file: no patient's, shown),
+    ``""`` (unknown: as ``code``)."""
     value = str(value)
     if kind == "id":
         return "[identifier]"
     if looks_like_date(value):  # a date, even from the mapping (a sentinel): its shape
         return shown_shape(value)
-    if kind in ("marker", "config"):
+    if kind in ("marker", "config", "lab"):
         return show(value)
     if kind == "number" and len(value) <= 12 and NUMBERISH.fullmatch(value.strip()):
         return value
@@ -242,8 +243,8 @@ def value_for_console(value: str, kind: str) -> str:
         return "[identifier]"
     if kind == "date" or looks_like_date(value):
         return shown_shape(value)
-    if kind != "config" and (looks_sensitive(value) or (kind in ("code", "") and
-                                                        mrn_like(value))):
+    if kind not in ("config", "lab") and (
+            looks_sensitive(value) or (kind in ("code", "") and mrn_like(value))):
         return shown_shape(value)
     if kind != "number" and sum(c.isdigit() for c in value) >= 6:  # a phone number, an ID
         return shown_shape(value)

@@ -27,7 +27,7 @@ R_SCRIPT = HERE / "r" / "doseresponse.R"
 REL = 5e-7
 
 PARAMS = pd.read_csv(FIX / "params.csv")
-FTEST = pd.read_csv(FIX / "ftest.csv")
+FTEST = pd.read_csv(FIX / "ftest.csv", keep_default_na=False, na_values=["NA"])
 CI = pd.read_csv(FIX / "ci.csv")
 
 # drc's ryegrass data set (Inderjit, Streibig & Olofsdotter 2002, Physiologia Plantarum
@@ -155,17 +155,56 @@ def test_ryegrass_published_drc_fit():
 
 
 # --------------------------------------------------------------------------- F test vs R
-@pytest.mark.parametrize("pair", ["shift", "same"])
+@pytest.mark.parametrize("pair", ["shift", "same", "three", "tenfold"])
 def test_shared_ic50_test_matches_r_anova(pair):
-    d = _data("twogroups")
+    """Two groups (shift, same), three groups (three) and IC50s ten-fold apart (tenfold: the
+    reduced model has no finite optimum, R's nls on it fails with a singular gradient, the
+    old code here reported no test; the reference is the infimum, group B as the straight-line
+    limit, fitted in R by lm + nls)."""
+    d = pd.concat([_data("twogroups"), _data("moregroups")], ignore_index=True)
     d = d[d["pair"] == pair]
     res = dr.shared_ic50_test(d, conc="conc", resp="resp", group="group")
     ref = FTEST[FTEST["pair"] == pair].iloc[0]
     assert res["test"] == dr.SHARED_IC50_TEST == "extra-sum-of-squares F test (shared IC50)"
-    assert (res["df1"], res["df2"]) == (ref["df1"], ref["df2"]) == (1, 40)
+    assert (res["df1"], res["df2"]) == (ref["df1"], ref["df2"])
+    assert (res["df1"], res["df2"]) == {"three": (2, 78), "tenfold": (1, 52)}.get(pair, (1, 40))
     close([res["F"], res["p"], res["rss_full"], res["rss_reduced"], res["shared_ic50"]],
           [ref["F"], ref["p"], ref["rss_full"], ref["rss_reduced"], ref["shared_e"]])
-    assert res["note"] == ""
+    limit = "" if pd.isna(ref["reduced_limit"]) else ref["reduced_limit"]
+    assert res["reduced_limit"] == limit
+    if pair == "tenfold":
+        assert limit == "B" and ref["nls_reduced"].startswith("failed")
+        assert "no finite optimum" in res["note"] and "straight line in log dose" in res["note"]
+        assert res["p"] < 1e-20
+    else:
+        assert ref["nls_reduced"] == "converged"
+        assert res["note"] == ""
+
+
+def test_shared_ic50_test_line_limit_not_used_through_vehicle_doses():
+    """With vehicle wells (dose 0) in a group the straight-line limit is infinite there, so
+    that group is never replaced by it; the test still has a result and says which group was."""
+    d = _data("moregroups")
+    d = d[d["pair"] == "tenfold"]
+    veh = pd.DataFrame({"conc": 0.0, "resp": [1.0, 0.98, 1.02], "group": "B"})
+    res = dr.shared_ic50_test(pd.concat([d, veh]), conc="conc", resp="resp", group="group")
+    assert res["reduced_limit"] != "B" and np.isfinite(res["F"]) and res["p"] < 1e-20
+    both = pd.concat([d, veh, veh.assign(group="A")])
+    res = dr.shared_ic50_test(both, conc="conc", resp="resp", group="group")
+    assert res["reduced_limit"] == "" and np.isfinite(res["F"]) and res["note"] == ""
+
+
+def test_shared_ic50_test_names_ic50_beyond_tested_doses():
+    """SIMULATED: group B's IC50 (true 300, fitted about 620) lies beyond its doses (max 197);
+    its fit converges, so the test is made, and the note says the IC50 is extrapolated."""
+    x = np.repeat(0.01 * 3 ** np.arange(10.0), 3)
+    rng = np.random.default_rng(5)
+    rows = [pd.DataFrame({"conc": x, "resp": dr.ll4(x, b, c, 1.0, e)
+                          + rng.normal(0, 0.02, x.size), "group": g})
+            for g, b, c, e in (("B", 0.5, 0.1, 300.0), ("A", 1.0, 0.05, 0.5))]
+    res = dr.shared_ic50_test(pd.concat(rows), conc="conc", resp="resp", group="group")
+    assert "the IC50 of B" in res["note"] and "beyond its tested doses" in res["note"]
+    assert "the IC50 of A" not in res["note"] and np.isfinite(res["p"])
 
 
 def test_shared_ic50_test_detects_shift_only():
@@ -183,7 +222,7 @@ def test_shared_ic50_test_bad_input_says_why():
     flat = d[d["pair"] == "same"].copy()
     flat.loc[flat["group"] == "D", "resp"] = 1.0
     res = dr.shared_ic50_test(flat, conc="conc", resp="resp", group="group")
-    assert math.isnan(res["F"]) and "did not converge for D" in res["note"]
+    assert math.isnan(res["F"]) and "did not converge for D (flat" in res["note"]
 
 
 # --------------------------------------------------------------------------- ratio

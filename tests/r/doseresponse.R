@@ -33,8 +33,12 @@
 # Results:
 #   params.csv     id, method (SSfpl | LL4 formula), param (b, c, d, e), estimate, se, rss,
 #                  df, sigma, and the raw SSfpl coefficients for method SSfpl
-#   ftest.csv      anova(reduced, full) for a shared xmid (= shared log IC50) across two groups,
-#                  separate A, B, scal: F, df1, df2, p, rss_full, rss_reduced, shared e
+#   moregroups.csv SIMULATED: three lines with close IC50s (case "three") and two lines with
+#                  IC50s ten-fold apart (case "tenfold"), 10 doses x 3 replicates; column pair
+#   ftest.csv      anova(reduced, full) for a shared xmid (= shared log IC50) across the groups,
+#                  separate A, B, scal: F, df1, df2, p, rss_full, rss_reduced, shared e, the
+#                  group refitted as the straight-line limit (reduced_limit) and whether nls
+#                  on the reduced model converged (nls_reduced); see "Two more cases" below
 #   fixed.csv      nls with c fixed at 0.1, and with c, d fixed at 0.1, 1 (standard data)
 #   synergy_ref.csv  Bliss, HSA, Loewe and ZIP on synergy_matrix.csv as
 #                  her2cohort.stats.synergy defines them, written out in base R
@@ -178,7 +182,67 @@ for (pr in c("shift", "same")) {
   a <- anova(red, full)
   ft[[pr]] <- data.frame(pair = pr, F = a$`F value`[2], df1 = a$Df[2], df2 = a$`Res.Df`[2],
                          p = a$`Pr(>F)`[2], rss_full = deviance(full),
-                         rss_reduced = deviance(red), shared_e = exp(coef(red)[["xmid"]]))
+                         rss_reduced = deviance(red), shared_e = exp(coef(red)[["xmid"]]),
+                         reduced_limit = "", nls_reduced = "converged")
+}
+
+# Two more cases (data moregroups.csv, SIMULATED, 10 doses 3-fold from 0.005 x 3 replicates as
+# the demo plates): "three" = three lines, e = 0.25, 0.4, 0.6 (finite shared-IC50 optimum;
+# anova(reduced, full) as above); "tenfold" = e = 0.3 vs 3 (ratio 10, as T-DXd on the demo's
+# SK-BR-3-like vs MDA-MB-453-like).  For "tenfold" the shared-IC50 model has no finite optimum:
+# with the IC50 held near 0.3 the best LL.4 curve for the e = 3 line is the limit b -> 0,
+# d - c -> infinity (b (d - c) finite), a straight line in log dose, and nls on the reduced
+# model stops without converging (recorded in nls_reduced).  The reference RSS_reduced is then
+# the infimum, reached by that limit: each candidate "group g is a straight line" is fitted
+# (lm(resp ~ log(conc)) for g, the other groups by nls with one shared xmid, or SSfpl alone
+# when one group is left; a candidate whose nls does not converge is skipped) and the smallest
+# RSS among the candidates and the converged reduced nls is taken; F and p by the extra-sum-of-squares formula (what anova() computes).
+set.seed(20261204)
+mg <- function(e, b, c, grp, case) cbind(sim(0.005 * 3^(0:9), 3, b, c, 1, e, 0.03),
+                                         group = grp, pair = case)
+moregroups <- rbind(mg(0.25, 1.3, 0.05, "A", "three"), mg(0.4, 1.1, 0.08, "B", "three"),
+                    mg(0.6, 1.4, 0.06, "C", "three"),
+                    mg(0.3, 1.4, 0.05, "A", "tenfold"), mg(3, 1.2, 0.09, "B", "tenfold"))
+write_out(moregroups, "moregroups.csv")
+fit_groups4 <- function(d, shared) {
+  d$g <- as.integer(factor(d$group))
+  if (length(unique(d$g)) == 1) return(fit_ssfpl(d, ctl_num))
+  st <- lapply(split(d, d$g), function(dd) coef(fit_ssfpl(dd, ctl_num)))
+  stm <- do.call(rbind, st)
+  nls(resp ~ grp4(lx, g, A, B, xmid, scal), data = d,
+      start = list(A = stm[, "A"], B = stm[, "B"],
+                   xmid = if (shared) mean(stm[, "xmid"]) else stm[, "xmid"],
+                   scal = stm[, "scal"]), control = ctl_grp)
+}
+for (pr in c("three", "tenfold")) {
+  d <- moregroups[moregroups$pair == pr, ]
+  d$lx <- log(d$conc)
+  full <- fit_groups4(d, shared = FALSE)
+  red <- tryCatch(fit_groups4(d, shared = TRUE), error = function(e) conditionMessage(e))
+  cand <- list()
+  if (!is.character(red)) cand[["none"]] <- list(rss = deviance(red),
+                                                 e = exp(coef(red)[["xmid"]]))
+  for (g in sort(unique(d$group))) {
+    rest <- d[d$group != g, ]
+    m <- tryCatch(fit_groups4(rest, shared = TRUE), error = function(e) NULL)
+    if (is.null(m)) next  # the others have no finite shared-IC50 optimum either: not a candidate
+    cand[[g]] <- list(rss = deviance(m) + deviance(lm(resp ~ lx, data = d[d$group == g, ])),
+                      e = exp(coef(m)[["xmid"]]))
+  }
+  best <- names(cand)[which.min(sapply(cand, `[[`, "rss"))]
+  G <- length(unique(d$group)); df1 <- G - 1; df2 <- df.residual(full)
+  rss_f <- deviance(full); rss_r <- cand[[best]]$rss
+  Fv <- ((rss_r - rss_f) / df1) / (rss_f / df2)
+  if (best == "none") {  # the same numbers as anova(reduced, full)
+    a <- anova(red, full)
+    stopifnot(abs(a$`F value`[2] / Fv - 1) < 1e-12)
+  }
+  ft[[pr]] <- data.frame(pair = pr, F = Fv, df1 = df1, df2 = df2,
+                         p = pf(Fv, df1, df2, lower.tail = FALSE), rss_full = rss_f,
+                         rss_reduced = rss_r, shared_e = cand[[best]]$e,
+                         reduced_limit = if (best == "none") "" else best,
+                         nls_reduced = if (is.character(red)) paste("failed:", red)
+                                       else "converged")
 }
 write_out(do.call(rbind, ft), "ftest.csv")
 

@@ -644,61 +644,155 @@ def fit_table(df: pd.DataFrame, *, conc: str, resp: str, by: str | Sequence[str]
 
 
 # --------------------------------------------------------------------------- comparisons
-def _fit_shared(logx, y, gidx, G, starts):
-    """Joint LS fit with separate b, c, d per group and one shared log e.
-    Parameter vector: [b_1..b_G, c_1..c_G, d_1..d_G, le]."""
-    def unpack(th):
-        return th[:G], th[G:2 * G], th[2 * G:3 * G], th[3 * G]
+#: shared log IC50 grid for the reduced fit's starting values (points across the search region)
+_N_LE_GRID = 61
+#: slopes tried at each grid point of the shared log IC50 (asymptotes solved exactly)
+_B_GRID = np.array([-8, -4, -2, -1, -0.5, -0.25, -0.1, 0.1, 0.25, 0.5, 1, 1.5, 2, 3, 4, 8, 16])
 
-    def resid(th):
-        b, c, d, le = unpack(th)
-        s, _, _ = _sig(logx, b[gidx], le)
-        return c[gidx] + (d[gidx] - c[gidx]) * s - y
 
+def _profile_rss(logx, y, les):
+    """For each log e in ``les``: the smallest RSS of one group's curve with e fixed there, over
+    a grid of slopes with the two asymptotes solved by linear least squares.  Returns
+    (rss (L,), b (L,), c (L,), d (L,))."""
+    LE, B = np.meshgrid(les, _B_GRID, indexing="ij")
+    u = logx[None, None, :] - LE[:, :, None]
+    with np.errstate(invalid="ignore"):
+        t = B[:, :, None] * u
+    t = np.where(np.isnan(t), 0.0, t)
+    s = special.expit(-t)
+    o = 1.0 - s
+    a11, a12, a22 = (o * o).sum(-1), (o * s).sum(-1), (s * s).sum(-1)
+    r1, r2 = (o * y).sum(-1), (s * y).sum(-1)
+    det = a11 * a22 - a12 * a12
+    ok = det > 1e-12 * np.maximum(a11 * a22, 1e-300)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cc = np.where(ok, (a22 * r1 - a12 * r2) / det, np.nan)
+        dd = np.where(ok, (a11 * r2 - a12 * r1) / det, np.nan)
+    rss = ((y - (cc[..., None] * o + dd[..., None] * s)) ** 2).sum(-1)
+    rss = np.where(np.isfinite(rss), rss, np.inf)
+    j = np.argmin(rss, axis=1)
+    i = np.arange(les.size)
+    return rss[i, j], B[i, j], cc[i, j], dd[i, j]
+
+
+def _fit_shared(logx, y, gidx, G, starts, line, lb_cd, ub_cd, lo_le, hi_le):
+    """Joint least-squares fit with one shared log e: groups with ``line[g]`` False follow
+    LL.4 with their own b, c, d; groups with ``line[g]`` True are the b -> 0 limit of LL.4 (a
+    straight line in log dose, ``c_g + d_g * log x``: intercept and slope, no b, no e).
+    Parameter vector ``[b_1..b_G, c_1..c_G, d_1..d_G, log e]`` (b of line groups unused).
+    Bounded trust-region fit (|b| <= B_MAX, asymptotes and log e as in :func:`fit_ll4`) from
+    each start, then the Gauss-Newton polish of :func:`fit_ll4`.  Returns a dict with the
+    parameters, RSS, optimiser status, which free parameters ended on a bound and nls'
+    relative offset over the parameters not on a bound."""
     n = y.size
     rows = np.arange(n)
+    lgrp = line[gidx]
+    finite = np.isfinite(logx)
+    lxz = np.where(finite, logx, 0.0)
+    free = np.concatenate([~line, np.ones(2 * G, bool), [True]])
+    lb_all = np.concatenate([np.full(G, -B_MAX), np.where(line, -np.inf, lb_cd),
+                             np.where(line, -np.inf, lb_cd), [lo_le]])
+    ub_all = np.concatenate([np.full(G, B_MAX), np.where(line, np.inf, ub_cd),
+                             np.where(line, np.inf, ub_cd), [hi_le]])
+    lb, ub = lb_all[free], ub_all[free]
 
-    def jac(th):
-        b, c, d, le = unpack(th)
-        J4, _ = _jac_cols(logx, b[gidx], c[gidx], d[gidx], le)
+    def full(th):
+        v = np.zeros(3 * G + 1)
+        v[free] = th
+        return v
+
+    def model(th):
+        v = full(th)
+        b, c, d, le = v[:G], v[G:2 * G], v[2 * G:3 * G], v[3 * G]
+        J4, f = _jac_cols(logx, b[gidx], c[gidx], d[gidx], le)
         J = np.zeros((n, 3 * G + 1))
         J[rows, gidx] = J4[:, 0]
         J[rows, G + gidx] = J4[:, 1]
         J[rows, 2 * G + gidx] = J4[:, 2]
         J[:, 3 * G] = J4[:, 3]
-        return J
+        # line groups: f = c + d log x
+        f = np.where(lgrp, c[gidx] + d[gidx] * lxz, f)
+        J[lgrp, :] = 0.0
+        J[rows[lgrp], G + gidx[lgrp]] = 1.0
+        J[rows[lgrp], 2 * G + gidx[lgrp]] = lxz[lgrp]
+        return f - y, J[:, free]
+
+    def resid(th):
+        return model(th)[0]
+
+    def jac(th):
+        return model(th)[1]
 
     best = None
-    for th0 in starts:
-        res = optimize.least_squares(resid, th0, jac=jac, method="lm", xtol=_TOL, ftol=_TOL,
-                                     gtol=_TOL, max_nfev=20 * _MAX_NFEV)
+    for st in starts:
+        with np.errstate(invalid="ignore"):  # inf - inf for the unbounded line parameters
+            pad = np.where(np.isfinite(ub - lb), 1e-9 * (ub - lb), 0.0)
+        th0 = np.clip(st[free], lb + pad, ub - pad)
+        if not np.all(np.isfinite(th0)):
+            continue
+        res = optimize.least_squares(resid, th0, jac=jac, bounds=(lb, ub), method="trf",
+                                     xtol=_TOL, ftol=_TOL, gtol=_TOL, max_nfev=4 * _MAX_NFEV,
+                                     x_scale="jac")
         if best is None or res.cost < best.cost:
             best = res
-    th = best.x
+    if best is None:
+        return None
+    th = best.x.copy()
     r = resid(th)
+    rss = float(r @ r)
     for _ in range(50):  # Gauss-Newton polish, as in fit_ll4
         step, *_ = np.linalg.lstsq(jac(th), -r, rcond=None)
-        r_new = resid(th + step)
-        if float(r_new @ r_new) > float(r @ r) * (1 + 1e-15):
+        new = th + step
+        if np.any(new < lb) or np.any(new > ub) or not np.all(np.isfinite(new)):
             break
-        th, r = th + step, r_new
-        if np.all(np.abs(step) <= 1e-14 * (np.abs(th) + 1e-12)):
+        r_new = resid(new)
+        rss_new = float(r_new @ r_new)
+        if rss_new > rss * (1 + 1e-15):
             break
-    return th, float(r @ r), best, _rel_offset(jac(th), r)
+        th, r, rss_prev, rss = new, r_new, rss, rss_new
+        if np.all(np.abs(step) <= 1e-14 * (np.abs(th) + 1e-12)) or rss_prev - rss <= 0:
+            break
+    v = full(th)
+    span = np.where(np.isfinite(ub - lb), ub - lb, np.inf)
+    at = (np.abs(th - lb) <= 1e-6 * span) | (np.abs(ub - th) <= 1e-6 * span)
+    at_full = np.zeros(3 * G + 1, bool)
+    at_full[free] = at
+    J = jac(th)
+    return {"b": v[:G], "c": v[G:2 * G], "d": v[2 * G:3 * G], "le": float(v[3 * G]),
+            "rss": float(r @ r), "status": best.status, "at": at_full,
+            "rel": _rel_offset(J[:, ~at], r), "line": line.copy()}
 
 
 def shared_ic50_test(df: pd.DataFrame, *, conc: str, resp: str, group: str) -> dict:
     """Extra-sum-of-squares F test of one IC50 shared by the groups of ``group``.
 
-    Full model: separate b, c, d, e per group (the sum of the separate fits' RSS).  Reduced:
-    one e, separate b, c, d.  ``F = ((RSS_r - RSS_f) / (G - 1)) / (RSS_f / (N - 4G))``, as R's
-    ``anova(reduced_nls, full_nls)``.  Returns ``F, df1, df2, p, test`` and also the RSS of
-    both models, the shared IC50 estimate and a ``note`` (non-empty when a fit did not converge:
-    then F and p are NaN).
+    Full model: separate b, c, d, e per group (the sum of the separate :func:`fit_ll4` fits'
+    RSS).  Reduced: one e, separate b, c, d.  ``F = ((RSS_r - RSS_f) / (G - 1)) /
+    (RSS_f / (N - 4G))``, as R's ``anova(reduced_nls, full_nls)``.  Returns ``F, df1, df2, p,
+    test`` and also the RSS of both models, the shared IC50 estimate, ``reduced_limit`` (the
+    groups whose reduced curve is a straight line, see below) and a ``note``.
+
+    The reduced fit (in log e) starts from the separate fits (each group's b, c, d with the
+    shared log e at the inverse-variance weighted mean of the groups' log e) and from the best
+    points of a grid over the shared log e (each group's b, c, d profiled there), is bounded as
+    :func:`fit_ll4` is, and is polished by the same Gauss-Newton steps.
+
+    When the IC50s differ a lot, the reduced model may have no finite optimum: with the IC50
+    held at the other groups' value, a group's best LL.4 curve can be the limit b -> 0,
+    ``d - c -> infinity`` with ``b (d - c)`` finite, which is a straight line in log dose (it is
+    in the closure of LL.4, not in LL.4).  Its asymptotes then run to the bounds.  The test
+    then uses that limit: the group is refitted as a straight line in log dose, the other
+    groups keep a shared IC50, and ``RSS_r`` is the infimum of the reduced model's RSS (the
+    likelihood-ratio idea, with the supremum over the reduced model not attained); the note
+    says so and names the group.  Not estimable (F and p NaN, the note says why): a separate
+    fit did not converge (e.g. no drop in the tested range), the shared IC50 runs to the bound
+    of the search region, the limiting line is not available (vehicle doses at 0 in that
+    group), or the reduced fit does not converge.  A group whose IC50 lies beyond its tested
+    doses is named in the note (the test then compares an extrapolated IC50).
     """
     d = df[[conc, resp, group]].copy()
-    x = d[conc].to_numpy(float)
-    y = d[resp].to_numpy(float)
+    x = pd.to_numeric(d[conc], errors="coerce").to_numpy(float)
+    y = pd.to_numeric(d[resp], errors="coerce").to_numpy(float)
     keep = np.isfinite(x) & np.isfinite(y) & (x >= 0) & d[group].notna().to_numpy()
     n_drop = int((~keep).sum())
     d = d[keep]
@@ -707,50 +801,135 @@ def shared_ic50_test(df: pd.DataFrame, *, conc: str, resp: str, group: str) -> d
     G = len(levels)
     out = {"F": math.nan, "df1": G - 1, "df2": int(x.size - 4 * G), "p": math.nan,
            "test": SHARED_IC50_TEST, "rss_full": math.nan, "rss_reduced": math.nan,
-           "shared_ic50": math.nan, "n_groups": G, "n": int(x.size), "note": ""}
+           "shared_ic50": math.nan, "n_groups": G, "n": int(x.size), "reduced_limit": "",
+           "note": ""}
     notes = [f"{n_drop} row(s) with missing or negative values left out"] if n_drop else []
-    if G < 2:
-        out["note"] = "; ".join(notes + [f"needs at least 2 groups, got {G}"])
+
+    def done(msg: str | None = None) -> dict:
+        out["note"] = "; ".join(notes + ([msg] if msg else []))
         return out
+
+    if G < 2:
+        return done(f"needs at least 2 groups, got {G}")
     gidx = pd.Categorical(d[group], categories=levels).codes.astype(int)
     fits = [fit_ll4(x[gidx == k], y[gidx == k]) for k in range(G)]
-    bad = [str(levels[k]) for k, f in enumerate(fits) if not f.converged]
+    bad = [f"{levels[k]} ({f.message})" for k, f in enumerate(fits) if not f.converged]
     if bad:
-        out["note"] = "; ".join(notes + ["no test: the separate fit did not converge for "
-                                         + ", ".join(bad)])
-        return out
+        return done("no test: the separate fit did not converge for " + ", ".join(bad))
+    for k, f in enumerate(fits):
+        if not (f.min_conc <= f.e <= f.max_conc):
+            notes.append(f"the IC50 of {levels[k]} ({f.e:.4g}) lies beyond its tested doses "
+                         f"({f.min_conc:.4g} to {f.max_conc:.4g}): the test uses the "
+                         "extrapolated curve")
     rss_full = float(sum(f.rss for f in fits))
+    out["rss_full"] = rss_full
+    df1, df2 = G - 1, int(x.size - 4 * G)
+    if df2 <= 0:
+        return done(f"no residual degrees of freedom (N - 4G = {df2})")
+
     logx = np.log(np.where(x > 0, x, 1.0))
     logx[x == 0] = -np.inf
+    pos = x[x > 0]
+    lo_le = float(np.log(pos.min())) - LOG_E_MARGIN
+    hi_le = float(np.log(pos.max())) + LOG_E_MARGIN
+    span = float(np.ptp(y))
+    lb_cd = np.full(G, float(y.min()) - 5 * span - 1.0)
+    ub_cd = np.full(G, float(y.max()) + 5 * span + 1.0)
     b0 = np.array([f.b for f in fits])
     c0 = np.array([f.c for f in fits])
     d0 = np.array([f.d for f in fits])
     les = np.array([math.log(f.e) for f in fits])
     w = np.array([1 / f.log_e_se ** 2 for f in fits])
-    starts = [np.concatenate([b0, c0, d0, [le]])
-              for le in (float(np.sum(w * les) / np.sum(w)), float(np.mean(les)),
-                         *les.tolist())]
-    th, rss_red, res, rel = _fit_shared(logx, y, gidx, G, starts)
-    df1 = G - 1
-    df2 = int(x.size - 4 * G)
-    out["rss_full"], out["rss_reduced"] = rss_full, rss_red
-    out["shared_ic50"] = float(math.exp(th[-1]))
-    if df2 <= 0:
-        out["note"] = "; ".join(notes + [f"no residual degrees of freedom (N - 4G = {df2})"])
-        return out
-    if not (res.status > 0 and np.isfinite(rel) and rel <= _REL_OFFSET_OK):
-        notes.append(f"reduced (shared IC50) fit did not converge (relative offset {rel:.3g})")
-        out["note"] = "; ".join(notes)
-        return out
+    le_w = float(np.sum(w * les) / np.sum(w))
+    # starts: the separate fits with log e at the weighted mean (and each group's own log e);
+    # the best points of a grid over the shared log e, each group profiled there
+    starts = [np.concatenate([b0, c0, d0, [le]]) for le in (le_w, *les.tolist())]
+    grid = np.unique(np.concatenate([np.linspace(lo_le, hi_le, _N_LE_GRID), les, [le_w]]))
+    prof = [_profile_rss(logx[gidx == k], y[gidx == k], grid) for k in range(G)]
+    tot = np.sum([p_[0] for p_ in prof], axis=0)
+    for i in np.argsort(tot, kind="stable")[:3]:
+        if np.isfinite(tot[i]):
+            starts.append(np.concatenate([[p_[j][i] for p_ in prof] for j in (1, 2, 3)]
+                                         + [[grid[i]]]))
+    has_zero = np.array([bool(np.any(x[gidx == k] == 0)) for k in range(G)])
+
+    def running(r):  # groups (not yet lines) whose asymptotes ran to the bounds
+        return (r["at"][G:2 * G] | r["at"][2 * G:3 * G]) & ~r["line"]
+
+    def with_lines(line, prev):
+        st = [np.concatenate([prev["b"], prev["c"], prev["d"], [prev["le"]]])]
+        st += [s_.copy() for s_ in starts]
+        for k in np.flatnonzero(line):
+            sel = gidx == k
+            slope, icpt = np.polyfit(logx[sel], y[sel], 1)
+            for s_ in st:
+                s_[G + k], s_[2 * G + k] = icpt, slope
+        return _fit_shared(logx, y, gidx, G, st, line, lb_cd, ub_cd, lo_le, hi_le)
+
+    red = _fit_shared(logx, y, gidx, G, starts, np.zeros(G, bool), lb_cd, ub_cd, lo_le, hi_le)
+    cands = [red] if red is not None else []
+    if red is not None and running(red).any():
+        # asymptotes that run to the bounds are on the way to the straight-line limit: refit
+        # with each group (without doses at 0) as that line, adding groups that still run
+        todo = [np.eye(G, dtype=bool)[k] for k in range(G) if not has_zero[k]]
+        seen: set[tuple] = set()
+        while todo:
+            ln = todo.pop(0)
+            if tuple(ln) in seen or ln.sum() >= G:
+                continue
+            seen.add(tuple(ln))
+            r = with_lines(ln, red)
+            if r is None:
+                continue
+            cands.append(r)
+            run = running(r)
+            if run.any() and not (run & has_zero).any():
+                todo.append(ln | run)
+    clean = [r for r in cands if not running(r).any()]
+    if clean or cands:
+        red = min(clean or cands, key=lambda r: r["rss"])
+    if red is None:
+        return done("not estimable: the reduced (shared IC50) model could not be fitted "
+                    "from any start")
+    rss_red = red["rss"]
+    out["rss_reduced"] = rss_red
+    out["shared_ic50"] = float(math.exp(red["le"]))
+    lines_ = [str(levels[k]) for k in np.flatnonzero(red["line"])]
+    out["reduced_limit"] = ", ".join(lines_)
+    at_b = [str(levels[k]) for k in np.flatnonzero(red["at"][:G])]
+    ran = [str(levels[k]) for k in np.flatnonzero((red["at"][G:2 * G] | red["at"][2 * G:3 * G])
+                                                   & ~red["line"])]
+    if red["at"][3 * G]:
+        return done("not estimable: the shared IC50 of the reduced model runs to the bound of "
+                    "the search region (three decades beyond the tested doses)")
+    if ran:
+        why = ("it has doses at 0, where the straight-line limit is infinite"
+               if any(has_zero[levels.index(g)] for g in ran if g in levels) else
+               "no group is left to carry the shared IC50")
+        return done("not estimable: with a shared IC50 the asymptotes of " + ", ".join(ran)
+                    + f" run to the bounds of the search region, and the limit cannot be used "
+                    f"({why})")
+    exact = rss_red <= (1e-10 * span) ** 2 * x.size
+    if not exact and not (red["status"] > 0 and np.isfinite(red["rel"])
+                          and red["rel"] <= _REL_OFFSET_OK):
+        return done(f"not estimable: the reduced (shared IC50) fit did not converge (nls "
+                    f"relative offset {red['rel']:.3g})")
+    if lines_:
+        notes.append("the shared-IC50 model has no finite optimum: at the shared IC50 the "
+                     "best curve for " + ", ".join(lines_) + " is the limit slope -> 0 with "
+                     "asymptotes -> infinity, a straight line in log dose; RSS_reduced is that "
+                     "limit's (the infimum)")
+    if at_b:
+        notes.append("in the shared-IC50 fit the slope of " + ", ".join(at_b) + f" is at its "
+                     f"bound |b| = {B_MAX:g} (a step at the shared IC50)")
     if rss_red < rss_full * (1 - 1e-9):
         notes.append("the shared-IC50 fit has a lower RSS than the separate fits (a separate "
                      "fit stopped in a local minimum): F set to 0")
         rss_red = rss_full
-    F = ((rss_red - rss_full) / df1) / (rss_full / df2)
+    F = max(((rss_red - rss_full) / df1) / (rss_full / df2), 0.0)
     out["F"] = float(F)
     out["p"] = float(stats.f.sf(F, df1, df2))
-    out["note"] = "; ".join(notes)
-    return out
+    return done()
 
 
 def ic50_ratio(fit_a: LL4Fit, fit_b: LL4Fit, level: float = 0.95) -> dict:

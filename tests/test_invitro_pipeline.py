@@ -160,6 +160,43 @@ def test_comparisons_and_synergy_name_their_methods(demo):
         assert (demo / f"figures/{name}.pdf").stat().st_size > 5_000
 
 
+def test_every_comparison_of_curves_inside_the_doses_has_f_and_p(demo):
+    """Every shared-IC50 F test whose curves all fitted with their relative IC50 inside the
+    doses tested has F and p (on this demo the shared-IC50 model often has no finite optimum:
+    e.g. T-DXd on MDA-MB-453-like vs SK-BR-3-like; the note then says the limit was used); a
+    test without F says why."""
+    fits = pd.read_csv(demo / "tables/invitro_ic50.csv")
+    wells = pd.read_csv(demo / "tables/invitro_wells.csv", keep_default_na=False,
+                        na_values=[""])
+    s = wells[(wells["status"] != "excluded") & (wells["content"] == "sample")
+              & wells["drug2"].isna() & (wells["conc"] > 0)]
+    lo = s.groupby(["line", "drug"])["conc"].min()
+    hi = s.groupby(["line", "drug"])["conc"].max()
+    fits = fits.set_index(["line", "drug"])
+    inside = {k: bool(fits.loc[k, "converged"] and lo[k] <= fits.loc[k, "ic50"] <= hi[k])
+              for k in fits.index}
+    comp = pd.read_csv(demo / "tables/invitro_comparisons.csv", keep_default_na=False,
+                       na_values=[""])
+    tests = comp[comp["test"].notna()]
+    assert len(tests) == 13
+    n_inside = 0
+    for _, r in tests.iterrows():
+        if r["comparison"] == "between lines":
+            keys = ([k for k in fits.index if k[1] == r["drug"]] if r["line"] == "all lines"
+                    else [(r["line"], r["drug"]), (r["versus"], r["drug"])])
+        else:
+            keys = [k for k in fits.index if k[0] == r["line"]]
+        if all(inside[k] for k in keys):
+            n_inside += 1
+            assert np.isfinite(r["F"]) and 0 <= r["p"] <= 1, r.to_dict()
+        if not np.isfinite(r["F"]):
+            assert isinstance(r["test_note"], str) and r["test_note"], r.to_dict()
+    assert n_inside >= 5
+    t = tests[(tests["drug"] == "T-DXd") & (tests["line"] == "MDA-MB-453-like")].iloc[0]
+    assert t["p"] < 1e-10 and "no finite optimum" in t["test_note"]
+    assert "MDA-MB-453-like" in t["test_note"]
+
+
 def test_second_shape_long_table_ug_per_ml_384_wells(tmp_path):
     simulate_plates(tmp_path / "sim", shape="long384")
     cfg = load_config(ROOT / "config/config.yaml")

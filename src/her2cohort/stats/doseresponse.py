@@ -27,7 +27,10 @@ on a bound makes the fit ``converged=False`` with the reason in ``message``.
 Checked against R in ``tests/test_doseresponse.py``: base R ``nls`` with ``SSfpl`` on log
 concentration and ``nls`` with the LL.4 formula itself (script ``tests/r/doseresponse.R``,
 output ``tests/fixtures/r/doseresponse/``), relative difference <= 5e-7 on parameters, SEs, RSS
-and the shared-IC50 F test (``anova(reduced, full)``); and against drc's published ryegrass fit.
+and the shared-IC50 F test (``anova(reduced, full)`` with two and three groups; with IC50s ten-fold
+apart, where the reduced model has no finite optimum and nls fails, the infimum by ``lm`` + ``nls``
+for its straight-line limit, see :func:`shared_ic50_test`); and against drc's published ryegrass
+fit.
 
 Why own code rather than a package: scipy supplies the optimiser and the distributions; the
 dose-response layer on top (drc's parametrisation, a self-start, nls-style standard errors,

@@ -291,3 +291,11 @@ def test_outputs_the_configuration_no_longer_produces(tmp_path):
     assert {"tables/dfs_km.csv", "figures/dfs_iptw_km.png", "tables/pcr_rates.csv",
             "figures/pcr_forest.png", "sensitivity/kept.csv"} <= stale
     assert "tables/table1.csv" not in stale and "tables/flow.csv" not in stale
+
+
+def test_event_order_of_the_upgrade_is_the_definitions():
+    """data.upgrade orders translated events as the study definition lists them."""
+    from her2cohort.data.upgrade import EVENT_ORDER
+    from her2cohort.study.definition import EVENT_TEXT
+
+    assert tuple(EVENT_TEXT) == EVENT_ORDER

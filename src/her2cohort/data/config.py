@@ -138,9 +138,9 @@ def fill_defaults(cfg: dict, schema: dict | None = None) -> dict:
 def prepare_config(cfg: dict) -> dict:
     """What every entry point does to a loaded config before checking it (in place): YAML's
     unquoted years and dates as text, older keys translated into the study definition
-    (``study.definition.upgrade_config``), defaults filled from the schema, the output
+    (``data.upgrade.upgrade_config``), defaults filled from the schema, the output
     folders resolved (``results/<study id>``, ``data/processed/<study id>`` by default)."""
-    from ..study.definition import upgrade_config
+    from .upgrade import upgrade_config
 
     if not isinstance(cfg, dict):
         return cfg

@@ -191,6 +191,7 @@ def _clean_delivery(work: Path, drop_post_her2: bool) -> Path:
         mp.write_text(yaml.safe_dump(m, allow_unicode=True, sort_keys=False), "utf-8")
         centres.append(f"config/centres/{code}_clean.yaml")
     cfg["centres"] = centres
+    cfg["analyses"]["invitro"] = False  # a clinical delivery: no plates in it
     (work / "config/config.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False), "utf-8")
     return work
 

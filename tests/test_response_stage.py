@@ -383,6 +383,7 @@ def test_pipeline_on_one_centre_without_ish_numbers(tmp_path):
         yaml.safe_dump(m, allow_unicode=True, sort_keys=False), "utf-8")
     cfg = yaml.safe_load((tmp_path / "config/config.yaml").read_text("utf-8"))
     cfg["centres"] = ["config/centres/JS01_noish.yaml"]
+    cfg["analyses"]["invitro"] = False  # one clinical centre only (no plate files copied)
     cfg["her2"]["discordance"] = "reported"
     (tmp_path / "config/config.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False), "utf-8")
     env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}

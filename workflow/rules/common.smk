@@ -35,7 +35,13 @@ def _config_problems():
             read_yaml(path)
         except ConfigError as e:
             problems.append(str(e))
-    return problems or config_problems(config)
+    if problems:
+        return problems
+    warnings = []
+    problems = config_problems(config, warnings=warnings)
+    for w in warnings:
+        sys.stderr.write(f"warning: {w}\n")
+    return problems
 
 
 _problems = _config_problems()

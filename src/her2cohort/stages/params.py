@@ -10,6 +10,8 @@ This module imports nothing heavy: the Snakefile imports it when the workflow is
 
 from __future__ import annotations
 
+import sys
+
 import functools
 from typing import Any
 
@@ -137,6 +139,7 @@ _SPEC: dict[str, dict[str, Any]] = {
         "pcr_definition": ("pcr", "definition"),
         "her2_guideline": ("her2", "guideline"),
         "criteria": ("criteria",),
+        "invitro_on": (("analyses", "invitro"), False),
     },
     "sensitivity_table": {
         "descriptions": None,
@@ -357,13 +360,15 @@ def options_read_by(stage: str) -> list[str]:
     return paths
 
 
-def config_problems(cfg: dict, mappings: bool = True) -> list[str]:
+def config_problems(cfg: dict, mappings: bool = True,
+                    warnings: list[str] | None = None) -> list[str]:
     """Every configuration mistake at once, the same for the Snakefile (before any rule) and
     ``her2cohort check``: the JSON schema (unknown keys with the closest allowed one, values
     with their choices), the study's consistency rules, the centre mappings (``mappings``),
     and each sensitivity variant's config (its overrides merged in) against both, so that a
-    misspelt override never runs as the main analysis under the variant's name. ``cfg`` is
-    prepared (``prepare_config``) in place."""
+    misspelt override never runs as the main analysis under the variant's name. A variant
+    whose overrides change nothing the estimates read (its column would repeat the main one)
+    is added to ``warnings``. ``cfg`` is prepared (``prepare_config``) in place."""
     from ..data.config import expanded_size, prepare_config, schema_problems
     from ..study.requirements import check_config
 
@@ -397,11 +402,11 @@ def config_problems(cfg: dict, mappings: bool = True) -> list[str]:
         # a mistake of the main config is reported once, not again for each variant
         problems += [f"{where}: {p}" for p in check_config(variant) if p not in own]
         reads = {k: v for k, v in sensitivity_params(cfg, name).items() if k != "variant"}
-        if reads == main:
-            problems.append(f"{where}: its overrides change nothing the sensitivity estimates "
-                            "read, so the variant would repeat the main analysis under its "
-                            "name; override a key they use (config/README.md, "
-                            "sensitivity.variants)")
+        if reads == main and warnings is not None:
+            warnings.append(f"{where}: its overrides change nothing the sensitivity estimates "
+                            "read, so its column repeats the main analysis (the main config "
+                            "already says the same?); override a key they use "
+                            "(config/README.md, sensitivity.variants)")
     return problems
 
 
@@ -413,7 +418,10 @@ def load_study_config(path: str = "config/config.yaml") -> dict:
     cfg = read_yaml(path) or {}
     if not isinstance(cfg, dict):
         raise ConfigError(f"{path}: the configuration must be a mapping of keys to values")
-    problems = config_problems(cfg, mappings=False)
+    warnings: list[str] = []
+    problems = config_problems(cfg, mappings=False, warnings=warnings)
+    for w in warnings:
+        print(f"warning: {w}", file=sys.stderr)
     if problems:
         raise ConfigError(f"{path} is not valid ({len(problems)} problem(s)):\n  "
                           + "\n  ".join(problems))

@@ -464,7 +464,7 @@ def _from_data(in_analysis, defn, groups: dict, criteria) -> tuple[bool, bool, d
 def main(*, in_headline, in_flow, in_followup=None, out_json, out_md, study, simulated=None,
          pcr_definition=None, her2_guideline=None, her2_classified=False,
          her2_as_recorded=False, endpoint_definitions=None, groups=None, title=None,
-         in_analysis=None, criteria=(), in_invitro=None) -> None:
+         in_analysis=None, criteria=(), in_invitro=None, invitro_on=False) -> None:
     """``study``: the config's ``study:`` section; ``groups`` and ``title`` are taken from it
     when not given (older callers pass them). With ``in_analysis`` (the analysed patients),
     the HER2 wording and the endpoint definitions follow the data."""
@@ -502,7 +502,7 @@ def main(*, in_headline, in_flow, in_followup=None, out_json, out_md, study, sim
                "hedging": w.HEDGING_RULE}
     doc = {"study": title or defn.title, "simulated": simulated, "groups": labels,
            "choices": choices, "flow": flow_d, "followup": followup, "estimates": est}
-    invitro = _invitro(in_invitro)
+    invitro = _invitro(in_invitro) if invitro_on else None
     if invitro is not None:  # the in-vitro arm (analyses: invitro), its own numbers
         doc["invitro"] = invitro
     Path(out_json).parent.mkdir(parents=True, exist_ok=True)

@@ -181,8 +181,9 @@ def _guarded(analysis: str, csvs: Sequence[str], docs: Sequence[tuple], figures:
     outcome) skips it with the message as the reason instead of stopping the rule."""
     try:
         fn()
-    except ValueError as e:
-        _skip(analysis, f"not estimable: {e}", csvs, docs, figures, page, orientation, notes)
+    except ValueError as e:  # the model's outcome column is pCR: named so, not 'pcr_int'
+        why = str(e).replace(f"'{Y}'", "pCR")
+        _skip(analysis, f"not estimable: {why}", csvs, docs, figures, page, orientation, notes)
 
 
 def _fit(d: pd.DataFrame, covs: list[str], cat: dict, ci: str, method: str, min_cell: int,
@@ -325,12 +326,13 @@ def _her2_loss(df, labels, pcr_ci, her2_guideline, her2_text, simulated, lab, ou
     loss["test"] = lt["test"]
     loss["n_total"] = len(df)
     loss["her2_basis"] = her2_text
+    if lt["test"] == "not tested":  # why there is no test (a column only then)
+        loss["warning"] = lt["warning"]
     write_csv(loss, out["out_her2_loss"])
     notes = [(f"Re-tested residual tumours: {len(tested)} of {len(df)} patients (the others "
              "had no residual invasive tumour or no re-test)."),
              her2_text]
     if lt["test"] == "not tested":
-        loss["warning"] = lt["warning"]
         notes.append(f"HER2 loss by {lab.group_name}: not tested ({lt['warning']}).")
     notes += simulated_notes(simulated)
     disp = her2_loss_display(loss, title=f"HER2 loss after neoadjuvant therapy by "
@@ -417,6 +419,15 @@ def _imputation(has, covs, cat, imputation, out) -> pd.DataFrame | None:
         write_csv(skipped_table("multiple imputation", f"not estimable: {e}"), out["out_mi"])
         return None
     res.insert(0, "n_incomplete", n_inc)
+    # a pooled (or complete-case) odds ratio running to 0 or infinity (separation in the
+    # imputed data sets) is not estimable: no number, the reason (the survival tables' rule)
+    from ..stats.adequacy import ratio_rule
+
+    res = ratio_rule(res, "odds_ratio", "or_lower", "or_upper", "p", note="warning",
+                     what="odds ratio")
+    if "cc_odds_ratio" in res:
+        res = ratio_rule(res, "cc_odds_ratio", "cc_or_lower", "cc_or_upper", "cc_p",
+                         note="cc_warning", what="odds ratio")
     res["seed"] = seed
     res["iterations"] = n_iter
     res["method"] = ("chained equations, predictive mean matching (5 donors); Rubin's rules "

@@ -1158,18 +1158,14 @@ class _Run:
 def _ratio_rule(table: pd.DataFrame) -> None:
     """A hazard ratio running to 0 or infinity (or with such an interval) is not estimable:
     no HR, interval or p in its row, the reason in ``warning`` (in place). The one rule of
-    the headline estimates too (:func:`her2cohort.stats.adequacy.ratio_not_estimable`);
-    ``coef`` and ``se`` stay as the model left them."""
-    from ..stats.adequacy import ratio_not_estimable
+    the headline estimates too (:func:`her2cohort.stats.adequacy.ratio_rule`); ``coef`` and
+    ``se`` stay as the model left them."""
+    from ..stats.adequacy import ratio_rule
 
-    for i in table.index[~table["reference"].astype(bool) & table["hr"].notna()]:
-        why = ratio_not_estimable(table.at[i, "hr"], table.at[i, "lower"],
-                                  table.at[i, "upper"])
-        if why:
-            table.loc[i, ["hr", "lower", "upper", "p"]] = np.nan
-            old = table.at[i, "warning"]
-            table.at[i, "warning"] = (f"not estimable: {why}"
-                                      + (f"; {old}" if isinstance(old, str) and old else ""))
+    judged = ratio_rule(table, "hr", "lower", "upper", "p",
+                        rows=~table["reference"].astype(bool))
+    for c in ("hr", "lower", "upper", "p", "warning"):
+        table[c] = judged[c]
 
 
 def _ci_text(v: float, lo: float, up: float, digits: int, missing: str) -> str:

@@ -18,7 +18,8 @@ import math
 from typing import Any
 
 __all__ = ["EPV_THRESHOLD", "PEDUZZI_COX", "PEDUZZI_LOGISTIC", "RATIO_BOUNDS", "cox_epv",
-           "events_per_variable", "logistic_epv", "ratio_not_estimable", "too_few_events"]
+           "events_per_variable", "logistic_epv", "ratio_not_estimable", "ratio_rule",
+           "too_few_events"]
 
 #: default threshold below which a model is flagged
 EPV_THRESHOLD = 10.0
@@ -106,12 +107,35 @@ def ratio_not_estimable(estimate: float | None, lower: float | None = None,
             return True
 
     if bad(estimate) or not RATIO_BOUNDS[0] < float(estimate) < RATIO_BOUNDS[1]:
-        return (f"the {what} runs to 0 or infinity (the likelihood has no maximum: e.g. a "
-                "group without events)")
+        example = "e.g. a group without events" if "hazard" in what else "e.g. separation"
+        return f"the {what} runs to 0 or infinity (the likelihood has no maximum: {example})"
     limits = [v for v in (lower, upper) if v is not None]
     if any(bad(v) or float(v) <= 0 for v in limits):
         return f"the confidence interval of the {what} runs to 0 or infinity"
     return None
+
+
+def ratio_rule(table: Any, estimate: str, lower: str, upper: str, p: str | None = None,
+               note: str = "warning", what: str = "hazard ratio", rows: Any = None) -> Any:
+    """A copy of ``table`` (a DataFrame of model terms) where every ratio that
+    :func:`ratio_not_estimable` refuses has no estimate, limits or ``p`` and the reason,
+    "not estimable: ...", first in ``note``. ``rows``: a boolean mask of the rows to judge
+    (default: every row with an estimate); rows without an estimate are left as they are
+    (their own reason is already there). A loop over model terms, not patients."""
+    out = table.copy()
+    if note not in out:
+        out[note] = None
+    mask = out[estimate].notna() if rows is None else (rows & out[estimate].notna())
+    cols = [c for c in (estimate, lower, upper, p) if c and c in out]
+    for i in out.index[mask]:
+        why = ratio_not_estimable(out.at[i, estimate], out.at[i, lower], out.at[i, upper],
+                                  what=what)
+        if why:
+            out.loc[i, cols] = float("nan")
+            old = out.at[i, note]
+            out.at[i, note] = f"not estimable: {why}" + (
+                f"; {old}" if isinstance(old, str) and old else "")
+    return out
 
 
 def cox_epv(fit: Any, threshold: float = EPV_THRESHOLD) -> dict[str, Any]:

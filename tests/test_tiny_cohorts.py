@@ -253,7 +253,7 @@ def test_sensitivity_word_table_too_wide_still_written(tmp_path):
 
 
 # ------------------------------------------------------------------------------ pipeline
-# (name, rows of the demo centre JS01 after its header): what each cohort is
+# (name, data rows of the demo centre JS01, 0 = the first after the header): what each is
 COHORTS = {
     # 5 IHC 3+ patients, no IHC 2+/ISH+, no DFS/OS/EFS event (all censored), one centre
     "five_one_group_no_events": [1, 2, 9, 12, 13],
@@ -271,7 +271,7 @@ def _project(work: Path, rows: list[int]) -> None:
     lines = raw.read_bytes().split(b"\n")
     (work / "data/demo/raw").mkdir(parents=True)
     (work / "data/demo/raw" / raw.name).write_bytes(
-        b"\n".join([lines[0], *(lines[i] for i in rows)]) + b"\n")
+        b"\n".join([lines[0], *(lines[i + 1] for i in rows)]) + b"\n")
     cfg = yaml.safe_load((work / "config/config.yaml").read_text("utf-8"))
     cfg["centres"] = ["config/centres/JS01.yaml"]
     (work / "config/tiny.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False), "utf-8")

@@ -532,7 +532,7 @@ def _continuous(has, present, lab, variables, knots_k, models, groups, simulated
             knots = [float(k) for k in nl["knots"].iloc[0].split(", ")]
             spl = fit_logistic(d, Y, [x, *adj], cat, splines={x: knots}, ci="wald")
         except ValueError as e:
-            why = f"not estimable: {e}"
+            why = f"not estimable: {e}".replace(f"'{Y}'", "pCR")
             skipped.append(f"{lab.label(x)}: {why}")
             rows.append({**base, "scope": "all", "status": "skipped", "reason": why})
             _skip(f"pCR by {lab.label(x)}", why, [], figures=[figs[x]])

@@ -364,3 +364,21 @@ def test_two_patients_no_pcr_and_one_event(tiny_run):
     assert "No overall survival (OS; from surgery; event: death from any cause) event was " \
            "observed; OS was not compared." in md
     assert "hazard ratio" not in md and "log-rank p" not in md
+
+
+def test_headline_odds_ratio_follows_the_ratio_rule(monkeypatch):
+    """A pooled or ML odds ratio running off (5.3e15, CI 0-inf, seen in a 10-patient cohort)
+    is not estimable in the headline too, never a number."""
+    from her2cohort.stages import headline as hl
+
+    def runaway(rows, *args, **kwargs):
+        for r in rows:
+            r.update(estimate=5.3e15, lower=0.0, upper=math.inf, p=1.0, test="Wald",
+                     ci_method="Wald")
+
+    monkeypatch.setattr(hl, "_complete_case_or", runaway)
+    rows = headline(_five(), study=STUDY, min_events=5)
+    (r,) = [r for r in rows if r["quantity"] == "pCR odds ratio"]
+    assert np.isnan(r["estimate"]) and np.isnan(r["p"])
+    assert r["note"].startswith("not estimable: the odds ratio runs to 0 or infinity")
+    assert json.dumps(estimates(pd.DataFrame(rows)), allow_nan=False)

@@ -202,9 +202,17 @@ def _pcr_rows(rows, has, present, pcr_test, adjusted, rate_table, compare_or_rea
             r["note"] += f"; not estimable: {e}"
     for r in crude:
         r["note"] = r["note"].lstrip("; ") or None
+    # an odds ratio running to 0 or infinity: not estimable (rows without one keep theirs)
+    for r in crude:
+        if pd.notna(r.get("estimate", np.nan)):
+            _finite_ratio(r, "odds ratio")
     rows.extend(crude)
     if adjusted:
-        rows.extend(_adjusted_or(has, present, adjusted))
+        adj = _adjusted_or(has, present, adjusted)
+        for r in adj:
+            if pd.notna(r.get("estimate", np.nan)):
+                _finite_ratio(r, "odds ratio")
+        rows.extend(adj)
 
 
 def _endpoint_rows(rows, df, ep, present, tr, km_ci, landmark, adjusted, cox, km_at,
@@ -324,13 +332,13 @@ def _endpoint_rows(rows, df, ep, present, tr, km_ci, landmark, adjusted, cox, km
         rows.extend(adj)
 
 
-def _finite_ratio(row: dict) -> None:
+def _finite_ratio(row: dict, what: str = "hazard ratio") -> None:
     """A ratio running to 0 or infinity (no events in a group: the likelihood has no
     maximum) is not estimable: no estimate, interval or Wald p (in place). The rule of the
     survival tables' Cox rows (:func:`her2cohort.stats.adequacy.ratio_not_estimable`)."""
     if "estimate" not in row:
         return
-    why = ratio_not_estimable(row.get("estimate"), row.get("lower"), row.get("upper"))
+    why = ratio_not_estimable(row.get("estimate"), row.get("lower"), row.get("upper"), what)
     if why:
         for k in ("estimate", "lower", "upper", "p"):
             row[k] = np.nan

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from ..render.words import slug
+from ..stats.adequacy import ratio_not_estimable, too_few_events
 
 #: Baseline proportions shown per group: (column, value counted, quantity). Left out when the
 #: column is the exposure itself (a comparison by HR status has no "HR-positive" row).
@@ -68,7 +69,7 @@ def headline(analysed: pd.DataFrame, *, study: dict, groups: dict | None = None,
     ratio running to 0 or infinity (a group without events) is "not estimable", never a
     number.
     """
-    from ..stats.proportions import compare_proportions, rate_table
+    from ..stats.proportions import compare_or_reason, rate_table
     from ..stats.survival import cox, km_at, logrank
     from ..study.definition import from_dict
     from .common import group_setup
@@ -88,7 +89,7 @@ def headline(analysed: pd.DataFrame, *, study: dict, groups: dict | None = None,
 
     def proportion(name: str, data: pd.DataFrame, flag: pd.Series, by: str, order: list,
                    test: str, label_for=lambda x: x, where: str = "",
-                   key: tuple[str, str] | None = None) -> None:
+                   key: tuple[str, str] | None = None, what: str = "the outcome") -> None:
         """Rate per level of ``by`` with Wilson CI, and the test across levels. ``key``:
         (quantity key, prefix of the group key) when the levels are ids (treatment arms)."""
         d = data.assign(_y=flag.astype(int))
@@ -109,9 +110,11 @@ def headline(analysed: pd.DataFrame, *, study: dict, groups: dict | None = None,
                 if key else None)
 
         def test_row() -> dict:
-            t = compare_proportions(d, "_y", by, test=test, group_order=levels)
-            out = {"quantity": f"{name}: test", "group": across, "p": t["p"],
-                   "test": t["test"], "note": t["warning"]}
+            t = compare_or_reason(d, "_y", by, test=test, group_order=levels, what=what)
+            out = ({"quantity": f"{name}: test", "group": across, "note": t["warning"]}
+                   if t["test"] == "not tested" else
+                   {"quantity": f"{name}: test", "group": across, "p": t["p"],
+                    "test": t["test"], "note": t["warning"]})
             return {**out, "key": tkey} if tkey else out
 
         _guarded(rows, f"{name}: test", across, test_row, tkey)
@@ -121,12 +124,13 @@ def headline(analysed: pd.DataFrame, *, study: dict, groups: dict | None = None,
             continue
         sub = df[df[column].notna()]
         if len(sub):
-            proportion(name, sub, sub[column] == value, "group", present, pcr_test)
+            proportion(name, sub, sub[column] == value, "group", present, pcr_test,
+                       what=f"{value} {column}")
     if "her2_loss" in df and exposure_column != "her2_loss":
         loss = df[df["her2_loss"].notna()]
         if len(loss):
             proportion("HER2 loss after therapy (%)", loss, loss["her2_loss"].astype(bool),
-                       "group", present, "fisher")
+                       "group", present, "fisher", what="HER2 loss")
     tr = defn.treatment
     if tr is not None and (tr.column not in df or tr.column == exposure_column):
         tr = None
@@ -134,14 +138,15 @@ def headline(analysed: pd.DataFrame, *, study: dict, groups: dict | None = None,
         has = df[df["pcr"].notna()].copy()
         with_pcr = [lab for lab in present if (has["group"] == lab).any()]
         if len(with_pcr) >= 2:
-            _pcr_rows(rows, has, with_pcr, pcr_test, adjusted, rate_table, compare_proportions,
+            _pcr_rows(rows, has, with_pcr, pcr_test, adjusted, rate_table, compare_or_reason,
                       bool(groups.get("ordered")))
             if tr is not None:
                 for lab in with_pcr:
                     sub = has[has["group"] == lab]
                     proportion(f"pCR by {tr.name} (%)", sub, sub["pcr"].astype(bool),
                                tr.column, tr.ids, pcr_test, label_for=tr.label,
-                               where=f"{lab}: ", key=(f"pcr_by_{slug(tr.column)}", lab))
+                               where=f"{lab}: ", key=(f"pcr_by_{slug(tr.column)}", lab),
+                               what="pCR")
     for ep in defn.endpoints:
         if ep.time not in df or ep.event not in df:
             continue  # not computed for these data (its fields are not recorded)
@@ -157,7 +162,7 @@ def _keyed(rows: list[dict]) -> list[dict]:
              **{k: v for k, v in r.items() if k != "key"}} for r in rows]
 
 
-def _pcr_rows(rows, has, present, pcr_test, adjusted, rate_table, compare_proportions,
+def _pcr_rows(rows, has, present, pcr_test, adjusted, rate_table, compare_or_reason,
               ordered: bool = False) -> None:
     """pCR per group, the test across the groups, the crude (and adjusted) odds ratio of each
     level vs the reference."""
@@ -170,7 +175,10 @@ def _pcr_rows(rows, has, present, pcr_test, adjusted, rate_table, compare_propor
     across = _across(present)
 
     def pcr_test_row() -> dict:
-        t = compare_proportions(has, "pcr_int", "group", test=pcr_test, group_order=present)
+        t = compare_or_reason(has, "pcr_int", "group", test=pcr_test, group_order=present,
+                              what="pCR")
+        if t["test"] == "not tested":
+            return {"quantity": "pCR difference", "group": across, "note": t["warning"]}
         return {"quantity": "pCR difference", "group": across, "p": t["p"],
                 "test": t["test"], "note": t["warning"]}
 
@@ -194,9 +202,17 @@ def _pcr_rows(rows, has, present, pcr_test, adjusted, rate_table, compare_propor
             r["note"] += f"; not estimable: {e}"
     for r in crude:
         r["note"] = r["note"].lstrip("; ") or None
+    # an odds ratio running to 0 or infinity: not estimable (rows without one keep theirs)
+    for r in crude:
+        if pd.notna(r.get("estimate", np.nan)):
+            _finite_ratio(r, "odds ratio")
     rows.extend(crude)
     if adjusted:
-        rows.extend(_adjusted_or(has, present, adjusted))
+        adj = _adjusted_or(has, present, adjusted)
+        for r in adj:
+            if pd.notna(r.get("estimate", np.nan)):
+                _finite_ratio(r, "odds ratio")
+        rows.extend(adj)
 
 
 def _endpoint_rows(rows, df, ep, present, tr, km_ci, landmark, adjusted, cox, km_at,
@@ -219,14 +235,15 @@ def _endpoint_rows(rows, df, ep, present, tr, km_ci, landmark, adjusted, cox, km
                      "group": lab, "n": len(sub), "events": int(sub[ep.event].sum()),
                      **({"note": f"data source: {source}"} if source else {})})
     across = _across(have)
-    if surv[ep.event].sum() == 0:
+    n_events = int(surv[ep.event].sum())
+    # the survival tables' rule (stats.adequacy.too_few_events): no test or model below it
+    few = too_few_events(n_events, min_events)
+    few = f"not estimable: {few}" if few else ""
+    if n_events == 0:
         rows.append({"key": f"{eid}_log_rank/{slug(across)}", "quantity": f"{ab} log-rank",
-                     "group": across, "note": "not estimable: no events"})
+                     "group": across, "note": few})
         return
     ref = have[0]
-    n_events = int(surv[ep.event].sum())
-    few = (f"not estimable: {n_events} event(s) < survival.min_events ({min_events})"
-           if n_events < min_events else "")
 
     def logrank_row() -> dict:
         lr = logrank(surv, ep.time, ep.event, "group", group_order=have)
@@ -256,7 +273,7 @@ def _endpoint_rows(rows, df, ep, present, tr, km_ci, landmark, adjusted, cox, km
         for lab in have:
             sub = surv[(surv["group"] == lab) & surv[tr.column].isin(tr.ids)]
             arms = [a for a in tr.ids if (sub[tr.column] == a).any()]
-            if len(arms) < 2 or sub[ep.event].sum() < min_events:
+            if len(arms) < 2 or too_few_events(sub[ep.event].sum(), min_events):
                 continue  # too few events for a test (survival.min_events), as the tables
             grp = f"{lab}: {_across([tr.label(a) for a in arms])}"
             key = f"{eid}_by_{slug(tr.column)}_log_rank/{slug(lab + '_' + _across(arms))}"
@@ -315,18 +332,17 @@ def _endpoint_rows(rows, df, ep, present, tr, km_ci, landmark, adjusted, cox, km
         rows.extend(adj)
 
 
-def _finite_ratio(row: dict) -> None:
+def _finite_ratio(row: dict, what: str = "hazard ratio") -> None:
     """A ratio running to 0 or infinity (no events in a group: the likelihood has no
-    maximum) is not estimable: no estimate, interval or Wald p (in place)."""
-    vals = [row.get(k) for k in ("estimate", "lower", "upper")]
-    if any(v is None for v in vals):
+    maximum) is not estimable: no estimate, interval or Wald p (in place). The rule of the
+    survival tables' Cox rows (:func:`her2cohort.stats.adequacy.ratio_not_estimable`)."""
+    if "estimate" not in row:
         return
-    bad = not all(np.isfinite(v) for v in vals) or not 1e-6 < vals[0] < 1e6
-    if bad:
+    why = ratio_not_estimable(row.get("estimate"), row.get("lower"), row.get("upper"), what)
+    if why:
         for k in ("estimate", "lower", "upper", "p"):
             row[k] = np.nan
-        row["note"] = ("not estimable: the hazard ratio runs to 0 or infinity (a group "
-                       "without events)" + (f"; {row['note']}" if row.get("note") else ""))
+        row["note"] = f"not estimable: {why}" + (f"; {row['note']}" if row.get("note") else "")
 
 
 def _level_rows(quantity: str, present: list, note: str = "", key: str | None = None

@@ -38,6 +38,20 @@ def git_state(folder: str = ".") -> dict:
     return {"commit": commit.strip(), "dirty": bool(status.strip())}
 
 
+def finite_json(obj):
+    """``obj`` with every non-finite float (NaN, +-inf: not JSON) replaced by its YAML
+    spelling as a string (``".nan"``, ``".inf"``, ``"-.inf"``), as the config wrote it."""
+    import math
+
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return ".nan" if math.isnan(obj) else (".inf" if obj > 0 else "-.inf")
+    if isinstance(obj, dict):
+        return {k: finite_json(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [finite_json(v) for v in obj]
+    return obj
+
+
 def main(*, in_mappings, in_raw, out_json, config, git=None) -> None:
     import json
     import platform
@@ -57,11 +71,12 @@ def main(*, in_mappings, in_raw, out_json, config, git=None) -> None:
     doc = {
         "inputs": {p: sha256(p) for p in sorted(listify(in_raw))},
         "mappings": {p: sha256(p) for p in sorted(listify(in_mappings))},
-        "config": config,
+        "config": finite_json(config),
         "software": versions(),
         "git": git if git is not None else git_state(),
     }
     Path(out_json).parent.mkdir(parents=True, exist_ok=True)
     with open(out_json, "w", encoding="utf-8", newline="\n") as fh:
-        json.dump(doc, fh, indent=2, sort_keys=True, ensure_ascii=False, default=str)
+        json.dump(doc, fh, indent=2, sort_keys=True, ensure_ascii=False, default=str,
+                  allow_nan=False)
         fh.write("\n")

@@ -122,8 +122,27 @@ def _p_annotation(tests: list[dict], labels: list[str], within: str, lab: _Label
                    else "across " + ", ".join(labels))
         where = (overall if t["subset"] == "all"
                  else f"{lab.label(within)} within {t['subset']}")
-        lines.append(f"{where}: {fmt_p(t['p'])} ({short_test(t['test'])})")
+        if t["test"] == "not tested":
+            lines.append(f"{where}: not tested ({t['warning'].removeprefix('not estimable: ')})")
+        else:
+            lines.append(f"{where}: {fmt_p(t['p'])} ({short_test(t['test'])})")
     return "\n".join(lines)
+
+
+def _compare(d: pd.DataFrame, outcome: str, by: str, test: str, levels: Sequence[Any],
+             what: str = "pCR") -> dict:
+    """The test across ``levels``, or a result saying why there is none (a constant
+    outcome): :func:`her2cohort.stats.proportions.compare_or_reason`."""
+    from ..stats.proportions import compare_or_reason
+
+    return compare_or_reason(d, outcome, by, test=test, group_order=levels, what=what)
+
+
+def _no_test_notes(tests: Sequence[dict]) -> list[str]:
+    """Table notes for comparisons that could not be tested, with the reason."""
+    return [f"{t['comparison']}" + (f" ({t['subset']})" if t.get("subset") not in (None, "all")
+                                    else "") + f": not tested ({t['warning']})."
+            for t in tests if t.get("test") == "not tested"]
 
 
 def _test_row(what: str, subset: str, res: dict, n_used: int, n_missing: int) -> dict:
@@ -162,8 +181,9 @@ def _guarded(analysis: str, csvs: Sequence[str], docs: Sequence[tuple], figures:
     outcome) skips it with the message as the reason instead of stopping the rule."""
     try:
         fn()
-    except ValueError as e:
-        _skip(analysis, f"not estimable: {e}", csvs, docs, figures, page, orientation, notes)
+    except ValueError as e:  # the model's outcome column is pCR: named so, not 'pcr_int'
+        why = str(e).replace(f"'{Y}'", "pCR")
+        _skip(analysis, f"not estimable: {why}", csvs, docs, figures, page, orientation, notes)
 
 
 def _fit(d: pd.DataFrame, covs: list[str], cat: dict, ci: str, method: str, min_cell: int,
@@ -193,15 +213,16 @@ def _rates(has, n_all, present, lab, within, pcr_test, pcr_ci, pcr_definition, h
            simulated, groups, out) -> list[dict]:
     from ..render.display import rates_display
     from ..render.figures import rate_bar_plot, save_figure, shade_styles
-    from ..stats.proportions import compare_proportions, rate_table
+    from ..stats.proportions import rate_table
     from .common import figure_note, palette, simulated_notes, write_csv
 
     rates = [rate_table(has, Y, G, group_order=present, ci=pcr_ci)
              .assign(subset="all", comparison="group")]
-    res = compare_proportions(has, Y, G, test=pcr_test, group_order=present)
+    res = _compare(has, Y, G, pcr_test, present)
     tests = [_test_row("pCR by group", "all", res, len(has), n_all - len(has))]
     pairwise_note = ""
-    if len(present) > 2:  # which groups differ: each pair, with the study's adjustment
+    # which groups differ: each pair, with the study's adjustment (none without a test)
+    if len(present) > 2 and res["test"] != "not tested":
         from ..stats.kgroups import pairwise_proportions
 
         adjust = groups.get("pairwise_adjust", "holm")
@@ -234,7 +255,7 @@ def _rates(has, n_all, present, lab, within, pcr_test, pcr_ci, pcr_definition, h
                 continue
             rates.append(rate_table(sub, Y, within, group_order=levels, ci=pcr_ci)
                          .assign(subset=g, comparison=within))
-            res = compare_proportions(sub, Y, within, test=pcr_test, group_order=levels)
+            res = _compare(sub, Y, within, pcr_test, levels)
             n_g = int((has[G] == g).sum())
             row = _test_row(f"pCR by {lab.label(within)}", g, res, len(sub), n_g - len(sub))
             tests.append(row)
@@ -247,6 +268,7 @@ def _rates(has, n_all, present, lab, within, pcr_test, pcr_ci, pcr_definition, h
              + (f" {n_all - len(has)} without it are left out." if n_all > len(has) else "")]
     if pairwise_note:
         notes.append(pairwise_note)
+    notes += _no_test_notes(tests)
     if tests_df["test_choice"].str.startswith("auto").any():
         notes.append("Test: Fisher's exact test when an expected count is below 5, else "
                      "Pearson's chi-squared test without continuity correction.")
@@ -286,7 +308,7 @@ def _rates(has, n_all, present, lab, within, pcr_test, pcr_ci, pcr_definition, h
 
 def _her2_loss(df, labels, pcr_ci, her2_guideline, her2_text, simulated, lab, out) -> None:
     from ..render.display import her2_loss_display
-    from ..stats.proportions import compare_proportions, rate_table
+    from ..stats.proportions import rate_table
     from .common import simulated_notes, write_csv
 
     tested = df[df["her2_loss"].notna()].copy() if "her2_loss" in df else df.iloc[:0]
@@ -299,15 +321,20 @@ def _her2_loss(df, labels, pcr_ci, her2_guideline, her2_text, simulated, lab, ou
         return
     tested["loss_int"] = tested["her2_loss"].astype(int)
     loss = rate_table(tested, "loss_int", G, group_order=present, ci=pcr_ci)
-    lt = compare_proportions(tested, "loss_int", G, test="fisher", group_order=present)
+    lt = _compare(tested, "loss_int", G, "fisher", present, what="HER2 loss")
     loss["p"] = lt["p"]
     loss["test"] = lt["test"]
     loss["n_total"] = len(df)
     loss["her2_basis"] = her2_text
+    if lt["test"] == "not tested":  # why there is no test (a column only then)
+        loss["warning"] = lt["warning"]
     write_csv(loss, out["out_her2_loss"])
     notes = [(f"Re-tested residual tumours: {len(tested)} of {len(df)} patients (the others "
              "had no residual invasive tumour or no re-test)."),
-             her2_text, *simulated_notes(simulated)]
+             her2_text]
+    if lt["test"] == "not tested":
+        notes.append(f"HER2 loss by {lab.group_name}: not tested ({lt['warning']}).")
+    notes += simulated_notes(simulated)
     disp = her2_loss_display(loss, title=f"HER2 loss after neoadjuvant therapy by "
                              f"{lab.group_name}", extra_notes=notes)
     _docs(disp, *docs[0], out["page"], out["orientation"])
@@ -392,6 +419,15 @@ def _imputation(has, covs, cat, imputation, out) -> pd.DataFrame | None:
         write_csv(skipped_table("multiple imputation", f"not estimable: {e}"), out["out_mi"])
         return None
     res.insert(0, "n_incomplete", n_inc)
+    # a pooled (or complete-case) odds ratio running to 0 or infinity (separation in the
+    # imputed data sets) is not estimable: no number, the reason (the survival tables' rule)
+    from ..stats.adequacy import ratio_rule
+
+    res = ratio_rule(res, "odds_ratio", "or_lower", "or_upper", "p", note="warning",
+                     what="odds ratio")
+    if "cc_odds_ratio" in res:
+        res = ratio_rule(res, "cc_odds_ratio", "cc_or_lower", "cc_or_upper", "cc_p",
+                         note="cc_warning", what="odds ratio")
     res["seed"] = seed
     res["iterations"] = n_iter
     res["method"] = ("chained equations, predictive mean matching (5 donors); Rubin's rules "
@@ -404,7 +440,6 @@ def _imputation(has, covs, cat, imputation, out) -> pd.DataFrame | None:
 def _within(has, present, lab, within, models, pcr_test, simulated, out) -> None:
     from ..render.response_display import comparison_display
     from ..stats.logistic import interaction_lr_test
-    from ..stats.proportions import compare_proportions
     from .common import simulated_notes, write_csv
 
     ci = models.get("ci", "profile-mass")
@@ -423,7 +458,7 @@ def _within(has, present, lab, within, models, pcr_test, simulated, out) -> None
                 rows.append({**base, "comparison": x, "status": "omitted",
                              "reason": f"{within} levels recorded in {g}: {lv}"})
             continue
-        test = compare_proportions(sub, Y, within, test=pcr_test, group_order=lv)
+        test = _compare(sub, Y, within, pcr_test, lv)
         try:
             fit, why = _fit(sub, [within], {within: lv}, ci, models.get("method", "auto"),
                             int(models.get("min_cell", 5)))
@@ -497,7 +532,7 @@ def _continuous(has, present, lab, variables, knots_k, models, groups, simulated
             knots = [float(k) for k in nl["knots"].iloc[0].split(", ")]
             spl = fit_logistic(d, Y, [x, *adj], cat, splines={x: knots}, ci="wald")
         except ValueError as e:
-            why = f"not estimable: {e}"
+            why = f"not estimable: {e}".replace(f"'{Y}'", "pCR")
             skipped.append(f"{lab.label(x)}: {why}")
             rows.append({**base, "scope": "all", "status": "skipped", "reason": why})
             _skip(f"pCR by {lab.label(x)}", why, [], figures=[figs[x]])

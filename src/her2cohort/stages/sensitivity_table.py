@@ -5,6 +5,8 @@ from __future__ import annotations
 
 
 def main(*, in_variants, out_csv, out_html, out_docx, descriptions, simulated) -> None:
+    from pathlib import Path
+
     import pandas as pd
 
     from ..render.format import format_estimate, format_p
@@ -58,4 +60,18 @@ def main(*, in_variants, out_csv, out_html, out_docx, descriptions, simulated) -
     disp = DisplayTable(body, title="Sensitivity analyses: headline estimates under each "
                         "alternative definition", footnotes=notes)
     write_html(disp, out_html)
-    write_docx(disp, out_docx, orientation="landscape", min_font_size=6.0)
+    # many variants with wide cells ("100.0 (100.0–100.0)" in a tiny cohort): narrower
+    # margins before giving up, then a page saying where the table is
+    for margins in (25.4, 19.05, 12.7):
+        try:
+            write_docx(disp, out_docx, orientation="landscape", min_font_size=6.0,
+                       margins_mm=margins)
+            return
+        except ValueError as e:
+            why = str(e)
+    print(f"{out_docx}: {why}; the table is in {out_html} and {out_csv}")
+    page = DisplayTable(pd.DataFrame([[f"Too many or too wide columns for a Word page: the "
+                                       f"table is in {Path(out_html).name} and "
+                                       f"{Path(out_csv).name}."]], columns=[0]),
+                        header=[["Sensitivity analyses"]], title=disp.title, footnotes=notes)
+    write_docx(page, out_docx, orientation="landscape")

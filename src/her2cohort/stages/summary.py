@@ -76,6 +76,7 @@ class _Writer:
         self.pcr_definition = pcr_definition
         self.tests: dict[str, list[str]] = {}
         self.intervals: dict[str, str] = {}
+        self.not_compared: list[str] = []  # "<what>: <why>" of each comparison not made
 
     # -- bookkeeping ----------------------------------------------------------------------
     def get(self, quantity: str, group: str) -> dict | None:
@@ -106,8 +107,17 @@ class _Writer:
         """One sentence comparing a rate across groups (``found``: (name, record) in the
         configured order; ``phrases``: how each name reads after the value, e.g. "in IHC 3+"
         or "with trastuzumab"), hedged by the test's p-value."""
-        if len(found) < 2 or not test or test.get("p") is None:
+        if len(found) < 2 or not test:
             return None
+        if test.get("p") is None:  # no test defined on these data: the rates and why
+            why = str(test.get("note") or "")
+            if "not estimable" not in why:
+                return None
+            why = why.split("not estimable: ", 1)[1]
+            self.not_compared.append(f"{subject}: {why}")
+            listed = w.join(f"{self.rate_value(r, counts)} {phrases[g]}" for g, r in found)
+            text = f"{subject} was {listed}; not compared ({why})."
+            return prefix + text if prefix else w.upper_first(text)
         ev = w.evidence(test["p"])
         stats = w.p_text(test["p"]) + (f"; {extra}" if extra else "")
         vals = [self.rate_value(r, counts) for _, r in found]
@@ -153,11 +163,19 @@ class _Writer:
     def flow(self, flow: dict) -> str:
         counts = [(g, r["n"]) for g in self.labels if (r := self.get("patients", g))]
         centres = flow["centres"]
-        return (f"Of {flow['received']} records received from {centres} centre"
-                f"{'s' if centres != 1 else ''}, {flow['analysed']} patients were analysed: "
-                f"{w.join(f'{n} {g}' for g, n in counts)} ({flow['quarantined']} "
+        n = flow["analysed"]
+        got = flow["received"]
+        text = (f"Of {got} record{'' if got == 1 else 's'} received from {centres} centre"
+                f"{'s' if centres != 1 else ''}, {n} patient{' was' if n == 1 else 's were'} "
+                f"analysed: {w.join(f'{n} {g}' for g, n in counts)} ({flow['quarantined']} "
                 f"record{' was' if flow['quarantined'] == 1 else 's were'} set aside for data "
                 f"defects and {flow['excluded']} excluded by the eligibility criteria).")
+        empty = [g for g, k in counts if not k]
+        if counts and len(counts) - len(empty) < 2:  # the headline compares nothing
+            why = f"no {w.join(empty, 'or')} patient was analysed"
+            self.not_compared.append(why)
+            text += f" The groups were not compared: {why}."
+        return text
 
     def baseline(self) -> list[str]:
         out = []
@@ -225,6 +243,7 @@ class _Writer:
         names = [g for g, _ in events]
         first = ab if abstract else w.endpoint_first(ep.name, ab, definition)
         if sum(int(r.get("events", 0)) for _, r in events) == 0:
+            self.not_compared.append(f"{ab}: no events")
             return [] if abstract else [f"No {first} event was observed; {ab} was not compared."]
         lr = self.get(f"{eid}_log_rank", self.across(names))
         hrs = [(g, r) for g in names[1:]
@@ -242,6 +261,7 @@ class _Writer:
                 return []
             why = str((lr or {}).get("note") or "no test is defined on these data")
             why = why.removeprefix("not estimable: ")
+            self.not_compared.append(f"{ab}: {why}")
             return [f"There were {ev_counts.replace(' in ', f' {first} events in ', 1)}; "
                     f"{ab} was not compared ({why}).{subset}"]
         ev = w.evidence(test["p"])
@@ -408,6 +428,10 @@ def manuscript(est: dict, *, study: dict, flow: dict, followup: dict | None = No
         abstract += abstract_wr.endpoint(ep, None, abstract=True)
     if defn.primary_endpoint != "pcr" and pcr:
         abstract = abstract[1:] + abstract[:1]
+    if not abstract:  # nothing was compared: say so, and why, rather than leave it empty
+        abstract = [f"{w.join(defn.exposure.labels)} could not be compared on these data"
+                    + (f" ({'; '.join(dict.fromkeys(wr.not_compared))})."
+                       if wr.not_compared else ".")]
     head = "# Results (generated from results/summary.json; do not edit by hand)\n\n"
     if simulated:
         head += "**SIMULATED data: no real patient is represented.**\n\n"

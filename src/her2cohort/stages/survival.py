@@ -177,6 +177,13 @@ class _Run:
         self.why: dict[str, str] = {}
         self.ticks_every = 12.0
 
+    def few(self, events: int) -> str | None:
+        """Why ``events`` events are too few for a test or model (survival.min_events; the
+        rule the headline estimates follow too), or None."""
+        from ..stats.adequacy import too_few_events
+
+        return too_few_events(events, self.min_events)
+
     # ----------------------------------------------------------------- common pieces
     @property
     def ci_text(self) -> str:
@@ -243,11 +250,10 @@ class _Run:
             if s is not None and s not in d.columns:
                 row.update(test=f"stratified log-rank by '{s}'",
                            warning=f"strata column '{s}' is not in the data")
-            elif events < self.min_events:
+            elif self.few(events):
                 row.update(test="log-rank (Mantel-Haenszel)" if s is None else
                            f"stratified log-rank by '{s}'",
-                           warning=f"{events} event(s) < survival.min_events "
-                                   f"({self.min_events}): test not reported")
+                           warning=f"{self.few(events)}: test not reported")
             else:
                 try:
                     lr = logrank(d, time, event, by, group_order=levels, strata=s)
@@ -267,7 +273,7 @@ class _Run:
         from ..stats.kgroups import logrank_trend, pairwise_logrank
 
         groups = self.o["groups"]
-        if len(self.present) < 3 or int(d[self.E].sum()) < self.min_events:
+        if len(self.present) < 3 or self.few(d[self.E].sum()):
             return
         adjust = groups.get("pairwise_adjust", "holm")
         try:
@@ -560,11 +566,11 @@ class _Run:
         skip = [(zph_png, zph_pdf, "Proportional hazards check"),
                 (forest_png, forest_pdf, "Hazard ratios")]
         events = int(d[self.E].sum())
-        if not covs or events < self.min_events:
+        if not covs or self.few(events):
             why = ("no covariate has data" if not covs else
-                   f"{events} {self.ep.abbreviation} event(s) < survival.min_events ({self.min_events})")
+                   f"not estimable: {self.few(events)}")
             self.why.update(cox=why, zph=why, mi=why)
-            self.notes.add(what, f"not fitted: {why}")
+            self.notes.add(what, f"not fitted ({why})")
             for png, pdf, title in skip:
                 self._message(png, pdf, f"{title}: not analysed", why)
             return
@@ -602,6 +608,7 @@ class _Run:
             return
         table = pd.concat(parts, ignore_index=True)
         table.insert(2, "label", table["variable"].map(labels))
+        _ratio_rule(table)
         table["ties"] = ties
         table["strata"] = opts["strata"] or ""
         table["variance"] = ("cluster-robust by " + opts["cluster"] if opts["cluster"] else
@@ -860,11 +867,10 @@ class _Run:
         if len(lv) < 2:
             self.notes.add(what, f"not analysed: only {lv or 'no'} treatment recorded")
             return None
-        if row["events"] < self.min_events:
-            self.notes.add(what, f"not analysed: {row['events']} event(s) < "
-                                 f"survival.min_events ({self.min_events})")
+        if self.few(row["events"]):
+            self.notes.add(what, f"not analysed: {self.few(row['events'])}")
             self.iptw_rows.append(pd.DataFrame([{**row, "analysis": "not analysed",
-                                                 "warning": "too few events"}]))
+                                                 "warning": self.few(row["events"])}]))
             return None
         d0["treated"] = (d0[treat] == levels[1]).astype(int)
         d, covs, cat, labels = self._model_frame(d0, cfg.get("confounders") or [], what)
@@ -1107,9 +1113,8 @@ class _Run:
             if len(lv) < 2:
                 continue
             n_ev = int(frame[self.E].sum())
-            if n_ev < self.min_events:
-                self.notes.add(f"RMST by {by}", f"not reported: {n_ev} event(s) < "
-                                                f"survival.min_events ({self.min_events})")
+            if self.few(n_ev):
+                self.notes.add(f"RMST by {by}", f"not reported: {self.few(n_ev)}")
                 continue
             try:
                 per = rmst(frame, self.T, self.E, col, tau, group_order=lv)
@@ -1137,7 +1142,7 @@ class _Run:
         lr = res["logrank"]
         events = int(res["data"][self.E].sum())
         out["landmark_months"] = L
-        if lr is not None and events >= self.min_events:
+        if lr is not None and not self.few(events):
             out["test"], out["statistic"], out["p"] = lr["test"], lr["statistic"], lr["p"]
             out["warning"] = lr["warning"]
         else:
@@ -1148,6 +1153,19 @@ class _Run:
         out["note"] = (f"patients event-free and under follow-up at {L:g} months; time reset "
                        "to the landmark")
         self.landmark_rows.append(out)
+
+
+def _ratio_rule(table: pd.DataFrame) -> None:
+    """A hazard ratio running to 0 or infinity (or with such an interval) is not estimable:
+    no HR, interval or p in its row, the reason in ``warning`` (in place). The one rule of
+    the headline estimates too (:func:`her2cohort.stats.adequacy.ratio_rule`); ``coef`` and
+    ``se`` stay as the model left them."""
+    from ..stats.adequacy import ratio_rule
+
+    judged = ratio_rule(table, "hr", "lower", "upper", "p",
+                        rows=~table["reference"].astype(bool))
+    for c in ("hr", "lower", "upper", "p", "warning"):
+        table[c] = judged[c]
 
 
 def _ci_text(v: float, lo: float, up: float, digits: int, missing: str) -> str:

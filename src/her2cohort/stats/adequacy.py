@@ -17,8 +17,9 @@ from __future__ import annotations
 import math
 from typing import Any
 
-__all__ = ["EPV_THRESHOLD", "PEDUZZI_COX", "PEDUZZI_LOGISTIC", "cox_epv", "events_per_variable",
-           "logistic_epv"]
+__all__ = ["EPV_THRESHOLD", "PEDUZZI_COX", "PEDUZZI_LOGISTIC", "RATIO_BOUNDS", "cox_epv",
+           "events_per_variable", "logistic_epv", "ratio_not_estimable", "ratio_rule",
+           "too_few_events"]
 
 #: default threshold below which a model is flagged
 EPV_THRESHOLD = 10.0
@@ -66,6 +67,75 @@ def events_per_variable(
     return {"epv": epv, "n_limiting": n_lim, "limiting": limiting,
             "n_parameters": n_parameters, "threshold": float(threshold),
             "below_threshold": below, "note": note}
+
+
+#: a ratio estimate outside (lo, hi) has run off to 0 or infinity: the likelihood has no
+#: maximum (a group without events, separation) and the number is an artefact of where the
+#: fit stopped (R: "Loglik converged before variable ...; coefficient may be infinite")
+RATIO_BOUNDS = (1e-6, 1e6)
+
+
+def too_few_events(n_events: int, min_events: int,
+                   setting: str = "survival.min_events") -> str | None:
+    """The reason a comparison of time-to-event data is not tested or modelled, or None.
+
+    The one rule of the survival tables, the headline estimates and the Results text: with
+    no event, or fewer than ``min_events`` events (config ``setting``), no log-rank test,
+    Cox model, IPTW or RMST comparison is reported (curves are still drawn).
+    """
+    n_events = int(n_events)
+    if n_events == 0:
+        return "no events"
+    if n_events < int(min_events):
+        return f"{n_events} event(s) < {setting} ({int(min_events)})"
+    return None
+
+
+def ratio_not_estimable(estimate: float | None, lower: float | None = None,
+                        upper: float | None = None, what: str = "hazard ratio") -> str | None:
+    """The reason a ratio estimate (hazard or odds ratio) is not estimable, or None.
+
+    Not estimable: the estimate is missing or not finite, or outside :data:`RATIO_BOUNDS`
+    (a coefficient running to +-infinity), or a given confidence limit is missing, not
+    finite or 0 (the interval runs to 0 or infinity). ``lower``/``upper`` left as None are
+    not checked (an estimate reported without an interval).
+    """
+    def bad(v) -> bool:
+        try:
+            return v is None or not math.isfinite(float(v))
+        except (TypeError, ValueError):
+            return True
+
+    if bad(estimate) or not RATIO_BOUNDS[0] < float(estimate) < RATIO_BOUNDS[1]:
+        example = "e.g. a group without events" if "hazard" in what else "e.g. separation"
+        return f"the {what} runs to 0 or infinity (the likelihood has no maximum: {example})"
+    limits = [v for v in (lower, upper) if v is not None]
+    if any(bad(v) or float(v) <= 0 for v in limits):
+        return f"the confidence interval of the {what} runs to 0 or infinity"
+    return None
+
+
+def ratio_rule(table: Any, estimate: str, lower: str, upper: str, p: str | None = None,
+               note: str = "warning", what: str = "hazard ratio", rows: Any = None) -> Any:
+    """A copy of ``table`` (a DataFrame of model terms) where every ratio that
+    :func:`ratio_not_estimable` refuses has no estimate, limits or ``p`` and the reason,
+    "not estimable: ...", first in ``note``. ``rows``: a boolean mask of the rows to judge
+    (default: every row with an estimate); rows without an estimate are left as they are
+    (their own reason is already there). A loop over model terms, not patients."""
+    out = table.copy()
+    if note not in out:
+        out[note] = None
+    mask = out[estimate].notna() if rows is None else (rows & out[estimate].notna())
+    cols = [c for c in (estimate, lower, upper, p) if c and c in out]
+    for i in out.index[mask]:
+        why = ratio_not_estimable(out.at[i, estimate], out.at[i, lower], out.at[i, upper],
+                                  what=what)
+        if why:
+            out.loc[i, cols] = float("nan")
+            old = out.at[i, note]
+            out.at[i, note] = f"not estimable: {why}" + (
+                f"; {old}" if isinstance(old, str) and old else "")
+    return out
 
 
 def cox_epv(fit: Any, threshold: float = EPV_THRESHOLD) -> dict[str, Any]:

@@ -239,6 +239,29 @@ def compare_proportions(
     }
 
 
+def compare_or_reason(
+    df: pd.DataFrame,
+    outcome: str,
+    group: str,
+    test: str = "pearson",
+    group_order: Sequence[Any] | None = None,
+    what: str = "the outcome",
+) -> dict[str, Any]:
+    """:func:`compare_proportions`, or, where no test is defined on these data (every
+    patient with the outcome ``what``, or none; fewer than two groups), a result saying why:
+    ``test`` "not tested", ``statistic``/``df`` None, ``p`` NaN and ``warning``
+    "not estimable: <reason>" (``"no patient had pCR"``, ``"every patient had pCR"``)."""
+    try:
+        return compare_proportions(df, outcome, group, test=test, group_order=group_order)
+    except ValueError as e:
+        d = df if group_order is None else df[df[group].isin(list(group_order))]
+        y = pd.to_numeric(d[outcome], errors="coerce").dropna()
+        why = (f"no patient had {what}" if len(y) and y.sum() == 0 else
+               f"every patient had {what}" if len(y) and y.sum() == len(y) else str(e))
+        return {"test": "not tested", "test_choice": "not tested", "statistic": None,
+                "df": None, "p": float("nan"), "warning": f"not estimable: {why}"}
+
+
 def odds_ratio(
     df: pd.DataFrame,
     outcome: str,

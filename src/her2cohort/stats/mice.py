@@ -502,10 +502,10 @@ class _Chain:
         for v in self.specs:
             if v.mis.size == 0:
                 continue
-            if v.method == "const":
+            self.dm = self.d[:, v.mis]
+            if v.method == "const":  # one observed level: mice's polyreg/logreg give it
                 self._set(v, np.full(v.mis.size, v.present[0]), update_gram=True)
                 continue
-            self.dm = self.d[:, v.mis]
             s = self.g - self.dm @ self.dm.T  # cross products of the observed rows
             xcols = np.setdiff1d(np.arange(1, self.d.shape[0]), v.rows)
             keep = remove_lindep(s, v.obs.size, xcols, v.ya, self.scale)

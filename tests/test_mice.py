@@ -105,21 +105,28 @@ def test_logreg_fit_and_imputations_equal_mice_logreg(ex):
     ax, ay, aw = mc.augment(x, np.array([0, 1]))
     xa = np.column_stack([np.ones(len(ax)), ax])
     xt = np.column_stack([np.ones(len(x)), x])[ry].T
-    beta, cov, it = mc.logreg_fit(np.ascontiguousarray(xt), y[ry], np.ones(ry.sum()),
+    beta, cov, it, _ = mc.logreg_fit(np.ascontiguousarray(xt), y[ry], np.ones(ry.sum()),
                                   None, xa, ay, aw, epsilon=1e-14, maxit=100)
     _close(beta, r["coef"])
     _close(cov, r[["V1", "x1", "x2"]].to_numpy())
     # mice.impute.logreg itself (glm.fit's default epsilon 1e-8), its draws replayed
     ri = _read("exact_logreg_imp")
-    beta, cov, _ = mc.logreg_fit(np.ascontiguousarray(xt), y[ry], np.ones(ry.sum()),
+    beta, cov, _, _ = mc.logreg_fit(np.ascontiguousarray(xt), y[ry], np.ones(ry.sum()),
                                  None, xa, ay, aw)
     star = beta + np.linalg.cholesky(cov) @ ri["z"].dropna().to_numpy()
     p = 1 / (1 + np.exp(-(np.column_stack([np.ones(len(x)), x])[~ry] @ star)))
     np.testing.assert_array_equal((ri["u"].to_numpy() <= p).astype(int), ri["imp"])
     # a warm start (the sampler's) reaches the same estimate
-    b2, c2, _ = mc.logreg_fit(np.ascontiguousarray(xt), y[ry], np.ones(ry.sum()),
-                              beta + 0.05, xa, ay, aw, epsilon=1e-14, cov0=cov)
+    b2, c2, _, _ = mc.logreg_fit(np.ascontiguousarray(xt), y[ry], np.ones(ry.sum()),
+                                 beta + 0.05, xa, ay, aw, epsilon=1e-14, cov0=cov)
     _close(b2, r["coef"], 1e-9)
+    # the sampler's call: the whole design with rows chosen, missing rows weight 0
+    big = np.vstack([np.column_stack([np.ones(len(x)), x]).T, np.arange(len(x)) % 7.0])
+    b3, c3, _, _ = mc.logreg_fit(np.ascontiguousarray(big[[0, 3, 1, 2]]),
+                                 np.where(ry, y, 1.0), ry.astype(float), None, xa, ay, aw,
+                                 epsilon=1e-14, rows=np.array([0, 2, 3]))
+    _close(b3, r["coef"], 1e-9)
+    _close(c3, r[["V1", "x1", "x2"]].to_numpy(), 1e-9)
 
 
 def test_augment_equals_mice_augment(ex):
@@ -141,6 +148,10 @@ def test_multinom_fit_equals_nnet_multinom(ex):
     beta, _, _ = mc.multinom_fit(xt, y[ry], np.ones(ry.sum()), 3, None, xa, ay, aw,
                                  epsilon=1e-15)
     _close(beta, r[["intercept", "x1", "x2"]].to_numpy(), 1e-5)
+    big = np.vstack([xt[:1], np.arange(xt.shape[1]) % 5.0, xt[1:]])
+    b2, _, _ = mc.multinom_fit(np.ascontiguousarray(big), y[ry], np.ones(ry.sum()), 3, None,
+                               xa, ay, aw, epsilon=1e-15, rows=np.array([0, 2, 3]))
+    _close(b2, beta, 1e-9)
 
 
 def test_remove_lindep_equals_mice():

@@ -143,15 +143,26 @@ class _Logit:
     """Pieces of the (weighted) binomial log-likelihood at beta: main rows (p x n, prior
     weights w) plus augmented rows (nr x p, weight aw)."""
 
-    def __init__(self, xt, y, w, ax, ay, aw):
+    def __init__(self, xt, y, w, ax, ay, aw, rows=None):
         self.xt, self.y, self.w, self.ax, self.ay = xt, y, w, ax, ay
+        self.rows = rows  # the design rows used (None: all): no copy of the others
         self.aww = np.full(ay.size, aw)
-        self.t = xt @ (w * y) + (ax.T @ (self.aww * ay) if ay.size else 0.0)
+        self.t = self.sub(xt @ (w * y)) + (ax.T @ (self.aww * ay) if ay.size else 0.0)
         self.buf = None
+
+    def sub(self, v):
+        return v if self.rows is None else v[self.rows]
+
+    def full(self, beta):
+        if self.rows is None:
+            return beta
+        b = np.zeros(self.xt.shape[0])
+        b[self.rows] = beta
+        return b
 
     def at(self, beta):
         self.beta = beta
-        self.eta = beta @ self.xt
+        self.eta = self.full(beta) @ self.xt
         self.mu = 1.0 / (1.0 + np.exp(-self.eta))
         if self.ay.size:
             self.aeta = self.ax @ beta
@@ -166,7 +177,7 @@ class _Logit:
         return 2.0 * d
 
     def score(self):
-        g = self.t - self.xt @ (self.w * self.mu)
+        g = self.t - self.sub(self.xt @ (self.w * self.mu))
         if self.ay.size:
             g -= self.ax.T @ (self.aww * self.amu)
         return g
@@ -177,6 +188,8 @@ class _Logit:
             self.buf = np.empty_like(self.xt)
         np.multiply(self.xt, vw, out=self.buf)
         h = self.buf @ self.xt.T
+        if self.rows is not None:
+            h = h[np.ix_(self.rows, self.rows)]
         if self.ay.size:
             h += (self.ax * (self.aww * self.amu * (1.0 - self.amu))[:, None]).T @ self.ax
         return h
@@ -185,7 +198,8 @@ class _Logit:
 def logreg_fit(xt: np.ndarray, y: np.ndarray, w: np.ndarray, beta0: np.ndarray | None = None,
                ax: np.ndarray | None = None, ay: np.ndarray | None = None,
                aw: float = 0.0, epsilon: float = GLM_EPS, maxit: int = GLM_MAXIT,
-               cov0: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, int]:
+               cov0: np.ndarray | None = None, rows: np.ndarray | None = None,
+               dev0: float | None = None) -> tuple[np.ndarray, np.ndarray, int, float]:
     """Logistic regression by IRLS as R's ``glm.fit`` (quasibinomial, prior weights ``w``;
     rows with weight 0 do not count), plus the augmented rows ``ax`` (each weight ``aw``,
     outcome ``ay``).  ``xt``: p x n (design columns as rows, intercept included).
@@ -196,13 +210,15 @@ def logreg_fit(xt: np.ndarray, y: np.ndarray, w: np.ndarray, beta0: np.ndarray |
     Warm start (``beta0``, ``cov0`` from the previous cycle, the sampler): a first step with
     ``cov0`` (no X'WX), then Newton steps as above, stopping when the predicted change of
     the deviance, score' (X'WX)^-1 score, is below epsilon (|dev| + 0.1); one X'WX per call
-    when the start is close.  Returns (beta, cov_unscaled, iterations)."""
-    p, n = xt.shape
+    when the start is close; ``dev0`` (the previous cycle's deviance) then sets the scale of
+    the criterion.  ``rows``: use only these rows of ``xt`` (the sampler passes its whole
+    design).  Returns (beta, cov_unscaled, iterations, deviance scale)."""
+    p = xt.shape[0] if rows is None else len(rows)
     if ax is None or ax.size == 0:
         ax = np.empty((0, p))
         ay = np.empty(0)
     ay = np.asarray(ay, dtype=float)
-    f = _Logit(xt, y, w, ax, ay, aw)
+    f = _Logit(xt, y, w, ax, ay, aw, rows)
     if beta0 is None:
         mu = (w * y + 0.5) / (w + 1.0)
         amu = (aw * ay + 0.5) / (aw + 1.0)
@@ -214,7 +230,7 @@ def logreg_fit(xt: np.ndarray, y: np.ndarray, w: np.ndarray, beta0: np.ndarray |
         if not ok:
             raise ValueError("logistic imputation model: X'WX is singular")
         zz = eta + (y - mu) / (mu * (1 - mu))
-        rhs = xt @ (w * mu * (1 - mu) * zz)
+        rhs = f.sub(xt @ (w * mu * (1 - mu) * zz))
         if ay.size:
             rhs += ax.T @ (f.aww * amu * (1 - amu) * (aeta + (ay - amu) / (amu * (1 - amu))))
         beta = cov @ rhs
@@ -222,17 +238,17 @@ def logreg_fit(xt: np.ndarray, y: np.ndarray, w: np.ndarray, beta0: np.ndarray |
             f.at(beta)
             dev = f.dev()
             if abs(dev - dev_old) / (abs(dev) + 0.1) < epsilon:
-                return beta, cov, it - 1
+                return beta, cov, it - 1, dev
             dev_old = dev
             cov, ok = _inv_spd(f.info())
             if not ok:
                 raise ValueError("logistic imputation model: X'WX is singular")
             beta = beta + cov @ f.score()
-        return beta, cov, maxit
+        return beta, cov, maxit, dev_old
     beta = np.asarray(beta0, dtype=float)
     if cov0 is not None:
         beta = beta + cov0 @ f.at(beta).score()
-    dev = None
+    dev = dev0
     for it in range(1, maxit + 1):
         f.at(beta)
         if dev is None:  # the scale of the criterion (R: |dev| + 0.1)
@@ -244,23 +260,26 @@ def logreg_fit(xt: np.ndarray, y: np.ndarray, w: np.ndarray, beta0: np.ndarray |
         step = cov @ g
         beta = beta + step
         if float(g @ step) / (abs(dev) + 0.1) < epsilon:
-            return beta, cov, it
-    return beta, cov, maxit
+            return beta, cov, it, dev
+    return beta, cov, maxit, dev
 
 
 def multinom_fit(xt: np.ndarray, y: np.ndarray, w: np.ndarray, k: int,
                  beta0: np.ndarray | None = None, ax: np.ndarray | None = None,
                  ay: np.ndarray | None = None, aw: float = 0.0, epsilon: float = GLM_EPS,
                  maxit: int = 100, hinv0: np.ndarray | None = None,
-                 ) -> tuple[np.ndarray, int, np.ndarray]:
+                 rows: np.ndarray | None = None) -> tuple[np.ndarray, int, np.ndarray]:
     """Multinomial logit (baseline = code 0) by Newton-Raphson, prior weights ``w`` (0 = row
     left out), augmented rows ``ax``/``ay`` with weight ``aw``; ``y`` codes 0..k-1, ``xt``
     p x n.  Maximum likelihood, as ``nnet::multinom`` (decay 0) but run to convergence: stop
     when the predicted change of the deviance, score' H^-1 score, is below
-    epsilon (|dev| + 0.1).  ``hinv0``: the inverse information of the previous cycle (the
-    sampler's warm start): it is kept while it converges (3 steps), else recomputed; the
-    estimate does not depend on it.  Returns ((k - 1) x p coefficients, iterations, H^-1)."""
-    p, n = xt.shape
+    epsilon (|dev| + 0.1), or when the next one, extrapolated from the last two (x 3), would
+    be.  ``hinv0``: the inverse information of the previous cycle (the sampler's warm
+    start): it is kept while it converges (3 steps), else recomputed; the estimate does not
+    depend on it.  ``rows``: use only these rows of ``xt`` (the sampler passes its whole
+    design).  Returns ((k - 1) x p coefficients, iterations, H^-1)."""
+    p = xt.shape[0] if rows is None else len(rows)
+    sel = slice(None) if rows is None else rows
     if ax is None or ax.size == 0:
         ax = np.empty((0, p))
         ay = np.empty(0, dtype=np.int64)
@@ -276,21 +295,29 @@ def multinom_fit(xt: np.ndarray, y: np.ndarray, w: np.ndarray, k: int,
         oh = (yy[None, :] == np.arange(1, k)[:, None]).astype(float)
         return (oh * ww) @ x.T
 
+    def full(b, x):
+        if rows is None or x is not xt:
+            return b
+        bf = np.zeros((k - 1, x.shape[0]))
+        bf[:, rows] = b
+        return bf
+
     def part(x, ww, t, b):
-        eta = b @ x
+        eta = full(b, x) @ x
         mx = np.maximum(eta.max(axis=0), 0.0)
         np.exp(eta - mx, out=eta)
         den = np.exp(-mx) + eta.sum(axis=0)
         eta /= den
         # deviance: -2 sum w (eta_y - log normaliser) = -2 (sum(b * t) - w . lnorm)
         dev = -2.0 * (float(np.sum(b * t)) - float(ww @ (mx + np.log(den))))
-        g = t - (eta * ww) @ x.T
-        return dev, g, eta
+        g = (eta * ww) @ x.T
+        return dev, t - (g[:, sel] if x is xt else g), eta
 
-    t_main = prep(xt, y, w)
+    t_main = prep(xt, y, w)[:, sel]
     axt = ax.T.copy()
     t_aug = prep(axt, ay, aww) if ay.size else None
     since = 0
+    lam_old = 0.0
     for it in range(1, maxit + 1):
         dev, g, pr = part(xt, w, t_main, beta)
         if ay.size:
@@ -307,6 +334,8 @@ def multinom_fit(xt: np.ndarray, y: np.ndarray, w: np.ndarray, k: int,
                     v = w * pr[a] * ((1.0 if a == b else 0.0) - pr[b])
                     np.multiply(xt, v, out=buf)
                     blk = buf @ xt.T
+                    if rows is not None:
+                        blk = blk[np.ix_(rows, rows)]
                     if ay.size:
                         av = aww * apr[a] * ((1.0 if a == b else 0.0) - apr[b])
                         blk += (ax * av[:, None]).T @ ax
@@ -321,8 +350,16 @@ def multinom_fit(xt: np.ndarray, y: np.ndarray, w: np.ndarray, k: int,
         step = hinv @ g.ravel()
         beta = beta + step.reshape(k - 1, p)
         since += 1
-        if float(g.ravel() @ step) / (abs(dev) + 0.1) < epsilon:
+        lam = float(g.ravel() @ step) / (abs(dev) + 0.1)
+        if lam < epsilon:
             return beta, it, hinv
+        # with a kept (stale) H^-1 the decrements shrink geometrically: when the next one,
+        # predicted from the last ratio (x 3 for safety), is below the criterion, the step
+        # just taken already meets it (saves the confirming pass over the data)
+        if since > 1 and lam_old > 0 and lam / lam_old < 0.1 \
+                and 3.0 * lam * (lam / lam_old) < epsilon:
+            return beta, it, hinv
+        lam_old = lam
     return beta, maxit, hinv
 
 
@@ -562,15 +599,14 @@ class _Chain:
         lv1 = v.present[1]
         icod = v.present
         ax, ay, aw = self._aug(v, ix, icod)
-        xt = self.d[ix]
         yb = (y == lv1).astype(float)
         w0 = self.warm.get(v.name)
-        beta0, cov0 = (w0[1], w0[2]) if w0 is not None and np.array_equal(w0[0], ix) \
-            else (None, None)
-        beta, cov, _ = logreg_fit(xt, yb, v.wobs, beta0,
-                                  ax, None if ay is None else (ay == lv1).astype(float), aw,
-                                  cov0=cov0)
-        self.warm[v.name] = (ix, beta, cov)
+        beta0, cov0, dev0 = w0[1:] if w0 is not None and np.array_equal(w0[0], ix) \
+            else (None, None, None)
+        beta, cov, _, dev = logreg_fit(self.d, yb, v.wobs, beta0, ax,
+                                       None if ay is None else (ay == lv1).astype(float), aw,
+                                       cov0=cov0, rows=ix, dev0=dev0)
+        self.warm[v.name] = (ix, beta, cov, dev)
         star = beta + np.linalg.cholesky((cov + cov.T) / 2.0) @ rng.standard_normal(ix.size)
         pr = 1.0 / (1.0 + np.exp(-(star @ self.dm[ix])))
         one = rng.random(v.mis.size) <= pr
@@ -584,12 +620,11 @@ class _Chain:
         idx[icod] = np.arange(k)
         y = idx[self.codes[v.name]]
         ax, ay, aw = self._aug(v, ix, icod)
-        xt = self.d[ix]
         w0 = self.warm.get(v.name)
         beta0, h0 = (w0[1], w0[2]) if w0 is not None and np.array_equal(w0[0], ix) \
             else (None, None)
-        beta, _, hinv = multinom_fit(xt, y, v.wobs, k, beta0, ax,
-                                     None if ay is None else idx[ay], aw, hinv0=h0)
+        beta, _, hinv = multinom_fit(self.d, y, v.wobs, k, beta0, ax,
+                                     None if ay is None else idx[ay], aw, hinv0=h0, rows=ix)
         self.warm[v.name] = (ix, beta, hinv)
         eta = np.concatenate([np.zeros((1, v.mis.size)), beta @ self.dm[ix]], axis=0)
         eta -= eta.max(axis=0)

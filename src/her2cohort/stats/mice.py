@@ -34,10 +34,17 @@ predictor matrix (every other column predicts each incomplete column):
   from the fitted probabilities (mice draws no parameters here either).  Unordered: an
   ordered factor would get ``polr`` in mice; our level orders are not modelled as ordinal.
 * the IRLS and Newton fits start from the previous cycle's estimate of the same chain (the
-  converged value does not depend on the start; R starts from the data every time).
+  converged value does not depend on the start; R starts from the data every time): the
+  logistic fit takes one step with the previous (X'WX)^-1, then Newton steps with X'WX at
+  the current estimate until the predicted change of the deviance is below glm.fit's
+  criterion (1e-8 (|dev| + 0.1)); its covariance is X'WX^-1 at the start of the last step,
+  as summary.glm.  The multinomial fit keeps the previous H^-1 while it converges.
 
-Documented differences from mice: none in the model; the random-number streams differ; the
-multinomial fit is run to convergence (nnet stops after 100 BFGS steps or relative change 1e-8).
+Differences from mice, none of them in the model: the random-number streams; the fits'
+starting values and stopping rules above (each stops within glm.fit's tolerance); the
+multinomial fit is run to convergence (nnet stops after 100 BFGS steps or a relative change
+of 1e-8); ordered factors are not given ``polr``.  Cost per cycle at 10^5 rows and 14 design
+columns: about 0.1 CPU second (benchmarks/bench_mice.py).
 """
 
 from __future__ import annotations
@@ -511,10 +518,7 @@ class _Chain:
             else:
                 self.vals[v.name] = v.values.copy()
             if v.mis.size:  # mice.impute.sample: draws from the observed values
-                if v.kind == "num":
-                    self._set(v, rng.choice(v.values[v.obs], size=v.mis.size))
-                else:
-                    self._set(v, rng.choice(v.values[v.obs], size=v.mis.size))
+                self._set(v, rng.choice(v.values[v.obs], size=v.mis.size))
         self.g = self.d @ self.d.T
 
     def _set(self, v: _Var, new: np.ndarray, update_gram: bool = False) -> None:

@@ -33,8 +33,9 @@ predictor matrix (every other column predicts each incomplete column):
   multinomial logit fitted by maximum likelihood (Newton; R uses nnet::multinom), level drawn
   from the fitted probabilities (mice draws no parameters here either).  Unordered: an
   ordered factor would get ``polr`` in mice; our level orders are not modelled as ordinal.
-* the IRLS and Newton fits start from the previous cycle's estimate of the same chain (the
-  converged value does not depend on the start; R starts from the data every time): the
+* the IRLS and Newton fits start from the previous cycle's estimate of the same chain (in the
+  first cycle: the previous chain's last; the converged value does not depend on the start,
+  R starts from the data every time): the
   logistic fit takes one step with the previous (X'WX)^-1, then Newton steps with X'WX at
   the current estimate until the predicted change of the deviance is below glm.fit's
   criterion (1e-8 (|dev| + 0.1)); its covariance is X'WX^-1 at the start of the last step,
@@ -193,8 +194,8 @@ class _Logit:
         vw = self.w * self.mu * (1.0 - self.mu)
         if self.buf is None:
             self.buf = np.empty_like(self.xt)
-        np.multiply(self.xt, vw, out=self.buf)
-        h = self.buf @ self.xt.T
+        np.multiply(self.xt, np.sqrt(vw), out=self.buf)
+        h = self.buf @ self.buf.T  # symmetric rank-k update (syrk)
         if self.rows is not None:
             h = h[np.ix_(self.rows, self.rows)]
         if self.ay.size:
@@ -311,12 +312,20 @@ def multinom_fit(xt: np.ndarray, y: np.ndarray, w: np.ndarray, k: int,
 
     def part(x, ww, t, b):
         eta = full(b, x) @ x
-        mx = np.maximum(eta.max(axis=0), 0.0)
-        np.exp(eta - mx, out=eta)
-        den = np.exp(-mx) + eta.sum(axis=0)
+        with np.errstate(over="ignore"):
+            ex = np.exp(eta)
+        den = 1.0 + ex.sum(axis=0)
+        if np.isfinite(den).all():
+            lnorm = np.log(den)
+        else:  # overflow: the same with the largest linear predictor taken out
+            mx = np.maximum(eta.max(axis=0), 0.0)
+            ex = np.exp(eta - mx)
+            den = np.exp(-mx) + ex.sum(axis=0)
+            lnorm = mx + np.log(den)
+        eta = ex
         eta /= den
         # deviance: -2 sum w (eta_y - log normaliser) = -2 (sum(b * t) - w . lnorm)
-        dev = -2.0 * (float(np.sum(b * t)) - float(ww @ (mx + np.log(den))))
+        dev = -2.0 * (float(np.sum(b * t)) - float(ww @ lnorm))
         g = (eta * ww) @ x.T
         return dev, t - (g[:, sel] if x is xt else g), eta
 
@@ -703,11 +712,17 @@ def impute_chained(
     d, specs, scale, lo, hi = _design(sub.reset_index(drop=True), cols, levels)
     seeds = np.random.SeedSequence(seed).spawn(m)
     out = []
+    warm: dict = {}
     for i in range(m):
         chain = _Chain(d, specs, scale, lo, hi, np.random.default_rng(seeds[i]), k_pmm)
+        # the logistic/multinomial fits of a chain's first cycle start from the previous
+        # chain's last estimates (starting values only: the estimates they converge to and
+        # the chain's random draws do not depend on them)
+        chain.warm = dict(warm)
         if any(v.mis.size for v in specs):
             for _ in range(n_iter):
                 chain.cycle()
+        warm = chain.warm
         done = df.copy()
         for v in specs:
             x = chain.completed(v)

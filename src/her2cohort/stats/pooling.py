@@ -8,8 +8,9 @@ I/O; checked in ``tests/test_pooling.py`` against R's ``mice::pool()`` /
   covariances): Rubin (1987) with the Barnard & Rubin (1999) small-sample degrees of
   freedom, exactly as ``mice::pool()`` (``pool.fitlist`` + ``barnard.rubin`` +
   ``summary.mipo``).  Used for logistic and Cox models alike.
-* :func:`impute_mice` makes m completed data sets with statsmodels' ``MICEData`` (predictive
-  mean matching on every incomplete column).
+* :func:`impute_mice` makes m completed data sets by chained equations as R's ``mice``
+  (PMM for numeric, logreg / polyreg for categorical columns), vectorised in
+  :mod:`her2cohort.stats.mice`.
 * :func:`pooled_logistic` imputes, fits :func:`her2cohort.stats.logistic.fit_logistic` on
   each completed data set and pools, reported beside the complete-case fit.
 * :func:`impute_for_cox` imputes the covariates of a Cox model with the event indicator and
@@ -141,79 +142,30 @@ def impute_mice(
     categorical: Mapping[str, Sequence[Any]] | None = None,
     k_pmm: int = 5,
 ) -> list[pd.DataFrame]:
-    """m completed copies of ``df`` by chained equations (statsmodels ``MICEData``).
+    """m completed copies of ``df`` by chained equations, as R ``mice(df[columns], m,
+    maxit = n_iter)`` with its default methods: see :mod:`her2cohort.stats.mice`.
 
-    Every column in ``columns`` (default: all) takes part; each incomplete one is imputed by
-    predictive mean matching (PMM) from a linear model on all other columns, with
-    ``k_pmm`` donors (5, as mice's default ``donors = 5L``) and the model parameters drawn
-    from their approximate posterior.  Categorical columns (non-numeric, or keys of
-    ``categorical`` with their level order) enter the other columns' models as factors
-    (``C()``) and are imputed through their integer codes by PMM, so every imputed value is
-    an observed category (documented simplification: mice would use logistic/polytomous
-    regression; PMM keeps the imputations within the observed values).  Columns outside
-    ``columns`` are copied unchanged.  Each of the m data sets is an independent chain of
-    ``n_iter`` cycles from its own seed (spawned from ``seed``), so the result is
-    deterministic.  R's mice uses another random-number generator: its imputations cannot
-    be reproduced, only the analysis of given completed data (see :func:`rubin_pool`).
+    Every column in ``columns`` (default: all) takes part and predicts every other; each
+    incomplete one is imputed in turn (left to right, ``n_iter`` cycles from random draws of
+    the observed values): numeric columns by predictive mean matching (``k_pmm`` donors, 5
+    as mice's default ``donors = 5L``; type-1 matching on a Bayesian linear-regression draw),
+    categorical columns (non-numeric, or keys of ``categorical`` with their level order) by
+    Bayesian logistic regression when they have 2 levels (``logreg``) and by multinomial
+    logistic regression with more (``polyreg``), both on data augmented against perfect
+    prediction (White, Daniel & Royston 2010), as mice.  Imputed values of a numeric column
+    are observed values (PMM donors); of a categorical column observed levels.  Columns
+    outside ``columns`` are copied unchanged.  Each of the m data sets is an independent chain
+    from its own seed (spawned from ``seed``), so the result is deterministic.  R's mice uses
+    another random-number generator: its imputations cannot be reproduced, only their
+    distribution (checked by Monte Carlo in tests/test_mice.py) and the analysis of given
+    completed data (see :func:`rubin_pool`).
 
     Rows missing every column cannot be imputed: ValueError.
     """
-    from statsmodels.imputation.mice import MICEData
+    from .mice import impute_chained
 
-    if not isinstance(df, pd.DataFrame):
-        raise TypeError(f"df must be a pandas DataFrame, got {type(df).__name__}")
-    cols = list(df.columns) if columns is None else list(columns)
-    for c in cols:
-        if c not in df.columns:
-            raise ValueError(f"column not found in data: '{c}'")
-    if m < 1:
-        raise ValueError(f"m must be >= 1, got {m}")
-    categorical = dict(categorical or {})
-    sub = df[cols]
-    all_na = int(sub.isna().all(axis=1).sum())
-    if all_na:
-        raise ValueError(f"{all_na} row(s) have every imputation column missing")
-    safe = {c: f"v{i}" for i, c in enumerate(cols)}
-    enc = pd.DataFrame(index=range(len(df)))
-    levels: dict[str, list[Any]] = {}
-    for c in cols:
-        s = sub[c]
-        is_cat = c in categorical or not (
-            pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s))
-        if is_cat:
-            lv = list(categorical[c]) if c in categorical else sorted(pd.unique(s.dropna()))
-            unknown = [v for v in pd.unique(s.dropna()) if v not in lv]
-            if unknown:
-                raise ValueError(f"column '{c}' has values not in its level order: {unknown}")
-            levels[c] = lv
-            codes = s.map({v: float(i) for i, v in enumerate(lv)})
-            enc[safe[c]] = codes.to_numpy(dtype=float)
-        else:
-            enc[safe[c]] = s.to_numpy(dtype=float)
-    incomplete = [c for c in cols if sub[c].isna().any()]
-    seeds = np.random.SeedSequence(seed).spawn(m)
-    out = []
-    for i in range(m):
-        rng = np.random.default_rng(seeds[i])
-        imp = MICEData(enc, k_pmm=k_pmm, rng=rng)
-        for c in incomplete:
-            rhs = [f"C({safe[o]})" if o in levels else safe[o] for o in cols if o != c]
-            imp.set_imputer(safe[c], formula=" + ".join(rhs) if rhs else "1", k_pmm=k_pmm)
-        if incomplete:
-            imp.update_all(n_iter)
-        done = df.copy()
-        for c in cols:
-            v = imp.data[safe[c]].to_numpy()
-            if c in levels:
-                lv = levels[c]
-                done[c] = pd.Series([lv[int(np.rint(x))] for x in v], index=df.index,
-                                    dtype=object)
-            else:
-                done[c] = pd.Series(v, index=df.index).astype(df[c].dtype
-                                                              if not df[c].isna().any()
-                                                              else float)
-        out.append(done)
-    return out
+    return impute_chained(df, columns, m=m, seed=seed, n_iter=n_iter,
+                          categorical=categorical, k_pmm=k_pmm)
 
 
 def pooled_logistic(

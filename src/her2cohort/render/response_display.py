@@ -154,7 +154,8 @@ def logistic_display(
                      f"variable {float(table['epv'].iloc[0]):.1f}.")
     if mi is not None:
         r0 = mi.iloc[0]
-        notes.append(f"Multiple imputation by chained equations (predictive mean matching), "
+        notes.append(f"Multiple imputation by chained equations (predictive mean matching "
+                     f"for numbers, logistic or polytomous regression for categories), "
                      f"m = {int(r0['m'])}, seed {int(r0['seed'])}, "
                      f"{format_int(r0['n_incomplete'])} patients with a missing covariate "
                      f"imputed; estimates pooled by Rubin's rules, n = {format_int(r0['n'])}.")

@@ -430,8 +430,9 @@ def _imputation(has, covs, cat, imputation, out) -> pd.DataFrame | None:
                          note="cc_warning", what="odds ratio")
     res["seed"] = seed
     res["iterations"] = n_iter
-    res["method"] = ("chained equations, predictive mean matching (5 donors); Rubin's rules "
-                     "with Barnard-Rubin df")
+    res["method"] = ("chained equations (predictive mean matching with 5 donors for numbers, "
+                     "logistic or polytomous regression for categories, as mice's defaults); "
+                     "Rubin's rules with Barnard-Rubin df")
     write_csv(res, out["out_mi"])
     return res
 

@@ -772,7 +772,8 @@ class _Run:
                 for col in ("hr", "lower", "upper", "p", "n"):
                     pooled[f"cc_{col}"] = pooled["term"].map(ref[col]) if col in ref else np.nan
             pooled["imputation"] = (
-                f"chained equations (predictive mean matching), m = {m}, {n_iter} iterations, "
+                f"chained equations (predictive mean matching for numbers, logistic or "
+                f"polytomous regression for categories), m = {m}, {n_iter} iterations, "
                 f"seed {seed}; predictors: the model covariates, the event indicator and the "
                 "Nelson-Aalen cumulative hazard; pooled by Rubin's rules, Barnard-Rubin df "
                 "with complete-data df = events - coefficients (as mice::pool for coxph)")

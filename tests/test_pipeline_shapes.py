@@ -34,6 +34,7 @@ DOWNSTREAM = {
     "cohort": ["table1", "response", "her2_loss", "survival", "summary"],
     "table1": [], "response": [], "her2_loss": [], "survival": ["summary"], "run_config": [], "provenance": [],
     "sensitivity": ["sensitivity_table"], "sensitivity_table": [], "summary": [],
+    "invitro_plates": ["invitro_fit"], "invitro_fit": ["summary"],
 }
 
 # (config path, new value) for every analysis option a rule declares

@@ -274,6 +274,7 @@ def _project(work: Path, rows: list[int]) -> None:
         b"\n".join([lines[0], *(lines[i + 1] for i in rows)]) + b"\n")
     cfg = yaml.safe_load((work / "config/config.yaml").read_text("utf-8"))
     cfg["centres"] = ["config/centres/JS01.yaml"]
+    cfg["analyses"]["invitro"] = False  # clinical records only: no plates copied
     (work / "config/tiny.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False), "utf-8")
 
 

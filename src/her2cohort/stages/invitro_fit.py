@@ -447,9 +447,10 @@ def results_paragraph(doc: dict) -> str:
         for r in rat:
             bit = f"{r['line']} {w.ci_text(r['estimate'], r['lower'], r['upper'], 2)}" \
                 if r["estimate"] is not None else \
-                f"{r['line']} not estimated ({r.get('note') or 'no ratio'})"
+                f"{r['line']}: ratio not estimated ({r.get('note') or 'no ratio'})"
             if r["p"] is not None:
-                bit += f" ({w.p_text(r['p'])})"
+                bit += f" ({w.p_text(r['p'])})" if r["estimate"] is not None else \
+                    f", IC50s differing by the F test ({w.p_text(r['p'])})"
                 tests.add(r["test"])
             elif r["estimate"] is not None:
                 bit += " (no F test: " + (r.get("test_note") or "not computable") + ")"
@@ -472,6 +473,6 @@ def results_paragraph(doc: dict) -> str:
     if tests:
         notes.append("P-values: " + "; ".join(sorted(tests)) + " for the in-vitro IC50s.")
     if methods:
-        notes.append("Intervals: " + "; ".join(sorted(methods)) + " for the in-vitro IC50s "
-                     "and their ratios.")
+        notes.append("Intervals of the in-vitro estimates: " + "; ".join(sorted(methods))
+                     + ".")
     return " ".join(out + notes)

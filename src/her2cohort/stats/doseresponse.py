@@ -281,6 +281,29 @@ def _rel_offset(J, r) -> float:
     return math.sqrt(num / den)
 
 
+
+def _gauss_newton_polish(theta: np.ndarray, resid, jac, lb: np.ndarray, ub: np.ndarray
+                         ) -> tuple[np.ndarray, np.ndarray]:
+    """Gauss-Newton steps (nls' algorithm) from ``theta`` while they lower the RSS and stay
+    inside the bounds; least_squares' trf stops on xtol a little before nls would. Returns
+    (theta, residuals at theta)."""
+    r = resid(theta)
+    rss = float(r @ r)
+    for _ in range(50):
+        step, *_ = np.linalg.lstsq(jac(theta), -r, rcond=None)
+        new = theta + step
+        if np.any(new < lb) or np.any(new > ub) or not np.all(np.isfinite(new)):
+            break
+        r_new = resid(new)
+        rss_new = float(r_new @ r_new)
+        if rss_new > rss * (1 + 1e-15):
+            break
+        theta, r, rss_prev, rss = new, r_new, rss, rss_new
+        if np.all(np.abs(step) <= 1e-14 * (np.abs(theta) + 1e-12)) or rss_prev - rss <= 0:
+            break
+    return theta, r
+
+
 def fit_ll4(conc, resp, *, lower: float | None = None, upper: float | None = None) -> LL4Fit:
     """Fit drc's LL.4 by least squares; ``lower``/``upper`` fix c / d (three-parameter fits).
 
@@ -377,24 +400,7 @@ def _fit_ll4(conc, resp, lower, upper) -> LL4Fit:
         return fail("; ".join(opt_errors + ["not fitted: no starting value gave a finite "
                                             "residual sum of squares"]))
 
-    theta = best.x.copy()
-    # polish: Gauss-Newton steps (nls' algorithm) from the optimum while they lower the RSS and
-    # stay inside the bounds; least_squares' trf stops on xtol a little before nls would
-    r = resid(theta)
-    rss = float(r @ r)
-    for _ in range(50):
-        J = jac(theta)
-        step, *_ = np.linalg.lstsq(J, -r, rcond=None)
-        new = theta + step
-        if np.any(new < lb) or np.any(new > ub) or not np.all(np.isfinite(new)):
-            break
-        r_new = resid(new)
-        rss_new = float(r_new @ r_new)
-        if rss_new > rss * (1 + 1e-15):
-            break
-        theta, r, rss_prev, rss = new, r_new, rss, rss_new
-        if np.all(np.abs(step) <= 1e-14 * (np.abs(theta) + 1e-12)) or rss_prev - rss <= 0:
-            break
+    theta, r = _gauss_newton_polish(best.x.copy(), resid, jac, lb, ub)
 
     if lower is None and upper is None and theta[1] > theta[2]:
         # the same curve written with d the upper asymptote (drc's convention): (b, c, d) and
@@ -740,21 +746,7 @@ def _fit_shared(logx, y, gidx, G, starts, line, lb_cd, ub_cd, lo_le, hi_le):
             best = res
     if best is None:
         return None
-    th = best.x.copy()
-    r = resid(th)
-    rss = float(r @ r)
-    for _ in range(50):  # Gauss-Newton polish, as in fit_ll4
-        step, *_ = np.linalg.lstsq(jac(th), -r, rcond=None)
-        new = th + step
-        if np.any(new < lb) or np.any(new > ub) or not np.all(np.isfinite(new)):
-            break
-        r_new = resid(new)
-        rss_new = float(r_new @ r_new)
-        if rss_new > rss * (1 + 1e-15):
-            break
-        th, r, rss_prev, rss = new, r_new, rss, rss_new
-        if np.all(np.abs(step) <= 1e-14 * (np.abs(th) + 1e-12)) or rss_prev - rss <= 0:
-            break
+    th, r = _gauss_newton_polish(best.x.copy(), resid, jac, lb, ub)  # as in fit_ll4
     v = full(th)
     span = np.where(np.isfinite(ub - lb), ub - lb, np.inf)
     at = (np.abs(th - lb) <= 1e-6 * span) | (np.abs(ub - th) <= 1e-6 * span)

@@ -19,34 +19,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .simulate import DATA_LOCK, DAYS_PER_MONTH, SIMULATED_NOTE
+from .simulate import DATA_LOCK, DAYS_PER_MONTH, JS01, SIMULATED_NOTE
 
-#: the JS01 layout: canonical field -> column
-COLUMNS = {
-    "patient_id": "Patient ID", "birth_date": "Date of birth", "laterality": "Side",
-    "diagnosis_date": "Diagnosis date", "nst_start_date": "NAT start",
-    "surgery_date": "Surgery date", "last_contact_date": "Last follow-up",
-    "recurrence_date": "Recurrence date", "recurrence_type": "Recurrence site",
-    "death_date": "Death date", "vital_status": "Status", "menopausal_status": "Menopause",
-    "ct": "cT", "cn": "cN", "cm": "cM", "tumour_size_mm": "Tumour size (mm)",
-    "histology": "Histology", "grade": "Grade", "er_pct": "ER %", "pr_pct": "PR %",
-    "ki67_pct": "Ki67 %", "her2_ihc": "HER2 IHC", "ish_ratio": "HER2/CEP17 ratio",
-    "her2_copies": "HER2 copies/cell", "ish_result": "ISH", "regimen": "Regimen",
-    "cycles": "Cycles", "surgery_type": "Surgery", "ypt": "ypT", "ypn": "ypN", "rcb_class": "RCB",
-    "post_her2_ihc": "HER2 IHC (residual)", "post_ish_result": "ISH (residual)",
-}
-VALUES = {
-    "laterality": {"L": "left", "R": "right"}, "vital_status": {"deceased": "dead"},
-    "menopausal_status": {"premenopausal": "pre", "postmenopausal": "post"},
-    "ct": {f"cT{i}": f"T{i}" for i in range(1, 5)}, "cn": {f"cN{i}": f"N{i}" for i in range(4)},
-    "cm": {"cM0": "M0", "cM1": "M1"}, "grade": {"G1": "1", "G2": "2", "G3": "3"},
-    "ish_result": {"amplified": "positive", "not amplified": "negative"},
-    "post_ish_result": {"amplified": "positive", "not amplified": "negative"},
-    "recurrence_type": {"IBTR": "ipsilateral_breast", "locoregional": "local_regional",
-                        "contralateral": "contralateral_breast",
-                        "second primary": "second_primary"},
-    "rcb_class": {"RCB-0": "0", "RCB-I": "I", "RCB-II": "II", "RCB-III": "III"},
-}
+#: the JS01 layout of the demo simulator: canonical field -> column, and the mapping's
+#: ``values:`` (the file's codes -> canonical codes, where they differ)
+COLUMNS = dict(JS01["columns"])
+VALUES = {field: {code: canon for canon, code in codes.items() if code != canon}
+          for field, codes in JS01["codes"].items()}
+VALUES = {field: v for field, v in VALUES.items() if v}
 DUAL = np.array(["TCbHP", "THP", "EC-THP"])
 SINGLE = np.array(["TCbH", "EC-TH", "TH"])
 #: distant, local-regional, ipsilateral, contralateral, second primary, death as first event

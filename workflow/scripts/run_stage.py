@@ -6,6 +6,11 @@ import os
 import sys
 import time
 
+try:
+    import resource  # peak memory for benchmarks/ (not on Windows)
+except ImportError:
+    resource = None
+
 _START = time.perf_counter()
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
@@ -41,13 +46,8 @@ with open(snakemake.log[0], "w", encoding="utf-8") as log:
         sys.stdout.flush()
         sys.stderr.flush()
         sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
-        # for benchmarks/ (read from the log, not shown on the console)
-        try:
-            import resource
-        except ImportError:  # not on Windows
-            resource = None
-        use = resource.getrusage(resource.RUSAGE_SELF) if resource else None
-        if use:
+        if resource is not None:  # for benchmarks/ (in the log, not on the console)
+            use = resource.getrusage(resource.RUSAGE_SELF)
             log.write(f"resources: {time.perf_counter() - _START:.2f} s wall, "
                       f"{use.ru_utime + use.ru_stime:.2f} s CPU, "
                       f"peak RSS {use.ru_maxrss / 1024:.0f} MB\n")

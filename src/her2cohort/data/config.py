@@ -200,8 +200,6 @@ def _error_lines(error) -> list[str]:
         return [f"{where}: {value!r} is not one of the choices: {', '.join(choices)}{hint}"]
     if error.validator == "pattern" and error.validator_value in _PATTERN_WORDS:
         return [f"{where}: {value!r} is not {_PATTERN_WORDS[error.validator_value]}"]
-    if error.validator == "required":
-        return [f"{where}: {error.message}"]
     return [f"{where}: {error.message}"]
 
 

@@ -342,17 +342,16 @@ def _read_csv_fast(text: str, sep: str, rel: str, mapping: dict):
     from pyarrow import csv as pacsv
 
     h = int(mapping.get("header_row", 1)) - 1
-    head_n = h + HEADER_SEARCH + 2
-    cut, start = 0, 0
-    for _ in range(h + 1):  # the offset of the first line below the header
-        cut = text.find("\n", start)
-        if cut < 0:
-            return None
-        start = cut + 1
-    head_text = text[: text.find("\n", start) if text.find("\n", start) >= 0 else len(text)]
+    n_head = h + HEADER_SEARCH + 2  # lines the header checks look at
+    after: list[int] = []  # offset just past each of the first lines
+    while len(after) < n_head and (nxt := text.find("\n", after[-1] if after else 0)) >= 0:
+        after.append(nxt + 1)
+    if len(after) <= h:
+        return None
+    cut, start = after[h] - 1, after[h]  # the header line's end, the first line below it
+    head_end = after[-1] if len(after) == n_head else len(text)
     try:
-        rows, ends = _parse(head_text + "\n" + "\n".join(
-            text[start:].split("\n", head_n)[:head_n]), sep, LARGE_CELL)
+        rows, ends = _parse(text[:head_end], sep, LARGE_CELL)
     except csv.Error:
         return None
     if len(rows) <= h or ends[h] != h + 1 or _find_header(rows, mapping, h) \

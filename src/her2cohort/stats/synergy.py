@@ -248,6 +248,28 @@ def loewe(df: pd.DataFrame, *, a: str, b: str, resp: str,
 
 
 # --------------------------------------------------------------------------- ZIP
+
+def _curves_along(moving, fixed, edge_at: dict, obs: dict, key, names: tuple[str, str],
+                  notes: dict) -> dict:
+    """ZIP's combination curves: for each dose of the fixed drug, an LL.4 along the moving
+    drug from the fixed drug's single-agent effect (lower) to 1; where it cannot be fitted
+    the observed values stand, with a note per pair. ``key(moving, fixed)`` is the pair."""
+    out: dict = {}
+    for f in fixed:
+        xs = np.array([m for m in moving if key(m, f) in obs])
+        ys = np.array([obs[key(m, f)] for m in xs])
+        fit = fit_ll4(xs, ys, lower=float(edge_at[f]), upper=1.0) if xs.size >= 3 else None
+        if fit is not None and fit.converged:
+            fitted = fit.predict(xs)
+        else:
+            fitted = ys
+            for m in xs:
+                notes[key(m, f)].append(f"curve along {names[0]} at {names[1]} = {f:g} not "
+                                        "fitted: observed values used")
+        out.update({key(m, f): v for m, v in _pairs(xs, fitted)})
+    return out
+
+
 def zip_delta(df: pd.DataFrame, *, a: str, b: str, resp: str,
               response: str = "viability") -> pd.DataFrame:
     """ZIP delta score per dose pair (Yadav et al. 2015, as SynergyFinder's ``CalculateZIP``):
@@ -275,33 +297,12 @@ def zip_delta(df: pd.DataFrame, *, a: str, b: str, resp: str,
     fb_at = dict(_pairs(doses_b, fb.predict(doses_b)))
     key = list(_pairs(combo["a"], combo["b"]))
     obs = dict(_pairs(key, combo["e"]))
-    along_a: dict = {}  # fitted surface from curves along A (B fixed)
-    along_b: dict = {}
     pair_notes: dict = {k: [] for k in key}
-    for xb in doses_b:
-        xs = np.array([xa for xa in doses_a if (xa, xb) in obs])
-        ys = np.array([obs[(xa, xb)] for xa in xs])
-        fit = fit_ll4(xs, ys, lower=float(fb_at[xb]), upper=1.0) if xs.size >= 3 else None
-        if fit is not None and fit.converged:
-            fitted = fit.predict(xs)
-        else:
-            fitted = ys
-            for xa in xs:
-                pair_notes[(xa, xb)].append(f"curve along A at B = {xb:g} not fitted: observed "
-                                            "values used")
-        along_a.update({(xa, xb): v for xa, v in _pairs(xs, fitted)})
-    for xa in doses_a:
-        xs = np.array([xb for xb in doses_b if (xa, xb) in obs])
-        ys = np.array([obs[(xa, xb)] for xb in xs])
-        fit = fit_ll4(xs, ys, lower=float(fa_at[xa]), upper=1.0) if xs.size >= 3 else None
-        if fit is not None and fit.converged:
-            fitted = fit.predict(xs)
-        else:
-            fitted = ys
-            for xb in xs:
-                pair_notes[(xa, xb)].append(f"curve along B at A = {xa:g} not fitted: observed "
-                                            "values used")
-        along_b.update({(xa, xb): v for xb, v in _pairs(xs, fitted)})
+    # fitted surface from the curves along A (B fixed) and along B (A fixed)
+    along_a = _curves_along(doses_a, doses_b, fb_at, obs, lambda m, f: (m, f), ("A", "B"),
+                            pair_notes)
+    along_b = _curves_along(doses_b, doses_a, fa_at, obs, lambda m, f: (f, m), ("B", "A"),
+                            pair_notes)
     fitted_surface = np.array([(along_a[k] + along_b[k]) / 2 for k in key])
     ya = np.array([fa_at[k[0]] for k in key])
     yb = np.array([fb_at[k[1]] for k in key])

@@ -57,17 +57,9 @@ def _snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess:
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory):
-    work = tmp_path_factory.mktemp("pipeline")
-    for item in ("Snakefile", "workflow", "config", "profiles"):
-        src = ROOT / item
-        (shutil.copytree if src.is_dir() else shutil.copy)(src, work / item)
-    shutil.copytree(ROOT / "data/demo/raw", work / "data/demo/raw")
-    res = _snakemake(work)
-    logs = "".join(f"\n--- {p.name}\n{p.read_text('utf-8')[-3000:]}"
-                   for p in sorted((work / "logs").glob("*.log")))
-    assert res.returncode == 0, res.stderr[-3000:] + logs
-    return work
+def run(demo_pipeline):
+    """The session's one demo run (tests/conftest.py)."""
+    return demo_pipeline.work
 
 
 def _csv(run, name):

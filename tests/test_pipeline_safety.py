@@ -81,11 +81,9 @@ def _texts(folder: Path):
 
 
 @pytest.fixture(scope="module")
-def demo_run(tmp_path_factory):
-    work = _copy_project(tmp_path_factory.mktemp("safety_pipeline"))
-    res = _snakemake(work)
-    assert res.returncode == 0, res.stderr[-3000:] + _logs(work)
-    return work, res
+def demo_run(demo_pipeline):
+    """The session's one demo run (tests/conftest.py) and its console output."""
+    return demo_pipeline.work, demo_pipeline.result
 
 
 def test_flow_table_accounts_for_every_raw_row(demo_run):

@@ -56,20 +56,9 @@ def cfg():
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    """The pipeline up to the survival rule on the bundled demo, in a temporary copy."""
-    work = tmp_path_factory.mktemp("surv")
-    for item in ("Snakefile", "workflow", "config", "profiles"):
-        src = ROOT / item
-        (shutil.copytree if src.is_dir() else shutil.copy)(src, work / item)
-    shutil.copytree(ROOT / "data/demo/raw", work / "data/demo/raw")
-    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
-    env.pop("HER2COHORT_SALT", None)
-    res = subprocess.run([sys.executable, "-m", "snakemake", "--cores", "2",
-                          "results/tables/dfs_logrank.csv"], cwd=work, capture_output=True,
-                         text=True, check=False, env=env, timeout=900)
-    assert res.returncode == 0, res.stderr[-3000:]
-    return work
+def demo(demo_pipeline):
+    """The session's one demo run (tests/conftest.py); read only here."""
+    return demo_pipeline.work
 
 
 @pytest.fixture(scope="module")

@@ -51,3 +51,10 @@ def demo_pipeline(tmp_path_factory):
                          timeout=1200)
     assert res.returncode == 0, res.stderr[-3000:] + logs_tail(work)
     return SimpleNamespace(work=work, result=res)
+
+
+def pytest_collection_modifyitems(items):
+    """A test that uses the shared demo run (directly or through a fixture) is an e2e test."""
+    for item in items:
+        if "demo_pipeline" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.e2e)

@@ -81,9 +81,11 @@ def _row(rows, key):
 # --- words ---------------------------------------------------------------------------------
 def test_hedging_rule_boundaries():
     assert [w.evidence(p) for p in (0.001, 0.0499, 0.05, 0.07, 0.0999, 0.10, 0.91, 1.0)] == [
-        "difference", "difference", "trend", "trend", "trend", "none", "none", "none"]
+        "difference", "difference", "none", "none", "none", "none", "none", "none"]
     assert w.evidence(float("nan")) is None and w.evidence(None) is None
-    assert "p < 0.05" in w.HEDGING_RULE and "0.10" in w.HEDGING_RULE
+    assert [w.evidence(p, alpha=0.01) for p in (0.0099, 0.01, 0.03)] == [
+        "difference", "none", "none"]
+    assert "p < 0.05" in w.HEDGING_RULE and "p < 0.01" in w.hedging_rule(0.01)
 
 
 def test_numbers_zero_lists_and_names():
@@ -113,10 +115,15 @@ def test_demo_reference_sentences():
     assert ("Compared with IHC 3+, pCR (ypT0/is ypN0) was lower in IHC 2+/ISH+: 46.1% (211/458) "
             "vs 16.2% (19/117) (p < 0.001; odds ratio ") in text
     assert ("Within IHC 2+/ISH+, pCR was 12.2% (6/49) with trastuzumab and 19.1% (13/68) with "
-            "trastuzumab plus pertuzumab; no difference was detected (p = 0.32).") in text
+            "trastuzumab plus pertuzumab; the groups did not differ significantly (p = 0.32) "
+            "(Table 4).") in text
     assert ("Compared with IHC 3+, the proportion of HR-positive tumours was higher in "
-            "IHC 2+/ISH+: 48.7% vs 76.1% (p < 0.001).") in text
-    assert "HER2 status by ASCO/CAP 2018." in text
+            "IHC 2+/ISH+: 48.7% vs 76.1% (p < 0.001) (Table 1).") in text
+    assert "HER2 status was classified by ASCO/CAP 2018." in text
+    # the direction of the ratios is named once, the reference first everywhere
+    assert text.count("compare IHC 2+/ISH+ with IHC 3+ (reference)") == 1
+    assert "between IHC 2+/ISH+ and IHC 3+" not in text and "IHC 2+/ISH+ vs IHC 3+" not in text
+    assert "(Figure 1)" in text and "(Tables 2 and 3; Figure 2)" in text and "[[" not in text
     assert "Pearson chi-square" in text and "log-rank" in text
     # the keys summary.json always had (tests/expected/published.yaml)
     est = estimates(pd.DataFrame(rows))
@@ -192,7 +199,9 @@ def test_three_groups_in_sentences():
     assert "Cox likelihood-ratio p" in text
     assert "likelihood ratio, Cox model (2 df) for EFS" in text
     assert "Event-free survival (EFS; from surgery; event: death from any cause) differed " \
-        "across Arm A, Arm B and Arm C (log-rank p < 0.001)." in text
+        "significantly across Arm A, Arm B and Arm C (log-rank p < 0.001) (Figure 3; " \
+        "Table 3)." in text
+    assert "compare each other group with Arm A (reference)" in text
     for word in FORBIDDEN[:-1]:
         assert word not in text, word
 
@@ -229,7 +238,7 @@ def test_os_only_study_has_no_pcr_no_drug_no_her2_words():
     rows, text = _text(df, study, her2_guideline="2018")
     assert not [r for r in rows if "pcr" in r["key"] or "anti" in r["key"]]
     assert "pCR" not in text and "odds ratio" not in text
-    assert "overall survival (OS; from surgery; event: death from any cause)" in text
+    assert "Overall survival (OS; from surgery; event: death from any cause)" in text
     for word in FORBIDDEN:
         assert word not in text, word
     # the sentence about hazard-ratio intervals needs a hazard ratio
@@ -286,18 +295,25 @@ OS_AB = {"exposure": {"column": "g", "levels": [{"id": "a", "label": "A"},
 def test_p_091_is_no_difference_without_direction():
     text = manuscript(_est(0.91, 1.08), study=OS_AB, flow=FLOW).replace(w.HEDGING_RULE, "")
     body = text.split("\n\n")[1] + text.split("## Abstract")[1]
-    assert "No difference in overall survival (OS" in body and "log-rank p = 0.91" in body
+    assert "Overall survival (OS; from surgery; event: death from any cause) did not differ " \
+        "significantly between A and B (log-rank p = 0.91; hazard ratio" in body
     for word in ("tended", "worse", "better", "differed"):
         assert word not in body, word
 
 
-def test_p_007_tended_to_with_direction_and_p_003_stated():
-    text = manuscript(_est(0.07, 1.5), study=OS_AB, flow=FLOW)
-    assert "Compared with A, overall survival (OS" in text
-    assert "tended to be worse in B (hazard ratio 1.50 (95% CI 0.75\u20133.00); " \
-        "log-rank p = 0.070)" in text
+def test_p_007_has_no_direction_and_p_003_states_it():
+    text = manuscript(_est(0.07, 1.5), study=OS_AB, flow=FLOW).replace(w.HEDGING_RULE, "")
+    assert "OS; from surgery; event: death from any cause) did not differ significantly " \
+        "between A and B (log-rank p = 0.070; hazard ratio 1.50 (95% CI 0.75\u20133.00))" in text
+    for word in ("tended", "worse", "better", "Compared with"):
+        assert word not in text, word
+    # the rule's level comes from the study (study.alpha): at 0.10, p = 0.07 states it
+    text = manuscript(_est(0.07, 1.5), study={**OS_AB, "alpha": 0.1}, flow=FLOW)
+    assert "Compared with A, overall survival (OS" in text and "was worse in B" in text
+    assert "p < 0.1;" in text
     text = manuscript(_est(0.03, 0.6), study=OS_AB, flow=FLOW).replace(w.HEDGING_RULE, "")
-    assert "was better in B" in text and "tended" not in text
+    assert "was better in B (log-rank p = 0.030; hazard ratio 0.60" in text
+    assert "tended" not in text
     # values in the order the sentence reads: A before B everywhere
     assert "20 in A and 22 in B" in text.replace("OS events in ", "in ")
 
@@ -418,7 +434,12 @@ def test_summary_main_writes_json_and_text(tmp_path):
     text = (tmp_path / "m.md").read_text("utf-8")
     assert "Of 600 records received from 2 centres, 575 patients were analysed" in text
     assert "Median follow-up (reverse Kaplan-Meier) was 51.3 months for DFS." in text
-    assert "SIMULATED" in text and "HER2 status by ASCO/CAP 2018." in text
+    assert "SIMULATED" in text and "HER2 status was classified by ASCO/CAP 2018." in text
+    # the numbered text in manuscript.md, the tokens in summary.json for the paper document
+    assert "[[" not in text and "(Figure 1)" in text
+    tokens = doc["text"]["manuscript"]
+    assert "[[figure:flow_diagram]]" in tokens and "[[table:pcr_logistic]]" in tokens
+    assert summary.resolve_text(tokens, doc["text"]["outputs"]) == text
 
 
 def test_few_events_follow_the_tables_rule_and_no_infinite_ratio():

@@ -493,3 +493,97 @@ def test_ordered_levels_get_a_trend_test_in_the_text():
     assert ptrend["p"] == pytest.approx(want["p"], rel=1e-12)
     text = manuscript(estimates(pd.DataFrame(rows)), study=study, flow=FLOW)
     assert "log-rank test for trend gave" in text and "test for trend in proportions" in text
+
+
+# --- table and figure references, the numbering rule -------------------------------------
+def test_reference_tokens_numbering_and_fallback():
+    assert w.ref("table", "pcr_logistic") == "[[table:pcr_logistic]]"
+    assert w.cite(["figure:dfs_km", "table:dfs_cox"]) == " ([[figure:dfs_km]]; [[table:dfs_cox]])"
+    assert w.cite([]) == ""
+    with pytest.raises(ValueError):
+        w.ref("plot", "x")
+    text = ("A" + w.cite(["figure:flow_diagram"]) + ". B" + w.cite(
+        ["table:pcr_rates", "table:pcr_logistic", "figure:pcr_rates"]) + ". C"
+        + w.cite(["table:not_made"]) + ". D" + w.cite(["table:not_made", "figure:dfs_km"])
+        + ".")
+    assert w.refs_in(text) == ["figure:flow_diagram", "table:pcr_rates", "table:pcr_logistic",
+                               "figure:pcr_rates", "table:not_made", "figure:dfs_km"]
+    # cited first (in order of first citation), then the others as listed; tables and
+    # figures counted apart; a key not made gets no number
+    outputs = ["figure:flow_diagram", "table:table1", "table:pcr_logistic", "table:pcr_rates",
+               "figure:pcr_rates", "figure:dfs_km", "table:sensitivity"]
+    numbers = w.figure_table_order(outputs, w.refs_in(text))
+    assert numbers == {"figure:flow_diagram": "Figure 1", "table:pcr_rates": "Table 1",
+                       "table:pcr_logistic": "Table 2", "figure:pcr_rates": "Figure 2",
+                       "figure:dfs_km": "Figure 3", "table:table1": "Table 3",
+                       "table:sensitivity": "Table 4"}
+    assert w.resolve_refs(text, numbers) == (
+        "A (Figure 1). B (Tables 1 and 2; Figure 2). C. D (Figure 3).")
+    # unknown tokens are dropped, never printed, also outside a citation
+    assert w.resolve_refs("see [[table:x]] and (p = 0.3) [[figure:y]].", {}) == \
+        "see  and (p = 0.3) ."
+    assert w.resolve_refs("x ([[table:a]]; [[table:b]]; [[table:c]]).",
+                          {"table:a": "Table 1", "table:b": "Table 2", "table:c": "Table 5"}) \
+        == "x (Tables 1, 2 and 5)."
+
+
+def test_significant_digits_one_formatter():
+    from her2cohort.render.format import format_sig
+
+    assert [format_sig(x) for x in (0.012345, 1.2345, 123.45, 12345.6, 9.996, -0.5678)] == [
+        "0.0123", "1.23", "123", "12,346", "10.0", "-0.568"]
+    assert w.num_sig(0.31622) == "0.316" and w.num_sig(1000.0) == "1000"
+    assert w.ci_text(2.0371, 1.6011, 2.592, sig=3) == "2.04 (95% CI 1.60\u20132.59)"
+    assert w.ci_text(0.31622, 0.2891, 0.3472, sig=3) == "0.316 (95% CI 0.289\u20130.347)"
+    assert w.ci_text(99.773, 81.439, 122.233, sig=3) == "99.8 (95% CI 81.4\u2013122.2)"
+
+
+def _with_adjusted(est: dict, p_adj: float = 0.49) -> dict:
+    return {**est, "adjusted_os_hazard_ratio/b_vs_a": {
+        "estimate": 0.85, "lower": 0.53, "upper": 1.36, "p": p_adj, "test": "Wald",
+        "ci_method": "Wald", "note": "adjusted for age, stage; missing covariate values: "
+        "none in the covariates used"}}
+
+
+def test_adjusted_beside_crude_and_the_methods_paragraph():
+    settings = {"survival": {"ci_type": "log", "min_events": 5,
+                             "cox": {"covariates": [{"name": "group"},
+                                                    {"name": "age", "label": "Age, years"},
+                                                    {"name": "stage", "label": "Stage"}],
+                                     "ties": "efron", "zph_transform": "km"},
+                             "imputation": {"m": 20, "seed": 7, "iterations": 10}},
+                "missing_covariates": "complete_case",
+                "descriptions": {"main": "main", "mi": "Adjusted HR with missing covariates "
+                                                      "imputed"}}
+    text = manuscript(_with_adjusted(_est(0.47, 1.18)), study=OS_AB, flow=FLOW,
+                      settings=settings)
+    assert ("did not differ significantly between A and B (log-rank p = 0.47; crude hazard "
+            "ratio 1.18 (95% CI 0.59\u20132.36); adjusted hazard ratio 0.85 (95% CI "
+            "0.53\u20131.36), p = 0.49) (Figure 2; Table 1).") in text
+    methods = text.split("## Statistical methods\n\n", 1)[1].split("\n\n", 1)[0]
+    for part in ("A and B were compared, with A as the reference", "significance level of 0.05",
+                 "log-rank (Mantel-Haenszel) for OS", "Wald for hazard ratios",
+                 "Cox proportional-hazards models (Efron ties), crude and adjusted for age, "
+                 "years and stage", "scaled Schoenfeld residuals", "fewer than 5 events",
+                 "(complete case); a sensitivity analysis used multiple imputation by chained "
+                 "equations (m = 20, 10 iterations, seed 7) pooled by Rubin's rules instead",
+                 "Sensitivity analyses repeated the headline estimates with one change each: "
+                 "adjusted HR with missing covariates imputed (Table 2).",
+                 w.HEDGING_RULE, "Python", "against R"):
+        assert part in methods, part
+    for word in ("pCR", "odds ratio", "weights", "HER2", "Wilson"):
+        assert word not in methods, word
+    # the abstract cites nothing
+    assert "(Figure" not in text.split("## Abstract")[1]
+
+
+def test_planned_outputs_follow_the_analyses_and_study():
+    from her2cohort.stages.summary import planned_outputs
+    from her2cohort.study.definition import from_dict
+
+    demo = planned_outputs(from_dict(DEMO_STUDY))
+    assert demo[0] == "figure:flow_diagram" and "table:pcr_within_groups" in demo
+    assert "figure:dfs_km_treatment" in demo and "table:invitro_ic50" not in demo
+    os_only = planned_outputs(from_dict(OS_AB), {"pcr": False, "her2_loss": False},
+                              sensitivity=False)
+    assert os_only == ["figure:flow_diagram", "table:table1", "figure:os_km", "table:os_cox"]

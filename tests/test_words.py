@@ -562,9 +562,9 @@ def test_adjusted_beside_crude_and_the_methods_paragraph():
             "0.53\u20131.36), p = 0.49) (Figure 2; Table 1).") in text
     methods = text.split("## Statistical methods\n\n", 1)[1].split("\n\n", 1)[0]
     for part in ("A and B were compared, with A as the reference", "significance level of 0.05",
-                 "log-rank (Mantel-Haenszel) for OS", "Wald for hazard ratios",
-                 "Cox proportional-hazards models (Efron ties), crude and adjusted for age, "
-                 "years and stage", "scaled Schoenfeld residuals", "fewer than 5 events",
+                 "tests: log-rank (Mantel-Haenszel) for OS", "Wald for hazard ratios",
+                 "Cox proportional-hazards models (Efron ties), crude and adjusted for age and "
+                 "stage", "scaled Schoenfeld residuals", "fewer than 5 events",
                  "(complete case); a sensitivity analysis used multiple imputation by chained "
                  "equations (m = 20, 10 iterations, seed 7) pooled by Rubin's rules instead",
                  "Sensitivity analyses repeated the headline estimates with one change each: "

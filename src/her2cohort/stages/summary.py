@@ -415,7 +415,7 @@ class _Writer:
         """The tests behind the printed p-values and the methods behind the intervals."""
         parts = []
         if self.tests:
-            parts.append("P-values came from the " + "; the ".join(
+            parts.append("P-values came from these tests: " + "; ".join(
                 f"{test} for {w.join(whats)}" for test, whats in self.tests.items()) + ".")
         if self.intervals:
             by_method: dict[str, list[str]] = {}
@@ -433,9 +433,20 @@ def _labels(names: list, labels: dict) -> str:
         name = c.get("name") if isinstance(c, dict) else str(c)
         if name == "group":
             continue
-        lab = (c.get("label") if isinstance(c, dict) else None) or labels.get(name, name)
-        out.append(w.lower_first(str(lab)))
+        lab = str((c.get("label") if isinstance(c, dict) else None) or labels.get(name, name))
+        lab = lab.split(",", 1)[0]  # "Age, years" -> "Age"
+        first = lab.split(" ", 1)[0]
+        out.append(lab if any(ch.isdigit() or ch == "-" for ch in first) else
+                   w.lower_first(lab))
     return w.join(out)
+
+
+def _ordinal(x: float) -> str:
+    """``1`` -> ``"1st"``, ``99`` -> ``"99th"``, ``2.5`` -> ``"2.5th"``."""
+    text = w.num_sig(x, 3).rstrip("0").rstrip(".") if x != int(x) else str(int(x))
+    if text.isdigit() and int(text) % 100 not in (11, 12, 13):
+        return text + {1: "st", 2: "nd", 3: "rd"}.get(int(text) % 10, "th")
+    return text + "th"
 
 
 def _software() -> str:
@@ -550,15 +561,15 @@ def statistical_methods(wr: _Writer, *, settings: dict | None = None,
              f"also compared with inverse probability of treatment weights from a logistic "
              f"propensity model of {_labels(iptw['confounders'], labels)}"
              + (" (stabilised weights" if iptw.get("stabilised", True) else " (weights")
-             + (f", truncated at the {w.num(100 * trunc[0], 0)}th and "
-                f"{w.num(100 * trunc[1], 0)}th percentiles" if trunc else "")
+             + (f", truncated at the {_ordinal(100 * trunc[0])} and "
+                f"{_ordinal(100 * trunc[1])} percentiles" if trunc else "")
              + f"); balance was judged by standardised mean differences below "
                f"{iptw.get('smd_threshold', 0.1):g}.")
         out.append(s)
     descriptions = {k: v for k, v in (st.get("descriptions") or {}).items() if k != "main"}
     if descriptions:
         out.append("Sensitivity analyses repeated the headline estimates with one change "
-                   "each: " + "; ".join(w.lower_first(str(d)) for d in descriptions.values())
+                   "each: " + "; ".join(str(d) for d in descriptions.values())
                    + wr.cite("table:sensitivity") + ".")
     out.append(w.hedging_rule(wr.alpha))
     out.append(_software())

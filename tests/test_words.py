@@ -568,7 +568,7 @@ def test_adjusted_beside_crude_and_the_methods_paragraph():
                  "(complete case); a sensitivity analysis used multiple imputation by chained "
                  "equations (m = 20, 10 iterations, seed 7) pooled by Rubin's rules instead",
                  "Sensitivity analyses repeated the headline estimates with one change each: "
-                 "adjusted HR with missing covariates imputed (Table 2).",
+                 "Adjusted HR with missing covariates imputed (Table 2).",
                  w.HEDGING_RULE, "Python", "against R"):
         assert part in methods, part
     for word in ("pCR", "odds ratio", "weights", "HER2", "Wilson"):

@@ -81,9 +81,11 @@ def _row(rows, key):
 # --- words ---------------------------------------------------------------------------------
 def test_hedging_rule_boundaries():
     assert [w.evidence(p) for p in (0.001, 0.0499, 0.05, 0.07, 0.0999, 0.10, 0.91, 1.0)] == [
-        "difference", "difference", "trend", "trend", "trend", "none", "none", "none"]
+        "difference", "difference", "none", "none", "none", "none", "none", "none"]
     assert w.evidence(float("nan")) is None and w.evidence(None) is None
-    assert "p < 0.05" in w.HEDGING_RULE and "0.10" in w.HEDGING_RULE
+    assert [w.evidence(p, alpha=0.01) for p in (0.0099, 0.01, 0.03)] == [
+        "difference", "none", "none"]
+    assert "p < 0.05" in w.HEDGING_RULE and "p < 0.01" in w.hedging_rule(0.01)
 
 
 def test_numbers_zero_lists_and_names():
@@ -113,10 +115,15 @@ def test_demo_reference_sentences():
     assert ("Compared with IHC 3+, pCR (ypT0/is ypN0) was lower in IHC 2+/ISH+: 46.1% (211/458) "
             "vs 16.2% (19/117) (p < 0.001; odds ratio ") in text
     assert ("Within IHC 2+/ISH+, pCR was 12.2% (6/49) with trastuzumab and 19.1% (13/68) with "
-            "trastuzumab plus pertuzumab; no difference was detected (p = 0.32).") in text
+            "trastuzumab plus pertuzumab; the groups did not differ significantly (p = 0.32) "
+            "(Table 4).") in text
     assert ("Compared with IHC 3+, the proportion of HR-positive tumours was higher in "
-            "IHC 2+/ISH+: 48.7% vs 76.1% (p < 0.001).") in text
-    assert "HER2 status by ASCO/CAP 2018." in text
+            "IHC 2+/ISH+: 48.7% vs 76.1% (p < 0.001) (Table 1).") in text
+    assert "HER2 status was classified by ASCO/CAP 2018." in text
+    # the direction of the ratios is named once, the reference first everywhere
+    assert text.count("compare IHC 2+/ISH+ with IHC 3+ (reference)") == 1
+    assert "between IHC 2+/ISH+ and IHC 3+" not in text and "IHC 2+/ISH+ vs IHC 3+" not in text
+    assert "(Figure 1)" in text and "(Tables 2 and 3; Figure 2)" in text and "[[" not in text
     assert "Pearson chi-square" in text and "log-rank" in text
     # the keys summary.json always had (tests/expected/published.yaml)
     est = estimates(pd.DataFrame(rows))
@@ -192,7 +199,9 @@ def test_three_groups_in_sentences():
     assert "Cox likelihood-ratio p" in text
     assert "likelihood ratio, Cox model (2 df) for EFS" in text
     assert "Event-free survival (EFS; from surgery; event: death from any cause) differed " \
-        "across Arm A, Arm B and Arm C (log-rank p < 0.001)." in text
+        "significantly across Arm A, Arm B and Arm C (log-rank p < 0.001) (Figure 3; " \
+        "Table 3)." in text
+    assert "compare each other group with Arm A (reference)" in text
     for word in FORBIDDEN[:-1]:
         assert word not in text, word
 
@@ -229,7 +238,7 @@ def test_os_only_study_has_no_pcr_no_drug_no_her2_words():
     rows, text = _text(df, study, her2_guideline="2018")
     assert not [r for r in rows if "pcr" in r["key"] or "anti" in r["key"]]
     assert "pCR" not in text and "odds ratio" not in text
-    assert "overall survival (OS; from surgery; event: death from any cause)" in text
+    assert "Overall survival (OS; from surgery; event: death from any cause)" in text
     for word in FORBIDDEN:
         assert word not in text, word
     # the sentence about hazard-ratio intervals needs a hazard ratio
@@ -286,18 +295,25 @@ OS_AB = {"exposure": {"column": "g", "levels": [{"id": "a", "label": "A"},
 def test_p_091_is_no_difference_without_direction():
     text = manuscript(_est(0.91, 1.08), study=OS_AB, flow=FLOW).replace(w.HEDGING_RULE, "")
     body = text.split("\n\n")[1] + text.split("## Abstract")[1]
-    assert "No difference in overall survival (OS" in body and "log-rank p = 0.91" in body
+    assert "Overall survival (OS; from surgery; event: death from any cause) did not differ " \
+        "significantly between A and B (log-rank p = 0.91; hazard ratio" in body
     for word in ("tended", "worse", "better", "differed"):
         assert word not in body, word
 
 
-def test_p_007_tended_to_with_direction_and_p_003_stated():
-    text = manuscript(_est(0.07, 1.5), study=OS_AB, flow=FLOW)
-    assert "Compared with A, overall survival (OS" in text
-    assert "tended to be worse in B (hazard ratio 1.50 (95% CI 0.75\u20133.00); " \
-        "log-rank p = 0.070)" in text
+def test_p_007_has_no_direction_and_p_003_states_it():
+    text = manuscript(_est(0.07, 1.5), study=OS_AB, flow=FLOW).replace(w.HEDGING_RULE, "")
+    assert "OS; from surgery; event: death from any cause) did not differ significantly " \
+        "between A and B (log-rank p = 0.070; hazard ratio 1.50 (95% CI 0.75\u20133.00))" in text
+    for word in ("tended", "worse", "better", "Compared with"):
+        assert word not in text, word
+    # the rule's level comes from the study (study.alpha): at 0.10, p = 0.07 states it
+    text = manuscript(_est(0.07, 1.5), study={**OS_AB, "alpha": 0.1}, flow=FLOW)
+    assert "Compared with A, overall survival (OS" in text and "was worse in B" in text
+    assert "p < 0.1;" in text
     text = manuscript(_est(0.03, 0.6), study=OS_AB, flow=FLOW).replace(w.HEDGING_RULE, "")
-    assert "was better in B" in text and "tended" not in text
+    assert "was better in B (log-rank p = 0.030; hazard ratio 0.60" in text
+    assert "tended" not in text
     # values in the order the sentence reads: A before B everywhere
     assert "20 in A and 22 in B" in text.replace("OS events in ", "in ")
 
@@ -418,7 +434,12 @@ def test_summary_main_writes_json_and_text(tmp_path):
     text = (tmp_path / "m.md").read_text("utf-8")
     assert "Of 600 records received from 2 centres, 575 patients were analysed" in text
     assert "Median follow-up (reverse Kaplan-Meier) was 51.3 months for DFS." in text
-    assert "SIMULATED" in text and "HER2 status by ASCO/CAP 2018." in text
+    assert "SIMULATED" in text and "HER2 status was classified by ASCO/CAP 2018." in text
+    # the numbered text in manuscript.md, the tokens in summary.json for the paper document
+    assert "[[" not in text and "(Figure 1)" in text
+    tokens = doc["text"]["manuscript"]
+    assert "[[figure:flow_diagram]]" in tokens and "[[table:pcr_logistic]]" in tokens
+    assert summary.resolve_text(tokens, doc["text"]["outputs"]) == text
 
 
 def test_few_events_follow_the_tables_rule_and_no_infinite_ratio():
@@ -472,3 +493,97 @@ def test_ordered_levels_get_a_trend_test_in_the_text():
     assert ptrend["p"] == pytest.approx(want["p"], rel=1e-12)
     text = manuscript(estimates(pd.DataFrame(rows)), study=study, flow=FLOW)
     assert "log-rank test for trend gave" in text and "test for trend in proportions" in text
+
+
+# --- table and figure references, the numbering rule -------------------------------------
+def test_reference_tokens_numbering_and_fallback():
+    assert w.ref("table", "pcr_logistic") == "[[table:pcr_logistic]]"
+    assert w.cite(["figure:dfs_km", "table:dfs_cox"]) == " ([[figure:dfs_km]]; [[table:dfs_cox]])"
+    assert w.cite([]) == ""
+    with pytest.raises(ValueError):
+        w.ref("plot", "x")
+    text = ("A" + w.cite(["figure:flow_diagram"]) + ". B" + w.cite(
+        ["table:pcr_rates", "table:pcr_logistic", "figure:pcr_rates"]) + ". C"
+        + w.cite(["table:not_made"]) + ". D" + w.cite(["table:not_made", "figure:dfs_km"])
+        + ".")
+    assert w.refs_in(text) == ["figure:flow_diagram", "table:pcr_rates", "table:pcr_logistic",
+                               "figure:pcr_rates", "table:not_made", "figure:dfs_km"]
+    # cited first (in order of first citation), then the others as listed; tables and
+    # figures counted apart; a key not made gets no number
+    outputs = ["figure:flow_diagram", "table:table1", "table:pcr_logistic", "table:pcr_rates",
+               "figure:pcr_rates", "figure:dfs_km", "table:sensitivity"]
+    numbers = w.figure_table_order(outputs, w.refs_in(text))
+    assert numbers == {"figure:flow_diagram": "Figure 1", "table:pcr_rates": "Table 1",
+                       "table:pcr_logistic": "Table 2", "figure:pcr_rates": "Figure 2",
+                       "figure:dfs_km": "Figure 3", "table:table1": "Table 3",
+                       "table:sensitivity": "Table 4"}
+    assert w.resolve_refs(text, numbers) == (
+        "A (Figure 1). B (Tables 1 and 2; Figure 2). C. D (Figure 3).")
+    # unknown tokens are dropped, never printed, also outside a citation
+    assert w.resolve_refs("see [[table:x]] and (p = 0.3) [[figure:y]].", {}) == \
+        "see  and (p = 0.3) ."
+    assert w.resolve_refs("x ([[table:a]]; [[table:b]]; [[table:c]]).",
+                          {"table:a": "Table 1", "table:b": "Table 2", "table:c": "Table 5"}) \
+        == "x (Tables 1, 2 and 5)."
+
+
+def test_significant_digits_one_formatter():
+    from her2cohort.render.format import format_sig
+
+    assert [format_sig(x) for x in (0.012345, 1.2345, 123.45, 12345.6, 9.996, -0.5678)] == [
+        "0.0123", "1.23", "123", "12,346", "10.0", "-0.568"]
+    assert w.num_sig(0.31622) == "0.316" and w.num_sig(1000.0) == "1000"
+    assert w.ci_text(2.0371, 1.6011, 2.592, sig=3) == "2.04 (95% CI 1.60\u20132.59)"
+    assert w.ci_text(0.31622, 0.2891, 0.3472, sig=3) == "0.316 (95% CI 0.289\u20130.347)"
+    assert w.ci_text(99.773, 81.439, 122.233, sig=3) == "99.8 (95% CI 81.4\u2013122.2)"
+
+
+def _with_adjusted(est: dict, p_adj: float = 0.49) -> dict:
+    return {**est, "adjusted_os_hazard_ratio/b_vs_a": {
+        "estimate": 0.85, "lower": 0.53, "upper": 1.36, "p": p_adj, "test": "Wald",
+        "ci_method": "Wald", "note": "adjusted for age, stage; missing covariate values: "
+        "none in the covariates used"}}
+
+
+def test_adjusted_beside_crude_and_the_methods_paragraph():
+    settings = {"survival": {"ci_type": "log", "min_events": 5,
+                             "cox": {"covariates": [{"name": "group"},
+                                                    {"name": "age", "label": "Age, years"},
+                                                    {"name": "stage", "label": "Stage"}],
+                                     "ties": "efron", "zph_transform": "km"},
+                             "imputation": {"m": 20, "seed": 7, "iterations": 10}},
+                "missing_covariates": "complete_case",
+                "descriptions": {"main": "main", "mi": "Adjusted HR with missing covariates "
+                                                      "imputed"}}
+    text = manuscript(_with_adjusted(_est(0.47, 1.18)), study=OS_AB, flow=FLOW,
+                      settings=settings)
+    assert ("did not differ significantly between A and B (log-rank p = 0.47; crude hazard "
+            "ratio 1.18 (95% CI 0.59\u20132.36); adjusted hazard ratio 0.85 (95% CI "
+            "0.53\u20131.36), p = 0.49) (Figure 2; Table 1).") in text
+    methods = text.split("## Statistical methods\n\n", 1)[1].split("\n\n", 1)[0]
+    for part in ("A and B were compared, with A as the reference", "significance level of 0.05",
+                 "tests: log-rank (Mantel-Haenszel) for OS", "Wald for hazard ratios",
+                 "Cox proportional-hazards models (Efron ties), crude and adjusted for age and "
+                 "stage", "scaled Schoenfeld residuals", "fewer than 5 events",
+                 "(complete case); a sensitivity analysis used multiple imputation by chained "
+                 "equations (m = 20, 10 iterations, seed 7) pooled by Rubin's rules instead",
+                 "Sensitivity analyses repeated the headline estimates with one change each: "
+                 "Adjusted HR with missing covariates imputed (Table 2).",
+                 w.HEDGING_RULE, "Python", "against R"):
+        assert part in methods, part
+    for word in ("pCR", "odds ratio", "weights", "HER2", "Wilson"):
+        assert word not in methods, word
+    # the abstract cites nothing
+    assert "(Figure" not in text.split("## Abstract")[1]
+
+
+def test_planned_outputs_follow_the_analyses_and_study():
+    from her2cohort.stages.summary import planned_outputs
+    from her2cohort.study.definition import from_dict
+
+    demo = planned_outputs(from_dict(DEMO_STUDY))
+    assert demo[0] == "figure:flow_diagram" and "table:pcr_within_groups" in demo
+    assert "figure:dfs_km_treatment" in demo and "table:invitro_ic50" not in demo
+    os_only = planned_outputs(from_dict(OS_AB), {"pcr": False, "her2_loss": False},
+                              sensitivity=False)
+    assert os_only == ["figure:flow_diagram", "table:table1", "figure:os_km", "table:os_cox"]

@@ -43,9 +43,11 @@ __all__ = [
     "format_number",
     "format_p",
     "format_pct",
+    "format_sig",
     "label_for",
     "plain_text",
     "round_half_away",
+    "sig_decimals",
     "split_superscripts",
     "split_term",
     "sup",
@@ -109,6 +111,34 @@ def format_number(x: Any, digits: int = 1, *, na: str = NA_TEXT) -> str:
     if r == 0:
         r = 0.0  # drops the sign of -0.0
     return _group_thousands(f"{r:.{digits}f}")
+
+
+def sig_decimals(x: Any, sig: int = 3) -> int:
+    """Decimals that show ``x`` with ``sig`` significant digits (never fewer than 0):
+    ``0.01234`` -> 4, ``1.234`` -> 2, ``123.4`` -> 0, ``12345`` -> 0. A value that rounds up to
+    the next power of ten (``9.996`` at 3 digits is ``10.0``) gets the decimals of the rounded
+    value. Zero, missing and infinite values give ``sig - 1``."""
+    if sig < 1:
+        raise ValueError("sig must be >= 1")
+    if _is_na(x) or math.isinf(float(x)) or float(x) == 0:
+        return sig - 1
+    x = abs(float(x))
+    d = max(0, sig - 1 - math.floor(math.log10(x)))
+    r = round_half_away(x, d)
+    if r > 0 and math.floor(math.log10(r)) > math.floor(math.log10(x)):
+        d = max(0, sig - 1 - math.floor(math.log10(r)))
+    return d
+
+
+def format_sig(x: Any, sig: int = 3, *, na: str = NA_TEXT) -> str:
+    """A number with ``sig`` significant digits, fixed point, never scientific, rounded as
+    :func:`format_number` (half away from zero): ``0.012345`` -> ``"0.0123"``, ``1.2345`` ->
+    ``"1.23"``, ``123.45`` -> ``"123"``, ``12345.6`` -> ``"12,346"`` (no digits are dropped
+    left of the decimal point). For quantities without a fixed scale (concentrations, IC50s),
+    where a fixed number of decimals shows 0.00 for one drug and 1234.567 for another."""
+    if _is_na(x):
+        return na
+    return format_number(x, sig_decimals(x, sig), na=na)
 
 
 def format_int(n: Any, *, na: str = NA_TEXT) -> str:

@@ -15,42 +15,55 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from .format import EN_DASH, format_int, format_number, format_p
+from .format import EN_DASH, format_int, format_number, format_p, sig_decimals
 
 __all__ = [
+    "ALPHA",
     "HEDGING_RULE",
+    "REF_FORMAT",
     "ci_text",
+    "cite",
     "count_text",
     "drugs_text",
     "endpoint_first",
     "endpoint_short",
     "evidence",
+    "figure_table_order",
+    "hedging_rule",
     "join",
     "lower_first",
     "num",
     "p_text",
     "pct",
+    "ref",
+    "refs_in",
+    "resolve_refs",
     "slug",
     "upper_first",
 ]
 
-#: Significance level of a stated difference, and the upper limit of "tended to".
+#: Default significance level (two-sided) of a stated difference (config ``study.alpha``).
 ALPHA = 0.05
-TREND = 0.10
 
-#: The hedging rule, stated once (printed with the Results text).
-HEDGING_RULE = (
-    f"Wording follows the p-value of the named test: p < {ALPHA:g} states a difference and its "
-    f"direction; {ALPHA:g} <= p < {TREND:.2f} says the difference 'tended to' go that way; "
-    f"p >= {TREND:.2f} says that no difference was detected, without a direction.")
+
+def hedging_rule(alpha: float = ALPHA) -> str:
+    """The wording rule, stated once in the text (the Statistical methods paragraph)."""
+    return (f"Direction words (higher, lower, better, worse) are used only where the named "
+            f"two-sided test gave p < {alpha:g}; otherwise the groups are said not to differ "
+            "significantly, without a direction.")
+
+
+#: The hedging rule at the default level.
+HEDGING_RULE = hedging_rule(ALPHA)
 
 #: Numbers whose magnitude is below this are zero (a Wilson bound of 0 computed as 1e-17).
 _ZERO = 1e-9
 
 
-def evidence(p: Any) -> str | None:
-    """``"difference"`` (p < 0.05), ``"trend"`` (0.05 <= p < 0.10), ``"none"`` (p >= 0.10), or
-    None when there is no p-value (no sentence about a comparison then)."""
+def evidence(p: Any, alpha: float = ALPHA) -> str | None:
+    """The one hedging rule: ``"difference"`` when p < ``alpha`` (a difference and its
+    direction may be stated), ``"none"`` otherwise ("did not differ significantly", no
+    direction word), None when there is no p-value (no sentence about a comparison then)."""
     if p is None:
         return None
     try:
@@ -59,11 +72,7 @@ def evidence(p: Any) -> str | None:
         return None
     if not math.isfinite(x):
         return None
-    if x < ALPHA:
-        return "difference"
-    if x < TREND:
-        return "trend"
-    return "none"
+    return "difference" if x < alpha else "none"
 
 
 def slug(text: Any) -> str:
@@ -103,9 +112,26 @@ def p_text(p: Any) -> str:
     return format_p(p, prefix=True, na="p not available")
 
 
-def ci_text(estimate: Any, lower: Any, upper: Any, digits: int = 2, unit: str = "") -> str:
+def num_sig(x: Any, sig: int = 3) -> str:
+    """A number with ``sig`` significant digits (:func:`her2cohort.render.format.format_sig`):
+    for quantities without a fixed scale (IC50s, concentrations); zero, infinite and missing as
+    :func:`num`."""
+    if x is None or (isinstance(x, float) and not math.isfinite(x)):
+        return num(x)
+    return num(x, sig_decimals(x, sig))
+
+
+def ci_text(estimate: Any, lower: Any, upper: Any, digits: int = 2, unit: str = "",
+            sig: int | None = None) -> str:
     """``"0.23 (95% CI 0.13–0.38)"``; with a unit ``"84.2% (95% CI 80.5–88.0%)"``; a bound of
-    0 is ``0``; a bound that reads as a minus sign gets ``" to "``."""
+    0 is ``0``; a bound that reads as a minus sign gets ``" to "``. With ``sig``, the
+    estimate has ``sig`` significant digits and the bounds the same decimals
+    (``"2.04 (95% CI 1.60–2.59)"``, ``"0.316 (95% CI 0.289–0.347)"``)."""
+    if sig is not None:
+        try:
+            digits = sig_decimals(float(estimate), sig)
+        except (TypeError, ValueError):
+            pass
     est = num(estimate, digits)
     if est == "not estimable":
         return est
@@ -164,3 +190,87 @@ def drugs_text(label: str, drugs: Sequence[str] = ()) -> str:
     if drugs:
         return join(drugs, "plus") if len(drugs) <= 2 else join(drugs, "and")
     return lower_first(label)
+
+
+# --- table and figure references --------------------------------------------------------------
+#: A reference to a table or figure of the run, written into the text before numbering:
+#: ``[[table:<stem>]]`` / ``[[figure:<stem>]]``, ``<stem>`` the results file's stem
+#: (``tables/pcr_logistic.csv`` -> ``[[table:pcr_logistic]]``, ``figures/dfs_km.png`` ->
+#: ``[[figure:dfs_km]]``). References are cited in parentheses, several separated by "; ":
+#: ``([[table:pcr_rates]]; [[figure:pcr_rates]])``. :func:`resolve_refs` numbers them.
+REF_FORMAT = "[[{kind}:{stem}]]"
+_REF = re.compile(r"\[\[(table|figure):([A-Za-z0-9_.+-]+)\]\]")
+_GROUP = re.compile(r"( ?)\(((?:\[\[(?:table|figure):[A-Za-z0-9_.+-]+\]\](?:; )?)+)\)")
+
+
+def ref(kind: str, stem: str) -> str:
+    """``ref("table", "pcr_rates")`` -> ``"[[table:pcr_rates]]"``."""
+    if kind not in ("table", "figure"):
+        raise ValueError(f"a reference is to a table or a figure, not {kind!r}")
+    return REF_FORMAT.format(kind=kind, stem=stem)
+
+
+def cite(keys: Iterable[str]) -> str:
+    """A citation of ``keys`` (``"table:pcr_rates"``, ...) in parentheses, with a leading
+    space: ``" ([[table:pcr_rates]]; [[figure:pcr_rates]])"``; ``""`` for none."""
+    keys = list(dict.fromkeys(keys))
+    if not keys:
+        return ""
+    return " (" + "; ".join(ref(*k.split(":", 1)) for k in keys) + ")"
+
+
+def refs_in(text: str) -> list[str]:
+    """The references of ``text`` (``"table:pcr_rates"``, ...) in order of first citation."""
+    return list(dict.fromkeys(f"{k}:{s}" for k, s in _REF.findall(text)))
+
+
+def figure_table_order(outputs: Iterable[str], cited: Iterable[str] = ()) -> dict[str, str]:
+    """The numbering rule of tables and figures, stated once: ``{"table:<stem>": "Table n",
+    "figure:<stem>": "Figure n"}``. Tables and figures are numbered separately, in order of
+    first citation in the text (``cited``, e.g. :func:`refs_in` of the Results text, as
+    journals number them); the outputs the text does not cite follow in the order
+    ``outputs`` lists them. A cited key that is not among ``outputs`` gets no number
+    (:func:`resolve_refs` drops it). ``outputs``: keys ``"<kind>:<stem>"`` of the run's
+    tables and figures."""
+    outputs = list(dict.fromkeys(outputs))
+    have = set(outputs)
+    order = [k for k in dict.fromkeys(cited) if k in have]
+    order += [k for k in outputs if k not in order]
+    count = {"table": 0, "figure": 0}
+    out = {}
+    for k in order:
+        kind = k.split(":", 1)[0]
+        if kind not in count:
+            continue
+        count[kind] += 1
+        out[k] = f"{kind.capitalize()} {count[kind]}"
+    return out
+
+
+def _merge(labels: list[str]) -> str:
+    """``["Table 2", "Table 3", "Figure 1"]`` -> ``"Tables 2 and 3; Figure 1"``."""
+    by_kind: dict[str, list[str]] = {}
+    for lab in labels:
+        kind, n = lab.rsplit(" ", 1) if " " in lab else (lab, "")
+        by_kind.setdefault(kind, []).append(n)
+    parts = []
+    for kind, ns in by_kind.items():
+        ns = list(dict.fromkeys(ns))
+        parts.append(f"{kind} {ns[0]}" if len(ns) == 1 or not all(ns) else
+                     f"{kind}s {join(ns)}")
+    return "; ".join(parts)
+
+
+def resolve_refs(text: str, numbers: dict[str, str]) -> str:
+    """``text`` with every reference replaced by its number from ``numbers`` (``{"table:
+    pcr_rates": "Table 2", ...}``, e.g. :func:`figure_table_order`). A citation in
+    parentheses becomes ``"(Tables 2 and 3; Figure 1)"``; a reference not in ``numbers`` is
+    dropped, and so is a citation left empty (with the space before it): the raw token is
+    never printed."""
+    def group(m: re.Match) -> str:
+        labels = [numbers[f"{k}:{s}"] for k, s in _REF.findall(m.group(2))
+                  if f"{k}:{s}" in numbers]
+        return f"{m.group(1)}({_merge(labels)})" if labels else ""
+
+    text = _GROUP.sub(group, text)
+    return _REF.sub(lambda m: numbers.get(f"{m.group(1)}:{m.group(2)}", ""), text)

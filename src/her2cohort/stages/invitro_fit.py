@@ -430,9 +430,9 @@ def results_paragraph(doc: dict) -> str:
                 vals.append(f"not estimated in {x['line']}")
                 continue
             if r["estimate"] > r["max_conc"]:
-                txt = f"> {w.num(r['max_conc'], 0)} (beyond the doses tested)"
-            else:
-                txt = w.ci_text(r["estimate"], r["lower"], r["upper"], 3)
+                txt = f"> {w.num_sig(r['max_conc'])} (beyond the doses tested)"
+            else:  # IC50s span orders of magnitude: significant digits (words.num_sig)
+                txt = w.ci_text(r["estimate"], r["lower"], r["upper"], sig=3)
                 if r["abs_ic50"] is None:  # relative IC50 of a curve that stays above 50%
                     txt = txt[:-1] + "; viability stayed above 50%)"
             vals.append(f"{txt} in {x['line']}")

@@ -140,6 +140,13 @@ _SPEC: dict[str, dict[str, Any]] = {
         "her2_guideline": ("her2", "guideline"),
         "criteria": ("criteria",),
         "invitro_on": (("analyses", "invitro"), False),
+        # what the Statistical methods paragraph describes and the text cites
+        "analyses": None,
+        "pcr": (("pcr",), {}),
+        "survival": (("survival",), {}),
+        "missing_covariates": (("sensitivity", "missing_covariates"), "complete_case"),
+        "descriptions": None,
+        "variable_labels": None,
     },
     "sensitivity_table": {
         "descriptions": None,

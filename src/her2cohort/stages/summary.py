@@ -69,14 +69,28 @@ def estimates(long) -> dict:
 class _Writer:
     """Builds the sentences of one Results paragraph from the estimates and the study."""
 
-    def __init__(self, est: dict, defn, pcr_definition: str | None):
+    def __init__(self, est: dict, defn, pcr_definition: str | None, alpha: float = w.ALPHA,
+                 outputs: list[str] | None = None):
         self.est = est
         self.defn = defn
         self.labels = defn.exposure.labels
         self.pcr_definition = pcr_definition
+        self.alpha = alpha
+        #: keys (``"table:<stem>"``) of the tables and figures the text may cite; None: any
+        self.outputs = None if outputs is None else set(outputs)
         self.tests: dict[str, list[str]] = {}
         self.intervals: dict[str, str] = {}
+        self.adjusted: dict[str, str] = {}  # "odds ratios" / "hazard ratios" -> its note
         self.not_compared: list[str] = []  # "<what>: <why>" of each comparison not made
+
+    def cite(self, *keys: str) -> str:
+        """`` ([[table:x]]; [[figure:y]])`` of the keys among the run's outputs."""
+        return w.cite(k for k in keys if self.outputs is None or k in self.outputs)
+
+    @staticmethod
+    def cited(text: str, refs: str) -> str:
+        """``text`` (a sentence ending in ".") with the citation ``refs`` before its stop."""
+        return text[:-1] + refs + "." if refs and text.endswith(".") else text + refs
 
     # -- bookkeeping ----------------------------------------------------------------------
     def get(self, quantity: str, group: str) -> dict | None:
@@ -103,10 +117,11 @@ class _Writer:
 
     def compare(self, subject: str, found: list[tuple[str, dict]], phrases: dict[str, str],
                 test: dict | None, extra: str = "", counts: bool = True,
-                prefix: str = "") -> str | None:
+                prefix: str = "", refs: str = "") -> str | None:
         """One sentence comparing a rate across groups (``found``: (name, record) in the
         configured order; ``phrases``: how each name reads after the value, e.g. "in IHC 3+"
-        or "with trastuzumab"), hedged by the test's p-value."""
+        or "with trastuzumab"), worded by the test's p-value (:func:`words.evidence`: a
+        direction only where p < alpha); ``refs``: the citation (:meth:`cite`)."""
         if len(found) < 2 or not test:
             return None
         if test.get("p") is None:  # no test defined on these data: the rates and why
@@ -116,45 +131,61 @@ class _Writer:
             why = why.split("not estimable: ", 1)[1]
             self.not_compared.append(f"{subject}: {why}")
             listed = w.join(f"{self.rate_value(r, counts)} {phrases[g]}" for g, r in found)
-            text = f"{subject} was {listed}; not compared ({why})."
+            text = self.cited(f"{subject} was {listed}; not compared ({why}).", refs)
             return prefix + text if prefix else w.upper_first(text)
-        ev = w.evidence(test["p"])
+        ev = w.evidence(test["p"], self.alpha)
         stats = w.p_text(test["p"]) + (f"; {extra}" if extra else "")
         vals = [self.rate_value(r, counts) for _, r in found]
         (a, ra), (b, rb) = found[0], found[-1]
-        if len(found) == 2 and ev in ("difference", "trend") and ra.get("estimate") is not None \
+        if len(found) == 2 and ev == "difference" and ra.get("estimate") is not None \
                 and rb.get("estimate") is not None and ra["estimate"] != rb["estimate"]:
             way = "higher" if rb["estimate"] > ra["estimate"] else "lower"
-            verb = "was" if ev == "difference" else "tended to be"
-            text = (f"compared with {a}, {subject} {verb} {way} {phrases[b]}: {vals[0]} vs "
+            text = (f"compared with {a}, {subject} was {way} {phrases[b]}: {vals[0]} vs "
                     f"{vals[1]} ({stats}).")
         else:
             listed = w.join(f"{v} {phrases[g]}" for v, (g, _) in zip(vals, found, strict=True))
-            clause = {"difference": "it differed across the groups" if len(found) > 2 else
-                      "the groups differed",
-                      "trend": "it tended to differ across the groups" if len(found) > 2 else
-                      "the groups tended to differ",
-                      "none": "no difference was detected"}[ev]
+            clause = ("the groups differed significantly" if ev == "difference" else
+                      "the groups did not differ significantly")
             text = f"{subject} was {listed}; {clause} ({stats})."
+        text = self.cited(text, refs)
         return prefix + text if prefix else w.upper_first(text)
 
     def group_phrases(self, names: list[str]) -> dict[str, str]:
         return {g: f"in {g}" for g in names}
 
-    def ratio_list(self, quantity: str, what: str, kind: str, names: list[str]) -> str:
-        """``"odds ratio 0.23 (95% CI 0.13–0.38)"`` (two groups) or ``"odds ratios versus A:
-        B 1.20 (95% CI ...), C 0.85 (...)"``; empty without an estimate."""
+    def ratio_list(self, quantity: str, what: str, kind: str, names: list[str],
+                   adjusted: str | None = None) -> str:
+        """``"crude odds ratio 0.23 (95% CI 0.13–0.38); adjusted odds ratio 0.28 (95% CI
+        0.16–0.48), p < 0.001"`` (two groups) or ``"crude odds ratios versus A: B 1.20 (95% CI
+        ...), C 0.85 (...); adjusted: B ..., C ..."``; the adjusted estimates (``adjusted``:
+        their quantity key) where the estimates have them; empty without a crude estimate."""
         ref = names[0]
-        recs = [(g, r) for g in names[1:]
-                if (r := self.get(quantity, f"{g} vs {ref}")) and r.get("estimate") is not None]
+
+        def found(q: str) -> list[tuple[str, dict]]:
+            return [(g, r) for g in names[1:]
+                    if (r := self.get(q, f"{g} vs {ref}")) and r.get("estimate") is not None]
+
+        recs = found(quantity)
         if not recs:
             return ""
-        for _, r in recs:
+        adj = found(adjusted) if adjusted else []
+        for _, r in recs + adj:
             self.interval(kind, r)
-        ci = lambda r: w.ci_text(r["estimate"], r.get("lower"), r.get("upper"))
+        if adj:
+            note = str(adj[0][1].get("note") or "")
+            self.adjusted.setdefault(kind, note.split(";", 1)[0])
+
+        def ci(r: dict, p: bool = False) -> str:
+            text = w.ci_text(r["estimate"], r.get("lower"), r.get("upper"))
+            return text + (f", {w.p_text(r['p'])}" if p and r.get("p") is not None else "")
+
+        crude = "crude " if adj else ""
         if len(names) == 2:
-            return f"{what} {ci(recs[0][1])}"
-        return f"{what}s versus {ref}: " + ", ".join(f"{g} {ci(r)}" for g, r in recs)
+            text = f"{crude}{what} {ci(recs[0][1])}"
+            return text + (f"; adjusted {what} {ci(adj[0][1], True)}" if adj else "")
+        text = f"{crude}{what}s versus {ref}: " + ", ".join(f"{g} {ci(r)}" for g, r in recs)
+        return text + ("; adjusted: " + ", ".join(f"{g} {ci(r, True)}" for g, r in adj)
+                       if adj else "")
 
     def across(self, names: list[str]) -> str:
         return " vs ".join(reversed(names)) if len(names) == 2 else "across " + ", ".join(names)
@@ -169,25 +200,41 @@ class _Writer:
                 f"{'s' if centres != 1 else ''}, {n} patient{' was' if n == 1 else 's were'} "
                 f"analysed: {w.join(f'{n} {g}' for g, n in counts)} ({flow['quarantined']} "
                 f"record{' was' if flow['quarantined'] == 1 else 's were'} set aside for data "
-                f"defects and {flow['excluded']} excluded by the eligibility criteria).")
+                f"defects and {flow['excluded']} excluded by the eligibility criteria)"
+                f"{self.cite('figure:flow_diagram')}.")
         empty = [g for g, k in counts if not k]
         if counts and len(counts) - len(empty) < 2:  # the headline compares nothing
             why = f"no {w.join(empty, 'or')} patient was analysed"
             self.not_compared.append(why)
             text += f" The groups were not compared: {why}."
+        else:
+            text += self.direction()
         return text
+
+    def direction(self) -> str:
+        """The direction of every odds and hazard ratio, named once."""
+        ratios = [what for what, pat in (("odds ratios", "odds_ratio/"),
+                                         ("hazard ratios", "hazard_ratio/"))
+                  if any(pat in k and r.get("estimate") is not None
+                         for k, r in self.est.items())]
+        if not ratios:
+            return ""
+        ref, rest = self.labels[0], self.labels[1:]
+        whom = rest[0] if len(rest) == 1 else "each other group"
+        return f" {w.upper_first(w.join(ratios))} compare {whom} with {ref} (reference)."
 
     def baseline(self) -> list[str]:
         out = []
-        for quantity, subject, what in (
-                ("hr_positive", "the proportion of HR-positive tumours", "HR status"),
+        for quantity, subject, what, table in (
+                ("hr_positive", "the proportion of HR-positive tumours", "HR status",
+                 "table:table1"),
                 ("her2_loss_after_therapy", "HER2 loss after therapy (among residual tumours "
-                 "re-tested)", "HER2 loss")):
+                 "re-tested)", "HER2 loss", "table:her2_loss")):
             found = self.rates(quantity, self.labels)
             test = self.get(f"{quantity}_test", self.across([g for g, _ in found])) \
                 if len(found) >= 2 else None
             s = self.compare(subject, found, self.group_phrases([g for g, _ in found]), test,
-                             counts=quantity != "hr_positive")
+                             counts=quantity != "hr_positive", refs=self.cite(table))
             if s:
                 out.append(s)
                 self.used(test, what)
@@ -201,9 +248,12 @@ class _Writer:
             return []
         names = [g for g, _ in found]
         test = self.get("pcr_difference", self.across(names))
-        ors = self.ratio_list("pcr_odds_ratio", "odds ratio", "odds ratios", names)
+        ors = self.ratio_list("pcr_odds_ratio", "odds ratio", "odds ratios", names,
+                              "adjusted_pcr_odds_ratio")
         subject = f"pCR ({self.pcr_definition})" if self.pcr_definition else "pCR"
-        s = self.compare(subject, found, {g: f"in {g}" for g in names}, test, ors)
+        s = self.compare(subject, found, {g: f"in {g}" for g in names}, test, ors,
+                         refs=self.cite("table:pcr_rates", "table:pcr_logistic",
+                                        "figure:pcr_rates"))
         if not s:
             return []
         self.used(test, "pCR")
@@ -227,7 +277,8 @@ class _Writer:
                 t = self.est.get(f"{key}_test/{slug(g + '_' + ids)}")
                 named = [(w.drugs_text(a.label, a.drugs), r) for a, r in arms]
                 s = self.compare("pCR", named, {n: f"with {n}" for n, _ in named}, t,
-                                 prefix=f"Within {g}, ")
+                                 prefix=f"Within {g}, ",
+                                 refs=self.cite("table:pcr_within_groups"))
                 if s:
                     out.append(s)
                     self.used(t, f"pCR by {w.lower_first(tr.name)}")
@@ -264,44 +315,58 @@ class _Writer:
             self.not_compared.append(f"{ab}: {why}")
             return [f"There were {ev_counts.replace(' in ', f' {first} events in ', 1)}; "
                     f"{ab} was not compared ({why}).{subset}"]
-        ev = w.evidence(test["p"])
+        ev = w.evidence(test["p"], self.alpha)
         what = "log-rank " if test is lr else "Wald "
         stats = what + w.p_text(test["p"])
         a = names[0]
         out = []
+        adj = [(g, r) for g in names[1:]
+               if (r := self.get(f"adjusted_{eid}_hazard_ratio", f"{g} vs {names[0]}"))
+               and r.get("estimate") is not None]
+        refs = "" if abstract else self.cite(f"figure:{eid}_km", f"table:{eid}_cox")
+        for _, r in adj:
+            self.interval("hazard ratios", r)
+        if adj:
+            self.adjusted.setdefault("hazard ratios",
+                                     str(adj[0][1].get("note") or "").split(";", 1)[0])
+        hr = lambda r, p=False: (w.ci_text(r["estimate"], r.get("lower"), r.get("upper"))
+                                 + (f", {w.p_text(r['p'])}" if p and r.get("p") is not None
+                                    else ""))
+        crude = "crude " if adj else ""
         if len(names) == 2:
             b = names[1]
             hr_text = ""
             if hrs:
                 r = hrs[0][1]
-                ci = w.ci_text(r["estimate"], r.get("lower"), r.get("upper"))
-                hr_text = f"hazard ratio {ci}; "
+                hr_text = f"; {crude}hazard ratio {hr(r)}"
                 self.interval("hazard ratios", r)
                 self.used(r if test is not lr else None, ab)
-            if ev in ("difference", "trend") and hrs and hrs[0][1]["estimate"] != 1:
+            if adj:
+                hr_text += f"; adjusted hazard ratio {hr(adj[0][1], True)}"
+            if ev == "difference" and hrs and hrs[0][1]["estimate"] != 1:
                 way = "worse" if hrs[0][1]["estimate"] > 1 else "better"
-                verb = "was" if ev == "difference" else "tended to be"
-                s = f"Compared with {a}, {first} {verb} {way} in {b} ({hr_text}{stats})."
-            elif ev in ("difference", "trend"):
-                verb = "differed" if ev == "difference" else "tended to differ"
-                s = f"{w.upper_first(first)} {verb} between {a} and {b} ({hr_text}{stats})."
+                s = f"Compared with {a}, {first} was {way} in {b} ({stats}{hr_text})."
+            elif ev == "difference":
+                s = (f"{w.upper_first(first)} differed significantly between {a} and {b} "
+                     f"({stats}{hr_text}).")
             else:
-                s = (f"No difference in {first} was detected between {a} and {b} "
-                     f"({hr_text}{stats}).")
+                s = (f"{w.upper_first(first)} did not differ significantly between {a} and {b}"
+                     f" ({stats}{hr_text}).")
+            s = self.cited(s, refs)
         else:
-            clause = {"difference": "differed", "trend": "tended to differ"}.get(ev)
+            clause = "differed significantly" if ev == "difference" else \
+                "did not differ significantly"
             groups = w.join(names)
-            s = (f"{w.upper_first(first)} {clause} across {groups} ({stats})." if clause else
-                 f"No difference in {first} was detected across {groups} ({stats}).")
+            s = self.cited(f"{w.upper_first(first)} {clause} across {groups} ({stats}).", refs)
             if hrs:
                 lrt = self.get(f"{eid}_cox_likelihood_ratio_test", self.across(names))
-                listed = ", ".join(
-                    f"{g} {w.ci_text(r['estimate'], r.get('lower'), r.get('upper'))}"
-                    for g, r in hrs)
-                s += f" Hazard ratios versus {a}: {listed}"
+                listed = ", ".join(f"{g} {hr(r)}" for g, r in hrs)
+                s += f" {w.upper_first(crude + 'hazard ratios')} versus {a}: {listed}"
                 if lrt and lrt.get("p") is not None:
                     s += f" (Cox likelihood-ratio {w.p_text(lrt['p'])})"
                     self.used(lrt, ab)
+                if adj:
+                    s += "; adjusted: " + ", ".join(f"{g} {hr(r, True)}" for g, r in adj)
                 s += "."
                 for _, r in hrs:
                     self.interval("hazard ratios", r)
@@ -335,31 +400,180 @@ class _Writer:
                     if not t or t.get("p") is None:
                         continue
                     drugs = w.join([w.drugs_text(x.label, x.drugs) for x in arms])
-                    ev_t = w.evidence(t["p"])
+                    ev_t = w.evidence(t["p"], self.alpha)
                     between = "between" if len(arms) == 2 else "among"
-                    if ev_t == "none":
-                        out.append(f"Within {g}, no difference in {ab} was detected {between} "
-                                   f"{drugs} (log-rank {w.p_text(t['p'])}).")
-                    else:
-                        verb = "differed" if ev_t == "difference" else "tended to differ"
-                        out.append(f"Within {g}, {ab} {verb} {between} {drugs} (log-rank "
-                                   f"{w.p_text(t['p'])}).")
+                    verb = "differed significantly" if ev_t == "difference" else \
+                        "did not differ significantly"
+                    out.append(self.cited(
+                        f"Within {g}, {ab} {verb} {between} {drugs} (log-rank "
+                        f"{w.p_text(t['p'])}).", self.cite(f"figure:{eid}_km_treatment")))
                     self.used(t, f"{ab} by {w.lower_first(tr.name)}")
                     break
         return out
 
     def methods(self) -> str:
+        """The tests behind the printed p-values and the methods behind the intervals."""
         parts = []
         if self.tests:
-            parts.append("P-values: " + "; ".join(
+            parts.append("P-values came from these tests: " + "; ".join(
                 f"{test} for {w.join(whats)}" for test, whats in self.tests.items()) + ".")
         if self.intervals:
             by_method: dict[str, list[str]] = {}
             for kind, method in self.intervals.items():
                 by_method.setdefault(method, []).append(kind)
-            parts.append("Intervals: " + "; ".join(
+            parts.append("95% confidence intervals: " + "; ".join(
                 f"{method} for {w.join(kinds)}" for method, kinds in by_method.items()) + ".")
         return " ".join(parts)
+
+
+def _labels(names: list, labels: dict) -> str:
+    """Covariates by their labels (``{"name": ..., "label": ...}`` entries or names)."""
+    out = []
+    for c in names:
+        name = c.get("name") if isinstance(c, dict) else str(c)
+        if name == "group":
+            continue
+        lab = str((c.get("label") if isinstance(c, dict) else None) or labels.get(name, name))
+        lab = lab.split(",", 1)[0]  # "Age, years" -> "Age"
+        first = lab.split(" ", 1)[0]
+        out.append(lab if any(ch.isdigit() or ch == "-" for ch in first) else
+                   w.lower_first(lab))
+    return w.join(out)
+
+
+def _ordinal(x: float) -> str:
+    """``1`` -> ``"1st"``, ``99`` -> ``"99th"``, ``2.5`` -> ``"2.5th"``."""
+    text = w.num_sig(x, 3).rstrip("0").rstrip(".") if x != int(x) else str(int(x))
+    if text.isdigit() and int(text) % 100 not in (11, 12, 13):
+        return text + {1: "st", 2: "nd", 3: "rd"}.get(int(text) % 10, "th")
+    return text + "th"
+
+
+def _software() -> str:
+    """The Python libraries behind the statistics, with their versions."""
+    import platform
+    from importlib.metadata import PackageNotFoundError, version
+
+    libs = []
+    for lib in ("numpy", "pandas", "scipy", "statsmodels", "lifelines"):
+        try:
+            libs.append(f"{lib} {version(lib)}")
+        except PackageNotFoundError:
+            continue
+    try:
+        own = f"her2cohort {version('her2cohort')} "
+    except PackageNotFoundError:
+        own = "her2cohort "
+    return (f"Analyses were run with {own}in Python {platform.python_version()}"
+            + (f" ({w.join(libs)})" if libs else "") + "; every statistic is checked in the "
+            "package's tests against R to a relative difference of at most 5e-7.")
+
+
+def statistical_methods(wr: _Writer, *, settings: dict | None = None,
+                        her2_note: str = "") -> str:
+    """The Statistical methods paragraph: the comparison and its reference, the tests and
+    interval methods behind the printed numbers (``wr``, after the Results were written), the
+    models, missing-data handling, weighting and sensitivity analyses of the configuration
+    (``settings``: ``pcr``, ``survival``, ``missing_covariates``, ``descriptions``,
+    ``variable_labels``, ``analyses``; each sentence only where its analysis ran), the wording
+    rule and the software. Every word of the study comes from the study definition."""
+    st = settings or {}
+    defn = wr.defn
+    labels = st.get("variable_labels") or {}
+    on = st.get("analyses") or {}
+    ex = defn.exposure
+    ref = ex.labels[0]
+    out = [f"{w.upper_first(w.join(ex.labels))} were compared, with {ref} as the reference"
+           + (" and the groups in their stated order" if ex.ordered else "") + "; tests "
+           f"were two-sided with a significance level of {wr.alpha:g}."]
+    if her2_note:
+        out.append(her2_note)
+    methods = wr.methods()
+    if methods:
+        out.append(methods)
+    pcr = st.get("pcr") or {}
+    if pcr.get("test") == "auto" and any("pCR" in x for v in wr.tests.values() for x in v):
+        out.append("Proportions were compared by the chi-square test, or by Fisher's exact "
+                   "test where an expected count was below 5.")
+    if "odds ratios" in wr.intervals:
+        models = pcr.get("models") or {}
+        s = "Odds ratios of pCR" + (f" ({wr.pcr_definition})" if wr.pcr_definition else "") \
+            + " came from logistic regression"
+        adj = wr.adjusted.get("odds ratios")
+        covs = _labels(models.get("covariates") or [], labels)
+        if adj and covs:
+            s += f", crude and adjusted for {covs}"
+        how = str(models.get("method", "auto"))
+        if how.lower() == "auto":
+            s += (f"; Firth's penalised likelihood replaced maximum likelihood where the "
+                  f"outcome was separated or a cell had fewer than {models.get('min_cell', 5)} "
+                  "events")
+        elif how.lower() == "firth":
+            s += " by Firth's penalised likelihood"
+        out.append(s + ".")
+    surv = st.get("survival") or {}
+    eps = [e for e in defn.endpoints if f"{e.id}_events/{slug(ex.labels[0])}" in wr.est]
+    if eps:
+        s = (f"{w.join(e.abbreviation for e in eps)} {'was' if len(eps) == 1 else 'were'} "
+             f"estimated by the Kaplan-Meier method (confidence intervals on the "
+             f"{surv.get('ci_type', 'log')} scale) and compared by the log-rank test")
+        if "hazard ratios" in wr.intervals:
+            cox = surv.get("cox") or {}
+            s += (f"; hazard ratios came from Cox proportional-hazards models "
+                  f"({cox.get('ties', 'efron').capitalize()} ties)")
+            covs = _labels(cox.get("covariates") or [], labels)
+            if wr.adjusted.get("hazard ratios") and covs:
+                s += f", crude and adjusted for {covs}"
+            if cox.get("strata"):
+                s += f", stratified by {labels.get(cox['strata'], cox['strata'])}"
+            if cox.get("variance") == "robust":
+                s += ", with robust (sandwich) variance"
+            elif cox.get("variance") == "cluster":
+                s += (f", with cluster-robust variance by "
+                      f"{labels.get(cox.get('cluster'), cox.get('cluster'))}")
+            s += (f"; proportional hazards were checked with scaled Schoenfeld residuals "
+                  f"({cox.get('zph_transform', 'km')} time transform)")
+        s += (f". No test or model is reported for a comparison with fewer than "
+              f"{surv.get('min_events', 5)} events. Follow-up was summarised by the reverse "
+              "Kaplan-Meier method.")
+        out.append(s)
+    missing = st.get("missing_covariates")
+    if wr.adjusted and missing:
+        imp = (surv.get("imputation") or pcr.get("imputation") or {})
+        mi = (f"multiple imputation by chained equations (m = {imp.get('m', 20)}, "
+              f"{imp.get('iterations', 10)} iterations, seed {imp.get('seed', 1)}) pooled by "
+              "Rubin's rules")
+        descriptions = st.get("descriptions") or {}
+        mi_variant = any("imput" in str(d).lower() for k, d in descriptions.items()
+                         if k != "main")
+        if missing == "multiple_imputation":
+            out.append(f"Missing covariate values in the adjusted models were handled by {mi}.")
+        else:
+            out.append("Adjusted models used the patients with every covariate recorded "
+                       "(complete case)" + (f"; a sensitivity analysis used {mi} instead"
+                                            if mi_variant else "") + ".")
+    iptw = surv.get("iptw") or {}
+    tr = defn.treatment
+    if eps and tr is not None and iptw.get("confounders") and on.get("survival", True):
+        arms = w.join(w.drugs_text(a.label, a.drugs) for a in tr.arms)
+        trunc = iptw.get("truncate")
+        s = (f"Within each {w.lower_first(ex.name)}, {w.lower_first(tr.name)} ({arms}) was "
+             f"also compared with inverse probability of treatment weights from a logistic "
+             f"propensity model of {_labels(iptw['confounders'], labels)}"
+             + (" (stabilised weights" if iptw.get("stabilised", True) else " (weights")
+             + (f", truncated at the {_ordinal(100 * trunc[0])} and "
+                f"{_ordinal(100 * trunc[1])} percentiles" if trunc else "")
+             + f"); balance was judged by standardised mean differences below "
+               f"{iptw.get('smd_threshold', 0.1):g}.")
+        out.append(s)
+    descriptions = {k: v for k, v in (st.get("descriptions") or {}).items() if k != "main"}
+    if descriptions:
+        out.append("Sensitivity analyses repeated the headline estimates with one change "
+                   "each: " + "; ".join(str(d) for d in descriptions.values())
+                   + wr.cite("table:sensitivity") + ".")
+    out.append(w.hedging_rule(wr.alpha))
+    out.append(_software())
+    return " ".join(out)
 
 
 def _arm_subsets(arms) -> list[tuple]:
@@ -375,7 +589,9 @@ def manuscript(est: dict, *, study: dict, flow: dict, followup: dict | None = No
                pcr_definition: str | None = None, her2_guideline: str | None = None,
                her2_classified: bool = False, her2_as_recorded: bool = False,
                endpoint_definitions: dict[str, str] | None = None,
-               simulated: bool | None = None) -> str:
+               simulated: bool | None = None, alpha: float | None = None,
+               outputs: list[str] | None = None, settings: dict | None = None,
+               resolve: bool = True) -> str:
     """The Results paragraph, its statistical-methods note and the abstract's results
     sentences; every number comes from ``est`` (:func:`estimates`), every word from ``study``
     (the config's ``study:`` section).
@@ -387,12 +603,24 @@ def manuscript(est: dict, *, study: dict, flow: dict, followup: dict | None = No
     ``her2_guideline`` (then, and only then, "HER2 status by ASCO/CAP 2018" is written);
     ``her2_as_recorded``: the exposure is a HER2 status as the centres recorded it.
     ``endpoint_definitions``: {endpoint id: definition in words} (default: the definition's
-    own line, as from dates). ``simulated`` defaults to ``study.simulated``."""
+    own line, as from dates). ``simulated`` defaults to ``study.simulated``. ``alpha``: the
+    significance level of the wording rule (default ``study.alpha``, else
+    :data:`words.ALPHA`). ``outputs``: keys (``"table:<stem>"``, ``"figure:<stem>"``) of the
+    run's tables and figures the text may cite (default :func:`planned_outputs` with every
+    analysis on); ``settings``: the configuration the Statistical methods paragraph describes
+    (:func:`statistical_methods`). With ``resolve`` (default) the references are numbered by
+    :func:`words.figure_table_order`; without, the text keeps the ``[[table:<stem>]]`` tokens
+    for a document that numbers its tables and figures itself."""
     from ..study.definition import from_dict
 
     defn = from_dict(study)
     simulated = defn.simulated if simulated is None else simulated
-    wr = _Writer(est, defn, pcr_definition)
+    alpha = float(alpha if alpha is not None else study.get("alpha") or w.ALPHA)
+    if outputs is None:
+        st = settings or {}
+        outputs = planned_outputs(defn, st.get("analyses"),
+                                  bool(set(st.get("descriptions") or {}) - {"main"}))
+    wr = _Writer(est, defn, pcr_definition, alpha, outputs)
     wr.n_analysed = int(flow.get("analysed") or 0)
     parts = [wr.flow(flow)]
     parts += wr.baseline()
@@ -414,13 +642,13 @@ def manuscript(est: dict, *, study: dict, flow: dict, followup: dict | None = No
         if listed:
             parts.append("Median follow-up (reverse Kaplan-Meier) was " + w.join(
                 f"{w.num(m, 1)} months for {ab}" for ab, m in listed) + ".")
-    notes = [wr.methods()]
+    her2_note = ""
     if her2_classified and her2_guideline:
-        notes.append(f"HER2 status by {defn.her2_rule_name} {her2_guideline}.")
+        her2_note = f"HER2 status was classified by {defn.her2_rule_name} {her2_guideline}."
     elif her2_as_recorded:
-        notes.append("HER2 status as recorded by the centres.")
-    notes.append(w.HEDGING_RULE)
-    abstract_wr = _Writer(est, defn, None)
+        her2_note = "HER2 status was taken as recorded by the centres."
+    methods = statistical_methods(wr, settings=settings, her2_note=her2_note)
+    abstract_wr = _Writer(est, defn, None, alpha, [])
     abstract = []
     if pcr:
         abstract += abstract_wr.pcr()[:1]
@@ -435,8 +663,45 @@ def manuscript(est: dict, *, study: dict, flow: dict, followup: dict | None = No
     head = "# Results (generated from results/summary.json; do not edit by hand)\n\n"
     if simulated:
         head += "**SIMULATED data: no real patient is represented.**\n\n"
-    return (head + " ".join(parts) + "\n\n" + " ".join(n for n in notes if n) + "\n\n"
+    text = (head + " ".join(parts) + "\n\n## Statistical methods\n\n" + methods + "\n\n"
             + "## Abstract, results sentences\n\n" + " ".join(abstract) + "\n")
+    return resolve_text(text, outputs) if resolve else text
+
+
+def planned_outputs(defn, analyses: dict | None = None, sensitivity: bool = True,
+                    invitro: bool = False) -> list[str]:
+    """Keys (``"<kind>:<stem>"``) of the tables and figures the Results text can cite, in
+    manuscript order, for the analyses switched on (``analyses``: config ``analyses:``; None:
+    all): the flow diagram, Table 1, HER2 loss, pCR, each endpoint, sensitivity, in vitro."""
+    on = {"table1": True, "pcr": True, "her2_loss": True, "survival": True,
+          **(analyses or {})}
+    out = ["figure:flow_diagram"]
+    if on["table1"]:
+        out.append("table:table1")
+    if on["her2_loss"]:
+        out.append("table:her2_loss")
+    if on["pcr"]:
+        out += ["table:pcr_rates", "table:pcr_logistic", "figure:pcr_rates"]
+        if defn.treatment is not None:
+            out.append("table:pcr_within_groups")
+    if on["survival"]:
+        for ep in sorted(defn.endpoints, key=lambda e: e.id != defn.primary_endpoint):
+            out += [f"figure:{ep.id}_km", f"table:{ep.id}_cox"]
+            if defn.treatment is not None:
+                out.append(f"figure:{ep.id}_km_treatment")
+    if sensitivity:
+        out.append("table:sensitivity")
+    if invitro or on.get("invitro"):
+        out += ["table:invitro_ic50", "table:invitro_comparisons",
+                "figure:invitro_dose_response", "table:invitro_synergy",
+                "figure:invitro_synergy"]
+    return out
+
+
+def resolve_text(text: str, outputs: list[str]) -> str:
+    """``text`` with its table and figure references numbered by the one rule
+    (:func:`words.figure_table_order`: order of first citation, then the rest)."""
+    return w.resolve_refs(text, w.figure_table_order(outputs, w.refs_in(text)))
 
 
 def _followups(paths) -> dict | None:
@@ -488,10 +753,20 @@ def _from_data(in_analysis, defn, groups: dict, criteria) -> tuple[bool, bool, d
 def main(*, in_headline, in_flow, in_followup=None, out_json, out_md, study, simulated=None,
          pcr_definition=None, her2_guideline=None, her2_classified=False,
          her2_as_recorded=False, endpoint_definitions=None, groups=None, title=None,
-         in_analysis=None, criteria=(), in_invitro=None, invitro_on=False) -> None:
+         in_analysis=None, criteria=(), in_invitro=None, invitro_on=False, analyses=None,
+         pcr=None, survival=None, missing_covariates=None, descriptions=None,
+         variable_labels=None) -> None:
     """``study``: the config's ``study:`` section; ``groups`` and ``title`` are taken from it
     when not given (older callers pass them). With ``in_analysis`` (the analysed patients),
-    the HER2 wording and the endpoint definitions follow the data."""
+    the HER2 wording and the endpoint definitions follow the data. ``analyses``, ``pcr``,
+    ``survival``, ``missing_covariates`` (``sensitivity.missing_covariates``),
+    ``descriptions`` (of the sensitivity variants) and ``variable_labels``: what the
+    Statistical methods paragraph describes and which tables and figures the text cites.
+
+    ``manuscript.md`` has its table and figure references numbered
+    (:func:`words.figure_table_order`); ``summary.json`` keeps the text with the
+    ``[[table:<stem>]]`` / ``[[figure:<stem>]]`` tokens under ``text`` for a document that
+    numbers them itself (:func:`words.resolve_refs`)."""
     import json
     from pathlib import Path
 
@@ -530,17 +805,31 @@ def main(*, in_headline, in_flow, in_followup=None, out_json, out_md, study, sim
     if invitro is not None:  # the in-vitro arm (analyses: invitro), its own numbers
         doc["invitro"] = invitro
     Path(out_json).parent.mkdir(parents=True, exist_ok=True)
-    with open(out_json, "w", encoding="utf-8", newline="\n") as fh:
-        json.dump(doc, fh, indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False)
-        fh.write("\n")
+    settings = {"analyses": {**(analyses or {}), "invitro": invitro is not None},
+                "pcr": pcr or {}, "survival": survival or {},
+                "missing_covariates": missing_covariates, "descriptions": descriptions or {},
+                "variable_labels": variable_labels or {}}
+    outputs = planned_outputs(defn, analyses, bool(set(descriptions or {}) - {"main"}),
+                              invitro is not None)
     text = manuscript(est, study=study, flow=flow_d, followup=followup,
                       pcr_definition=pcr_definition, her2_guideline=her2_guideline,
                       her2_classified=her2_classified, her2_as_recorded=her2_as_recorded,
-                      endpoint_definitions=endpoint_definitions, simulated=simulated)
+                      endpoint_definitions=endpoint_definitions, simulated=simulated,
+                      outputs=outputs, settings=settings, resolve=False)
     if invitro is not None:
         from .invitro_fit import results_paragraph
 
-        text += "\n## In vitro\n\n" + results_paragraph(invitro) + "\n"
+        para = results_paragraph(invitro)
+        refs = w.cite(k for k in outputs if k.split(":", 1)[1].startswith("invitro_"))
+        stop = para.find(". ")
+        para = para[:stop] + refs + para[stop:] if stop > 0 else _Writer.cited(para, refs)
+        text += "\n## In vitro\n\n" + para + "\n"
+    doc["text"] = {"manuscript": text, "outputs": outputs,
+                   "references": w.REF_FORMAT, "numbering": "words.figure_table_order"}
+    with open(out_json, "w", encoding="utf-8", newline="\n") as fh:
+        json.dump(doc, fh, indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False)
+        fh.write("\n")
+    text = resolve_text(text, outputs)
     Path(out_md).write_text(text, encoding="utf-8", newline="\n")
     print(text)
 

@@ -143,12 +143,38 @@ def _check(args) -> int:
               "report it with the output of HER2COHORT_DEBUG=1 her2cohort check",
               file=sys.stderr)
         return 1
+    failing = any(p.action == "fail" for p in problems)
+    table = None
+    if args.problems:
+        table = _write_problems_table(problems, args.problems)
+        if table is None:
+            return 2
     # at the user's desk: codes shown as they are (identifiers, dates never); the stages'
     # summaries go to logs/ and follow the rule for files
-    report = format_report(problems, "check", limit=args.limit, verbatim=True)
-    failing = any(p.action == "fail" for p in problems)
+    report = format_report(problems, "check", limit=args.limit, verbatim=True, table=table)
     print(report, file=sys.stderr if failing else sys.stdout)
+    if table:
+        print(f"problems table ({len(problems)} row(s)): {args.problems}",
+              file=sys.stderr if failing else sys.stdout)
     return 1 if failing else 0
+
+
+def _write_problems_table(problems: list, path: str) -> str | None:
+    """``check --problems FILE``: every problem, one row each (file, row, pseudonymous patient
+    key, column, value, rule, action, message), as the pipeline writes results/<study>/qc/
+    problems.csv: values redacted by the rule for files (data/safety.py: identifiers never,
+    dates and free text by their shape) and no cell a spreadsheet would run as a formula.
+    Returns the phrase naming the table, or None (after a message) when it cannot be written."""
+    from .data.problems import to_frame
+    from .stages.common import write_csv
+
+    try:
+        write_csv(to_frame(problems), path)
+    except OSError as e:
+        print(f"check: cannot write the problems table {path}: {e.strerror or e}",
+              file=sys.stderr)
+        return None
+    return f"the problems table {path}"
 
 
 def _fields(args) -> int:
@@ -192,7 +218,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--config", default="config/config.yaml")
     p.add_argument("--centre", action="append",
                    help="check only this centre mapping (repeatable)")
-    p.add_argument("--limit", type=int, default=40, help="problems listed in detail")
+    p.add_argument("--limit", type=int, default=40,
+                   help="lines of problems listed in detail (a column failing one rule on "
+                        "many rows is one line)")
+    p.add_argument("--problems", metavar="FILE", default=None,
+                   help="write every problem, one row each, to this CSV (values redacted as "
+                        "in results/qc/problems.csv; safe to open in a spreadsheet)")
     p.set_defaults(func=_check)
     p = sub.add_parser("fields", help="the canonical fields and which analyses need them")
     p.add_argument("--config", default="config/config.yaml")

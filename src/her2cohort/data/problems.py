@@ -217,19 +217,30 @@ def _shown(value: str | None) -> str:
     return f", value {value}" if value.startswith("[") else f", value '{value}'"
 
 
-def _group_key(p: Problem, value: str | None) -> tuple:
-    """(action, file, column, rule, the value's shape) of a problem of one cell: a value shown
-    as it is (a short code, a number) is its own key, so that each code stays in view; a
-    value not shown (a date, free text) is keyed by its shape."""
+def _group_keys(problems: list[Problem], values: list[str | None]) -> list[tuple]:
+    """(action, file, column, rule, the value's shape) of each problem of one cell: a value
+    shown as it is (a short code, a number) is its own key, so that each code stays in view; a
+    value not shown (a date, free text) is keyed by its shape, computed once per distinct
+    value. A file-level problem stands alone."""
     from .safety import shape
 
-    if p.row is None:
-        return ("", id(p))  # a file-level problem stands alone
-    if value not in (None, "") and not str(value).startswith("["):
-        kind = ("value", str(value))
-    else:
-        kind = ("shape", shape(str(p.value)) if p.value not in (None, "") else "")
-    return (p.action, p.file, p.column, p.rule, kind)
+    shapes: dict[str, str] = {}
+    keys = []
+    for p, value in zip(problems, values):
+        if p.row is None:
+            keys.append(("", id(p)))
+            continue
+        if value not in (None, "") and not str(value).startswith("["):
+            kind = ("value", str(value))
+        elif p.value in (None, ""):
+            kind = ("shape", "")
+        else:
+            raw = str(p.value)
+            if raw not in shapes:
+                shapes[raw] = shape(raw)
+            kind = ("shape", shapes[raw])
+        keys.append((p.action, p.file, p.column, p.rule, kind))
+    return keys
 
 
 def _date_guesses(problems: list[Problem]) -> dict[str, tuple[int, int, object]]:
@@ -292,10 +303,17 @@ def format_report(problems: list[Problem], stage: str, limit: int = 40,
         lines.append(f"  {n:5d} x {rule} [{action}]")
     order = sorted(problems, key=lambda p: (ACTIONS.index(p.action) if p.action in ACTIONS
                                             else 9, p.file, p.row or 0))
-    values = [_safe_value(p, verbatim) for p in order]
+    shown: dict[tuple, str | None] = {}  # what is shown of a value, once per distinct value
+    values = []
+    for p in order:
+        k = (p.value, p.kind, p.redact, p.rule)  # all that _safe_value reads
+        if k not in shown:
+            shown[k] = _safe_value(p, verbatim)
+        values.append(shown[k])
+    keys = _group_keys(order, values)
     groups: dict[tuple, list[Problem]] = {}
-    for p, v in zip(order, values):
-        groups.setdefault(_group_key(p, v), []).append(p)
+    for p, key in zip(order, keys):
+        groups.setdefault(key, []).append(p)
     guesses = _date_guesses(order)
     for file, (n, n_cols, guess) in guesses.items():
         if guess is not None and (n >= GROUP_MIN or n_cols > 1):
@@ -306,8 +324,7 @@ def format_report(problems: list[Problem], stage: str, limit: int = 40,
     listed = 0  # problems shown (a group line shows all of its rows)
     entries = 0
     done: set[tuple] = set()
-    for p, value in zip(order, values):
-        key = _group_key(p, value)
+    for p, value, key in zip(order, values, keys):
         group = groups[key]
         if len(group) >= GROUP_MIN:
             if key in done:

@@ -55,6 +55,7 @@ class _Console:
         for line in lines:
             if self.keep.search(line):
                 self.stream.write(line + "\n")
+        return len(text)
 
     def flush(self):
         if self.buf and self.keep.search(self.buf):

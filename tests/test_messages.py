@@ -114,6 +114,14 @@ def test_codes_shown_as_they_are_are_grouped_per_code():
     assert "column 'Side': 12 rows (rows 14, 15, 16, 17, 18 and 7 more); value 'X'" in out
 
 
+def test_rows_without_a_column_are_grouped_too():
+    problems = [Problem("c.csv", 2 + i, None, None, None, "blank_row", "the row is empty",
+                        action="warn") for i in range(12)]
+    out = format_report(problems, "check")
+    assert "  [warn] c.csv: 12 rows (rows 2, 3, 4, 5, 6 and 7 more): the row is empty" in out
+    assert "None" not in out
+
+
 def test_limit_counts_lines_and_names_the_table():
     problems = [Problem("c.csv", 2 + i, None, f"col{i}", "1", "out_of_range", "too big",
                         action="quarantine", kind="number") for i in range(5)]

@@ -269,13 +269,14 @@ def _group_line(group: list[Problem], verbatim: bool, file_guess=None) -> str:
     value = _safe_value(p, verbatim)
     example = "" if value in (None, "") else (
         f"; values like {value}" if value.startswith("[") else f"; value '{value}'")
-    line = (f"  [{p.action}] {p.file}, column '{p.column}': {len(group)} rows "
+    column = f", column '{p.column}'" if p.column else ""
+    line = (f"  [{p.action}] {p.file}{column}: {len(group)} rows "
             f"(rows {first}{more}){example}: {redact_message(p.message, p, verbatim)}")
     if p.rule == "bad_date" and value_kind(p) == "date" and "date_format: excel" not in p.message:
         from .dates import guess_date_format
 
         guess = guess_date_format([q.value for q in group])
-        # said once per file below, unless this column differs from the file's other dates
+        # said once per file above the details, unless this column's dates differ
         if guess is not None and (file_guess is None or guess.formats != file_guess.formats):
             line += f"; {guess.advice()}"
     return line

@@ -30,9 +30,31 @@ include: "workflow/rules/invitro_plates.smk"
 include: "workflow/rules/invitro_fit.smk"
 
 
+# A quiet console (profiles/default: no host banner, no shell commands): per-job banners and
+# progress go to the complete log only; problem lines, warnings and errors still appear, and a
+# short summary ends the run. HER2COHORT_VERBOSE=1 shows everything.
+onstart:
+    from her2cohort.cli import quiet_console
+
+    quiet_console()
+
+
 onsuccess:
+    from her2cohort.cli import run_summary
+
     # outputs of a removed sensitivity variant, endpoint or analysis are not left behind
     remove_stale_outputs(config)
+    print(run_summary(RESULTS), flush=True)
+
+
+onerror:
+    print(
+        "her2cohort: the run stopped. The [fail] lines and the error above say why; each "
+        "step's full output is in logs/<step>.log. To list every data problem at once: "
+        f"her2cohort check --config {(workflow.configfiles or ['config/config.yaml'])[0]} "
+        "--problems problems.csv",
+        flush=True,
+    )
 
 
 rule all:

@@ -143,12 +143,125 @@ def _check(args) -> int:
               "report it with the output of HER2COHORT_DEBUG=1 her2cohort check",
               file=sys.stderr)
         return 1
+    failing = any(p.action == "fail" for p in problems)
+    table = None
+    if args.problems:
+        table = _write_problems_table(problems, args.problems)
+        if table is None:
+            return 2
     # at the user's desk: codes shown as they are (identifiers, dates never); the stages'
     # summaries go to logs/ and follow the rule for files
-    report = format_report(problems, "check", limit=args.limit, verbatim=True)
-    failing = any(p.action == "fail" for p in problems)
+    report = format_report(problems, "check", limit=args.limit, verbatim=True, table=table)
     print(report, file=sys.stderr if failing else sys.stdout)
+    if table:
+        print(f"problems table ({len(problems)} row(s)): {args.problems}",
+              file=sys.stderr if failing else sys.stdout)
     return 1 if failing else 0
+
+
+def _write_problems_table(problems: list, path: str) -> str | None:
+    """``check --problems FILE``: every problem, one row each (file, row, pseudonymous patient
+    key, column, value, rule, action, message), as the pipeline writes results/<study>/qc/
+    problems.csv: values redacted by the rule for files (data/safety.py: identifiers never,
+    dates and free text by their shape) and no cell a spreadsheet would run as a formula.
+    Returns the phrase naming the table, or None (after a message) when it cannot be written."""
+    from .data.problems import to_frame
+    from .stages.common import write_csv
+
+    try:
+        write_csv(to_frame(problems), path)
+    except OSError as e:
+        print(f"check: cannot write the problems table {path}: {e.strerror or e}",
+              file=sys.stderr)
+        return None
+    return f"the problems table {path}"
+
+
+# --- the console of a pipeline run (Snakefile onstart / onsuccess / onerror) ------------------
+
+# Snakemake log events kept off the console during a run (they stay in .snakemake/log/): the
+# per-job banners, shell commands ("Shell command: None" for a script rule), "Select jobs to
+# execute...", "Execute 1 jobs...", finished jobs and the "n of N steps" progress
+_QUIET_EVENTS = ("job_info", "shellcmd", "job_started", "job_finished", "progress",
+                 "resources_info", "group_info")
+
+
+def quiet_console() -> bool:
+    """From the Snakefile's ``onstart`` (a real run, not a dry run): Snakemake's console handler
+    stops printing per-job chatter; errors, warnings and what each stage sends to the console
+    (problem lines, workflow/scripts/run_stage.py) still appear, and the complete log keeps
+    everything. HER2COHORT_VERBOSE=1 leaves the console as it is. True when installed."""
+    if os.environ.get("HER2COHORT_VERBOSE", "") not in ("", "0"):
+        return False
+    try:
+        from snakemake.logging import logger
+    except ImportError:  # pragma: no cover - only called from a Snakefile
+        return False
+
+    def keep(record) -> bool:
+        if str(getattr(record, "event", "") or "") in _QUIET_EVENTS:
+            return False
+        return not str(record.msg).startswith("Select jobs to execute")
+
+    installed = False
+    for handler in logger.handlers:
+        if handler.name == "DefaultStreamHandler":
+            handler.addFilter(keep)
+            installed = True
+    return installed
+
+
+def _n(x) -> str:
+    return f"{int(x):,}".replace(",", " ") if x is not None else "?"
+
+
+def run_summary(results_dir: str, log_dir: str = "logs") -> str:
+    """The short summary a successful run ends with: records read, quarantined, excluded and
+    analysed (results/<study>/summary.json, else tables/flow.csv), problems kept by action,
+    where the outputs are, and the report command."""
+    import csv
+    import json
+    from collections import Counter
+    from pathlib import Path
+
+    res = Path(results_dir)
+    flow: dict = {}
+    simulated = False
+    try:
+        summary = json.loads((res / "summary.json").read_text("utf-8"))
+        flow, simulated = summary.get("flow") or {}, bool(summary.get("simulated"))
+    except (OSError, ValueError):
+        pass
+    if not flow and (res / "tables/flow.csv").exists():
+        with open(res / "tables/flow.csv", encoding="utf-8", newline="") as f:
+            steps = list(csv.DictReader(f))
+        if steps:
+            flow = {"received": steps[0]["n_after"],
+                    "quarantined": sum(int(s["n_excluded"]) for s in steps
+                                       if s["kind"] == "quarantine"),
+                    "excluded": sum(int(s["n_excluded"]) for s in steps
+                                    if s["kind"] == "exclude"),
+                    "analysed": steps[-1]["n_after"]}
+    lines = ["her2cohort: the run finished." + (" SIMULATED data." if simulated else "")]
+    if flow:
+        centres = f" from {flow['centres']} centre(s)" if flow.get("centres") else ""
+        lines.append(f"  {_n(flow.get('received'))} records read{centres}; "
+                     f"{_n(flow.get('quarantined'))} quarantined for data defects, "
+                     f"{_n(flow.get('excluded'))} excluded by the eligibility criteria, "
+                     f"{_n(flow.get('analysed'))} analysed.")
+    problems = res / "qc/problems.csv"
+    if problems.exists():
+        with open(problems, encoding="utf-8", newline="") as f:
+            by_action = Counter(row.get("action", "") for row in csv.DictReader(f))
+        if by_action:
+            said = ", ".join(f"{n} {a}" for a, n in sorted(by_action.items()))
+            lines.append(f"  Data problems: {said} (one row each: {problems}; records set "
+                         f"aside: {res / 'qc/quarantine.csv'}).")
+    lines.append(f"  Outputs: {res}/ (tables/, figures/, manuscript.md, summary.json); each "
+                 f"step's full output: {log_dir}/<step>.log.")
+    lines.append(f"  Report (every table and figure in one HTML file): snakemake --report "
+                 f"{res}/report.html")
+    return "\n".join(lines)
 
 
 def _fields(args) -> int:
@@ -192,7 +305,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--config", default="config/config.yaml")
     p.add_argument("--centre", action="append",
                    help="check only this centre mapping (repeatable)")
-    p.add_argument("--limit", type=int, default=40, help="problems listed in detail")
+    p.add_argument("--limit", type=int, default=40,
+                   help="lines of problems listed in detail (a column failing one rule on "
+                        "many rows is one line)")
+    p.add_argument("--problems", metavar="FILE", default=None,
+                   help="write every problem, one row each, to this CSV (values redacted as "
+                        "in results/qc/problems.csv; safe to open in a spreadsheet)")
     p.set_defaults(func=_check)
     p = sub.add_parser("fields", help="the canonical fields and which analyses need them")
     p.add_argument("--config", default="config/config.yaml")

@@ -983,6 +983,42 @@ def message_cases(lines, header) -> None:
 
 
 # --------------------------------------------------------------------------------------------
+def grouped_message_cases(lines, header) -> None:
+    """Messages of issue 17: a column failing one rule on many rows is one line (count, first
+    rows, an example shape, the date format that reads the values); "did you mean" for a code
+    close to a level."""
+    import re
+
+    d = case("wrong_date_format")  # the export writes ISO dates; the mapping says %d/%m/%Y
+    iso = [lines[0]] + [re.sub(r"\b(\d\d)/(\d\d)/(\d{4})\b", r"\3-\2-\1", ln)
+                        for ln in lines[1:]]
+    write(d, iso)
+    mapping("wrong_date_format", "JS01", "data.csv")
+    spec("wrong_date_format", 1, "bad_date",
+         ["column 'Date of birth': 12 rows (rows 2, 3, 4, 5, 6 and 7 more); values like "
+          "[shape: dddd-dd-dd]",
+          "66 cell(s) in 7 column(s) do not read with the mapping's date_format; dates look "
+          "like dddd-dd-dd: try date_format '%Y-%m-%d' (it reads 66 of 66)",
+          "Every row of the groups above is listed in a problems table, which 'her2cohort "
+          "check --problems FILE' writes"],
+         files=["[shape: dddd-dd-dd]", "try date_format '%Y-%m-%d'"])
+
+    d = case("code_typo")  # a misspelt code and a code in another case: the closest level
+    rows = split(lines)
+    rows[2][header.index("Menopause")] = "postmenopausl"
+    rows[4][header.index("Side")] = "Left"
+    write(d, join(rows))
+    mapping("code_typo", "JS01", "data.csv")
+    spec("code_typo", 1, "unknown_code",
+         ["row 3, column 'Menopause', value 'postmenopausl': value has no mapping for "
+          "'menopausal_status' (did you mean 'postmenopausal'?)",
+          "row 5, column 'Side', value 'Left': value has no mapping for 'laterality' (did you "
+          "mean 'left'?)"],
+         forbid_files=["postmenopausl"],
+         files=["(did you mean 'postmenopausal'?)", "(did you mean 'left'?)"])
+
+
+# --------------------------------------------------------------------------------------------
 def config_cases(lines) -> None:
     """Configuration mistakes caught before any rule (exit 2): misspelt keys and invalid values
     in the config and in a sensitivity variant's overrides, a variant that changes nothing,
@@ -1242,7 +1278,7 @@ def two_file_cases(lines, header) -> None:
                      outcomes={"file": "tests/corpus/two_file_excel_dates/outcomes.xlsx",
                                "format": "xlsx", "sheet": "outcomes", "delimiter": None})
     spec("two_file_excel_dates", 1, "bad_date",
-         ["outcomes.xlsx, row 2, column 'Last follow-up'",
+         ["outcomes.xlsx, column 'Last follow-up': 12 rows (rows 2, 3, 4, 5, 6 and 7 more)",
           "the cell is an Excel date cell: set date_format: excel under the files: entry "
           "'outcomes'"])
 
@@ -1334,6 +1370,7 @@ def main() -> None:
     security_cases(lines, header)
     config_cases(lines)
     message_cases(lines, header)
+    grouped_message_cases(lines, header)
     two_file_cases(lines, header)
     head = (
         "# Broken-input corpus, written by make_corpus.py (edit SPECS there, not here).\n"

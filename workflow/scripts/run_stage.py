@@ -1,8 +1,11 @@
 """Run the her2cohort stage of the same name as the Snakemake rule: the rule's named inputs
 (``in_*``; other inputs only trigger reruns), named outputs and params become the stage's keyword
-arguments. Output is written to the rule's log and to the console."""
+arguments. Everything the stage prints goes to the rule's log; the console gets only what needs
+the user: problem lines ([fail], [quarantine], [warn]) with their counts, warnings, and
+everything written to stderr (errors). HER2COHORT_VERBOSE=1 sends all of it to the console."""
 
 import os
+import re
 import sys
 import time
 
@@ -18,6 +21,14 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 
 from her2cohort.stages import run
 
+# a line of a stage's standard output that reaches the console: a problem, the count of problems
+# per rule, where the full list is, a guessed date format, a warning
+CONSOLE = re.compile(
+    r"^\s*\[(fail|quarantine|warn|blank)\]|problem\(s\) found|^\s*\d+ x \S+ \["
+    r"|^\s*\.\.\. and \d+ more|^\s*Every row of the groups|^Dates of |^Values that may be "
+    r"|full problems table|(?i:\bwarn(ing)?\b)"
+)
+
 
 class _Tee:
     def __init__(self, *streams):
@@ -32,9 +43,31 @@ class _Tee:
             s.flush()
 
 
+class _Console:
+    """The console side of a stage's standard output: whole lines matching CONSOLE only."""
+
+    def __init__(self, stream, keep=CONSOLE):
+        self.stream, self.keep, self.buf = stream, keep, ""
+
+    def write(self, text):
+        self.buf += text
+        *lines, self.buf = self.buf.split("\n")
+        for line in lines:
+            if self.keep.search(line):
+                self.stream.write(line + "\n")
+        return len(text)
+
+    def flush(self):
+        if self.buf and self.keep.search(self.buf):
+            self.stream.write(self.buf)
+        self.buf = ""
+        self.stream.flush()
+
+
 snakemake = globals()["snakemake"]  # injected by Snakemake's script directive
+verbose = os.environ.get("HER2COHORT_VERBOSE", "") not in ("", "0")
 with open(snakemake.log[0], "w", encoding="utf-8") as log:
-    sys.stdout = _Tee(sys.__stdout__, log)
+    sys.stdout = _Tee(sys.__stdout__ if verbose else _Console(sys.__stdout__), log)
     sys.stderr = _Tee(sys.__stderr__, log)
     kwargs = {k: v for k, v in snakemake.input.items() if k.startswith("in_")}
     kwargs.update(snakemake.wildcards.items())  # e.g. the endpoint of rule survival
@@ -51,4 +84,7 @@ with open(snakemake.log[0], "w", encoding="utf-8") as log:
             log.write(f"resources: {time.perf_counter() - _START:.2f} s wall, "
                       f"{use.ru_utime + use.ru_stime:.2f} s CPU, "
                       f"peak RSS {use.ru_maxrss / 1024:.0f} MB\n")
+if status:
+    print(f"rule {snakemake.rule} stopped (exit status {status}); its full output: "
+          f"{snakemake.log[0]}", file=sys.stderr)
 sys.exit(status)

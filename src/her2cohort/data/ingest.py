@@ -290,6 +290,13 @@ def _code_hint(value: str, is_id: bool) -> str:
     return ""
 
 
+def _near_level(value: str, allowed, vmap: dict) -> str:
+    """' (did you mean 'left'?)': the level or mapped code closest to an unmapped code."""
+    from .problems import did_you_mean_level
+
+    return did_you_mean_level(value, [*allowed, *vmap])
+
+
 def _date_example(fmt: str) -> str:
     if fmt == "excel_serial":
         return "an Excel serial day number such as 43830"
@@ -597,6 +604,8 @@ def harmonize(raw: pd.DataFrame, mapping: dict, *, salt: str,
             mapped, bad = _per_value(vals, code)
             # a patient ID typed into a coded column is never shown (vectorised: isin)
             is_id = vals[bad].isin(id_values()) if bad.any() else vals[bad].notna()
+            # the closest level, once per distinct unmapped code
+            near = {v: _near_level(str(v), allowed, vmap) for v in vals[bad].unique()}
             for i in vals.index[bad]:
                 if is_missing_marker(vals[i]):
                     problems.append(cell(
@@ -609,7 +618,7 @@ def harmonize(raw: pd.DataFrame, mapping: dict, *, salt: str,
                 problems.append(cell(
                     frel, frows[i], i, src, vals[i], "unknown_code",
                     f"value has no mapping for '{f.name}'"
-                    f"{_code_hint(str(vals[i]), bool(is_id[i]))}"
+                    f"{_code_hint(str(vals[i]), bool(is_id[i])) or near[vals[i]]}"
                     f"{lookalike_note(str(vals[i]), [*allowed, *vmap])}; expected one of "
                     f"{', '.join(allowed)} or a mapping for it under 'values: {f.name}:' in "
                     f"{mapping['_path']}", kind="id" if is_id[i] else "code"))

@@ -183,22 +183,117 @@ def _safe_value(p: Problem, verbatim: bool = False) -> str | None:
 def redact_message(message: str, p: Problem | None = None, verbatim: bool = False) -> str:
     """A problem message with date-like text redacted (the example date 31 Dec 2019 that
     messages use to show a format is kept); where the problem's own value is not shown, any
-    copy of it inside the message is replaced by what is shown (its shape)."""
+    copy of it inside the message is replaced by what is shown (its shape). A copy inside a
+    longer word is part of that word (the level 'right' a "did you mean" offers for 'righ'),
+    not the value, and stays."""
+    import re
+
     from .safety import redact_text
 
     if p is not None and isinstance(p.value, str) and len(p.value.strip()) >= 2 \
             and p.value in message:
         shown = _safe_value(p, verbatim)
         if shown != p.value:
-            message = message.replace(p.value, shown)
+            message = re.sub(rf"(?<!\w){re.escape(p.value)}(?!\w)" if p.value[0].isalnum()
+                             and p.value[-1].isalnum() else re.escape(p.value),
+                             shown.replace("\\", "\\\\"), message)
     return redact_text(message, ids=False, keep_example=True)
 
 
+# a column failing one rule with one kind of value on this many rows or more is reported as one
+# group line (count, first rows, one example); every row stays in the problems table
+GROUP_MIN = 10
+FIRST_ROWS = 5  # rows named on a group line
+
+
+def _where(p: Problem) -> str:
+    where = p.file + (f", row {p.row}" if p.row is not None else "")
+    return where + (f", column '{p.column}'" if p.column else "")
+
+
+def _shown(value: str | None) -> str:
+    if value in (None, ""):
+        return ""
+    return f", value {value}" if value.startswith("[") else f", value '{value}'"
+
+
+def _group_keys(problems: list[Problem], values: list[str | None]) -> list[tuple]:
+    """(action, file, column, rule, the value's shape) of each problem of one cell: a value
+    shown as it is (a short code, a number) is its own key, so that each code stays in view; a
+    value not shown (a date, free text) is keyed by its shape, computed once per distinct
+    value. A file-level problem stands alone."""
+    from .safety import shape
+
+    shapes: dict[str, str] = {}
+    keys = []
+    for p, value in zip(problems, values):
+        if p.row is None:
+            keys.append(("", id(p)))
+            continue
+        if value not in (None, "") and not str(value).startswith("["):
+            kind = ("value", str(value))
+        elif p.value in (None, ""):
+            kind = ("shape", "")
+        else:
+            raw = str(p.value)
+            if raw not in shapes:
+                shapes[raw] = shape(raw)
+            kind = ("shape", shapes[raw])
+        keys.append((p.action, p.file, p.column, p.rule, kind))
+    return keys
+
+
+def _date_guesses(problems: list[Problem]) -> dict[str, tuple[int, int, object]]:
+    """Per file with bad dates: (failing date cells, columns, the common format that reads
+    most of them) (data/dates.py; the values are looked at, never shown: only their shape)."""
+    from .dates import guess_date_format
+
+    by_file: dict[str, list[Problem]] = {}
+    for p in problems:
+        # an Excel date cell has its own advice in the message (date_format: excel)
+        if p.rule == "bad_date" and value_kind(p) == "date" and p.value not in (None, "") \
+                and "date_format: excel" not in p.message:
+            by_file.setdefault(p.file, []).append(p)
+    return {f: (len(ps), len({p.column for p in ps}), guess_date_format([p.value for p in ps]))
+            for f, ps in by_file.items()}
+
+
+def _group_line(group: list[Problem], verbatim: bool, file_guess=None) -> str:
+    """One line for many rows of one column failing one rule with one kind of value: the count,
+    the first rows, one example (as its shape where the value is not shown) and, for dates, the
+    common format that reads them (data/dates.py)."""
+    p = group[0]
+    rows = [q.row for q in group]
+    first = ", ".join(str(r) for r in rows[:FIRST_ROWS])
+    more = f" and {len(rows) - FIRST_ROWS} more" if len(rows) > FIRST_ROWS else ""
+    value = _safe_value(p, verbatim)
+    example = "" if value in (None, "") else (
+        f"; values like {value}" if value.startswith("[") else f"; value '{value}'")
+    column = f", column '{p.column}'" if p.column else ""
+    line = (f"  [{p.action}] {p.file}{column}: {len(group)} rows "
+            f"(rows {first}{more}){example}: {redact_message(p.message, p, verbatim)}")
+    if p.rule == "bad_date" and value_kind(p) == "date" and "date_format: excel" not in p.message:
+        from .dates import guess_date_format
+
+        guess = guess_date_format([q.value for q in group])
+        # said once per file above the details, unless this column's dates differ
+        if guess is not None and (file_guess is None or guess.formats != file_guess.formats):
+            line += f"; {guess.advice()}"
+    return line
+
+
 def format_report(problems: list[Problem], stage: str, limit: int = 40,
-                  verbatim: bool = False) -> str:
+                  verbatim: bool = False, table: str | None = "the problems table") -> str:
     """Plain-words summary: counts per rule, then the problems themselves. A stage's summary
     goes to logs/, so values follow the rule for files (``safety.value_for_files``);
-    ``verbatim`` (``her2cohort check``, at the user's desk) shows codes as they are."""
+    ``verbatim`` (``her2cohort check``, at the user's desk) shows codes as they are.
+
+    A column that fails one rule with one kind of value on ``GROUP_MIN`` rows or more is one
+    line (count, first rows, an example; for dates the format that reads them); at most
+    ``limit`` lines are listed; a file's dates that fail get one line with the common format
+    that reads them. ``table``: where every problem is listed, one row each (the stage's
+    problems table; ``her2cohort check --problems FILE``), named on the last line; None: no
+    table is written (the line then says how to write one)."""
     if not problems:
         return f"{stage}: no problems found."
     by_action = Counter(p.action for p in problems)
@@ -209,24 +304,77 @@ def format_report(problems: list[Problem], stage: str, limit: int = 40,
         lines.append(f"  {n:5d} x {rule} [{action}]")
     order = sorted(problems, key=lambda p: (ACTIONS.index(p.action) if p.action in ACTIONS
                                             else 9, p.file, p.row or 0))
+    shown: dict[tuple, str | None] = {}  # what is shown of a value, once per distinct value
+    values = []
+    for p in order:
+        k = (p.value, p.kind, p.redact, p.rule)  # all that _safe_value reads
+        if k not in shown:
+            shown[k] = _safe_value(p, verbatim)
+        values.append(shown[k])
+    keys = _group_keys(order, values)
+    groups: dict[tuple, list[Problem]] = {}
+    for p, key in zip(order, keys):
+        groups.setdefault(key, []).append(p)
+    guesses = _date_guesses(order)
+    for file, (n, n_cols, guess) in guesses.items():
+        if guess is not None and (n >= GROUP_MIN or n_cols > 1):
+            lines.append(f"Dates of {file}: {n} cell(s) in {n_cols} column(s) do not read with "
+                         f"the mapping's date_format; {guess.advice()}.")
     lines.append("Details:")
     shaped = False
-    for p in order[:limit]:
-        where = p.file + (f", row {p.row}" if p.row is not None else "")
-        if p.column:
-            where += f", column '{p.column}'"
-        value = _safe_value(p, verbatim)
-        val = "" if value in (None, "") else (f", value {value}" if value.startswith("[")
-                                              else f", value '{value}'")
+    listed = 0  # problems shown (a group line shows all of its rows)
+    entries = 0
+    done: set[tuple] = set()
+    for p, value, key in zip(order, values, keys):
+        group = groups[key]
+        if len(group) >= GROUP_MIN:
+            if key in done:
+                continue
+            if entries >= limit:
+                break
+            done.add(key)
+            lines.append(_group_line(group, verbatim, (guesses.get(p.file) or (0, 0, None))[2]))
+            listed += len(group)
+        else:
+            if entries >= limit:
+                break
+            lines.append(f"  [{p.action}] {_where(p)}{_shown(value)}: "
+                         f"{redact_message(p.message, p, verbatim)}")
+            listed += 1
+        entries += 1
         shaped = shaped or str(value).startswith("[shape:")
-        lines.append(f"  [{p.action}] {where}{val}: {redact_message(p.message, p, verbatim)}")
-    if len(order) > limit:
-        lines.append(f"  ... and {len(order) - limit} more (see the problems table).")
+    grouped = any(len(g) >= GROUP_MIN for g in groups.values())
+    rest = len(order) - listed
+    if table is None:
+        where = ("a problems table, which 'her2cohort check --problems FILE' writes "
+                 "(one row per problem)")
+    else:
+        where = f"{table} (one row per problem)"
+    if rest > 0:
+        lines.append(f"  ... and {rest} more: all {len(order)} are listed in {where}.")
+    elif grouped:
+        lines.append(f"  Every row of the groups above is listed in {where}.")
     if shaped and not verbatim:
         lines.append("Values that may be patient data are shown by their shape (L upper-case, "
                      "l lower-case letter, d digit; config/README.md); 'her2cohort check' shows "
                      "unmapped codes at your desk.")
     return "\n".join(lines)
+
+
+def did_you_mean_level(value: str, levels) -> str:
+    """' (did you mean 'left'?)' for a code close to one level of the vocabulary or one code the
+    mapping maps (difflib, compared without case and surrounding space), else ''. Only levels
+    are printed, never the value."""
+    import difflib
+
+    by_lower: dict[str, str] = {}
+    for lv in levels:
+        by_lower.setdefault(str(lv).strip().lower(), str(lv))
+    word = str(value).strip().lower()
+    if not word:
+        return ""
+    close = difflib.get_close_matches(word, list(by_lower), n=1, cutoff=0.6)
+    return f" (did you mean '{by_lower[close[0]]}'?)" if close else ""
 
 
 def quarantine_reasons(problems: list[Problem]) -> dict[tuple[str, int], list[str]]:

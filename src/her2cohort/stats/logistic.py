@@ -337,12 +337,61 @@ def _aliased(X: np.ndarray, tol: float = _ALIAS_TOL) -> np.ndarray:
     return alias
 
 
+def _aliased_w(X: np.ndarray, w: np.ndarray | None) -> np.ndarray:
+    """:func:`_aliased` of the patients' rows from distinct rows with frequency weights:
+    the rows scaled by sqrt(w) have the same inner products (X'WX = X'X of the patients)."""
+    return _aliased(X if w is None else X * np.sqrt(w)[:, None])
+
+
 # ---------------------------------------------------------------------------
 # ML fitting (Newton-Raphson with step-halving)
 # ---------------------------------------------------------------------------
-def _deviance(y: np.ndarray, eta: np.ndarray) -> float:
-    # binomial deviance for 0/1 data = -2 log-likelihood
-    return float(2.0 * np.sum(np.logaddexp(0.0, eta) - y * eta))
+def _deviance(y: np.ndarray, eta: np.ndarray, w: np.ndarray | None = None) -> float:
+    # binomial deviance for 0/1 data = -2 log-likelihood; w: frequency weights (numbers of
+    # identical rows, see _collapse)
+    t = np.logaddexp(0.0, eta) - y * eta
+    return float(2.0 * np.sum(t if w is None else w * t))
+
+
+#: fit on the distinct rows when there are fewer than this share of them (see _collapse)
+_COLLAPSE_SHARE = 0.5
+
+
+def _collapse(X: np.ndarray, y: np.ndarray,
+              share: float = _COLLAPSE_SHARE) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """The distinct rows of (X, y) with their numbers as frequency weights: ``(Xc, yc, w)``.
+
+    The binomial likelihood depends on the data only through the distinct covariate
+    patterns with their numbers of events and non-events (sufficient statistics), so the ML
+    and Firth fits, deviances, profile likelihoods, drop-one tests and the separation LP on
+    the weighted distinct rows equal those on the patients' rows (up to the order of the
+    floating-point sums: ~1e-13 relative).  A registry of 10^5-10^6 patients with
+    categorical covariates has a few hundred patterns.  When the rows do not shrink below
+    ``share`` of their number (continuous covariates) the data come back unchanged with
+    ``w = None``.  Patterns keep the order of their first row.
+    """
+    n = len(y)
+    if n < 8:
+        return X, y, None
+    limit = share * n
+    cols = [*np.asarray(X, dtype=float).T, np.asarray(y, dtype=float)]
+    key = np.zeros(n, dtype=np.int64)
+    n_keys = 1
+    for c in cols:
+        # +0.0 maps -0.0 to 0.0; hashing (pandas factorize) is O(n), no sort
+        code, uniq = pd.factorize(c + 0.0, sort=False)
+        key = key * len(uniq) + code
+        key, keys = pd.factorize(key, sort=False)  # compact again: codes < n
+        n_keys = len(keys)
+        if n_keys >= limit:  # more columns only split patterns further
+            return X, y, None
+    # codes are numbered in order of first appearance: a pattern's first row is where the
+    # running maximum of the codes rises
+    run = np.maximum.accumulate(key)
+    first = np.flatnonzero(np.r_[True, run[1:] > run[:-1]])
+    w = np.bincount(key, minlength=n_keys).astype(float)
+    return np.ascontiguousarray(np.asarray(X, dtype=float)[first]), \
+        np.asarray(y, dtype=float)[first], w
 
 
 def _expit(eta: np.ndarray) -> np.ndarray:
@@ -353,7 +402,7 @@ def _expit(eta: np.ndarray) -> np.ndarray:
 
 def _glm(
     X: np.ndarray, y: np.ndarray, offset: np.ndarray | None = None,
-    start: np.ndarray | None = None, maxit: int = 100,
+    start: np.ndarray | None = None, maxit: int = 100, w: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray | None, float]:
     """ML logistic fit -> (params, covariance, deviance); X may have zero columns.
 
@@ -364,21 +413,29 @@ def _glm(
     Stops when a step changes the deviance by < 1e-13 relative and the step is tiny, or
     after ``maxit`` iterations (separation: the deviance has then reached its limit).
     The covariance is the inverse information at the final estimate.
+    ``w``: frequency weights (rows standing for ``w`` identical patients, see
+    :func:`_collapse`); ``start``: initial coefficients (default 0), e.g. a nearby fit when
+    profiling, where any start converges to the same optimum (the deviance is convex and
+    every step lowers it).
     """
     n, p = X.shape
     off = np.zeros(n) if offset is None else np.asarray(offset, dtype=float)
     if p == 0:
-        return np.empty(0), np.empty((0, 0)), _deviance(y, off)
+        return np.empty(0), np.empty((0, 0)), _deviance(y, off, w)
     # start at b = 0 (eta = offset): with the deviance-decreasing step-halving below this is
     # safe for any offset; R's mustart start fails for large offsets (profile refits)
     beta = np.zeros(p) if start is None else np.array(start, dtype=float)
     eta = X @ beta + off
-    dev = _deviance(y, eta)
+    dev = _deviance(y, eta, w)
     for _ in range(maxit):
         mu = _expit(eta)
-        w = mu * (1.0 - mu)
-        info = X.T @ (X * w[:, None])
-        score = X.T @ (y - mu)
+        wt = mu * (1.0 - mu)
+        r = y - mu
+        if w is not None:
+            wt = wt * w
+            r = r * w
+        info = X.T @ (X * wt[:, None])
+        score = X.T @ r
         try:
             step = np.linalg.solve(info, score)
         except np.linalg.LinAlgError:
@@ -386,7 +443,7 @@ def _glm(
         for _h in range(60):
             new = beta + step
             eta_new = X @ new + off
-            dev_new = _deviance(y, eta_new)
+            dev_new = _deviance(y, eta_new, w)
             if np.isfinite(dev_new) and dev_new <= dev + 1e-12 * (abs(dev) + 0.1):
                 break
             step = step / 2.0
@@ -398,8 +455,9 @@ def _glm(
         if small_dev and _ > 25:  # separation: deviance at its limit, beta drifting
             break
     mu = _expit(eta)
+    wt = mu * (1.0 - mu) if w is None else w * mu * (1.0 - mu)
     try:
-        cov = np.linalg.inv(X.T @ (X * (mu * (1.0 - mu))[:, None]))
+        cov = np.linalg.inv(X.T @ (X * wt[:, None]))
     except np.linalg.LinAlgError:  # pragma: no cover - singular information
         cov = None
     return beta, cov, dev
@@ -408,13 +466,18 @@ def _glm(
 # ---------------------------------------------------------------------------
 # Firth penalised likelihood (own implementation: no library in the stack has it)
 # ---------------------------------------------------------------------------
-def _firth_pl(X: np.ndarray, y: np.ndarray, beta: np.ndarray) -> tuple[float, Any]:
+def _firth_pl(X: np.ndarray, y: np.ndarray, beta: np.ndarray,
+              fw: np.ndarray | None = None) -> tuple[float, Any]:
+    """Penalised log-likelihood at ``beta`` and (eta, p, w, information); ``fw``: frequency
+    weights (the information and log-likelihood sum over patients, so the Jeffreys penalty
+    is that of the patients' rows); ``w`` returned is per patient, p (1 - p)."""
     eta = X @ beta
     p = 1.0 / (1.0 + np.exp(-eta))
     w = p * (1.0 - p)
-    info = X.T @ (X * w[:, None])
+    info = X.T @ (X * (w if fw is None else w * fw)[:, None])
     sign, logdet = np.linalg.slogdet(info)
-    ll = -float(np.sum(np.logaddexp(0.0, eta) - y * eta))
+    t = np.logaddexp(0.0, eta) - y * eta
+    ll = -float(np.sum(t if fw is None else fw * t))
     pl = ll + 0.5 * logdet if sign > 0 else -np.inf
     return pl, (eta, p, w, info)
 
@@ -422,18 +485,20 @@ def _firth_pl(X: np.ndarray, y: np.ndarray, beta: np.ndarray) -> tuple[float, An
 def _firth_newton(
     X: np.ndarray, y: np.ndarray, free: np.ndarray | None = None,
     beta0: np.ndarray | None = None, maxit: int = 200, maxstep: float = 5.0,
-    xtol: float = 1e-11, gtol: float = 1e-9,
+    xtol: float = 1e-11, gtol: float = 1e-9, fw: np.ndarray | None = None,
 ) -> tuple[np.ndarray, float, bool]:
     """Maximise l(b) + 0.5 log|I(b)| (Firth 1993) over the ``free`` coefficients.
 
     Newton steps on Firth's modified score U*(b) = X'(y - p + h (1/2 - p)) with the Fisher
     information of the FULL design (as logistf with fixed coefficients), steps capped at
     ``maxstep`` (logistf's default 5) and halved while the penalised log-likelihood falls.
+    ``fw``: frequency weights (see :func:`_collapse`): h is each patient's hat value, the
+    score sums over patients.
     """
     p_ = X.shape[1]
     free = np.ones(p_, dtype=bool) if free is None else free
     beta = np.zeros(p_) if beta0 is None else np.array(beta0, dtype=float)
-    pl, (_, p, w, info) = _firth_pl(X, y, beta)
+    pl, (_, p, w, info) = _firth_pl(X, y, beta, fw)
     converged = False
     for _ in range(maxit):
         if not free.any():
@@ -441,7 +506,8 @@ def _firth_newton(
             break
         cov = np.linalg.inv(info)
         h = np.einsum("ij,jk,ik->i", X, cov, X) * w
-        U = X.T @ (y - p + h * (0.5 - p))
+        r = y - p + h * (0.5 - p)
+        U = X.T @ (r if fw is None else fw * r)
         delta = np.zeros(p_)
         delta[free] = np.linalg.solve(info[np.ix_(free, free)], U[free])
         mx = np.max(np.abs(delta)) / maxstep
@@ -449,7 +515,7 @@ def _firth_newton(
             delta /= mx
         for _h in range(60):
             new = beta + delta
-            pl_new, cache = _firth_pl(X, y, new)
+            pl_new, cache = _firth_pl(X, y, new, fw)
             if pl_new >= pl - 1e-12 * max(1.0, abs(pl)):
                 break
             delta /= 2.0
@@ -532,20 +598,32 @@ def _profile_root(
     return float(brentq(g, a, b, xtol=1e-14, rtol=4 * np.finfo(float).eps, maxiter=200))
 
 
-def _ml_profile_ci(des: _Design, keep: np.ndarray, params: np.ndarray, se: np.ndarray,
-                   dev0: float, level: float) -> tuple[np.ndarray, np.ndarray]:
-    X = des.X[:, keep]
+def _ml_profile_ci(X: np.ndarray, y: np.ndarray, w: np.ndarray | None, params: np.ndarray,
+                   se: np.ndarray, dev0: float, level: float,
+                   warm: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Exact profile-likelihood limits of every coefficient (X: the estimable columns, w:
+    frequency weights).  ``warm``: each refit starts from the last refit of the same
+    profile (the MLE's other coefficients at first): the same optimum, far fewer Newton
+    steps.  Not under separation, where there is no optimum and the deviance a refit stops
+    at depends on its path: refits then start from 0."""
     z = _z(level)
     lo = np.full(X.shape[1], np.nan)
     up = np.full(X.shape[1], np.nan)
     for j in range(X.shape[1]):
         others = np.arange(X.shape[1]) != j
         Xo = X[:, others]
+        xj = X[:, j]
+        state = {"start": params[others] if warm else None}
 
-        def dev_at(b: float, j: int = j, Xo: np.ndarray = Xo) -> float:
-            return _glm(Xo, des.y, offset=X[:, j] * b)[2]
+        def dev_at(b: float, xj: np.ndarray = xj, Xo: np.ndarray = Xo,
+                   state: dict = state) -> float:
+            bo, _, dev = _glm(Xo, y, offset=xj * b, start=state["start"], w=w)
+            if warm and np.all(np.isfinite(bo)):
+                state["start"] = bo
+            return dev
 
         for direction, arr in ((-1, lo), (1, up)):
+            state["start"] = params[others] if warm else None
             arr[j] = _profile_root(dev_at, params[j], se[j], dev0, z, direction)
     return lo, up
 
@@ -614,15 +692,18 @@ def _approx_r(x: np.ndarray, y: np.ndarray, xout: np.ndarray) -> np.ndarray:
     return np.interp(xout, ux, uy, left=np.nan, right=np.nan)
 
 
-def _mass_profile_ci(des: _Design, keep: np.ndarray, params: np.ndarray, se: np.ndarray,
-                     dev0: float, level: float) -> tuple[np.ndarray, np.ndarray]:
+def _mass_profile_ci(X: np.ndarray, y: np.ndarray, w: np.ndarray | None, params: np.ndarray,
+                     se: np.ndarray, dev0: float, level: float,
+                     warm: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """R's ``confint.glm`` (MASS, R < 4.4; stats >= 4.4): ``profile.glm(alpha = (1 -
     level) / 4, maxsteps = 10, del = zmax / 5)`` then ``spline()`` through the profile
     (signed root z vs beta) and ``approx()`` at qnorm(a).  Reproduces R's interpolation
-    error too; :data:`CI_METHODS` ``"profile"`` solves the profile exactly instead."""
+    error too; :data:`CI_METHODS` ``"profile"`` solves the profile exactly instead.
+    X: the estimable columns, w: frequency weights; ``warm``: each refit starts from the
+    previous step's fit (the MLE's other coefficients at the first step; not under
+    separation, see :func:`_ml_profile_ci`)."""
     from scipy.stats import chi2, norm
 
-    X = des.X[:, keep]
     p = X.shape[1]
     zmax = math.sqrt(chi2.ppf(1 - (1 - level) / 4, 1))
     delta = zmax / 5
@@ -637,12 +718,15 @@ def _mass_profile_ci(des: _Design, keep: np.ndarray, params: np.ndarray, se: np.
         for sgn in (-1, 1):
             step = 0
             zc = 0.0
+            start = params[others] if warm else None
             while True:
                 step += 1
                 if not (step < 10 and abs(zc) < zmax):
                     break
                 bi = params[i] + sgn * step * delta * se[i]
-                dev = _glm(Xi, des.y, offset=X[:, i] * bi)[2]
+                bo, _, dev = _glm(Xi, y, offset=X[:, i] * bi, start=start, w=w)
+                if warm and np.all(np.isfinite(bo)):
+                    start = bo
                 zz = dev - dev0
                 if zz < -1e-3:
                     raise ValueError("profiling found a better fit: the model had not converged")
@@ -767,10 +851,12 @@ def fit_logistic(
     events = int(des.y.sum())
     if events in (0, des.n_used):
         raise ValueError(f"outcome '{outcome}' is constant in the {des.n_used} complete cases")
-    alias = _aliased(des.X)
+    # everything below on the distinct rows with frequency weights when that shrinks the data
+    Xall, y, wts = _collapse(des.X, des.y)
+    alias = _aliased_w(Xall, wts)
     keep = ~alias
-    X = des.X[:, keep]
-    params, cov, dev0 = _glm(X, des.y)
+    X = Xall[:, keep]
+    params, cov, dev0 = _glm(X, y, w=wts)
     if cov is None:  # pragma: no cover
         raise ValueError("information matrix is singular")
     se = np.sqrt(np.diag(cov))
@@ -779,7 +865,7 @@ def fit_logistic(
     if alias.any():
         fit_warn.append("aliased columns dropped: " + ", ".join(
             n for n, a in zip(des.names, alias, strict=True) if a))
-    sep = detect_separation(X, des.y)
+    sep = detect_separation(X, y, weights=wts)
     if sep:
         fit_warn.append("(quasi-)complete separation: ML estimates do not exist (infinite); "
                         "consider Firth's penalised likelihood")
@@ -790,9 +876,9 @@ def fit_logistic(
     if key == "wald":
         lo, up = params - z * se, params + z * se
     elif key == "profile":
-        lo, up = _ml_profile_ci(des, keep, params, se, dev0, conf_level)
+        lo, up = _ml_profile_ci(X, y, wts, params, se, dev0, conf_level, warm=not sep)
     else:
-        lo, up = _mass_profile_ci(des, keep, params, se, dev0, conf_level)
+        lo, up = _mass_profile_ci(X, y, wts, params, se, dev0, conf_level, warm=not sep)
     for k in range(X.shape[1]):
         if np.isnan(lo[k]) or np.isnan(up[k]):
             warns[k] = "profile likelihood does not reach the limit (separation?): NaN, as R's NA"
@@ -802,7 +888,9 @@ def fit_logistic(
     def dev_without(cols: list[int]) -> float:
         mask = keep.copy()
         mask[cols] = False
-        return _glm(des.X[:, mask], des.y)[2]
+        # start from the full fit's other coefficients (same optimum, fewer steps; from 0
+        # under separation, where the deviance a fit stops at depends on its path)
+        return _glm(Xall[:, mask], y, start=None if sep else params[mask[keep]], w=wts)[2]
 
     lr = _term_table(des, alias, dev0, dev_without, TEST_LR)
     missing = pd.DataFrame({"variable": list(des.missing), "n_missing": list(des.missing.values())})
@@ -848,12 +936,13 @@ def fit_firth(
     if des.n_used == 0:
         raise ValueError("no complete cases for the variables of the model")
     events = int(des.y.sum())
-    alias = _aliased(des.X)
+    # everything below on the distinct rows with frequency weights when that shrinks the data
+    Xall, y, wts = _collapse(des.X, des.y)
+    alias = _aliased_w(Xall, wts)
     keep = ~alias
-    X = des.X[:, keep]
-    y = des.y
+    X = Xall[:, keep]
     p = X.shape[1]
-    beta, pl0, conv = _firth_newton(X, y)
+    beta, pl0, conv = _firth_newton(X, y, fw=wts)
     fit_warn: list[str] = []
     if not conv:
         fit_warn.append("Firth fit did not converge")
@@ -863,9 +952,10 @@ def fit_firth(
     # Covariance as logistf >= 1.24 (IRLS fit, its default): inverse Fisher information of
     # the augmented data, X' diag(w (1 + h)) X, with h the hat diagonal at the estimate.
     # (logistf <= 1.23 used X' W X; its SEs were 2-10 % larger on sex2.)
-    _, (_, _, w, info) = _firth_pl(X, y, beta)
+    _, (_, _, w, info) = _firth_pl(X, y, beta, wts)
     h = np.einsum("ij,jk,ik->i", X, np.linalg.inv(info), X) * w
-    cov = np.linalg.inv(X.T @ (X * (w * (1.0 + h))[:, None]))
+    wa = w * (1.0 + h) if wts is None else wts * w * (1.0 + h)
+    cov = np.linalg.inv(X.T @ (X * wa[:, None]))
     se = np.sqrt(np.diag(cov))
 
     def pl_fixed(cols: Sequence[int], values: Sequence[float], start: np.ndarray) -> tuple:
@@ -873,7 +963,7 @@ def fit_firth(
         free[list(cols)] = False
         b0 = start.copy()
         b0[list(cols)] = values
-        b, pl, _ = _firth_newton(X, y, free=free, beta0=b0)
+        b, pl, _ = _firth_newton(X, y, free=free, beta0=b0, fw=wts)
         return b, pl
 
     # penalised LR test per coefficient (logistf's p-values)
@@ -933,26 +1023,37 @@ def lr_tests(fit: LogisticFit) -> pd.DataFrame:
 # ---------------------------------------------------------------------------
 # separation and method choice
 # ---------------------------------------------------------------------------
-def detect_separation(X: np.ndarray, y: np.ndarray, tol: float = 1e-7) -> bool:
+def detect_separation(X: np.ndarray, y: np.ndarray, tol: float = 1e-7,
+                      weights: np.ndarray | None = None) -> bool:
     """True when the data show complete or quasi-complete separation.
 
     Linear-programming check of Konis (2007) (R ``detectseparation`` / safeBinaryRegression):
     maximise sum_i s_i x_i'b subject to s_i x_i'b >= 0 and -1 <= b <= 1 with s_i = 2 y_i - 1;
     a positive optimum means a direction along which the likelihood increases forever, i.e.
     finite ML estimates do not exist.
+
+    ``weights``: frequency weights (rows standing for that many identical patients, see
+    :func:`_collapse`); without them the rows are collapsed here when that shrinks them.
+    Identical rows give identical constraints, so the LP on the distinct rows with the
+    objective weighted by their numbers has the same optimum.
     """
     from scipy.optimize import linprog
 
     Xa = np.asarray(X, dtype=float)
-    s = 2.0 * np.asarray(y, dtype=float) - 1.0
+    ya = np.asarray(y, dtype=float)
+    if weights is None:
+        Xa, ya, weights = _collapse(Xa, ya)
+    n = len(ya) if weights is None else float(np.sum(weights))
+    s = 2.0 * ya - 1.0
     A = s[:, None] * Xa
     scale = np.maximum(np.abs(Xa).max(axis=0), 1.0)
     A = A / scale
-    res = linprog(-A.sum(axis=0), A_ub=-A, b_ub=np.zeros(len(s)), bounds=[(-1, 1)] * Xa.shape[1],
+    obj = A.sum(axis=0) if weights is None else weights @ A
+    res = linprog(-obj, A_ub=-A, b_ub=np.zeros(len(s)), bounds=[(-1, 1)] * Xa.shape[1],
                   method="highs")
     if res.status != 0:  # pragma: no cover - LP is bounded and feasible (b = 0)
         return False
-    return bool(-res.fun > tol * len(s))
+    return bool(-res.fun > tol * n)
 
 
 def choose_method(
@@ -985,28 +1086,31 @@ def choose_method(
     des = _build_design(df, outcome, covariates, categorical, interactions, splines)
     if des.n_used == 0:
         raise ValueError("no complete cases for the variables of the model")
-    X = des.X[:, ~_aliased(des.X)]
-    sep = detect_separation(X, des.y)
-    cov_list = _as_list(covariates)
-    keep = ~df[[outcome, *cov_list]].isna().any(axis=1).to_numpy()
-    d = df.loc[keep]
-    y = des.y
+    Xall, y, wts = _collapse(des.X, des.y)
+    sep = detect_separation(Xall[:, ~_aliased_w(Xall, wts)], y, weights=wts)
+    wv = np.ones(len(y)) if wts is None else wts
+
+    def level_masks(t: _Term) -> list[tuple[Any, np.ndarray]]:
+        # a level's rows from its indicator column (the reference: all indicators 0)
+        cols = Xall[:, t.columns]
+        ref = np.all(cols == 0, axis=1) if t.columns else np.ones(len(y), dtype=bool)
+        return [(lv, ref if i == 0 else cols[:, i - 1] == 1)
+                for i, lv in enumerate(t.levels or [])]
+
     sparse = []
     for name, t in des.terms.items():
         if t.kind == "categorical":
-            groups = [(lv, d[name].to_numpy(dtype=object) == lv) for lv in t.levels or []]
+            groups = level_masks(t)
         elif t.kind == "interaction" and t.parts and all(
                 des.terms[v].kind == "categorical" for v in t.parts):
             a, b = t.parts
-            av = d[a].to_numpy(dtype=object)
-            bv = d[b].to_numpy(dtype=object)
-            groups = [((la, lb), (av == la) & (bv == lb))
-                      for la in des.terms[a].levels or [] for lb in des.terms[b].levels or []]
+            groups = [((la, lb), ma & mb) for la, ma in level_masks(des.terms[a])
+                      for lb, mb in level_masks(des.terms[b])]
         else:
             continue
         for lv, msk in groups:
-            ev = int(y[msk].sum())
-            ne = int(msk.sum()) - ev
+            ev = int(round(float(wv[msk] @ y[msk])))
+            ne = int(round(float(wv[msk].sum()))) - ev
             if min(ev, ne) < min_cell:
                 sparse.append({"variable": name, "level": lv, "events": ev, "non_events": ne})
     sparse_df = pd.DataFrame(sparse, columns=["variable", "level", "events", "non_events"])

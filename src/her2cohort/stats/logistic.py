@@ -358,7 +358,7 @@ _COLLAPSE_SHARE = 0.5
 
 
 def _collapse(X: np.ndarray, y: np.ndarray,
-              share: float = _COLLAPSE_SHARE) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+              share: float | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """The distinct rows of (X, y) with their numbers as frequency weights: ``(Xc, yc, w)``.
 
     The binomial likelihood depends on the data only through the distinct covariate
@@ -368,12 +368,13 @@ def _collapse(X: np.ndarray, y: np.ndarray,
     floating-point sums: ~1e-13 relative).  A registry of 10^5-10^6 patients with
     categorical covariates has a few hundred patterns.  When the rows do not shrink below
     ``share`` of their number (continuous covariates) the data come back unchanged with
-    ``w = None``.  Patterns keep the order of their first row.
+    ``w = None`` (default ``share``: :data:`_COLLAPSE_SHARE`, read at each call).  Patterns
+    keep the order of their first row.
     """
     n = len(y)
     if n < 8:
         return X, y, None
-    limit = share * n
+    limit = (_COLLAPSE_SHARE if share is None else share) * n
     cols = [*np.asarray(X, dtype=float).T, np.asarray(y, dtype=float)]
     key = np.zeros(n, dtype=np.int64)
     n_keys = 1
@@ -813,6 +814,45 @@ def _term_table(des: _Design, alias: np.ndarray, dev_full: float,
                                        "statistic", "p", "test", "warning"])
 
 
+@dataclass
+class _Core:
+    """An ML fit's design, its (collapsed) rows and the estimates, without tables."""
+
+    des: _Design
+    Xall: np.ndarray  # all design columns, distinct rows when w is not None
+    y: np.ndarray
+    w: np.ndarray | None  # frequency weights (see _collapse)
+    alias: np.ndarray
+    params: np.ndarray  # estimable columns only
+    cov: np.ndarray
+    deviance: float
+
+
+def _ml_core(
+    df: pd.DataFrame,
+    outcome: str,
+    covariates: str | Sequence[str],
+    categorical: Mapping[str, Sequence[Any]] | None = None,
+    interactions: Sequence[tuple[str, str]] | None = None,
+    splines: Mapping[str, int | Sequence[float]] | None = None,
+) -> _Core:
+    """Design, aliasing and the ML estimates of :func:`fit_logistic` (same checks and
+    errors), on the distinct rows with frequency weights when that shrinks the data.  For
+    repeated fits that need only the estimates (multiple imputation)."""
+    des = _build_design(df, outcome, covariates, categorical, interactions, splines)
+    if des.n_used == 0:
+        raise ValueError("no complete cases for the variables of the model")
+    events = int(des.y.sum())
+    if events in (0, des.n_used):
+        raise ValueError(f"outcome '{outcome}' is constant in the {des.n_used} complete cases")
+    Xall, y, wts = _collapse(des.X, des.y)
+    alias = _aliased_w(Xall, wts)
+    params, cov, dev0 = _glm(Xall[:, ~alias], y, w=wts)
+    if cov is None:  # pragma: no cover
+        raise ValueError("information matrix is singular")
+    return _Core(des, Xall, y, wts, alias, params, cov, dev0)
+
+
 def fit_logistic(
     df: pd.DataFrame,
     outcome: str,
@@ -845,20 +885,12 @@ def fit_logistic(
     if key not in CI_METHODS:
         raise ValueError(f"unknown ci {ci!r}; choose one of {sorted(CI_METHODS)}")
     _check_level(conf_level)
-    des = _build_design(df, outcome, covariates, categorical, interactions, splines)
-    if des.n_used == 0:
-        raise ValueError("no complete cases for the variables of the model")
+    core = _ml_core(df, outcome, covariates, categorical, interactions, splines)
+    des, Xall, y, wts, alias = core.des, core.Xall, core.y, core.w, core.alias
+    params, cov, dev0 = core.params, core.cov, core.deviance
     events = int(des.y.sum())
-    if events in (0, des.n_used):
-        raise ValueError(f"outcome '{outcome}' is constant in the {des.n_used} complete cases")
-    # everything below on the distinct rows with frequency weights when that shrinks the data
-    Xall, y, wts = _collapse(des.X, des.y)
-    alias = _aliased_w(Xall, wts)
     keep = ~alias
     X = Xall[:, keep]
-    params, cov, dev0 = _glm(X, y, w=wts)
-    if cov is None:  # pragma: no cover
-        raise ValueError("information matrix is singular")
     se = np.sqrt(np.diag(cov))
     warns: list[str | None] = [None] * X.shape[1]
     fit_warn: list[str] = []

@@ -195,8 +195,9 @@ def _outcome01(y: pd.Series, outcome: str) -> np.ndarray:
     return outcome01(y, outcome)
 
 
-def _levels_for(s: pd.Series, var: str, given: Sequence[Any] | None) -> list[Any]:
-    observed = list(pd.unique(s))
+def _levels_for(observed: list[Any], var: str, given: Sequence[Any] | None) -> list[Any]:
+    """Level order of a categorical column from its distinct values in order of appearance
+    (``pd.unique``) and the given order, if any."""
     if given is None:
         try:
             return sorted(observed)
@@ -237,12 +238,17 @@ def _build_design(
     categorical = {k: v for k, v in categorical.items() if k in covariates}
     splines = {k: v for k, v in splines.items() if k in covariates}
     used = [outcome, *covariates]
-    na = df[used].isna()
+    # column by column: no copy of the data frame (registries of 10^6 rows)
+    na = {v: df[v].isna().to_numpy() for v in used}
     missing = {v: int(na[v].sum()) for v in used}
-    keep = ~na.any(axis=1).to_numpy()
-    d = df.loc[keep, used]
-    y = _outcome01(d[outcome], outcome)
-    n = len(d)
+    keep = ~np.logical_or.reduce([na[v] for v in used])
+    every = bool(keep.all())
+
+    def column(v: str) -> pd.Series:
+        return df[v] if every else df[v][keep]
+
+    y = _outcome01(column(outcome), outcome)
+    n = len(y)
     cols: list[np.ndarray] = [np.ones(n)]
     names = [INTERCEPT]
     col_term: list[str] = [INTERCEPT]
@@ -250,24 +256,29 @@ def _build_design(
     terms: dict[str, _Term] = {}
     blocks: dict[str, np.ndarray] = {}
     for v in covariates:
-        s = d[v]
+        s = column(v)
         is_cat = v in categorical or not (
             pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s)
         )
         if is_cat and v in splines:
             raise ValueError(f"'{v}' cannot be both categorical and a spline")
         if is_cat:
-            levels = _levels_for(s, v, categorical.get(v))
-            sv = s.to_numpy(dtype=object)
-            present = set(pd.unique(s))
+            # one hashing pass (codes of the distinct values in order of appearance, as
+            # pd.unique) instead of comparing every row with every level
+            codes, uniq = pd.factorize(s, sort=False)
+            observed = list(uniq)
+            levels = _levels_for(observed, v, categorical.get(v))
+            present = set(observed)
             empty = [lv for lv in levels if lv not in present]
             if empty:
                 raise ValueError(
                     f"level(s) {empty} of '{v}' have no complete-case rows; drop them from "
                     "the level order"
                 )
-            block = np.column_stack([(sv == lv).astype(float) for lv in levels[1:]]) \
-                if len(levels) > 1 else np.empty((n, 0))
+            # level number of each distinct value (== as a comparison row by row would)
+            lv_of = np.array([levels.index(u) for u in observed], dtype=np.int64)
+            block = (lv_of[codes][:, None] == np.arange(1, len(levels))[None, :]
+                     ).astype(float)
             lv_names = [f"{v}[{lv}]" for lv in levels[1:]]
             term = _Term(v, "categorical", levels=levels)
             lv_labels: list[Any] = list(levels[1:])

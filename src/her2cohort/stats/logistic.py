@@ -238,8 +238,16 @@ def _build_design(
     categorical = {k: v for k, v in categorical.items() if k in covariates}
     splines = {k: v for k, v in splines.items() if k in covariates}
     used = [outcome, *covariates]
-    # column by column: no copy of the data frame (registries of 10^6 rows)
-    na = {v: df[v].isna().to_numpy() for v in used}
+
+    def categorical_column(v: str) -> bool:
+        s = df[v]
+        return v in categorical or not (
+            pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s))
+
+    # column by column: no copy of the data frame (registries of 10^6 rows); a categorical
+    # column is hashed once (pandas factorize: codes of its distinct values, -1 = missing)
+    coded = {v: pd.factorize(df[v], sort=False) for v in covariates if categorical_column(v)}
+    na = {v: coded[v][0] < 0 if v in coded else df[v].isna().to_numpy() for v in used}
     missing = {v: int(na[v].sum()) for v in used}
     keep = ~np.logical_or.reduce([na[v] for v in used])
     every = bool(keep.all())
@@ -256,17 +264,18 @@ def _build_design(
     terms: dict[str, _Term] = {}
     blocks: dict[str, np.ndarray] = {}
     for v in covariates:
-        s = column(v)
-        is_cat = v in categorical or not (
-            pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s)
-        )
+        is_cat = v in coded
+        s = None if is_cat else column(v)
         if is_cat and v in splines:
             raise ValueError(f"'{v}' cannot be both categorical and a spline")
         if is_cat:
-            # one hashing pass (codes of the distinct values in order of appearance, as
-            # pd.unique) instead of comparing every row with every level
-            codes, uniq = pd.factorize(s, sort=False)
-            observed = list(uniq)
+            # the complete cases' distinct values in order of appearance (as pd.unique)
+            # from the codes, instead of comparing every row with every level
+            codes, uniq = coded[v]
+            if not every:
+                codes = codes[keep]
+            seen = pd.unique(codes)
+            observed = [uniq[c] for c in seen]
             levels = _levels_for(observed, v, categorical.get(v))
             present = set(observed)
             empty = [lv for lv in levels if lv not in present]
@@ -276,7 +285,8 @@ def _build_design(
                     "the level order"
                 )
             # level number of each distinct value (== as a comparison row by row would)
-            lv_of = np.array([levels.index(u) for u in observed], dtype=np.int64)
+            lv_of = np.full(len(uniq), -1, dtype=np.int64)
+            lv_of[seen] = [levels.index(u) for u in observed]
             block = (lv_of[codes][:, None] == np.arange(1, len(levels))[None, :]
                      ).astype(float)
             lv_names = [f"{v}[{lv}]" for lv in levels[1:]]
@@ -387,16 +397,24 @@ def _collapse(X: np.ndarray, y: np.ndarray,
         return X, y, None
     limit = (_COLLAPSE_SHARE if share is None else share) * n
     cols = [*np.asarray(X, dtype=float).T, np.asarray(y, dtype=float)]
+    # pattern number = mixed-radix number of the columns' value codes, renumbered (O(n)
+    # hashing, pandas factorize) whenever its range passes the limit: more columns only
+    # split patterns further, so too many patterns so far means stop
     key = np.zeros(n, dtype=np.int64)
-    n_keys = 1
+    span = 1  # key < span
     for c in cols:
-        # +0.0 maps -0.0 to 0.0; hashing (pandas factorize) is O(n), no sort
-        code, uniq = pd.factorize(c + 0.0, sort=False)
-        key = key * len(uniq) + code
-        key, keys = pd.factorize(key, sort=False)  # compact again: codes < n
-        n_keys = len(keys)
-        if n_keys >= limit:  # more columns only split patterns further
+        code, uniq = pd.factorize(c + 0.0, sort=False)  # +0.0: -0.0 and 0.0 are one value
+        if len(uniq) >= limit:
             return X, y, None
+        key = key * len(uniq) + code
+        span *= len(uniq)
+        if span >= limit:
+            key, keys = pd.factorize(key, sort=False)
+            span = len(keys)
+            if span >= limit:
+                return X, y, None
+    key, keys = pd.factorize(key, sort=False)  # codes in order of first appearance
+    n_keys = len(keys)
     # codes are numbered in order of first appearance: a pattern's first row is where the
     # running maximum of the codes rises
     run = np.maximum.accumulate(key)
@@ -1202,7 +1220,7 @@ def interaction_lr_test(
     _check_df(df, [outcome, *covs])
     term = f"{a}:{b}"
     # both models on the complete cases of the larger one (as anova(reduced, full))
-    d = df.loc[~df[[outcome, *covs]].isna().any(axis=1)]
+    d = df.loc[~df[[outcome, *covs]].isna().any(axis=1), [outcome, *covs]]
     if method == "Firth":
         # penalised LR with the full model's penalty: interaction columns fixed at 0
         full = fit_firth(d, outcome, covs, categorical, [(a, b)], ci="wald")
@@ -1241,7 +1259,7 @@ def nonlinearity_lr_test(
     covs = [x] + [c for c in _as_list(covariates) if c != x]
     _check_df(df, [outcome, *covs])
     used = [outcome, *covs]
-    d = df.loc[~df[used].isna().any(axis=1)]
+    d = df.loc[~df[used].isna().any(axis=1), used]
     # knots from every non-missing x, as in fit_logistic
     knots = (rcs_knots(df[x].to_numpy(dtype=float), int(nk)) if np.ndim(nk) == 0
              else np.asarray(nk, dtype=float))

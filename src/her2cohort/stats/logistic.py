@@ -14,6 +14,11 @@ Generic over a :class:`pandas.DataFrame` and column names, deterministic, no I/O
   ``rcspline.eval(x, nk = k, inclx = TRUE)``, ``norm = 2``).
 * Aliased columns (e.g. an empty cell of an interaction) are dropped as R's ``glm`` does
   (pivoted QR, tolerance 1e-11) and reported with NaN estimates and a ``warning``.
+* Registry scale: fits, deviances, profile likelihoods, LR tests and the separation check
+  run on the distinct rows of (design, outcome) with their numbers as frequency weights
+  when that halves the rows (:func:`_collapse`; the likelihood depends on the data only
+  through them), so 10^6 patients with categorical covariates cost about as much as a few
+  hundred; n, events and every count still refer to the patients.
 
 Why own code rather than statsmodels' GLM: statsmodels has no profile-likelihood interval
 for a GLM, no ``drop1``-style term tests, no Firth penalisation and no spline basis identical

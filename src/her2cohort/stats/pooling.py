@@ -184,7 +184,9 @@ def pooled_logistic(
     """Logistic regression after multiple imputation, beside the complete-case fit.
 
     Imputes ``impute_columns`` (default: outcome + covariates) with :func:`impute_mice`,
-    fits :func:`~her2cohort.stats.logistic.fit_logistic` on each completed data set and
+    fits the ML model of :func:`~her2cohort.stats.logistic.fit_logistic` on each completed
+    data set (estimates and covariance only: no per-imputation tables, tests or intervals;
+    on the distinct rows with frequency weights when that halves them) and
     pools the log odds ratios with :func:`rubin_pool` (``df_complete`` = n - p, the glm
     residual df, as mice).  = R ``pool(with(imp, glm(y ~ ..., family = binomial)))``
     given the same completed data.

@@ -101,6 +101,12 @@ def _is_numeric(s: pd.Series) -> bool:
     return pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s)
 
 
+def _cols(df: pd.DataFrame, cols: Sequence[str]) -> pd.DataFrame:
+    """Only the columns an analysis uses: row subsets and conversions then copy those, not
+    every column of the patients (registries have 10^5-10^6 rows and ~90 columns)."""
+    return df[[c for c in dict.fromkeys(cols) if c in df]]
+
+
 def _as_object(df: pd.DataFrame, cols: Sequence[str]) -> pd.DataFrame:
     """String columns as object with None for missing (what the statistics expect)."""
     out = df.copy()
@@ -244,7 +250,7 @@ def _rates(has, n_all, present, lab, within, pcr_test, pcr_ci, pcr_definition, h
                                      for r in pw.itertuples(index=False)) + ".")
     within_levels: list[Any] = []
     if within and within in has:
-        treat = has[has[within].notna()]
+        treat = _cols(has, [Y, G, within])[has[within].notna()]
         within_levels = lab.levels(within, treat[within])
         for g in present:
             sub = treat[treat[G] == g]
@@ -444,7 +450,8 @@ def _within(has, present, lab, within, models, pcr_test, simulated, out) -> None
     from .common import simulated_notes, write_csv
 
     ci = models.get("ci", "profile-mass")
-    d = has[has[within].notna()] if within in has else has.iloc[:0]
+    d = (_cols(has, [Y, G, within])[has[within].notna()] if within in has
+         else _cols(has, [Y, G]).iloc[:0])
     levels = lab.levels(within, d[within]) if len(d) else []
     if len(levels) < 2:
         raise ValueError(f"'{within}' is recorded with fewer than two levels")
@@ -522,7 +529,7 @@ def _continuous(has, present, lab, variables, knots_k, models, groups, simulated
             rows.append({"variable": x, "scope": "all", "status": "skipped", "reason": why})
             _skip(f"pCR by {lab.label(x)}", why, [], figures=[figs[x]])
             continue
-        d = _as_object(has[has[x].notna()], [G])
+        d = _as_object(_cols(has, [Y, G, x])[has[x].notna()], [G])
         gp = [g for g in present if (d[G] == g).any()]
         adj = [G] if len(gp) > 1 else []
         cat = {G: gp}
@@ -617,7 +624,7 @@ def _strata(has, present, lab, strata, simulated, out) -> None:
 
     if len(present) != 2:
         raise ValueError("the Mantel-Haenszel odds ratio compares exactly two groups")
-    d = _as_object(has[has[strata].notna()], [G, strata])
+    d = _as_object(_cols(has, [Y, G, strata])[has[strata].notna()], [G, strata])
     sizes = d[strata].value_counts()
     small = sorted(str(s) for s in sizes.index[sizes < 2])
     d = d[~d[strata].isin(small)]
@@ -703,7 +710,7 @@ def _trend(has, present, lab, specs, pcr_ci, simulated, out) -> None:
             rows.append({"variable": v, "status": "skipped",
                          "reason": "recorded for no patient"})
             continue
-        d = has[has[v].notna()].copy()
+        d = _cols(has, [Y, G, v])[has[v].notna()].copy()
         if _is_numeric(d[v]):
             if not spec.get("breaks"):
                 raise ValueError(f"pcr.trend: '{v}' is numeric: give breaks")
@@ -785,12 +792,12 @@ def _subgroups(has, present, lab, subgroups, min_n, models, simulated, out) -> N
                 "or_upper": c["or_upper"], "se": c["std_error"], "ci_method": c["ci_method"],
                 "method": fit.method, "method_reason": why, "status": "estimated"}
 
-    d_all = _as_object(has, [G])
+    d_all = _as_object(_cols(has, [Y, G]), [G])
     for v in subgroups:
         if v not in has or has[v].notna().sum() == 0:
             absent.append(v)
             continue
-        d = _as_object(has[has[v].notna()], [G, v])
+        d = _as_object(_cols(has, [Y, G, v])[has[v].notna()], [G, v])
         levels = lab.levels(v, d[v])
         if len(levels) < 2:
             absent.append(v)

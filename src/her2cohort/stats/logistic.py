@@ -14,6 +14,11 @@ Generic over a :class:`pandas.DataFrame` and column names, deterministic, no I/O
   ``rcspline.eval(x, nk = k, inclx = TRUE)``, ``norm = 2``).
 * Aliased columns (e.g. an empty cell of an interaction) are dropped as R's ``glm`` does
   (pivoted QR, tolerance 1e-11) and reported with NaN estimates and a ``warning``.
+* Registry scale: fits, deviances, profile likelihoods, LR tests and the separation check
+  run on the distinct rows of (design, outcome) with their numbers as frequency weights
+  when that halves the rows (:func:`_collapse`; the likelihood depends on the data only
+  through them), so 10^6 patients with categorical covariates cost about as much as a few
+  hundred; n, events and every count still refer to the patients.
 
 Why own code rather than statsmodels' GLM: statsmodels has no profile-likelihood interval
 for a GLM, no ``drop1``-style term tests, no Firth penalisation and no spline basis identical
@@ -195,8 +200,9 @@ def _outcome01(y: pd.Series, outcome: str) -> np.ndarray:
     return outcome01(y, outcome)
 
 
-def _levels_for(s: pd.Series, var: str, given: Sequence[Any] | None) -> list[Any]:
-    observed = list(pd.unique(s))
+def _levels_for(observed: list[Any], var: str, given: Sequence[Any] | None) -> list[Any]:
+    """Level order of a categorical column from its distinct values in order of appearance
+    (``pd.unique``) and the given order, if any."""
     if given is None:
         try:
             return sorted(observed)
@@ -237,12 +243,25 @@ def _build_design(
     categorical = {k: v for k, v in categorical.items() if k in covariates}
     splines = {k: v for k, v in splines.items() if k in covariates}
     used = [outcome, *covariates]
-    na = df[used].isna()
+
+    def categorical_column(v: str) -> bool:
+        s = df[v]
+        return v in categorical or not (
+            pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s))
+
+    # column by column: no copy of the data frame (registries of 10^6 rows); a categorical
+    # column is hashed once (pandas factorize: codes of its distinct values, -1 = missing)
+    coded = {v: pd.factorize(df[v], sort=False) for v in covariates if categorical_column(v)}
+    na = {v: coded[v][0] < 0 if v in coded else df[v].isna().to_numpy() for v in used}
     missing = {v: int(na[v].sum()) for v in used}
-    keep = ~na.any(axis=1).to_numpy()
-    d = df.loc[keep, used]
-    y = _outcome01(d[outcome], outcome)
-    n = len(d)
+    keep = ~np.logical_or.reduce([na[v] for v in used])
+    every = bool(keep.all())
+
+    def column(v: str) -> pd.Series:
+        return df[v] if every else df[v][keep]
+
+    y = _outcome01(column(outcome), outcome)
+    n = len(y)
     cols: list[np.ndarray] = [np.ones(n)]
     names = [INTERCEPT]
     col_term: list[str] = [INTERCEPT]
@@ -250,24 +269,31 @@ def _build_design(
     terms: dict[str, _Term] = {}
     blocks: dict[str, np.ndarray] = {}
     for v in covariates:
-        s = d[v]
-        is_cat = v in categorical or not (
-            pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s)
-        )
+        is_cat = v in coded
+        s = None if is_cat else column(v)
         if is_cat and v in splines:
             raise ValueError(f"'{v}' cannot be both categorical and a spline")
         if is_cat:
-            levels = _levels_for(s, v, categorical.get(v))
-            sv = s.to_numpy(dtype=object)
-            present = set(pd.unique(s))
+            # the complete cases' distinct values in order of appearance (as pd.unique)
+            # from the codes, instead of comparing every row with every level
+            codes, uniq = coded[v]
+            if not every:
+                codes = codes[keep]
+            seen = pd.unique(codes)
+            observed = [uniq[c] for c in seen]
+            levels = _levels_for(observed, v, categorical.get(v))
+            present = set(observed)
             empty = [lv for lv in levels if lv not in present]
             if empty:
                 raise ValueError(
                     f"level(s) {empty} of '{v}' have no complete-case rows; drop them from "
                     "the level order"
                 )
-            block = np.column_stack([(sv == lv).astype(float) for lv in levels[1:]]) \
-                if len(levels) > 1 else np.empty((n, 0))
+            # level number of each distinct value (== as a comparison row by row would)
+            lv_of = np.full(len(uniq), -1, dtype=np.int64)
+            lv_of[seen] = [levels.index(u) for u in observed]
+            block = (lv_of[codes][:, None] == np.arange(1, len(levels))[None, :]
+                     ).astype(float)
             lv_names = [f"{v}[{lv}]" for lv in levels[1:]]
             term = _Term(v, "categorical", levels=levels)
             lv_labels: list[Any] = list(levels[1:])
@@ -337,12 +363,70 @@ def _aliased(X: np.ndarray, tol: float = _ALIAS_TOL) -> np.ndarray:
     return alias
 
 
+def _aliased_w(X: np.ndarray, w: np.ndarray | None) -> np.ndarray:
+    """:func:`_aliased` of the patients' rows from distinct rows with frequency weights:
+    the rows scaled by sqrt(w) have the same inner products (X'WX = X'X of the patients)."""
+    return _aliased(X if w is None else X * np.sqrt(w)[:, None])
+
+
 # ---------------------------------------------------------------------------
 # ML fitting (Newton-Raphson with step-halving)
 # ---------------------------------------------------------------------------
-def _deviance(y: np.ndarray, eta: np.ndarray) -> float:
-    # binomial deviance for 0/1 data = -2 log-likelihood
-    return float(2.0 * np.sum(np.logaddexp(0.0, eta) - y * eta))
+def _deviance(y: np.ndarray, eta: np.ndarray, w: np.ndarray | None = None) -> float:
+    # binomial deviance for 0/1 data = -2 log-likelihood; w: frequency weights (numbers of
+    # identical rows, see _collapse)
+    t = np.logaddexp(0.0, eta) - y * eta
+    return float(2.0 * np.sum(t if w is None else w * t))
+
+
+#: fit on the distinct rows when there are fewer than this share of them (see _collapse)
+_COLLAPSE_SHARE = 0.5
+
+
+def _collapse(X: np.ndarray, y: np.ndarray,
+              share: float | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """The distinct rows of (X, y) with their numbers as frequency weights: ``(Xc, yc, w)``.
+
+    The binomial likelihood depends on the data only through the distinct covariate
+    patterns with their numbers of events and non-events (sufficient statistics), so the ML
+    and Firth fits, deviances, profile likelihoods, drop-one tests and the separation LP on
+    the weighted distinct rows equal those on the patients' rows (up to the order of the
+    floating-point sums: ~1e-13 relative).  A registry of 10^5-10^6 patients with
+    categorical covariates has a few hundred patterns.  When the rows do not shrink below
+    ``share`` of their number (continuous covariates) the data come back unchanged with
+    ``w = None`` (default ``share``: :data:`_COLLAPSE_SHARE`, read at each call).  Patterns
+    keep the order of their first row.
+    """
+    n = len(y)
+    if n < 8:
+        return X, y, None
+    limit = (_COLLAPSE_SHARE if share is None else share) * n
+    cols = [*np.asarray(X, dtype=float).T, np.asarray(y, dtype=float)]
+    # pattern number = mixed-radix number of the columns' value codes, renumbered (O(n)
+    # hashing, pandas factorize) whenever its range passes the limit: more columns only
+    # split patterns further, so too many patterns so far means stop
+    key = np.zeros(n, dtype=np.int64)
+    span = 1  # key < span
+    for c in cols:
+        code, uniq = pd.factorize(c + 0.0, sort=False)  # +0.0: -0.0 and 0.0 are one value
+        if len(uniq) >= limit:
+            return X, y, None
+        key = key * len(uniq) + code
+        span *= len(uniq)
+        if span >= limit:
+            key, keys = pd.factorize(key, sort=False)
+            span = len(keys)
+            if span >= limit:
+                return X, y, None
+    key, keys = pd.factorize(key, sort=False)  # codes in order of first appearance
+    n_keys = len(keys)
+    # codes are numbered in order of first appearance: a pattern's first row is where the
+    # running maximum of the codes rises
+    run = np.maximum.accumulate(key)
+    first = np.flatnonzero(np.r_[True, run[1:] > run[:-1]])
+    w = np.bincount(key, minlength=n_keys).astype(float)
+    return np.ascontiguousarray(np.asarray(X, dtype=float)[first]), \
+        np.asarray(y, dtype=float)[first], w
 
 
 def _expit(eta: np.ndarray) -> np.ndarray:
@@ -353,7 +437,7 @@ def _expit(eta: np.ndarray) -> np.ndarray:
 
 def _glm(
     X: np.ndarray, y: np.ndarray, offset: np.ndarray | None = None,
-    start: np.ndarray | None = None, maxit: int = 100,
+    start: np.ndarray | None = None, maxit: int = 100, w: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray | None, float]:
     """ML logistic fit -> (params, covariance, deviance); X may have zero columns.
 
@@ -364,21 +448,29 @@ def _glm(
     Stops when a step changes the deviance by < 1e-13 relative and the step is tiny, or
     after ``maxit`` iterations (separation: the deviance has then reached its limit).
     The covariance is the inverse information at the final estimate.
+    ``w``: frequency weights (rows standing for ``w`` identical patients, see
+    :func:`_collapse`); ``start``: initial coefficients (default 0), e.g. a nearby fit when
+    profiling, where any start converges to the same optimum (the deviance is convex and
+    every step lowers it).
     """
     n, p = X.shape
     off = np.zeros(n) if offset is None else np.asarray(offset, dtype=float)
     if p == 0:
-        return np.empty(0), np.empty((0, 0)), _deviance(y, off)
+        return np.empty(0), np.empty((0, 0)), _deviance(y, off, w)
     # start at b = 0 (eta = offset): with the deviance-decreasing step-halving below this is
     # safe for any offset; R's mustart start fails for large offsets (profile refits)
     beta = np.zeros(p) if start is None else np.array(start, dtype=float)
     eta = X @ beta + off
-    dev = _deviance(y, eta)
+    dev = _deviance(y, eta, w)
     for _ in range(maxit):
         mu = _expit(eta)
-        w = mu * (1.0 - mu)
-        info = X.T @ (X * w[:, None])
-        score = X.T @ (y - mu)
+        wt = mu * (1.0 - mu)
+        r = y - mu
+        if w is not None:
+            wt = wt * w
+            r = r * w
+        info = X.T @ (X * wt[:, None])
+        score = X.T @ r
         try:
             step = np.linalg.solve(info, score)
         except np.linalg.LinAlgError:
@@ -386,7 +478,7 @@ def _glm(
         for _h in range(60):
             new = beta + step
             eta_new = X @ new + off
-            dev_new = _deviance(y, eta_new)
+            dev_new = _deviance(y, eta_new, w)
             if np.isfinite(dev_new) and dev_new <= dev + 1e-12 * (abs(dev) + 0.1):
                 break
             step = step / 2.0
@@ -398,8 +490,9 @@ def _glm(
         if small_dev and _ > 25:  # separation: deviance at its limit, beta drifting
             break
     mu = _expit(eta)
+    wt = mu * (1.0 - mu) if w is None else w * mu * (1.0 - mu)
     try:
-        cov = np.linalg.inv(X.T @ (X * (mu * (1.0 - mu))[:, None]))
+        cov = np.linalg.inv(X.T @ (X * wt[:, None]))
     except np.linalg.LinAlgError:  # pragma: no cover - singular information
         cov = None
     return beta, cov, dev
@@ -408,13 +501,18 @@ def _glm(
 # ---------------------------------------------------------------------------
 # Firth penalised likelihood (own implementation: no library in the stack has it)
 # ---------------------------------------------------------------------------
-def _firth_pl(X: np.ndarray, y: np.ndarray, beta: np.ndarray) -> tuple[float, Any]:
+def _firth_pl(X: np.ndarray, y: np.ndarray, beta: np.ndarray,
+              fw: np.ndarray | None = None) -> tuple[float, Any]:
+    """Penalised log-likelihood at ``beta`` and (eta, p, w, information); ``fw``: frequency
+    weights (the information and log-likelihood sum over patients, so the Jeffreys penalty
+    is that of the patients' rows); ``w`` returned is per patient, p (1 - p)."""
     eta = X @ beta
     p = 1.0 / (1.0 + np.exp(-eta))
     w = p * (1.0 - p)
-    info = X.T @ (X * w[:, None])
+    info = X.T @ (X * (w if fw is None else w * fw)[:, None])
     sign, logdet = np.linalg.slogdet(info)
-    ll = -float(np.sum(np.logaddexp(0.0, eta) - y * eta))
+    t = np.logaddexp(0.0, eta) - y * eta
+    ll = -float(np.sum(t if fw is None else fw * t))
     pl = ll + 0.5 * logdet if sign > 0 else -np.inf
     return pl, (eta, p, w, info)
 
@@ -422,18 +520,20 @@ def _firth_pl(X: np.ndarray, y: np.ndarray, beta: np.ndarray) -> tuple[float, An
 def _firth_newton(
     X: np.ndarray, y: np.ndarray, free: np.ndarray | None = None,
     beta0: np.ndarray | None = None, maxit: int = 200, maxstep: float = 5.0,
-    xtol: float = 1e-11, gtol: float = 1e-9,
+    xtol: float = 1e-11, gtol: float = 1e-9, fw: np.ndarray | None = None,
 ) -> tuple[np.ndarray, float, bool]:
     """Maximise l(b) + 0.5 log|I(b)| (Firth 1993) over the ``free`` coefficients.
 
     Newton steps on Firth's modified score U*(b) = X'(y - p + h (1/2 - p)) with the Fisher
     information of the FULL design (as logistf with fixed coefficients), steps capped at
     ``maxstep`` (logistf's default 5) and halved while the penalised log-likelihood falls.
+    ``fw``: frequency weights (see :func:`_collapse`): h is each patient's hat value, the
+    score sums over patients.
     """
     p_ = X.shape[1]
     free = np.ones(p_, dtype=bool) if free is None else free
     beta = np.zeros(p_) if beta0 is None else np.array(beta0, dtype=float)
-    pl, (_, p, w, info) = _firth_pl(X, y, beta)
+    pl, (_, p, w, info) = _firth_pl(X, y, beta, fw)
     converged = False
     for _ in range(maxit):
         if not free.any():
@@ -441,7 +541,8 @@ def _firth_newton(
             break
         cov = np.linalg.inv(info)
         h = np.einsum("ij,jk,ik->i", X, cov, X) * w
-        U = X.T @ (y - p + h * (0.5 - p))
+        r = y - p + h * (0.5 - p)
+        U = X.T @ (r if fw is None else fw * r)
         delta = np.zeros(p_)
         delta[free] = np.linalg.solve(info[np.ix_(free, free)], U[free])
         mx = np.max(np.abs(delta)) / maxstep
@@ -449,7 +550,7 @@ def _firth_newton(
             delta /= mx
         for _h in range(60):
             new = beta + delta
-            pl_new, cache = _firth_pl(X, y, new)
+            pl_new, cache = _firth_pl(X, y, new, fw)
             if pl_new >= pl - 1e-12 * max(1.0, abs(pl)):
                 break
             delta /= 2.0
@@ -532,20 +633,32 @@ def _profile_root(
     return float(brentq(g, a, b, xtol=1e-14, rtol=4 * np.finfo(float).eps, maxiter=200))
 
 
-def _ml_profile_ci(des: _Design, keep: np.ndarray, params: np.ndarray, se: np.ndarray,
-                   dev0: float, level: float) -> tuple[np.ndarray, np.ndarray]:
-    X = des.X[:, keep]
+def _ml_profile_ci(X: np.ndarray, y: np.ndarray, w: np.ndarray | None, params: np.ndarray,
+                   se: np.ndarray, dev0: float, level: float,
+                   warm: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Exact profile-likelihood limits of every coefficient (X: the estimable columns, w:
+    frequency weights).  ``warm``: each refit starts from the last refit of the same
+    profile (the MLE's other coefficients at first): the same optimum, far fewer Newton
+    steps.  Not under separation, where there is no optimum and the deviance a refit stops
+    at depends on its path: refits then start from 0."""
     z = _z(level)
     lo = np.full(X.shape[1], np.nan)
     up = np.full(X.shape[1], np.nan)
     for j in range(X.shape[1]):
         others = np.arange(X.shape[1]) != j
         Xo = X[:, others]
+        xj = X[:, j]
+        state = {"start": params[others] if warm else None}
 
-        def dev_at(b: float, j: int = j, Xo: np.ndarray = Xo) -> float:
-            return _glm(Xo, des.y, offset=X[:, j] * b)[2]
+        def dev_at(b: float, xj: np.ndarray = xj, Xo: np.ndarray = Xo,
+                   state: dict = state) -> float:
+            bo, _, dev = _glm(Xo, y, offset=xj * b, start=state["start"], w=w)
+            if warm and np.all(np.isfinite(bo)):
+                state["start"] = bo
+            return dev
 
         for direction, arr in ((-1, lo), (1, up)):
+            state["start"] = params[others] if warm else None
             arr[j] = _profile_root(dev_at, params[j], se[j], dev0, z, direction)
     return lo, up
 
@@ -614,15 +727,18 @@ def _approx_r(x: np.ndarray, y: np.ndarray, xout: np.ndarray) -> np.ndarray:
     return np.interp(xout, ux, uy, left=np.nan, right=np.nan)
 
 
-def _mass_profile_ci(des: _Design, keep: np.ndarray, params: np.ndarray, se: np.ndarray,
-                     dev0: float, level: float) -> tuple[np.ndarray, np.ndarray]:
+def _mass_profile_ci(X: np.ndarray, y: np.ndarray, w: np.ndarray | None, params: np.ndarray,
+                     se: np.ndarray, dev0: float, level: float,
+                     warm: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """R's ``confint.glm`` (MASS, R < 4.4; stats >= 4.4): ``profile.glm(alpha = (1 -
     level) / 4, maxsteps = 10, del = zmax / 5)`` then ``spline()`` through the profile
     (signed root z vs beta) and ``approx()`` at qnorm(a).  Reproduces R's interpolation
-    error too; :data:`CI_METHODS` ``"profile"`` solves the profile exactly instead."""
+    error too; :data:`CI_METHODS` ``"profile"`` solves the profile exactly instead.
+    X: the estimable columns, w: frequency weights; ``warm``: each refit starts from the
+    previous step's fit (the MLE's other coefficients at the first step; not under
+    separation, see :func:`_ml_profile_ci`)."""
     from scipy.stats import chi2, norm
 
-    X = des.X[:, keep]
     p = X.shape[1]
     zmax = math.sqrt(chi2.ppf(1 - (1 - level) / 4, 1))
     delta = zmax / 5
@@ -637,12 +753,15 @@ def _mass_profile_ci(des: _Design, keep: np.ndarray, params: np.ndarray, se: np.
         for sgn in (-1, 1):
             step = 0
             zc = 0.0
+            start = params[others] if warm else None
             while True:
                 step += 1
                 if not (step < 10 and abs(zc) < zmax):
                     break
                 bi = params[i] + sgn * step * delta * se[i]
-                dev = _glm(Xi, des.y, offset=X[:, i] * bi)[2]
+                bo, _, dev = _glm(Xi, y, offset=X[:, i] * bi, start=start, w=w)
+                if warm and np.all(np.isfinite(bo)):
+                    start = bo
                 zz = dev - dev0
                 if zz < -1e-3:
                     raise ValueError("profiling found a better fit: the model had not converged")
@@ -729,6 +848,45 @@ def _term_table(des: _Design, alias: np.ndarray, dev_full: float,
                                        "statistic", "p", "test", "warning"])
 
 
+@dataclass
+class _Core:
+    """An ML fit's design, its (collapsed) rows and the estimates, without tables."""
+
+    des: _Design
+    Xall: np.ndarray  # all design columns, distinct rows when w is not None
+    y: np.ndarray
+    w: np.ndarray | None  # frequency weights (see _collapse)
+    alias: np.ndarray
+    params: np.ndarray  # estimable columns only
+    cov: np.ndarray
+    deviance: float
+
+
+def _ml_core(
+    df: pd.DataFrame,
+    outcome: str,
+    covariates: str | Sequence[str],
+    categorical: Mapping[str, Sequence[Any]] | None = None,
+    interactions: Sequence[tuple[str, str]] | None = None,
+    splines: Mapping[str, int | Sequence[float]] | None = None,
+) -> _Core:
+    """Design, aliasing and the ML estimates of :func:`fit_logistic` (same checks and
+    errors), on the distinct rows with frequency weights when that shrinks the data.  For
+    repeated fits that need only the estimates (multiple imputation)."""
+    des = _build_design(df, outcome, covariates, categorical, interactions, splines)
+    if des.n_used == 0:
+        raise ValueError("no complete cases for the variables of the model")
+    events = int(des.y.sum())
+    if events in (0, des.n_used):
+        raise ValueError(f"outcome '{outcome}' is constant in the {des.n_used} complete cases")
+    Xall, y, wts = _collapse(des.X, des.y)
+    alias = _aliased_w(Xall, wts)
+    params, cov, dev0 = _glm(Xall[:, ~alias], y, w=wts)
+    if cov is None:  # pragma: no cover
+        raise ValueError("information matrix is singular")
+    return _Core(des, Xall, y, wts, alias, params, cov, dev0)
+
+
 def fit_logistic(
     df: pd.DataFrame,
     outcome: str,
@@ -761,25 +919,19 @@ def fit_logistic(
     if key not in CI_METHODS:
         raise ValueError(f"unknown ci {ci!r}; choose one of {sorted(CI_METHODS)}")
     _check_level(conf_level)
-    des = _build_design(df, outcome, covariates, categorical, interactions, splines)
-    if des.n_used == 0:
-        raise ValueError("no complete cases for the variables of the model")
+    core = _ml_core(df, outcome, covariates, categorical, interactions, splines)
+    des, Xall, y, wts, alias = core.des, core.Xall, core.y, core.w, core.alias
+    params, cov, dev0 = core.params, core.cov, core.deviance
     events = int(des.y.sum())
-    if events in (0, des.n_used):
-        raise ValueError(f"outcome '{outcome}' is constant in the {des.n_used} complete cases")
-    alias = _aliased(des.X)
     keep = ~alias
-    X = des.X[:, keep]
-    params, cov, dev0 = _glm(X, des.y)
-    if cov is None:  # pragma: no cover
-        raise ValueError("information matrix is singular")
+    X = Xall[:, keep]
     se = np.sqrt(np.diag(cov))
     warns: list[str | None] = [None] * X.shape[1]
     fit_warn: list[str] = []
     if alias.any():
         fit_warn.append("aliased columns dropped: " + ", ".join(
             n for n, a in zip(des.names, alias, strict=True) if a))
-    sep = detect_separation(X, des.y)
+    sep = detect_separation(X, y, weights=wts)
     if sep:
         fit_warn.append("(quasi-)complete separation: ML estimates do not exist (infinite); "
                         "consider Firth's penalised likelihood")
@@ -790,9 +942,9 @@ def fit_logistic(
     if key == "wald":
         lo, up = params - z * se, params + z * se
     elif key == "profile":
-        lo, up = _ml_profile_ci(des, keep, params, se, dev0, conf_level)
+        lo, up = _ml_profile_ci(X, y, wts, params, se, dev0, conf_level, warm=not sep)
     else:
-        lo, up = _mass_profile_ci(des, keep, params, se, dev0, conf_level)
+        lo, up = _mass_profile_ci(X, y, wts, params, se, dev0, conf_level, warm=not sep)
     for k in range(X.shape[1]):
         if np.isnan(lo[k]) or np.isnan(up[k]):
             warns[k] = "profile likelihood does not reach the limit (separation?): NaN, as R's NA"
@@ -802,7 +954,9 @@ def fit_logistic(
     def dev_without(cols: list[int]) -> float:
         mask = keep.copy()
         mask[cols] = False
-        return _glm(des.X[:, mask], des.y)[2]
+        # start from the full fit's other coefficients (same optimum, fewer steps; from 0
+        # under separation, where the deviance a fit stops at depends on its path)
+        return _glm(Xall[:, mask], y, start=None if sep else params[mask[keep]], w=wts)[2]
 
     lr = _term_table(des, alias, dev0, dev_without, TEST_LR)
     missing = pd.DataFrame({"variable": list(des.missing), "n_missing": list(des.missing.values())})
@@ -848,12 +1002,13 @@ def fit_firth(
     if des.n_used == 0:
         raise ValueError("no complete cases for the variables of the model")
     events = int(des.y.sum())
-    alias = _aliased(des.X)
+    # everything below on the distinct rows with frequency weights when that shrinks the data
+    Xall, y, wts = _collapse(des.X, des.y)
+    alias = _aliased_w(Xall, wts)
     keep = ~alias
-    X = des.X[:, keep]
-    y = des.y
+    X = Xall[:, keep]
     p = X.shape[1]
-    beta, pl0, conv = _firth_newton(X, y)
+    beta, pl0, conv = _firth_newton(X, y, fw=wts)
     fit_warn: list[str] = []
     if not conv:
         fit_warn.append("Firth fit did not converge")
@@ -863,9 +1018,10 @@ def fit_firth(
     # Covariance as logistf >= 1.24 (IRLS fit, its default): inverse Fisher information of
     # the augmented data, X' diag(w (1 + h)) X, with h the hat diagonal at the estimate.
     # (logistf <= 1.23 used X' W X; its SEs were 2-10 % larger on sex2.)
-    _, (_, _, w, info) = _firth_pl(X, y, beta)
+    _, (_, _, w, info) = _firth_pl(X, y, beta, wts)
     h = np.einsum("ij,jk,ik->i", X, np.linalg.inv(info), X) * w
-    cov = np.linalg.inv(X.T @ (X * (w * (1.0 + h))[:, None]))
+    wa = w * (1.0 + h) if wts is None else wts * w * (1.0 + h)
+    cov = np.linalg.inv(X.T @ (X * wa[:, None]))
     se = np.sqrt(np.diag(cov))
 
     def pl_fixed(cols: Sequence[int], values: Sequence[float], start: np.ndarray) -> tuple:
@@ -873,7 +1029,7 @@ def fit_firth(
         free[list(cols)] = False
         b0 = start.copy()
         b0[list(cols)] = values
-        b, pl, _ = _firth_newton(X, y, free=free, beta0=b0)
+        b, pl, _ = _firth_newton(X, y, free=free, beta0=b0, fw=wts)
         return b, pl
 
     # penalised LR test per coefficient (logistf's p-values)
@@ -933,26 +1089,37 @@ def lr_tests(fit: LogisticFit) -> pd.DataFrame:
 # ---------------------------------------------------------------------------
 # separation and method choice
 # ---------------------------------------------------------------------------
-def detect_separation(X: np.ndarray, y: np.ndarray, tol: float = 1e-7) -> bool:
+def detect_separation(X: np.ndarray, y: np.ndarray, tol: float = 1e-7,
+                      weights: np.ndarray | None = None) -> bool:
     """True when the data show complete or quasi-complete separation.
 
     Linear-programming check of Konis (2007) (R ``detectseparation`` / safeBinaryRegression):
     maximise sum_i s_i x_i'b subject to s_i x_i'b >= 0 and -1 <= b <= 1 with s_i = 2 y_i - 1;
     a positive optimum means a direction along which the likelihood increases forever, i.e.
     finite ML estimates do not exist.
+
+    ``weights``: frequency weights (rows standing for that many identical patients, see
+    :func:`_collapse`); without them the rows are collapsed here when that shrinks them.
+    Identical rows give identical constraints, so the LP on the distinct rows with the
+    objective weighted by their numbers has the same optimum.
     """
     from scipy.optimize import linprog
 
     Xa = np.asarray(X, dtype=float)
-    s = 2.0 * np.asarray(y, dtype=float) - 1.0
+    ya = np.asarray(y, dtype=float)
+    if weights is None:
+        Xa, ya, weights = _collapse(Xa, ya)
+    n = len(ya) if weights is None else float(np.sum(weights))
+    s = 2.0 * ya - 1.0
     A = s[:, None] * Xa
     scale = np.maximum(np.abs(Xa).max(axis=0), 1.0)
     A = A / scale
-    res = linprog(-A.sum(axis=0), A_ub=-A, b_ub=np.zeros(len(s)), bounds=[(-1, 1)] * Xa.shape[1],
+    obj = A.sum(axis=0) if weights is None else weights @ A
+    res = linprog(-obj, A_ub=-A, b_ub=np.zeros(len(s)), bounds=[(-1, 1)] * Xa.shape[1],
                   method="highs")
     if res.status != 0:  # pragma: no cover - LP is bounded and feasible (b = 0)
         return False
-    return bool(-res.fun > tol * len(s))
+    return bool(-res.fun > tol * n)
 
 
 def choose_method(
@@ -985,28 +1152,31 @@ def choose_method(
     des = _build_design(df, outcome, covariates, categorical, interactions, splines)
     if des.n_used == 0:
         raise ValueError("no complete cases for the variables of the model")
-    X = des.X[:, ~_aliased(des.X)]
-    sep = detect_separation(X, des.y)
-    cov_list = _as_list(covariates)
-    keep = ~df[[outcome, *cov_list]].isna().any(axis=1).to_numpy()
-    d = df.loc[keep]
-    y = des.y
+    Xall, y, wts = _collapse(des.X, des.y)
+    sep = detect_separation(Xall[:, ~_aliased_w(Xall, wts)], y, weights=wts)
+    wv = np.ones(len(y)) if wts is None else wts
+
+    def level_masks(t: _Term) -> list[tuple[Any, np.ndarray]]:
+        # a level's rows from its indicator column (the reference: all indicators 0)
+        cols = Xall[:, t.columns]
+        ref = np.all(cols == 0, axis=1) if t.columns else np.ones(len(y), dtype=bool)
+        return [(lv, ref if i == 0 else cols[:, i - 1] == 1)
+                for i, lv in enumerate(t.levels or [])]
+
     sparse = []
     for name, t in des.terms.items():
         if t.kind == "categorical":
-            groups = [(lv, d[name].to_numpy(dtype=object) == lv) for lv in t.levels or []]
+            groups = level_masks(t)
         elif t.kind == "interaction" and t.parts and all(
                 des.terms[v].kind == "categorical" for v in t.parts):
             a, b = t.parts
-            av = d[a].to_numpy(dtype=object)
-            bv = d[b].to_numpy(dtype=object)
-            groups = [((la, lb), (av == la) & (bv == lb))
-                      for la in des.terms[a].levels or [] for lb in des.terms[b].levels or []]
+            groups = [((la, lb), ma & mb) for la, ma in level_masks(des.terms[a])
+                      for lb, mb in level_masks(des.terms[b])]
         else:
             continue
         for lv, msk in groups:
-            ev = int(y[msk].sum())
-            ne = int(msk.sum()) - ev
+            ev = int(round(float(wv[msk] @ y[msk])))
+            ne = int(round(float(wv[msk].sum()))) - ev
             if min(ev, ne) < min_cell:
                 sparse.append({"variable": name, "level": lv, "events": ev, "non_events": ne})
     sparse_df = pd.DataFrame(sparse, columns=["variable", "level", "events", "non_events"])
@@ -1055,7 +1225,7 @@ def interaction_lr_test(
     _check_df(df, [outcome, *covs])
     term = f"{a}:{b}"
     # both models on the complete cases of the larger one (as anova(reduced, full))
-    d = df.loc[~df[[outcome, *covs]].isna().any(axis=1)]
+    d = df.loc[~df[[outcome, *covs]].isna().any(axis=1), [outcome, *covs]]
     if method == "Firth":
         # penalised LR with the full model's penalty: interaction columns fixed at 0
         full = fit_firth(d, outcome, covs, categorical, [(a, b)], ci="wald")
@@ -1094,7 +1264,7 @@ def nonlinearity_lr_test(
     covs = [x] + [c for c in _as_list(covariates) if c != x]
     _check_df(df, [outcome, *covs])
     used = [outcome, *covs]
-    d = df.loc[~df[used].isna().any(axis=1)]
+    d = df.loc[~df[used].isna().any(axis=1), used]
     # knots from every non-missing x, as in fit_logistic
     knots = (rcs_knots(df[x].to_numpy(dtype=float), int(nk)) if np.ndim(nk) == 0
              else np.asarray(nk, dtype=float))

@@ -184,7 +184,9 @@ def pooled_logistic(
     """Logistic regression after multiple imputation, beside the complete-case fit.
 
     Imputes ``impute_columns`` (default: outcome + covariates) with :func:`impute_mice`,
-    fits :func:`~her2cohort.stats.logistic.fit_logistic` on each completed data set and
+    fits the ML model of :func:`~her2cohort.stats.logistic.fit_logistic` on each completed
+    data set (estimates and covariance only: no per-imputation tables, tests or intervals;
+    on the distinct rows with frequency weights when that halves them) and
     pools the log odds ratios with :func:`rubin_pool` (``df_complete`` = n - p, the glm
     residual df, as mice).  = R ``pool(with(imp, glm(y ~ ..., family = binomial)))``
     given the same completed data.
@@ -195,7 +197,7 @@ def pooled_logistic(
     (complete cases, profile-likelihood CI, Wald p; NaN with ``complete_case=False``, which
     skips that fit).
     """
-    from .logistic import _as_list, fit_logistic
+    from .logistic import _as_list, _ml_core, fit_logistic
 
     covs = _as_list(covariates)
     cols = list(impute_columns) if impute_columns is not None else [outcome, *covs]
@@ -205,26 +207,31 @@ def pooled_logistic(
     completed = impute_mice(df, cols, m=m, seed=seed, n_iter=n_iter, categorical=categorical)
     ests, covs_ = [], []
     alias = None
-    fits = []
+    f0 = None
     for d in completed:
-        f = fit_logistic(d, outcome, covs, categorical, interactions, ci="wald",
-                         conf_level=conf_level)
+        # only the estimates and their covariance are pooled: the ML fit of fit_logistic
+        # without its tables, tests and separation check (on the distinct rows when the
+        # completed data have fewer patterns than half the patients)
+        f = _ml_core(d, outcome, covs, categorical, interactions)
         if alias is None:
-            alias = f.aliased
-        elif not np.array_equal(alias, f.aliased):
+            alias, f0 = f.alias, f
+        elif not np.array_equal(alias, f.alias):
             raise ValueError("aliased columns differ between imputations; cannot pool")
         ests.append(f.params)
         covs_.append(f.cov)
-        fits.append(f)
-    f0 = fits[0]
-    keep = ~f0.aliased
-    names = [n for n, k in zip(f0.names, keep, strict=True) if k]
-    dfcom = f0.n_used - int(keep.sum())
+    keep = ~f0.alias
+    des = f0.des
+    names = [n for n, k in zip(des.names, keep, strict=True) if k]
+    dfcom = des.n_used - int(keep.sum())
     pooled = rubin_pool(np.array(ests), np.array(covs_), df_complete=dfcom, names=names,
                         conf_level=conf_level)
-    info = f0.coef[~f0.coef["estimate"].isna()][["term", "variable", "level"]]
+    info = pd.DataFrame({
+        "term": names,
+        "variable": [t for t, k in zip(des.col_term, keep, strict=True) if k],
+        "level": pd.Series([lv for lv, k in zip(des.col_level, keep, strict=True) if k],
+                           dtype=object)})
     res = info.merge(pooled, on="term", how="left")
-    res["n"] = f0.n_used
+    res["n"] = des.n_used
     with np.errstate(over="ignore"):
         res["odds_ratio"] = np.exp(res["estimate"])
         res["or_lower"] = np.exp(res["lower"])

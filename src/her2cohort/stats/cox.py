@@ -651,6 +651,69 @@ class CoxFit:
         )
 
 
+def _dominance(
+    pos_c: np.ndarray,
+    key_c: np.ndarray,
+    w_c: np.ndarray,
+    q_r: np.ndarray,
+    key_r: np.ndarray,
+    lo_r: np.ndarray,
+    hi_r: np.ndarray,
+    nkey: int,
+    after: bool,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Weighted 2-D dominance counts by a merge-sort tree over positions.
+
+    Contributors sit at distinct sorted positions ``pos_c`` with an integer key
+    ``key_c`` and weight ``w_c``.  For each receiver (query position ``q_r``, key
+    ``key_r``, allowed key range ``[lo_r, hi_r]``) returns the summed weight of
+    the contributors on the required side of ``q_r`` (``after``: pos > q, else
+    pos < q) whose key is below / equal to / above ``key_r`` (within the range).
+
+    Level L of the tree splits positions into blocks of 2^(L+1) with halves of
+    2^L: a contributor-receiver pair on opposite sides is counted at exactly one
+    level, the highest bit where pos and q differ (same block, opposite halves).
+    Contributors and receivers are kept sorted by (position >> L, key), as in a
+    bottom-up merge sort (a stable sort of two sorted runs per block, linear in
+    timsort), so at each level the contributing halves are already sorted by
+    (block, key) and the receivers' four binary searches come in increasing order.
+    A loop over the log2(n) levels only; no Python loop over rows.
+    """
+    nr = len(q_r)
+    below = np.zeros(nr)
+    equal = np.zeros(nr)
+    above = np.zeros(nr)
+    if nr == 0 or len(pos_c) == 0:
+        return below, equal, above
+    top = max(int(pos_c.max()), int(q_r.max())).bit_length()
+    want = 1 if after else 0
+    corder = np.argsort(pos_c, kind="stable")
+    rorder = np.lexsort((key_r, q_r))
+    for lev in range(max(top, 1)):
+        cp = pos_c[corder]
+        ci = corder[((cp >> lev) & 1) == want]
+        rq = q_r[rorder]
+        ri = rorder[((rq >> lev) & 1) != want]
+        if len(ci) and len(ri):
+            kc = (pos_c[ci] >> (lev + 1)) * nkey + key_c[ci]  # ascending by construction
+            cw = np.r_[0.0, np.cumsum(w_c[ci])]
+            base = (q_r[ri] >> (lev + 1)) * nkey
+            kr = base + key_r[ri]
+            a = np.searchsorted(kc, base + lo_r[ri], side="left")
+            b = np.searchsorted(kc, kr, side="left")
+            c = np.searchsorted(kc, kr, side="right")
+            d = np.searchsorted(kc, base + hi_r[ri], side="right")
+            below[ri] += cw[b] - cw[a]
+            equal[ri] += cw[c] - cw[b]
+            above[ri] += cw[d] - cw[c]
+        if lev + 1 < top:
+            kn = (cp >> (lev + 1)) * nkey + key_c[corder]
+            corder = corder[np.argsort(kn, kind="stable")]
+            kn = (rq >> (lev + 1)) * nkey + key_r[rorder]
+            rorder = rorder[np.argsort(kn, kind="stable")]
+    return below, equal, above
+
+
 def _concordance(
     time: np.ndarray,
     event: np.ndarray,
@@ -660,49 +723,87 @@ def _concordance(
     cluster: np.ndarray | None,
     reverse: bool,
 ) -> dict[str, float]:
-    """Pairwise version of survival's concordance3 (counts and influence).
+    """Survival's concordance3 (counts and infinitesimal-jackknife influence), O(n log^2 n).
 
-    O(events x n) work, in chunks of events that keep each boolean matrix
-    near 2e7 cells.
+    A pair (i, j) in one stratum is comparable when i is an event and j is
+    "longer": t_j > t_i, or t_j == t_i and j censored.  With the dense rank r of
+    (stratum, time, 1 - event), j is longer than event i iff r_j > r_i (same
+    stratum), so each count is a weighted 2-D dominance count in (r, x) done by
+    :func:`_dominance` (keys: dense rank of (stratum, x), limited to the
+    stratum's key range).  The influence of a row sums its pairs as the shorter
+    member (an event: longer rows after the end of its r tie group) and as the
+    longer member (events before the start of its r tie group).  Tied event
+    times (tied.y, tied.xy) come from group sums.  Equal, up to summation order,
+    to the pairwise definition (kept as the oracle in tests/test_cox_concordance.py).
     """
     n = len(time)
-    chunk = max(1, int(2e7 // max(n, 1)))
-    cnt = np.zeros(5)  # greater-x, smaller-x, tied.x, tied.y, tied.xy (R's unreversed order)
-    infl = np.zeros((n, 5))
-    for s in np.unique(strat):
-        rows = np.flatnonzero(strat == s)
-        ts, es, xs, ws = time[rows], event[rows], x[rows], w[rows]
-        ev = np.flatnonzero(es > 0)
-        for c0 in range(0, len(ev), chunk):
-            ii = ev[c0 : c0 + chunk]
-            ti, xi = ts[ii][:, None], xs[ii][:, None]
-            longer = (ts[None, :] > ti) | ((ts[None, :] == ti) & (es[None, :] == 0))
-            tiedy = (ts[None, :] == ti) & (es[None, :] > 0)
-            tiedy[np.arange(len(ii)), ii] = False
-            gt = longer & (xs[None, :] > xi)
-            lt = longer & (xs[None, :] < xi)
-            eq = longer & (xs[None, :] == xi)
-            txy = tiedy & (xs[None, :] == xi)
-            ty = tiedy & ~txy
-            wi = ws[ii]
-            for k, m in enumerate((gt, lt, eq)):
-                mw = m * ws[None, :]
-                cnt[k] += wi @ mw.sum(axis=1)
-                # influence: the event as the shorter member, the other as the longer
-                infl[rows[ii], k] += mw.sum(axis=1)
-                # as longer member j of pair (i, j): "greater x" for j means x_j > x_i,
-                # which R books under the same category
-                infl[rows, k] += wi @ m
-            for k, m in ((3, ty), (4, txy)):
-                mw = m * ws[None, :]
-                cnt[k] += 0.5 * (wi @ mw.sum(axis=1))
-                infl[rows[ii], k] += mw.sum(axis=1)
+    time = np.asarray(time, dtype=float)
+    ev = np.asarray(event, dtype=float) > 0
+    x = np.asarray(x, dtype=float)
+    s = np.asarray(strat, dtype=np.int64)
+    w = np.asarray(w, dtype=float)
+    # sort by (stratum, time, censored after events); tie groups of r
+    order = np.lexsort((~ev, time, s))
+    sp, tp, ep, wp = s[order], time[order], ev[order], w[order]
+    newg = np.r_[True, (sp[1:] != sp[:-1]) | (tp[1:] != tp[:-1]) | (ep[1:] != ep[:-1])]
+    g = np.cumsum(newg) - 1
+    gstart = np.flatnonzero(newg)
+    gend = np.r_[gstart[1:], n] - 1
+    # dense rank of (stratum, x) and each stratum's range of it
+    ox = np.lexsort((x, s))
+    sx_s, xx_s = s[ox], x[ox]
+    newx = np.r_[True, (sx_s[1:] != sx_s[:-1]) | (xx_s[1:] != xx_s[:-1])]
+    kx = np.empty(n, dtype=np.int64)
+    kx[ox] = np.cumsum(newx) - 1
+    nkey = int(kx.max(initial=0)) + 1
+    news = np.r_[True, sx_s[1:] != sx_s[:-1]]
+    sfirst = np.flatnonzero(news)
+    slast = np.r_[sfirst[1:], n] - 1
+    lo_of = np.zeros(int(s.max(initial=0)) + 1, dtype=np.int64)
+    hi_of = np.zeros_like(lo_of)
+    lo_of[sx_s[sfirst]] = kx[ox[sfirst]]
+    hi_of[sx_s[slast]] = kx[ox[slast]]
+    kp = kx[order]
+    lop, hip = lo_of[sp], hi_of[sp]
+    pos = np.arange(n, dtype=np.int64)
+    evp = np.flatnonzero(ep)
+
+    # events as the shorter member: all rows after the end of the event's tie group
+    s_lt, s_eq, s_gt = _dominance(pos, kp, wp, gend[g[evp]], kp[evp], lop[evp], hip[evp],
+                                  nkey, after=True)
+    # every row as the longer member: events before the start of its tie group.
+    # For the pair (event i, longer j), "greater x" means x_j > x_i: key_i below key_j.
+    l_gt, l_eq, l_lt = _dominance(evp, kp[evp], wp[evp], gstart[g], kp, lop, hip,
+                                  nkey, after=False)
+    inflp = np.column_stack([l_gt, l_lt, l_eq])
+    inflp[evp, 0] += s_gt
+    inflp[evp, 1] += s_lt
+    inflp[evp, 2] += s_eq
+    we = wp[evp]
+    # greater-x, smaller-x, tied.x, tied.y, tied.xy (R's unreversed order)
+    cnt = np.zeros(5)
+    cnt[0], cnt[1], cnt[2] = we @ s_gt, we @ s_lt, we @ s_eq
+    # tied event times: the events of one tie group of r share (stratum, time)
+    ge = g[evp]
+    wg = np.bincount(ge, weights=we, minlength=len(gstart))[ge]
+    o3 = np.lexsort((x[order][evp], ge))
+    ge3, x3 = ge[o3], x[order][evp][o3]
+    new3 = np.r_[True, (ge3[1:] != ge3[:-1]) | (x3[1:] != x3[:-1])]
+    gx3 = np.cumsum(new3) - 1
+    gx = np.empty(len(evp), dtype=np.int64)
+    gx[o3] = gx3
+    wgx = np.bincount(gx, weights=we)[gx]
+    cnt[3] = 0.5 * float(we @ (wg - wgx))
+    cnt[4] = 0.5 * float(we @ (wgx - we))
+    infl = np.empty((n, 3))
+    infl[order] = inflp
+
     conc, disc, tx = cnt[0], cnt[1], cnt[2]
     npair = conc + disc + tx
     somer = (conc - disc) / npair if npair > 0 else np.nan
-    dfb = ((infl[:, 0] - infl[:, 1]) - infl[:, :3].sum(axis=1) * somer) * w / (2 * npair)
+    dfb = ((infl[:, 0] - infl[:, 1]) - infl.sum(axis=1) * somer) * w / (2 * npair)
     if cluster is not None:
-        dfb = pd.Series(dfb).groupby(cluster).sum().to_numpy()
+        dfb = np.bincount(np.asarray(cluster, dtype=np.int64), weights=dfb)
     var = float(np.sum(dfb**2))
     c = (somer + 1) / 2
     if reverse:

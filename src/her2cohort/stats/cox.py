@@ -323,6 +323,7 @@ class CoxFit:
     _index: pd.Index = field(repr=False)
     _risk: _Risk = field(repr=False)
     _st: _Steps = field(repr=False)
+    _conc: dict[str, float] | None = field(default=None, repr=False)
 
     # -- basic quantities ---------------------------------------------------
     @property
@@ -645,10 +646,12 @@ class CoxFit:
         R's infinitesimal-jackknife ``sqrt(var)`` (clustered when a cluster was
         given).  Counts are weighted by the product of case weights.
         """
-        lp = self.linear_predictors
-        return _concordance(
-            self._time, self._event, lp, self._strat, self._w, self._cluster, reverse=True
-        )
+        if self._conc is None:  # computed once per fit (callers ask more than once)
+            lp = self.linear_predictors
+            self._conc = _concordance(
+                self._time, self._event, lp, self._strat, self._w, self._cluster, reverse=True
+            )
+        return dict(self._conc)
 
 
 def _dominance(
@@ -892,7 +895,9 @@ class CoxModel:
         na = df[list(dict.fromkeys(used))].isna()
         n_missing = {c: int(na[c].sum()) for c in dict.fromkeys(used)}
         keep = ~na.any(axis=1).to_numpy()
-        d = df.loc[keep]
+        # only the model's columns: a registry frame has many more (no copy of all of them)
+        cols = list(dict.fromkeys(used))
+        d = df[cols] if keep.all() else df.loc[keep, cols]
         if len(d) == 0:
             raise ValueError("no complete rows: every row has a missing value in a model variable")
 
@@ -1272,7 +1277,9 @@ def cox_table(
     multivariable: bool = True,
     term_tests: bool = False,
     epv_threshold: float = 10.0,
-) -> pd.DataFrame:
+    univariable: bool = True,
+    return_fits: bool = False,
+) -> pd.DataFrame | tuple[pd.DataFrame, dict[str, CoxFit]]:
     """Univariable and multivariable hazard ratios in one tidy table (gtsummary style).
 
     One model per covariate (each on its own complete cases, as
@@ -1291,6 +1298,11 @@ def cox_table(
     univariable model ``anova(fit)``): columns ``lr_statistic``, ``lr_df``, ``lr_p``,
     ``lr_test`` (see :func:`her2cohort.stats.kgroups.cox_term_tests`).  Not available for
     weighted or robust fits (R refuses LR tables with robust variances).
+
+    ``univariable=False`` leaves out the univariable models (only the multivariable one
+    is fitted).  ``return_fits=True`` returns ``(table, fits)`` with ``fits`` the fitted
+    :class:`CoxFit` by model label ("univariable: <covariate>", "multivariable"), so a
+    caller needing the fit itself does not refit it.
     """
     if term_tests and (weights is not None or cluster is not None or robust):
         raise ValueError(
@@ -1300,11 +1312,13 @@ def cox_table(
     covariates = list(covariates)
     model = CoxModel(ties=ties)
     parts = []
+    fits: dict[str, CoxFit] = {}
 
     def one(label: str, covs: list[str]) -> pd.DataFrame:
         cat = {k: v for k, v in categorical.items() if k in covs}
         fit = model.fit(df, time, event, covs, categorical=cat, strata=strata, weights=weights,
                         cluster=cluster, robust=robust)
+        fits[label if label == "multivariable" else f"{label}: {covs[0]}"] = fit
         s = fit.summary()
         rows = []
         for var in covs:
@@ -1331,16 +1345,18 @@ def cox_table(
         if term_tests:
             from .kgroups import cox_term_tests
 
+            # the fit above is that model (same rows, unweighted, model-based): reused
             lr = cox_term_tests(df, time, event, covs, categorical=cat, strata=strata,
-                                ties=ties).set_index("variable")
+                                ties=ties, full=fit).set_index("variable")
             out["lr_statistic"] = out["variable"].map(lr["statistic"])
             out["lr_df"] = out["variable"].map(lr["df"])
             out["lr_p"] = out["variable"].map(lr["p"])
             out["lr_test"] = lr["test"].iloc[0]
         return out
 
-    for c in covariates:
-        parts.append(one("univariable", [c]))
+    if univariable or not (multivariable and len(covariates) > 1):
+        for c in covariates:
+            parts.append(one("univariable", [c]))
     if multivariable and len(covariates) > 1:
         parts.append(one("multivariable", covariates))
     cols = ["model", "variable", "term", "level", "reference", "hr", "lower", "upper", "p",
@@ -1348,5 +1364,5 @@ def cox_table(
             "epv", "epv_below"]
     if term_tests:
         cols += ["lr_statistic", "lr_df", "lr_p", "lr_test"]
-    out = pd.concat(parts, ignore_index=True)
-    return out[cols]
+    out = pd.concat(parts, ignore_index=True)[cols]
+    return (out, fits) if return_fits else out

@@ -132,6 +132,12 @@ class _Risk:
     ties: str
     step_block: np.ndarray = field(init=False)  # Efron steps -> death block index
     step_frac: np.ndarray = field(init=False)
+    # fixed per fit, used by every Newton step (_steps):
+    cuts: np.ndarray = field(init=False)  # segment starts: death-block starts + stratum starts
+    dseg: np.ndarray = field(init=False)  # death block -> its segment
+    seg_bounds: list[tuple[int, int]] = field(init=False)  # segment range of each stratum
+    ev_rows: np.ndarray = field(init=False)  # sorted rows with an event
+    ev_cuts: np.ndarray = field(init=False)  # starts of the death blocks within ev_rows
 
     def __post_init__(self) -> None:
         nd = len(self.dblocks)
@@ -144,6 +150,20 @@ class _Risk:
         else:
             self.step_block = np.arange(nd)
             self.step_frac = np.zeros(nd)
+        # The risk set of a death block is the rows from its start to its stratum's end:
+        # the sums over it are suffix sums (per stratum) of the sums over the segments
+        # between consecutive death-block starts (rows before a stratum's first death
+        # are in no risk set and form their own segment, never summed).
+        bs = self.block_start[self.dblocks]
+        sstart = np.array([a for a, _ in self.strat_bounds], dtype=np.int64)
+        self.cuts = np.union1d(bs, sstart).astype(np.int64)
+        self.dseg = np.searchsorted(self.cuts, bs)
+        sseg = np.searchsorted(self.cuts, sstart)
+        self.seg_bounds = list(zip(sseg.tolist(), np.r_[sseg[1:], len(self.cuts)].tolist(),
+                                   strict=True))
+        self.ev_rows = np.flatnonzero(self.e > 0)
+        bo = self.block_of[self.ev_rows]
+        self.ev_cuts = np.flatnonzero(np.r_[True, bo[1:] != bo[:-1]])
 
 
 def _prepare(
@@ -183,6 +203,32 @@ def _prepare(
     )
 
 
+def _segsum(cols: Callable[[np.ndarray], np.ndarray], rows: np.ndarray | None, n: int,
+            cuts: np.ndarray, width: int) -> np.ndarray:
+    """``np.add.reduceat(cols(rows), cuts)`` for row-wise columns, in chunks of whole segments.
+
+    ``cols(idx)`` gives the ``width`` columns of the rows ``idx`` (all ``n`` rows when
+    ``rows`` is None, else ``rows[idx]``).  Chunks of about 2^22 cells keep the
+    per-row products (p x p per row for the information matrix) out of memory at
+    registry size; the sum of each segment is the same as in one reduceat.
+    """
+    nseg = len(cuts)
+    out = np.empty((nseg, width))
+    target = max(1, (1 << 22) // max(width, 1))
+    if n == 0 or nseg == 0:
+        return out
+    # chunk k covers segments [ck[k], ck[k+1])
+    ck = np.unique(np.searchsorted(cuts, np.arange(0, n, target), side="right") - 1)
+    ck = np.r_[ck[ck >= 0], nseg]
+    for a, b in zip(ck[:-1].tolist(), ck[1:].tolist(), strict=True):
+        lo = int(cuts[a])
+        hi = int(cuts[b]) if b < nseg else n
+        idx = np.arange(lo, hi)
+        m = cols(idx if rows is None else rows[idx])
+        out[a:b] = np.add.reduceat(m, cuts[a:b] - lo, axis=0)
+    return out
+
+
 def _revcumsum(v: np.ndarray, bounds: list[tuple[int, int]]) -> np.ndarray:
     """Sum over the risk set (rows at or after this one in the stratum), no subtraction."""
     out = np.empty_like(v)
@@ -206,37 +252,57 @@ class _Steps:
 
 
 def _steps(beta: np.ndarray, rk: _Risk, need_v: bool = True) -> _Steps:
-    """Log partial likelihood, score and information (coxfit6_iter, vectorised)."""
+    """Log partial likelihood, score and information (coxfit6_iter, vectorised).
+
+    The risk-set sums at the death times (of exp(eta) w, of exp(eta) w x and of
+    exp(eta) w x x', upper triangle only) are segment sums between death times
+    plus a suffix sum over the segments of each stratum (:attr:`_Risk.cuts`), not
+    cumulative sums over all rows; the Efron corrections sum the event rows only.
+    """
     x, w, e = rk.x, rk.w, rk.e
-    p = x.shape[1]
+    n, p = x.shape
     eta = x @ beta if p else np.zeros(len(w))
     r = np.exp(eta) * w
     v1 = r[:, None] * x
-    s0 = _revcumsum(r, rk.strat_bounds)
-    s1 = _revcumsum(v1, rk.strat_bounds)
-    bs = rk.block_start[rk.dblocks]
-    starts = rk.block_start
-    re = r * e
-    d0 = np.add.reduceat(re, starts)[rk.dblocks]
-    d1 = np.add.reduceat(v1 * e[:, None], starts, axis=0)[rk.dblocks] if p else np.zeros((len(bs), 0))
-    dw = np.add.reduceat(w * e, starts)[rk.dblocks]
+    nd = len(rk.dblocks)
+    iu0, iu1 = np.triu_indices(p)
+    nu = len(iu0) if (need_v and p) else 0
+    width = 1 + p + nu
+
+    def cols(idx: np.ndarray) -> np.ndarray:
+        m = np.empty((len(idx), width))
+        m[:, 0] = r[idx]
+        m[:, 1 : 1 + p] = v1[idx]
+        if nu:
+            m[:, 1 + p :] = v1[idx][:, iu0] * x[idx][:, iu1]
+        return m
+
+    seg = _segsum(cols, None, n, rk.cuts, width)
+    for a, b in rk.seg_bounds:  # suffix sums within each stratum
+        seg[a:b] = np.cumsum(seg[a:b][::-1], axis=0)[::-1]
+    risk = seg[rk.dseg]  # per death block
+    ev = rk.ev_rows
+    dw = np.add.reduceat(w[ev], rk.ev_cuts) if nd else np.zeros(0)
     sb, fr = rk.step_block, rk.step_frac
     if rk.ties == "efron":
+        # Efron step k of a block with d deaths: risk-set sums minus k/d of the deaths' sums
         wt = (dw / rk.dcount)[sb]
-    else:
+        dsum = _segsum(cols, ev, len(ev), rk.ev_cuts, width)
+        at = risk[sb] - fr[:, None] * dsum[sb]
+    else:  # Breslow: the risk-set sums themselves
         wt = dw
-    den = s0[bs][sb] - fr * d0[sb]
-    a = s1[bs][sb] - fr[:, None] * d1[sb]
-    xbar = a / den[:, None]
+        at = risk
+    den = at[:, 0]
+    xbar = at[:, 1 : 1 + p] / den[:, None]
     loglik = float(np.sum(w * e * eta) - np.sum(wt * np.log(den)))
     u = (w * e) @ x - wt @ xbar
     vstep = np.zeros((len(den), p, p))
     imat = np.zeros((p, p))
-    if need_v and p:
-        v2 = v1[:, :, None] * x[:, None, :]
-        s2 = _revcumsum(v2, rk.strat_bounds)
-        d2 = np.add.reduceat(v2 * e[:, None, None], starts, axis=0)[rk.dblocks]
-        c = s2[bs][sb] - fr[:, None, None] * d2[sb]
+    if nu:
+        cu = at[:, 1 + p :]
+        c = np.empty((len(den), p, p))
+        c[:, iu0, iu1] = cu
+        c[:, iu1, iu0] = cu
         vstep = wt[:, None, None] * (
             c / den[:, None, None] - xbar[:, :, None] * xbar[:, None, :]
         )
@@ -972,7 +1038,8 @@ class CoxModel:
         q = int(ok.sum())
         if q == 0:
             raise ValueError("no estimable covariate: every column is constant or collinear")
-        st0 = _steps(np.zeros(q), rk_ok)
+        if rk_ok is not rk:
+            st0 = _steps(np.zeros(q), rk_ok)
         loglik0 = st0.loglik
         score_test = float(st0.u @ _scaled_solve(st0.imat, st0.u, sc))
 

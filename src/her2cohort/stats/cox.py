@@ -203,12 +203,12 @@ def _prepare(
     )
 
 
-def _segsum(cols: Callable[[np.ndarray], np.ndarray], rows: np.ndarray | None, n: int,
+def _segsum(cols: Callable[[Any], np.ndarray], rows: np.ndarray | None, n: int,
             cuts: np.ndarray, width: int) -> np.ndarray:
     """``np.add.reduceat(cols(rows), cuts)`` for row-wise columns, in chunks of whole segments.
 
-    ``cols(idx)`` gives the ``width`` columns of the rows ``idx`` (all ``n`` rows when
-    ``rows`` is None, else ``rows[idx]``).  Chunks of about 2^22 cells keep the
+    ``cols(idx)`` gives the ``width`` columns of the rows ``idx`` (a slice of all ``n``
+    rows when ``rows`` is None, else ``rows[lo:hi]``).  Chunks of about 2^22 cells keep the
     per-row products (p x p per row for the information matrix) out of memory at
     registry size; the sum of each segment is the same as in one reduceat.
     """
@@ -223,8 +223,7 @@ def _segsum(cols: Callable[[np.ndarray], np.ndarray], rows: np.ndarray | None, n
     for a, b in zip(ck[:-1].tolist(), ck[1:].tolist(), strict=True):
         lo = int(cuts[a])
         hi = int(cuts[b]) if b < nseg else n
-        idx = np.arange(lo, hi)
-        m = cols(idx if rows is None else rows[idx])
+        m = cols(slice(lo, hi) if rows is None else rows[lo:hi])
         out[a:b] = np.add.reduceat(m, cuts[a:b] - lo, axis=0)
     return out
 
@@ -269,12 +268,16 @@ def _steps(beta: np.ndarray, rk: _Risk, need_v: bool = True) -> _Steps:
     nu = len(iu0) if (need_v and p) else 0
     width = 1 + p + nu
 
-    def cols(idx: np.ndarray) -> np.ndarray:
-        m = np.empty((len(idx), width))
-        m[:, 0] = r[idx]
-        m[:, 1 : 1 + p] = v1[idx]
-        if nu:
-            m[:, 1 + p :] = v1[idx][:, iu0] * x[idx][:, iu1]
+    def cols(idx: Any) -> np.ndarray:
+        rr, vv, xx = r[idx], v1[idx], x[idx]
+        m = np.empty((len(rr), width))
+        m[:, 0] = rr
+        m[:, 1 : 1 + p] = vv
+        if nu:  # x_a x_b r for a <= b, in np.triu_indices order
+            off = 1 + p
+            for a in range(p):
+                np.multiply(vv[:, a : a + 1], xx[:, a:], out=m[:, off : off + p - a])
+                off += p - a
         return m
 
     seg = _segsum(cols, None, n, rk.cuts, width)
@@ -299,13 +302,11 @@ def _steps(beta: np.ndarray, rk: _Risk, need_v: bool = True) -> _Steps:
     vstep = np.zeros((len(den), p, p))
     imat = np.zeros((p, p))
     if nu:
-        cu = at[:, 1 + p :]
-        c = np.empty((len(den), p, p))
-        c[:, iu0, iu1] = cu
-        c[:, iu1, iu0] = cu
-        vstep = wt[:, None, None] * (
-            c / den[:, None, None] - xbar[:, :, None] * xbar[:, None, :]
-        )
+        # wt * (c/den - xbar xbar') on the upper triangle, mirrored (symmetric)
+        vu = wt[:, None] * (at[:, 1 + p :] / den[:, None] - xbar[:, iu0] * xbar[:, iu1])
+        vstep = np.empty((len(den), p, p))
+        vstep[:, iu0, iu1] = vu
+        vstep[:, iu1, iu0] = vu
         imat = vstep.sum(axis=0)
     return _Steps(loglik, u, imat, den, xbar, wt, vstep, eta)
 

@@ -60,7 +60,9 @@ class _Notes:
 
 
 def _complete(df: pd.DataFrame, time: str, event: str) -> pd.DataFrame:
-    d = df[df[time].notna() & df[event].notna()].copy()
+    # the row filter is already a copy; a shallow copy of it (not a second deep copy of
+    # the whole frame) detaches it for the column assignments below
+    d = df[df[time].notna() & df[event].notna()].copy(deep=False)
     d[time] = d[time].astype(float)
     d[event] = d[event].astype(int)
     return d

@@ -18,7 +18,26 @@ import pandas as pd
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-__all__ = ["natural_spline_basis", "zph_figure"]
+__all__ = ["MAX_POINTS", "natural_spline_basis", "point_sample", "zph_figure"]
+
+#: residual points drawn per panel at most; above it a systematic sample (every k-th
+#: point in x order) is drawn and the panel says so; the smooth always uses every point
+MAX_POINTS = 5000
+
+
+def point_sample(x: np.ndarray, max_points: int = MAX_POINTS) -> np.ndarray:
+    """Indices of a deterministic systematic sample of at most ``max_points`` of ``x``.
+
+    All indices when ``len(x) <= max_points``; otherwise ``max_points`` indices evenly
+    spaced along the points sorted by x (ties in input order), so the sample follows
+    the distribution of the points along the axis; returned in input order.
+    """
+    n = len(x)
+    if n <= max_points:
+        return np.arange(n)
+    order = np.argsort(np.asarray(x, dtype=float), kind="stable")
+    pick = order[np.linspace(0, n - 1, max_points).round().astype(np.int64)]
+    return np.sort(pick)
 
 
 def natural_spline_basis(x: np.ndarray, knots: np.ndarray) -> np.ndarray:
@@ -82,6 +101,9 @@ def zph_figure(
     ``cox.zph`` p-value (shown in the panel title), ``coef`` optionally draws
     the fitted coefficient as a horizontal dashed line (the PH assumption).
     Rows with NaN (a term constant within a stratum) are left out per panel.
+    Above :data:`MAX_POINTS` residuals a panel draws a systematic sample of them
+    (:func:`point_sample`, plus the two y extremes) and its x label says how many of
+    how many are shown; the smooth and its band always use every residual.
     """
     import matplotlib
 
@@ -102,7 +124,15 @@ def zph_figure(
     for ax, term in zip(axes.ravel(), terms, strict=False):
         yy = y[term].to_numpy(dtype=float)
         keep = ~np.isnan(yy) & ~np.isnan(xv)
-        ax.scatter(xv[keep], yy[keep], s=9, color="0.45", alpha=0.7, linewidths=0)
+        xk, yk = xv[keep], yy[keep]
+        shown = point_sample(xk)  # registry size: a sample of the points, said in the label
+        if len(shown) < len(xk):  # keep the y extremes so the axis range is the full one
+            shown = np.union1d(shown, [np.argmin(yk), np.argmax(yk)])
+        ax.scatter(xk[shown], yk[shown], s=9, color="0.45", alpha=0.7, linewidths=0)
+        sampled = ""
+        if len(shown) < len(xk):
+            sampled = (f"\n{len(shown):,} of {len(xk):,} residuals shown (systematic sample),"
+                       f"\nsmooth fitted to all {len(xk):,}")
         if keep.sum() >= 3:
             fit, se = _smooth(xv[keep], yy[keep], grid, df)
             ax.plot(grid, fit, color="C0", lw=1.8, label=f"natural spline, df={df}")
@@ -126,10 +156,10 @@ def zph_figure(
             labels = [f"{v:.0f}" if abs(v) >= 10 else f"{v:.3g}" for v in raw]
             ax.set_xticks(ticks)
             ax.set_xticklabels(labels, fontsize=8)
-            ax.set_xlabel(f"{time_label} ({transform} scale)", fontsize=9)
+            ax.set_xlabel(f"{time_label} ({transform} scale){sampled}", fontsize=9)
         else:
-            ax.set_xlabel(time_label if transform == "identity" else f"{transform}(time)",
-                          fontsize=9)
+            ax.set_xlabel((time_label if transform == "identity" else f"{transform}(time)")
+                          + sampled, fontsize=9)
         ax.tick_params(labelsize=8)
     for ax in axes.ravel()[len(terms):]:
         ax.set_visible(False)

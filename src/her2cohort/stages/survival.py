@@ -60,7 +60,9 @@ class _Notes:
 
 
 def _complete(df: pd.DataFrame, time: str, event: str) -> pd.DataFrame:
-    d = df[df[time].notna() & df[event].notna()].copy()
+    # the row filter is already a copy; a shallow copy of it (not a second deep copy of
+    # the whole frame) detaches it for the column assignments below
+    d = df[df[time].notna() & df[event].notna()].copy(deep=False)
     d[time] = d[time].astype(float)
     d[event] = d[event].astype(int)
     return d
@@ -591,11 +593,12 @@ class _Run:
         fit = None
         if len(covs) > 1:
             try:
-                t = cox_table(d, self.T, self.E, covs, categorical=cat, ties=ties,
-                              term_tests=lr_ok, **kw)
+                # the univariable models are above; the table's own fit is the model
+                t, fits = cox_table(d, self.T, self.E, covs, categorical=cat, ties=ties,
+                                    term_tests=lr_ok, univariable=False, return_fits=True,
+                                    **kw)
                 parts.append(t[t["model"] == "multivariable"])
-                fit = CoxModel(ties=ties).fit(d, self.T, self.E, covs,
-                                              categorical=cat, **kw)
+                fit = fits["multivariable"]
             except ValueError as e:
                 self.notes.add(what, f"multivariable model not fitted: {e}")
         else:

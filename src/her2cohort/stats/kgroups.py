@@ -44,7 +44,7 @@ import pandas as pd
 from scipy.stats import chi2, chi2_contingency
 
 from .adequacy import EPV_THRESHOLD, cox_epv
-from .cox import CoxModel
+from .cox import CoxFit, CoxModel
 from .exact import fisher_exact
 from .proportions import TESTS as PROPORTION_TESTS
 from .proportions import _counts, compare_proportions
@@ -503,6 +503,7 @@ def cox_term_tests(
     strata: str | Sequence[str] | None = None,
     ties: str = "efron",
     epv_threshold: float = EPV_THRESHOLD,
+    full: CoxFit | None = None,
 ) -> pd.DataFrame:
     """Likelihood-ratio test of each covariate (term) of a Cox model, all its columns
     jointly (a factor of k levels: k - 1 df); = R ``drop1(coxph(Surv(time, event) ~ ...),
@@ -517,6 +518,10 @@ def cox_term_tests(
     n, events, n_missing, epv, epv_below, warning``.  ``epv`` is the full model's events per
     estimated coefficient (:func:`her2cohort.stats.adequacy.cox_epv`), ``epv_below`` whether
     it is below ``epv_threshold``.
+
+    ``full``: the caller's fit of exactly this model (``CoxModel(ties).fit(df, time,
+    event, covariates, categorical, strata, robust=False)``, as
+    :func:`her2cohort.stats.cox.cox_table` has it) to use instead of refitting it.
     """
     covariates = list(covariates)
     if not covariates:
@@ -529,10 +534,15 @@ def cox_term_tests(
         raise ValueError(f"column(s) not found in data: {absent}")
     keep = df[used].notna().all(axis=1).to_numpy()
     n_missing = int((~keep).sum())
-    d = df.loc[keep]
+    # only the model's columns (not a copy of the whole frame), no copy when nothing is missing
+    d = df[used] if keep.all() else df.loc[keep, used]
     model = CoxModel(ties=ties)
-    full = model.fit(d, time, event, covariates, categorical=categorical,
-                     strata=strata_l or None, robust=False)
+    if full is None:
+        full = model.fit(d, time, event, covariates, categorical=categorical,
+                         strata=strata_l or None, robust=False)
+    elif full.robust or full.n != len(d) or list(full.covariates) != covariates:
+        raise ValueError("cox_term_tests: `full` is not the model-based fit of these "
+                         "covariates on these rows")
     n_full = int((~full.singular).sum())
     epv = cox_epv(full, threshold=epv_threshold)
     warn = "; ".join(full.warnings)

@@ -91,11 +91,16 @@ def _require_columns(df: pd.DataFrame, columns: Iterable[str | None]) -> None:
 
 
 def _complete_cases(df: pd.DataFrame, columns: Sequence[str | None]) -> tuple[pd.DataFrame, int]:
-    """R ``na.omit`` on the named columns: (complete rows, number of rows dropped)."""
-    cols = [c for c in columns if c is not None]
+    """R ``na.omit`` on the named columns: (complete rows, number of rows dropped).
+
+    The result holds the named columns only (callers use no other): a registry frame
+    has dozens more, which a row filter of the whole frame would copy every call.
+    """
+    cols = list(dict.fromkeys(c for c in columns if c is not None))
     _require_columns(df, cols)
-    keep = df[cols].notna().all(axis=1).to_numpy()
-    return df.loc[keep], int((~keep).sum())
+    sub = df[cols]
+    keep = sub.notna().all(axis=1).to_numpy()
+    return (sub if keep.all() else sub.loc[keep]), int((~keep).sum())
 
 
 def _omit(df: pd.DataFrame, *columns: str | None) -> tuple[pd.DataFrame, int]:

@@ -477,3 +477,49 @@ def test_headline_adjusted_hr_is_the_survival_tables(demo, cfg, tmp_path):
                      adjusted=sensitivity_params(cfg, "main")["adjusted"])
     assert next(r for r in plain if r["quantity"] == "Adjusted DFS hazard ratio")[
         "estimate"] != pytest.approx(adj["estimate"], rel=1e-3)
+
+
+def _html_rows(path: Path) -> list[list[str]]:
+    import html as h
+
+    text = path.read_text("utf-8")
+    return [[h.unescape(re.sub("<[^>]+>", "", c)) for c in
+             re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", row, re.S)]
+            for row in re.findall(r"<tr>(.*?)</tr>", text, re.S)]
+
+
+def test_cox_table_has_the_logistic_layout_levels_and_lr_p(demo, cfg):
+    """Issue 17: the Cox table has N and events per level, a likelihood-ratio p per
+    variable and the reference levels and labels of the logistic table (Table 1's level
+    order and level_labels where the covariate gives none)."""
+    from docx import Document
+
+    from her2cohort.render.format import format_p
+
+    cox = _csv(demo, "out_cox")
+    uni = cox[cox["model"] == "univariable"]
+    rows = _html_rows(demo / OUTPUTS["out_cox_html"])
+    assert rows[1][:3] == ["Characteristic", "N", "Events"]
+    t1 = {v["name"]: v for v in cfg["table1"]["variables"]}
+    labels = {v["name"]: v["label"] for v in cfg["survival"]["cox"]["covariates"]}
+    checked = 0
+    for name, spec in t1.items():
+        if name not in labels or not spec.get("levels") or "levels" in next(
+                v for v in cfg["survival"]["cox"]["covariates"] if v["name"] == name):
+            continue
+        i = next(k for k, r in enumerate(rows) if r[0].rstrip("\u2020") == labels[name])
+        ref = spec["levels"][0]
+        ref_label = (spec.get("level_labels") or {}).get(ref, ref)
+        blk = uni[uni["variable"] == name]
+        assert blk.loc[blk["reference"], "level"].item() == ref
+        assert rows[i + 1][0] == ref_label and rows[i + 1][3::2] == ["1 (reference)"] * 2
+        n = blk.loc[blk["reference"], ["level_n", "level_events"]].iloc[0]
+        assert rows[i + 1][1:3] == [str(n["level_n"]), str(n["level_events"])]
+        assert rows[i][4].startswith(format_p(blk["lr_p"].iloc[0]))  # LR p on the variable
+        assert blk["level_n"].sum() == blk["n"].iloc[0]
+        checked += 1
+    assert checked >= 2  # hormone receptor and clinical T/N in the demo
+    for key in ("out_cox_docx", "out_summary_docx", "out_iptw_docx", "out_rmst_docx",
+                "out_landmark_docx"):
+        doc = Document(str(demo / OUTPUTS[key]))
+        assert doc.styles["Normal"].font.size.pt >= 8 and len(doc.tables) == 1, key

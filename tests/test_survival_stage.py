@@ -138,8 +138,11 @@ def test_tables_hold_what_the_statistics_functions_return(demo, analysed, cfg):
     # Cox: multivariable model as configured
     d = analysed.copy()
     d["pcr"] = np.where(d["pcr"].astype(bool), "yes", "no")
-    cat = {"group": order, "pcr": ["no", "yes"], "hr_status": ["negative", "positive"],
+    # the levels as configured; hormone receptor without its own takes Table 1's order
+    cat = {"group": order, "pcr": ["no", "yes"], "hr_status": ["positive", "negative"],
            "ct": ["T1", "T2", "T3", "T4"], "cn": ["N0", "N1", "N2", "N3"]}
+    assert {v["name"]: v.get("levels") for v in stage_params(cfg, "survival")["cox"][
+        "covariates"] if v["name"] != "group"} == {k: v for k, v in cat.items() if k != "group"}
     for c in ("hr_status", "ct", "cn"):
         d[c] = d[c].astype(object)
     want = cox_table(d, "dfs_months", "dfs_event", list(cat), categorical=cat)
@@ -350,7 +353,7 @@ def test_multiple_imputation_pools_the_cox_models(demo, cfg, tmp_path):
     df["dfs_event"] = df["dfs_event"].astype(int)
     df["pcr"] = np.where(df["pcr"].astype(bool), "yes", "no")
     cat = {"group": ["IHC 3+", "IHC 2+/ISH+"], "pcr": ["no", "yes"],
-           "hr_status": ["negative", "positive"], "ct": ["T1", "T2", "T3", "T4"],
+           "hr_status": ["positive", "negative"], "ct": ["T1", "T2", "T3", "T4"],
            "cn": ["N0", "N1", "N2", "N3"]}
     for c in cat:
         df[c] = df[c].astype(object).where(df[c].notna(), None)

@@ -407,3 +407,16 @@ def test_sensitivity_table_too_many_variants_in_column_blocks_at_8pt(tmp_path):
     normal, runs = _docx_sizes(out["out_docx"])
     assert normal >= 8 and all(s >= 8 for s in runs)
     assert doc.sections[0].page_width > doc.sections[0].page_height  # landscape
+
+
+def test_sensitivity_row_without_group_is_kept(tmp_path):
+    """A headline row without a group (a whole-cohort quantity) is shown on its heading
+    row, never dropped by the pivot."""
+    rows = [{"variant": v, "quantity": "Patients analysed", "group": None, "n": n}
+            for v, n in (("main", 575), ("alt", 579))]
+    rows += [{"variant": v, "quantity": "Events", "group": "Arm A", "n": 100, "events": 20}
+             for v in ("main", "alt")]
+    out = _sensitivity(tmp_path, rows, {"alt": "alternative definition"})
+    got = _html_rows(out["out_html"])
+    assert ["Patients analysed", "575", "579"] in got
+    assert ["Arm A", "20/100", "20/100"] in got

@@ -522,6 +522,20 @@ def test_cox_table_has_the_logistic_layout_levels_and_lr_p(demo, cfg):
         assert blk["level_n"].sum() == blk["n"].iloc[0]
         checked += 1
     assert checked >= 2  # hormone receptor and clinical T/N in the demo
+    # the RMST table shows the CSV's difference and its p; the landmark table its counts
+    from her2cohort.render.format import format_estimate
+
+    rmst = _csv(demo, "out_rmst")
+    d = rmst[(rmst["comparison"] == "group") & (rmst["row"] == "difference")].iloc[0]
+    diff = next(r for r in _html_rows(demo / OUTPUTS["out_rmst_html"])
+                if r[0].startswith("Difference"))
+    assert diff[4:] == [format_estimate(d["diff"], d["lower"], d["upper"], 1),
+                        f"{d['p']:.3f}"]
+    lm = _csv(demo, "out_landmark")
+    rows = _html_rows(demo / OUTPUTS["out_landmark_html"])[1:]
+    assert [r[1:6] for r in rows] == [
+        [str(x) for x in r] for r in lm[["n", "event_before", "censored_before",
+                                         "at_landmark", "events"]].itertuples(index=False)]
     for key in ("out_cox_docx", "out_summary_docx", "out_iptw_docx", "out_rmst_docx",
                 "out_landmark_docx"):
         doc = Document(str(demo / OUTPUTS[key]))

@@ -45,6 +45,7 @@ def main(*, in_variants, out_csv, out_html, out_docx, descriptions, simulated) -
         return text
 
     long["cell"] = long.apply(cell, axis=1)
+    long["group"] = long["group"].fillna("") if "group" in long else ""  # pivot drops NaN
     wide = long.pivot_table(index=["quantity", "group"], columns="variant", values="cell",
                             aggfunc="first", sort=False).reindex(columns=order).fillna("")
     wide = wide.reset_index()
@@ -55,6 +56,9 @@ def main(*, in_variants, out_csv, out_html, out_docx, descriptions, simulated) -
         rows.append([quantity, *([""] * len(order))])
         indent.append(0)
         for r in blk.itertuples(index=False, name=None):  # quantity, group, the variants
+            if r[1] == "" and len(blk) == 1:  # no group: the values on the heading row
+                rows[-1] = [quantity, *r[2:]]
+                continue
             rows.append(list(r[1:]))
             indent.append(1)
     # numbered headings, so that a footnote can name the columns it applies to

@@ -245,8 +245,11 @@ def test_sensitivity_table_shows_the_p_of_test_rows_and_the_definition_words(tmp
     """A within-group log-rank row carries n and events too: the table shows its p-value, not
     a count; quantities are named from the study definition."""
     html = _sensitivity_cells(headline(_cohort(), study=STUDY), tmp_path)
+    # the quantity is a heading row, its groups (comparisons) the rows under it
     start = html.index('DFS by <span class="nw">Anti-HER2</span> therapy: <span class="nw">'
                        'log-rank</span>')
+    start = html.index("<tr>", start)
     line = html[start:html.index("</tr>", start)]
+    assert "Trastuzumab + pertuzumab vs Trastuzumab" in line
     assert re.search(r">p (=|&lt;|&gt;) [0-9.]+</td>$", line), line
     assert "IHC 3+: Trastuzumab + pertuzumab vs Trastuzumab" in html

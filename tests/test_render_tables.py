@@ -304,3 +304,119 @@ def test_word_table_has_no_broken_words_when_rendered(t1_df, tmp_path):
              for w in plain_text(cell, marker="").replace("\u00a0", " ").split()}
     missing = sorted(w for w in words if w not in tokens)
     assert not missing, missing
+
+
+# ------------------------------------------------------------------ sensitivity table
+def _docx_sizes(path) -> tuple[float, set[float]]:
+    """The Normal style's font size and every explicit run size of the tables' cells."""
+    from docx import Document
+
+    doc = Document(str(path))
+    sizes = {r.font.size.pt for t in doc.tables for row in t.rows for c in row.cells
+             for p in c.paragraphs for r in p.runs if r.font.size is not None}
+    return doc.styles["Normal"].font.size.pt, sizes
+
+
+def _sensitivity(tmp_path, rows: list[dict], descriptions: dict) -> dict:
+    from her2cohort.stages import sensitivity_table
+
+    pd.DataFrame(rows).to_csv(tmp_path / "all.csv", index=False)
+    out = {k: str(tmp_path / f"s.{k[4:]}") for k in ("out_csv", "out_html", "out_docx")}
+    sensitivity_table.main(in_variants=str(tmp_path / "all.csv"), descriptions=descriptions,
+                           simulated=True, **out)
+    return out
+
+
+def _html_rows(path) -> list[list[str]]:
+    import html as h
+    import re
+
+    text = open(path, encoding="utf-8").read()
+    return [[h.unescape(re.sub("<[^>]+>", "", c)) for c in
+             re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", row, re.S)]
+            for row in re.findall(r"<tr>(.*?)</tr>", text, re.S)]
+
+
+def test_sensitivity_table_p_where_p_belongs_and_human_headers(tmp_path):
+    """Test rows that carry n and events show their p-value (issue 17: '80/458' stood in
+    the log-rank rows); the columns are headed by the variants' descriptions, not their
+    configuration keys; the Word body is at least 8 pt."""
+    rows = []
+    for v, shift in (("main", 0), ("efs_distant", 5)):
+        rows += [
+            {"variant": v, "quantity": "EFS events", "group": "Arm A", "n": 300,
+             "events": 80 - shift},
+            {"variant": v, "quantity": "EFS events", "group": "Arm B", "n": 117,
+             "events": 24},
+            {"variant": v, "quantity": "EFS log-rank", "group": "Arm B vs Arm A",
+             "estimate": 0.51, "n": 417, "events": 104 - shift, "p": 0.4745,
+             "test": "log-rank (Mantel-Haenszel)"},
+            {"variant": v, "quantity": "EFS by Regimen: log-rank",
+             "group": "Arm A: dual vs single", "estimate": 0.0104, "n": 300,
+             "events": 80 - shift, "p": 0.9187, "test": "log-rank (Mantel-Haenszel)"},
+            {"variant": v, "quantity": "EFS hazard ratio", "group": "Arm B vs Arm A",
+             "estimate": 1.18, "lower": 0.75, "upper": 1.86, "p": 0.4754, "test": "Wald"}]
+    desc = {"main": "the study configuration (main analysis)",
+            "efs_distant": "events: distant recurrence or death only"}
+    out = _sensitivity(tmp_path, rows, desc)
+    got = _html_rows(out["out_html"])
+    assert got[0] == ["Estimate", "(1) Main analysis",
+                      "(2) Events: distant recurrence or death only"]
+    by_label = {}
+    section = ""
+    for r in got[1:]:
+        if r[1:] == ["", ""]:
+            section = r[0]
+        elif len(r) == 3:
+            by_label[(section, r[0])] = r[1:]
+    assert by_label[("EFS log-rank", "Arm B vs Arm A")] == ["p = 0.47", "p = 0.47"]
+    assert by_label[("EFS by Regimen: log-rank", "Arm A: dual vs single")] == ["p = 0.92"] * 2
+    assert by_label[("EFS events", "Arm A")] == ["80/300", "75/300"]
+    assert by_label[("EFS hazard ratio", "Arm B vs Arm A")][0] == f"1.18 (0.75{EN_DASH}1.86)"
+    assert "efs_distant" not in " ".join(got[0])
+    normal, runs = _docx_sizes(out["out_docx"])
+    assert normal >= 8 and all(s >= 8 for s in runs)
+    from docx import Document
+
+    cells = [c.text for t in Document(out["out_docx"]).tables for c in t.rows[0].cells]
+    assert "(2) Events: distant recurrence or death only" in cells
+    # the description keeps a word that starts in lower case but has capitals ("pCR")
+    from her2cohort.stages.sensitivity_table import column_header
+
+    assert column_header("v", {"v": "pCR defined as ypT0 ypN0"}) == "pCR defined as ypT0 ypN0"
+    assert column_header("v", {}) == "v"
+
+
+def test_sensitivity_table_too_many_variants_in_column_blocks_at_8pt(tmp_path):
+    """More variants than a landscape page holds at 8 pt: the Word document has the columns
+    in blocks (each with the row labels), every variant once, no font below 8 pt."""
+    from docx import Document
+
+    n = 14
+    rows = [{"variant": f"v{i}", "quantity": f"OS at {j} months (%)",
+             "group": "Arm B: dual anti-target therapy", "estimate": 100.0, "lower": 100.0,
+             "upper": 100.0} for i in range(n) for j in (12, 36)]
+    desc = {f"v{i}": f"alternative number {i} of the definition" for i in range(n)}
+    out = _sensitivity(tmp_path, rows, desc)
+    doc = Document(out["out_docx"])
+    assert len(doc.tables) > 1
+    heads = [c.text for t in doc.tables for c in t.rows[0].cells if c.text != "Estimate"]
+    assert heads == [f"({i + 1}) Alternative number {i} of the definition" for i in range(n)]
+    for t in doc.tables:
+        assert t.rows[2].cells[0].text == "Arm B: dual anti-target therapy"
+    normal, runs = _docx_sizes(out["out_docx"])
+    assert normal >= 8 and all(s >= 8 for s in runs)
+    assert doc.sections[0].page_width > doc.sections[0].page_height  # landscape
+
+
+def test_sensitivity_row_without_group_is_kept(tmp_path):
+    """A headline row without a group (a whole-cohort quantity) is shown on its heading
+    row, never dropped by the pivot."""
+    rows = [{"variant": v, "quantity": "Patients analysed", "group": None, "n": n}
+            for v, n in (("main", 575), ("alt", 579))]
+    rows += [{"variant": v, "quantity": "Events", "group": "Arm A", "n": 100, "events": 20}
+             for v in ("main", "alt")]
+    out = _sensitivity(tmp_path, rows, {"alt": "alternative definition"})
+    got = _html_rows(out["out_html"])
+    assert ["Patients analysed", "575", "579"] in got
+    assert ["Arm A", "20/100", "20/100"] in got

@@ -354,7 +354,7 @@ def _rates_check(run: Path, shape: str, labels: dict[str, str]) -> None:
     for lv, label in labels.items():
         assert main.loc[label, ["n", "events"]].astype(int).tolist() == \
             [e["groups"][lv]["n"], e["groups"][lv]["pcr"]]
-        # pipeline CSVs are written with 6 significant digits
+        # pipeline CSVs hold every double exactly (common.write_csv)
         assert main.loc[label, "pct"] == pytest.approx(
             100 * e["groups"][lv]["pcr"] / e["groups"][lv]["n"], rel=5e-6)
         np.testing.assert_allclose(main.loc[label, ["lower", "upper"]].astype(float),

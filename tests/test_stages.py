@@ -117,3 +117,21 @@ def test_simulated_truth_hits_published_counts():
     assert hr == {"3+": 223, "2+/ISH+": 89}
     pcr = inc[inc["pcr_truth"]]["her2_class_truth"].value_counts().to_dict()
     assert pcr == {"3+": 211, "2+/ISH+": 19}
+
+
+def test_write_csv_keeps_every_double_exactly(tmp_path):
+    """README: CSVs at full precision. Every double reads back identical, in its shortest
+    form (0.1 as 0.1), whole numbers without '.0'; digits= still rounds when asked."""
+    import numpy as np
+
+    from her2cohort.stages.common import write_csv
+
+    vals = [0.1, 1 / 3, 2 / 3 * 1e-9, 458.0, 1234567.0, 0.474546123456789, -2.5e20, np.nan]
+    write_csv(pd.DataFrame({"x": vals, "k": list("abcdefgh")}), tmp_path / "a.csv")
+    text = (tmp_path / "a.csv").read_text("utf-8")
+    back = pd.read_csv(tmp_path / "a.csv", float_precision="round_trip")["x"].tolist()
+    assert all(a == b or (np.isnan(a) and np.isnan(b)) for a, b in zip(vals, back, strict=True))
+    assert text.splitlines()[1:6] == ["0.1,a", "0.3333333333333333,b",
+                                      "6.666666666666666e-10,c", "458,d", "1234567,e"]
+    write_csv(pd.DataFrame({"x": [1 / 3]}), tmp_path / "b.csv", digits=6)
+    assert (tmp_path / "b.csv").read_text("utf-8") == "x\n0.333333\n"

@@ -193,7 +193,7 @@ def test_statistics_equal_r(shape, pipeline):
     """Log-rank (k groups), Cox HRs of each level vs the reference with Wald CI, the Cox
     likelihood-ratio test (k > 2), KM survival at 60 months (log CI) and the pCR test: the
     headline estimates (17 significant digits) equal R run on the truth to 5e-7; KM at 12
-    and 36 months from the survival summary table (6 significant digits)."""
+    and 36 months from the survival summary table (full precision)."""
     run = pipeline(shape)
     column, truth_levels = EXPOSURE[shape]
     by_value = _labels(run, shape)

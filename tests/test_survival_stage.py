@@ -34,7 +34,7 @@ TEMPLATES = {k: "results/" + v for k, v in re.findall(
 TEMPLATES.update({k: f"results/figures/{{endpoint}}_{name}.png" for k, name in re.findall(
     r'(out_\w+)=_survival_figure\("(\w+)"', _OPTIONAL)})
 OUTPUTS = {k: v.replace("{endpoint}", "dfs") for k, v in TEMPLATES.items()}
-RTOL = 5e-6  # CSVs are written with 6 significant digits
+RTOL = 5e-7  # project standard; CSVs hold every double exactly (common.write_csv)
 
 
 def _paths(base: Path, endpoint: str = "dfs") -> dict[str, str]:
@@ -127,8 +127,11 @@ def test_tables_hold_what_the_statistics_functions_return(demo, analysed, cfg):
     # Cox: multivariable model as configured
     d = analysed.copy()
     d["pcr"] = np.where(d["pcr"].astype(bool), "yes", "no")
-    cat = {"group": order, "pcr": ["no", "yes"], "hr_status": ["negative", "positive"],
+    # the levels as configured; hormone receptor without its own takes Table 1's order
+    cat = {"group": order, "pcr": ["no", "yes"], "hr_status": ["positive", "negative"],
            "ct": ["T1", "T2", "T3", "T4"], "cn": ["N0", "N1", "N2", "N3"]}
+    assert {v["name"]: v.get("levels") for v in stage_params(cfg, "survival")["cox"][
+        "covariates"] if v["name"] != "group"} == {k: v for k, v in cat.items() if k != "group"}
     for c in ("hr_status", "ct", "cn"):
         d[c] = d[c].astype(object)
     want = cox_table(d, "dfs_months", "dfs_event", list(cat), categorical=cat)
@@ -339,7 +342,7 @@ def test_multiple_imputation_pools_the_cox_models(demo, cfg, tmp_path):
     df["dfs_event"] = df["dfs_event"].astype(int)
     df["pcr"] = np.where(df["pcr"].astype(bool), "yes", "no")
     cat = {"group": ["IHC 3+", "IHC 2+/ISH+"], "pcr": ["no", "yes"],
-           "hr_status": ["negative", "positive"], "ct": ["T1", "T2", "T3", "T4"],
+           "hr_status": ["positive", "negative"], "ct": ["T1", "T2", "T3", "T4"],
            "cn": ["N0", "N1", "N2", "N3"]}
     for c in cat:
         df[c] = df[c].astype(object).where(df[c].notna(), None)
@@ -466,3 +469,63 @@ def test_headline_adjusted_hr_is_the_survival_tables(demo, cfg, tmp_path):
                      adjusted=sensitivity_params(cfg, "main")["adjusted"])
     assert next(r for r in plain if r["quantity"] == "Adjusted DFS hazard ratio")[
         "estimate"] != pytest.approx(adj["estimate"], rel=1e-3)
+
+
+def _html_rows(path: Path) -> list[list[str]]:
+    import html as h
+
+    text = path.read_text("utf-8")
+    return [[h.unescape(re.sub("<[^>]+>", "", c)) for c in
+             re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", row, re.S)]
+            for row in re.findall(r"<tr>(.*?)</tr>", text, re.S)]
+
+
+def test_cox_table_has_the_logistic_layout_levels_and_lr_p(demo, cfg):
+    """Issue 17: the Cox table has N and events per level, a likelihood-ratio p per
+    variable and the reference levels and labels of the logistic table (Table 1's level
+    order and level_labels where the covariate gives none)."""
+    from docx import Document
+
+    from her2cohort.render.format import format_p
+
+    cox = _csv(demo, "out_cox")
+    uni = cox[cox["model"] == "univariable"]
+    rows = _html_rows(demo / OUTPUTS["out_cox_html"])
+    assert rows[1][:3] == ["Characteristic", "N", "Events"]
+    t1 = {v["name"]: v for v in cfg["table1"]["variables"]}
+    labels = {v["name"]: v["label"] for v in cfg["survival"]["cox"]["covariates"]}
+    checked = 0
+    for name, spec in t1.items():
+        if name not in labels or not spec.get("levels") or "levels" in next(
+                v for v in cfg["survival"]["cox"]["covariates"] if v["name"] == name):
+            continue
+        i = next(k for k, r in enumerate(rows) if r[0].rstrip("\u2020") == labels[name])
+        ref = spec["levels"][0]
+        ref_label = (spec.get("level_labels") or {}).get(ref, ref)
+        blk = uni[uni["variable"] == name]
+        assert blk.loc[blk["reference"], "level"].item() == ref
+        assert rows[i + 1][0] == ref_label and rows[i + 1][3::2] == ["1 (reference)"] * 2
+        n = blk.loc[blk["reference"], ["level_n", "level_events"]].iloc[0]
+        assert rows[i + 1][1:3] == [str(n["level_n"]), str(n["level_events"])]
+        assert rows[i][4].startswith(format_p(blk["lr_p"].iloc[0]))  # LR p on the variable
+        assert blk["level_n"].sum() == blk["n"].iloc[0]
+        checked += 1
+    assert checked >= 2  # hormone receptor and clinical T/N in the demo
+    # the RMST table shows the CSV's difference and its p; the landmark table its counts
+    from her2cohort.render.format import format_estimate
+
+    rmst = _csv(demo, "out_rmst")
+    d = rmst[(rmst["comparison"] == "group") & (rmst["row"] == "difference")].iloc[0]
+    diff = next(r for r in _html_rows(demo / OUTPUTS["out_rmst_html"])
+                if r[0].startswith("Difference"))
+    assert diff[4:] == [format_estimate(d["diff"], d["lower"], d["upper"], 1),
+                        f"{d['p']:.3f}"]
+    lm = _csv(demo, "out_landmark")
+    rows = [r for r in _html_rows(demo / OUTPUTS["out_landmark_html"])[1:] if len(r) == 8]
+    assert [r[1:6] for r in rows] == [
+        [str(x) for x in r] for r in lm[["n", "event_before", "censored_before",
+                                         "at_landmark", "events"]].itertuples(index=False)]
+    for key in ("out_cox_docx", "out_summary_docx", "out_iptw_docx", "out_rmst_docx",
+                "out_landmark_docx"):
+        doc = Document(str(demo / OUTPUTS[key]))
+        assert doc.styles["Normal"].font.size.pt >= 8 and len(doc.tables) == 1, key

@@ -129,6 +129,7 @@ def survival_optional_outputs():
                 category="Survival",
                 subcategory="{endpoint}",
             ),
+            out_iptw_docx=R("tables/{endpoint}_iptw.docx"),
             out_iptw=R("tables/{endpoint}_iptw.csv"),
             out_balance=R("tables/{endpoint}_iptw_balance.csv"),
             out_treatment_png=_survival_figure("km_treatment", "survival_iptw.rst"),
@@ -141,6 +142,13 @@ def survival_optional_outputs():
     if analyses(config)["pcr"]:
         out.update(
             out_landmark=R("tables/{endpoint}_landmark_pcr.csv"),
+            out_landmark_html=report(
+                R("tables/{endpoint}_landmark_pcr.html"),
+                caption="../report/survival_pcr.rst",
+                category="Survival",
+                subcategory="{endpoint}",
+            ),
+            out_landmark_docx=R("tables/{endpoint}_landmark_pcr.docx"),
             out_pcr_png=_survival_figure("km_pcr", "survival_pcr.rst"),
             out_pcr_pdf=R("figures/{endpoint}_km_pcr.pdf"),
         )

@@ -11,7 +11,11 @@ Nothing is recomputed: only formatted (:mod:`her2cohort.render.format`) and labe
   ``group, n, events, pct, lower, upper, ci_method``, e.g. ``her2_loss.csv``).
 * :func:`her2_loss_display`: ``her2_loss.csv`` (rates with their ``p``/``test`` columns).
 * :func:`cox_display`: an endpoint's Cox table (``<endpoint>_cox.csv``; one HR column pair per
-  model). Titles and labels (the endpoint's name, the groups) are passed in by the stage, from
+  model).
+* :func:`cox_regression_display`: the survival stage's Cox table (univariable and
+  multivariable) in the layout of the logistic table
+  (:func:`her2cohort.render.response_display.logistic_display`): N and events per level, the
+  reference level as "1 (reference)", one likelihood-ratio p per variable. Titles and labels (the endpoint's name, the groups) are passed in by the stage, from
   the study definition.
 """
 
@@ -39,6 +43,7 @@ from .tables import DisplayTable
 __all__ = [
     "TEST_SHORT_NAMES",
     "cox_display",
+    "cox_regression_display",
     "her2_loss_display",
     "rates_display",
     "table_one_display",
@@ -57,6 +62,9 @@ TEST_SHORT_NAMES: dict[str, str] = {
     "One-way ANOVA": "One-way analysis of variance",
     "Kruskal-Wallis test": "Kruskal-Wallis rank-sum test",
     "Wald": "Wald test",
+    "likelihood ratio (Cox model with and without the term)": (
+        "Likelihood-ratio test of the variable, all its levels jointly (R drop1 / anova for "
+        "coxph)"),
 }
 
 _FIXED = {"row_type", "variable", "label", "level", "level_label", "overall", "p", "test",
@@ -398,4 +406,107 @@ def cox_display(
         header = header[1:]
     return DisplayTable(body=pd.DataFrame(rows, columns=range(1 + 2 * len(models))),
                         header=header, title=title,
+                        footnotes=[*marks.notes(), *notes, *extra_notes], indent=indent)
+
+
+def cox_regression_display(
+    cox: pd.DataFrame,
+    *,
+    title: str = "Cox proportional hazards models",
+    variable_labels: Mapping[str, str] | None = None,
+    level_labels: Mapping[str, Mapping[Any, str]] | None = None,
+    model_labels: Mapping[str, str] | None = None,
+    events_label: str = "Events",
+    extra_notes: Sequence[str] = (),
+) -> DisplayTable:
+    """The survival stage's Cox table (``<endpoint>_cox.csv``: ``model, variable, level,
+    reference, hr, lower, upper, p, test, ci_method, n, n_total, nevent, level_n,
+    level_events`` and, where computed, ``lr_p, lr_test``) as the logistic table is laid out:
+    columns Characteristic, N, Events, then HR (95% CI) / p-value per model; a row per
+    variable (its label) and, for a factor, one row per level with its patients and events
+    (the univariable model's sample) and the reference level shown as "1 (reference)".
+
+    p-values: the likelihood-ratio test of each variable, all its levels jointly, on the
+    variable's row (R ``drop1``/``anova`` for coxph); where the table has no LR test (robust
+    variances) the Wald p of each level on the level's row. ``level_labels[variable]`` maps
+    levels to their display labels; a level without one is shown as written.
+    """
+    _check(cox, ["model", "variable", "level", "reference", "hr", "lower", "upper", "p",
+                 "test", "ci_method", "n", "nevent", "level_n", "level_events"], "cox")
+    models = list(dict.fromkeys(cox["model"]))
+    mlab = [label_for(m, model_labels) for m in models]
+    marks = _Marks(None)
+    has_lr = "lr_p" in cox.columns and cox["lr_p"].notna().any()
+    level_labels = level_labels or {}
+
+    def hr_text(r: pd.Series) -> str:
+        if bool(r["reference"]):
+            return "1 (reference)"
+        if pd.isna(r["hr"]):
+            return "not estimable"
+        return format_estimate(r["hr"], r["lower"], r["upper"], 2)
+
+    def p_text(p: Any, test: Any) -> str:
+        txt = format_p(p)
+        return txt + sup(marks.mark(test)) if txt else ""
+
+    rows: list[list[str]] = []
+    indent: list[int] = []
+    for var in dict.fromkeys(cox["variable"]):
+        blk = cox[cox["variable"] == var]
+        per = {m: blk[blk["model"] == m] for m in models}
+        first = blk.iloc[0]
+        factor = len(blk[blk["model"] == first["model"]]) > 1 or bool(first["reference"])
+        label = label_for(var, variable_labels)
+        if not factor:  # a number: one row with its model estimates
+            line = [label, format_int(first["level_n"]), format_int(first["level_events"])]
+            for m in models:
+                r = per[m]
+                if r.empty:
+                    line += ["", ""]
+                    continue
+                r0 = r.iloc[0]
+                line += [hr_text(r0), p_text(r0["lr_p"], r0["lr_test"]) if has_lr
+                         else p_text(r0["p"], r0["test"])]
+            rows.append(line)
+            indent.append(0)
+            continue
+        line = [label, "", ""]
+        for m in models:
+            r = per[m]
+            line += ["", p_text(r["lr_p"].iloc[0], r["lr_test"].iloc[0])
+                     if has_lr and not r.empty else ""]
+        rows.append(line)
+        indent.append(0)
+        levels = list(dict.fromkeys(blk["level"].astype(str)))
+        for lv in levels:
+            ref = blk[blk["level"].astype(str) == lv].iloc[0]
+            line = [label_for(lv, level_labels.get(var)), format_int(ref["level_n"]),
+                    format_int(ref["level_events"])]
+            for m in models:
+                r = per[m][per[m]["level"].astype(str) == lv]
+                if r.empty:
+                    line += ["", ""]
+                    continue
+                r0 = r.iloc[0]
+                line += [hr_text(r0), "" if has_lr or bool(r0["reference"])
+                         else p_text(r0["p"], r0["test"])]
+            rows.append(line)
+            indent.append(1)
+    top = ["", "", ""] + [lab for lab in mlab for _ in range(2)]
+    sub = ["Characteristic", "N", events_label] + ["HR (95% CI)", "p-value"] * len(models)
+    notes = ["HR: hazard ratio; " + _ci_note(cox["ci_method"]) + " N and "
+             + events_label.lower() + ": patients with the variable recorded (the "
+             "univariable model's sample), in each level."]
+    for m, lab in zip(models, mlab, strict=True):
+        r = cox[cox["model"] == m].iloc[0]
+        total = ("" if "n_total" not in cox or pd.isna(r["n_total"])
+                 or int(r["n_total"]) == int(r["n"])
+                 else f" of {format_int(r['n_total'])}")
+        if m == "univariable":
+            continue
+        notes.append(f"{lab} model: n = {format_int(r['n'])}{total} complete cases, "
+                     f"{format_int(r['nevent'])} {events_label.lower()}.")
+    return DisplayTable(body=pd.DataFrame(rows, columns=range(len(sub))),
+                        header=[top, sub], title=title,
                         footnotes=[*marks.notes(), *notes, *extra_notes], indent=indent)

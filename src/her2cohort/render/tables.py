@@ -41,6 +41,7 @@ __all__ = [
     "PAGE_SIZES_MM",
     "DisplayTable",
     "column_widths",
+    "combine_docx",
     "header_spans",
     "text_width_pt",
     "to_html",
@@ -493,6 +494,33 @@ def write_docx(
     doc.save(buf)
     write_normalised_zip(buf.getvalue(), path)
     return {"font_size": size, "widths_pt": widths, "text_width_pt": avail}
+
+
+def combine_docx(parts: Sequence[str | PathLike[str]], path: str | PathLike[str]) -> None:
+    """One Word document from several written by :func:`write_docx` with the same page
+    settings: the body of each part after the first, on a new page (a table too wide for one
+    page, written as column blocks). Byte-identical on reruns."""
+    import copy
+
+    from docx import Document
+    from docx.enum.text import WD_BREAK
+
+    if not parts:
+        raise ValueError("combine_docx needs at least one part")
+    doc = Document(str(parts[0]))
+    body = doc.element.body
+    sect = body[-1] if body[-1].tag.endswith("}sectPr") else None
+    for part in parts[1:]:
+        doc.add_paragraph().add_run().add_break(WD_BREAK.PAGE)
+        brk = body[-2] if sect is not None else body[-1]
+        for el in Document(str(part)).element.body:
+            if el.tag.endswith("}sectPr"):
+                continue
+            brk.addnext(copy.deepcopy(el))
+            brk = brk.getnext()
+    buf = io.BytesIO()
+    doc.save(buf)
+    write_normalised_zip(buf.getvalue(), path)
 
 
 def write_normalised_zip(blob: bytes, path: str | PathLike[str]) -> None:

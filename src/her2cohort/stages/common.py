@@ -10,14 +10,22 @@ import pandas as pd
 TABLE_FOOTNOTE_SIMULATED = "SIMULATED data: no real patient is represented."
 
 
-def write_csv(df: pd.DataFrame, path: str | Path, digits: int = 6) -> None:
-    """Deterministic CSV: fixed float format (``digits`` significant digits; 17 keeps every
-    double exactly), LF line ends, no index."""
+def full_precision(x: float) -> str:
+    """The shortest text that reads back as the same double (Python's ``repr``: 0.1 as
+    "0.1", 1/3 as "0.3333333333333333"), whole numbers without ".0"."""
+    return repr(float(x)).removesuffix(".0")
+
+
+def write_csv(df: pd.DataFrame, path: str | Path, digits: int | None = None) -> None:
+    """Deterministic CSV, LF line ends, no index. Numbers at full precision (every double
+    exactly, :func:`full_precision`), or rounded to ``digits`` significant digits when
+    given."""
     from ..data.safety import excel_safe
 
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     df = excel_safe(df)  # text cells cannot run as spreadsheet formulas (CSV injection)
-    df.to_csv(path, index=False, lineterminator="\n", float_format=f"%.{digits}g")
+    df.to_csv(path, index=False, lineterminator="\n",
+              float_format=full_precision if digits is None else f"%.{digits}g")
 
 
 def write_parquet(df: pd.DataFrame, path: str | Path) -> None:

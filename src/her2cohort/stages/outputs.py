@@ -9,10 +9,11 @@ import re
 from pathlib import Path
 
 # what rule survival writes per endpoint: results/{tables,figures}/<endpoint>_<suffix>
-SURVIVAL_TABLES = ("km.csv", "summary.csv", "summary.html", "cox.html", "cox.docx",
-                   "iptw.html", "risk_table.csv", "logrank.csv", "followup.csv", "cox.csv",
-                   "cox_zph.csv", "cox_mi.csv", "iptw.csv", "iptw_balance.csv",
-                   "landmark_pcr.csv", "rmst.csv", "notes.csv")
+SURVIVAL_TABLES = ("km.csv", "summary.csv", "summary.html", "summary.docx", "cox.html",
+                   "cox.docx", "iptw.html", "iptw.docx", "risk_table.csv", "logrank.csv",
+                   "followup.csv", "cox.csv", "cox_zph.csv", "cox_mi.csv", "iptw.csv",
+                   "iptw_balance.csv", "landmark_pcr.csv", "landmark_pcr.html",
+                   "landmark_pcr.docx", "rmst.csv", "rmst.html", "rmst.docx", "notes.csv")
 SURVIVAL_FIGURES = tuple(f"{name}.{ext}" for name in (
     "km", "km_treatment", "km_pcr", "cox_zph", "cox_forest", "iptw_love", "iptw_km",
     "km_regimen") for ext in ("png", "pdf"))

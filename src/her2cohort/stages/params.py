@@ -331,13 +331,23 @@ def stage_params(cfg: dict, stage: str) -> dict[str, Any]:
             if v.get("type") == "categorical" and not v.get("levels")
             and allowed_levels(cfg, v["name"]) else v
             for v in out["variables"]]
-    if stage == "survival":  # model variables without levels take the study's own levels
+    if stage == "survival":  # model variables without levels take Table 1's (the order and
+        # reference level of the logistic tables), else the study's own levels; level labels
+        # not given take Table 1's
         from ..study.requirements import allowed_levels
 
+        t1 = {v["name"]: v for v in (_get(cfg, ("table1", "variables"), None) or [])
+              if isinstance(v, dict) and "name" in v}
+
         def with_levels(v: dict) -> dict:
-            if v.get("levels") or v["name"] == "group":
+            if v["name"] == "group":
                 return v
-            lv = allowed_levels(cfg, v["name"])
+            spec = t1.get(v["name"]) or {}
+            if spec.get("level_labels") and not v.get("level_labels"):
+                v = {**v, "level_labels": dict(spec["level_labels"])}
+            if v.get("levels"):
+                return v
+            lv = spec.get("levels") or allowed_levels(cfg, v["name"])
             return {**v, "levels": list(lv)} if lv else v
 
         for part, key in (("cox", "covariates"), ("iptw", "confounders")):

@@ -69,15 +69,17 @@ def _complete(df: pd.DataFrame, time: str, event: str) -> pd.DataFrame:
 
 
 # --------------------------------------------------------------------------- main
-def main(*, in_analysis, endpoint, out_km, out_summary, out_summary_html, out_cox_html,
-         out_cox_docx, out_risk, out_logrank, out_followup, out_cox, out_zph, out_cox_mi,
-         out_rmst, out_notes, out_png, out_pdf, out_zph_png, out_zph_pdf, out_forest_png,
+def main(*, in_analysis, endpoint, out_km, out_summary, out_summary_html, out_summary_docx,
+         out_cox_html, out_cox_docx, out_rmst_html, out_rmst_docx, out_risk, out_logrank,
+         out_followup, out_cox, out_zph, out_cox_mi, out_rmst, out_notes, out_png, out_pdf,
+         out_zph_png, out_zph_pdf, out_forest_png,
          out_forest_pdf, groups, endpoints, treatment, landmarks_months, xmax_months,
          min_at_risk, simulated, ci_type, logrank_strata, min_events, cox, iptw, imputation,
          landmark_months, rmst_horizon_months, pcr_definition, variable_labels,
          out_iptw_html=None, out_iptw=None, out_balance=None, out_treatment_png=None,
          out_treatment_pdf=None, out_love_png=None, out_love_pdf=None, out_iptw_png=None,
-         out_iptw_pdf=None, out_landmark=None, out_pcr_png=None, out_pcr_pdf=None) -> None:
+         out_iptw_pdf=None, out_landmark=None, out_pcr_png=None, out_pcr_pdf=None,
+         out_iptw_docx=None, out_landmark_html=None, out_landmark_docx=None) -> None:
     """The treatment outputs (``out_iptw*``, ``out_treatment_*``, ``out_love_*``,
     ``out_balance``) exist only for a study with a treatment, the pCR ones (``out_pcr_*``,
     ``out_landmark``) only for a study analysing pCR: without them those comparisons are not
@@ -89,6 +91,8 @@ def main(*, in_analysis, endpoint, out_km, out_summary, out_summary_html, out_co
                        "endpoints": endpoints, "treatment": treatment})
     ep: Endpoint = study.endpoint(endpoint)
     run = _Run(locals())
+    tables_out = {k: v for k, v in locals().items() if k.startswith("out_")
+                  and k.endswith(("_html", "_docx"))}
     run.ep = ep
     run.treatment = study.treatment
     df, labels = group_setup(groups, pd.read_parquet(in_analysis))
@@ -112,8 +116,7 @@ def main(*, in_analysis, endpoint, out_km, out_summary, out_summary_html, out_co
     run.treatment_on = out_treatment_png is not None
     if spec["undefined"]:
         skip_outputs(ep.abbreviation, spec["undefined"], all_tables, all_figs)
-        run.journal_tables(out_summary_html, out_cox_html, out_cox_docx, out_iptw_html,
-                           skipped=spec["undefined"])
+        run.journal_tables(tables_out, skipped=spec["undefined"])
         return
     d_ep = _complete(df, T, E)
     present = [lab for lab in labels if (d_ep["group"] == lab).any()]
@@ -122,8 +125,7 @@ def main(*, in_analysis, endpoint, out_km, out_summary, out_summary_html, out_co
                f"{len(present)} group(s), with {int(d_ep[E].sum())} events: too few "
                "for a comparison")
         skip_outputs(ep.abbreviation, why, all_tables, all_figs)
-        run.journal_tables(out_summary_html, out_cox_html, out_cox_docx, out_iptw_html,
-                           skipped=why)
+        run.journal_tables(tables_out, skipped=why)
         return
     run.df = df
     run.present = present
@@ -153,7 +155,7 @@ def main(*, in_analysis, endpoint, out_km, out_summary, out_summary_html, out_co
             [{"status": "skipped", "reason": reason}])
         write_csv(table, path)
     write_csv(pd.DataFrame(run.notes.rows or [{"analysis": "", "note": ""}]), out_notes)
-    run.journal_tables(out_summary_html, out_cox_html, out_cox_docx, out_iptw_html)
+    run.journal_tables(tables_out)
 
 
 class _Run:
@@ -673,6 +675,7 @@ class _Run:
         bad_warn = table["warning"].fillna("") != ""
         table.loc[bad_warn, "footnote"] = (table.loc[bad_warn, "footnote"] + "; "
                                            + table.loc[bad_warn, "warning"]).str.strip("; ")
+        _level_counts(table, d, self.E, cat)
         self.cox_rows.append(table)
         # forest plot of the multivariable model
         mv = table[table["model"] == table["model"].iloc[-1]]
@@ -951,12 +954,34 @@ class _Run:
         return km, rt, lv, bal, note
 
     # ----------------------------------------------------------------- journal tables
-    def journal_tables(self, summary_html: str, cox_html: str, cox_docx: str,
-                       iptw_html: str | None, skipped: str = "") -> None:
-        """HTML (report) and Word versions of the summary, Cox and IPTW tables."""
-        from ..render.display import cox_display
+    def _level_labels(self) -> dict[str, dict[str, str]]:
+        """Display labels of the Cox model's factor levels: the covariate's ``level_labels``
+        (Table 1's where the covariate gives none, as the logistic tables), the treatment's
+        arm labels, "No"/"Yes" for a yes/no variable; else the level as written."""
+        specs = {v["name"]: v for v in self.o["cox"].get("covariates") or []}
+        treat = self._treatment()[0]
+        out: dict[str, dict[str, str]] = {}
+        for var, levels in self.cox_meta["cat"].items():
+            given = {str(k): str(x) for k, x in
+                     (specs.get(var, {}).get("level_labels") or {}).items()}
+            lab: dict[str, str] = {}
+            for lv in map(str, levels):
+                if lv in given:
+                    lab[lv] = given[lv]
+                elif var == treat:
+                    lab[lv] = self._arm_label(lv)
+                elif lv in ("no", "yes"):
+                    lab[lv] = lv.capitalize()
+            out[var] = lab
+        return out
+
+    def journal_tables(self, out: dict[str, str | None], skipped: str = "") -> None:
+        """HTML (report) and Word versions of the summary, Cox, IPTW, RMST and landmark
+        tables; ``out``: the stage's output paths (``out_summary_html``, ...); a table whose
+        paths are None is not an output of the study."""
+        from ..render.display import cox_regression_display
         from ..render.format import sup
-        from ..render.tables import DisplayTable, write_docx, write_html
+        from ..render.tables import DisplayTable
 
         sim = ["SIMULATED data: no real patient is represented."] if self.o[
             "simulated"] else []
@@ -965,10 +990,15 @@ class _Run:
             return DisplayTable(pd.DataFrame([["not analysed", why]]),
                                 header=[["Status", "Reason"]], title=title, footnotes=sim)
 
+        def write(disp: DisplayTable, name: str, landscape: bool = False) -> None:
+            _write_table(disp, out.get(f"out_{name}_html"), out.get(f"out_{name}_docx"),
+                         landscape)
+
+        group_name = self.o["groups"].get("name") or "Group"
         # summary: one block per endpoint and comparison
-        title = f"{self.ep.name} by group: events, median and landmark estimates"
+        title = f"{self.ep.name} by {group_name}: events, median and landmark estimates"
         if skipped or not self.summary:
-            write_html(note_table(title, skipped or "no result"), summary_html)
+            write(note_table(title, skipped or "no result"), "summary")
         else:
             summ = pd.concat(self.summary, ignore_index=True)
             tests = pd.concat(self.tests, ignore_index=True) if self.tests else pd.DataFrame()
@@ -976,8 +1006,8 @@ class _Run:
             rows, indent = [], []
             for (ep, comp, sub), blk in summ.groupby(["endpoint", "comparison", "subset"],
                                                      sort=False):
-                name = {"group": "by group", "pCR": "by pCR",
-                        self._treatment()[0]: f"by {self.treatment_name.lower()}"}.get(
+                name = {"group": f"by {group_name}", "pCR": "by pCR",
+                        self._treatment()[0]: f"by {self.treatment_name}"}.get(
                     comp, f"by {comp}")
                 head = f"{ep} {name}" + ("" if sub == "all" else f", {sub}")
                 t = tests[(tests["endpoint"] == ep) & (tests["comparison"] == comp)
@@ -998,7 +1028,7 @@ class _Run:
                     "(R survdiff)."), self.spec["definition"] + "."]
             disp = DisplayTable(pd.DataFrame(rows), header=header, title=title,
                                 footnotes=foot + sim, indent=indent)
-            write_html(disp, summary_html)
+            write(disp, "summary")
         # Cox
         title = f"Cox proportional hazards models: {self.ep.name.lower()}"
         cox = pd.concat(self.cox_rows, ignore_index=True) if self.cox_rows else None
@@ -1010,12 +1040,6 @@ class _Run:
                                   "variable"])
             vlabels = {v: meta["labels"].get(v, v) + (sup("†") if v in flagged else "")
                        for v in meta["labels"]}
-            est = cox[~cox["reference"].astype(bool)].rename(columns={"nevent": "events"})
-            refs = {v: f"{v}[{lv[0]}]" for v, lv in meta["cat"].items()}
-            tl = {f"{v}[{lv[0]}]": str(lv[0]) for v, lv in meta["cat"].items()}
-            for c in meta["covs"]:
-                if c not in meta["cat"]:
-                    tl[c] = vlabels[c]
             extra = []
             if flagged:
                 extra.append(sup("†") + " Proportional hazards doubtful in the multivariable "
@@ -1044,15 +1068,15 @@ class _Run:
             if len(mvc):
                 extra.append(f"Concordance (Harrell's C) of the multivariable model "
                              f"{mvc.iloc[0]:.3f} (SE {cox['concordance_se'].dropna().iloc[0]:.3f}).")
-            disp = cox_display(est, title=title, variable_labels=vlabels, references=refs,
-                               term_labels=tl,
-                               model_labels={"univariable": "Univariable",
-                                             "multivariable": "Multivariable"},
-                               extra_notes=extra + sim)
-        write_html(disp, cox_html)
-        write_docx(disp, cox_docx, orientation="landscape")
+            disp = cox_regression_display(
+                cox, title=title, variable_labels=vlabels, level_labels=self._level_labels(),
+                model_labels={"univariable": "Univariable", "multivariable": "Multivariable"},
+                extra_notes=extra + sim)
+        write(disp, "cox")
+        self._rmst_table(out, skipped, note_table, sim)
+        self._landmark_table(out, skipped, note_table, sim)
         # IPTW
-        if iptw_html is None:  # the study has no treatment to compare
+        if out.get("out_iptw_html") is None:  # the study has no treatment to compare
             return
         treat, levels = self._treatment()
         title = (f"{self.ep.name}: {self._arm_label(levels[1])} versus "
@@ -1060,8 +1084,7 @@ class _Run:
                  if treat else f"{self.ep.name}: treatment arms inside each group")
         iptw = pd.concat(self.iptw_rows, ignore_index=True) if self.iptw_rows else None
         if skipped or iptw is None or "hr" not in iptw:
-            write_html(note_table(title, skipped or self.why.get("iptw", "no result")),
-                       iptw_html)
+            write(note_table(title, skipped or self.why.get("iptw", "no result")), "iptw")
             return
         rows = []
         for sub, blk in iptw.groupby("subset", sort=False):
@@ -1082,7 +1105,7 @@ class _Run:
                          "" if w is None else f"{w['max_smd_before']:.2f} / "
                                               f"{w['max_smd_after']:.2f}"])
         cfg = self.o["iptw"]
-        header = [["Group", "n", "Events", "Crude HR (95% CI)", "p", "IPTW HR (95% CI)", "p",
+        header = [[group_name, "n", "Events", "Crude HR (95% CI)", "p", "IPTW HR (95% CI)", "p",
                    "E-value (CI)", "Max |SMD| before / after"]]
         foot = [(f"HR of {self._arm_label(levels[1])} vs {self._arm_label(levels[0])} "
                  f"({self.treatment_name}); Cox models, "
@@ -1096,8 +1119,90 @@ class _Run:
                    "common (square-root conversion of the HR)."),
                 ("SMD: absolute standardised mean difference; balance threshold "
                 f"{cfg.get('smd_threshold', 0.1):g}.")]
-        write_html(DisplayTable(pd.DataFrame(rows), header=header, title=title,
-                                footnotes=foot + sim), iptw_html)
+        write(DisplayTable(pd.DataFrame(rows), header=header, title=title,
+                           footnotes=foot + sim), "iptw", landscape=True)
+
+    def _rmst_table(self, out: dict, skipped: str, note_table: Any, sim: list[str]) -> None:
+        """RMST per group (and by pCR) with the difference and its z test."""
+        from ..render.format import format_estimate
+        from ..render.tables import DisplayTable
+
+        tau = float(self.o["rmst_horizon_months"])
+        title = f"{self.ep.name}: restricted mean survival time (RMST) to {tau:g} months"
+        html, docx = out.get("out_rmst_html"), out.get("out_rmst_docx")
+        if skipped or not self.rmst_rows:
+            why = skipped or "; ".join(r["note"] for r in self.notes.rows
+                                       if r["analysis"].startswith("RMST")) or "no result"
+            _write_table(note_table(title, why), html, docx)
+            return
+        t = pd.concat(self.rmst_rows, ignore_index=True)
+        group_name = self.o["groups"].get("name") or "Group"
+        rows, indent = [], []
+        for comp, blk in t.groupby("comparison", sort=False):
+            def lab(g: str, comp=comp) -> str:
+                return PCR_LABELS.get(g, g) if comp == "pCR" else g
+            rows.append([f"{self.ep.abbreviation} by "
+                         + (group_name if comp == "group" else comp), "", "", "", "", ""])
+            indent.append(0)
+            for r in blk[blk["row"] == "group"].itertuples(index=False):
+                rows.append([lab(r.group), str(int(r.n)), str(int(r.events)),
+                             _ci_text(r.rmst, r.lower, r.upper, 1, "not estimable"), "", ""])
+                indent.append(1)
+            for r in blk[blk["row"] == "difference"].itertuples(index=False):
+                a, _, b = str(r.contrast).partition(" - ")
+                rows.append([f"Difference, {lab(a)} \u2212 {lab(b)}", "", "", "",
+                             format_estimate(r.diff, r.lower, r.upper, 1)
+                             if np.isfinite(r.diff) else "not estimable", _p_text(r.p)])
+                indent.append(1)
+        header = [["", "n", "Events", "RMST, months (95% CI)", "Difference, months (95% CI)",
+                   "p"]]
+        g = t[t["row"] == "group"].iloc[0]
+        d = t[t["row"] == "difference"]
+        foot = [f"RMST: area under the Kaplan-Meier curve up to {tau:g} months; CI: "
+                f"{g['ci_method']}."]
+        if len(d):
+            foot.append(f"Difference: {d['ci_method'].iloc[0]}; p: {d['test'].iloc[0]}.")
+        foot.append(self.spec["definition"] + ".")
+        _write_table(DisplayTable(pd.DataFrame(rows), header=header, title=title,
+                                  footnotes=foot + sim, indent=indent), html, docx)
+
+    def _landmark_table(self, out: dict, skipped: str, note_table: Any,
+                        sim: list[str]) -> None:
+        """The endpoint by pCR among patients event-free and followed at the landmark."""
+        from ..render.tables import DisplayTable
+
+        html, docx = out.get("out_landmark_html"), out.get("out_landmark_docx")
+        if html is None and docx is None:  # the study does not analyse pCR
+            return
+        L = float(self.o["landmark_months"])
+        title = f"{self.ep.name} by pCR from the {L:g}-month landmark"
+        if skipped or not self.landmark_rows:
+            why = skipped or self.why.get("landmark", "no result")
+            _write_table(note_table(title, why), html, docx)
+            return
+        t = pd.concat(self.landmark_rows, ignore_index=True)
+        rows = []
+        for i, r in enumerate(t.itertuples(index=False)):
+            if pd.isna(r.median):
+                lo = f"{r.lower:.1f}" if pd.notna(r.lower) else "NR"
+                up = f"{r.upper:.1f}" if pd.notna(r.upper) else "NR"
+                med = f"NR ({lo}\u2013{up})"
+            else:
+                med = _ci_text(r.median, r.lower, r.upper, 1, "NR")
+            rows.append([r.group, str(int(r.n)), str(int(r.event_before)),
+                         str(int(r.censored_before)), str(int(r.at_landmark)),
+                         str(int(r.events)), med, _p_text(r.p) if i == 0 else ""])
+        header = [["", "n", f"Events before {L:g} months", f"Censored before {L:g} months",
+                   "At the landmark", "Events after", "Median from the landmark, months "
+                   "(95% CI)", "Log-rank p"]]
+        r0 = t.iloc[0]
+        foot = [f"Patients event-free and under follow-up at {L:g} months, time reset to the "
+                f"landmark. NR: not reached. Median CI: {r0['ci_method']}; p: {r0['test']}"
+                + (f" ({r0['warning']})" if isinstance(r0["warning"], str) and r0["warning"]
+                   else "") + ".",
+                f"pCR: {self._pcr_definition()}.", self.spec["definition"] + "."]
+        _write_table(DisplayTable(pd.DataFrame(rows), header=header, title=title,
+                                  footnotes=foot + sim), html, docx)
 
     # ----------------------------------------------------------------- landmark, RMST
     def landmark_rmst(self) -> None:
@@ -1157,6 +1262,56 @@ class _Run:
         out["note"] = (f"patients event-free and under follow-up at {L:g} months; time reset "
                        "to the landmark")
         self.landmark_rows.append(out)
+
+
+def _write_table(disp: Any, html: str | None, docx: str | None,
+                 landscape: bool = False) -> None:
+    """A display table as HTML and Word (body 8-9 pt: portrait where it fits, else
+    landscape, else narrower margins; a table wider than all of them gets a page naming
+    the HTML)."""
+    from ..render.tables import DisplayTable, write_docx, write_html
+
+    if html:
+        write_html(disp, html)
+    if not docx:
+        return
+    tries = ([] if landscape else [("portrait", 25.4)]) + [("landscape", 25.4),
+                                                           ("landscape", 12.7)]
+    for orientation, margins in tries:
+        try:
+            write_docx(disp, docx, orientation=orientation, margins_mm=margins,
+                       font_size=9.0, min_font_size=8.0)
+            return
+        except ValueError:
+            continue
+    from pathlib import Path
+
+    write_docx(DisplayTable(pd.DataFrame([[f"Too wide for a Word page: the table is in "
+                                           f"{Path(html).name if html else 'the CSV'}."]]),
+                            header=[[disp.title or "Table"]], title=disp.title,
+                            footnotes=disp.footnotes), docx, orientation="landscape")
+
+
+def _level_counts(table: pd.DataFrame, d: pd.DataFrame, event: str, cat: dict) -> None:
+    """Columns ``level_n`` and ``level_events`` of a Cox table (in place): the patients with
+    the variable recorded (each level of a factor) and their events, i.e. the univariable
+    model's sample, counted in the model frame ``d``."""
+    table["level_n"] = np.nan
+    table["level_events"] = np.nan
+    for var in dict.fromkeys(table["variable"]):
+        rows = table["variable"] == var
+        has = d[var].notna()
+        if var in cat:
+            by = d.loc[has].groupby(d.loc[has, var].astype(str))[event]
+            n, ev = by.size(), by.sum()
+            lv = table.loc[rows, "level"].astype(str)
+            table.loc[rows, "level_n"] = lv.map(n).fillna(0).to_numpy()
+            table.loc[rows, "level_events"] = lv.map(ev).fillna(0).to_numpy()
+        else:
+            table.loc[rows, "level_n"] = int(has.sum())
+            table.loc[rows, "level_events"] = int(d.loc[has, event].sum())
+    table["level_n"] = table["level_n"].astype(int)
+    table["level_events"] = table["level_events"].astype(int)
 
 
 def _ratio_rule(table: pd.DataFrame) -> None:

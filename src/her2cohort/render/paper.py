@@ -557,8 +557,9 @@ def methods_sections(*, study: Mapping[str, Any], criteria: Sequence[Mapping[str
         itc = " (isolated tumour cells, ypN0(i+), counted as node-negative)" if \
             pcr.get("itc_is_pcr") else ""
         prim = " It was the primary endpoint." if defn.primary_endpoint == "pcr" else ""
-        p.append("Pathologic complete response (pCR) after neoadjuvant therapy was defined "
-                 f"as {pcr['definition']}{itc}.{prim}")
+        after = f" after {defn.design} therapy" if defn.design in ("neoadjuvant",) else ""
+        p.append(f"Pathologic complete response (pCR){after} was defined as "
+                 f"{pcr['definition']}{itc}.{prim}")
     eps = choices.get("endpoints") or {}
     if on["survival"]:
         for ep in defn.endpoints:

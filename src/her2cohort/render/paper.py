@@ -498,9 +498,10 @@ def methods_sections(*, study: Mapping[str, Any], criteria: Sequence[Mapping[str
                      data_lock_date: Any = None, summary: Mapping[str, Any] | None = None,
                      software: Mapping[str, str] | None = None,
                      git: Mapping[str, Any] | None = None,
-                     iptw: Mapping[str, Any] | None = None) -> list[tuple[str, list[str]]]:
+                     iptw: Mapping[str, Any] | None = None) -> list[tuple[str, list[Any]]]:
     """The Methods as (heading, paragraphs), written from the study definition and the
-    configuration values the analyses read; software versions from ``provenance.json``."""
+    configuration values the analyses read; software versions from ``provenance.json``.
+    A paragraph is a string, or a list of strings for a list of items."""
     defn = from_dict(dict(study))
     on = {"table1": True, "pcr": True, "her2_loss": True, "survival": True,
           **(analyses or {})}
@@ -743,9 +744,9 @@ def methods_sections(*, study: Mapping[str, Any], criteria: Sequence[Mapping[str
          f"{sw.get('snakemake', '')}".rstrip() + "."]
     rows = software_table(sw, on, invitro is not None)
     p.append("Each statistic is checked in the test suite against R (relative difference "
-             "at most 5e-7, or exact counts): " + "; ".join(
-                 f"{what}: {impl}, checked against R {rfun}" for what, impl, rfun in rows)
-             + ".")
+             "at most 5e-7, or exact counts):")
+    p.append([f"{what[:1].upper()}{what[1:]}: {impl}; checked against R {rfun}."
+              for what, impl, rfun in rows])
     out.append(("Software and cross-checks with R", p))
     return out
 
@@ -838,7 +839,11 @@ def build_html(*, title: str, simulated: bool, methods: list[tuple[str, list[str
     body.append('<h2 id="methods">Methods</h2>')
     for i, (h, paras) in enumerate(methods, 1):
         body.append(f'<h3 id="methods-{i}">{_esc(h)}</h3>')
-        body += [f"<p>{_esc(p)}</p>" for p in paras]
+        for p in paras:
+            if isinstance(p, list):  # a list of items
+                body.append("<ul>" + "".join(f"<li>{_esc(x)}</li>" for x in p) + "</ul>")
+            else:
+                body.append(f"<p>{_esc(p)}</p>")
     body.append('<h2 id="results">Results</h2>')
     for b in results:
         if b.level:
@@ -850,7 +855,7 @@ def build_html(*, title: str, simulated: bool, methods: list[tuple[str, list[str
     for it in items:
         src = html.escape(" ".join(Path(s).name for s in it.sources), quote=True)
         if it.kind == "table":
-            t = copy.copy(it.table)
+            t = _wrapped(it.table, 60)  # a long text cell in lines, not off the page
             t.title = f"{it.label}. {it.caption}"
             body.append(f'<div class="item table" id="{it.anchor}" data-source="{src}">'
                         f"{to_html(t, css=False)}</div>")
@@ -1011,7 +1016,8 @@ def build_docx(path: str | PathLike[str], *, title: str, simulated: bool,
     for h, paras in methods:
         doc.add_heading(h, level=2)
         for p in paras:
-            doc.add_paragraph(p)
+            for x in p if isinstance(p, list) else [p]:
+                doc.add_paragraph(x, style="List Bullet" if isinstance(p, list) else None)
     doc.add_heading("Results", level=1)
     for b in results:
         if b.level:

@@ -264,3 +264,42 @@ def test_stage_writes_both_documents(run, tmp_path):
     assert check_paper_dom(page, run) == {"table": 5, "figure": 3}
     assert "Abstract: results" in page and "No difference in OS was detected" in page
     assert (tmp_path / "manuscript.docx").stat().st_size > 5000
+
+
+@pytest.mark.parametrize("shape", ["her2low_registry", "three_arm_trial", "status_only"])
+def test_methods_and_captions_of_each_example_study_hold_only_its_words(shape):
+    """The Methods and every figure caption the paper of an example study can have, from its
+    own config, hold none of the reference study's words it must not print (the list of
+    tests/test_studies_e2e.py), without running its pipeline."""
+    from pathlib import Path
+
+    from her2cohort.data.config import load_config
+    from her2cohort.stages.params import stage_params
+
+    from test_studies_e2e import FORBIDDEN
+
+    root = Path(__file__).resolve().parents[1]
+    cfg = load_config(root / "config/examples" / shape / "config.yaml")
+    kw = stage_params(cfg, "paper")
+    defn = from_dict(kw["study"])
+    secs = pp.methods_sections(
+        study=kw["study"], criteria=kw["criteria"], analyses=kw["analyses"], pcr=kw["pcr"],
+        survival=kw["survival"], table1=kw["table1"], sensitivity=kw["sensitivity"],
+        invitro=kw["invitro"] if kw["invitro_on"] else None, iptw=kw["iptw"],
+        data_lock_date=kw["data_lock_date"], software=SOFTWARE,
+        summary={"flow": {"centres": 2}, "choices": {}})
+    text = " ".join(" ".join(" ".join(x) if isinstance(x, list) else x for x in p)
+                    for _, p in secs)
+    stems = ["flow_diagram", "pcr_rates", "pcr_forest"] if kw["analyses"]["pcr"] else \
+        ["flow_diagram"]
+    for e in defn.endpoint_ids:
+        stems += [f"{e}_{s}" for s in ("km", "cox_forest", "cox_zph")]
+        if defn.treatment:
+            stems += [f"{e}_{s}" for s in ("km_treatment", "iptw_love", "iptw_km")]
+    text += " ".join(pp.figure_caption(s, defn) for s in stems)
+    for c in kw["criteria"]:
+        assert c["label"] in text
+    hits = [w for w in FORBIDDEN[shape]
+            if re.search(rf"(?<![A-Za-z]){re.escape(w)}(?![A-Za-z])", text,
+                         0 if w[:1].isupper() else re.IGNORECASE)]
+    assert not hits, (hits, text)

@@ -652,7 +652,8 @@ def methods_sections(*, study: Mapping[str, Any], criteria: Sequence[Mapping[str
                "reported.")
         p.append(s)
         cox = surv.get("cox") or {}
-        covs = [_short(c.get("label", c.get("name"))) if c.get("name") != "group" else ex.name
+        covs = [_short(c.get("label") or _variable_label(c["name"], labels))
+                if c.get("name") != "group" else ex.name
                 for c in cox.get("covariates") or [] if isinstance(c, Mapping)]
         var = {"model": "model-based", "robust": "robust (sandwich)",
                "cluster": f"cluster-robust (by {cox.get('cluster', 'cluster')})"}.get(
@@ -676,7 +677,8 @@ def methods_sections(*, study: Mapping[str, Any], criteria: Sequence[Mapping[str
         w = iptw or {}
         if defn.treatment and w.get("confounders"):
             tr = defn.treatment
-            conf = [_short(c.get("label", c.get("name"))) for c in w["confounders"]
+            conf = [_short(c.get("label") or _variable_label(c["name"], labels))
+                    for c in w["confounders"]
                     if isinstance(c, Mapping)]
             trunc = w.get("truncate")
             p.append(
@@ -740,9 +742,10 @@ def methods_sections(*, study: Mapping[str, Any], criteria: Sequence[Mapping[str
     own = _ver(sw, "her2cohort") + (f" (commit {str(commit)[:10]}"
                                     + (", uncommitted changes" if (git or {}).get("dirty")
                                        else "") + ")" if commit else "")
-    p = [f"Analyses ran in {py} with {libs} and {own}, through Snakemake "
-         f"{sw.get('snakemake', '')}".rstrip() + "."]
-    rows = software_table(sw, on, invitro is not None)
+    p = [f"Analyses ran in {py} with {libs + ' and ' if libs else ''}{own}, through "
+         f"{_ver(sw, 'snakemake', 'Snakemake')}."]
+    rows = software_table(sw, on, invitro is not None,
+                          weighting=bool(defn.treatment and (iptw or {}).get("confounders")))
     p.append("Each statistic is checked in the test suite against R (relative difference "
              "at most 5e-7, or exact counts):")
     p.append([f"{what[:1].upper()}{what[1:]}: {impl}; checked against R {rfun}."
@@ -752,20 +755,22 @@ def methods_sections(*, study: Mapping[str, Any], criteria: Sequence[Mapping[str
 
 
 def software_table(sw: Mapping[str, str], on: Mapping[str, bool],
-                   invitro: bool = False) -> list[tuple[str, str, str]]:
+                   invitro: bool = False, weighting: bool = False) -> list[tuple[str, str, str]]:
     """(method, implementation with its version, the R function it is checked against) of
     every method the enabled analyses use."""
     ours = _ver(sw, "her2cohort") + " (own code)"
     sm, sp = _ver(sw, "statsmodels"), _ver(sw, "scipy", "SciPy")
     rows = []
-    if on.get("table1", True) or on.get("pcr", True):
-        rows += [("Wilson and Clopper-Pearson intervals", f"{sm} proportion_confint",
-                  "prop.test / binom.test"),
-                 ("chi-squared tests", f"{sp} chi2_contingency", "chisq.test"),
+    if on.get("pcr", True) or on.get("her2_loss", True):
+        rows.append(("Wilson and Clopper-Pearson intervals", f"{sm} proportion_confint",
+                     "prop.test / binom.test"))
+    if on.get("table1", True) or on.get("pcr", True) or on.get("her2_loss", True):
+        rows += [("chi-squared tests", f"{sp} chi2_contingency", "chisq.test"),
                  ("Fisher's exact test (any r x c table)", f"{ours}, network algorithm",
-                  "fisher.test"),
-                 ("t, rank-sum, Kruskal-Wallis and ANOVA tests", f"{sp} stats",
-                  "t.test / wilcox.test / kruskal.test / oneway.test")]
+                  "fisher.test")]
+    if on.get("table1", True):
+        rows.append(("Welch's t, Wilcoxon rank-sum, Kruskal-Wallis and ANOVA tests",
+                     f"{sp} stats", "t.test / wilcox.test / kruskal.test / oneway.test"))
     if on.get("pcr", True):
         rows += [("logistic regression, profile-likelihood CIs and Firth's method",
                   f"{ours} (the profile intervals of MASS and logistf's penalised tests are "
@@ -778,8 +783,9 @@ def software_table(sw: Mapping[str, str], on: Mapping[str, bool],
         rows += [("Kaplan-Meier, log-rank and RMST", f"{ours} with NumPy",
                   "survfit / survdiff"),
                  ("Cox models and cox.zph", f"{ours} (R's coxph algorithm; lifelines lacks "
-                  "its ties, variances and current zph test)", "coxph / cox.zph"),
-                 ("propensity scores and weights", f"{sm} GLM", "glm / survey")]
+                  "its ties, variances and current zph test)", "coxph / cox.zph")]
+        if weighting:
+            rows.append(("propensity scores and weights", f"{sm} GLM", "glm / survey"))
     if invitro:
         rows.append(("four-parameter log-logistic fits", f"{ours} with SciPy optimize",
                      "nls / drc LL.4"))

@@ -233,19 +233,21 @@ def test_word_manuscript(run, tmp_path):
     assert "Table 4. Cox proportional hazards models: overall survival" in [
         t.rows[0].cells[0].text for t in doc.tables] or any(
         t == "Table 4. Cox proportional hazards models: overall survival" for t in texts)
-    # one section per table; the wide one in landscape
+    # one section per table and per figure; the wide table and the wide figure in landscape
     orient = [s.orientation for s in doc.sections]
-    assert orient.count(WD_ORIENT.LANDSCAPE) == 1
+    assert len(orient) == 1 + 5 + 3
+    assert [i for i, o in enumerate(orient) if o == WD_ORIENT.LANDSCAPE] == [4, 7]
     for t in doc.tables:
         for tr in t._tbl.iter(qn("w:tr")):
             assert tr.find(qn("w:trPr")).find(qn("w:cantSplit")) is not None
         sizes = {int(s.get(qn("w:val"))) / 2 for s in t._tbl.iter(qn("w:sz"))}
         assert sizes and 8 <= min(sizes) and max(sizes) <= 10, sizes
-    # figures at their printed width (600 px at 300 dpi = 2 in), capped at the text width
+    # figures at their printed width (600 px at 300 dpi = 2 in); one wider than the portrait
+    # text width on a landscape page, capped at its text width
     widths = [s.width.inches for s in doc.inline_shapes]
     assert len(widths) == 3
     assert widths[0] == pytest.approx(2.0, abs=0.01)
-    assert widths[1] == pytest.approx((210 - 2 * 25.4) / 25.4, abs=0.01)
+    assert widths[1] == pytest.approx((297 - 2 * 25.4) / 25.4, abs=0.01)
     legends = [t for t in texts if re.match(r"Figure \d\. ", t)]
     assert [t[:9] for t in legends] == ["Figure 1.", "Figure 2.", "Figure 3."]
 

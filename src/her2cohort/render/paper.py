@@ -1065,22 +1065,35 @@ def build_docx(path: str | PathLike[str], *, title: str, simulated: bool,
                     ppr.append(sp)
             sect_pr.addprevious(el)
 
-    figs = [i for i in items if i.kind == "figure"]
-    if figs:
+    # each figure on its own page at its printed width: portrait where it fits the text
+    # width, else a landscape page (and no wider than that page's text width)
+    portrait_in = (pw - 2 * margin) / 25.4
+    landscape_in = (ph - 2 * margin) / 25.4
+    for it in (i for i in items if i.kind == "figure"):
+        width = _png_width_in(it.png or b"")
         sec = doc.add_section(WD_SECTION.NEW_PAGE)
-        portrait(sec)
-        avail_in = (pw - 2 * margin) / 25.4
-        for k, it in enumerate(figs):
-            width = min(_png_width_in(it.png or b""), avail_in)
-            par = doc.add_paragraph()
-            par.paragraph_format.keep_with_next = True
-            if k:
-                par.paragraph_format.page_break_before = True
-            par.add_run().add_picture(io.BytesIO(it.png or b""), width=Inches(width))
-            leg = doc.add_paragraph()
-            r = leg.add_run(f"{it.label}. ")
-            r.bold = True
-            leg.add_run(it.caption)
+        if width > portrait_in + 1e-6:
+            sec.orientation = WD_ORIENT.LANDSCAPE
+            sec.page_width, sec.page_height = Mm(ph), Mm(pw)
+            for side in ("left_margin", "right_margin", "top_margin", "bottom_margin"):
+                setattr(sec, side, Mm(margin))
+            width = min(width, landscape_in)
+        else:
+            portrait(sec)
+        par = doc.add_paragraph()
+        par.paragraph_format.keep_with_next = True
+        par.add_run().add_picture(io.BytesIO(it.png or b""), width=Inches(width))
+        # the picture's height must leave room for the legend on the page
+        pic = doc.inline_shapes[-1]
+        text_h_in = ((pw if width > portrait_in else ph) - 2 * margin) / 25.4 - 1.0
+        if pic.height.inches > text_h_in:
+            scale = text_h_in / pic.height.inches
+            pic.height = Inches(pic.height.inches * scale)
+            pic.width = Inches(pic.width.inches * scale)
+        leg = doc.add_paragraph()
+        r = leg.add_run(f"{it.label}. ")
+        r.bold = True
+        leg.add_run(it.caption)
     buf = io.BytesIO()
     doc.save(buf)
     write_normalised_zip(buf.getvalue(), path)

@@ -29,7 +29,7 @@ def chromium_args(profile: Path) -> list[str]:
 
 
 def dump_dom(page: Path, profile: Path) -> str:
-    res = subprocess.run([*chromium_args(profile), "--dump-dom", f"file://{page}"],
+    res = subprocess.run([*chromium_args(profile), "--dump-dom", f"file://{page.resolve()}"],
                          capture_output=True, text=True, timeout=300, check=False)
     assert "</html>" in res.stdout, res.stderr[-2000:]
     return res.stdout
@@ -79,11 +79,13 @@ def check_paper_dom(dom: str, results: Path) -> dict[str, int]:
             assert href[1:] in ids, f"link {href} resolves to nothing"
     # every citation in the text names an item that exists (and is a link to it)
     prose = " ".join(p.text_content() for p in root.xpath("//p"))
-    for kind, n in re.findall(r"\b(Table|Figure)s? (\d+)\b", prose):
-        assert f"{kind.lower()}-{n}" in ids, f"{kind} {n} cited but not in the document"
+    for kind, ns in re.findall(r"\b(Table|Figure)s? (\d+(?:(?:, | and )\d+)*)", prose):
+        for n in re.findall(r"\d+", ns):
+            assert f"{kind.lower()}-{n}" in ids, f"{kind} {n} cited but not in the document"
     for a in root.xpath("//p//a[starts-with(@href, '#table-') or starts-with(@href, '#figure-')]"):
         kind, n = a.get("href")[1:].split("-")
-        assert a.text_content() == f"{kind.capitalize()} {n}", a.text_content()
+        assert re.fullmatch(rf"(?:{kind.capitalize()}s? )?{n}", a.text_content()), \
+            (a.get("href"), a.text_content())
     cited = {a.get("href")[1:] for a in root.xpath("//p//a[starts-with(@href, '#')]")}
     uncited = sorted({el.get("id") for el in items} - cited)
     assert not uncited, f"never cited in the text: {uncited}"

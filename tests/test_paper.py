@@ -131,10 +131,10 @@ def test_results_cite_every_item_and_every_citation_resolves(run):
     body = [b for b in blocks[:2]]
     cited = pp.cite_results(body, items, defn)
     text = [pp._resolve(b.text, items, link=False) for b in cited]
-    assert "excluded by the eligibility criteria) (Figure 1, Table 2)." in text[0]
-    assert "(log-rank p = 0.52) (Table 3, Figure 2, Table 4, Figure 3)." in text[0]
+    assert "excluded by the eligibility criteria) (Table 2; Figure 1)." in text[0]
+    assert "(log-rank p = 0.52) (Tables 3 and 4; Figures 2 and 3)." in text[0]
     assert "was 31.0 months for OS." in text[0]  # follow-up: its table is cited already
-    assert text[1] == "Further results: Table 1, Table 5."
+    assert text[1] == "Further results: Tables 1 and 5."
     assert text[2].startswith("P-values")  # the note is left as written
 
 
@@ -229,7 +229,7 @@ def test_word_manuscript(run, tmp_path):
     assert len(doc.tables) == 5
     texts = [p.text for p in doc.paragraphs]
     assert "SIMULATED data: no real patient is represented." in texts
-    assert any("(Figure 1, Table 2)" in t for t in texts)
+    assert any("(Table 2; Figure 1)" in t for t in texts)
     assert "Table 4. Cox proportional hazards models: overall survival" in [
         t.rows[0].cells[0].text for t in doc.tables] or any(
         t == "Table 4. Cox proportional hazards models: overall survival" for t in texts)

@@ -368,14 +368,14 @@ def cite_results(blocks: list[Block], items: list[Item], defn: Study) -> list[Bl
     def refs(keys: list[str]) -> str:
         """Tokens of the items ``keys`` names (a stem: its table, then its figure) that
         no earlier sentence cited."""
-        out = []
+        out: dict[str, list[str]] = {"table": [], "figure": []}
         for k in keys:
             for kind in ("table", "figure"):
                 it = by_key.get((kind, k))
                 if it is not None and id(it) not in cited:
                     cited.add(id(it))
-                    out.append(f"{{{kind}:{k}}}")
-        return ", ".join(out)
+                    out[kind].append(f"{{{kind}:{k}}}")
+        return "; ".join(", ".join(v) for v in out.values() if v)
 
     def topic(sentence: str, first: bool, invitro: bool) -> list[str]:
         low = sentence.lower()
@@ -432,10 +432,7 @@ def cite_results(blocks: list[Block], items: list[Item], defn: Study) -> list[Bl
         out.append(Block(" ".join(new), b.level, b.note))
     rest = [it for it in items if id(it) not in cited]
     if rest:
-        tabs = [f"{{table:{it.key}}}" for it in rest if it.kind == "table"]
-        figs = [f"{{figure:{it.key}}}" for it in rest if it.kind == "figure"]
-        text = "Further results: " + "; ".join(
-            x for x in (", ".join(tabs), ", ".join(figs)) if x) + "."
+        text = "Further results: " + refs([it.key for it in rest]) + "."
         # after the last Results paragraph before the in-vitro heading (or at the end)
         at = next((i for i, b in enumerate(out) if b.level), len(out))
         at = max((i for i in range(at) if not out[i].note and not out[i].level), default=0)
@@ -448,17 +445,35 @@ def _resolve(text: str, items: list[Item], link: bool) -> str:
     a token naming no item of the run is removed with its separator."""
     by_key = {(it.kind, k): it for it in items for k in it.keys}
 
-    def one(m: re.Match) -> str:
-        it = by_key.get((m.group(1), m.group(2)))
-        if it is None:
-            return ""
-        return f'<a href="#{it.anchor}">{it.label}</a>' if link else it.label
+    def link_to(it: Item, text: str) -> str:
+        return f'<a href="#{it.anchor}">{text}</a>' if link else text
 
-    out = TOKEN.sub(one, text)
-    out = re.sub(r"\(\s*(,\s*)*\)", "", out)  # citations that named nothing
-    out = re.sub(r"\(\s*,\s*", "(", out)
-    out = re.sub(r",\s*\)", ")", out)
-    out = re.sub(r"(,\s*){2,}", ", ", out)
+    def run(m: re.Match) -> str:
+        """A run of tokens of one kind: "Table 3", or "Tables 3, 4 and 7" (each number its
+        own link); tokens naming nothing of this run are left out."""
+        found = []
+        for t in TOKEN.finditer(m.group(0)):
+            it = by_key.get((t.group(1), t.group(2)))
+            if it is not None and it not in found:
+                found.append(it)
+        if not found:
+            return ""
+        found.sort(key=lambda it: it.number)
+        word = "Table" if found[0].kind == "table" else "Figure"
+        if len(found) == 1:
+            return link_to(found[0], found[0].label)
+        parts = [link_to(found[0], f"{word}s {found[0].number}")]
+        parts += [link_to(it, str(it.number)) for it in found[1:]]
+        return ", ".join(parts[:-1]) + " and " + parts[-1]
+
+    out = text
+    for kind in ("table", "figure"):
+        one = rf"\{{{kind}:[A-Za-z0-9_.+-]+\}}"
+        out = re.sub(rf"{one}(?:,\s*{one})*", run, out)
+    out = re.sub(r"\(\s*([,;]\s*)*\)", "", out)  # citations that named nothing
+    out = re.sub(r"\(\s*[,;]\s*", "(", out)
+    out = re.sub(r"[,;]\s*\)", ")", out)
+    out = re.sub(r"([,;]\s*){2,}", "; ", out)
     return re.sub(r" +([.,;])", r"\1", out)
 
 

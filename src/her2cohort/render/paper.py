@@ -795,7 +795,9 @@ def software_table(sw: Mapping[str, str], on: Mapping[str, bool],
                  ("multiple imputation (chained equations) and Rubin's rules",
                   f"{ours} (statsmodels' MICE does not scale to registries)", "mice / pool")]
     if on.get("survival", True):
-        rows += [("Kaplan-Meier, log-rank and RMST", f"{ours} with NumPy",
+        rows += [("Kaplan-Meier, log-rank and RMST", f"{ours} with NumPy (lifelines "
+                  "has no Greenwood interval on R's scales nor R's variance of the RMST; "
+                  f"the curves are drawn with {_ver(sw, 'lifelines')} KaplanMeierFitter)",
                   "survfit / survdiff"),
                  ("Cox models and cox.zph", f"{ours} (R's coxph algorithm; lifelines lacks "
                   "its ties, variances and current zph test)", "coxph / cox.zph")]

@@ -292,8 +292,8 @@ def collect_items(tables: Sequence[str | PathLike[str]], figures: Sequence[str |
 @dataclass
 class Block:
     """A piece of the Results text: a heading (``level`` 2) or a paragraph (``level`` 0);
-    ``note`` marks the small-print paragraph of tests and intervals; ``refs`` are
-    (position, [items]) citations inserted into the text."""
+    ``note`` marks the small-print paragraph of tests and intervals. Citations are
+    ``{table:<stem>}`` / ``{figure:<stem>}`` tokens inside ``text``."""
 
     text: str
     level: int = 0
@@ -629,13 +629,15 @@ def methods_sections(*, study: Mapping[str, Any], criteria: Sequence[Mapping[str
                  f"fitted by {firth}.")
         extra = []
         if pcr.get("continuous"):
+            names = _join([_short(_variable_label(v, labels)) for v in pcr["continuous"]])
             extra.append(
-                f"continuous predictors ({_join([_short(_variable_label(v, labels)) for v in pcr['continuous']])}) "
+                f"continuous predictors ({names}) "
                 f"entered as linear terms and as restricted cubic splines with "
                 f"{pcr.get('spline_knots', 4)} knots (likelihood-ratio test of non-linearity)")
         if pcr.get("strata"):
+            strata = _short(_variable_label(pcr["strata"], labels))
             extra.append(
-                f"the odds ratio stratified by {_short(_variable_label(pcr['strata'], labels))} by the "
+                f"the odds ratio stratified by {strata} by the "
                 "Mantel-Haenszel method with the Cochran-Mantel-Haenszel test and the "
                 "Breslow-Day test of homogeneity")
         if pcr.get("trend"):
@@ -931,8 +933,8 @@ def _wrapped(table: DisplayTable, width: int) -> DisplayTable:
 
 def _table_docx(table: DisplayTable, page: str) -> tuple[Any, str, float]:
     """(python-docx Document holding the table, orientation, font size): portrait at 9 pt
-    when it fits, down to 8 pt; else landscape; else long text cells broken into lines;
-    7 pt only for a table no page holds otherwise."""
+    when it fits, down to 8 pt; else landscape; else long text cells broken into ever
+    shorter lines; 7 pt only for a table no page holds otherwise."""
     import tempfile
 
     from docx import Document
@@ -943,7 +945,8 @@ def _table_docx(table: DisplayTable, page: str) -> tuple[Any, str, float]:
     tries = [(table, "portrait", 9.0, 8.0), (table, "landscape", 9.0, 8.0)]
     tries += [(_wrapped(table, w), o, 9.0, 8.0) for w in (60, 36)
               for o in ("portrait", "landscape")]
-    tries += [(_wrapped(table, 24), "landscape", 8.0, 7.0)]
+    tries += [(_wrapped(table, w), "landscape", 9.0, 8.0) for w in (24, 16, 12)]
+    tries += [(_wrapped(table, 12), "landscape", 8.0, 7.0)]
     for t, orientation, size, smallest in tries:
         with tempfile.TemporaryDirectory() as tmp:
             f = Path(tmp) / "table.docx"

@@ -115,7 +115,7 @@ def test_items_numbered_in_manuscript_order_with_captions(run):
     assert t1.table.cells[0][2] == "12.5 (1.0–20.0)" + sup("a")
     assert t1.table.footnotes == [sup("a") + "Log-rank test", "SIMULATED data."]
     km = items[4]
-    assert km.caption.startswith("Kaplan-Meier estimates of Overall survival (OS) by "
+    assert km.caption.startswith("Kaplan-Meier estimates of overall survival (OS) by "
                                  "Regimen")
     forest = items[6]
     assert [s.rsplit("/", 1)[1] for s in forest.sources] == ["os_cox_forest.png",

@@ -139,7 +139,7 @@ def figure_caption(stem: str, defn: Study, *, pcr_definition: str | None = None,
                 "confidence intervals, log scale) with the P-interaction of each subgrouping "
                 "variable.")
     if stem.startswith("pcr_dose_"):
-        var = _variable_label(stem[len("pcr_dose_"):], labels)
+        var = _lower_first(_variable_label(stem[len("pcr_dose_"):], labels))
         return (f"Predicted probability of pCR by {var}, per {ex} (logistic regression with "
                 "a restricted cubic spline), with 95% confidence bands.")
     if stem.startswith("invitro_"):
@@ -164,18 +164,19 @@ def figure_caption(stem: str, defn: Study, *, pcr_definition: str | None = None,
             continue
         what = stem[len(ep.id) + 1:]
         name = f"{ep.name} ({ep.abbreviation})"
+        mid = f"{_lower_first(ep.name)} ({ep.abbreviation})"  # inside a sentence
         arms = " versus ".join(a.label for a in (tr.arms if tr else ()))
         return {
-            "km": f"Kaplan-Meier estimates of {name} by {ex}, with 95% confidence bands and "
+            "km": f"Kaplan-Meier estimates of {mid} by {ex}, with 95% confidence bands and "
                   "the numbers at risk.",
             "km_treatment": f"{name} by {_lower_first(tr.name) if tr else 'treatment'} "
                             f"({arms}) within each {ex} level (Kaplan-Meier).",
             "km_pcr": f"{name} by {pcr}"
                       + (f", landmark at {landmark_months} months" if landmark_months
                          else "") + " (Kaplan-Meier).",
-            "cox_forest": f"Hazard ratios for {name}: univariable and multivariable Cox "
+            "cox_forest": f"Hazard ratios for {mid}: univariable and multivariable Cox "
                           "models, 95% confidence intervals, log scale.",
-            "cox_zph": f"Proportional-hazards check for {name}: scaled Schoenfeld residuals "
+            "cox_zph": f"Proportional-hazards check for {mid}: scaled Schoenfeld residuals "
                        "over time per model term, with a smooth and ±2 SE band.",
             "iptw_love": f"Covariate balance between {arms or 'the treatment arms'} before "
                          "and after inverse probability of treatment weighting ("

@@ -182,7 +182,10 @@ def test_methods_from_the_study_definition_and_config(run):
     assert "Cox models: m = 5, 3 iterations, seed 7" in text
     assert "1 sensitivity analyses: OS from surgery." in text
     assert "Python 3.11.7" in text and "NumPy 2.4.6" in text and "lifelines 0.30.3" in text
-    assert "her2cohort 0.1.0 (commit 0123456789)" in text
+    assert ("Analyses ran in Python 3.11.7 with pandas 2.3.3, NumPy 2.4.6, SciPy 1.17.1, "
+            "statsmodels 0.15.0, lifelines 0.30.3 and her2cohort 0.1.0 (commit 0123456789), "
+            "through Snakemake 9.27.1.") in text
+    assert "(adjusted estimates with patients with a missing covariate left out)" in text
     checks = secs[-1][1][-1]  # the list of methods with their R counterparts
     assert isinstance(checks, list) and len(checks) >= 5
     assert any(c.startswith("Cox models and cox.zph:") and c.endswith(

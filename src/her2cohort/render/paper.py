@@ -598,7 +598,7 @@ def methods_sections(*, study: Mapping[str, Any], criteria: Sequence[Mapping[str
                  "variables as n (%) with Pearson's chi-squared test without continuity "
                  "correction, or Fisher's exact test when an expected count was below 5; "
                  "continuous variables as mean (SD) with "
-                 + ("Welch's t test" if two else "one-way analysis of variance")
+                 + ("Welch's t-test" if two else "one-way analysis of variance")
                  + (f", and as median (IQR) with the "
                     + ("Wilcoxon rank-sum test" if two else "Kruskal-Wallis test")
                     + f" for {_join(nonnormal)}" if nonnormal else "") + ".")
@@ -723,9 +723,12 @@ def methods_sections(*, study: Mapping[str, Any], criteria: Sequence[Mapping[str
     sens = sensitivity or {}
     variants = sens.get("variants") or {}
     if variants:
-        mc = str(sens.get("missing_covariates", "complete_case")).replace("_", " ")
-        p.append("The headline estimates (adjusted estimates with "
-                 f"{mc} covariates) were recomputed in {len(variants)} sensitivity "
+        mc = {"complete_case": "patients with a missing covariate left out",
+              "multiple_imputation": "missing covariates imputed as above"}.get(
+            str(sens.get("missing_covariates", "complete_case")),
+            str(sens.get("missing_covariates")).replace("_", " "))
+        p.append(f"The headline estimates (adjusted estimates with {mc}) were recomputed in "
+                 f"{len(variants)} sensitivity "
                  "analyses: " + "; ".join(
                      f"{v.get('description') or k}" for k, v in variants.items()) + ".")
     p.append("All tests are two-sided; the Results text states a difference and its "
@@ -752,15 +755,15 @@ def methods_sections(*, study: Mapping[str, Any], criteria: Sequence[Mapping[str
 
     # -- software and cross-checks
     py = _ver(sw, "python", "Python")
-    libs = _join([_ver(sw, k, n) for k, n in (("pandas", "pandas"), ("numpy", "NumPy"),
-                                               ("scipy", "SciPy"), ("statsmodels", "statsmodels"),
-                                               ("lifelines", "lifelines"),
-                                               ("matplotlib", "matplotlib")) if k in sw])
+    libs = [_ver(sw, k, n) for k, n in (("pandas", "pandas"), ("numpy", "NumPy"),
+                                         ("scipy", "SciPy"), ("statsmodels", "statsmodels"),
+                                         ("lifelines", "lifelines"),
+                                         ("matplotlib", "matplotlib")) if k in sw]
     commit = (git or {}).get("commit")
     own = _ver(sw, "her2cohort") + (f" (commit {str(commit)[:10]}"
                                     + (", uncommitted changes" if (git or {}).get("dirty")
                                        else "") + ")" if commit else "")
-    p = [f"Analyses ran in {py} with {libs + ' and ' if libs else ''}{own}, through "
+    p = [f"Analyses ran in {py} with {_join([*libs, own])}, through "
          f"{_ver(sw, 'snakemake', 'Snakemake')}."]
     rows = software_table(sw, on, invitro is not None,
                           weighting=bool(defn.treatment and (iptw or {}).get("confounders")))

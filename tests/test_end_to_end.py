@@ -349,7 +349,9 @@ def test_paper_in_chromium_and_word(run):
         assert f"{shown} {sw[name]}" in dom, name
     for criterion in load_config(run / "config/config.yaml")["criteria"]:
         assert criterion["label"] in dom
-    shot = res / "paper_screenshot.png"
+    look = run / "paper_check"  # for a person to look at; outside results/ (rerun check)
+    look.mkdir(exist_ok=True)
+    shot = look / "paper_screenshot.png"
     subprocess.run([*chromium_args(run / ".chromium-paper"), "--window-size=1200,3000",
                     f"--screenshot={shot}", f"file://{res / 'paper.html'}"],
                    capture_output=True, timeout=300, check=False)
@@ -359,7 +361,7 @@ def test_paper_in_chromium_and_word(run):
         assert im.size == (1200, 3000)
     check_docx(res / "manuscript.docx", counts["table"],
                len(list((res / "figures").glob("*.png")))
-               - _identical_figures(res / "figures"), res / "manuscript_pages")
+               - _identical_figures(res / "figures"), look / "manuscript_pages")
 
 
 def _identical_figures(folder: Path) -> int:

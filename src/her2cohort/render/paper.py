@@ -884,15 +884,18 @@ def build_html(*, title: str, simulated: bool, methods: list[tuple[str, list[str
     for it in items:
         src = html.escape(" ".join(Path(s).name for s in it.sources), quote=True)
         if it.kind == "table":
-            t = _wrapped(it.table, 60)  # a long text cell in lines, not off the page
+            t = _wrapped(it.table, 40)  # a long text cell in lines, not off the page
             t.title = f"{it.label}. {it.caption}"
             body.append(f'<div class="item table" id="{it.anchor}" data-source="{src}">'
                         f"{to_html(t, css=False)}</div>")
         else:
             b64 = base64.b64encode(it.png or b"").decode("ascii")
+            # about its printed size (a CSS inch is smaller than a screen's real inch)
+            width = 1.4 * _png_width_in(it.png or b"")
             body.append(
                 f'<figure class="item" id="{it.anchor}" data-source="{src}">'
-                f'<img src="data:image/png;base64,{b64}" alt="{it.label}">'
+                f'<img src="data:image/png;base64,{b64}" alt="{it.label}" '
+                f'style="width:{width:.2f}in;max-width:100%">'
                 f'<figcaption><span class="label">{it.label}.</span> '
                 f"{_esc(it.caption)}</figcaption></figure>")
     from .tables import TABLE_CSS

@@ -26,6 +26,7 @@ include: "workflow/rules/provenance.smk"
 include: "workflow/rules/sensitivity.smk"
 include: "workflow/rules/sensitivity_table.smk"
 include: "workflow/rules/summary.smk"
+include: "workflow/rules/paper.smk"
 include: "workflow/rules/invitro_plates.smk"
 include: "workflow/rules/invitro_fit.smk"
 
@@ -68,3 +69,5 @@ rule all:
         R("tables/analyses.csv"),
         R("figures/flow_diagram.png"),
         analysis_targets(),
+        R("paper.html"),
+        R("manuscript.docx"),

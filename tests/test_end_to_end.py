@@ -318,3 +318,50 @@ def test_report_shows_every_figure_and_table_inline(run):
                    timeout=180, check=False)
     with Image.open(shot) as im:
         assert im.size == (1400, 1000)
+
+
+def test_paper_in_chromium_and_word(run):
+    """results/paper.html as headless Chromium renders it: every table and figure of the
+    run numbered with its caption, the flow diagram first, every citation resolving, the
+    Methods naming the software versions of the run; manuscript.docx with every table as a
+    Word table and every figure, converted by LibreOffice to PDF pages (tests/paper_check.py);
+    a screenshot of the page for a person to look at."""
+    import json
+
+    from paper_check import check_docx, check_paper_dom, chromium_args, dump_dom
+
+    res = run / "results"
+    dom = dump_dom(res / "paper.html", run / ".chromium-paper")
+    counts = check_paper_dom(dom, res)
+    assert counts["table"] >= 20 and counts["figure"] >= 20
+    assert "SIMULATED data: no real patient is represented." in dom
+    sw = json.loads((res / "provenance.json").read_text("utf-8"))["software"]
+    for name, shown in (("python", "Python"), ("numpy", "NumPy"), ("scipy", "SciPy"),
+                        ("statsmodels", "statsmodels"), ("lifelines", "lifelines")):
+        assert f"{shown} {sw[name]}" in dom, name
+    for criterion in load_config(run / "config/config.yaml")["criteria"]:
+        assert criterion["label"] in dom
+    look = run / "paper_check"  # for a person to look at; outside results/ (rerun check)
+    look.mkdir(exist_ok=True)
+    shot = look / "paper_screenshot.png"
+    subprocess.run([*chromium_args(run / ".chromium-paper"), "--window-size=1200,3000",
+                    f"--screenshot={shot}", f"file://{res / 'paper.html'}"],
+                   capture_output=True, timeout=300, check=False)
+    from PIL import Image
+
+    with Image.open(shot) as im:
+        assert im.size == (1200, 3000)
+    check_docx(res / "manuscript.docx", counts["table"],
+               len(list((res / "figures").glob("*.png")))
+               - _identical_figures(res / "figures"), look / "manuscript_pages")
+
+
+def _identical_figures(folder: Path) -> int:
+    """How many PNGs repeat an earlier one byte for byte (the paper shows those once)."""
+    seen = set()
+    n = 0
+    for p in sorted(folder.glob("*.png")):
+        h = hashlib.sha256(p.read_bytes()).hexdigest()
+        n += h in seen
+        seen.add(h)
+    return n

@@ -297,9 +297,13 @@ def test_no_word_the_study_does_not_support(shape, pipeline):
     text = (_res(run, shape) / "manuscript.md").read_text("utf-8")
     # figure and table captions of what ran; the landing page
     text += _captions(run, shape)
+    import re
+
     for f in sorted((_res(run, shape) / "tables").glob("*.html")):
         text += f.read_text("utf-8")
-    import re
+    # the paper (Methods, captions, citations), without its embedded images
+    text += re.sub(r"data:image/png;base64,[A-Za-z0-9+/=]+", "",
+                   (_res(run, shape) / "paper.html").read_text("utf-8"))
 
     def found(word: str) -> bool:
         # abbreviations and capitalised words as written; other words in any case
@@ -308,3 +312,21 @@ def test_no_word_the_study_does_not_support(shape, pipeline):
 
     hits = [w for w in FORBIDDEN[shape] if found(w)]
     assert not hits, hits
+
+
+@pytest.mark.parametrize("shape", studies.STUDIES)
+def test_paper_of_each_study(shape, pipeline, tmp_path):
+    """Each example study's paper.html in headless Chromium: every table and figure of its
+    own run (which differ by study) numbered with a caption, every citation resolving; its
+    manuscript.docx holds each table and figure (tests/paper_check.py)."""
+    import hashlib
+
+    from paper_check import check_docx, check_paper_dom, dump_dom
+
+    run = pipeline(shape)
+    res = _res(run, shape)
+    counts = check_paper_dom(dump_dom(res / "paper.html", tmp_path / "chromium"), res)
+    pngs = sorted((res / "figures").glob("*.png"))
+    unique = len({hashlib.sha256(p.read_bytes()).hexdigest() for p in pngs})
+    assert counts["figure"] == unique
+    check_docx(res / "manuscript.docx", counts["table"], unique, tmp_path / "pages")

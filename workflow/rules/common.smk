@@ -248,3 +248,46 @@ def analysis_targets():
                 R(f"figures/{e}_km.png"),
             ]
     return targets + invitro_targets()
+
+
+def paper_tables(wildcards=None):
+    """The HTML tables of this run (which depend on the study and its analyses)."""
+    on = analyses(config)
+    names = ["flow"]
+    if on["table1"]:
+        names.append("table1")
+    if on["her2_loss"]:
+        names.append("her2_loss")
+    if on["pcr"]:
+        names += ["pcr_rates", "pcr_logistic", "pcr_within_groups", "pcr_continuous"]
+        names += ["pcr_strata", "pcr_trend", "pcr_subgroups"]
+    if on["survival"]:
+        for e in endpoint_ids():
+            names += [f"{e}_summary", f"{e}_cox"]
+            if config["study"].get("treatment"):
+                names.append(f"{e}_iptw")
+    if (config.get("sensitivity") or {}).get("variants"):
+        names.append("sensitivity")
+    if invitro_on(config):
+        names += ["invitro_wells_accounting", "invitro_plate_qc", "invitro_ic50"]
+        names += ["invitro_comparisons", "invitro_synergy"]
+    return [R(f"tables/{n}.html") for n in names]
+
+
+def paper_figures(wildcards=None):
+    """The PNG figures of this run."""
+    on = analyses(config)
+    names = ["flow_diagram"]
+    if on["pcr"]:
+        names += ["pcr_rates", "pcr_forest"]
+        names += [f"pcr_dose_{v}" for v in config["pcr"].get("continuous", [])]
+    if on["survival"]:
+        for e in endpoint_ids():
+            names += [f"{e}_km", f"{e}_cox_forest", f"{e}_cox_zph"]
+            if config["study"].get("treatment"):
+                names += [f"{e}_km_treatment", f"{e}_iptw_love", f"{e}_iptw_km"]
+            if on["pcr"]:
+                names.append(f"{e}_km_pcr")
+    if invitro_on(config):
+        names += ["invitro_plate_qc", "invitro_dose_response", "invitro_synergy"]
+    return [R(f"figures/{n}.png") for n in names]

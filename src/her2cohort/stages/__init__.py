@@ -18,6 +18,7 @@ import sys
 STAGES = ("ingest", "validate", "derive", "cohort", "table1", "response", "her2_loss",
           "survival",
           "run_config", "provenance", "sensitivity", "sensitivity_table", "summary",
+          "paper",
           "invitro_plates", "invitro_fit")
 
 

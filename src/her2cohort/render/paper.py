@@ -48,6 +48,13 @@ __all__ = [
 ]
 
 TOKEN = re.compile(r"\{(table|figure):([A-Za-z0-9_.+-]+)\}")
+# the summary rule's reference tokens (render/words.py REF_FORMAT) in this module's form
+_WORDS_TOKEN = re.compile(r"\[\[(table|figure):([A-Za-z0-9_.+-]+)\]\]")
+
+
+def from_words_tokens(text: str) -> str:
+    """``[[table:stem]]`` (the summary's tokenised text) -> ``{table:stem}``."""
+    return _WORDS_TOKEN.sub(r"{\1:\2}", text)
 
 
 # --------------------------------------------------------------------------- items
@@ -252,9 +259,13 @@ def read_html_table(path: str | PathLike[str]) -> DisplayTable:
 
 
 def collect_items(tables: Sequence[str | PathLike[str]], figures: Sequence[str | PathLike[str]],
-                  defn: Study, **caption_args: Any) -> list[Item]:
-    """Every table and figure, numbered in manuscript order. A figure whose bytes equal an
-    earlier one's is shown once and names both sources."""
+                  defn: Study, cited: Sequence[str] = (), **caption_args: Any) -> list[Item]:
+    """Every table and figure, numbered as journals number them: in order of first citation
+    in the Results text (``cited``: ``"table:<stem>"`` keys in text order, as
+    :func:`her2cohort.render.words.refs_in` gives them; the rule of
+    :func:`her2cohort.render.words.figure_table_order`, so ``manuscript.md`` and the paper give
+    a cited item the same number), then the items the text does not cite in manuscript order.
+    A figure whose bytes equal an earlier one's is shown once and names both sources."""
     items: list[Item] = []
     for p in tables:
         p = Path(p)
@@ -275,7 +286,14 @@ def collect_items(tables: Sequence[str | PathLike[str]], figures: Sequence[str |
         seen[h] = it
         items.append(it)
     pos = {id(it): i for i, it in enumerate(items)}
-    items.sort(key=lambda it: (manuscript_order(it.key, it.kind, defn), pos[id(it)]))
+    first = {k: i for i, k in enumerate(dict.fromkeys(cited))}
+
+    def citation(it: Item) -> float:
+        return min((first.get(f"{it.kind}:{k}", float("inf")) for k in it.keys),
+                   default=float("inf"))
+
+    items.sort(key=lambda it: (citation(it), manuscript_order(it.key, it.kind, defn),
+                               pos[id(it)]))
     n = {"table": 0, "figure": 0}
     for it in items:
         n[it.kind] += 1
@@ -731,9 +749,10 @@ def methods_sections(*, study: Mapping[str, Any], criteria: Sequence[Mapping[str
                  f"{len(variants)} sensitivity "
                  "analyses: " + "; ".join(
                      f"{v.get('description') or k}" for k, v in variants.items()) + ".")
-    p.append("All tests are two-sided; the Results text states a difference and its "
-             "direction only where p < 0.05, says it tended to go that way where "
-             "0.05 <= p < 0.10, and otherwise that no difference was detected.")
+    from .words import ALPHA, hedging_rule
+
+    # the Results text's one wording rule (render/words.py), at the study's level
+    p.append("All tests are two-sided. " + hedging_rule(float(study.get("alpha") or ALPHA)))
     out.append(("Statistical analysis", p))
 
     if invitro:

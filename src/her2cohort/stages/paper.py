@@ -41,8 +41,14 @@ def main(*, in_tables, in_figures, in_manuscript, in_summary, in_provenance=None
     labels = {v["name"]: v["label"] for v in t1.get("variables") or []
               if isinstance(v, dict) and "label" in v}
     inv = (invitro or {}) if invitro_on else None
+    from ..render.words import refs_in
+
+    # the Results text with its reference tokens (summary.json), else manuscript.md as written
+    text = (summary.get("text") or {}).get("manuscript")
+    if text is None:
+        text = Path(in_manuscript).read_text(encoding="utf-8")
     items = pp.collect_items(
-        _paths(in_tables), _paths(in_figures), defn,
+        _paths(in_tables), _paths(in_figures), defn, cited=refs_in(text),
         pcr_definition=(summary.get("choices") or {}).get("pcr_definition"),
         variable_labels=labels,
         landmark_months=(survival or {}).get("landmark_months"),
@@ -50,18 +56,21 @@ def main(*, in_tables, in_figures, in_manuscript, in_summary, in_provenance=None
         drug_labels={k: (d or {}).get("label", k) for k, d in ((inv or {}).get("drugs")
                                                                 or {}).items()},
         combinations=(inv or {}).get("combinations") or ())
-    simulated_text, blocks = pp.parse_results(
-        Path(in_manuscript).read_text(encoding="utf-8"))
+    simulated_text, blocks = pp.parse_results(pp.from_words_tokens(text))
     simulated = bool(summary.get("simulated", defn.simulated)) or simulated_text
     # the abstract's sentences are their own block under "Abstract, results sentences"
     abstract: list[str] = []
     results: list[pp.Block] = []
-    in_abstract = False
+    in_abstract = in_methods = False
     for b in blocks:
         if b.level:
             in_abstract = "abstract" in b.text.lower()
-            if in_abstract:
+            # the summary's Statistical methods paragraph: the paper's Methods say it in full
+            in_methods = "methods" in b.text.lower()
+            if in_abstract or in_methods:
                 continue
+        if in_methods:
+            continue
         if in_abstract:
             abstract.append(b.text)
         else:

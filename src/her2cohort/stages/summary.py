@@ -798,7 +798,7 @@ def main(*, in_headline, in_flow, in_followup=None, out_json, out_md, study, sim
                                      "definition": (endpoint_definitions or {}).get(
                                          ep.id, ep.definition())}
                              for ep in defn.endpoints},
-               "hedging": w.HEDGING_RULE}
+               "hedging": w.hedging_rule(float((study or {}).get("alpha") or w.ALPHA))}
     doc = {"study": title or defn.title, "simulated": simulated, "groups": labels,
            "choices": choices, "flow": flow_d, "followup": followup, "estimates": est}
     invitro = _invitro(in_invitro) if invitro_on else None

@@ -58,6 +58,8 @@ _MERGE_EPS = 1e-9
 #: created (python-level costs, in the units of one path extended along one arc)
 _BOUND_COST = 1000
 _NODE_COST = 20
+#: paths x arcs handled in one numpy block (memory: a few x 8 bytes each)
+_CHUNK = 1_000_000
 
 
 class _TooMuchWork(RuntimeError):
@@ -168,6 +170,123 @@ def _two_line_bounds(a: int, v: np.ndarray, lf: np.ndarray) -> tuple[float, floa
     return lp, -best
 
 
+# Exact bounds for general nodes (>= 3 remaining rows and columns), vectorised over nodes.
+#
+# LP (most probable completion): minimise the separable convex sum log x_ij! over the
+# transportation polytope.  For separable convex costs an integer flow is optimal iff no
+# unit move along a cycle of the bipartite row-column graph lowers the cost (the
+# negative-cycle criterion of convex min-cost flow), so steepest descent over all simple
+# cycles (precomputed as +1/-1 patterns) from a rounded start ends at the exact optimum.
+# SP (least probable completion): the maximum of the convex sum log x! over the polytope is
+# at a vertex; the vertices are the basic solutions of the spanning trees of the complete
+# bipartite graph, so SP is the minimum over the feasible tree solutions (all integral).
+# FEXACT computes the same two quantities per node (f3xact, f4xact).
+
+#: largest table shape (rows x columns, product) for the exact general-node bounds; beyond it
+#: the Lagrangian LP bound and the greedy SP bound are used (still valid, less tight)
+_EXACT_BOUND_CELLS = 16
+
+
+def _cycle_moves(R: int, C: int) -> tuple[np.ndarray, np.ndarray]:
+    """All unit moves along simple cycles of K_{R,C}: (plus, minus) 0/1 arrays (S, R*C)."""
+    from itertools import combinations, permutations
+
+    pats = set()
+    for k in range(2, min(R, C) + 1):
+        for rows in combinations(range(R), k):
+            for cols in permutations(range(C), k):
+                for perm in permutations(rows[1:]):
+                    ri = (rows[0], *perm)
+                    s = np.zeros((R, C), dtype=np.int8)
+                    for a in range(k):
+                        s[ri[a], cols[a]] += 1
+                        s[ri[(a + 1) % k], cols[a]] -= 1
+                    pats.add(s.tobytes())
+    arr = np.array([np.frombuffer(p, dtype=np.int8) for p in sorted(pats)])
+    return (arr == 1).astype(float), (arr == -1).astype(float)
+
+
+def _tree_inverses(R: int, C: int) -> np.ndarray:
+    """For every spanning tree of K_{R,C}: the integer matrix mapping the margins
+    (r_1..r_R, c_1..c_{C-1}) to the R*C cell values of the tree's basic solution,
+    shape (T, R*C, R+C-1)."""
+    from itertools import combinations
+
+    m = R + C - 1
+    A = np.zeros((R + C, R * C))
+    for i in range(R):
+        for j in range(C):
+            A[i, i * C + j] = 1
+            A[R + j, i * C + j] = 1
+    A = A[:m]  # the last column constraint is implied
+    subs = np.array(list(combinations(range(R * C), m)))
+    mats = A[:, subs].transpose(1, 0, 2)  # (n_subsets, m, m)
+    det = np.linalg.det(mats)
+    ok = np.abs(det) > 0.5
+    inv = np.rint(np.linalg.inv(mats[ok]))
+    out = np.zeros((inv.shape[0], R * C, m))
+    for t, (cells, iv) in enumerate(zip(subs[ok], inv, strict=True)):
+        out[t, cells, :] = iv
+    return out
+
+
+_MOVES: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
+_TREES: dict[tuple[int, int], np.ndarray] = {}
+
+
+def _general_bounds(rows: np.ndarray, cols: np.ndarray, lf: np.ndarray
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """Exact (LP, SP) for many nodes: ``rows`` (m, R) row totals (zeros allowed), ``cols``
+    (C,) column totals; every row of ``rows`` sums to ``cols.sum()``."""
+    m, R = rows.shape
+    C = cols.size
+    n = int(cols.sum())
+    shape = (R, C)
+    if shape not in _MOVES:
+        _MOVES[shape] = _cycle_moves(R, C)
+        _TREES[shape] = _tree_inverses(R, C)
+    plus, minus = _MOVES[shape]
+    trees = _TREES[shape]
+    rows = rows.astype(np.int64)
+    # ---- LP: start from floor(r c / n), deficits filled north-west corner, then descent
+    x = (rows[:, :, None] * cols[None, None, :]) // n
+    dr = rows - x.sum(axis=2)
+    dc = cols[None, :] - x.sum(axis=1)
+    for i in range(R):
+        for j in range(C):
+            add = np.minimum(dr[:, i], dc[:, j])
+            x[:, i, j] += add
+            dr[:, i] -= add
+            dc[:, j] -= add
+    x = x.reshape(m, R * C)
+    active = np.arange(m)
+    big = 1e300
+    while active.size:
+        xa = x[active]
+        up = np.log(xa + 1.0)
+        down = np.where(xa > 0, -np.log(np.maximum(xa, 1)), big)
+        delta = up @ plus.T + down @ minus.T  # (ma, S)
+        best = np.argmin(delta, axis=1)
+        gain = delta[np.arange(active.size), best]
+        move = gain < -1e-12
+        if not move.any():
+            break
+        idx = active[move]
+        x[idx] += (plus[best[move]] - minus[best[move]]).astype(np.int64)
+        active = idx
+    lp = -lf[x].sum(axis=1)
+    # ---- SP: best feasible vertex (spanning-tree basic solution)
+    marg = np.concatenate([rows, np.broadcast_to(cols[:-1], (m, C - 1))], axis=1).astype(float)
+    sp = np.empty(m)
+    step = max(1, 2_000_000 // (trees.shape[0] * R * C))
+    for s in range(0, m, step):
+        y = np.rint(np.einsum("tcm,bm->btc", trees, marg[s:s + step])).astype(np.int64)
+        feas = (y >= 0).all(axis=2)
+        val = np.where(feas, lf[np.maximum(y, 0)].sum(axis=2), -np.inf)
+        sp[s:s + step] = -val.max(axis=1)
+    return lp, sp
+
+
 class _Bounds:
     """Cached completion bounds for the nodes of one stage (remaining columns fixed)."""
 
@@ -184,6 +303,28 @@ class _Bounds:
             out = self._compute(key)
             self.cache[key] = out
         return out
+
+    def _is_general(self, key: tuple[int, ...]) -> bool:
+        nz = sum(1 for v in key if v > 0)
+        return nz >= 2 and self.cols.size >= 2 and len(key) * self.cols.size <= _EXACT_BOUND_CELLS
+
+    def fill(self, keys: list[tuple[int, ...]]) -> int:
+        """Compute the bounds of the keys not yet cached (general nodes in one vectorised
+        batch); returns how many were computed."""
+        missing = list(dict.fromkeys(kk for kk in keys if kk not in self.cache))
+        general = [kk for kk in missing if self._is_general(kk)]
+        if general:
+            r = np.array(general, dtype=np.int64)
+            lp, sp = _general_bounds(r, self.cols, self.lf)
+            lf = self.lf
+            log_t = float(lf[self.n]) - lf[r].sum(axis=1) - self.sum_lf_cols
+            for kk, a, b, c in zip(general, log_t.tolist(), lp.tolist(), sp.tolist(),
+                                   strict=True):
+                self.cache[kk] = (a, b, c)
+        for kk in missing:
+            if kk not in self.cache:
+                self.cache[kk] = self._compute(kk)
+        return len(missing)
 
     def _compute(self, key: tuple[int, ...]) -> tuple[float, float, float]:
         lf, cols, n = self.lf, self.cols, self.n
@@ -316,7 +457,9 @@ class _Network:
         bk = self.bounds[k]
         new = sum(1 for kk in keys if kk not in bk.cache)
         self._charge(_BOUND_COST * new)
-        return np.array([bk.get(kk) for kk in keys]).reshape(-1, 3)
+        bk.fill(keys)
+        cache = bk.cache
+        return np.array([cache[kk] for kk in keys]).reshape(-1, 3)
 
     def future(self, k: int, key: tuple[int, ...]) -> _Future | None:
         """All completion weights of a node (merged, sorted), or None when the node is more
@@ -364,6 +507,7 @@ class _Network:
 
     def run(self) -> float:
         thr, log_k = self.thr, self.log_k
+        self.bounds[0].fill([self.root])
         _, lp, _sp = self.bounds[0].get(self.root)
         if lp <= thr:
             return 1.0
@@ -390,17 +534,24 @@ class _Network:
                 b = self.child_bounds(k + 1, ukeys)
                 self._charge(pv.size * ew.size)
                 e_logt, e_lp, e_sp = b[inv, 0], b[inv, 1], b[inv, 2]
-                new = pv[:, None] + ew[None, :]
-                lw = np.broadcast_to(lcnt[:, None], new.shape)
-                take = new + e_lp[None, :] <= thr
-                if take.any():
-                    logs.append((lw + new + e_logt[None, :])[take] + log_k)
-                keep = ~take & (new + e_sp[None, :] <= thr)
-                if keep.any():
-                    ids = np.array([child_ids.setdefault(kk, len(child_ids)) for kk in ukeys])
-                    acc_id.append(ids[inv[np.nonzero(keep)[1]]])
-                    acc_v.append(new[keep])
-                    acc_n.append(lw[keep])
+                # paths whose best completion already qualifies / that can still qualify
+                ids = None
+                step = max(1, _CHUNK // max(1, ew.size))
+                for s0 in range(0, pv.size, step):
+                    pvc, lcc = pv[s0:s0 + step], lcnt[s0:s0 + step]
+                    new = pvc[:, None] + ew[None, :]
+                    lw = np.broadcast_to(lcc[:, None], new.shape)
+                    take = new + e_lp[None, :] <= thr
+                    if take.any():
+                        logs.append((lw + new + e_logt[None, :])[take] + log_k)
+                    keep = ~take & (new + e_sp[None, :] <= thr)
+                    if keep.any():
+                        if ids is None:
+                            ids = np.array([child_ids.setdefault(kk, len(child_ids))
+                                            for kk in ukeys])
+                        acc_id.append(ids[inv[np.nonzero(keep)[1]]])
+                        acc_v.append(new[keep])
+                        acc_n.append(lw[keep])
             if not acc_id:
                 break
             current = _merge_paths(list(child_ids), np.concatenate(acc_id),

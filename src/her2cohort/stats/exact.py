@@ -502,7 +502,8 @@ class _Network:
                     src = offs[inv][arc] + pos
                     w, lm = _merge_sorted(ew[arc] + w_all[src], ew[arc] + lm_all[src])
                     out = _Future(w, np.logaddexp.accumulate(lm), lm)
-        self._future[ck] = out
+        if k < self.ncol - 2 or self.future_depth > 2:
+            self._future[ck] = out
         return out
 
     def run(self) -> float:
@@ -511,7 +512,7 @@ class _Network:
         _, lp, _sp = self.bounds[0].get(self.root)
         if lp <= thr:
             return 1.0
-        logs: list[np.ndarray] = []  # log contributions to p
+        logs: list[float] = []  # log contributions to p (log-sum of each block)
         current: dict[tuple[int, ...], tuple[np.ndarray, np.ndarray]] = {
             self.root: (np.zeros(1), np.zeros(1))  # past log-weights, log path counts
         }
@@ -528,7 +529,7 @@ class _Network:
                     self._charge(pv.size)
                     idx = np.searchsorted(w, thr - pv, side="right")
                     ok = idx > 0
-                    logs.append(lcnt[ok] + pv[ok] + lcum[idx[ok] - 1] + log_k)
+                    logs.append(_logsum(lcnt[ok] + pv[ok] + lcum[idx[ok] - 1] + log_k))
                     continue
                 ew, inv, ukeys = self.arcs(k, key)
                 b = self.child_bounds(k + 1, ukeys)
@@ -543,7 +544,7 @@ class _Network:
                     lw = np.broadcast_to(lcc[:, None], new.shape)
                     take = new + e_lp[None, :] <= thr
                     if take.any():
-                        logs.append((lw + new + e_logt[None, :])[take] + log_k)
+                        logs.append(_logsum((lw + new + e_logt[None, :])[take] + log_k))
                     keep = ~take & (new + e_sp[None, :] <= thr)
                     if keep.any():
                         if ids is None:
@@ -558,11 +559,17 @@ class _Network:
                                    np.concatenate(acc_v), np.concatenate(acc_n))
         if not logs:
             return 0.0
-        allv = np.concatenate(logs)
-        if allv.size == 0:
-            return 0.0
-        top = float(allv.max())
-        return min(1.0, math.exp(top) * float(np.sum(np.exp(allv - top))))
+        return min(1.0, math.exp(_logsum(np.array(logs))))
+
+
+def _logsum(v: np.ndarray) -> float:
+    """log(sum(exp(v))) (-inf for an empty array)."""
+    if v.size == 0:
+        return -math.inf
+    top = float(v.max())
+    if top == -math.inf:
+        return top
+    return top + math.log(float(np.sum(np.exp(v - top))))
 
 
 def _merge_sorted(w: np.ndarray, lm: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -592,7 +599,7 @@ def _merge_paths(keys: list[tuple[int, ...]], cid: np.ndarray, val: np.ndarray,
 
 
 def _network_pvalue(t: np.ndarray, log_tol: float, max_work: int,
-                    future_cap: int = 10_000, future_depth: int = 3) -> tuple[float, int]:
+                    future_cap: int = 100_000, future_depth: int = 2) -> tuple[float, int]:
     """Two-sided Fisher p-value of an R x C table by the network algorithm.
 
     Returns (p, work units used); raises :class:`_TooMuchWork` when more than ``max_work``

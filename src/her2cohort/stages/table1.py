@@ -5,7 +5,7 @@ from __future__ import annotations
 
 
 def main(*, in_analysis, out_csv, out_docx, out_html, variables, nonnormal, groups, simulated,
-         her2_guideline, page, orientation, her2_rule="ASCO/CAP", criteria=()) -> None:
+         her2_guideline, page, orientation, her2_rule="ASCO/CAP", criteria=(), fisher=None) -> None:
     import pandas as pd
 
     from ..render.display import table_one_display
@@ -38,7 +38,7 @@ def main(*, in_analysis, out_csv, out_docx, out_html, variables, nonnormal, grou
         return
     shown = {name(v) for v in present}
     tab = table_one(df, "group", present, group_order=labels,
-                    nonnormal=[v for v in nonnormal or [] if v in shown])
+                    nonnormal=[v for v in nonnormal or [] if v in shown], fisher=fisher)
     write_csv(tab, out_csv)
     notes = []
     if absent:

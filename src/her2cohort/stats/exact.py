@@ -46,9 +46,11 @@ R_REL_ERR = 1.0 + 1e-7
 FEXACT_TOL = 3.45254e-7
 #: R's tolerance in the simulated p-value (``almost.1 <- 1 + 64 * .Machine$double.eps``).
 _ALMOST_1 = 1.0 + 64 * np.finfo(float).eps
-#: Default budget of network-algorithm work units (one unit = one path extended along one arc);
-#: about 1-3 s on one core. Above it the Monte Carlo p-value is used.
-DEFAULT_MAX_WORK = 20_000_000
+#: Default budget of network-algorithm work units (one unit = one path extended along one arc,
+#: or one tabulated completion); about 5-10 s on one core (a 4 x 3 table with n = 906 needs
+#: 5e7-1.2e8).  Above it the Monte Carlo p-value is used.  The role of R's ``workspace``
+#: (config ``table1.fisher.max_work``).
+DEFAULT_MAX_WORK = 200_000_000
 DEFAULT_B = 2000
 DEFAULT_SEED = 12345
 #: log-weights of paths in the same bin of this width are merged (FEXACT merges paths whose

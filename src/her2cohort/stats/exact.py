@@ -308,7 +308,7 @@ class _Bounds:
 
     def _is_general(self, key: tuple[int, ...]) -> bool:
         nz = sum(1 for v in key if v > 0)
-        return nz >= 2 and self.cols.size >= 2 and len(key) * self.cols.size <= _EXACT_BOUND_CELLS
+        return nz >= 3 and self.cols.size >= 3 and len(key) * self.cols.size <= _EXACT_BOUND_CELLS
 
     def fill(self, keys: list[tuple[int, ...]]) -> int:
         """Compute the bounds of the keys not yet cached (general nodes in one vectorised
@@ -601,12 +601,18 @@ def _merge_paths(keys: list[tuple[int, ...]], cid: np.ndarray, val: np.ndarray,
 
 
 def _network_pvalue(t: np.ndarray, log_tol: float, max_work: int,
-                    future_cap: int = 100_000, future_depth: int = 2) -> tuple[float, int]:
+                    future_cap: int = 100_000, future_depth: int | None = None
+                    ) -> tuple[float, int]:
     """Two-sided Fisher p-value of an R x C table by the network algorithm.
 
     Returns (p, work units used); raises :class:`_TooMuchWork` when more than ``max_work``
     units would be needed.
     """
+    if future_depth is None:
+        # tabulating 3 stages pays off when nodes are pairs (2 x C: few, cheap completions);
+        # with 3 or more rows the 3-stage tables are too big and only the last 2 stages are
+        # tabulated (measured: 4 x 3, n = 906: 2.5 s against 11 s)
+        future_depth = 3 if min(t.shape) == 2 else 2
     net = _Network(t, log_tol, max_work, future_cap, future_depth)
     p = net.run()
     return p, net.work

@@ -261,7 +261,7 @@ def test_large_table_falls_back_quickly():
     t0 = time.process_time()
     res = fisher_exact(t)
     assert res.method.startswith("Monte Carlo")
-    assert time.process_time() - t0 < 40  # default budget 2e8 units: ~20 s here
+    assert time.process_time() - t0 < 20
 
 
 # --------------------------------------------------------------------------- Table 1 / proportions

@@ -457,8 +457,10 @@ class _Network:
     def child_bounds(self, k: int, keys: list[tuple[int, ...]]) -> np.ndarray:
         """(logT, LP, SP) of the nodes ``keys`` at stage k, shape (len(keys), 3)."""
         bk = self.bounds[k]
-        new = sum(1 for kk in keys if kk not in bk.cache)
-        self._charge(_BOUND_COST * new)
+        new = [kk for kk in keys if kk not in bk.cache]
+        n_vec = sum(1 for kk in new if bk._is_general(kk))
+        # per-node python bounds (two-line, Lagrangian) cost about 5 times the vectorised ones
+        self._charge(_BOUND_COST * (n_vec + 5 * (len(new) - n_vec)))
         bk.fill(keys)
         cache = bk.cache
         return np.array([cache[kk] for kk in keys]).reshape(-1, 3)

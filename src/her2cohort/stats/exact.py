@@ -487,8 +487,16 @@ class _Network:
                 self._charge(count * r.size)
                 x = _column_vectors(r, c)
                 w_tab = -self.lf[x].sum(axis=1) - self.lf[r[None, :] - x].sum(axis=1)
-                w, lm = _merge_sorted(w_tab, w_tab)
-                out = _Future(w, np.logaddexp.accumulate(lm), lm)
+                if self.future_depth > 2:  # parents build on it: merged weights and masses
+                    w, lm = _merge_sorted(w_tab, w_tab)
+                    out = _Future(w, np.logaddexp.accumulate(lm), lm)
+                else:
+                    # only searched: sorted weights and their running sum, in linear scale
+                    # relative to the largest (terms below e^-745 of it underflow to 0)
+                    w = np.sort(w_tab)
+                    with np.errstate(divide="ignore"):
+                        lcum = np.log(np.cumsum(np.exp(w - w[-1]))) + w[-1]
+                    out = _Future(w, lcum, w)
         elif self.ncol - k <= self.future_depth:
             ew, inv, ukeys = self.arcs(k, key)
             subs = [self.future(k + 1, kk) for kk in ukeys]

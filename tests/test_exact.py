@@ -289,7 +289,8 @@ def test_table1_sparse_rxc_uses_exact_fisher_and_names_monte_carlo(monkeypatch):
     tab = table_one(df, "grp", spec)
     h = tab.query("row_type == 'header'").iloc[0]
     assert h["test"] == "Fisher's exact test (Monte Carlo, B = 2000 replicates, seed 12345)"
-    assert any("Monte Carlo simulation" in note for note in table_footnotes(tab))
+    assert any("Monte Carlo p-value from B = 2000 random tables with the observed margins "
+               "(seed 12345)" in note for note in table_footnotes(tab))
 
 
 def test_table1_fisher_options_from_config():
@@ -306,7 +307,10 @@ def test_table1_fisher_options_from_config():
     assert h["test"] == "Fisher's exact test (Monte Carlo, B = 400 replicates, seed 77)"
     assert h["p_value"] == fisher_exact(t, simulate=True, B=400, seed=77).p
     note = [n for n in table_footnotes(tab) if n.startswith(h["test"])]
-    assert note and "table1.fisher.max_work" in note[0]
+    assert note and "table1.fisher.max_work" in note[0] and "B = 400 random tables" in note[0]
+    from her2cohort.stats.table1 import fisher_monte_carlo_note
+
+    assert "(1,000 work units, configuration" in fisher_monte_carlo_note(h["test"], 1000)
 
 
 def _prop_df(counts: list[tuple[str, int, int]]) -> pd.DataFrame:

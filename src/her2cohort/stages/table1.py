@@ -51,6 +51,12 @@ def main(*, in_analysis, out_csv, out_docx, out_html, variables, nonnormal, grou
     if her2_relevant(groups, list(criteria)):
         notes.append(her2_basis(df, her2_rule, her2_guideline))
     notes += simulated_notes(simulated)
-    disp = table_one_display(tab, title=title, extra_notes=notes)
+    from ..stats.exact import DEFAULT_MAX_WORK
+    from ..stats.table1 import fisher_monte_carlo_note
+
+    budget = (fisher or {}).get("max_work", DEFAULT_MAX_WORK)
+    mc_tests = {t: fisher_monte_carlo_note(t, budget) for t in pd.unique(tab["test"])
+                if isinstance(t, str) and t.startswith("Fisher's exact test (Monte Carlo")}
+    disp = table_one_display(tab, title=title, extra_notes=notes, test_descriptions=mc_tests)
     write_docx(disp, out_docx, page=page, orientation=orientation)
     write_html(disp, out_html)

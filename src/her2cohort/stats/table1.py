@@ -62,6 +62,7 @@ __all__ = [
     "TEST_WELCH",
     "TEST_WILCOXON",
     "fisher_exact_rxc",
+    "fisher_monte_carlo_note",
     "format_p",
     "smd_categorical",
     "smd_continuous",
@@ -528,6 +529,20 @@ def _categorical_rows(
 # --------------------------------------------------------------------------- footnotes & docx
 
 
+def fisher_monte_carlo_note(name: str, max_work: int | None = None) -> str:
+    """Footnote for a Monte Carlo Fisher test name ("Fisher's exact test (Monte Carlo, B = 2000
+    replicates, seed 12345)"): what was simulated and why (the exact work budget)."""
+    import re
+
+    m = re.search(r"B = (\d+) replicates, seed (-?\d+)", name)
+    how = (f"from B = {m.group(1)} random tables with the observed margins (seed "
+           f"{m.group(2)})" if m else "from random tables with the observed margins")
+    budget = f"{max_work:,} work units, " if max_work is not None else ""
+    return ("Fisher's exact test, two-sided, Monte Carlo p-value " + how + ", as R "
+            "fisher.test(simulate.p.value = TRUE); used because the exact computation needed "
+            f"more than its work budget ({budget}configuration table1.fisher.max_work).")
+
+
 def table_footnotes(table: pd.DataFrame) -> list[str]:
     """Footnotes describing the summaries, every test used in ``table`` and the SMD."""
     notes = [
@@ -541,10 +556,7 @@ def table_footnotes(table: pd.DataFrame) -> list[str]:
     for name in used:
         desc = TEST_DESCRIPTIONS.get(name, "")
         if not desc and name.startswith(_FISHER_MC_PREFIX):
-            desc = ("Fisher's exact test, two-sided, p-value by Monte Carlo simulation of tables "
-                    "with the observed margins (as R fisher.test(simulate.p.value = TRUE)), used "
-                    "because the exact computation needed more than its work budget "
-                    "(configuration table1.fisher.max_work).")
+            desc = fisher_monte_carlo_note(name)
         notes.append(f"{name}: {desc}" if desc else name)
     if table["smd_value"].notna().any():
         notes.append(

@@ -88,8 +88,9 @@ def test_fisher_matches_r(tid, table, ref):
     assert res.method.startswith("exact"), res.method
     assert res.test == TEST_FISHER
     assert rel_diff(res.p, ref["p"]) <= REL, (res.p, ref["p"])
-    # invariance: transposing and permuting rows/columns does not change p
-    for t2 in (table.T, table[::-1], table[:, ::-1]):
+    # invariance: transposing and permuting rows/columns does not change p (the large tables,
+    # a few seconds each: in test_fisher_4x3_n906_exact_within_default_budget)
+    for t2 in (table.T, table[::-1], table[:, ::-1]) if table.sum() < 500 else ():
         assert rel_diff(fisher_exact(t2).p, ref["p"]) <= REL
     assert res.n == int(ref["n"])
     if table.shape == (2, 2):
@@ -111,6 +112,68 @@ def test_fisher_7x2_n430_is_fast_and_exact():
     assert res.method.startswith("exact (network")
     assert rel_diff(res.p, ref["p"]) <= REL
     assert elapsed < 1.0, f"7 x 2, n = 430 took {elapsed:.2f} s CPU"
+
+
+def test_fisher_4x3_n906_exact_within_default_budget():
+    """Issue 17: a 4 x 3 table with n = 906 fell back to Monte Carlo (budget 2e7, ~83 s
+    needed); it is now exact with the default budget in a few seconds (R: 17.7 s)."""
+    (_, table, ref), = [f for f in FISHER if f[0] == "t4x3_n906_d"]
+    assert table.shape == (4, 3) and table.sum() == 906
+    fisher_exact(np.array([[1, 2], [3, 4], [5, 6]]))  # imports outside the timing
+    t0 = time.process_time()
+    res = fisher_exact(table)
+    elapsed = time.process_time() - t0
+    assert res.method.startswith("exact (network"), res.notes
+    flipped = fisher_exact(table[::-1, ::-1].T)  # 3 x 4, rows and columns reversed
+    assert rel_diff(flipped.p, ref["p"]) <= REL
+    assert res.test == TEST_FISHER
+    assert rel_diff(res.p, ref["p"]) <= REL, (res.p, ref["p"])
+    assert 0 < res.work < ex.DEFAULT_MAX_WORK / 1.5
+    assert elapsed < 30, f"4 x 3, n = 906 took {elapsed:.1f} s CPU"
+    # too small a budget: Monte Carlo, named with its B and seed
+    mc = fisher_exact(table, max_work=10**6, B=300, seed=5)
+    assert mc.method.startswith("Monte Carlo") and mc.B == 300 and mc.seed == 5
+    assert "work units" in mc.notes[0]
+
+
+def _brute_extremes(rows: np.ndarray, cols: np.ndarray, lf: np.ndarray) -> tuple[float, float]:
+    """Largest and smallest weight -sum log x! over all tables with these margins."""
+    best, worst = -math.inf, math.inf
+
+    def rec(j: int, rem: np.ndarray, acc: float) -> None:
+        nonlocal best, worst
+        if j == cols.size - 1:
+            w = acc - float(lf[rem].sum())
+            best, worst = max(best, w), min(worst, w)
+            return
+        for x in itertools.product(*[range(int(v) + 1) for v in rem]):
+            if sum(x) == cols[j]:
+                rec(j + 1, rem - np.array(x), acc - float(lf[list(x)].sum()))
+
+    rec(0, rows.copy(), 0.0)
+    return best, worst
+
+
+@pytest.mark.parametrize("seed", [11, 12])
+def test_general_node_bounds_are_the_extremes(seed):
+    """Longest/shortest path of 3 x 3 .. 4 x 4 nodes (cycle cancelling, spanning-tree vertices)
+    equal the most/least probable table found by full enumeration."""
+    rng = np.random.default_rng(seed)
+    lf = ex._log_fact(40)
+    checked = 0
+    while checked < 25:
+        R, C = (int(v) for v in rng.integers(3, 5, size=2))
+        if R * C > ex._EXACT_BOUND_CELLS:
+            continue
+        t = rng.multinomial(int(rng.integers(6, 16)),
+                            rng.dirichlet(np.ones(R * C))).reshape(R, C)
+        rows, cols = t.sum(axis=1), t.sum(axis=0)
+        if (cols == 0).any():
+            continue
+        best, worst = _brute_extremes(rows, cols, lf)
+        lp, sp = ex._general_bounds(rows[None, :], cols, lf)
+        assert lp[0] == pytest.approx(best, abs=1e-9) and sp[0] == pytest.approx(worst, abs=1e-9)
+        checked += 1
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3, 4, 5, 6])
@@ -226,7 +289,28 @@ def test_table1_sparse_rxc_uses_exact_fisher_and_names_monte_carlo(monkeypatch):
     tab = table_one(df, "grp", spec)
     h = tab.query("row_type == 'header'").iloc[0]
     assert h["test"] == "Fisher's exact test (Monte Carlo, B = 2000 replicates, seed 12345)"
-    assert any("Monte Carlo simulation" in note for note in table_footnotes(tab))
+    assert any("Monte Carlo p-value from B = 2000 random tables with the observed margins "
+               "(seed 12345)" in note for note in table_footnotes(tab))
+
+
+def test_table1_fisher_options_from_config():
+    """table_one(fisher=...) (config table1.fisher): work budget, B and seed of the Monte Carlo
+    fallback; the test column and the footnote name it."""
+    (_, t, ref), = [f for f in FISHER if f[0] == "t4x5"]
+    df = _cat_df(t.tolist(), ("a", "b", "c", "d", "e"))
+    spec = [{"name": "v", "type": "categorical", "test": "fisher"}]
+    h = table_one(df, "grp", spec, fisher={"max_work": 200_000_000}).query(
+        "row_type == 'header'").iloc[0]
+    assert h["test"] == TEST_FISHER and rel_diff(h["p_value"], ref["p"]) <= REL
+    tab = table_one(df, "grp", spec, fisher={"max_work": 1000, "B": 400, "seed": 77})
+    h = tab.query("row_type == 'header'").iloc[0]
+    assert h["test"] == "Fisher's exact test (Monte Carlo, B = 400 replicates, seed 77)"
+    assert h["p_value"] == fisher_exact(t, simulate=True, B=400, seed=77).p
+    note = [n for n in table_footnotes(tab) if n.startswith(h["test"])]
+    assert note and "table1.fisher.max_work" in note[0] and "B = 400 random tables" in note[0]
+    from her2cohort.stats.table1 import fisher_monte_carlo_note
+
+    assert "(1,000 work units, configuration" in fisher_monte_carlo_note(h["test"], 1000)
 
 
 def _prop_df(counts: list[tuple[str, int, int]]) -> pd.DataFrame:

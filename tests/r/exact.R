@@ -42,7 +42,12 @@ tables <- list(
   t4x3 = matrix(c(20, 18, 5, 3, 15, 25, 12, 8, 12, 9, 20, 14), 4),
   t3x4_zero_row = matrix(c(2, 0, 3, 1, 0, 0, 4, 0, 1, 0, 0, 5), 3),
   t3x3_1to9 = matrix(1:9, 3, byrow = TRUE),
-  t3x3_ties = matrix(c(3, 1, 1, 1, 3, 1, 1, 1, 3), 3)               # many equally likely tables
+  t3x3_ties = matrix(c(3, 1, 1, 1, 3, 1, 1, 1, 3), 3),              # many equally likely tables
+  # larger tables (issue 17): 4 x 3 with n = 906 (R: 3-18 s each), 2 x 5 with n = 2000
+  t4x3_n906_a = rbind(c(300, 200, 130), c(60, 50, 25), c(40, 35, 10), c(20, 21, 15)),
+  t4x3_n906_c = rbind(c(150, 140, 90), c(140, 150, 110), c(30, 30, 20), c(10, 20, 16)),
+  t4x3_n906_d = rbind(c(160, 135, 85), c(135, 155, 110), c(30, 30, 20), c(10, 20, 16)),
+  t2x5_n2000 = rbind(c(300, 250, 200, 150, 100), c(330, 240, 190, 170, 70))
 )
 tab_rows <- list(); fis_rows <- list()
 for (id in names(tables)) {

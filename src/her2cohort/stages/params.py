@@ -63,6 +63,7 @@ _SPEC: dict[str, dict[str, Any]] = {
     "table1": {
         "variables": ("table1", "variables"),
         "nonnormal": (("table1", "nonnormal"), []),
+        "fisher": (("table1", "fisher"), {}),
         "groups": None,
         "simulated": ("study", "simulated"),
         "her2_guideline": ("her2", "guideline"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 
 def main(*, in_analysis, out_csv, out_docx, out_html, variables, nonnormal, groups, simulated,
-         her2_guideline, page, orientation, her2_rule="ASCO/CAP", criteria=()) -> None:
+         her2_guideline, page, orientation, her2_rule="ASCO/CAP", criteria=(), fisher=None) -> None:
     import pandas as pd
 
     from ..render.display import table_one_display
@@ -38,7 +38,7 @@ def main(*, in_analysis, out_csv, out_docx, out_html, variables, nonnormal, grou
         return
     shown = {name(v) for v in present}
     tab = table_one(df, "group", present, group_order=labels,
-                    nonnormal=[v for v in nonnormal or [] if v in shown])
+                    nonnormal=[v for v in nonnormal or [] if v in shown], fisher=fisher)
     write_csv(tab, out_csv)
     notes = []
     if absent:
@@ -51,6 +51,12 @@ def main(*, in_analysis, out_csv, out_docx, out_html, variables, nonnormal, grou
     if her2_relevant(groups, list(criteria)):
         notes.append(her2_basis(df, her2_rule, her2_guideline))
     notes += simulated_notes(simulated)
-    disp = table_one_display(tab, title=title, extra_notes=notes)
+    from ..stats.exact import DEFAULT_MAX_WORK
+    from ..stats.table1 import fisher_monte_carlo_note
+
+    budget = (fisher or {}).get("max_work", DEFAULT_MAX_WORK)
+    mc_tests = {t: fisher_monte_carlo_note(t, budget) for t in pd.unique(tab["test"])
+                if isinstance(t, str) and t.startswith("Fisher's exact test (Monte Carlo")}
+    disp = table_one_display(tab, title=title, extra_notes=notes, test_descriptions=mc_tests)
     write_docx(disp, out_docx, page=page, orientation=orientation)
     write_html(disp, out_html)

@@ -62,6 +62,7 @@ __all__ = [
     "TEST_WELCH",
     "TEST_WILCOXON",
     "fisher_exact_rxc",
+    "fisher_monte_carlo_note",
     "format_p",
     "smd_categorical",
     "smd_continuous",
@@ -178,7 +179,8 @@ def fisher_exact_rxc(table: Any) -> float:
     return float(fisher_exact(table).p)
 
 
-def _categorical_test(table: np.ndarray, how: str) -> tuple[float, str]:
+def _categorical_test(table: np.ndarray, how: str,
+                      fisher: Mapping[str, Any] | None = None) -> tuple[float, str]:
     t = np.asarray(table, dtype=np.int64)
     t = t[t.sum(axis=1) > 0][:, t.sum(axis=0) > 0]
     if t.shape[0] < 2 or t.shape[1] < 2:
@@ -188,7 +190,9 @@ def _categorical_test(table: np.ndarray, how: str) -> tuple[float, str]:
     if how == "fisher" or (how == "auto" and small):
         from .exact import fisher_exact
 
-        res = fisher_exact(t)
+        opts = dict(fisher or {})
+        res = fisher_exact(t, max_work=opts.get("max_work"), **{k: int(opts[k]) for k in
+                                                                 ("B", "seed") if k in opts})
         return float(res.p), res.test  # TEST_FISHER, or the Monte Carlo name with B and seed
     return float(chi.pvalue), TEST_CHISQ_SMALL if small else TEST_CHISQ
 
@@ -288,6 +292,7 @@ def table_one(
     nonnormal: Iterable[str] = (),
     categorical_test: str = "auto",
     digits: int = 1,
+    fisher: Mapping[str, Any] | None = None,
 ) -> pd.DataFrame:
     """Build a tableone-style baseline table in long format.
 
@@ -317,6 +322,11 @@ def table_one(
         ``"chisq"`` or ``"fisher"``.
     digits
         Decimals for percentages, means, SDs, medians and quartiles.
+    fisher
+        Options of Fisher's exact test (config ``table1.fisher``): ``max_work`` (work budget
+        of the exact network algorithm, default
+        :data:`her2cohort.stats.exact.DEFAULT_MAX_WORK`), ``B`` and ``seed`` of the Monte
+        Carlo p-value used beyond it (the ``test`` column then names B and the seed).
 
     Returns
     -------
@@ -385,7 +395,7 @@ def table_one(
             rows.append(_continuous_rows(spec, col, keys, masks, digits))
         else:
             test = spec.get("test") or categorical_test
-            rows.extend(_categorical_rows(spec, col, keys, masks, digits, test))
+            rows.extend(_categorical_rows(spec, col, keys, masks, digits, test, fisher))
 
     out = pd.DataFrame(rows, columns=list(_empty_row(keys).keys()))
     out["missing"] = out["missing"].astype("Int64")
@@ -452,6 +462,7 @@ def _categorical_rows(
     masks: list[np.ndarray],
     digits: int,
     test: str,
+    fisher: Mapping[str, Any] | None = None,
 ) -> list[dict[str, Any]]:
     notna = col.notna().to_numpy()
     if spec.get("levels") is not None:
@@ -476,7 +487,7 @@ def _categorical_rows(
     nonmiss = np.array([int(np.sum(notna & m)) for m in masks], dtype=np.int64)
 
     group_counts = counts[:, 1:]
-    p, test_name = _categorical_test(group_counts, test)
+    p, test_name = _categorical_test(group_counts, test, fisher)
     smd = (
         smd_categorical(group_counts[:, 0], group_counts[:, 1])
         if group_counts.shape[1] == 2
@@ -518,6 +529,20 @@ def _categorical_rows(
 # --------------------------------------------------------------------------- footnotes & docx
 
 
+def fisher_monte_carlo_note(name: str, max_work: int | None = None) -> str:
+    """Footnote for a Monte Carlo Fisher test name ("Fisher's exact test (Monte Carlo, B = 2000
+    replicates, seed 12345)"): what was simulated and why (the exact work budget)."""
+    import re
+
+    m = re.search(r"B = (\d+) replicates, seed (-?\d+)", name)
+    how = (f"from B = {m.group(1)} random tables with the observed margins (seed "
+           f"{m.group(2)})" if m else "from random tables with the observed margins")
+    budget = f"{max_work:,} work units, " if max_work is not None else ""
+    return ("Fisher's exact test, two-sided, Monte Carlo p-value " + how + ", as R "
+            "fisher.test(simulate.p.value = TRUE); used because the exact computation needed "
+            f"more than its work budget ({budget}configuration table1.fisher.max_work).")
+
+
 def table_footnotes(table: pd.DataFrame) -> list[str]:
     """Footnotes describing the summaries, every test used in ``table`` and the SMD."""
     notes = [
@@ -531,9 +556,7 @@ def table_footnotes(table: pd.DataFrame) -> list[str]:
     for name in used:
         desc = TEST_DESCRIPTIONS.get(name, "")
         if not desc and name.startswith(_FISHER_MC_PREFIX):
-            desc = ("Fisher's exact test, two-sided, p-value by Monte Carlo simulation of tables "
-                    "with the observed margins (as R fisher.test(simulate.p.value = TRUE)), used "
-                    "because the exact computation was too large.")
+            desc = fisher_monte_carlo_note(name)
         notes.append(f"{name}: {desc}" if desc else name)
     if table["smd_value"].notna().any():
         notes.append(

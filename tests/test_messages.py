@@ -311,8 +311,11 @@ def test_run_summary(tmp_path):
         f"set aside: {res}/qc/quarantine.csv).",
         f"  Outputs: {res}/ (tables/, figures/, manuscript.md, summary.json); each step's full "
         "output: logs/<step>.log.",
-        f"  Report (every table and figure in one HTML file): snakemake --report "
-        f"{res}/report.html"]
+        f"  Provenance report (every output with the rule and code behind it): "
+        f"snakemake --report {res}/report.html"]
+    (res / "paper.html").write_text("<html></html>")
+    assert f"  The paper: {res}/paper.html (open in a browser) and {res}/manuscript.docx " \
+        "(Word)." in run_summary(str(res)).splitlines()
 
 
 def test_run_summary_from_the_flow_table(tmp_path):

@@ -257,10 +257,13 @@ def run_summary(results_dir: str, log_dir: str = "logs") -> str:
             said = ", ".join(f"{n} {a}" for a, n in sorted(by_action.items()))
             lines.append(f"  Data problems: {said} (one row each: {problems}; records set "
                          f"aside: {res / 'qc/quarantine.csv'}).")
+    if (res / "paper.html").exists():
+        lines.append(f"  The paper: {res / 'paper.html'} (open in a browser) and "
+                     f"{res / 'manuscript.docx'} (Word).")
     lines.append(f"  Outputs: {res}/ (tables/, figures/, manuscript.md, summary.json); each "
                  f"step's full output: {log_dir}/<step>.log.")
-    lines.append(f"  Report (every table and figure in one HTML file): snakemake --report "
-                 f"{res}/report.html")
+    lines.append(f"  Provenance report (every output with the rule and code behind it): "
+                 f"snakemake --report {res}/report.html")
     return "\n".join(lines)
 
 

@@ -263,9 +263,11 @@ def paper_tables(wildcards=None):
         names += ["pcr_strata", "pcr_trend", "pcr_subgroups"]
     if on["survival"]:
         for e in endpoint_ids():
-            names += [f"{e}_summary", f"{e}_cox"]
+            names += [f"{e}_summary", f"{e}_cox", f"{e}_rmst"]
             if config["study"].get("treatment"):
                 names.append(f"{e}_iptw")
+            if on["pcr"]:
+                names.append(f"{e}_landmark_pcr")
     if (config.get("sensitivity") or {}).get("variants"):
         names.append("sensitivity")
     if invitro_on(config):

@@ -96,10 +96,10 @@ def manuscript_order(stem: str, kind: str, defn: Study) -> tuple:
              ("table", "pcr_logistic"), ("table", "pcr_within_groups"),
              ("table", "pcr_strata"), ("table", "pcr_trend"), ("table", "pcr_continuous"),
              ("figure", "pcr_dose_*"), ("table", "pcr_subgroups"), ("figure", "pcr_forest")]
-    per_ep = [("table", "summary"), ("figure", "km"), ("table", "cox"),
+    per_ep = [("table", "summary"), ("figure", "km"), ("table", "rmst"), ("table", "cox"),
               ("figure", "cox_forest"), ("figure", "cox_zph"), ("figure", "km_treatment"),
               ("table", "iptw"), ("figure", "iptw_love"), ("figure", "iptw_km"),
-              ("figure", "km_pcr")]
+              ("table", "landmark_pcr"), ("figure", "km_pcr")]
     for e in eps:
         fixed += [(k, f"{e}_{s}") for k, s in per_ep]
     fixed += [("table", "sensitivity"), ("table", "invitro_wells_accounting"),

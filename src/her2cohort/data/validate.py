@@ -1,7 +1,9 @@
 """Validation of the harmonized table: types, vocabularies, ranges, cross-field rules, duplicates.
 
-The rules are a pandera ``DataFrameSchema`` (column checks plus named wide checks), run lazily
-so that every failure in every row is collected. Each failure becomes a ``Problem`` naming file,
+Types, vocabularies and ranges are a pandera ``DataFrameSchema``, run lazily so that every
+failure in every row is collected; the cross-field rules (``Rule``: a boolean Series per row) are
+evaluated directly as vectorised masks (:func:`rule_failures`), since pandera's handling of a
+wide check's failures costs a null test of the whole table per rule. Each failure becomes a ``Problem`` naming file,
 row, patient key, the column as the centre writes it, the value and the rule; the config decides
 per rule whether it fails the run, quarantines the row or only warns.
 """
@@ -159,8 +161,10 @@ def cross_field_rules(data_lock: dt.date, age_min: float, age_max: float,
     return rules
 
 
-def harmonized_schema(vocabularies: dict[str, list[str]], rules: list[Rule]) -> pa.DataFrameSchema:
-    """pandera schema of the harmonized table (one row per record received)."""
+def harmonized_schema(vocabularies: dict[str, list[str]],
+                      rules: Sequence[Rule] = ()) -> pa.DataFrameSchema:
+    """pandera schema of the harmonized table (one row per record received); ``rules`` become
+    wide checks (:func:`validate` evaluates its rules itself, :func:`rule_failures`)."""
     cols: dict[str, pa.Column] = {
         "centre": pa.Column("string", nullable=False),
         "centre_mapping": pa.Column("string", nullable=True, required=False),
@@ -185,6 +189,44 @@ def harmonized_schema(vocabularies: dict[str, list[str]], rules: list[Rule]) -> 
                                      nullable=True)
     wide = [pa.Check(r.ok, name=r.name, element_wise=False) for r in rules]
     return pa.DataFrameSchema(cols, checks=wide, strict=True, ordered=False, coerce=False)
+
+
+def _check_error(err: Exception) -> str:
+    """An exception raised by a rule, as pandera reports a failing check function."""
+    msg = f'"{err.args[0]}"' if err.args else ""
+    return f"{err.__class__.__name__}({msg})"
+
+
+def rule_failures(df: pd.DataFrame, rules: Sequence[Rule]
+                  ) -> list[tuple[Rule, np.ndarray | None, str | None]]:
+    """(rule, index labels of the rows that fail it, error) for every rule that fails, in rule
+    order; rows in table order. Read as pandera reads a wide check: a row whose every cell is
+    blank passes; a rule that raises, or whose result is not a boolean Series on the table's
+    rows, fails as a whole (index labels None, ``error`` says why)."""
+    blank = np.ones(len(df), dtype=bool)
+    for c in df.columns:  # rows whose every cell is blank (stops at the first full column)
+        blank &= df[c].isna().to_numpy()
+        if not blank.any():
+            break
+    out: list[tuple[Rule, np.ndarray | None, str | None]] = []
+    for rule in rules:
+        try:
+            ok = rule.ok(df)
+            if not isinstance(ok, pd.Series) or not ok.index.equals(df.index):
+                out.append((rule, None, "False"))
+                continue
+            if ok.empty and ok.dtype != bool:
+                ok = ok.astype(bool)
+            if blank.any():
+                ok = ok | blank
+            if ok.all():
+                continue
+            fail = ~ok.to_numpy(dtype=bool)
+        except Exception as err:  # noqa: BLE001 - reported as a schema problem, as pandera does
+            out.append((rule, None, _check_error(err)))
+            continue
+        out.append((rule, df.index.to_numpy()[fail], None))
+    return out
 
 
 def _range_message(field: str, value: float) -> str:
@@ -240,8 +282,7 @@ def validate(df: pd.DataFrame, *, columns_by_centre: dict[str, dict[str, str]],
                 for f in FIELDS}
     rules = [*cross_field_rules(data_lock, *age_range, essential=essential, recorded=recorded),
              *extra_rules]
-    by_name = {r.name: r for r in rules}
-    schema = harmonized_schema(vocabularies, rules)
+    schema = harmonized_schema(vocabularies)
     problems: list[Problem] = []
 
     def src(centre: str, field: str) -> str:
@@ -275,11 +316,25 @@ def validate(df: pd.DataFrame, *, columns_by_centre: dict[str, dict[str, str]],
                                 redact=redact, record=None if (file, row) == record else record))
         cells[id(problems[-1])] = (i, field)
 
+    table = df[[c for c in df.columns if not c.startswith("_")]]
+    # cross-field rules first (as when they were pandera's wide checks), rule by rule, rows in
+    # table order
+    for rule, failed, error in rule_failures(table, rules):
+        if failed is None:
+            problems.append(Problem("(harmonized table)", None, None, "None", error, "schema",
+                                    f"harmonized table fails schema check {rule.name}"))
+            continue
+        is_date = rule.column.endswith("_date")
+        for idx in failed.tolist():
+            row = df.loc[idx]
+            val = row[rule.column]
+            sval = None if pd.isna(val) else (val.date().isoformat() if is_date else str(val))
+            add(idx, rule.column, rule.rule, rule.message(row), sval, redact=is_date,
+                written=not is_date)
     try:
-        schema.validate(df[[c for c in df.columns if not c.startswith("_")]], lazy=True)
+        schema.validate(table, lazy=True)
     except pa.errors.SchemaErrors as err:
         fc = err.failure_cases
-        seen: set[tuple[int, str]] = set()
         for rec in fc.itertuples(index=False):
             check = str(rec.check)
             idx = rec.index
@@ -295,19 +350,7 @@ def validate(df: pd.DataFrame, *, columns_by_centre: dict[str, dict[str, str]],
                                         f"harmonized table fails schema check {check}"))
                 continue
             idx = int(idx)
-            if check in by_name:
-                # a wide check is reported once per cell by pandera: keep one per row
-                if (idx, check) in seen:
-                    continue
-                seen.add((idx, check))
-                rule = by_name[check]
-                row = df.loc[idx]
-                val = row[rule.column]
-                is_date = rule.column.endswith("_date")
-                sval = None if pd.isna(val) else (val.date().isoformat() if is_date else str(val))
-                add(idx, rule.column, rule.rule, rule.message(row), sval, redact=is_date,
-                    written=not is_date)
-            elif check.startswith("out_of_range:"):
+            if check.startswith("out_of_range:"):
                 field = check.split(":", 1)[1]
                 msg = _range_message(field, rec.failure_case)
                 raw = df.at[idx, f"_raw:{field}"] if f"_raw:{field}" in df.columns else None

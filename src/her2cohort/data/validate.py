@@ -246,10 +246,11 @@ def duplicates(df: pd.DataFrame, centre_order: list[str]) -> list[tuple[int, int
     """
     rank = _mapping_code(df).map({c: i for i, c in enumerate(centre_order)}).fillna(
         len(centre_order))
-    order = df.assign(_rank=rank).sort_values(["_rank", "source_row"], kind="mergesort").index
+    order = pd.DataFrame({"_rank": rank, "source_row": df["source_row"]}).sort_values(
+        ["_rank", "source_row"], kind="mergesort").index
     out: list[tuple[int, int, str]] = []
     flagged: set[int] = set()
-    ordered = df.loc[order]
+    ordered = df.loc[order, ["patient_key", "birth_date", "diagnosis_date", "laterality"]]
     for rule, keys in (("duplicate_id", ["patient_key"]),
                        ("duplicate_person", ["birth_date", "diagnosis_date", "laterality"])):
         sub = ordered.dropna(subset=keys).loc[:, keys].assign(_pos=lambda x: x.index)
@@ -368,10 +369,13 @@ def validate(df: pd.DataFrame, *, columns_by_centre: dict[str, dict[str, str]],
 
     # duplicates among records not already set aside, so that the copy kept is a clean one
     resolve_actions(problems, actions)
-    keys = list(zip(df["source_file"].astype(str), df["source_row"].astype(int)))
+    keys = pd.MultiIndex.from_arrays([df["source_file"].astype(str),
+                                      df["source_row"].astype("int64")])
     already = quarantine_reasons(problems)
-    set_aside = np.array([k in already for k in keys], dtype=bool)
-    for i, j, rule in duplicates(df.loc[~set_aside], list(columns_by_centre)):
+    set_aside = keys.isin(list(already)) if already else np.zeros(len(df), dtype=bool)
+    dup_cols = [c for c in ("centre", "centre_mapping", "source_row", "patient_key",
+                            "birth_date", "diagnosis_date", "laterality") if c in df.columns]
+    for i, j, rule in duplicates(df.loc[~set_aside, dup_cols], list(columns_by_centre)):
         other = df.loc[j]
         what = ("the same patient ID" if rule == "duplicate_id"
                 else "the same birth date, diagnosis date and side")
@@ -381,9 +385,9 @@ def validate(df: pd.DataFrame, *, columns_by_centre: dict[str, dict[str, str]],
 
     resolve_actions(problems, actions)
     reasons = quarantine_reasons(problems)
-    qmask = pd.Series([k in reasons for k in keys], index=df.index)
+    qmask = keys.isin(list(reasons)) if reasons else np.zeros(len(df), dtype=bool)
     quarantined = df.loc[qmask, ["centre", "source_file", "source_row", "patient_key"]].copy()
-    quarantined["reason"] = [";".join(reasons[k]) for k, q in zip(keys, qmask) if q]
+    quarantined["reason"] = [";".join(reasons[k]) for k in keys[qmask]]
     clean = df.loc[~qmask, [c for c in df.columns if not c.startswith("_")]].copy()
     clean = _blank_values(clean, problems, cells)
     return clean, quarantined.reset_index(drop=True), problems

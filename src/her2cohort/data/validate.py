@@ -366,6 +366,7 @@ def validate(df: pd.DataFrame, *, columns_by_centre: dict[str, dict[str, str]],
             else:
                 add(idx, str(rec.column), "schema", f"fails check {check}",
                     str(rec.failure_case))
+    del table
 
     # duplicates among records not already set aside, so that the copy kept is a clean one
     resolve_actions(problems, actions)

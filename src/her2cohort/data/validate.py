@@ -1,11 +1,12 @@
 """Validation of the harmonized table: types, vocabularies, ranges, cross-field rules, duplicates.
 
 Types, vocabularies and ranges are a pandera ``DataFrameSchema``, run lazily so that every
-failure in every row is collected; the cross-field rules (``Rule``: a boolean Series per row) are
-evaluated directly as vectorised masks (:func:`rule_failures`), since pandera's handling of a
-wide check's failures costs a null test of the whole table per rule. Each failure becomes a ``Problem`` naming file,
-row, patient key, the column as the centre writes it, the value and the rule; the config decides
-per rule whether it fails the run, quarantines the row or only warns.
+failure in every row is collected; the cross-field rules (``Rule``: a boolean Series per row)
+are evaluated directly as vectorised masks (:func:`rule_failures`), since pandera's handling of
+a wide check's failures costs a null test of the whole table per rule. Each failure becomes a
+``Problem`` naming file, row, patient key, the column as the centre writes it, the value and
+the rule; the config decides per rule whether it fails the run, quarantines the row or only
+warns.
 """
 
 from __future__ import annotations

@@ -155,7 +155,7 @@ def cross_field_rules(data_lock: dt.date, age_min: float, age_max: float,
                           & _records(df, "surgery_date", recorded)),
              lambda r: "ypT/ypN are recorded but there is no surgery date"),
         Rule("age_out_of_range", "age_out_of_range", "birth_date",
-             lambda df: ~((_age(df) < age_min) | (_age(df) > age_max)).fillna(False),
+             lambda df: ~_age(df).pipe(lambda a: (a < age_min) | (a > age_max)).fillna(False),
              lambda r: f"age at diagnosis {_age(pd.DataFrame([r])).iloc[0]} years is outside "
                        f"{age_min:g}-{age_max:g}"),
     ]

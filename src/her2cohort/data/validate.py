@@ -1,9 +1,12 @@
 """Validation of the harmonized table: types, vocabularies, ranges, cross-field rules, duplicates.
 
-The rules are a pandera ``DataFrameSchema`` (column checks plus named wide checks), run lazily
-so that every failure in every row is collected. Each failure becomes a ``Problem`` naming file,
-row, patient key, the column as the centre writes it, the value and the rule; the config decides
-per rule whether it fails the run, quarantines the row or only warns.
+Types, vocabularies and ranges are a pandera ``DataFrameSchema``, run lazily so that every
+failure in every row is collected; the cross-field rules (``Rule``: a boolean Series per row)
+are evaluated directly as vectorised masks (:func:`rule_failures`), since pandera's handling of
+a wide check's failures costs a null test of the whole table per rule. Each failure becomes a
+``Problem`` naming file, row, patient key, the column as the centre writes it, the value and
+the rule; the config decides per rule whether it fails the run, quarantines the row or only
+warns.
 """
 
 from __future__ import annotations
@@ -152,15 +155,17 @@ def cross_field_rules(data_lock: dt.date, age_min: float, age_max: float,
                           & _records(df, "surgery_date", recorded)),
              lambda r: "ypT/ypN are recorded but there is no surgery date"),
         Rule("age_out_of_range", "age_out_of_range", "birth_date",
-             lambda df: ~((_age(df) < age_min) | (_age(df) > age_max)).fillna(False),
+             lambda df: ~_age(df).pipe(lambda a: (a < age_min) | (a > age_max)).fillna(False),
              lambda r: f"age at diagnosis {_age(pd.DataFrame([r])).iloc[0]} years is outside "
                        f"{age_min:g}-{age_max:g}"),
     ]
     return rules
 
 
-def harmonized_schema(vocabularies: dict[str, list[str]], rules: list[Rule]) -> pa.DataFrameSchema:
-    """pandera schema of the harmonized table (one row per record received)."""
+def harmonized_schema(vocabularies: dict[str, list[str]],
+                      rules: Sequence[Rule] = ()) -> pa.DataFrameSchema:
+    """pandera schema of the harmonized table (one row per record received); ``rules`` become
+    wide checks (:func:`validate` evaluates its rules itself, :func:`rule_failures`)."""
     cols: dict[str, pa.Column] = {
         "centre": pa.Column("string", nullable=False),
         "centre_mapping": pa.Column("string", nullable=True, required=False),
@@ -187,6 +192,44 @@ def harmonized_schema(vocabularies: dict[str, list[str]], rules: list[Rule]) -> 
     return pa.DataFrameSchema(cols, checks=wide, strict=True, ordered=False, coerce=False)
 
 
+def _check_error(err: Exception) -> str:
+    """An exception raised by a rule, as pandera reports a failing check function."""
+    msg = f'"{err.args[0]}"' if err.args else ""
+    return f"{err.__class__.__name__}({msg})"
+
+
+def rule_failures(df: pd.DataFrame, rules: Sequence[Rule]
+                  ) -> list[tuple[Rule, np.ndarray | None, str | None]]:
+    """(rule, index labels of the rows that fail it, error) for every rule that fails, in rule
+    order; rows in table order. Read as pandera reads a wide check: a row whose every cell is
+    blank passes; a rule that raises, or whose result is not a boolean Series on the table's
+    rows, fails as a whole (index labels None, ``error`` says why)."""
+    blank = np.ones(len(df), dtype=bool)
+    for c in df.columns:  # rows whose every cell is blank (stops at the first full column)
+        blank &= df[c].isna().to_numpy()
+        if not blank.any():
+            break
+    out: list[tuple[Rule, np.ndarray | None, str | None]] = []
+    for rule in rules:
+        try:
+            ok = rule.ok(df)
+            if not isinstance(ok, pd.Series) or not ok.index.equals(df.index):
+                out.append((rule, None, "False"))
+                continue
+            if ok.empty and ok.dtype != bool:
+                ok = ok.astype(bool)
+            if blank.any():
+                ok = ok | blank
+            if ok.all():
+                continue
+            fail = ~ok.to_numpy(dtype=bool)
+        except Exception as err:  # noqa: BLE001 - reported as a schema problem, as pandera does
+            out.append((rule, None, _check_error(err)))
+            continue
+        out.append((rule, df.index.to_numpy()[fail], None))
+    return out
+
+
 def _range_message(field: str, value: float) -> str:
     f = next(x for x in FIELDS if x.name == field)
     unit = f" {f.unit}" if f.unit in ("mm", "years", "months") else ""
@@ -204,10 +247,11 @@ def duplicates(df: pd.DataFrame, centre_order: list[str]) -> list[tuple[int, int
     """
     rank = _mapping_code(df).map({c: i for i, c in enumerate(centre_order)}).fillna(
         len(centre_order))
-    order = df.assign(_rank=rank).sort_values(["_rank", "source_row"], kind="mergesort").index
+    order = pd.DataFrame({"_rank": rank, "source_row": df["source_row"]}).sort_values(
+        ["_rank", "source_row"], kind="mergesort").index
     out: list[tuple[int, int, str]] = []
     flagged: set[int] = set()
-    ordered = df.loc[order]
+    ordered = df.loc[order, ["patient_key", "birth_date", "diagnosis_date", "laterality"]]
     for rule, keys in (("duplicate_id", ["patient_key"]),
                        ("duplicate_person", ["birth_date", "diagnosis_date", "laterality"])):
         sub = ordered.dropna(subset=keys).loc[:, keys].assign(_pos=lambda x: x.index)
@@ -240,8 +284,7 @@ def validate(df: pd.DataFrame, *, columns_by_centre: dict[str, dict[str, str]],
                 for f in FIELDS}
     rules = [*cross_field_rules(data_lock, *age_range, essential=essential, recorded=recorded),
              *extra_rules]
-    by_name = {r.name: r for r in rules}
-    schema = harmonized_schema(vocabularies, rules)
+    schema = harmonized_schema(vocabularies)
     problems: list[Problem] = []
 
     def src(centre: str, field: str) -> str:
@@ -275,11 +318,25 @@ def validate(df: pd.DataFrame, *, columns_by_centre: dict[str, dict[str, str]],
                                 redact=redact, record=None if (file, row) == record else record))
         cells[id(problems[-1])] = (i, field)
 
+    table = df[[c for c in df.columns if not c.startswith("_")]]
+    # cross-field rules first (as when they were pandera's wide checks), rule by rule, rows in
+    # table order
+    for rule, failed, error in rule_failures(table, rules):
+        if failed is None:
+            problems.append(Problem("(harmonized table)", None, None, "None", error, "schema",
+                                    f"harmonized table fails schema check {rule.name}"))
+            continue
+        is_date = rule.column.endswith("_date")
+        for idx in failed.tolist():
+            row = df.loc[idx]
+            val = row[rule.column]
+            sval = None if pd.isna(val) else (val.date().isoformat() if is_date else str(val))
+            add(idx, rule.column, rule.rule, rule.message(row), sval, redact=is_date,
+                written=not is_date)
     try:
-        schema.validate(df[[c for c in df.columns if not c.startswith("_")]], lazy=True)
+        schema.validate(table, lazy=True)
     except pa.errors.SchemaErrors as err:
         fc = err.failure_cases
-        seen: set[tuple[int, str]] = set()
         for rec in fc.itertuples(index=False):
             check = str(rec.check)
             idx = rec.index
@@ -295,19 +352,7 @@ def validate(df: pd.DataFrame, *, columns_by_centre: dict[str, dict[str, str]],
                                         f"harmonized table fails schema check {check}"))
                 continue
             idx = int(idx)
-            if check in by_name:
-                # a wide check is reported once per cell by pandera: keep one per row
-                if (idx, check) in seen:
-                    continue
-                seen.add((idx, check))
-                rule = by_name[check]
-                row = df.loc[idx]
-                val = row[rule.column]
-                is_date = rule.column.endswith("_date")
-                sval = None if pd.isna(val) else (val.date().isoformat() if is_date else str(val))
-                add(idx, rule.column, rule.rule, rule.message(row), sval, redact=is_date,
-                    written=not is_date)
-            elif check.startswith("out_of_range:"):
+            if check.startswith("out_of_range:"):
                 field = check.split(":", 1)[1]
                 msg = _range_message(field, rec.failure_case)
                 raw = df.at[idx, f"_raw:{field}"] if f"_raw:{field}" in df.columns else None
@@ -322,13 +367,17 @@ def validate(df: pd.DataFrame, *, columns_by_centre: dict[str, dict[str, str]],
             else:
                 add(idx, str(rec.column), "schema", f"fails check {check}",
                     str(rec.failure_case))
+    del table
 
     # duplicates among records not already set aside, so that the copy kept is a clean one
     resolve_actions(problems, actions)
-    keys = list(zip(df["source_file"].astype(str), df["source_row"].astype(int)))
+    keys = pd.MultiIndex.from_arrays([df["source_file"].astype(str),
+                                      df["source_row"].astype("int64")])
     already = quarantine_reasons(problems)
-    set_aside = np.array([k in already for k in keys], dtype=bool)
-    for i, j, rule in duplicates(df.loc[~set_aside], list(columns_by_centre)):
+    set_aside = keys.isin(list(already)) if already else np.zeros(len(df), dtype=bool)
+    dup_cols = [c for c in ("centre", "centre_mapping", "source_row", "patient_key",
+                            "birth_date", "diagnosis_date", "laterality") if c in df.columns]
+    for i, j, rule in duplicates(df.loc[~set_aside, dup_cols], list(columns_by_centre)):
         other = df.loc[j]
         what = ("the same patient ID" if rule == "duplicate_id"
                 else "the same birth date, diagnosis date and side")
@@ -338,9 +387,9 @@ def validate(df: pd.DataFrame, *, columns_by_centre: dict[str, dict[str, str]],
 
     resolve_actions(problems, actions)
     reasons = quarantine_reasons(problems)
-    qmask = pd.Series([k in reasons for k in keys], index=df.index)
+    qmask = keys.isin(list(reasons)) if reasons else np.zeros(len(df), dtype=bool)
     quarantined = df.loc[qmask, ["centre", "source_file", "source_row", "patient_key"]].copy()
-    quarantined["reason"] = [";".join(reasons[k]) for k, q in zip(keys, qmask) if q]
+    quarantined["reason"] = [";".join(reasons[k]) for k in keys[qmask]]
     clean = df.loc[~qmask, [c for c in df.columns if not c.startswith("_")]].copy()
     clean = _blank_values(clean, problems, cells)
     return clean, quarantined.reset_index(drop=True), problems

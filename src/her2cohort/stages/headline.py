@@ -77,7 +77,10 @@ def headline(analysed: pd.DataFrame, *, study: dict, groups: dict | None = None,
     defn = from_dict(study)
     groups = groups or defn.exposure.as_groups()
     exposure_column = groups["column"]
-    df, labels = group_setup(groups, analysed)
+    # only the columns read below: every subset and model frame is then a copy of a few
+    # columns, not of the whole analysis-ready table
+    df, labels = group_setup(groups, analysed[_columns_read(analysed.columns, defn, groups,
+                                                            adjusted)])
     df = df[df["group"].notna()]
     present = [lab for lab in labels if (df["group"] == lab).any()]
     rows = [{"quantity": "patients", "group": lab, "n": int((df["group"] == lab).sum())}
@@ -153,6 +156,35 @@ def headline(analysed: pd.DataFrame, *, study: dict, groups: dict | None = None,
         _endpoint_rows(rows, df, ep, present, tr, km_ci, landmark, adjusted, cox, km_at,
                        logrank, min_events, bool(groups.get("ordered")))
     return _keyed(rows)
+
+
+def headline_columns(columns, *, study: dict, groups: dict | None = None,
+                     adjusted: dict | None = None) -> list[str]:
+    """Of ``columns`` (an analysis-ready table's), those :func:`headline` reads, in order."""
+    from ..study.definition import from_dict
+
+    defn = from_dict(study)
+    return _columns_read(columns, defn, groups or defn.exposure.as_groups(), adjusted)
+
+
+def _columns_read(columns, defn, groups: dict, adjusted: dict | None) -> list[str]:
+    """The ``columns`` that :func:`headline` reads (in their order): the exposure, the
+    baseline proportions, pCR and HER2 loss, the treatment, every endpoint's time, event and
+    data source, the adjusted models' covariates and their strata and cluster columns."""
+    want = {groups["column"], "pcr", "her2_loss", *(c for c, _, _ in BASELINE_PROPORTIONS)}
+    if defn.treatment is not None:
+        want.add(defn.treatment.column)
+    for ep in defn.endpoints:
+        want |= {ep.time, ep.event, ep.source}
+    adj = adjusted or {}
+    for spec in [*(adj.get("pcr_covariates") or []),
+                 *(adj.get("cox_covariates", adj.get("dfs_covariates")) or [])]:
+        want.add(spec["name"] if isinstance(spec, dict) else str(spec))
+    cox_cfg = adj.get("cox", adj.get("dfs_cox")) or {}
+    for key, default in (("strata", None), ("cluster", "centre")):
+        named = cox_cfg.get(key, default)
+        want |= set(named) if isinstance(named, (list, tuple)) else {named}
+    return [c for c in columns if c in want]
 
 
 def _keyed(rows: list[dict]) -> list[dict]:

@@ -67,9 +67,17 @@ def main(*, in_validated, in_quarantine, out_csv, variant, derive, criteria, gro
     from ..study.cohort import apply_criteria
     from ..study.derive import derive as derive_records
     from .common import write_csv
-    from .headline import headline
+    from .headline import headline, headline_columns
 
     derived = derive_records(pd.read_parquet(in_validated), **derive)
+    # the criteria and the headline estimates read a few columns: the rest is not carried
+    # through the criteria's subsets
+    need = set(headline_columns(derived.columns, study=study, groups=groups, adjusted=adjusted))
+    need |= {"centre", "source_file", "source_row", "patient_key", groups["column"]}
+    for crit in criteria:
+        need |= {crit.get("column"), *(crit.get("columns") or []),
+                 (crit.get("groups") or {}).get("column")}
+    derived = derived[[c for c in derived.columns if c in need]]
     analysed, _, _ = apply_criteria(derived, pd.read_parquet(in_quarantine), criteria, groups)
     rows = headline(analysed, study=study, groups=groups, pcr_test=pcr_test, km_ci=km_ci,
                     landmark=landmark, adjusted=adjusted, min_events=min_events)

@@ -103,7 +103,9 @@ def apply_criteria(derived: pd.DataFrame, quarantined: pd.DataFrame,
                  "label": "Data defects", "n_before": n_received,
                  "n_excluded": len(quarantined), "n_after": len(derived),
                  "detail": _quarantine_detail(q_reasons, len(quarantined))})
-    per_centre = [{"id": "received", **_by_centre(pd.concat([derived, quarantined]), centres)},
+    per_centre = [{"id": "received", **_by_centre(pd.concat([derived[["centre"]],
+                                                             quarantined[["centre"]]]),
+                                                  centres)},
                   {"id": "quarantined", **_by_centre(quarantined, centres)}]
     for step, crit in enumerate(criteria, start=2):
         hit = criterion_mask(remaining, crit)

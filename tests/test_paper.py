@@ -143,7 +143,11 @@ def test_explicit_tokens_resolve_and_unknown_ones_vanish(run):
     blocks = [pp.Block("The hazard ratios ({table:os_cox}; {figure:os_cox_zph}) and "
                        "a figure this run has not ({figure:pcr_forest}).")]
     cited = pp.cite_results(blocks, items, defn)
-    assert cited == blocks  # a text with tokens is cited as its author wrote it
+    # a text with tokens is cited as its author wrote it; what it leaves uncited is listed
+    # in one closing sentence, so that every item is cited
+    assert cited[0] == blocks[0] and len(cited) == 2
+    assert cited[1].text.startswith("Further results: {table:")
+    assert "{table:os_cox}" not in cited[1].text and "{table:os_summary}" in cited[1].text
     assert pp._resolve(blocks[0].text, items, link=False) == (
         "The hazard ratios (Table 4; Figure 3) and a figure this run has not.")
     html = pp._resolve(blocks[0].text, items, link=True)

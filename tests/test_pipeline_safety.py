@@ -110,6 +110,11 @@ def test_no_identifier_or_date_under_results_or_in_logs(demo_run):
     checked = 0
     for folder in ("results", "logs"):
         for path, text in _texts(work / folder):
+            if path == work / "results/report.html":
+                # Snakemake's own report (another test of the shared run writes it there):
+                # its bundled scripts and licences hold version numbers and dates;
+                # test_report_holds_no_identifier_date_or_formula checks it
+                continue
             checked += 1
             dates = {m.group(0) for m in _DATE.finditer(text)} - config_dates
             assert redact_text(" ".join(dates), ids=False, keep_example=True) == " ".join(dates), \

@@ -360,7 +360,7 @@ def test_two_patients_no_pcr_and_one_event(tiny_run):
         notes["analysis"] + ": " + notes["note"])
     md = (res / "manuscript.md").read_text("utf-8")
     assert ("pCR (ypT0/is ypN0) was 0% (0/1) in IHC 3+ and 0% (0/1) in IHC 2+/ISH+; not "
-            "compared (no patient had pCR).") in md
+            "compared (no patient had pCR) (Tables 3 and 4; Figure 2).") in md
     assert f"DFS was not compared ({FEW_1})." in md
     assert "No overall survival (OS; from surgery; event: death from any cause) event was " \
            "observed; OS was not compared." in md

@@ -258,6 +258,29 @@ def read_html_table(path: str | PathLike[str]) -> DisplayTable:
                         indent=indent, align=align)
 
 
+def not_analysed(table: DisplayTable) -> str | None:
+    """The reason of a table that only says its analysis was not run (the one-cell
+    "Not analysed: <reason>." table the stages write for a skipped analysis), else None."""
+    body = table.body
+    if body.shape == (1, 1):
+        cell = str(body.iloc[0, 0]).strip()
+        if cell.startswith("Not analysed:"):
+            return cell.removeprefix("Not analysed:").strip().rstrip(".")
+    return None
+
+
+def not_analysed_text(tables: Sequence[str | PathLike[str]]) -> str | None:
+    """One sentence naming the analyses of the run that were not done, with their reasons
+    (their tables are not numbered items of the paper), or None."""
+    said = []
+    for p in tables:
+        t = read_html_table(p)
+        why = not_analysed(t)
+        if why is not None:
+            said.append(f"{t.title or Path(p).stem.replace('_', ' ')} ({why})")
+    return f"Not analysed: {'; '.join(said)}." if said else None
+
+
 def collect_items(tables: Sequence[str | PathLike[str]], figures: Sequence[str | PathLike[str]],
                   defn: Study, cited: Sequence[str] = (), **caption_args: Any) -> list[Item]:
     """Every table and figure, numbered as journals number them: in order of first citation
@@ -270,6 +293,8 @@ def collect_items(tables: Sequence[str | PathLike[str]], figures: Sequence[str |
     for p in tables:
         p = Path(p)
         t = read_html_table(p)
+        if not_analysed(t) is not None:  # named in the Results instead (not_analysed_text)
+            continue
         items.append(Item("table", p.stem, t.title or p.stem.replace("_", " "), [str(p)],
                           table=t, keys=[p.stem]))
     seen: dict[str, Item] = {}
@@ -374,10 +399,16 @@ def cite_results(blocks: list[Block], items: list[Item], defn: Study) -> list[Bl
     definition) that endpoint's outputs (with a treatment arm named, the comparison of the
     arms); one about pCR the response outputs; the in-vitro paragraph the in-vitro outputs.
     Whatever no sentence cites is listed in a closing sentence, so every item is cited."""
-    if any(TOKEN.search(b.text) for b in blocks):
-        return blocks
     by_key = {(it.kind, k): it for it in items for k in it.keys}
     cited: set[int] = set()
+    if any(TOKEN.search(b.text) for b in blocks):
+        # the text cites by itself: only what it leaves uncited goes in the closing sentence
+        for b in blocks:
+            for t in TOKEN.finditer(b.text):
+                it = by_key.get((t.group(1), t.group(2)))
+                if it is not None:
+                    cited.add(id(it))
+        return _further(list(blocks), items, cited)
     eps = sorted(defn.endpoints, key=lambda e: -len(e.abbreviation))
     arm_words = set()
     if defn.treatment:
@@ -449,10 +480,20 @@ def cite_results(blocks: list[Block], items: list[Item], defn: Study) -> list[Bl
             new.append(s)
         first_para = False
         out.append(Block(" ".join(new), b.level, b.note))
+    return _further(out, items, cited)
+
+
+def _further(out: list[Block], items: list[Item], cited: set[int]) -> list[Block]:
+    """``out`` with a closing "Further results: Tables 13, 14 ...; Figures ..." sentence
+    citing every item no sentence cited (so that every table and figure is cited), after
+    the last Results paragraph before the first heading (or at the end)."""
     rest = [it for it in items if id(it) not in cited]
     if rest:
-        text = "Further results: " + refs([it.key for it in rest]) + "."
-        # after the last Results paragraph before the in-vitro heading (or at the end)
+        parts = {"table": [], "figure": []}
+        for it in rest:
+            parts[it.kind].append(f"{{{it.kind}:{it.key}}}")
+        text = "Further results: " + "; ".join(
+            ", ".join(v) for v in parts.values() if v) + "."
         at = next((i for i, b in enumerate(out) if b.level), len(out))
         at = max((i for i in range(at) if not out[i].note and not out[i].level), default=0)
         out.insert(at + 1, Block(text))

@@ -76,6 +76,10 @@ def main(*, in_tables, in_figures, in_manuscript, in_summary, in_provenance=None
         else:
             results.append(b)
     results = pp.cite_results(results, items, defn)
+    skipped = pp.not_analysed_text(_paths(in_tables))
+    if skipped:  # their one-cell tables are not numbered items: said once, here
+        at = next((i for i, b in enumerate(results) if b.level), len(results))
+        results.insert(at, pp.Block(skipped))
     methods = pp.methods_sections(
         study=study, criteria=criteria, analyses=analyses, pcr=pcr, survival=survival,
         table1=t1, sensitivity=sensitivity, invitro=inv, data_lock_date=data_lock_date,

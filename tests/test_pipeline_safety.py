@@ -145,7 +145,9 @@ def test_report_holds_no_identifier_date_or_formula(demo_run):
 
 def test_stop_fix_rerun(tmp_path):
     """A quote opened in row 100 and never closed stops the run (exit != 0) naming row and
-    column; after the fix, a plain rerun finishes with all 637 records."""
+    column; after the fix, a plain rerun up to the flow table (the cohort rule, where every
+    record is accounted for; the analyses after it are the shared demo run's) finishes with
+    all 637 records."""
     work = _copy_project(tmp_path)
     path = work / JS01
     original = path.read_bytes()
@@ -164,7 +166,7 @@ def test_stop_fix_rerun(tmp_path):
     failed = pd.read_csv(work / "results/qc/ingest_problems_FAILED.csv")
     assert (failed["rule"] == "unclosed_quote").any()
     path.write_bytes(original)  # the fix
-    res = _snakemake(work)
+    res = _snakemake(work, "results/tables/flow.csv")
     assert res.returncode == 0, res.stderr[-3000:] + _logs(work)
     flow = pd.read_csv(work / "results/tables/flow.csv")
     assert int(flow.loc[flow["kind"] == "start", "n_after"].iloc[0]) == 637
@@ -173,7 +175,8 @@ def test_stop_fix_rerun(tmp_path):
 
 def test_sigkill_then_unlock_and_rerun(tmp_path):
     """A run killed with SIGKILL (power cut, OOM killer) leaves a lock; `snakemake --unlock`
-    then a plain `snakemake` finishes it: no incomplete-files error (profile)."""
+    then a plain `snakemake` finishes it: no incomplete-files error (profile). The rerun goes
+    up to the flow table (the killed jobs are ingestion's and validation's)."""
     work = _copy_project(tmp_path)
     proc = subprocess.Popen([sys.executable, "-m", "snakemake", "--cores", "1"], cwd=work,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=_env(),
@@ -190,7 +193,8 @@ def test_sigkill_then_unlock_and_rerun(tmp_path):
     locked = _snakemake(work)
     assert locked.returncode != 0
     assert "lock" in (locked.stdout + locked.stderr).lower()
-    res = subprocess.run("snakemake --unlock && snakemake --cores 2", shell=True, cwd=work,
+    res = subprocess.run("snakemake --unlock && snakemake --cores 2 results/tables/flow.csv",
+                         shell=True, cwd=work,
                          capture_output=True, text=True, check=False, env=_env(), timeout=1200)
     assert res.returncode == 0, res.stderr[-3000:] + _logs(work)
     flow = pd.read_csv(work / "results/tables/flow.csv")

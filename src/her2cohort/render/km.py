@@ -130,12 +130,14 @@ def truncation_note(trunc: pd.DataFrame, labels: Mapping[Any, str] | None = None
 
 
 #: censor marks are kept at most once per cell of this grid over a panel's plotting area
-#: (x: the axis range, y: survival 0-1.03): about one cell per pixel of a 4-inch, 2.7-inch
-#: panel at 300 dpi.  A mark is 4.5 pt (about 19 pixels) wide, so marks sharing a cell print
-#: on top of each other: dropping all but the first changes nothing visible, and bounds the
-#: marks of a curve by the cells a falling staircase crosses (at most 2,000) instead of the
-#: number of censored patients (hundreds of thousands of PDF markers at registry size).
-MARK_CELLS = (1200, 800)
+#: (x: the axis range, y: survival 0-1.03). A mark is 4.5 pt wide (about 19 pixels at 300
+#: dpi, 1/60 of a 4-inch panel), so a cell of half a mark's width (x) and 1% of survival
+#: (y) keeps a mark wherever patients were censored while marks no longer fuse into a solid
+#: band along a curve at registry size (a pixel-sized grid kept up to 2,000 overlapping marks
+#: per curve and drew the curve as a thick band at 10^5 patients). At most about 250 marks
+#: per curve instead of the number of censored patients (hundreds of thousands of PDF
+#: markers at registry size).
+MARK_CELLS = (120, 100)
 
 
 def thin_marks(time: np.ndarray, surv: np.ndarray, x_range: tuple[float, float],

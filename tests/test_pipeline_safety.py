@@ -11,7 +11,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -24,26 +23,13 @@ import pytest
 
 from her2cohort.data.mapping import load_mapping
 from her2cohort.data.read import read_raw
+from conftest import copy_project as _copy_project
+from conftest import pipeline_env as _env
 from her2cohort.data.safety import _DATE, redact_text
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.e2e
 JS01 = "data/demo/raw/JS01_SIMULATED_neoadjuvant_her2.csv"
-
-
-def _copy_project(work: Path) -> Path:
-    for item in ("Snakefile", "workflow", "config", "profiles"):
-        src = ROOT / item
-        (shutil.copytree if src.is_dir() else shutil.copy)(src, work / item)
-    shutil.copytree(ROOT / "data/demo/raw", work / "data/demo/raw")
-    return work
-
-
-def _env() -> dict:
-    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
-    for k in ("HER2COHORT_SALT", "HER2COHORT_DEBUG"):
-        env.pop(k, None)
-    return env
 
 
 def _snakemake(work: Path, *args: str, cores: str = "2") -> subprocess.CompletedProcess:

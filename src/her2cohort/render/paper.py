@@ -1057,29 +1057,14 @@ def build_docx(path: str | PathLike[str], *, title: str, simulated: bool,
     own page (a landscape section where it is too wide for portrait; rows never split
     across pages, header rows repeated), then each figure at its printed width with its
     legend under it."""
-    import datetime as dt
-
-    from docx import Document
     from docx.enum.section import WD_ORIENT, WD_SECTION
     from docx.oxml.ns import qn
     from docx.shared import Inches, Mm, Pt
 
-    from .tables import PAGE_SIZES_MM, write_normalised_zip
+    from .tables import PAGE_SIZES_MM, new_document, write_normalised_zip
 
-    doc = Document()
-    cp = doc.core_properties
-    fixed = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
-    cp.author = cp.last_modified_by = "her2cohort"
-    cp.title = title
-    cp.created = cp.modified = fixed
-    cp.revision = 1
+    doc = new_document(title, font, _BODY_PT)
     normal = doc.styles["Normal"]
-    normal.font.name = font
-    normal.font.size = Pt(_BODY_PT)
-    rpr = normal.element.get_or_add_rPr()
-    rfonts = rpr.find(qn("w:rFonts"))
-    for attr in ("w:ascii", "w:hAnsi", "w:cs", "w:eastAsia"):
-        rfonts.set(qn(attr), font)
     normal.paragraph_format.space_after = Pt(6)
     normal.paragraph_format.line_spacing = 1.15
     for name in ("Title", "Heading 1", "Heading 2"):

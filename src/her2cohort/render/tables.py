@@ -346,6 +346,32 @@ def _row_flags(row: Any, header: bool) -> None:
         tr_pr.append(OxmlElement("w:tblHeader"))
 
 
+
+def new_document(title: str, font: str, size: float):
+    """A Word document that is byte-stable (fixed author, dates and revision, so reruns are
+    identical) with ``font`` at ``size`` pt as its Normal style, for every script."""
+    import datetime as dt
+
+    from docx import Document
+    from docx.oxml.ns import qn
+    from docx.shared import Pt
+
+    doc = Document()
+    fixed_time = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+    cp = doc.core_properties
+    cp.author = cp.last_modified_by = "her2cohort"
+    cp.title = title
+    cp.created = cp.modified = fixed_time
+    cp.revision = 1
+    normal = doc.styles["Normal"]
+    normal.font.name = font
+    normal.font.size = Pt(size)
+    rfonts = normal.element.get_or_add_rPr().find(qn("w:rFonts"))
+    for attr in ("w:ascii", "w:hAnsi", "w:cs", "w:eastAsia"):
+        rfonts.set(qn(attr), font)
+    return doc
+
+
 def write_docx(
     table: DisplayTable,
     path: str | PathLike[str],
@@ -365,9 +391,6 @@ def write_docx(
     widths are measured with it or its metric-compatible substitute). Returns the layout used:
     ``{"font_size", "widths_pt", "text_width_pt"}``.
     """
-    import datetime as dt
-
-    from docx import Document
     from docx.enum.section import WD_ORIENT
     from docx.enum.table import WD_CELL_VERTICAL_ALIGNMENT, WD_TABLE_ALIGNMENT
     from docx.enum.text import WD_ALIGN_PARAGRAPH
@@ -393,23 +416,8 @@ def write_docx(
                  table.title[:40], size, font_size)
     twips = [round(w * 20) for w in widths]
 
-    doc = Document()
-    fixed_time = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
-    cp = doc.core_properties
-    cp.author = "her2cohort"
-    cp.last_modified_by = "her2cohort"
-    cp.title = table.title
-    cp.created = fixed_time
-    cp.modified = fixed_time
-    cp.revision = 1
-
+    doc = new_document(table.title, font, size)
     normal = doc.styles["Normal"]
-    normal.font.name = font
-    normal.font.size = Pt(size)
-    rpr = normal.element.get_or_add_rPr()
-    rfonts = rpr.find(qn("w:rFonts"))
-    for attr in ("w:ascii", "w:hAnsi", "w:cs", "w:eastAsia"):
-        rfonts.set(qn(attr), font)
     pf = normal.paragraph_format
     pf.space_before = Pt(0)
     pf.space_after = Pt(0)

@@ -114,12 +114,9 @@ def manuscript_order(stem: str, kind: str, defn: Study) -> tuple:
 
 
 def _variable_label(name: str, labels: Mapping[str, str]) -> str:
-    if name in labels:
-        return labels[name]
-    from ..data.fields import BY_NAME
+    from .words import variable_label
 
-    f = BY_NAME.get(name)
-    return f.label if f is not None and getattr(f, "label", None) else name.replace("_", " ")
+    return variable_label(name, labels)
 
 
 def figure_caption(stem: str, defn: Study, *, pcr_definition: str | None = None,

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from .format import EN_DASH, format_int, format_number, format_p, sig_decimals
@@ -141,6 +141,17 @@ def ci_text(estimate: Any, lower: Any, upper: Any, digits: int = 2, unit: str = 
     u = lambda s: s + unit if s[0].isdigit() or s[0] == "-" else s
     sep = " to " if lo.startswith("-") or hi.startswith("-") else EN_DASH
     return f"{est}{unit} (95% CI {u(lo)}{sep}{u(hi)})"
+
+
+def variable_label(name: str, labels: Mapping[str, str] | None = None) -> str:
+    """A variable's label: the config's (``labels``), else its canonical field's, else its
+    name in words ("ki67_group" -> "ki67 group"), never a raw column name."""
+    if labels and name in labels:
+        return str(labels[name])
+    from ..data.fields import BY_NAME
+
+    f = BY_NAME.get(name)
+    return f.label if f is not None and getattr(f, "label", None) else name.replace("_", " ")
 
 
 def join(items: Iterable[Any], last: str = "and") -> str:

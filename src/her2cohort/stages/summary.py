@@ -433,7 +433,8 @@ def _labels(names: list, labels: dict) -> str:
         name = c.get("name") if isinstance(c, dict) else str(c)
         if name == "group":
             continue
-        lab = str((c.get("label") if isinstance(c, dict) else None) or labels.get(name, name))
+        lab = str((c.get("label") if isinstance(c, dict) else None)
+                  or w.variable_label(name, labels))
         lab = lab.split(",", 1)[0]  # "Age, years" -> "Age"
         first = lab.split(" ", 1)[0]
         out.append(lab if any(ch.isdigit() or ch == "-" for ch in first) else

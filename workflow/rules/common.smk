@@ -89,7 +89,7 @@ def centre_files():
     for mapping in config["centres"]:
         try:
             with open(mapping, encoding="utf-8") as fh:
-                m = yaml.safe_load(fh) or {}
+                m = yaml.load(fh, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) or {}
         except (OSError, yaml.YAMLError):
             continue
         if isinstance(m, dict):

@@ -74,7 +74,16 @@ with open(snakemake.log[0], "w", encoding="utf-8") as log:
     kwargs.update(snakemake.output.items())
     kwargs.update((k, v) for k, v in snakemake.params.items() if not k.startswith("_"))
     try:
-        status = run(snakemake.rule, **kwargs)
+        if os.environ.get("HER2COHORT_PROFILE"):  # benchmarks/: a cProfile of each job
+            import cProfile
+
+            prof = cProfile.Profile()
+            status = prof.runcall(run, snakemake.rule, **kwargs)
+            os.makedirs(os.environ["HER2COHORT_PROFILE"], exist_ok=True)
+            prof.dump_stats(os.path.join(os.environ["HER2COHORT_PROFILE"],
+                                         os.path.basename(snakemake.log[0]) + ".prof"))
+        else:
+            status = run(snakemake.rule, **kwargs)
     finally:
         sys.stdout.flush()
         sys.stderr.flush()

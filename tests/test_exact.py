@@ -1,9 +1,10 @@
 """her2cohort.stats.exact against R (stored output of tests/r/exact.R) and by construction.
 
 R references (tests/fixtures/r/exact/): fisher.test (p; 2 x 2 conditional MLE odds ratio
-and exact CI), mantelhaen.test (correct = TRUE/FALSE, exact = TRUE) on UCBAdmissions, infert
-and a constructed data set, the Breslow-Day/Tarone formula written out in R, and
-prop.trend.test on a constructed data set and esoph.  Tolerance: relative difference
+and exact CI, also with margins up to 10^6, and R's dhyper there), mantelhaen.test
+(correct = TRUE/FALSE, exact = TRUE) on UCBAdmissions, infert and a constructed data set,
+the Breslow-Day/Tarone formula written out in R, and prop.trend.test on a constructed data
+set and esoph.  Tolerance: relative difference
 <= 5e-7 (project standard).  ``test_r_script_reproduces_fixtures`` (rref) re-runs the R
 script and checks that the stored output is what R produces now.
 """
@@ -134,6 +135,123 @@ def test_fisher_4x3_n906_exact_within_default_budget():
     mc = fisher_exact(table, max_work=10**6, B=300, seed=5)
     assert mc.method.startswith("Monte Carlo") and mc.B == 300 and mc.seed == 5
     assert "work units" in mc.notes[0]
+
+
+# ------------------------------------------------------------- 2 x 2 at registry scale
+
+BIG = pd.read_csv(FIX / "fisher_2x2.csv")
+
+
+def _big_table(row: pd.Series) -> np.ndarray:
+    return np.array([[row["x11"], row["x12"]], [row["x21"], row["x22"]]], dtype=np.int64)
+
+
+@pytest.mark.parametrize("i", range(len(BIG)), ids=list(BIG["id"]))
+def test_fisher_2x2_large_margins_match_r(i):
+    """fisher.test on 2 x 2 tables with margins up to 10^6 (tests/r/exact.R): the default
+    (root to machine precision) equals R with uniroot(tol = 1e-300), and with R's default
+    uniroot tolerance the same code gives what R's fisher.test prints (same Brent iterates)."""
+    row = BIG.iloc[i]
+    t, cl = _big_table(row), float(row["conf_level"])
+    ours = ex.fisher_2x2(t, conf_level=cl)
+    for got, key in zip(ours, ("p", "estimate", "conf_low", "conf_high"), strict=True):
+        ref = row[f"{key}_precise"]
+        assert rel_diff(got, ref) <= 1e-10, (key, got, ref)
+    as_r = ex.fisher_2x2(t, conf_level=cl, tol=ex.R_UNIROOT_TOL)
+    for got, key in zip(as_r, ("p", "estimate", "conf_low", "conf_high"), strict=True):
+        assert rel_diff(got, row[key]) <= REL, (key, got, row[key])
+    if min(t.sum(axis=0).min(), t.sum(axis=1).min()) > 0 and cl == 0.95:
+        res = fisher_exact(t)  # the 2 x 2 branch of fisher_exact is the same code
+        assert rel_diff(res.p, row["p_precise"]) <= REL
+        assert rel_diff(res.estimate, row["estimate_precise"]) <= REL
+        assert rel_diff(res.conf_int[0], row["conf_low_precise"]) <= REL
+        assert rel_diff(res.conf_int[1], row["conf_high_precise"]) <= REL
+
+
+def test_fisher_2x2_edge_cases_as_r():
+    """Zero cells: MLE 0 / Inf with CI bound 0 / Inf; zero margins: one table, p = 1,
+    estimate 0 (R), CI (0, Inf); R's default tolerance stops at 1/eps for a huge odds
+    ratio (the 1/t search ends at t = eps), machine precision does not."""
+    by_id = BIG.set_index("id")
+    zero_a = ex.fisher_2x2(_big_table(by_id.loc["s_zero_a"]))
+    assert zero_a.estimate == 0.0 and zero_a.lower == 0.0 and 0 < zero_a.upper < math.inf
+    zero_d = ex.fisher_2x2(_big_table(by_id.loc["s_zero_d"]))
+    assert zero_d.estimate == math.inf and zero_d.upper == math.inf and zero_d.lower > 0
+    assert rel_diff(zero_a.p, zero_d.p) <= 1e-15
+    for tid in ("s_margin0", "s_col0"):
+        r = ex.fisher_2x2(_big_table(by_id.loc[tid]))
+        assert r == (1.0, 0.0, 0.0, math.inf)
+    huge = by_id.loc["e6_huge_or"]
+    default = ex.fisher_2x2(_big_table(huge), tol=ex.R_UNIROOT_TOL)
+    assert default.estimate == 1 / np.finfo(float).eps == huge["estimate"]
+    precise = ex.fisher_2x2(_big_table(huge))
+    assert 1e9 < precise.estimate < 1e10 and precise.lower < precise.estimate < precise.upper
+    with pytest.raises(ValueError, match="2 x 2"):
+        ex.fisher_2x2(np.ones((2, 3), dtype=int))
+    with pytest.raises(ValueError, match="conf_level"):
+        ex.fisher_2x2(np.ones((2, 2), dtype=int), conf_level=1.0)
+
+
+def test_fisher_2x2_ties_between_tails():
+    """Balanced margins: d(x) and its mirror d(k - x) are equal and both count (R's
+    relErr 1 + 1e-7).  R's dhyper is reproduced to a few ulp (dhyper.csv); log-gamma
+    differences lose ~1e-9 relative at n = 10^6, two orders below the 1e-7 fuzz, so the
+    p-value must still equal R's, with both tails summed."""
+    from scipy.stats import hypergeom
+
+    row = BIG.set_index("id").loc["e6_tie"]
+    t = _big_table(row)
+    r = ex.fisher_2x2(t)
+    assert rel_diff(r.p, row["p"]) <= 1e-12
+    m, n, k = int(t[:, 0].sum()), int(t[:, 1].sum()), int(t[0].sum())
+    one_tail = hypergeom.sf(int(t[0, 0]) - 1, m + n, m, k)
+    assert rel_diff(r.p, 2 * one_tail) <= 1e-9  # symmetric: p = 2 P(X >= x)
+
+
+def test_dhyper_port_matches_r_at_large_margins():
+    """_dhyper_log is R's dhyper(log = TRUE) (Loader's algorithm) to a few ulp, also at
+    margins 10^6, where log-gamma differences are off by up to ~4e-9."""
+    from scipy.special import gammaln
+
+    dh = pd.read_csv(FIX / "dhyper.csv")
+    for (m, n, k), g in dh.groupby(["m", "n", "k"], sort=False):
+        x = g["x"].to_numpy(float)
+        ours = ex._dhyper_log(x, int(m), int(n), int(k))
+        ref = g["logd"].to_numpy()
+        err = np.abs(ours - ref)
+        assert np.all(err <= 8 * np.spacing(np.maximum(np.abs(ref), 1.0))), (m, n, k, err.max())
+        lg = (gammaln(m + 1) - gammaln(x + 1) - gammaln(m - x + 1) + gammaln(n + 1)
+              - gammaln(k - x + 1) - gammaln(n - k + x + 1) - gammaln(m + n + 1)
+              + gammaln(k + 1) + gammaln(m + n - k + 1))
+        near = ref > ref.max() - 50  # where the p-value's comparisons happen
+        assert err[near].max() <= 1e-13
+        if m + n >= 10**6 and k > 1000:  # documents why the port is needed
+            assert np.abs(lg - ref)[near].max() > 1e-11
+
+
+def test_zeroin_is_r_uniroot():
+    """_zeroin(tol) follows R's zeroin; on a smooth function it stops within tol, and with
+    tol = 0 it reaches machine precision."""
+    f = lambda v: v**3 - 2.0  # noqa: E731
+    root = 2.0 ** (1 / 3)
+    coarse = ex._zeroin(f, 0.0, 2.0, f(0.0), f(2.0), ex.R_UNIROOT_TOL)
+    assert abs(coarse - root) <= ex.R_UNIROOT_TOL
+    fine = ex._zeroin(f, 0.0, 2.0, f(0.0), f(2.0), 0.0)
+    assert abs(fine - root) <= 4 * np.finfo(float).eps * root
+    assert ex._zeroin(f, root, 2.0, 0.0, f(2.0), 0.0) == root
+    with pytest.raises(ValueError, match="opposite sign"):
+        ex._zeroin(f, 2.0, 3.0, f(2.0), f(3.0), 0.0)
+
+
+def test_fisher_2x2_at_10e6_is_fast():
+    """Registry scale: one 2 x 2 table with n = 10^6 (p, MLE, CI) in well under a second
+    (scipy's odds_ratio and hypergeom over the support: ~20 s)."""
+    t = _big_table(BIG.set_index("id").loc["e6_signif"])
+    ex.fisher_2x2(np.array([[1, 2], [3, 4]]))
+    t0 = time.process_time()
+    ex.fisher_2x2(t)
+    elapsed = time.process_time() - t0
+    assert elapsed < 2.0, f"2 x 2, n = 10^6 took {elapsed:.2f} s CPU"
 
 
 def _brute_extremes(rows: np.ndarray, cols: np.ndarray, lf: np.ndarray) -> tuple[float, float]:

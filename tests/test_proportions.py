@@ -13,6 +13,7 @@ import pytest
 
 import rref
 from her2cohort.stats import proportions as pr
+from her2cohort.stats.exact import R_UNIROOT_TOL, fisher_2x2
 from rref import run_r
 
 # dataset -> list of (group, events, n); groups sort in the listed order
@@ -165,6 +166,20 @@ def test_odds_ratio_woolf_by_hand_and_zero_cell():
     assert np.isnan(res["estimate"]) and "cell count is 0" in res["warning"]
 
 
+def test_odds_ratio_conditional_zero_cell_and_no_events():
+    """Conditional OR (R fisher.test's code, :func:`fisher_2x2`): a zero cell gives R's MLE 0
+    or Inf with the CI bound 0 or Inf; with no events at all (a zero margin) the odds ratio
+    is undefined: NaN (R prints 0) with R's CI 0 to Inf."""
+    res = pr.odds_ratio(DATA["zero"], "pcr", "group", method="conditional")  # g2 all events
+    r = fisher_2x2(np.array([[12, 0], [0, 10]]))
+    assert res["estimate"] == r.estimate == np.inf and res["upper"] == np.inf
+    assert res["lower"] == r.lower and 0 < r.lower < np.inf
+    none = expand([("g1", 0, 7), ("g2", 0, 3)])
+    res = pr.odds_ratio(none, "pcr", "group", method="conditional")
+    assert np.isnan(res["estimate"]) and res["lower"] == 0 and res["upper"] == np.inf
+    assert fisher_2x2(np.array([[0, 3], [0, 7]])) == (1.0, 0.0, 0.0, np.inf)  # R
+
+
 def test_missing_outcome_or_group_left_out_and_counted_as_r_table():
     """R's table() drops NA: rates, tests and the odds ratio equal those on the complete rows,
     and the number left out is reported."""
@@ -249,6 +264,15 @@ def test_odds_ratio_matches_r(r, name):
     )
     # R's default fisher.test (uniroot tol ~1.2e-4) agrees only to ~1e-2 relative
     np.testing.assert_allclose(ours, [ref["cond"], ref["cond_lower"], ref["cond_upper"]], rtol=1e-2)
+    # ... and the same code with R's uniroot tolerance prints exactly what R prints
+    tab = cond["table"]
+    cmp_, ref_g = cond["comparison"], cond["reference"]
+    t = np.array([[tab.loc[cmp_, "events"], tab.loc[cmp_, "non_events"]],
+                  [tab.loc[ref_g, "events"], tab.loc[ref_g, "non_events"]]])
+    as_r = fisher_2x2(t, tol=R_UNIROOT_TOL)
+    np.testing.assert_allclose([as_r.estimate, as_r.lower, as_r.upper],
+                               [ref["cond"], ref["cond_lower"], ref["cond_upper"]], rtol=5e-7)
+    assert as_r.p == pytest.approx(ref["p"], rel=5e-7)
     woolf = pr.odds_ratio(DATA[name], "pcr", "group", method="woolf")
     expected = [ref["woolf"], ref["woolf_lower"], ref["woolf_upper"]]
     if np.isfinite(expected).all():

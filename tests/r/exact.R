@@ -9,6 +9,9 @@
 #   fisher.csv         fisher.test p-values; for 2 x 2 also the conditional MLE odds ratio
 #                      and its exact 95% CI, computed with fisher.test's own code but
 #                      uniroot(tol = 1e-12) (the default tol ~1e-4 is too coarse to compare)
+#   fisher_2x2.csv     2 x 2 tables with margins up to 10^6: fisher.test as printed (default
+#                      uniroot tol) and with uniroot(tol = 1e-300) (machine precision)
+#   dhyper.csv         dhyper(log = TRUE) at large margins
 #   mh_*.csv           the data sets given to mantelhaen.test (long format, one row per
 #                      patient, or with a count column for UCBAdmissions / esoph)
 #   mh.csv             mantelhaen.test (correct = TRUE and FALSE, exact = TRUE) and the
@@ -65,6 +68,67 @@ for (id in names(tables)) {
 }
 write_out(do.call(rbind, tab_rows), "fisher_tables.csv")
 write_out(do.call(rbind, fis_rows), "fisher.csv")
+
+# ------------------------------------------------------------------ 2 x 2 at registry scale
+# fisher.test's own 2 x 2 code on constructed tables with margins up to 10^6 (balanced and
+# extreme, zero cells, zero margins, ties between the two tails).  Two versions of the root
+# finding: R's default (uniroot tol = eps^0.25: what fisher.test prints) and
+# uniroot(tol = 1e-300), i.e. to machine precision (zeroin's own 2 eps |x| term): 1e-12
+# is not enough when the root is found as t = 1/OR with t ~ 1e-9.
+fisher_precise <- fisher.test
+environment(fisher_precise) <- list2env(
+  list(uniroot = function(f, interval, ...) stats::uniroot(f, interval, ..., tol = 1e-300)),
+  parent = environment(fisher.test))
+big <- list(   # rows = groups, columns = outcome yes / no; OR of x[1, 1]
+  s_zero_a = rbind(c(0, 5), c(5, 5)),
+  s_zero_d = rbind(c(5, 5), c(0, 5)),
+  s_zero_bc = rbind(c(10, 0), c(0, 10)),
+  s_one = rbind(c(1, 0), c(0, 1)),
+  s_margin0 = rbind(c(0, 0), c(5, 5)),          # zero row margin
+  s_col0 = rbind(c(0, 7), c(0, 3)),             # zero column margin (no events)
+  s_10_1 = rbind(c(10, 1), c(1, 10)),
+  e5_null = rbind(c(25000, 25100), c(25000, 24900)),
+  e5_signif = rbind(c(25300, 24700), c(24700, 25300)),
+  e5_tie = rbind(c(25010, 24990), c(24990, 25010)),   # balanced margins: the mirror ties
+  e5_rare = rbind(c(12, 49988), c(3, 49997)),
+  e5_rare0 = rbind(c(0, 50000), c(7, 49993)),
+  e5_or_inf = rbind(c(50000, 0), c(1, 49999)),
+  e5_unbal = rbind(c(950, 4050), c(17000, 78000)),
+  e6_null = rbind(c(250100, 249900), c(249950, 250050)),
+  e6_signif = rbind(c(250000, 249000), c(250000, 251000)),
+  e6_tie = rbind(c(250003, 249997), c(249997, 250003)),
+  e6_rare = rbind(c(3, 99997), c(40, 899960)),
+  e6_rare0 = rbind(c(20, 79980), c(0, 20000)),
+  e6_unbal = rbind(c(900, 899100), c(50, 99950)),
+  e6_common = rbind(c(899000, 1000), c(99850, 150)),
+  e6_huge_or = rbind(c(499990, 10), c(12, 499988))
+)
+levels_ci <- c(s_10_1 = 0.99, e5_signif = 0.9, e6_rare = 0.99)
+big_rows <- list()
+for (id in names(big)) {
+  x <- big[[id]]
+  cl <- if (id %in% names(levels_ci)) levels_ci[[id]] else 0.95
+  fd <- fisher.test(x, conf.level = cl)
+  fp <- fisher_precise(x, conf.level = cl)
+  big_rows[[id]] <- data.frame(
+    id = id, x11 = x[1, 1], x12 = x[1, 2], x21 = x[2, 1], x22 = x[2, 2], conf_level = cl,
+    p = fd$p.value, estimate = unname(fd$estimate), conf_low = fd$conf.int[1],
+    conf_high = fd$conf.int[2], p_precise = fp$p.value, estimate_precise = unname(fp$estimate),
+    conf_low_precise = fp$conf.int[1], conf_high_precise = fp$conf.int[2])
+}
+write_out(do.call(rbind, big_rows), "fisher_2x2.csv")
+# dhyper(log = TRUE) at large margins, at both ends, around the mode and in the tails
+dh_rows <- list()
+for (mk in list(c(50000, 50000, 50000), c(30000, 70000, 1000), c(500000, 500000, 500000),
+                c(1000, 999000, 400000), c(3, 999997, 10), c(950000, 50000, 999990))) {
+  m <- mk[1]; n <- mk[2]; k <- mk[3]; lo <- max(0, k - n); hi <- min(k, m)
+  mode <- floor((k + 1) * (m + 1) / (m + n + 2))
+  xs <- sort(unique(pmin(hi, pmax(lo, round(c(lo, lo + 1, hi - 1, hi, mode + -50:50,
+                                                seq(lo, hi, length.out = 41)))))))
+  dh_rows[[length(dh_rows) + 1]] <- data.frame(m = m, n = n, k = k, x = xs,
+                                               logd = dhyper(xs, m, n, k, log = TRUE))
+}
+write_out(do.call(rbind, dh_rows), "dhyper.csv")
 
 # ------------------------------------------------------------------ Mantel-Haenszel
 # Breslow-Day statistic at the Mantel-Haenszel odds ratio, with Tarone's correction

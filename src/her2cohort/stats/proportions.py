@@ -18,10 +18,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from scipy.stats import chi2_contingency, norm
-from scipy.stats.contingency import odds_ratio as _scipy_odds_ratio
 from statsmodels.stats.proportion import proportion_confint
 
-from .exact import fisher_exact
+from .exact import fisher_2x2, fisher_exact
 from .grouping import group_labels, outcome01
 
 __all__ = [
@@ -300,9 +299,13 @@ def odds_ratio(
             z = norm.ppf(1 - (1 - CONF_LEVEL) / 2)
             lo, up = est * np.exp(-z * se), est * np.exp(z * se)
     else:
-        res = _scipy_odds_ratio(np.array([[a, b], [c, d]]), kind="conditional")
-        ci_ = res.confidence_interval(confidence_level=CONF_LEVEL)
-        est, lo, up = res.statistic, ci_.low, ci_.high
+        res = fisher_2x2(np.array([[a, b], [c, d]]), conf_level=CONF_LEVEL)
+        est, lo, up = res.estimate, res.lower, res.upper
+        if min(a + b, c + d, a + c, b + d) == 0:
+            # a zero margin (e.g. no events at all): only one table has these margins.  R
+            # reports the estimate 0 here (x is at the low end of a one-point support);
+            # the odds ratio is undefined, so NaN (with R's CI 0 to Inf), as before.
+            est = np.nan
     return {
         "estimate": float(est),
         "lower": float(lo),

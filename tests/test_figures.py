@@ -106,6 +106,26 @@ def test_save_figure_is_byte_identical(surv_df, tmp_path):
     assert b"Software" not in png and b"matplotlib" not in png.lower()
 
 
+def test_save_figure_png_is_the_file_savefig_writes(surv_df, tmp_path):
+    """The PNG is drawn once (layout engine run in that draw) instead of savefig's two draws;
+    the bytes must be those savefig writes, for a constrained-layout figure and a plain one."""
+    fig = km_plot(surv_df, "months", "event", "her2", GROUPS, colors=COLORS,
+                  annotation="Log-rank p = 0.21")
+    assert fig.get_layout_engine() is not None
+    from her2cohort.render.message import message_figure
+
+    plain = message_figure("Not analysed", "no patients")
+    assert plain.get_layout_engine() is None
+    for name, f in (("km", fig), ("msg", plain)):
+        with mpl.rc_context(figures.journal_style()):
+            f.savefig(tmp_path / f"{name}_ref.png", format="png", dpi=300,
+                      metadata={"Software": None})
+        save_figure(f, tmp_path / f"{name}.png", None)
+        assert (tmp_path / f"{name}.png").read_bytes() == \
+            (tmp_path / f"{name}_ref.png").read_bytes(), name
+        assert f.dpi == 100  # the figure's own dpi is restored
+
+
 def test_png_is_300_dpi(surv_df, tmp_path):
     from PIL import Image
 

@@ -31,9 +31,11 @@ from pathlib import Path
 from typing import Any
 
 import matplotlib as mpl
+import matplotlib.image as mpl_image
 import numpy as np
 import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.colors import to_rgba
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import FancyArrowPatch, Patch, Polygon, Rectangle
@@ -255,11 +257,18 @@ def save_figure(
     fonts are embedded as TrueType (``pdf.fonttype`` 42) so text stays
     editable. Either path may be ``None`` to skip that format. Parent
     directories are created.
+
+    The PNG is rendered by one draw at ``dpi`` instead of ``savefig``'s two for a figure with
+    a layout engine (one to lay it out, one to render): the Agg canvas is drawn at ``dpi``,
+    which runs the layout engine with the same renderer and dpi ``savefig`` lays it out with,
+    and its buffer is encoded as ``savefig`` encodes it, so the file is the same. The PDF is
+    laid out again in its own units (reusing the PNG's layout would move text by its
+    hinting differences and can push the widest label off the page).
     """
     with mpl.rc_context(_style()):
         if path_png is not None:
             Path(path_png).parent.mkdir(parents=True, exist_ok=True)
-            fig.savefig(path_png, format="png", dpi=dpi, metadata={"Software": None})
+            _save_png(fig, path_png, dpi)
         if path_pdf is not None:
             Path(path_pdf).parent.mkdir(parents=True, exist_ok=True)
             fig.savefig(
@@ -272,6 +281,26 @@ def save_figure(
                     "ModDate": None,
                 },
             )
+
+
+def _save_png(fig: Figure, path: str | PathLike[str], dpi: int) -> None:
+    """``fig.savefig(path, format="png", dpi=dpi, metadata={"Software": None})`` with one draw
+    instead of two: the Agg canvas is drawn at ``dpi`` (running the layout engine in that
+    draw) and its buffer written by :func:`matplotlib.image.imsave`, as ``savefig`` does."""
+    face = mpl.rcParams["savefig.facecolor"]
+    canvas = fig.canvas
+    if not isinstance(canvas, FigureCanvasAgg) or mpl.rcParams["savefig.bbox"] == "tight" or (
+            face != "auto" and not np.allclose(to_rgba(face), fig.get_facecolor())):
+        fig.savefig(path, format="png", dpi=dpi, metadata={"Software": None})
+        return
+    old_dpi = fig.dpi
+    try:
+        fig.dpi = dpi
+        canvas.draw()
+        mpl_image.imsave(path, canvas.buffer_rgba(), format="png", origin="upper", dpi=fig.dpi,
+                         metadata={"Software": None})
+    finally:
+        fig.dpi = old_dpi
 
 
 # --------------------------------------------------------------------------- helpers

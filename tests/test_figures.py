@@ -717,3 +717,79 @@ def test_dose_response_plot_rug_band_and_clear_annotation():
                               annotation="Model text", note="Note.")
     assert not fig2.axes[0].texts
     assert fig2._supxlabel.get_text() == "Model text\nNote."
+
+
+# --------------------------------------------------------------------------- rug at registry size
+
+
+def test_rug_ticks_every_value_up_to_the_cap():
+    v = np.array([3.0, 1.0, 1.0, 2.5])
+    x, n = figures.rug_ticks(v, (0.0, 4.0), max_ticks=4)
+    assert x.tolist() == [3.0, 1.0, 1.0, 2.5]  # as given, input order, duplicates kept
+    assert n.tolist() == [1, 1, 1, 1]
+
+
+def test_rug_ticks_bins_exact_counts_and_means():
+    # 7 values > cap 2: bins [0, 0.5) and [0.5, 1]; 5.0 lies outside the axis and is dropped
+    v = np.array([0.05, 0.05, 0.2, 0.55, 0.55, 1.0, 5.0])
+    x, n = figures.rug_ticks(v, (0.0, 1.0), max_ticks=2)
+    assert n.tolist() == [3, 3]
+    assert x == pytest.approx([0.1, 0.7], rel=1e-15)
+    # the right edge of the axis belongs to the last bin; empty bins give no tick
+    x, n = figures.rug_ticks(np.r_[np.full(10, 0.01), 1.0], (0.0, 1.0), max_ticks=4)
+    assert n.tolist() == [10, 1] and x.tolist() == pytest.approx([0.01, 1.0])
+
+
+def test_rug_ticks_registry_size_is_bounded():
+    v = np.random.default_rng(5).gamma(4, 1.5, 200_000)
+    x, n = figures.rug_ticks(v, (1.0, 12.0))
+    inside = int(((v >= 1.0) & (v <= 12.0)).sum())
+    assert len(x) <= figures.RUG_MAX_TICKS == 2000
+    assert int(n.sum()) == inside
+    assert np.all(np.diff(x) > 0) and x.min() >= 1.0 and x.max() <= 12.0
+
+
+def _dose_fig(n_big: int, n_small: int = 80):
+    from scipy.special import expit
+
+    x = np.linspace(1, 12, 60)
+    curve = pd.concat([pd.DataFrame({"ratio": x, "g": g, "estimate": expit(-2 + 0.3 * x + d),
+                                     "lower": expit(-2.4 + 0.3 * x + d),
+                                     "upper": expit(-1.6 + 0.3 * x + d)})
+                       for g, d in (("IHC 3+", 0.3), ("IHC 2+/ISH+", -0.5))])
+    rng = np.random.default_rng(2)
+    rug = pd.DataFrame({"ratio": np.r_[rng.gamma(4, 1.5, n_big), rng.gamma(2, 1.2, n_small)],
+                        "g": ["IHC 3+"] * n_big + ["IHC 2+/ISH+"] * n_small})
+    return figures.dose_response_plot(curve, "ratio", group="g", group_order=GROUPS,
+                                      palette=figures.group_palette(GROUPS), rug=rug,
+                                      xlabel="ratio", note="Note.")
+
+
+def test_dose_response_rug_is_binned_above_the_cap_and_looks_the_same(monkeypatch):
+    fig = _dose_fig(100_000)
+    ax, ax_r = fig.axes
+    big, small = ax_r.collections
+    lo, hi = ax.get_xlim()
+    ref = np.random.default_rng(2).gamma(4, 1.5, 100_000)
+    inside = int(((ref >= lo) & (ref <= hi)).sum())
+    assert len(big.get_segments()) <= 2000 and len(small.get_segments()) == 80
+    a = figures.rug_alpha(100_000)
+    _, cnt = figures.rug_ticks(ref, (lo, hi))
+    assert int(cnt.sum()) == inside
+    assert big.get_colors()[:, 3] == pytest.approx(1 - (1 - a) ** cnt)
+    assert small.get_alpha() == pytest.approx(figures.rug_alpha(80))
+    # the binned rug looks like the full one (every value a tick) at 300 dpi
+    monkeypatch.setattr(figures, "RUG_MAX_TICKS", 10**9)
+    full = _dose_fig(100_000)
+    assert len(full.axes[1].collections[0].get_segments()) == 100_000
+    monkeypatch.undo()
+
+    def strip(f):
+        f.set_dpi(300)
+        f.canvas.draw()
+        img = np.asarray(f.canvas.buffer_rgba())[..., :3].astype(float)
+        r = f.axes[1].get_window_extent()
+        return img[img.shape[0] - int(r.y1):img.shape[0] - int(r.y0), int(r.x0):int(r.x1)]
+
+    d = np.abs(strip(fig) - strip(full))
+    assert d.mean() < 2.0 and np.quantile(d, 0.999) < 40  # of 255

@@ -793,3 +793,25 @@ def test_dose_response_rug_is_binned_above_the_cap_and_looks_the_same(monkeypatc
 
     d = np.abs(strip(fig) - strip(full))
     assert d.mean() < 2.0 and np.quantile(d, 0.999) < 40  # of 255
+
+
+def test_km_plot_censor_marks_are_thinned_at_registry_size():
+    from her2cohort.render.km import MARK_CELLS, thin_marks
+
+    n = 100_000
+    rng = np.random.default_rng(3)
+    t = rng.uniform(0, 120, n)  # distinct censoring times: one per patient
+    df = pd.DataFrame({"her2": "IHC 3+", "months": t, "event": (rng.random(n) < 0.05)})
+    fig = km_plot(df, "months", "event", "her2", ["IHC 3+"], ci=False, risk_table=False)
+    marks = [ln for ln in fig.axes[0].get_lines() if ln.get_marker() == "+"]
+    assert len(marks) == 1
+    shown = len(marks[0].get_xdata())
+    from lifelines import KaplanMeierFitter
+
+    kmf = KaplanMeierFitter().fit(df["months"], df["event"])
+    et = kmf.event_table
+    ct = et.index[et["censored"].to_numpy() > 0].to_numpy(float)
+    cs = kmf.survival_function_.loc[ct].iloc[:, 0].to_numpy(float)
+    assert len(ct) > 90_000
+    assert shown == int(thin_marks(ct, cs, (-3.6, 123.6)).sum())
+    assert shown <= MARK_CELLS[0] * 10  # one per x cell and the few survival cells it spans

@@ -448,7 +448,8 @@ def km_plot(
     in every figure); without it, ``colors`` (solid lines) or the default palette is used.
 
     survminer-like layout: step curves (lifelines ``KaplanMeierFitter``) with
-    ``+`` censor marks, optional shaded pointwise CI (``conf_type="log"`` is
+    ``+`` censor marks (at most one per cell of :data:`her2cohort.render.km.MARK_CELLS`
+    over the panel, :func:`her2cohort.render.km.thin_marks`), optional shaded pointwise CI (``conf_type="log"`` is
     R ``survfit``'s default; ``"log-log"`` is lifelines' default), legend above
     the panel, an annotation box (text supplied by the caller, e.g. log-rank p
     and Cox HR) and a "Number at risk" table under the panel whose columns sit
@@ -461,6 +462,8 @@ def km_plot(
     ``group_order``, columns tick times) whether or not the table is drawn.
     """
     from lifelines import KaplanMeierFitter
+
+    from .km import thin_marks
 
     group_order = list(group_order)
     if not group_order:
@@ -528,8 +531,12 @@ def km_plot(
                 cens_t = et.index[et["censored"].to_numpy() > 0].to_numpy(float)
                 if cens_t.size:
                     cens_s = kmf.survival_function_.loc[cens_t].iloc[:, 0].to_numpy(float)
-                    ax.plot(cens_t, cens_s, ls="none", marker="+", ms=4.5, mew=0.8,
-                            color=c, zorder=4)
+                    # one mark per cell of km.MARK_CELLS over the panel, as render.km does:
+                    # a few hundred marks per curve, not one per censoring time
+                    keep = thin_marks(cens_t, cens_s, (-0.03 * xmax, 1.03 * xmax),
+                                      (ymin, 1 + 0.03 * (1 - ymin)))
+                    ax.plot(cens_t[keep], cens_s[keep], ls="none", marker="+", ms=4.5,
+                            mew=0.8, color=c, zorder=4)
 
         pad = 0.03 * xmax
         ax.set_xlim(-pad, xmax + pad)

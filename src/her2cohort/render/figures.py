@@ -828,12 +828,21 @@ class _Measurer:
         self.fig.set_dpi(dpi)
         self.renderer = self.fig.canvas.get_renderer()
         self.dpi = dpi
+        self._sizes: dict[tuple[str, float, str, str], tuple[float, float]] = {}
 
     def size(self, text: str, fontsize: float, weight: str = "normal") -> tuple[float, float]:
+        # remembered per text: wrapping measures each accepted line twice, and the font is
+        # fixed for a measurer's lifetime except through rcParams (hence the family in the key)
+        key = (text, float(fontsize), str(weight),
+               str((mpl.rcParams["font.family"], mpl.rcParams["font.sans-serif"])))
+        hit = self._sizes.get(key)
+        if hit is not None:
+            return hit
         t = self.fig.text(0, 0, text, fontsize=fontsize, fontweight=weight, linespacing=1.25)
         bb = t.get_window_extent(self.renderer)
         t.remove()
-        return bb.width / self.dpi, bb.height / self.dpi
+        self._sizes[key] = out = (bb.width / self.dpi, bb.height / self.dpi)
+        return out
 
     def wrap(self, text: str, width: float, fontsize: float, weight: str = "normal") -> str:
         """Greedy word wrap so that every line is at most ``width`` inches wide.
@@ -1501,7 +1510,7 @@ def _place_clear_of_bands(fig: Figure, ax: Any, ann: Any, bands: list[np.ndarray
         ann.set_position((cx, cy))
         ann.set_ha(ha)
         ann.set_va(va)
-        fig.canvas.draw()
+        fig.draw_without_rendering()  # the layout and the box, no pixels
         box = ann.get_bbox_patch().get_window_extent(fig.canvas.get_renderer())
         clear = True
         for b in bands:

@@ -449,10 +449,10 @@ def km_plot(
 
     survminer-like layout: step curves (lifelines ``KaplanMeierFitter``) with
     ``+`` censor marks (at most one per cell of :data:`her2cohort.render.km.MARK_CELLS`
-    over the panel, :func:`her2cohort.render.km.thin_marks`), optional shaded pointwise CI (``conf_type="log"`` is
-    R ``survfit``'s default; ``"log-log"`` is lifelines' default), legend above
-    the panel, an annotation box (text supplied by the caller, e.g. log-rank p
-    and Cox HR) and a "Number at risk" table under the panel whose columns sit
+    over the panel, :func:`her2cohort.render.km.thin_marks`), optional shaded pointwise CI
+    (``conf_type="log"`` is R ``survfit``'s default; ``"log-log"`` is lifelines'
+    default), legend above the panel, an annotation box (text supplied by the caller, e.g.
+    log-rank p and Cox HR) and a "Number at risk" table under the panel whose columns sit
     exactly on the x ticks (``0, break_every, ...`` up to ``xmax``, which
     defaults to the largest time rounded up to a multiple of ``break_every``).
 

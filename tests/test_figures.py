@@ -116,7 +116,9 @@ def test_save_figure_png_is_the_file_savefig_writes(surv_df, tmp_path):
 
     plain = message_figure("Not analysed", "no patients")
     assert plain.get_layout_engine() is None
-    for name, f in (("km", fig), ("msg", plain)):
+    bare = Figure(figsize=(2, 1), layout="constrained")  # no Agg canvas: savefig itself
+    bare.add_subplot().plot([0, 1], [1, 0])
+    for name, f in (("km", fig), ("msg", plain), ("bare", bare)):
         with mpl.rc_context(figures.journal_style()):
             f.savefig(tmp_path / f"{name}_ref.png", format="png", dpi=300,
                       metadata={"Software": None})

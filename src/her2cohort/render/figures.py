@@ -290,10 +290,13 @@ def _save_png(fig: Figure, path: str | PathLike[str], dpi: int) -> None:
     """``fig.savefig(path, format="png", dpi=dpi, metadata={"Software": None})`` with one draw
     instead of two: the Agg canvas is drawn at ``dpi`` (running the layout engine in that
     draw) and its buffer written by :func:`matplotlib.image.imsave`, as ``savefig`` does."""
-    face = mpl.rcParams["savefig.facecolor"]
+    rc = mpl.rcParams
+    face = rc["savefig.facecolor"]
     canvas = fig.canvas
-    if not isinstance(canvas, FigureCanvasAgg) or mpl.rcParams["savefig.bbox"] == "tight" or (
-            face != "auto" and not np.allclose(to_rgba(face), fig.get_facecolor())):
+    if (not isinstance(canvas, FigureCanvasAgg) or rc["savefig.bbox"] == "tight"
+            or rc["savefig.transparent"] or rc["savefig.edgecolor"] != "auto"
+            or (face != "auto" and not np.allclose(to_rgba(face), fig.get_facecolor()))):
+        # a setting savefig applies around its draw: let savefig do it
         fig.savefig(path, format="png", dpi=dpi, metadata={"Software": None})
         return
     old_dpi = fig.dpi

@@ -795,7 +795,7 @@ def rate_bar_plot(
             # raise the top of the y axis until everything drawn from the data (bars, error
             # bars, n/N labels) lies below the annotation box, measured after layout
             for _ in range(30):
-                fig.canvas.draw()
+                fig.draw_without_rendering()  # the layout, no pixels
                 rend = fig.canvas.get_renderer()
                 box = ann.get_bbox_patch().get_window_extent(rend)
                 data_top = max(

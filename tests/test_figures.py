@@ -106,6 +106,37 @@ def test_save_figure_is_byte_identical(surv_df, tmp_path):
     assert b"Software" not in png and b"matplotlib" not in png.lower()
 
 
+def test_save_figure_png_is_the_file_savefig_writes(surv_df, tmp_path):
+    """The PNG is drawn once (layout engine run in that draw) instead of savefig's two draws;
+    the bytes must be those savefig writes (each figure built twice, one saved each way),
+    for a constrained-layout figure, a plain one and one without an Agg canvas."""
+    from her2cohort.render.message import message_figure
+
+    def bare() -> Figure:
+        with mpl.rc_context(figures.journal_style()):
+            f = Figure(figsize=(2, 1), layout="constrained")  # no Agg canvas: savefig itself
+            f.add_subplot().plot([0, 1], [1, 0])
+        return f
+
+    builds = {
+        "km": lambda: km_plot(surv_df, "months", "event", "her2", GROUPS, colors=COLORS,
+                              annotation="Log-rank p = 0.21"),
+        "msg": lambda: message_figure("Not analysed", "no patients"),
+        "bare": bare,
+    }
+    for name, build in builds.items():
+        ref = build()
+        with mpl.rc_context(figures.journal_style()):
+            ref.savefig(tmp_path / f"{name}_ref.png", format="png", dpi=300,
+                        metadata={"Software": None})
+        f = build()
+        assert (f.get_layout_engine() is None) == (name == "msg")
+        save_figure(f, tmp_path / f"{name}.png", None)
+        assert (tmp_path / f"{name}.png").read_bytes() == \
+            (tmp_path / f"{name}_ref.png").read_bytes(), name
+        assert f.dpi == 100  # the figure's own dpi is restored
+
+
 def test_png_is_300_dpi(surv_df, tmp_path):
     from PIL import Image
 
@@ -697,3 +728,101 @@ def test_dose_response_plot_rug_band_and_clear_annotation():
                               annotation="Model text", note="Note.")
     assert not fig2.axes[0].texts
     assert fig2._supxlabel.get_text() == "Model text\nNote."
+
+
+# --------------------------------------------------------------------------- rug at registry size
+
+
+def test_rug_ticks_every_value_up_to_the_cap():
+    v = np.array([3.0, 1.0, 1.0, 2.5])
+    x, n = figures.rug_ticks(v, (0.0, 4.0), max_ticks=4)
+    assert x.tolist() == [3.0, 1.0, 1.0, 2.5]  # as given, input order, duplicates kept
+    assert n.tolist() == [1, 1, 1, 1]
+
+
+def test_rug_ticks_bins_exact_counts_and_means():
+    # 7 values > cap 2: bins [0, 0.5) and [0.5, 1]; 5.0 lies outside the axis and is dropped
+    v = np.array([0.05, 0.05, 0.2, 0.55, 0.55, 1.0, 5.0])
+    x, n = figures.rug_ticks(v, (0.0, 1.0), max_ticks=2)
+    assert n.tolist() == [3, 3]
+    assert x == pytest.approx([0.1, 0.7], rel=1e-15)
+    # the right edge of the axis belongs to the last bin; empty bins give no tick
+    x, n = figures.rug_ticks(np.r_[np.full(10, 0.01), 1.0], (0.0, 1.0), max_ticks=4)
+    assert n.tolist() == [10, 1] and x.tolist() == pytest.approx([0.01, 1.0])
+
+
+def test_rug_ticks_registry_size_is_bounded():
+    v = np.random.default_rng(5).gamma(4, 1.5, 200_000)
+    x, n = figures.rug_ticks(v, (1.0, 12.0))
+    inside = int(((v >= 1.0) & (v <= 12.0)).sum())
+    assert len(x) <= figures.RUG_MAX_TICKS == 2000
+    assert int(n.sum()) == inside
+    assert np.all(np.diff(x) > 0) and x.min() >= 1.0 and x.max() <= 12.0
+
+
+def _dose_fig(n_big: int, n_small: int = 80):
+    from scipy.special import expit
+
+    x = np.linspace(1, 12, 60)
+    curve = pd.concat([pd.DataFrame({"ratio": x, "g": g, "estimate": expit(-2 + 0.3 * x + d),
+                                     "lower": expit(-2.4 + 0.3 * x + d),
+                                     "upper": expit(-1.6 + 0.3 * x + d)})
+                       for g, d in (("IHC 3+", 0.3), ("IHC 2+/ISH+", -0.5))])
+    rng = np.random.default_rng(2)
+    rug = pd.DataFrame({"ratio": np.r_[rng.gamma(4, 1.5, n_big), rng.gamma(2, 1.2, n_small)],
+                        "g": ["IHC 3+"] * n_big + ["IHC 2+/ISH+"] * n_small})
+    return figures.dose_response_plot(curve, "ratio", group="g", group_order=GROUPS,
+                                      palette=figures.group_palette(GROUPS), rug=rug,
+                                      xlabel="ratio", note="Note.")
+
+
+def test_dose_response_rug_is_binned_above_the_cap_and_looks_the_same(monkeypatch):
+    fig = _dose_fig(100_000)
+    ax, ax_r = fig.axes
+    big, small = ax_r.collections
+    lo, hi = ax.get_xlim()
+    ref = np.random.default_rng(2).gamma(4, 1.5, 100_000)
+    inside = int(((ref >= lo) & (ref <= hi)).sum())
+    assert len(big.get_segments()) <= 2000 and len(small.get_segments()) == 80
+    a = figures.rug_alpha(100_000)
+    _, cnt = figures.rug_ticks(ref, (lo, hi))
+    assert int(cnt.sum()) == inside
+    assert big.get_colors()[:, 3] == pytest.approx(1 - (1 - a) ** cnt)
+    assert small.get_alpha() == pytest.approx(figures.rug_alpha(80))
+    # the binned rug looks like the full one (every value a tick) at 300 dpi
+    monkeypatch.setattr(figures, "RUG_MAX_TICKS", 10**9)
+    full = _dose_fig(100_000)
+    assert len(full.axes[1].collections[0].get_segments()) == 100_000
+    monkeypatch.undo()
+
+    def strip(f):
+        f.set_dpi(300)
+        f.canvas.draw()
+        img = np.asarray(f.canvas.buffer_rgba())[..., :3].astype(float)
+        r = f.axes[1].get_window_extent()
+        return img[img.shape[0] - int(r.y1):img.shape[0] - int(r.y0), int(r.x0):int(r.x1)]
+
+    d = np.abs(strip(fig) - strip(full))
+    assert d.mean() < 2.0 and np.quantile(d, 0.999) < 40  # of 255
+
+
+def test_km_plot_censor_marks_are_thinned_at_registry_size():
+    from her2cohort.render.km import MARK_CELLS, thin_marks
+
+    n = 100_000
+    rng = np.random.default_rng(3)
+    t = rng.uniform(0, 120, n)  # distinct censoring times: one per patient
+    df = pd.DataFrame({"her2": "IHC 3+", "months": t, "event": (rng.random(n) < 0.05)})
+    fig = km_plot(df, "months", "event", "her2", ["IHC 3+"], ci=False, risk_table=False)
+    marks = [ln for ln in fig.axes[0].get_lines() if ln.get_marker() == "+"]
+    assert len(marks) == 1
+    shown = len(marks[0].get_xdata())
+    from lifelines import KaplanMeierFitter
+
+    kmf = KaplanMeierFitter().fit(df["months"], df["event"])
+    et = kmf.event_table
+    ct = et.index[et["censored"].to_numpy() > 0].to_numpy(float)
+    cs = kmf.survival_function_.loc[ct].iloc[:, 0].to_numpy(float)
+    assert len(ct) > 90_000
+    assert shown == int(thin_marks(ct, cs, (-3.6, 123.6)).sum())
+    assert shown <= MARK_CELLS[0] * 10  # one per x cell and the few survival cells it spans

@@ -31,9 +31,11 @@ from pathlib import Path
 from typing import Any
 
 import matplotlib as mpl
+import matplotlib.image as mpl_image
 import numpy as np
 import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.colors import to_rgba
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import FancyArrowPatch, Patch, Polygon, Rectangle
@@ -56,6 +58,9 @@ __all__ = [
     "km_plot",
     "rate_bar_plot",
     "risk_table_counts",
+    "RUG_MAX_TICKS",
+    "rug_alpha",
+    "rug_ticks",
     "save_figure",
     "shade_styles",
 ]
@@ -255,11 +260,18 @@ def save_figure(
     fonts are embedded as TrueType (``pdf.fonttype`` 42) so text stays
     editable. Either path may be ``None`` to skip that format. Parent
     directories are created.
+
+    The PNG is rendered by one draw at ``dpi`` instead of ``savefig``'s two for a figure with
+    a layout engine (one to lay it out, one to render): the Agg canvas is drawn at ``dpi``,
+    which runs the layout engine with the same renderer and dpi ``savefig`` lays it out with,
+    and its buffer is encoded as ``savefig`` encodes it, so the file is the same. The PDF is
+    laid out again in its own units (reusing the PNG's layout would move text by its
+    hinting differences and can push the widest label off the page).
     """
     with mpl.rc_context(_style()):
         if path_png is not None:
             Path(path_png).parent.mkdir(parents=True, exist_ok=True)
-            fig.savefig(path_png, format="png", dpi=dpi, metadata={"Software": None})
+            _save_png(fig, path_png, dpi)
         if path_pdf is not None:
             Path(path_pdf).parent.mkdir(parents=True, exist_ok=True)
             fig.savefig(
@@ -272,6 +284,29 @@ def save_figure(
                     "ModDate": None,
                 },
             )
+
+
+def _save_png(fig: Figure, path: str | PathLike[str], dpi: int) -> None:
+    """``fig.savefig(path, format="png", dpi=dpi, metadata={"Software": None})`` with one draw
+    instead of two: the Agg canvas is drawn at ``dpi`` (running the layout engine in that
+    draw) and its buffer written by :func:`matplotlib.image.imsave`, as ``savefig`` does."""
+    rc = mpl.rcParams
+    face = rc["savefig.facecolor"]
+    canvas = fig.canvas
+    if (not isinstance(canvas, FigureCanvasAgg) or rc["savefig.bbox"] == "tight"
+            or rc["savefig.transparent"] or rc["savefig.edgecolor"] != "auto"
+            or (face != "auto" and not np.allclose(to_rgba(face), fig.get_facecolor()))):
+        # a setting savefig applies around its draw: let savefig do it
+        fig.savefig(path, format="png", dpi=dpi, metadata={"Software": None})
+        return
+    old_dpi = fig.dpi
+    try:
+        fig.dpi = dpi
+        canvas.draw()
+        mpl_image.imsave(path, canvas.buffer_rgba(), format="png", origin="upper", dpi=fig.dpi,
+                         metadata={"Software": None})
+    finally:
+        fig.dpi = old_dpi
 
 
 # --------------------------------------------------------------------------- helpers
@@ -416,10 +451,11 @@ def km_plot(
     in every figure); without it, ``colors`` (solid lines) or the default palette is used.
 
     survminer-like layout: step curves (lifelines ``KaplanMeierFitter``) with
-    ``+`` censor marks, optional shaded pointwise CI (``conf_type="log"`` is
-    R ``survfit``'s default; ``"log-log"`` is lifelines' default), legend above
-    the panel, an annotation box (text supplied by the caller, e.g. log-rank p
-    and Cox HR) and a "Number at risk" table under the panel whose columns sit
+    ``+`` censor marks (at most one per cell of :data:`her2cohort.render.km.MARK_CELLS`
+    over the panel, :func:`her2cohort.render.km.thin_marks`), optional shaded pointwise CI
+    (``conf_type="log"`` is R ``survfit``'s default; ``"log-log"`` is lifelines'
+    default), legend above the panel, an annotation box (text supplied by the caller, e.g.
+    log-rank p and Cox HR) and a "Number at risk" table under the panel whose columns sit
     exactly on the x ticks (``0, break_every, ...`` up to ``xmax``, which
     defaults to the largest time rounded up to a multiple of ``break_every``).
 
@@ -429,6 +465,8 @@ def km_plot(
     ``group_order``, columns tick times) whether or not the table is drawn.
     """
     from lifelines import KaplanMeierFitter
+
+    from .km import thin_marks
 
     group_order = list(group_order)
     if not group_order:
@@ -496,8 +534,12 @@ def km_plot(
                 cens_t = et.index[et["censored"].to_numpy() > 0].to_numpy(float)
                 if cens_t.size:
                     cens_s = kmf.survival_function_.loc[cens_t].iloc[:, 0].to_numpy(float)
-                    ax.plot(cens_t, cens_s, ls="none", marker="+", ms=4.5, mew=0.8,
-                            color=c, zorder=4)
+                    # one mark per cell of km.MARK_CELLS over the panel, as render.km does:
+                    # a few hundred marks per curve, not one per censoring time
+                    keep = thin_marks(cens_t, cens_s, (-0.03 * xmax, 1.03 * xmax),
+                                      (ymin, 1 + 0.03 * (1 - ymin)))
+                    ax.plot(cens_t[keep], cens_s[keep], ls="none", marker="+", ms=4.5,
+                            mew=0.8, color=c, zorder=4)
 
         pad = 0.03 * xmax
         ax.set_xlim(-pad, xmax + pad)
@@ -753,7 +795,7 @@ def rate_bar_plot(
             # raise the top of the y axis until everything drawn from the data (bars, error
             # bars, n/N labels) lies below the annotation box, measured after layout
             for _ in range(30):
-                fig.canvas.draw()
+                fig.draw_without_rendering()  # the layout, no pixels
                 rend = fig.canvas.get_renderer()
                 box = ann.get_bbox_patch().get_window_extent(rend)
                 data_top = max(
@@ -789,12 +831,21 @@ class _Measurer:
         self.fig.set_dpi(dpi)
         self.renderer = self.fig.canvas.get_renderer()
         self.dpi = dpi
+        self._sizes: dict[tuple[str, float, str, str], tuple[float, float]] = {}
 
     def size(self, text: str, fontsize: float, weight: str = "normal") -> tuple[float, float]:
+        # remembered per text: wrapping measures each accepted line twice, and the font is
+        # fixed for a measurer's lifetime except through rcParams (hence the family in the key)
+        key = (text, float(fontsize), str(weight),
+               str((mpl.rcParams["font.family"], mpl.rcParams["font.sans-serif"])))
+        hit = self._sizes.get(key)
+        if hit is not None:
+            return hit
         t = self.fig.text(0, 0, text, fontsize=fontsize, fontweight=weight, linespacing=1.25)
         bb = t.get_window_extent(self.renderer)
         t.remove()
-        return bb.width / self.dpi, bb.height / self.dpi
+        self._sizes[key] = out = (bb.width / self.dpi, bb.height / self.dpi)
+        return out
 
     def wrap(self, text: str, width: float, fontsize: float, weight: str = "normal") -> str:
         """Greedy word wrap so that every line is at most ``width`` inches wide.
@@ -1286,6 +1337,41 @@ def forest_plot(
 # --------------------------------------------------------------------------- dose-response
 
 
+#: a group's rug draws one tick per value up to this many values; above it the values are
+#: binned (:func:`rug_ticks`), so a registry-size rug is at most this many ticks per group
+RUG_MAX_TICKS = 2000
+
+
+def rug_alpha(n: int) -> float:
+    """Opacity of one rug tick in a rug of ``n`` values (fainter ticks for larger groups)."""
+    return float(min(1.0, max(0.03, 10.0 / math.sqrt(max(n, 1)))))
+
+
+def rug_ticks(values: np.ndarray, x_range: tuple[float, float],
+              max_ticks: int = RUG_MAX_TICKS) -> tuple[np.ndarray, np.ndarray]:
+    """Positions of the rug ticks of ``values`` and how many values each tick stands for.
+
+    Up to ``max_ticks`` values: every value, count 1 (the rug as given). Above it, the values
+    inside ``x_range`` (the axis; values outside are clipped away by the axes anyway) are
+    put in ``max_ticks`` equal bins of the range, one tick per occupied bin, at the mean of
+    its values, with their number. A bin is 1/``max_ticks`` of the axis (under a third of
+    the 0.5 pt tick width on a 4 inch axis at :data:`RUG_MAX_TICKS`), so drawing each
+    binned tick with the opacity of its ticks stacked (``1 - (1 - a)**count``) looks like
+    the full rug, without one path per patient.
+    """
+    v = np.asarray(values, dtype=float)
+    if v.size <= max_ticks:
+        return v, np.ones(v.size, dtype=np.int64)
+    lo, hi = float(x_range[0]), float(x_range[1])
+    v = v[(v >= lo) & (v <= hi)]  # also drops NaN
+    width = hi - lo if hi > lo else 1.0
+    idx = np.minimum(((v - lo) / width * max_ticks).astype(np.int64), max_ticks - 1)
+    counts = np.bincount(idx, minlength=max_ticks)
+    sums = np.bincount(idx, weights=v, minlength=max_ticks)
+    occ = counts > 0
+    return sums[occ] / counts[occ], counts[occ].astype(np.int64)
+
+
 def dose_response_plot(
     curve: pd.DataFrame,
     x: str,
@@ -1314,7 +1400,10 @@ def dose_response_plot(
     (``palette``; colour + line style, band in a light tint). ``rug``: observed predictor
     values, an array or a DataFrame with column ``rug_x`` (default ``x``) and ``group``; it
     is drawn in its own strip under the panel (one line per group), so it never covers the
-    curves; with many patients the ticks get transparent. ``annotation`` goes in a box in the
+    curves; with many patients the ticks get transparent, and above :data:`RUG_MAX_TICKS`
+    values a group's ticks are binned (:func:`rug_ticks`: at most that many ticks, each as
+    opaque as the ticks it stands for stacked, so it looks the same without a path per
+    patient). ``annotation`` goes in a box in the
     top left corner, ``note`` (model, CI method) under the figure.
     """
     _check_columns(curve, [x, estimate, lower, upper] + ([group] if group else []))
@@ -1384,11 +1473,18 @@ def dose_response_plot(
             from matplotlib.collections import LineCollection
 
             for k, (vals, st) in enumerate(zip(rug_sets, styles, strict=False)):
-                alpha = float(min(1.0, max(0.03, 10.0 / math.sqrt(max(vals.size, 1)))))
-                segs = np.stack([np.column_stack([vals, np.full(vals.size, k + 0.1)]),
-                                 np.column_stack([vals, np.full(vals.size, k + 0.9)])], axis=1)
-                ax_r.add_collection(LineCollection(segs, colors=st.color, linewidths=0.5,
-                                                   alpha=alpha))
+                alpha = rug_alpha(vals.size)
+                # registry size: binned ticks, each as opaque as its ticks stacked (rug_ticks)
+                tx, cnt = rug_ticks(vals, ax.get_xlim(), RUG_MAX_TICKS)
+                segs = np.stack([np.column_stack([tx, np.full(tx.size, k + 0.1)]),
+                                 np.column_stack([tx, np.full(tx.size, k + 0.9)])], axis=1)
+                if vals.size <= RUG_MAX_TICKS:  # every value drawn, as given
+                    lc = LineCollection(segs, colors=st.color, linewidths=0.5, alpha=alpha)
+                else:
+                    rgba = np.tile(np.asarray(to_rgba(st.color), float), (tx.size, 1))
+                    rgba[:, 3] = 1.0 - (1.0 - alpha) ** cnt
+                    lc = LineCollection(segs, colors=rgba, linewidths=0.5)
+                ax_r.add_collection(lc)
             ax_r.set_ylim(n_rug, 0)
             ax_r.set_yticks([])
             for sp in ("left", "right", "top"):
@@ -1417,7 +1513,7 @@ def _place_clear_of_bands(fig: Figure, ax: Any, ann: Any, bands: list[np.ndarray
         ann.set_position((cx, cy))
         ann.set_ha(ha)
         ann.set_va(va)
-        fig.canvas.draw()
+        fig.draw_without_rendering()  # the layout and the box, no pixels
         box = ann.get_bbox_patch().get_window_extent(fig.canvas.get_renderer())
         clear = True
         for b in bands:

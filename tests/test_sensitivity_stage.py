@@ -75,17 +75,19 @@ def demo_tables(cfg, tmp_path_factory):
                      "in_ingest_problems": res / "ingest_problems.csv",
                      "out_parquet": proc / "validated.parquet",
                      "out_quarantine": proc / "quarantine.parquet",
-                     **{k: res / f"{k}.out" for k in ("out_problems", "out_quarantine_csv",
-                                                      "out_qc_summary",
-                                                      "out_qc_summary_html")}},
+                     "out_problems": res / "problems.csv",
+                     "out_quarantine_csv": res / "quarantine.csv",
+                     "out_qc_summary": res / "qc_summary.csv",
+                     "out_qc_summary_html": res / "qc_summary.html"},
         "derive": {"in_parquet": proc / "validated.parquet",
                    "out_parquet": proc / "derived.parquet"},
         "cohort": {"in_derived": proc / "derived.parquet",
                    "in_quarantine": proc / "quarantine.parquet",
                    "out_analysis": proc / "analysis.parquet",
-                   **{k: res / f"{k}.{k.rsplit('_', 1)[-1]}" for k in (
-                       "out_dispositions", "out_flow", "out_flow_html", "out_analyses",
-                       "out_flow_png", "out_flow_pdf")}},
+                   "out_dispositions": proc / "dispositions.parquet",
+                   "out_flow": res / "flow.csv", "out_flow_html": res / "flow.html",
+                   "out_analyses": res / "analyses.csv", "out_flow_png": res / "flow.png",
+                   "out_flow_pdf": res / "flow.pdf"},
     }
     here = os.getcwd()
     os.chdir(ROOT)  # the centre mappings name their files relative to the project

@@ -31,7 +31,10 @@ DOWNSTREAM = {
     "ingest": ["validate"],
     "validate": ["derive", "cohort", "sensitivity"],
     "derive": ["cohort"],
-    "cohort": ["table1", "response", "her2_loss", "survival", "summary", "paper"],
+    # sensitivity: its variants that derive, select and group as the main analysis start
+    # from the analysis-ready table (stages/sensitivity.py, sensitivity_source)
+    "cohort": ["table1", "response", "her2_loss", "survival", "summary", "paper",
+               "sensitivity"],
     "table1": ["paper"], "response": ["paper"], "her2_loss": ["paper"],
     "survival": ["summary", "paper"], "run_config": [], "provenance": ["paper"],
     "sensitivity": ["sensitivity_table"], "sensitivity_table": ["paper"], "summary": ["paper"],

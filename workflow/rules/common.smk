@@ -14,7 +14,11 @@ from her2cohort.stages.params import (
     rule_params,
 )
 from her2cohort.stages.provenance import git_state
-from her2cohort.stages.sensitivity import sensitivity_params
+from her2cohort.stages.sensitivity import (
+    SOURCES as SENSITIVITY_SOURCES,
+    sensitivity_params,
+    sensitivity_source,
+)
 
 min_version("9.19")
 
@@ -66,6 +70,15 @@ def sensitivity_param(variant, key):
 
 SENSITIVITY_KEYS = tuple(sensitivity_params(config, "main"))
 
+
+def sensitivity_inputs(wildcards):
+    """What a sensitivity job starts from (her2cohort.stages.sensitivity.sensitivity_source):
+    the analysis-ready table where the variant derives, selects and groups as the main
+    analysis, the derived table where it only derives so, else the validated records."""
+    source = sensitivity_source(config, wildcards.variant)
+    return {k: P(v) for k, v in SENSITIVITY_SOURCES[source].items()}
+
+
 # Where this study's outputs go (config results_dir, processed_dir; by default
 # results/<study id>/ and data/processed/<study id>/), so that two studies never mix.
 RESULTS = config["results_dir"].rstrip("/")
@@ -89,7 +102,10 @@ def centre_files():
     for mapping in config["centres"]:
         try:
             with open(mapping, encoding="utf-8") as fh:
-                m = yaml.load(fh, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) or {}
+                m = (
+                    yaml.load(fh, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+                    or {}
+                )
         except (OSError, yaml.YAMLError):
             continue
         if isinstance(m, dict):

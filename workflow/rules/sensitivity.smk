@@ -1,7 +1,6 @@
 rule sensitivity:
     input:
-        in_validated=P("validated.parquet"),
-        in_quarantine=P("quarantine.parquet"),
+        unpack(sensitivity_inputs),
     output:
         out_csv=R("sensitivity/{variant}.csv"),
     log:

@@ -153,8 +153,14 @@ def headline(analysed: pd.DataFrame, *, study: dict, groups: dict | None = None,
     for ep in defn.endpoints:
         if ep.time not in df or ep.event not in df:
             continue  # not computed for these data (its fields are not recorded)
-        _endpoint_rows(rows, df, ep, present, tr, km_ci, landmark, adjusted, cox, km_at,
-                       logrank, min_events, bool(groups.get("ordered")))
+        # the endpoint's rows read its own columns, the treatment and the Cox models' ones:
+        # its subsets copy only those
+        keep = {"group", ep.time, ep.event, ep.source, *_cox_columns(adjusted)}
+        if tr is not None:
+            keep.add(tr.column)
+        _endpoint_rows(rows, df[[c for c in df.columns if c in keep]], ep, present, tr, km_ci,
+                       landmark, adjusted, cox, km_at, logrank, min_events,
+                       bool(groups.get("ordered")))
     return _keyed(rows)
 
 
@@ -177,14 +183,22 @@ def _columns_read(columns, defn, groups: dict, adjusted: dict | None) -> list[st
     for ep in defn.endpoints:
         want |= {ep.time, ep.event, ep.source}
     adj = adjusted or {}
-    for spec in [*(adj.get("pcr_covariates") or []),
-                 *(adj.get("cox_covariates", adj.get("dfs_covariates")) or [])]:
+    for spec in adj.get("pcr_covariates") or []:
         want.add(spec["name"] if isinstance(spec, dict) else str(spec))
+    want |= _cox_columns(adjusted)
+    return [c for c in columns if c in want]
+
+
+def _cox_columns(adjusted: dict | None) -> set:
+    """The columns the adjusted Cox models read: their covariates, strata and cluster."""
+    adj = adjusted or {}
+    want = {spec["name"] if isinstance(spec, dict) else str(spec)
+            for spec in adj.get("cox_covariates", adj.get("dfs_covariates")) or []}
     cox_cfg = adj.get("cox", adj.get("dfs_cox")) or {}
     for key, default in (("strata", None), ("cluster", "centre")):
         named = cox_cfg.get(key, default)
         want |= set(named) if isinstance(named, (list, tuple)) else {named}
-    return [c for c in columns if c in want]
+    return want
 
 
 def _keyed(rows: list[dict]) -> list[dict]:
@@ -254,17 +268,19 @@ def _endpoint_rows(rows, df, ep, present, tr, km_ci, landmark, adjusted, cox, km
     ab, eid = ep.abbreviation, ep.id
     surv = df[df[ep.time].notna() & df[ep.event].notna()].copy()
     surv[ep.event] = _events01(surv[ep.event]).astype(int)
-    have = [lab for lab in present if (surv["group"] == lab).any()]
+    in_group = {lab: (surv["group"] == lab).to_numpy(dtype=bool) for lab in present}
+    have = [lab for lab in present if in_group[lab].any()]
     if len(have) < 2:
         return
     source = ""
     if ep.source in surv:
         counts = surv[ep.source].astype("string").fillna("not stated").value_counts()
         source = "; ".join(f"{k}: {int(v)}" for k, v in sorted(counts.items()))
+    events = surv[ep.event].to_numpy()
     for lab in have:
-        sub = surv[surv["group"] == lab]
         rows.append({"key": f"{eid}_events/{slug(lab)}", "quantity": f"{ab} events",
-                     "group": lab, "n": len(sub), "events": int(sub[ep.event].sum()),
+                     "group": lab, "n": int(in_group[lab].sum()),
+                     "events": int(events[in_group[lab]].sum()),
                      **({"note": f"data source: {source}"} if source else {})})
     across = _across(have)
     n_events = int(surv[ep.event].sum())
@@ -303,7 +319,7 @@ def _endpoint_rows(rows, df, ep, present, tr, km_ci, landmark, adjusted, cox, km
                      f"{eid}_log_rank_trend/{slug(across)}")
     if tr is not None:
         for lab in have:
-            sub = surv[(surv["group"] == lab) & surv[tr.column].isin(tr.ids)]
+            sub = surv[in_group[lab] & surv[tr.column].isin(tr.ids).to_numpy(dtype=bool)]
             arms = [a for a in tr.ids if (sub[tr.column] == a).any()]
             if len(arms) < 2 or too_few_events(sub[ep.event].sum(), min_events):
                 continue  # too few events for a test (survival.min_events), as the tables
@@ -404,12 +420,16 @@ def _model_frame(df: pd.DataFrame, specs: list, present: list,
         name = spec["name"] if isinstance(spec, dict) else str(spec)
         if name in covs:
             continue
-        if name not in d.columns or d[name].notna().sum() == 0:
+        if name not in d.columns:
             left_out.append(f"{name} (recorded for no patient)")
             continue
         s = d[name]
+        known = s.notna()
+        if not known.any():
+            left_out.append(f"{name} (recorded for no patient)")
+            continue
         if pd.api.types.is_bool_dtype(s) or (s.dtype == object
-                                             and set(s.dropna().unique()) <= {True, False}):
+                                             and set(s[known].unique()) <= {True, False}):
             s = s.map({True: "yes", False: "no"}, na_action="ignore")
         if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
             d[name] = s.astype(float)
@@ -418,18 +438,19 @@ def _model_frame(df: pd.DataFrame, specs: list, present: list,
         want = [("yes" if x else "no") if isinstance(x, bool) else x for x in
                 ((spec.get("levels") if isinstance(spec, dict) else None) or [])]
         if outside_missing and want:
-            outside = s.notna() & ~s.astype(object).isin(want)
+            outside = known & ~s.astype(object).isin(want)
             if outside.any():
                 left_out.append(f"{name}: {int(outside.sum())} value(s) outside the "
                                 f"configured levels {want} treated as missing")
                 s = s.where(~outside)
-        seen = list(pd.unique(s.dropna()))
+                known = known & ~outside
+        seen = list(pd.unique(s[known]))
         levels = [v for v in want if v in seen] + sorted(
             (v for v in seen if v not in want), key=str)
         if len(levels) < 2:
             left_out.append(f"{name} (one level only)")
             continue
-        d[name] = s.astype(object).where(s.notna(), None)
+        d[name] = s.astype(object).where(known, None)
         covs.append(name)
         cat[name] = levels
     return d, covs, cat, left_out

@@ -1,6 +1,11 @@
 """Rule ``sensitivity``: one alternative definition (a config variant: pCR definition, DFS
 origin or events, HER2 guideline, KM CI type, complete case or multiple imputation, ...) applied from the validated records on: derive,
-criteria, headline estimates. One job per variant, so the scheduler runs them in parallel."""
+criteria, headline estimates. One job per variant, so the scheduler runs them in parallel.
+
+A variant derives and selects only what differs from the main analysis
+(:func:`sensitivity_source`): one with the main derivation, criteria and groups starts from the
+analysis-ready table of the ``cohort`` rule, one with the main derivation only from the
+``derive`` rule's table; the others derive from the validated records themselves."""
 
 from __future__ import annotations
 
@@ -60,27 +65,93 @@ def sensitivity_params(config: dict, name: str) -> dict:
     }
 
 
-def main(*, in_validated, in_quarantine, out_csv, variant, derive, criteria, groups, study,
-         pcr_test, km_ci, landmark, adjusted=None, min_events=5) -> None:
+#: What a variant starts from (:func:`sensitivity_source`) -> its rule's inputs (files under
+#: the study's folder of patient-level intermediates).
+SOURCES = {
+    "analysis": {"in_analysis": "analysis.parquet"},
+    "derived": {"in_derived": "derived.parquet", "in_quarantine": "quarantine.parquet"},
+    "validated": {"in_validated": "validated.parquet", "in_quarantine": "quarantine.parquet"},
+}
+
+
+def sensitivity_source(config: dict, name: str) -> str:
+    """Where the job of variant ``name`` starts (a key of :data:`SOURCES`): ``analysis`` when
+    the variant derives, selects and groups as the main analysis (its analysed records are the
+    ``cohort`` rule's analysis-ready table), ``derived`` when it derives as the main analysis
+    but selects or groups otherwise (the ``derive`` rule's table, its criteria applied here),
+    else ``validated`` (derived here). Decided from the values the job reads, so that a changed
+    override moves the variant to the right start."""
+    from .params import stage_params
+
+    own = sensitivity_params(config, name)
+    if own["derive"] != stage_params(config, "derive"):
+        return "validated"
+    cohort = stage_params(config, "cohort")
+    if own["criteria"] != cohort["criteria"] or own["groups"] != cohort["groups"]:
+        return "derived"
+    return "analysis"
+
+
+def main(*, out_csv, variant, derive, criteria, groups, study, pcr_test, km_ci, landmark,
+         adjusted=None, min_events=5, in_analysis=None, in_derived=None, in_validated=None,
+         in_quarantine=None) -> None:
+    """The headline estimates of variant ``variant``, from one of ``in_analysis`` (its
+    analysed records), ``in_derived`` or ``in_validated`` (with ``in_quarantine``, for the
+    criteria's accounting): see :func:`sensitivity_source`."""
     import pandas as pd
 
-    from ..study.cohort import apply_criteria
-    from ..study.derive import derive as derive_records
     from .common import write_csv
-    from .headline import headline, headline_columns
+    from .headline import headline
 
-    derived = derive_records(pd.read_parquet(in_validated), **derive)
-    # the criteria and the headline estimates read a few columns: the rest is not carried
-    # through the criteria's subsets
-    need = set(headline_columns(derived.columns, study=study, groups=groups, adjusted=adjusted))
-    need |= {"centre", "source_file", "source_row", "patient_key", groups["column"]}
-    for crit in criteria:
-        need |= {crit.get("column"), *(crit.get("columns") or []),
-                 (crit.get("groups") or {}).get("column")}
-    derived = derived[[c for c in derived.columns if c in need]]
-    analysed, _, _ = apply_criteria(derived, pd.read_parquet(in_quarantine), criteria, groups)
+    if in_analysis is not None:  # only the columns the headline estimates read
+        analysed = pd.read_parquet(in_analysis, columns=_needed(
+            _parquet_columns(in_analysis), study, groups, adjusted))
+    else:
+        analysed = _analysed(in_derived, in_validated, in_quarantine, derive, criteria, groups,
+                             study, adjusted)
     rows = headline(analysed, study=study, groups=groups, pcr_test=pcr_test, km_ci=km_ci,
                     landmark=landmark, adjusted=adjusted, min_events=min_events)
     out = pd.DataFrame(rows)
     out.insert(0, "variant", variant)
     write_csv(out, out_csv, digits=17)
+
+
+def _parquet_columns(path) -> list[str]:
+    import pyarrow.parquet as pq
+
+    return list(pq.read_schema(path).names)
+
+
+def _needed(columns, study: dict, groups: dict, adjusted: dict | None,
+            criteria: list[dict] | None = None) -> list[str]:
+    """Of ``columns``, those the headline estimates read and, with ``criteria``, those the
+    criteria and their accounting read (in their order)."""
+    from .headline import headline_columns
+
+    need = set(headline_columns(columns, study=study, groups=groups, adjusted=adjusted))
+    if criteria is not None:
+        need |= {"centre", "source_file", "source_row", "patient_key", groups["column"]}
+        for crit in criteria:
+            need |= {crit.get("column"), *(crit.get("columns") or []),
+                     (crit.get("groups") or {}).get("column")}
+    return [c for c in columns if c in need]
+
+
+def _analysed(in_derived, in_validated, in_quarantine, derive, criteria, groups, study,
+              adjusted):
+    """The variant's analysed records: derived (from ``in_validated``, else read from
+    ``in_derived``), then its criteria applied. The criteria and the headline estimates read
+    a few columns: the rest is not carried through the criteria's subsets."""
+    import pandas as pd
+
+    from ..study.cohort import apply_criteria
+    from ..study.derive import derive as derive_records
+
+    if in_derived is not None:
+        derived = pd.read_parquet(in_derived, columns=_needed(
+            _parquet_columns(in_derived), study, groups, adjusted, criteria))
+    else:
+        derived = derive_records(pd.read_parquet(in_validated), **derive)
+        derived = derived[_needed(derived.columns, study, groups, adjusted, criteria)]
+    analysed, _, _ = apply_criteria(derived, pd.read_parquet(in_quarantine), criteria, groups)
+    return analysed

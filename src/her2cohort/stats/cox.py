@@ -138,6 +138,8 @@ class _Risk:
     seg_bounds: list[tuple[int, int]] = field(init=False)  # segment range of each stratum
     ev_rows: np.ndarray = field(init=False)  # sorted rows with an event
     ev_cuts: np.ndarray = field(init=False)  # starts of the death blocks within ev_rows
+    xt: np.ndarray = field(init=False)  # x transposed (p x n, C order): long rows for _steps
+    xt_ev: np.ndarray = field(init=False)  # xt of the event rows (p x events)
 
     def __post_init__(self) -> None:
         nd = len(self.dblocks)
@@ -164,6 +166,8 @@ class _Risk:
         self.ev_rows = np.flatnonzero(self.e > 0)
         bo = self.block_of[self.ev_rows]
         self.ev_cuts = np.flatnonzero(np.r_[True, bo[1:] != bo[:-1]])
+        self.xt = np.ascontiguousarray(self.x.T)
+        self.xt_ev = np.ascontiguousarray(self.xt[:, self.ev_rows])
 
 
 def _prepare(
@@ -203,15 +207,14 @@ def _prepare(
     )
 
 
-def _segsum(cols: Callable[[Any], np.ndarray], rows: np.ndarray | None, n: int,
-            cuts: np.ndarray, width: int) -> np.ndarray:
-    """``np.add.reduceat(cols(rows), cuts)`` for row-wise columns, in chunks of whole segments.
+def _segsum(cols: Callable[[int, int], np.ndarray], n: int, cuts: np.ndarray,
+            width: int) -> np.ndarray:
+    """``np.add.reduceat(cols(0, n), cuts)`` for row-wise columns, in chunks of whole segments.
 
-    ``cols(idx)`` gives the ``width`` columns of the rows ``idx`` (a slice of all ``n``
-    rows when ``rows`` is None, else ``rows[lo:hi]``).  Chunks of about 2^16 cells (whole
-    segments; 512 kB, in cache: about twice as fast as one pass at 10^5 rows) keep the
-    per-row products (p(p+1)/2 per row for the information matrix) out of memory at
-    registry size; the sum of each segment is the same as in one reduceat.
+    ``cols(lo, hi)`` gives the ``width`` columns of the rows ``lo:hi`` (C order).  Chunks of
+    about 2^16 cells (whole segments; 512 kB, in cache: about twice as fast as one pass at
+    10^5 rows) keep the per-row products (p(p+1)/2 per row for the information matrix) out
+    of memory at registry size; the sum of each segment is the same as in one reduceat.
     """
     nseg = len(cuts)
     out = np.empty((nseg, width))
@@ -224,9 +227,27 @@ def _segsum(cols: Callable[[Any], np.ndarray], rows: np.ndarray | None, n: int,
     for a, b in zip(ck[:-1].tolist(), ck[1:].tolist(), strict=True):
         lo = int(cuts[a])
         hi = int(cuts[b]) if b < nseg else n
-        m = cols(slice(lo, hi) if rows is None else rows[lo:hi])
-        out[a:b] = np.add.reduceat(m, cuts[a:b] - lo, axis=0)
+        out[a:b] = np.add.reduceat(cols(lo, hi), cuts[a:b] - lo, axis=0)
     return out
+
+
+def _row_products(r: np.ndarray, xt: np.ndarray, nu: int) -> np.ndarray:
+    """Rows ``[r, r x, (r x_a x_b for a <= b in np.triu_indices order) if nu]`` (C order).
+
+    Built column by column from ``xt`` (p x k): each product is one long vector operation,
+    not k short ones; the values are the same products (r x_a) x_b, then laid out by rows.
+    """
+    p, k = xt.shape
+    mt = np.empty((1 + p + nu, k))
+    mt[0] = r
+    vt = mt[1 : 1 + p]
+    np.multiply(r, xt, out=vt)
+    if nu:
+        off = 1 + p
+        for a in range(p):
+            np.multiply(vt[a], xt[a:], out=mt[off : off + p - a])
+            off += p - a
+    return np.ascontiguousarray(mt.T)
 
 
 def _revcumsum(v: np.ndarray, bounds: list[tuple[int, int]]) -> np.ndarray:
@@ -274,49 +295,55 @@ def _steps(beta: np.ndarray, rk: _Risk, need_v: bool = True) -> _Steps:
     n, p = x.shape
     eta = x @ beta if p else np.zeros(len(w))
     r = np.exp(eta) * w
-    v1 = r[:, None] * x
     nd = len(rk.dblocks)
     iu0, iu1 = np.triu_indices(p)
     nu = len(iu0) if (need_v and p) else 0
     width = 1 + p + nu
 
-    def cols(idx: Any) -> np.ndarray:
-        rr, vv, xx = r[idx], v1[idx], x[idx]
-        m = np.empty((len(rr), width))
-        m[:, 0] = rr
-        m[:, 1 : 1 + p] = vv
-        if nu:  # x_a x_b r for a <= b, in np.triu_indices order
-            off = 1 + p
-            for a in range(p):
-                np.multiply(vv[:, a : a + 1], xx[:, a:], out=m[:, off : off + p - a])
-                off += p - a
-        return m
-
-    seg = _segsum(cols, None, n, rk.cuts, width)
+    seg = _segsum(lambda lo, hi: _row_products(r[lo:hi], rk.xt[:, lo:hi], nu), n, rk.cuts,
+                  width)
     for a, b in rk.seg_bounds:  # suffix sums within each stratum
         seg[a:b] = np.cumsum(seg[a:b][::-1], axis=0)[::-1]
     risk = seg[rk.dseg]  # per death block
     ev = rk.ev_rows
     dw = np.add.reduceat(w[ev], rk.ev_cuts) if nd else np.zeros(0)
     sb, fr = rk.step_block, rk.step_frac
-    if rk.ties == "efron":
+    efron = rk.ties == "efron"
+    if efron:
         # Efron step k of a block with d deaths: risk-set sums minus k/d of the deaths' sums
         wt = (dw / rk.dcount)[sb]
-        dsum = _segsum(cols, ev, len(ev), rk.ev_cuts, width)
-        at = risk[sb] - fr[:, None] * dsum[sb]
+        r_ev = r[ev]
+        dsum = _segsum(lambda lo, hi: _row_products(r_ev[lo:hi], rk.xt_ev[:, lo:hi], nu),
+                       len(ev), rk.ev_cuts, width)
     else:  # Breslow: the risk-set sums themselves
         wt = dw
-        at = risk
-    den = at[:, 0]
-    xbar = at[:, 1 : 1 + p] / den[:, None]
+    # per step, in chunks that stay in cache (element by element the same operations)
+    ns = len(sb)
+    den = np.empty(ns)
+    xbar = np.empty((ns, p))
+    vu = np.empty((ns, nu))
+    step = max(64, (1 << 15) // width)
+    for lo in range(0, ns, step):
+        hi = min(lo + step, ns)
+        if efron:
+            at = risk[sb[lo:hi]] - fr[lo:hi, None] * dsum[sb[lo:hi]]
+        else:
+            at = risk[lo:hi]
+        dc = at[:, 0]
+        den[lo:hi] = dc
+        xb = at[:, 1 : 1 + p] / dc[:, None]
+        xbar[lo:hi] = xb
+        if nu:
+            # wt * (c/den - xbar xbar') on the upper triangle
+            v = at[:, 1 + p :] / dc[:, None]
+            v -= xb[:, iu0] * xb[:, iu1]
+            v *= wt[lo:hi, None]
+            vu[lo:hi] = v
     loglik = float(np.sum(w * e * eta) - np.sum(wt * np.log(den)))
     u = (w * e) @ x - wt @ xbar
-    vu = np.zeros((len(den), 0))
     imat = np.zeros((p, p))
     if nu:
-        # wt * (c/den - xbar xbar') on the upper triangle, mirrored (symmetric)
-        vu = wt[:, None] * (at[:, 1 + p :] / den[:, None] - xbar[:, iu0] * xbar[:, iu1])
-        su = vu.sum(axis=0)  # = vstep.sum(axis=0) on the triangle
+        su = vu.sum(axis=0)  # = vstep.sum(axis=0) on the triangle, mirrored (symmetric)
         imat[iu0, iu1] = su
         imat[iu1, iu0] = su
     return _Steps(loglik, u, imat, den, xbar, wt, vu, eta)

@@ -1342,8 +1342,17 @@ def _level_counts(table: pd.DataFrame, d: pd.DataFrame, event: str, cat: dict) -
         rows = table["variable"] == var
         has = d[var].notna()
         if var in cat:
-            by = d.loc[has].groupby(d.loc[has, var].astype(str))[event]
-            n, ev = by.size(), by.sum()
+            # counts per distinct value (missing: code -1), then per value as text
+            codes, uniq = pd.factorize(d[var])
+            ok = codes >= 0
+            n_u = np.bincount(codes[ok], minlength=len(uniq))
+            ev_u = np.bincount(codes[ok], weights=d[event].to_numpy(dtype=float)[ok],
+                               minlength=len(uniq))
+            n: dict[str, int] = {}
+            ev: dict[str, float] = {}
+            for u, k, e in zip(uniq, n_u.tolist(), ev_u.tolist(), strict=True):
+                n[str(u)] = n.get(str(u), 0) + k
+                ev[str(u)] = ev.get(str(u), 0) + e
             lv = table.loc[rows, "level"].astype(str)
             table.loc[rows, "level_n"] = lv.map(n).fillna(0).to_numpy()
             table.loc[rows, "level_events"] = lv.map(ev).fillna(0).to_numpy()

@@ -28,13 +28,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .adequacy import EPV_THRESHOLD, cox_epv
 from .grouping import check_levels
 
 __all__ = [
     "CoxFit",
     "CoxModel",
     "ZphResult",
+    "COX_LR_TEST",
     "cox_table",
+    "cox_term_tests",
     "cox_zph",
 ]
 
@@ -55,6 +58,7 @@ TEST_LR = "likelihood ratio"
 TEST_SCORE = "score (log-rank)"
 TEST_ROBUST_SCORE = "robust score"
 TEST_ZPH = "cox.zph score test (Grambsch-Therneau, survival >= 3.0)"
+COX_LR_TEST = "likelihood ratio (Cox model with and without the term)"
 
 
 def _chi2_sf(x: Any, df: Any) -> Any:
@@ -1368,6 +1372,91 @@ def cox_zph(
 
 
 # ---------------------------------------------------------------------------
+# Cox: likelihood-ratio test of a term (all k - 1 columns of a factor jointly)
+# ---------------------------------------------------------------------------
+def cox_term_tests(
+    df: pd.DataFrame,
+    time: str,
+    event: str,
+    covariates: Sequence[str],
+    categorical: Mapping[str, Sequence[Any]] | None = None,
+    strata: str | Sequence[str] | None = None,
+    ties: str = "efron",
+    epv_threshold: float = EPV_THRESHOLD,
+    full: CoxFit | None = None,
+) -> pd.DataFrame:
+    """Likelihood-ratio test of each covariate (term) of a Cox model, all its columns
+    jointly (a factor of k levels: k - 1 df); = R ``drop1(coxph(Surv(time, event) ~ ...),
+    test = "Chisq")``, and for a single covariate ``anova(coxph(...))``.
+
+    The model and every reduced model are fitted on the complete cases of all model
+    variables (R fits drop1's reduced models on the full model's frame); a model without
+    any covariate left is the null model (its log-likelihood at beta = 0).  Unweighted,
+    model-based fits only: R refuses LR tables for robust variances.
+
+    One row per covariate: ``variable, df, loglik_full, loglik_reduced, statistic, p, test,
+    n, events, n_missing, epv, epv_below, warning``.  ``epv`` is the full model's events per
+    estimated coefficient (:func:`her2cohort.stats.adequacy.cox_epv`), ``epv_below`` whether
+    it is below ``epv_threshold``.
+
+    ``full``: the caller's fit of exactly this model (``CoxModel(ties).fit(df, time,
+    event, covariates, categorical, strata, robust=False)``, as
+    :func:`her2cohort.stats.cox.cox_table` has it) to use instead of refitting it.
+    """
+    covariates = list(covariates)
+    if not covariates:
+        raise ValueError("cox_term_tests needs at least one covariate")
+    strata_l = [strata] if isinstance(strata, str) else list(strata or [])
+    categorical = dict(categorical or {})
+    used = list(dict.fromkeys([time, event, *covariates, *strata_l]))
+    absent = [c for c in used if c not in df.columns]
+    if absent:
+        raise ValueError(f"column(s) not found in data: {absent}")
+    keep = df[used].notna().all(axis=1).to_numpy()
+    n_missing = int((~keep).sum())
+    # only the model's columns (not a copy of the whole frame), no copy when nothing is missing
+    d = df[used] if keep.all() else df.loc[keep, used]
+    model = CoxModel(ties=ties)
+    if full is None:
+        full = model.fit(d, time, event, covariates, categorical=categorical,
+                         strata=strata_l or None, robust=False)
+    elif full.robust or full.n != len(d) or list(full.covariates) != covariates:
+        raise ValueError("cox_term_tests: `full` is not the model-based fit of these "
+                         "covariates on these rows")
+    n_full = int((~full.singular).sum())
+    epv = cox_epv(full, threshold=epv_threshold)
+    warn = "; ".join(full.warnings)
+    if full.infinite.any():
+        inf = [t for t, f in zip(full.terms, full.infinite, strict=True) if f]
+        warn = (warn + "; " if warn else "") + (
+            f"coefficient(s) may be infinite: {inf}; LR test still valid")
+    rows = []
+    for v in covariates:
+        rest = [c for c in covariates if c != v]
+        if rest:
+            red = model.fit(d, time, event, rest,
+                            categorical={k: x for k, x in categorical.items() if k in rest},
+                            strata=strata_l or None, robust=False)
+            ll_red, n_red = red.loglik[1], int((~red.singular).sum())
+        else:
+            ll_red, n_red = full.loglik[0], 0
+        stat = 2.0 * (full.loglik[1] - ll_red)
+        dof = n_full - n_red
+        rows.append({"variable": v, "df": dof, "loglik_full": full.loglik[1],
+                     "loglik_reduced": ll_red, "statistic": stat,
+                     "p": float(_chi2_sf(stat, dof)) if dof > 0 else np.nan})
+    out = pd.DataFrame(rows)
+    out["test"] = COX_LR_TEST
+    out["n"] = full.n
+    out["events"] = full.nevent
+    out["n_missing"] = n_missing
+    out["epv"] = epv["epv"]
+    out["epv_below"] = epv["below_threshold"]
+    out["warning"] = warn
+    return out
+
+
+# ---------------------------------------------------------------------------
 # univariable + multivariable table
 # ---------------------------------------------------------------------------
 def cox_table(
@@ -1403,7 +1492,7 @@ def cox_table(
     ``term_tests=True`` adds, per variable and model, the likelihood-ratio test of the whole
     term (all k - 1 columns of a factor jointly; = R ``drop1(fit, test = "Chisq")``, for a
     univariable model ``anova(fit)``): columns ``lr_statistic``, ``lr_df``, ``lr_p``,
-    ``lr_test`` (see :func:`her2cohort.stats.kgroups.cox_term_tests`).  Not available for
+    ``lr_test`` (see :func:`cox_term_tests`).  Not available for
     weighted or robust fits (R refuses LR tables with robust variances).
 
     ``univariable=False`` leaves out the univariable models (only the multivariable one
@@ -1450,8 +1539,6 @@ def cox_table(
         out["epv"] = fit.nevent / n_par if n_par else np.nan
         out["epv_below"] = bool(n_par and fit.nevent / n_par < epv_threshold)
         if term_tests:
-            from .kgroups import cox_term_tests
-
             # the fit above is that model (same rows, unweighted, model-based): reused
             lr = cox_term_tests(df, time, event, covs, categorical=cat, strata=strata,
                                 ties=ties, full=fit).set_index("variable")

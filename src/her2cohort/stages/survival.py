@@ -310,11 +310,11 @@ class _Run:
         """More than two groups: pairwise log-rank tests with the study's multiplicity
         adjustment (``study.exposure.pairwise_adjust``); ordered levels: the log-rank test for
         trend (scores 1..k)."""
-        from ..stats.kgroups import logrank_trend, pairwise_logrank
-
         groups = self.o["groups"]
         if len(self.present) < 3 or self.few(d[self.E].sum()):
             return
+        from ..stats.kgroups import logrank_trend, pairwise_logrank
+
         adjust = groups.get("pairwise_adjust", "holm")
         try:
             pw = pairwise_logrank(d, self.T, self.E, "group", levels=self.present,

@@ -1187,7 +1187,7 @@ class CoxModel:
             rv[np.ix_(ok, ok)] = dfb_c.T @ dfb_c
             fit.var = rv
             # robust score test at beta = 0 (R: residuals(type="score") at lp = 0)
-            null = CoxFit(**{**fit.__dict__, "_st": _steps(np.zeros(q), fit._risk)})
+            null = CoxFit(**{**fit.__dict__, "_st": st0})  # st0: _steps at 0 on fit._risk
             sc0 = null.residuals("score", weighted=True).to_numpy()
             sc0 = _collapse(sc0, clus)
             u = sc0.sum(axis=0)

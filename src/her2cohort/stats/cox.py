@@ -81,10 +81,15 @@ def _design(
         s = df[c]
         if c in categorical:
             levels = check_levels(s, c, categorical[c])
+            # s == lv for each level through the distinct values (one hashing pass, not one
+            # comparison of every row per level)
+            codes, uniq = pd.factorize(s)
+            uniq = pd.Series(np.asarray(uniq, dtype=object), dtype=object)
             idx = []
             for lv in levels[1:]:
                 idx.append(len(cols))
-                cols.append((s == lv).to_numpy(dtype=float))
+                hit = np.flatnonzero(uniq.eq(lv).to_numpy(dtype=bool))
+                cols.append(np.isin(codes, hit).astype(float))
                 names.append(f"{c}[{lv}]")
             assign[c] = idx
         elif pd.api.types.is_bool_dtype(s) or pd.api.types.is_numeric_dtype(s):

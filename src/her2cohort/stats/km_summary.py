@@ -33,7 +33,7 @@ from .survival import (
     _check_conf_type,
     _complete_cases,
     _km_core,
-    _mask,
+    _masks,
     _validate_time_event,
     km_at,
     km_ci_method,
@@ -143,8 +143,7 @@ def risk_table(
     t, e = _validate_time_event(data, time, event)
     labels, levels = group_labels(data, group, group_order)
     parts = []
-    for lv in levels:
-        m = _mask(labels, lv)
+    for lv, m in zip(levels, _masks(labels, levels), strict=True):
         tg = np.sort(t[m])
         ev = np.sort(t[m][e[m] == 1])
         ce = np.sort(t[m][e[m] == 0])
@@ -216,8 +215,7 @@ def rmst(
     t, e = _validate_time_event(data, time, event)
     labels, levels = group_labels(data, group, group_order)
     rows = []
-    for lv in levels:
-        m = _mask(labels, lv)
+    for lv, m in zip(levels, _masks(labels, levels), strict=True):
         mean, se = _rmean(t[m], e[m], tau)
         last = float(t[m].max())
         rows.append(
@@ -333,8 +331,7 @@ def landmark(
                 "censored_before": int((m & ~keep & (e == 0)).sum()),
                 "at_landmark": int((m & keep).sum()),
             }
-            for lv in levels
-            for m in [_mask(labels, lv)]
+            for lv, m in zip(levels, _masks(labels, levels), strict=True)
         ]
     )
     counts["group"] = counts["group"].astype(object)

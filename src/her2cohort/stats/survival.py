@@ -159,8 +159,17 @@ def _validate_time_event(df: pd.DataFrame, time: str, event: str) -> tuple[np.nd
     return t, e
 
 
-def _mask(values: np.ndarray, level: Any) -> np.ndarray:
-    return pd.Series(values, dtype=object).eq(level).to_numpy(dtype=bool)
+def _masks(values: np.ndarray, levels: Sequence[Any]) -> list[np.ndarray]:
+    """Per level, the rows whose value equals it (``pd.Series(values).eq(level)``), through
+    one factorize of ``values``: each distinct value is compared with the level, not every
+    row (missing values match no level)."""
+    codes, uniq = pd.factorize(pd.Series(values, dtype=object))
+    u = pd.Series(np.asarray(uniq, dtype=object), dtype=object)
+    out = []
+    for lv in levels:
+        hit = np.flatnonzero(u.eq(lv).to_numpy(dtype=bool))
+        out.append(codes == hit[0] if len(hit) == 1 else np.isin(codes, hit))
+    return out
 
 
 # ---------------------------------------------------------------------------
@@ -370,8 +379,7 @@ def km_table(
     w, rob, variance = _weights(df, weights, robust)
     labels, levels = group_labels(df, group, group_order)
     parts = []
-    for lv in levels:
-        m = _mask(labels, lv)
+    for lv, m in zip(levels, _masks(labels, levels), strict=True):
         part = _km_one(t[m], e[m], conf_type, None if w is None else w[m], rob)
         part.insert(0, "group", pd.Series([lv] * len(part), dtype=object))
         parts.append(part)
@@ -408,8 +416,7 @@ def km_at(
     if at_arr.size == 0 or np.isnan(at_arr).any():
         raise ValueError("'at' must be a non-empty sequence of numbers without NaN")
     rows = []
-    for lv in levels:
-        m = _mask(labels, lv)
+    for lv, m in zip(levels, _masks(labels, levels), strict=True):
         tab = _km_one(t[m], e[m], conf_type)
         tg = t[m]
         ktimes = tab["time"].to_numpy()
@@ -488,8 +495,7 @@ def km_median(
     t, e = _validate_time_event(df, time, event)
     labels, levels = group_labels(df, group, group_order)
     rows = []
-    for lv in levels:
-        m = _mask(labels, lv)
+    for lv, m in zip(levels, _masks(labels, levels), strict=True):
         med, lo, up = _median_from_table(_km_one(t[m], e[m], conf_type))
         rows.append(
             {
@@ -534,8 +540,7 @@ def at_risk(
     if t_arr.size == 0 or np.isnan(t_arr).any():
         raise ValueError("'times' must be a non-empty sequence of numbers without NaN")
     rows = []
-    for lv in levels:
-        m = _mask(labels, lv)
+    for lv, m in zip(levels, _masks(labels, levels), strict=True):
         tg, eg = t[m], e[m]
         for a in t_arr:
             before = tg < a
@@ -619,7 +624,8 @@ def logrank(
     df, n_missing = _complete_cases(df, [time, event, group, strata])
     t, e = _validate_time_event(df, time, event)
     labels, levels = group_labels(df, group, group_order, allow_empty=True)
-    levels = [lv for lv in levels if _mask(labels, lv).any()]
+    masks = [(lv, m) for lv, m in zip(levels, _masks(labels, levels), strict=True) if m.any()]
+    levels = [lv for lv, _ in masks]
     if len(levels) < 2:
         raise ValueError(
             f"log-rank test undefined: group column '{group}' has fewer than 2 levels "
@@ -627,8 +633,8 @@ def logrank(
         )
     k = len(levels)
     codes = np.empty(len(labels), dtype=int)
-    for j, lv in enumerate(levels):
-        codes[_mask(labels, lv)] = j
+    for j, (_, m) in enumerate(masks):
+        codes[m] = j
 
     observed = np.zeros(k)
     expected = np.zeros(k)

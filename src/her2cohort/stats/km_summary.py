@@ -30,12 +30,16 @@ from .grouping import group_labels
 from .survival import (
     DEFAULT_CONF_TYPE,
     Z95,
+    _at_times,
     _check_conf_type,
     _complete_cases,
+    _km_at_rows,
     _km_core,
+    _km_groups,
+    _km_median_rows,
+    _km_one,
     _masks,
     _validate_time_event,
-    km_at,
     km_ci_method,
     km_median,
     km_median_ci_method,
@@ -95,8 +99,11 @@ def km_summary_table(
     lms = _times(landmarks, "landmarks")
     n_total = len(df)
     data, n_missing = _complete_cases(df, [time, event, group])
-    med = km_median(data, time, event, group, group_order, conf_type=conf_type)
-    at = km_at(data, time, event, group, at=lms, group_order=group_order, conf_type=conf_type)
+    # km_median and km_at of the same data: each group's KM table made once for both
+    t, e, levels, masks, _ = _km_groups(data, time, event, group, group_order)
+    tabs = [_km_one(t[m], e[m], conf_type) for m in masks]
+    med = _km_median_rows(e, levels, masks, tabs, conf_type)
+    at = _km_at_rows(t, levels, masks, tabs, _at_times(lms), conf_type)
     out = pd.DataFrame(
         {
             "group": med["group"].astype(object),

@@ -409,15 +409,36 @@ def km_at(
     Columns: ``group, time, surv, std_err, lower, upper, n_risk, ci_method``.
     """
     _check_conf_type(conf_type)
+    t, e, levels, masks, n_missing = _km_groups(df, time, event, group, group_order)
+    at_arr = _at_times(at)
+    tabs = [_km_one(t[m], e[m], conf_type) for m in masks]
+    out = _km_at_rows(t, levels, masks, tabs, at_arr, conf_type)
+    out.attrs["n_missing"] = n_missing
+    return out
+
+
+def _km_groups(df: pd.DataFrame, time: str, event: str, group: str | None,
+               group_order: Sequence[Any] | None) -> tuple:
+    """(time, event, levels, rows of each level, rows dropped): R's na.omit, the checks of
+    time and event, the group levels, as every KM summary starts."""
     df, n_missing = _omit(df, time, event, group)
     t, e = _validate_time_event(df, time, event)
     labels, levels = group_labels(df, group, group_order)
+    return t, e, levels, _masks(labels, levels), n_missing
+
+
+def _at_times(at: Iterable[float]) -> np.ndarray:
     at_arr = np.asarray(list(at), dtype=float)
     if at_arr.size == 0 or np.isnan(at_arr).any():
         raise ValueError("'at' must be a non-empty sequence of numbers without NaN")
+    return at_arr
+
+
+def _km_at_rows(t: np.ndarray, levels: list, masks: list[np.ndarray], tabs: list[pd.DataFrame],
+                at_arr: np.ndarray, conf_type: str) -> pd.DataFrame:
+    """The :func:`km_at` table from each group's KM table (``_km_one``)."""
     rows = []
-    for lv, m in zip(levels, _masks(labels, levels), strict=True):
-        tab = _km_one(t[m], e[m], conf_type)
+    for lv, m, tab in zip(levels, masks, tabs, strict=True):
         tg = t[m]
         ktimes = tab["time"].to_numpy()
         for a in at_arr:
@@ -444,7 +465,6 @@ def km_at(
     out = pd.DataFrame(rows)
     out["group"] = out["group"].astype(object)
     out["ci_method"] = km_ci_method(conf_type)
-    out.attrs["n_missing"] = n_missing
     return out
 
 
@@ -491,12 +511,19 @@ def km_median(
     Columns: ``group, n, events, median, lower, upper, ci_method``.
     """
     _check_conf_type(conf_type)
-    df, n_missing = _omit(df, time, event, group)
-    t, e = _validate_time_event(df, time, event)
-    labels, levels = group_labels(df, group, group_order)
+    t, e, levels, masks, n_missing = _km_groups(df, time, event, group, group_order)
+    tabs = [_km_one(t[m], e[m], conf_type) for m in masks]
+    out = _km_median_rows(e, levels, masks, tabs, conf_type)
+    out.attrs["n_missing"] = n_missing
+    return out
+
+
+def _km_median_rows(e: np.ndarray, levels: list, masks: list[np.ndarray],
+                    tabs: list[pd.DataFrame], conf_type: str) -> pd.DataFrame:
+    """The :func:`km_median` table from each group's KM table (``_km_one``)."""
     rows = []
-    for lv, m in zip(levels, _masks(labels, levels), strict=True):
-        med, lo, up = _median_from_table(_km_one(t[m], e[m], conf_type))
+    for lv, m, tab in zip(levels, masks, tabs, strict=True):
+        med, lo, up = _median_from_table(tab)
         rows.append(
             {
                 "group": lv,
@@ -510,7 +537,6 @@ def km_median(
     out = pd.DataFrame(rows)
     out["group"] = out["group"].astype(object)
     out["ci_method"] = km_median_ci_method(conf_type)
-    out.attrs["n_missing"] = n_missing
     return out
 
 

@@ -59,6 +59,38 @@ class _Notes:
         self.rows.append({"analysis": analysis, "note": note})
 
 
+def _used_columns(groups: dict, ep: Any, treatment: Any, cox: dict, iptw: dict,
+                  logrank_strata: str | None) -> list[str]:
+    """The columns of the analysis table this stage reads: the grouping column, the
+    endpoint's time, event and source (and surgery dates, which decide whether EFS is
+    defined), pCR, the treatment, the Cox covariates, strata and cluster, the IPTW
+    confounders and the log-rank strata."""
+    from .common import cox_options
+
+    cols = [groups["column"], ep.time, ep.event, ep.source, "surgery_date", "pcr",
+            "pcr_source"]
+    if treatment is not None:
+        cols.append(treatment.column)
+    if iptw.get("treatment"):
+        cols.append(iptw["treatment"])
+    cols += [v["name"] for v in (cox.get("covariates") or []) + (iptw.get("confounders") or [])]
+    opts = cox_options(cox)
+    for extra in (opts["strata"], opts["cluster"], cox.get("cluster"), logrank_strata):
+        if extra:
+            cols += [extra] if isinstance(extra, str) else list(extra)
+    return list(dict.fromkeys(str(c) for c in cols))
+
+
+def _read_columns(path: str, columns: list[str]) -> pd.DataFrame:
+    """``pd.read_parquet(path)`` restricted to ``columns`` (those in the file, in the
+    file's order)."""
+    import pyarrow.parquet as pq
+
+    want = set(columns)
+    names = [c for c in pq.read_schema(path).names if c in want]
+    return pd.read_parquet(path, columns=names)
+
+
 def _complete(df: pd.DataFrame, time: str, event: str) -> pd.DataFrame:
     # the row filter is already a copy; a shallow copy of it (not a second deep copy of
     # the whole frame) detaches it for the column assignments below
@@ -95,8 +127,11 @@ def main(*, in_analysis, endpoint, out_km, out_summary, out_summary_html, out_su
                   and k.endswith(("_html", "_docx"))}
     run.ep = ep
     run.treatment = study.treatment
-    df, labels = group_setup(groups, pd.read_parquet(in_analysis))
-    df = df[df["group"].notna()].copy()
+    # only the columns the analyses read: a registry frame has dozens more, which every row
+    # filter below would copy
+    df, labels = group_setup(groups, _read_columns(in_analysis, _used_columns(
+        groups, ep, study.treatment, cox, iptw, logrank_strata)))
+    df = df[df["group"].notna()]
     run.labels = labels
     run.n_all = len(df)
     from ..study.endpoints import endpoint_spec
@@ -128,6 +163,7 @@ def main(*, in_analysis, endpoint, out_km, out_summary, out_summary_html, out_su
         run.journal_tables(tables_out, skipped=why)
         return
     run.df = df
+    run.d = d_ep  # the patients with the endpoint recorded (shared: never changed in place)
     run.present = present
     run.palette = palette(groups)
     run.by_group(out_png, out_pdf)
@@ -274,11 +310,11 @@ class _Run:
         """More than two groups: pairwise log-rank tests with the study's multiplicity
         adjustment (``study.exposure.pairwise_adjust``); ordered levels: the log-rank test for
         trend (scores 1..k)."""
-        from ..stats.kgroups import logrank_trend, pairwise_logrank
-
         groups = self.o["groups"]
         if len(self.present) < 3 or self.few(d[self.E].sum()):
             return
+        from ..stats.kgroups import logrank_trend, pairwise_logrank
+
         adjust = groups.get("pairwise_adjust", "holm")
         try:
             pw = pairwise_logrank(d, self.T, self.E, "group", levels=self.present,
@@ -328,7 +364,7 @@ class _Run:
         colors = {g: st.color for g, st in self.palette.items()}
         styles = {g: st.linestyle for g, st in self.palette.items()}
         ep, spec = self.ep, self.spec
-        d = _complete(self.df, self.T, self.E)
+        d = self.d
         tags = {"endpoint": ep.abbreviation, "comparison": "group", "subset": "all",
                 "_n_total": self.n_all}
         _, rt = self._curves(d, self.T, self.E, "group", self.present, tags)
@@ -405,7 +441,7 @@ class _Run:
 
         treat, levels = self._treatment()
         abbr = self.ep.abbreviation
-        d0 = _complete(self.df, self.T, self.E)
+        d0 = self.d
         panels = []
         if treat is None:
             why = "the study defines no treatment (study: treatment:)"
@@ -457,10 +493,14 @@ class _Run:
 
     # ----------------------------------------------------------------- by pCR
     def _pcr_frame(self) -> pd.DataFrame:
-        d = _complete(self.df, self.T, self.E)
-        d = d[d["pcr"].notna()].copy()
-        d["pcr_status"] = np.where(d["pcr"].astype(bool), "yes", "no")
-        return d
+        """The patients with the endpoint and pCR recorded, with ``pcr_status`` no/yes
+        (made once; callers do not change it)."""
+        if getattr(self, "_pcr", None) is None:
+            d = self.d
+            d = d[d["pcr"].notna()].copy()
+            d["pcr_status"] = np.where(d["pcr"].astype(bool), "yes", "no")
+            self._pcr = d
+        return self._pcr
 
     def by_pcr(self, png: str, pdf: str) -> None:
         from ..render.km import KMPanel, km_figure
@@ -473,7 +513,7 @@ class _Run:
             self._message(png, pdf, f"{self.ep.abbreviation} by pCR: not analysed", why)
             self.why["landmark"] = why
             return
-        n_total = len(_complete(self.df, self.T, self.E))
+        n_total = len(self.d)
         tags = {"endpoint": self.ep.abbreviation, "comparison": "pCR", "subset": "all",
                 "_n_total": n_total}
         km, rt = self._curves(d, self.T, self.E, "pcr_status", lv, tags)
@@ -557,7 +597,7 @@ class _Run:
 
         what = "Cox"
         variables = self.o["cox"].get("covariates") or [{"name": "group"}]
-        base = _complete(self.df, self.T, self.E)
+        base = self.d
         d, covs, cat, labels = self._model_frame(base, variables, what)
         opts = self._cox_options()
         for key in ("strata", "cluster"):
@@ -865,7 +905,7 @@ class _Run:
 
         cfg = self.o["iptw"]
         what = f"IPTW in {lab}"
-        d0 = _complete(self.df, self.T, self.E)
+        d0 = self.d
         d0 = d0[(d0["group"] == lab) & d0[treat].isin(levels)].copy()
         d0[treat] = d0[treat].astype(str)
         lv = [t for t in levels if (d0[treat] == t).any()]
@@ -1210,7 +1250,7 @@ class _Run:
 
         tau = float(self.o["rmst_horizon_months"])
         L = float(self.o["landmark_months"])
-        d = _complete(self.df, self.T, self.E)
+        d = self.d
         pcr_frame = (self._pcr_frame() if self.pcr_on and "landmark" not in self.why
                      else None)
         for by, frame, levels in (("group", d, self.present),
@@ -1302,8 +1342,17 @@ def _level_counts(table: pd.DataFrame, d: pd.DataFrame, event: str, cat: dict) -
         rows = table["variable"] == var
         has = d[var].notna()
         if var in cat:
-            by = d.loc[has].groupby(d.loc[has, var].astype(str))[event]
-            n, ev = by.size(), by.sum()
+            # counts per distinct value (missing: code -1), then per value as text
+            codes, uniq = pd.factorize(d[var])
+            ok = codes >= 0
+            n_u = np.bincount(codes[ok], minlength=len(uniq))
+            ev_u = np.bincount(codes[ok], weights=d[event].to_numpy(dtype=float)[ok],
+                               minlength=len(uniq))
+            n: dict[str, int] = {}
+            ev: dict[str, float] = {}
+            for u, k, e in zip(uniq, n_u.tolist(), ev_u.tolist(), strict=True):
+                n[str(u)] = n.get(str(u), 0) + k
+                ev[str(u)] = ev.get(str(u), 0) + e
             lv = table.loc[rows, "level"].astype(str)
             table.loc[rows, "level_n"] = lv.map(n).fillna(0).to_numpy()
             table.loc[rows, "level_events"] = lv.map(ev).fillna(0).to_numpy()

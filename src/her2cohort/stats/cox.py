@@ -28,13 +28,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .adequacy import EPV_THRESHOLD, cox_epv
 from .grouping import check_levels
 
 __all__ = [
     "CoxFit",
     "CoxModel",
     "ZphResult",
+    "COX_LR_TEST",
     "cox_table",
+    "cox_term_tests",
     "cox_zph",
 ]
 
@@ -55,6 +58,7 @@ TEST_LR = "likelihood ratio"
 TEST_SCORE = "score (log-rank)"
 TEST_ROBUST_SCORE = "robust score"
 TEST_ZPH = "cox.zph score test (Grambsch-Therneau, survival >= 3.0)"
+COX_LR_TEST = "likelihood ratio (Cox model with and without the term)"
 
 
 def _chi2_sf(x: Any, df: Any) -> Any:
@@ -77,10 +81,15 @@ def _design(
         s = df[c]
         if c in categorical:
             levels = check_levels(s, c, categorical[c])
+            # s == lv for each level through the distinct values (one hashing pass, not one
+            # comparison of every row per level)
+            codes, uniq = pd.factorize(s)
+            uniq = pd.Series(np.asarray(uniq, dtype=object), dtype=object)
             idx = []
             for lv in levels[1:]:
                 idx.append(len(cols))
-                cols.append((s == lv).to_numpy(dtype=float))
+                hit = np.flatnonzero(uniq.eq(lv).to_numpy(dtype=bool))
+                cols.append(np.isin(codes, hit).astype(float))
                 names.append(f"{c}[{lv}]")
             assign[c] = idx
         elif pd.api.types.is_bool_dtype(s) or pd.api.types.is_numeric_dtype(s):
@@ -138,6 +147,8 @@ class _Risk:
     seg_bounds: list[tuple[int, int]] = field(init=False)  # segment range of each stratum
     ev_rows: np.ndarray = field(init=False)  # sorted rows with an event
     ev_cuts: np.ndarray = field(init=False)  # starts of the death blocks within ev_rows
+    xt: np.ndarray = field(init=False)  # x transposed (p x n, C order): long rows for _steps
+    xt_ev: np.ndarray = field(init=False)  # xt of the event rows (p x events)
 
     def __post_init__(self) -> None:
         nd = len(self.dblocks)
@@ -164,6 +175,8 @@ class _Risk:
         self.ev_rows = np.flatnonzero(self.e > 0)
         bo = self.block_of[self.ev_rows]
         self.ev_cuts = np.flatnonzero(np.r_[True, bo[1:] != bo[:-1]])
+        self.xt = np.ascontiguousarray(self.x.T)
+        self.xt_ev = np.ascontiguousarray(self.xt[:, self.ev_rows])
 
 
 def _prepare(
@@ -203,15 +216,14 @@ def _prepare(
     )
 
 
-def _segsum(cols: Callable[[Any], np.ndarray], rows: np.ndarray | None, n: int,
-            cuts: np.ndarray, width: int) -> np.ndarray:
-    """``np.add.reduceat(cols(rows), cuts)`` for row-wise columns, in chunks of whole segments.
+def _segsum(cols: Callable[[int, int], np.ndarray], n: int, cuts: np.ndarray,
+            width: int) -> np.ndarray:
+    """``np.add.reduceat(cols(0, n), cuts)`` for row-wise columns, in chunks of whole segments.
 
-    ``cols(idx)`` gives the ``width`` columns of the rows ``idx`` (a slice of all ``n``
-    rows when ``rows`` is None, else ``rows[lo:hi]``).  Chunks of about 2^16 cells (whole
-    segments; 512 kB, in cache: about twice as fast as one pass at 10^5 rows) keep the
-    per-row products (p(p+1)/2 per row for the information matrix) out of memory at
-    registry size; the sum of each segment is the same as in one reduceat.
+    ``cols(lo, hi)`` gives the ``width`` columns of the rows ``lo:hi``.  Chunks of
+    about 2^16 cells (whole segments; 512 kB, in cache: about twice as fast as one pass at
+    10^5 rows) keep the per-row products (p(p+1)/2 per row for the information matrix) out
+    of memory at registry size; the sum of each segment is the same as in one reduceat.
     """
     nseg = len(cuts)
     out = np.empty((nseg, width))
@@ -224,9 +236,30 @@ def _segsum(cols: Callable[[Any], np.ndarray], rows: np.ndarray | None, n: int,
     for a, b in zip(ck[:-1].tolist(), ck[1:].tolist(), strict=True):
         lo = int(cuts[a])
         hi = int(cuts[b]) if b < nseg else n
-        m = cols(slice(lo, hi) if rows is None else rows[lo:hi])
-        out[a:b] = np.add.reduceat(m, cuts[a:b] - lo, axis=0)
+        out[a:b] = np.add.reduceat(cols(lo, hi), cuts[a:b] - lo, axis=0)
     return out
+
+
+def _row_products(r: np.ndarray, xt: np.ndarray, nu: int) -> np.ndarray:
+    """Rows ``[r, r x, (r x_a x_b for a <= b in np.triu_indices order) if nu]``.
+
+    Built column by column from ``xt`` (p x k): each product is one long vector operation,
+    not k short ones; the values are the same products (r x_a) x_b, then laid out by rows.
+    """
+    p, k = xt.shape
+    mt = np.empty((1 + p + nu, k))
+    mt[0] = r
+    vt = mt[1 : 1 + p]
+    np.multiply(r, xt, out=vt)
+    if nu:
+        off = 1 + p
+        for a in range(p):
+            np.multiply(vt[a], xt[a:], out=mt[off : off + p - a])
+            off += p - a
+    # rows x columns as a view, not a C-order copy: np.add.reduceat(axis=0) sums each
+    # column of a segment with the same inner loop whatever the stride (checked bit for bit
+    # against the C-order copy on random and registry data)
+    return mt.T
 
 
 def _revcumsum(v: np.ndarray, bounds: list[tuple[int, int]]) -> np.ndarray:
@@ -274,49 +307,55 @@ def _steps(beta: np.ndarray, rk: _Risk, need_v: bool = True) -> _Steps:
     n, p = x.shape
     eta = x @ beta if p else np.zeros(len(w))
     r = np.exp(eta) * w
-    v1 = r[:, None] * x
     nd = len(rk.dblocks)
     iu0, iu1 = np.triu_indices(p)
     nu = len(iu0) if (need_v and p) else 0
     width = 1 + p + nu
 
-    def cols(idx: Any) -> np.ndarray:
-        rr, vv, xx = r[idx], v1[idx], x[idx]
-        m = np.empty((len(rr), width))
-        m[:, 0] = rr
-        m[:, 1 : 1 + p] = vv
-        if nu:  # x_a x_b r for a <= b, in np.triu_indices order
-            off = 1 + p
-            for a in range(p):
-                np.multiply(vv[:, a : a + 1], xx[:, a:], out=m[:, off : off + p - a])
-                off += p - a
-        return m
-
-    seg = _segsum(cols, None, n, rk.cuts, width)
+    seg = _segsum(lambda lo, hi: _row_products(r[lo:hi], rk.xt[:, lo:hi], nu), n, rk.cuts,
+                  width)
     for a, b in rk.seg_bounds:  # suffix sums within each stratum
         seg[a:b] = np.cumsum(seg[a:b][::-1], axis=0)[::-1]
     risk = seg[rk.dseg]  # per death block
     ev = rk.ev_rows
     dw = np.add.reduceat(w[ev], rk.ev_cuts) if nd else np.zeros(0)
     sb, fr = rk.step_block, rk.step_frac
-    if rk.ties == "efron":
+    efron = rk.ties == "efron"
+    if efron:
         # Efron step k of a block with d deaths: risk-set sums minus k/d of the deaths' sums
         wt = (dw / rk.dcount)[sb]
-        dsum = _segsum(cols, ev, len(ev), rk.ev_cuts, width)
-        at = risk[sb] - fr[:, None] * dsum[sb]
+        r_ev = r[ev]
+        dsum = _segsum(lambda lo, hi: _row_products(r_ev[lo:hi], rk.xt_ev[:, lo:hi], nu),
+                       len(ev), rk.ev_cuts, width)
     else:  # Breslow: the risk-set sums themselves
         wt = dw
-        at = risk
-    den = at[:, 0]
-    xbar = at[:, 1 : 1 + p] / den[:, None]
+    # per step, in chunks that stay in cache (element by element the same operations)
+    ns = len(sb)
+    den = np.empty(ns)
+    xbar = np.empty((ns, p))
+    vu = np.empty((ns, nu))
+    step = max(64, (1 << 15) // width)
+    for lo in range(0, ns, step):
+        hi = min(lo + step, ns)
+        if efron:
+            at = risk[sb[lo:hi]] - fr[lo:hi, None] * dsum[sb[lo:hi]]
+        else:
+            at = risk[lo:hi]
+        dc = at[:, 0]
+        den[lo:hi] = dc
+        xb = at[:, 1 : 1 + p] / dc[:, None]
+        xbar[lo:hi] = xb
+        if nu:
+            # wt * (c/den - xbar xbar') on the upper triangle
+            v = at[:, 1 + p :] / dc[:, None]
+            v -= xb[:, iu0] * xb[:, iu1]
+            v *= wt[lo:hi, None]
+            vu[lo:hi] = v
     loglik = float(np.sum(w * e * eta) - np.sum(wt * np.log(den)))
     u = (w * e) @ x - wt @ xbar
-    vu = np.zeros((len(den), 0))
     imat = np.zeros((p, p))
     if nu:
-        # wt * (c/den - xbar xbar') on the upper triangle, mirrored (symmetric)
-        vu = wt[:, None] * (at[:, 1 + p :] / den[:, None] - xbar[:, iu0] * xbar[:, iu1])
-        su = vu.sum(axis=0)  # = vstep.sum(axis=0) on the triangle
+        su = vu.sum(axis=0)  # = vstep.sum(axis=0) on the triangle, mirrored (symmetric)
         imat[iu0, iu1] = su
         imat[iu1, iu0] = su
     return _Steps(loglik, u, imat, den, xbar, wt, vu, eta)
@@ -1156,7 +1195,7 @@ class CoxModel:
             rv[np.ix_(ok, ok)] = dfb_c.T @ dfb_c
             fit.var = rv
             # robust score test at beta = 0 (R: residuals(type="score") at lp = 0)
-            null = CoxFit(**{**fit.__dict__, "_st": _steps(np.zeros(q), fit._risk)})
+            null = CoxFit(**{**fit.__dict__, "_st": st0})  # st0: _steps at 0 on fit._risk
             sc0 = null.residuals("score", weighted=True).to_numpy()
             sc0 = _collapse(sc0, clus)
             u = sc0.sum(axis=0)
@@ -1341,6 +1380,91 @@ def cox_zph(
 
 
 # ---------------------------------------------------------------------------
+# Cox: likelihood-ratio test of a term (all k - 1 columns of a factor jointly)
+# ---------------------------------------------------------------------------
+def cox_term_tests(
+    df: pd.DataFrame,
+    time: str,
+    event: str,
+    covariates: Sequence[str],
+    categorical: Mapping[str, Sequence[Any]] | None = None,
+    strata: str | Sequence[str] | None = None,
+    ties: str = "efron",
+    epv_threshold: float = EPV_THRESHOLD,
+    full: CoxFit | None = None,
+) -> pd.DataFrame:
+    """Likelihood-ratio test of each covariate (term) of a Cox model, all its columns
+    jointly (a factor of k levels: k - 1 df); = R ``drop1(coxph(Surv(time, event) ~ ...),
+    test = "Chisq")``, and for a single covariate ``anova(coxph(...))``.
+
+    The model and every reduced model are fitted on the complete cases of all model
+    variables (R fits drop1's reduced models on the full model's frame); a model without
+    any covariate left is the null model (its log-likelihood at beta = 0).  Unweighted,
+    model-based fits only: R refuses LR tables for robust variances.
+
+    One row per covariate: ``variable, df, loglik_full, loglik_reduced, statistic, p, test,
+    n, events, n_missing, epv, epv_below, warning``.  ``epv`` is the full model's events per
+    estimated coefficient (:func:`her2cohort.stats.adequacy.cox_epv`), ``epv_below`` whether
+    it is below ``epv_threshold``.
+
+    ``full``: the caller's fit of exactly this model (``CoxModel(ties).fit(df, time,
+    event, covariates, categorical, strata, robust=False)``, as
+    :func:`her2cohort.stats.cox.cox_table` has it) to use instead of refitting it.
+    """
+    covariates = list(covariates)
+    if not covariates:
+        raise ValueError("cox_term_tests needs at least one covariate")
+    strata_l = [strata] if isinstance(strata, str) else list(strata or [])
+    categorical = dict(categorical or {})
+    used = list(dict.fromkeys([time, event, *covariates, *strata_l]))
+    absent = [c for c in used if c not in df.columns]
+    if absent:
+        raise ValueError(f"column(s) not found in data: {absent}")
+    keep = df[used].notna().all(axis=1).to_numpy()
+    n_missing = int((~keep).sum())
+    # only the model's columns (not a copy of the whole frame), no copy when nothing is missing
+    d = df[used] if keep.all() else df.loc[keep, used]
+    model = CoxModel(ties=ties)
+    if full is None:
+        full = model.fit(d, time, event, covariates, categorical=categorical,
+                         strata=strata_l or None, robust=False)
+    elif full.robust or full.n != len(d) or list(full.covariates) != covariates:
+        raise ValueError("cox_term_tests: `full` is not the model-based fit of these "
+                         "covariates on these rows")
+    n_full = int((~full.singular).sum())
+    epv = cox_epv(full, threshold=epv_threshold)
+    warn = "; ".join(full.warnings)
+    if full.infinite.any():
+        inf = [t for t, f in zip(full.terms, full.infinite, strict=True) if f]
+        warn = (warn + "; " if warn else "") + (
+            f"coefficient(s) may be infinite: {inf}; LR test still valid")
+    rows = []
+    for v in covariates:
+        rest = [c for c in covariates if c != v]
+        if rest:
+            red = model.fit(d, time, event, rest,
+                            categorical={k: x for k, x in categorical.items() if k in rest},
+                            strata=strata_l or None, robust=False)
+            ll_red, n_red = red.loglik[1], int((~red.singular).sum())
+        else:
+            ll_red, n_red = full.loglik[0], 0
+        stat = 2.0 * (full.loglik[1] - ll_red)
+        dof = n_full - n_red
+        rows.append({"variable": v, "df": dof, "loglik_full": full.loglik[1],
+                     "loglik_reduced": ll_red, "statistic": stat,
+                     "p": float(_chi2_sf(stat, dof)) if dof > 0 else np.nan})
+    out = pd.DataFrame(rows)
+    out["test"] = COX_LR_TEST
+    out["n"] = full.n
+    out["events"] = full.nevent
+    out["n_missing"] = n_missing
+    out["epv"] = epv["epv"]
+    out["epv_below"] = epv["below_threshold"]
+    out["warning"] = warn
+    return out
+
+
+# ---------------------------------------------------------------------------
 # univariable + multivariable table
 # ---------------------------------------------------------------------------
 def cox_table(
@@ -1376,7 +1500,7 @@ def cox_table(
     ``term_tests=True`` adds, per variable and model, the likelihood-ratio test of the whole
     term (all k - 1 columns of a factor jointly; = R ``drop1(fit, test = "Chisq")``, for a
     univariable model ``anova(fit)``): columns ``lr_statistic``, ``lr_df``, ``lr_p``,
-    ``lr_test`` (see :func:`her2cohort.stats.kgroups.cox_term_tests`).  Not available for
+    ``lr_test`` (see :func:`cox_term_tests`).  Not available for
     weighted or robust fits (R refuses LR tables with robust variances).
 
     ``univariable=False`` leaves out the univariable models (only the multivariable one
@@ -1423,8 +1547,6 @@ def cox_table(
         out["epv"] = fit.nevent / n_par if n_par else np.nan
         out["epv_below"] = bool(n_par and fit.nevent / n_par < epv_threshold)
         if term_tests:
-            from .kgroups import cox_term_tests
-
             # the fit above is that model (same rows, unweighted, model-based): reused
             lr = cox_term_tests(df, time, event, covs, categorical=cat, strata=strata,
                                 ties=ties, full=fit).set_index("variable")

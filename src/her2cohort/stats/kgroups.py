@@ -43,8 +43,9 @@ import numpy as np
 import pandas as pd
 from scipy.stats import chi2, chi2_contingency
 
-from .adequacy import EPV_THRESHOLD, cox_epv
-from .cox import CoxFit, CoxModel
+from .adequacy import EPV_THRESHOLD
+# cox_term_tests lives with the Cox model (cox_table uses it); re-exported here
+from .cox import COX_LR_TEST, CoxModel, cox_term_tests
 from .exact import fisher_exact
 from .proportions import TESTS as PROPORTION_TESTS
 from .proportions import _counts, compare_proportions
@@ -71,7 +72,6 @@ ADJUST_METHODS: dict[str, str] = {
     "bonferroni": "Bonferroni",
     "none": "none (unadjusted)",
 }
-COX_LR_TEST = "likelihood ratio (Cox model with and without the term)"
 LOGRANK_TREND_TEST = "log-rank test for trend"
 COX_SCORE_TREND_TEST = "Cox score test for trend"
 
@@ -488,91 +488,6 @@ def logrank_trend(
                    test_choice="requested", warning=warning,
                    events=int(tab["observed"].sum()), direction=direction)
     out.attrs["table"] = tab.assign(score=s)
-    return out
-
-
-# ---------------------------------------------------------------------------
-# Cox: likelihood-ratio test of a term (all k - 1 columns of a factor jointly)
-# ---------------------------------------------------------------------------
-def cox_term_tests(
-    df: pd.DataFrame,
-    time: str,
-    event: str,
-    covariates: Sequence[str],
-    categorical: Mapping[str, Sequence[Any]] | None = None,
-    strata: str | Sequence[str] | None = None,
-    ties: str = "efron",
-    epv_threshold: float = EPV_THRESHOLD,
-    full: CoxFit | None = None,
-) -> pd.DataFrame:
-    """Likelihood-ratio test of each covariate (term) of a Cox model, all its columns
-    jointly (a factor of k levels: k - 1 df); = R ``drop1(coxph(Surv(time, event) ~ ...),
-    test = "Chisq")``, and for a single covariate ``anova(coxph(...))``.
-
-    The model and every reduced model are fitted on the complete cases of all model
-    variables (R fits drop1's reduced models on the full model's frame); a model without
-    any covariate left is the null model (its log-likelihood at beta = 0).  Unweighted,
-    model-based fits only: R refuses LR tables for robust variances.
-
-    One row per covariate: ``variable, df, loglik_full, loglik_reduced, statistic, p, test,
-    n, events, n_missing, epv, epv_below, warning``.  ``epv`` is the full model's events per
-    estimated coefficient (:func:`her2cohort.stats.adequacy.cox_epv`), ``epv_below`` whether
-    it is below ``epv_threshold``.
-
-    ``full``: the caller's fit of exactly this model (``CoxModel(ties).fit(df, time,
-    event, covariates, categorical, strata, robust=False)``, as
-    :func:`her2cohort.stats.cox.cox_table` has it) to use instead of refitting it.
-    """
-    covariates = list(covariates)
-    if not covariates:
-        raise ValueError("cox_term_tests needs at least one covariate")
-    strata_l = [strata] if isinstance(strata, str) else list(strata or [])
-    categorical = dict(categorical or {})
-    used = list(dict.fromkeys([time, event, *covariates, *strata_l]))
-    absent = [c for c in used if c not in df.columns]
-    if absent:
-        raise ValueError(f"column(s) not found in data: {absent}")
-    keep = df[used].notna().all(axis=1).to_numpy()
-    n_missing = int((~keep).sum())
-    # only the model's columns (not a copy of the whole frame), no copy when nothing is missing
-    d = df[used] if keep.all() else df.loc[keep, used]
-    model = CoxModel(ties=ties)
-    if full is None:
-        full = model.fit(d, time, event, covariates, categorical=categorical,
-                         strata=strata_l or None, robust=False)
-    elif full.robust or full.n != len(d) or list(full.covariates) != covariates:
-        raise ValueError("cox_term_tests: `full` is not the model-based fit of these "
-                         "covariates on these rows")
-    n_full = int((~full.singular).sum())
-    epv = cox_epv(full, threshold=epv_threshold)
-    warn = "; ".join(full.warnings)
-    if full.infinite.any():
-        inf = [t for t, f in zip(full.terms, full.infinite, strict=True) if f]
-        warn = (warn + "; " if warn else "") + (
-            f"coefficient(s) may be infinite: {inf}; LR test still valid")
-    rows = []
-    for v in covariates:
-        rest = [c for c in covariates if c != v]
-        if rest:
-            red = model.fit(d, time, event, rest,
-                            categorical={k: x for k, x in categorical.items() if k in rest},
-                            strata=strata_l or None, robust=False)
-            ll_red, n_red = red.loglik[1], int((~red.singular).sum())
-        else:
-            ll_red, n_red = full.loglik[0], 0
-        stat = 2.0 * (full.loglik[1] - ll_red)
-        dof = n_full - n_red
-        rows.append({"variable": v, "df": dof, "loglik_full": full.loglik[1],
-                     "loglik_reduced": ll_red, "statistic": stat,
-                     "p": float(chi2.sf(stat, dof)) if dof > 0 else np.nan})
-    out = pd.DataFrame(rows)
-    out["test"] = COX_LR_TEST
-    out["n"] = full.n
-    out["events"] = full.nevent
-    out["n_missing"] = n_missing
-    out["epv"] = epv["epv"]
-    out["epv_below"] = epv["below_threshold"]
-    out["warning"] = warn
     return out
 
 

@@ -30,12 +30,16 @@ from .grouping import group_labels
 from .survival import (
     DEFAULT_CONF_TYPE,
     Z95,
+    _at_times,
     _check_conf_type,
     _complete_cases,
+    _km_at_rows,
     _km_core,
-    _mask,
+    _km_groups,
+    _km_median_rows,
+    _km_one,
+    _masks,
     _validate_time_event,
-    km_at,
     km_ci_method,
     km_median,
     km_median_ci_method,
@@ -95,8 +99,11 @@ def km_summary_table(
     lms = _times(landmarks, "landmarks")
     n_total = len(df)
     data, n_missing = _complete_cases(df, [time, event, group])
-    med = km_median(data, time, event, group, group_order, conf_type=conf_type)
-    at = km_at(data, time, event, group, at=lms, group_order=group_order, conf_type=conf_type)
+    # km_median and km_at of the same data: each group's KM table made once for both
+    t, e, levels, masks, _ = _km_groups(data, time, event, group, group_order)
+    tabs = [_km_one(t[m], e[m], conf_type) for m in masks]
+    med = _km_median_rows(e, levels, masks, tabs, conf_type)
+    at = _km_at_rows(t, levels, masks, tabs, _at_times(lms), conf_type)
     out = pd.DataFrame(
         {
             "group": med["group"].astype(object),
@@ -143,8 +150,7 @@ def risk_table(
     t, e = _validate_time_event(data, time, event)
     labels, levels = group_labels(data, group, group_order)
     parts = []
-    for lv in levels:
-        m = _mask(labels, lv)
+    for lv, m in zip(levels, _masks(labels, levels), strict=True):
         tg = np.sort(t[m])
         ev = np.sort(t[m][e[m] == 1])
         ce = np.sort(t[m][e[m] == 0])
@@ -216,8 +222,7 @@ def rmst(
     t, e = _validate_time_event(data, time, event)
     labels, levels = group_labels(data, group, group_order)
     rows = []
-    for lv in levels:
-        m = _mask(labels, lv)
+    for lv, m in zip(levels, _masks(labels, levels), strict=True):
         mean, se = _rmean(t[m], e[m], tau)
         last = float(t[m].max())
         rows.append(
@@ -333,8 +338,7 @@ def landmark(
                 "censored_before": int((m & ~keep & (e == 0)).sum()),
                 "at_landmark": int((m & keep).sum()),
             }
-            for lv in levels
-            for m in [_mask(labels, lv)]
+            for lv, m in zip(levels, _masks(labels, levels), strict=True)
         ]
     )
     counts["group"] = counts["group"].astype(object)

@@ -159,8 +159,17 @@ def _validate_time_event(df: pd.DataFrame, time: str, event: str) -> tuple[np.nd
     return t, e
 
 
-def _mask(values: np.ndarray, level: Any) -> np.ndarray:
-    return pd.Series(values, dtype=object).eq(level).to_numpy(dtype=bool)
+def _masks(values: np.ndarray, levels: Sequence[Any]) -> list[np.ndarray]:
+    """Per level, the rows whose value equals it (``pd.Series(values).eq(level)``), through
+    one factorize of ``values``: each distinct value is compared with the level, not every
+    row (missing values match no level)."""
+    codes, uniq = pd.factorize(pd.Series(values, dtype=object))
+    u = pd.Series(np.asarray(uniq, dtype=object), dtype=object)
+    out = []
+    for lv in levels:
+        hit = np.flatnonzero(u.eq(lv).to_numpy(dtype=bool))
+        out.append(codes == hit[0] if len(hit) == 1 else np.isin(codes, hit))
+    return out
 
 
 # ---------------------------------------------------------------------------
@@ -370,8 +379,7 @@ def km_table(
     w, rob, variance = _weights(df, weights, robust)
     labels, levels = group_labels(df, group, group_order)
     parts = []
-    for lv in levels:
-        m = _mask(labels, lv)
+    for lv, m in zip(levels, _masks(labels, levels), strict=True):
         part = _km_one(t[m], e[m], conf_type, None if w is None else w[m], rob)
         part.insert(0, "group", pd.Series([lv] * len(part), dtype=object))
         parts.append(part)
@@ -401,16 +409,36 @@ def km_at(
     Columns: ``group, time, surv, std_err, lower, upper, n_risk, ci_method``.
     """
     _check_conf_type(conf_type)
+    t, e, levels, masks, n_missing = _km_groups(df, time, event, group, group_order)
+    at_arr = _at_times(at)
+    tabs = [_km_one(t[m], e[m], conf_type) for m in masks]
+    out = _km_at_rows(t, levels, masks, tabs, at_arr, conf_type)
+    out.attrs["n_missing"] = n_missing
+    return out
+
+
+def _km_groups(df: pd.DataFrame, time: str, event: str, group: str | None,
+               group_order: Sequence[Any] | None) -> tuple:
+    """(time, event, levels, rows of each level, rows dropped): R's na.omit, the checks of
+    time and event, the group levels, as every KM summary starts."""
     df, n_missing = _omit(df, time, event, group)
     t, e = _validate_time_event(df, time, event)
     labels, levels = group_labels(df, group, group_order)
+    return t, e, levels, _masks(labels, levels), n_missing
+
+
+def _at_times(at: Iterable[float]) -> np.ndarray:
     at_arr = np.asarray(list(at), dtype=float)
     if at_arr.size == 0 or np.isnan(at_arr).any():
         raise ValueError("'at' must be a non-empty sequence of numbers without NaN")
+    return at_arr
+
+
+def _km_at_rows(t: np.ndarray, levels: list, masks: list[np.ndarray], tabs: list[pd.DataFrame],
+                at_arr: np.ndarray, conf_type: str) -> pd.DataFrame:
+    """The :func:`km_at` table from each group's KM table (``_km_one``)."""
     rows = []
-    for lv in levels:
-        m = _mask(labels, lv)
-        tab = _km_one(t[m], e[m], conf_type)
+    for lv, m, tab in zip(levels, masks, tabs, strict=True):
         tg = t[m]
         ktimes = tab["time"].to_numpy()
         for a in at_arr:
@@ -437,7 +465,6 @@ def km_at(
     out = pd.DataFrame(rows)
     out["group"] = out["group"].astype(object)
     out["ci_method"] = km_ci_method(conf_type)
-    out.attrs["n_missing"] = n_missing
     return out
 
 
@@ -484,13 +511,19 @@ def km_median(
     Columns: ``group, n, events, median, lower, upper, ci_method``.
     """
     _check_conf_type(conf_type)
-    df, n_missing = _omit(df, time, event, group)
-    t, e = _validate_time_event(df, time, event)
-    labels, levels = group_labels(df, group, group_order)
+    t, e, levels, masks, n_missing = _km_groups(df, time, event, group, group_order)
+    tabs = [_km_one(t[m], e[m], conf_type) for m in masks]
+    out = _km_median_rows(e, levels, masks, tabs, conf_type)
+    out.attrs["n_missing"] = n_missing
+    return out
+
+
+def _km_median_rows(e: np.ndarray, levels: list, masks: list[np.ndarray],
+                    tabs: list[pd.DataFrame], conf_type: str) -> pd.DataFrame:
+    """The :func:`km_median` table from each group's KM table (``_km_one``)."""
     rows = []
-    for lv in levels:
-        m = _mask(labels, lv)
-        med, lo, up = _median_from_table(_km_one(t[m], e[m], conf_type))
+    for lv, m, tab in zip(levels, masks, tabs, strict=True):
+        med, lo, up = _median_from_table(tab)
         rows.append(
             {
                 "group": lv,
@@ -504,7 +537,6 @@ def km_median(
     out = pd.DataFrame(rows)
     out["group"] = out["group"].astype(object)
     out["ci_method"] = km_median_ci_method(conf_type)
-    out.attrs["n_missing"] = n_missing
     return out
 
 
@@ -534,8 +566,7 @@ def at_risk(
     if t_arr.size == 0 or np.isnan(t_arr).any():
         raise ValueError("'times' must be a non-empty sequence of numbers without NaN")
     rows = []
-    for lv in levels:
-        m = _mask(labels, lv)
+    for lv, m in zip(levels, _masks(labels, levels), strict=True):
         tg, eg = t[m], e[m]
         for a in t_arr:
             before = tg < a
@@ -619,7 +650,8 @@ def logrank(
     df, n_missing = _complete_cases(df, [time, event, group, strata])
     t, e = _validate_time_event(df, time, event)
     labels, levels = group_labels(df, group, group_order, allow_empty=True)
-    levels = [lv for lv in levels if _mask(labels, lv).any()]
+    masks = [(lv, m) for lv, m in zip(levels, _masks(labels, levels), strict=True) if m.any()]
+    levels = [lv for lv, _ in masks]
     if len(levels) < 2:
         raise ValueError(
             f"log-rank test undefined: group column '{group}' has fewer than 2 levels "
@@ -627,8 +659,8 @@ def logrank(
         )
     k = len(levels)
     codes = np.empty(len(labels), dtype=int)
-    for j, lv in enumerate(levels):
-        codes[_mask(labels, lv)] = j
+    for j, (_, m) in enumerate(masks):
+        codes[m] = j
 
     observed = np.zeros(k)
     expected = np.zeros(k)

@@ -108,7 +108,10 @@ def propensity_scores(
     ``ps``; ``.attrs`` holds ``coefficients`` (term, coef, se), ``method``, ``n_total``,
     ``n_used``, ``n_missing``.  Raises ValueError on complete separation (ps of 0 or 1).
     """
-    import statsmodels.api as sm
+    # the GLM class itself, not statsmodels.api (which imports every model and the formula
+    # machinery: about a second per job)
+    from statsmodels.genmod import families
+    from statsmodels.genmod.generalized_linear_model import GLM
     from statsmodels.tools.sm_exceptions import PerfectSeparationWarning
 
     categorical = dict(categorical or {})
@@ -129,7 +132,7 @@ def propensity_scores(
     with warnings.catch_warnings():
         # separation is reported below as a ValueError
         warnings.simplefilter("ignore", PerfectSeparationWarning)
-        fit = sm.GLM(z, x, family=sm.families.Binomial()).fit(tol=1e-12, maxiter=100)
+        fit = GLM(z, x, family=families.Binomial()).fit(tol=1e-12, maxiter=100)
     ps = np.asarray(fit.fittedvalues, dtype=float)
     if (ps < 1e-10).any() or (ps > 1 - 1e-10).any():
         raise ValueError(

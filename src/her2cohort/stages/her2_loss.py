@@ -8,13 +8,13 @@ from __future__ import annotations
 def main(*, in_analysis, out_csv, out_docx, out_html, groups, pcr_ci, her2_guideline,
          simulated, variables=(), treatment=None, her2_rule="ASCO/CAP", criteria=(),
          page="A4", orientation="portrait") -> None:
-    import pandas as pd
-
     from ..study.wording import her2_basis, her2_relevant
+    from .columns import PCR_FIELDS, read_analysis, stage_params_of
     from .common import group_setup
     from .response import G, _her2_loss, _Labels
 
-    df, labels = group_setup(groups, pd.read_parquet(in_analysis))
+    reads = stage_params_of(locals())  # the columns read: those the configuration names
+    df, labels = group_setup(groups, read_analysis(in_analysis, reads, *PCR_FIELDS))
     df = df[df[G].notna()].copy()
     df[G] = df[G].astype(object)
     lab = _Labels(variables, groups, labels, treatment)

@@ -885,8 +885,11 @@ def main(*, in_analysis, groups, pcr_definition, pcr_test, pcr_ci, her2_guidelin
          trend=(), subgroups=(), subgroup_min_n=10, imputation=None, variables=(),
          page="A4", orientation="portrait", treatment=None, her2_rule="ASCO/CAP",
          criteria=(), **outputs) -> None:
+    from .columns import PCR_FIELDS, read_analysis, stage_params_of
     from .common import group_setup
 
+    # the columns read: those the configuration names
+    reads = stage_params_of({k: v for k, v in locals().items() if k != "outputs"})
     models = dict(models or {})
     imputation = dict(imputation or {})
     out = {k: v for k, v in outputs.items() if k.startswith("out_")}
@@ -896,7 +899,7 @@ def main(*, in_analysis, groups, pcr_definition, pcr_test, pcr_ci, her2_guidelin
     for k in ("out_dose_png", "out_dose_pdf"):
         out[k] = [out[k]] if isinstance(out.get(k), str) else list(out.get(k) or [])
     out["page"], out["orientation"] = page, orientation
-    df, labels = group_setup(groups, pd.read_parquet(in_analysis))
+    df, labels = group_setup(groups, read_analysis(in_analysis, reads, *PCR_FIELDS))
     df = df[df[G].notna()].copy()
     df[G] = df[G].astype(object)
     lab = _Labels(variables, groups, labels, treatment)

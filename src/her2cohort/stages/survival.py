@@ -84,6 +84,10 @@ def main(*, in_analysis, endpoint, out_km, out_summary, out_summary_html, out_su
     ``out_balance``) exist only for a study with a treatment, the pCR ones (``out_pcr_*``,
     ``out_landmark``) only for a study analysing pCR: without them those comparisons are not
     made (the rule declares them accordingly)."""
+    from .columns import (CLUSTER_DEFAULT, ENDPOINT_SPEC_FIELDS, PCR_FIELDS, read_analysis,
+                          stage_params_of)
+
+    reads = stage_params_of(locals())  # the columns read: those the configuration names
     from ..study.definition import Endpoint, from_dict
     from .common import group_setup, palette, skip_outputs, write_csv
 
@@ -95,7 +99,8 @@ def main(*, in_analysis, endpoint, out_km, out_summary, out_summary_html, out_su
                   and k.endswith(("_html", "_docx"))}
     run.ep = ep
     run.treatment = study.treatment
-    df, labels = group_setup(groups, pd.read_parquet(in_analysis))
+    df, labels = group_setup(groups, read_analysis(
+        in_analysis, reads, *PCR_FIELDS, *CLUSTER_DEFAULT, *ENDPOINT_SPEC_FIELDS))
     df = df[df["group"].notna()].copy()
     run.labels = labels
     run.n_all = len(df)

@@ -6,6 +6,9 @@ from __future__ import annotations
 
 def main(*, in_analysis, out_csv, out_docx, out_html, variables, nonnormal, groups, simulated,
          her2_guideline, page, orientation, her2_rule="ASCO/CAP", criteria=(), fisher=None) -> None:
+    from .columns import read_analysis, stage_params_of
+
+    reads = stage_params_of(locals())  # the columns read: those the configuration names
     import pandas as pd
 
     from ..render.display import table_one_display
@@ -13,7 +16,7 @@ def main(*, in_analysis, out_csv, out_docx, out_html, variables, nonnormal, grou
     from ..stats.table1 import table_one
     from .common import group_setup, simulated_notes, write_csv
 
-    df, labels = group_setup(groups, pd.read_parquet(in_analysis))
+    df, labels = group_setup(groups, read_analysis(in_analysis, reads))
     df = df[df["group"].notna()]
     name = lambda v: v["name"] if isinstance(v, dict) else v
     # the exposure itself is the columns, not a row (100% vs 0% has no test or SMD)

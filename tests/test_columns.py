@@ -51,8 +51,8 @@ def test_read_analysis_takes_the_columns_the_params_name(tmp_path):
     write_parquet(_table(), path)
     got = read_analysis(path, {"covariates": [{"name": "ct"}], "endpoints": {"os": {}}},
                         "pcr")
-    # ct (params), os_* (endpoints), pcr (extra), ish_ratio (HER2 wording); not the rest
-    assert list(got.columns) == ["ct", "pcr", "os_months", "ish_ratio"]
+    # ct (params), os_* (endpoints), pcr (extra); not the rest
+    assert list(got.columns) == ["ct", "pcr", "os_months"]
 
 
 def test_take_rows_writes_the_file_pandas_writes(tmp_path):

@@ -78,13 +78,11 @@ def stage_params_of(arguments: dict) -> dict:
 
 def read_analysis(path: str | Path, params: dict, *extra: str) -> pd.DataFrame:
     """The analysis-ready table with the columns a stage with these ``params`` (its keyword
-    arguments from ``stages.params``) reads: every column its params name, its endpoints'
-    columns, the grouping column, the HER2 wording's columns and ``extra`` (canonical fields
-    the stage's code names)."""
-    from ..study.wording import BASIS_COLUMNS, HER2_COLUMNS
-
+    arguments from ``stages.params``) reads: every column its params name (the grouping
+    column among them), its endpoints' columns and ``extra`` (canonical fields the stage's
+    code names)."""
     endpoints = params.get("endpoints")
     if endpoints is None and isinstance(params.get("study"), dict):
         endpoints = params["study"].get("endpoints")
-    want = named_in(*params.values()) | set(BASIS_COLUMNS) | set(HER2_COLUMNS) | set(extra)
+    want = named_in(*params.values()) | set(extra)
     return read_columns(path, want, endpoint_prefixes(endpoints))

@@ -14,7 +14,10 @@ def main(*, in_analysis, out_csv, out_docx, out_html, groups, pcr_ci, her2_guide
     from .response import G, _her2_loss, _Labels
 
     reads = stage_params_of(locals())  # the columns read: those the configuration names
-    df, labels = group_setup(groups, read_analysis(in_analysis, reads, *PCR_FIELDS))
+    from ..study.wording import BASIS_COLUMNS
+
+    df, labels = group_setup(groups, read_analysis(in_analysis, reads, *PCR_FIELDS,
+                                                   *BASIS_COLUMNS))
     df = df[df[G].notna()].copy()
     df[G] = df[G].astype(object)
     lab = _Labels(variables, groups, labels, treatment)

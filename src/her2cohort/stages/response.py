@@ -899,7 +899,10 @@ def main(*, in_analysis, groups, pcr_definition, pcr_test, pcr_ci, her2_guidelin
     for k in ("out_dose_png", "out_dose_pdf"):
         out[k] = [out[k]] if isinstance(out.get(k), str) else list(out.get(k) or [])
     out["page"], out["orientation"] = page, orientation
-    df, labels = group_setup(groups, read_analysis(in_analysis, reads, *PCR_FIELDS))
+    from ..study.wording import BASIS_COLUMNS
+
+    df, labels = group_setup(groups, read_analysis(in_analysis, reads, *PCR_FIELDS,
+                                                   *BASIS_COLUMNS))
     df = df[df[G].notna()].copy()
     df[G] = df[G].astype(object)
     lab = _Labels(variables, groups, labels, treatment)

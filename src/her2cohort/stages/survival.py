@@ -87,7 +87,8 @@ def main(*, in_analysis, endpoint, out_km, out_summary, out_summary_html, out_su
     from .columns import (CLUSTER_DEFAULT, ENDPOINT_SPEC_FIELDS, PCR_FIELDS, read_analysis,
                           stage_params_of)
 
-    reads = stage_params_of(locals())  # the columns read: those the configuration names
+    # the columns read: those the configuration names (variable_labels: labels only)
+    reads = stage_params_of({k: v for k, v in locals().items() if k != "variable_labels"})
     from ..study.definition import Endpoint, from_dict
     from .common import group_setup, palette, skip_outputs, write_csv
 

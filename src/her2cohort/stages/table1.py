@@ -16,7 +16,9 @@ def main(*, in_analysis, out_csv, out_docx, out_html, variables, nonnormal, grou
     from ..stats.table1 import table_one
     from .common import group_setup, simulated_notes, write_csv
 
-    df, labels = group_setup(groups, read_analysis(in_analysis, reads))
+    from ..study.wording import BASIS_COLUMNS
+
+    df, labels = group_setup(groups, read_analysis(in_analysis, reads, *BASIS_COLUMNS))
     df = df[df["group"].notna()]
     name = lambda v: v["name"] if isinstance(v, dict) else v
     # the exposure itself is the columns, not a row (100% vs 0% has no test or SMD)

@@ -87,8 +87,10 @@ def main(*, in_analysis, endpoint, out_km, out_summary, out_summary_html, out_su
     from .columns import (CLUSTER_DEFAULT, ENDPOINT_SPEC_FIELDS, PCR_FIELDS, read_analysis,
                           stage_params_of)
 
-    # the columns read: those the configuration names (variable_labels: labels only)
+    # the columns read: those the configuration names (variable_labels: labels only), of
+    # this job's endpoint only
     reads = stage_params_of({k: v for k, v in locals().items() if k != "variable_labels"})
+    reads["endpoints"] = {endpoint: (endpoints or {}).get(endpoint)}
     from ..study.definition import Endpoint, from_dict
     from .common import group_setup, palette, skip_outputs, write_csv
 

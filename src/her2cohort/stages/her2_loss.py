@@ -13,7 +13,10 @@ def main(*, in_analysis, out_csv, out_docx, out_html, groups, pcr_ci, her2_guide
     from .common import group_setup
     from .response import G, _her2_loss, _Labels
 
-    reads = stage_params_of(locals())  # the columns read: those the configuration names
+    # the columns read: those the configuration names (variables: labels and level orders;
+    # criteria: whether HER2 is spoken of; neither reads a column)
+    reads = stage_params_of({k: v for k, v in locals().items()
+                             if k not in ("variables", "criteria")})
     from ..study.wording import BASIS_COLUMNS
 
     df, labels = group_setup(groups, read_analysis(in_analysis, reads, *PCR_FIELDS,

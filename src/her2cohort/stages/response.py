@@ -888,8 +888,10 @@ def main(*, in_analysis, groups, pcr_definition, pcr_test, pcr_ci, her2_guidelin
     from .columns import PCR_FIELDS, read_analysis, stage_params_of
     from .common import group_setup
 
-    # the columns read: those the configuration names
-    reads = stage_params_of({k: v for k, v in locals().items() if k != "outputs"})
+    # the columns read: those the configuration names (variables: labels and level orders;
+    # criteria: whether HER2 is spoken of; neither reads a column)
+    reads = stage_params_of({k: v for k, v in locals().items()
+                             if k not in ("outputs", "variables", "criteria")})
     models = dict(models or {})
     imputation = dict(imputation or {})
     out = {k: v for k, v in outputs.items() if k.startswith("out_")}

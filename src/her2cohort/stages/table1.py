@@ -8,7 +8,8 @@ def main(*, in_analysis, out_csv, out_docx, out_html, variables, nonnormal, grou
          her2_guideline, page, orientation, her2_rule="ASCO/CAP", criteria=(), fisher=None) -> None:
     from .columns import read_analysis, stage_params_of
 
-    reads = stage_params_of(locals())  # the columns read: those the configuration names
+    # the columns read: those the configuration names (criteria: whether HER2 is spoken of)
+    reads = stage_params_of({k: v for k, v in locals().items() if k != "criteria"})
     import pandas as pd
 
     from ..render.display import table_one_display

@@ -3,7 +3,11 @@ the analysed patients' data support."""
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
+
+RECORD_KEYS = ("centre", "source_file", "source_row", "patient_key")
+ROW = "__row_of_records__"  # the record's row in the derived table (no column is so named)
 
 # analysis -> (derived columns it needs, what to say when none of the patients has them)
 ANALYSIS_INPUTS = {
@@ -82,21 +86,32 @@ def flow_display(flow: pd.DataFrame, status: pd.DataFrame, simulated: bool):
 def main(*, in_derived, in_quarantine, out_analysis, out_dispositions, out_flow, out_flow_html,
          out_analyses, out_flow_png, out_flow_pdf, criteria, groups, analyses,
          simulated, endpoints=None) -> None:
-    from ..data.validate import check_analysis
+    from ..study.cohort import group_values
+
+    from ..data.validate import analysis_schema, check_analysis
     from ..render.figures import flow_diagram, save_figure
     from ..study.cohort import apply_criteria
+    from .columns import endpoint_prefixes, named_in, read_columns, take_rows
     from .common import write_csv, write_parquet
 
-    derived = pd.read_parquet(in_derived)
+    col = groups["column"]
+    levels = [v for vs in group_values(groups).values() for v in vs]
+    # The criteria, the checks and the counts below read a few columns: the records are read
+    # with those only (the whole table as text is ~3 GB at 10^6 records) and the analysed
+    # rows of every column are copied from the file to the analysis-ready table at the end.
+    reads = {*named_in(criteria, groups), *RECORD_KEYS,
+             *analysis_schema(col, levels, list(endpoints or {})).columns,
+             *(c for cols, _ in analysis_inputs(endpoints).values() for c in cols if c)}
+    derived = read_columns(in_derived, reads, endpoint_prefixes(endpoints))
+    derived[ROW] = np.arange(len(derived))
     quarantined = pd.read_parquet(in_quarantine)
     analysed, dispositions, flow = apply_criteria(derived, quarantined, criteria, groups)
-    from ..study.cohort import column_text, group_labels_of, group_values
+    rows = analysed.pop(ROW).to_numpy()
+    from ..study.cohort import column_text, group_labels_of
 
-    col = groups["column"]
-    check_analysis(analysed.assign(**{col: column_text(analysed[col])}), col,
-                   [v for vs in group_values(groups).values() for v in vs],
+    check_analysis(analysed.assign(**{col: column_text(analysed[col])}), col, levels,
                    list(endpoints or {}))
-    write_parquet(analysed, out_analysis)
+    take_rows(in_derived, rows, out_analysis)
     write_parquet(dispositions, out_dispositions)
     write_csv(flow, out_flow)
     status = analysis_status(analysed, analyses, endpoints)

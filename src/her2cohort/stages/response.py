@@ -885,8 +885,13 @@ def main(*, in_analysis, groups, pcr_definition, pcr_test, pcr_ci, her2_guidelin
          trend=(), subgroups=(), subgroup_min_n=10, imputation=None, variables=(),
          page="A4", orientation="portrait", treatment=None, her2_rule="ASCO/CAP",
          criteria=(), **outputs) -> None:
+    from .columns import PCR_FIELDS, read_analysis, stage_params_of
     from .common import group_setup
 
+    # the columns read: those the configuration names (variables: labels and level orders;
+    # criteria: whether HER2 is spoken of; neither reads a column)
+    reads = stage_params_of({k: v for k, v in locals().items()
+                             if k not in ("outputs", "variables", "criteria")})
     models = dict(models or {})
     imputation = dict(imputation or {})
     out = {k: v for k, v in outputs.items() if k.startswith("out_")}
@@ -896,7 +901,10 @@ def main(*, in_analysis, groups, pcr_definition, pcr_test, pcr_ci, her2_guidelin
     for k in ("out_dose_png", "out_dose_pdf"):
         out[k] = [out[k]] if isinstance(out.get(k), str) else list(out.get(k) or [])
     out["page"], out["orientation"] = page, orientation
-    df, labels = group_setup(groups, pd.read_parquet(in_analysis))
+    from ..study.wording import BASIS_COLUMNS
+
+    df, labels = group_setup(groups, read_analysis(in_analysis, reads, *PCR_FIELDS,
+                                                   *BASIS_COLUMNS))
     df = df[df[G].notna()].copy()
     df[G] = df[G].astype(object)
     lab = _Labels(variables, groups, labels, treatment)

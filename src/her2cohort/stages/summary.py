@@ -740,7 +740,13 @@ def _from_data(in_analysis, defn, groups: dict, criteria) -> tuple[bool, bool, d
     from ..study.wording import her2_basis, her2_relevant
     from ..study.endpoints import endpoint_spec
 
-    df = pd.read_parquet(in_analysis)
+    from ..study.endpoints import ENDPOINT_SPEC_FIELDS
+    from ..study.wording import BASIS_COLUMNS
+    from .columns import endpoint_prefixes, read_columns
+
+    # the columns read: the HER2 wording's and the endpoints' (time, source, what EFS needs)
+    df = read_columns(in_analysis, {*BASIS_COLUMNS, *ENDPOINT_SPEC_FIELDS},
+                      endpoint_prefixes({ep.id: None for ep in defn.endpoints}))
     classified = as_recorded = False
     if her2_relevant(groups, list(criteria or [])):
         text = her2_basis(df, "", "")

@@ -59,38 +59,6 @@ class _Notes:
         self.rows.append({"analysis": analysis, "note": note})
 
 
-def _used_columns(groups: dict, ep: Any, treatment: Any, cox: dict, iptw: dict,
-                  logrank_strata: str | None) -> list[str]:
-    """The columns of the analysis table this stage reads: the grouping column, the
-    endpoint's time, event and source (and surgery dates, which decide whether EFS is
-    defined), pCR, the treatment, the Cox covariates, strata and cluster, the IPTW
-    confounders and the log-rank strata."""
-    from .common import cox_options
-
-    cols = [groups["column"], ep.time, ep.event, ep.source, "surgery_date", "pcr",
-            "pcr_source"]
-    if treatment is not None:
-        cols.append(treatment.column)
-    if iptw.get("treatment"):
-        cols.append(iptw["treatment"])
-    cols += [v["name"] for v in (cox.get("covariates") or []) + (iptw.get("confounders") or [])]
-    opts = cox_options(cox)
-    for extra in (opts["strata"], opts["cluster"], cox.get("cluster"), logrank_strata):
-        if extra:
-            cols += [extra] if isinstance(extra, str) else list(extra)
-    return list(dict.fromkeys(str(c) for c in cols))
-
-
-def _read_columns(path: str, columns: list[str]) -> pd.DataFrame:
-    """``pd.read_parquet(path)`` restricted to ``columns`` (those in the file, in the
-    file's order)."""
-    import pyarrow.parquet as pq
-
-    want = set(columns)
-    names = [c for c in pq.read_schema(path).names if c in want]
-    return pd.read_parquet(path, columns=names)
-
-
 def _complete(df: pd.DataFrame, time: str, event: str) -> pd.DataFrame:
     # the row filter is already a copy; a shallow copy of it (not a second deep copy of
     # the whole frame) detaches it for the column assignments below
@@ -116,6 +84,13 @@ def main(*, in_analysis, endpoint, out_km, out_summary, out_summary_html, out_su
     ``out_balance``) exist only for a study with a treatment, the pCR ones (``out_pcr_*``,
     ``out_landmark``) only for a study analysing pCR: without them those comparisons are not
     made (the rule declares them accordingly)."""
+    from .columns import (CLUSTER_DEFAULT, ENDPOINT_SPEC_FIELDS, PCR_FIELDS, read_analysis,
+                          stage_params_of)
+
+    # the columns read: those the configuration names (variable_labels: labels only), of
+    # this job's endpoint only
+    reads = stage_params_of({k: v for k, v in locals().items() if k != "variable_labels"})
+    reads["endpoints"] = {endpoint: (endpoints or {}).get(endpoint)}
     from ..study.definition import Endpoint, from_dict
     from .common import group_setup, palette, skip_outputs, write_csv
 
@@ -127,10 +102,10 @@ def main(*, in_analysis, endpoint, out_km, out_summary, out_summary_html, out_su
                   and k.endswith(("_html", "_docx"))}
     run.ep = ep
     run.treatment = study.treatment
-    # only the columns the analyses read: a registry frame has dozens more, which every row
-    # filter below would copy
-    df, labels = group_setup(groups, _read_columns(in_analysis, _used_columns(
-        groups, ep, study.treatment, cox, iptw, logrank_strata)))
+    # only the columns the analyses read (those the configuration names, of this job's
+    # endpoint): a registry frame has dozens more, which every row filter below would copy
+    df, labels = group_setup(groups, read_analysis(
+        in_analysis, reads, *PCR_FIELDS, *CLUSTER_DEFAULT, *ENDPOINT_SPEC_FIELDS))
     df = df[df["group"].notna()]
     run.labels = labels
     run.n_all = len(df)

@@ -6,6 +6,10 @@ from __future__ import annotations
 
 def main(*, in_analysis, out_csv, out_docx, out_html, variables, nonnormal, groups, simulated,
          her2_guideline, page, orientation, her2_rule="ASCO/CAP", criteria=(), fisher=None) -> None:
+    from .columns import read_analysis, stage_params_of
+
+    # the columns read: those the configuration names (criteria: whether HER2 is spoken of)
+    reads = stage_params_of({k: v for k, v in locals().items() if k != "criteria"})
     import pandas as pd
 
     from ..render.display import table_one_display
@@ -13,7 +17,9 @@ def main(*, in_analysis, out_csv, out_docx, out_html, variables, nonnormal, grou
     from ..stats.table1 import table_one
     from .common import group_setup, simulated_notes, write_csv
 
-    df, labels = group_setup(groups, pd.read_parquet(in_analysis))
+    from ..study.wording import BASIS_COLUMNS
+
+    df, labels = group_setup(groups, read_analysis(in_analysis, reads, *BASIS_COLUMNS))
     df = df[df["group"].notna()]
     name = lambda v: v["name"] if isinstance(v, dict) else v
     # the exposure itself is the columns, not a row (100% vs 0% has no test or SMD)

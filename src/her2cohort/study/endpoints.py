@@ -93,6 +93,9 @@ def event_free_survival(df: pd.DataFrame, events: list[str]) -> pd.DataFrame:
                                 "efs_time", "efs_event", "efs")
 
 
+ENDPOINT_SPEC_FIELDS = ("surgery_date",)  # read by endpoint_spec (efs_defined), not the endpoints'
+
+
 def efs_defined(df: pd.DataFrame) -> tuple[bool, str]:
     """Whether EFS can be computed on these patients, and why not: progression precluding
     surgery is not recorded, so every patient must have had surgery."""

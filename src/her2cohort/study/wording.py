@@ -7,6 +7,7 @@ import pandas as pd
 
 HER2_COLUMNS = ("her2_class", "her2_status", "her2_low", "her2_ultralow")
 _DETAIL = ("her2_ihc", "ish_ratio", "her2_copies", "ish_result")
+BASIS_COLUMNS = _DETAIL  # the columns her2_basis reads
 
 
 def her2_relevant(groups: dict, criteria: list[dict] | None = None) -> bool:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-RECORD_KEYS = ("centre", "source_file", "source_row", "patient_key")
 ROW = "__row_of_records__"  # the record's row in the derived table (no column is so named)
 
 # analysis -> (derived columns it needs, what to say when none of the patients has them)
@@ -86,12 +85,10 @@ def flow_display(flow: pd.DataFrame, status: pd.DataFrame, simulated: bool):
 def main(*, in_derived, in_quarantine, out_analysis, out_dispositions, out_flow, out_flow_html,
          out_analyses, out_flow_png, out_flow_pdf, criteria, groups, analyses,
          simulated, endpoints=None) -> None:
-    from ..study.cohort import group_values
-
     from ..data.validate import analysis_schema, check_analysis
     from ..render.figures import flow_diagram, save_figure
-    from ..study.cohort import apply_criteria
-    from .columns import endpoint_prefixes, named_in, read_columns, take_rows
+    from ..study.cohort import apply_criteria, column_text, group_labels_of, group_values
+    from .columns import RECORD_KEYS, endpoint_prefixes, named_in, read_columns, take_rows
     from .common import write_csv, write_parquet
 
     col = groups["column"]
@@ -107,8 +104,6 @@ def main(*, in_derived, in_quarantine, out_analysis, out_dispositions, out_flow,
     quarantined = pd.read_parquet(in_quarantine)
     analysed, dispositions, flow = apply_criteria(derived, quarantined, criteria, groups)
     rows = analysed.pop(ROW).to_numpy()
-    from ..study.cohort import column_text, group_labels_of
-
     check_analysis(analysed.assign(**{col: column_text(analysed[col])}), col, levels,
                    list(endpoints or {}))
     take_rows(in_derived, rows, out_analysis)

@@ -22,6 +22,8 @@ from ..study.endpoints import ENDPOINT_SPEC_FIELDS  # noqa: F401 (the stages tak
 # canonical fields the analysis stages' own code reads whatever the configuration says
 PCR_FIELDS = ("pcr", "pcr_source", "her2_loss")
 CLUSTER_DEFAULT = ("centre",)  # survival.cox.cluster when the config does not name one
+# what identifies a record in the criteria's accounting (dispositions, quarantine)
+RECORD_KEYS = ("centre", "source_file", "source_row", "patient_key")
 
 
 def named_in(*values) -> set[str]:
@@ -46,14 +48,19 @@ def endpoint_prefixes(endpoints: dict | None) -> tuple[str, ...]:
     return tuple(f"{eid}_" for eid in (endpoints or {}))
 
 
+def parquet_columns(path: str | Path) -> list[str]:
+    """The column names of the Parquet file at ``path`` (its schema only, no data read)."""
+    import pyarrow.parquet as pq
+
+    return list(pq.read_schema(path).names)
+
+
 def read_columns(path: str | Path, want: Iterable[str] = (), prefixes: Iterable[str] = ()
                  ) -> pd.DataFrame:
     """The columns of the Parquet file at ``path`` that are in ``want`` or start with one of
     ``prefixes``, in the file's order."""
-    import pyarrow.parquet as pq
-
     want, prefixes = set(want), tuple(prefixes)
-    names = pq.read_schema(path).names
+    names = parquet_columns(path)
     keep = [c for c in names if c in want or (prefixes and c.startswith(prefixes))]
     return pd.read_parquet(path, columns=keep)
 

@@ -43,12 +43,13 @@ def _floats_as_text(df: pd.DataFrame) -> pd.DataFrame:
     out = df.copy(deep=False)
     for j in cols:
         v = out.iloc[:, j].to_numpy()
-        text = list(map(repr, v.tolist()))
-        for i in np.flatnonzero(v == np.trunc(v)).tolist():  # whole numbers: no ".0"
-            text[i] = text[i].removesuffix(".0")
-        for i in np.flatnonzero(np.isnan(v)).tolist():
-            text[i] = ""
-        out.isetitem(j, np.array(text, dtype=object))
+        text = np.array(list(map(repr, v.tolist())), dtype=object)
+        whole = np.flatnonzero(v == np.trunc(v))  # whole numbers: no ".0"
+        if whole.size:
+            text[whole] = pd.Series(text[whole], dtype=object).str.removesuffix(".0").to_numpy(
+                dtype=object)
+        text[np.isnan(v)] = ""
+        out.isetitem(j, text)
     return out
 
 

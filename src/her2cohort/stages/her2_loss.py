@@ -8,7 +8,7 @@ from __future__ import annotations
 def main(*, in_analysis, out_csv, out_docx, out_html, groups, pcr_ci, her2_guideline,
          simulated, variables=(), treatment=None, her2_rule="ASCO/CAP", criteria=(),
          page="A4", orientation="portrait") -> None:
-    from ..study.wording import her2_basis, her2_relevant
+    from ..study.wording import BASIS_COLUMNS, her2_basis, her2_relevant
     from .columns import PCR_FIELDS, read_analysis, stage_params_of
     from .common import group_setup
     from .response import G, _her2_loss, _Labels
@@ -17,8 +17,6 @@ def main(*, in_analysis, out_csv, out_docx, out_html, groups, pcr_ci, her2_guide
     # criteria: whether HER2 is spoken of; neither reads a column)
     reads = stage_params_of({k: v for k, v in locals().items()
                              if k not in ("variables", "criteria")})
-    from ..study.wording import BASIS_COLUMNS
-
     df, labels = group_setup(groups, read_analysis(in_analysis, reads, *PCR_FIELDS,
                                                    *BASIS_COLUMNS))
     df = df[df[G].notna()].copy()

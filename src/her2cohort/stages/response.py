@@ -885,6 +885,7 @@ def main(*, in_analysis, groups, pcr_definition, pcr_test, pcr_ci, her2_guidelin
          trend=(), subgroups=(), subgroup_min_n=10, imputation=None, variables=(),
          page="A4", orientation="portrait", treatment=None, her2_rule="ASCO/CAP",
          criteria=(), **outputs) -> None:
+    from ..study.wording import BASIS_COLUMNS
     from .columns import PCR_FIELDS, read_analysis, stage_params_of
     from .common import group_setup
 
@@ -901,8 +902,6 @@ def main(*, in_analysis, groups, pcr_definition, pcr_test, pcr_ci, her2_guidelin
     for k in ("out_dose_png", "out_dose_pdf"):
         out[k] = [out[k]] if isinstance(out.get(k), str) else list(out.get(k) or [])
     out["page"], out["orientation"] = page, orientation
-    from ..study.wording import BASIS_COLUMNS
-
     df, labels = group_setup(groups, read_analysis(in_analysis, reads, *PCR_FIELDS,
                                                    *BASIS_COLUMNS))
     df = df[df[G].notna()].copy()

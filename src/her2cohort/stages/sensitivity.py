@@ -103,9 +103,11 @@ def main(*, out_csv, variant, derive, criteria, groups, study, pcr_test, km_ci, 
     from .common import write_csv
     from .headline import headline
 
+    from .columns import parquet_columns
+
     if in_analysis is not None:  # only the columns the headline estimates read
         analysed = pd.read_parquet(in_analysis, columns=_needed(
-            _parquet_columns(in_analysis), study, groups, adjusted))
+            parquet_columns(in_analysis), study, groups, adjusted))
     else:
         analysed = _analysed(in_derived, in_validated, in_quarantine, derive, criteria, groups,
                              study, adjusted)
@@ -116,24 +118,16 @@ def main(*, out_csv, variant, derive, criteria, groups, study, pcr_test, km_ci, 
     write_csv(out, out_csv, digits=17)
 
 
-def _parquet_columns(path) -> list[str]:
-    import pyarrow.parquet as pq
-
-    return list(pq.read_schema(path).names)
-
-
 def _needed(columns, study: dict, groups: dict, adjusted: dict | None,
             criteria: list[dict] | None = None) -> list[str]:
     """Of ``columns``, those the headline estimates read and, with ``criteria``, those the
     criteria and their accounting read (in their order)."""
+    from .columns import RECORD_KEYS, named_in
     from .headline import headline_columns
 
     need = set(headline_columns(columns, study=study, groups=groups, adjusted=adjusted))
-    if criteria is not None:
-        need |= {"centre", "source_file", "source_row", "patient_key", groups["column"]}
-        for crit in criteria:
-            need |= {crit.get("column"), *(crit.get("columns") or []),
-                     (crit.get("groups") or {}).get("column")}
+    if criteria is not None:  # as the cohort rule reads them
+        need |= {*RECORD_KEYS, *named_in(criteria, groups)}
     return [c for c in columns if c in need]
 
 
@@ -146,10 +140,11 @@ def _analysed(in_derived, in_validated, in_quarantine, derive, criteria, groups,
 
     from ..study.cohort import apply_criteria
     from ..study.derive import derive as derive_records
+    from .columns import parquet_columns
 
     if in_derived is not None:
         derived = pd.read_parquet(in_derived, columns=_needed(
-            _parquet_columns(in_derived), study, groups, adjusted, criteria))
+            parquet_columns(in_derived), study, groups, adjusted, criteria))
     else:
         derived = derive_records(pd.read_parquet(in_validated), **derive)
         derived = derived[_needed(derived.columns, study, groups, adjusted, criteria)]

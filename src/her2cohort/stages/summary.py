@@ -737,11 +737,8 @@ def _from_data(in_analysis, defn, groups: dict, criteria) -> tuple[bool, bool, d
     study does not use HER2), and how each endpoint was obtained (dates or as recorded)."""
     import pandas as pd
 
-    from ..study.wording import her2_basis, her2_relevant
-    from ..study.endpoints import endpoint_spec
-
-    from ..study.endpoints import ENDPOINT_SPEC_FIELDS
-    from ..study.wording import BASIS_COLUMNS
+    from ..study.endpoints import ENDPOINT_SPEC_FIELDS, endpoint_spec
+    from ..study.wording import BASIS_COLUMNS, her2_basis, her2_relevant
     from .columns import endpoint_prefixes, read_columns
 
     # the columns read: the HER2 wording's and the endpoints' (time, source, what EFS needs)

@@ -15,9 +15,8 @@ def main(*, in_analysis, out_csv, out_docx, out_html, variables, nonnormal, grou
     from ..render.display import table_one_display
     from ..render.tables import write_docx, write_html
     from ..stats.table1 import table_one
-    from .common import group_setup, simulated_notes, write_csv
-
     from ..study.wording import BASIS_COLUMNS
+    from .common import group_setup, simulated_notes, write_csv
 
     df, labels = group_setup(groups, read_analysis(in_analysis, reads, *BASIS_COLUMNS))
     df = df[df["group"].notna()]

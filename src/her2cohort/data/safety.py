@@ -58,7 +58,9 @@ def excel_safe(df: pd.DataFrame) -> pd.DataFrame:
         s = df[col]
         if not (pd.api.types.is_object_dtype(s) or pd.api.types.is_string_dtype(s)):
             continue
-        text = s.astype("string")
+        # Python's regular expressions whatever the session's text storage: Arrow's RE2
+        # reads \d as ASCII only, Python as any Unicode digit
+        text = s.astype(pd.StringDtype("python"))
         risky = text.str[:1].isin(_FORMULA_START).fillna(False).astype(bool)
         if not risky.any():
             continue

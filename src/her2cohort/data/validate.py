@@ -162,16 +162,23 @@ def cross_field_rules(data_lock: dt.date, age_min: float, age_max: float,
     return rules
 
 
+def _text() -> pd.StringDtype:
+    """The text dtype of a schema built now: pandas' ``string`` in the storage in force
+    (``mode.string_storage``; the pipeline's stages hold text in Arrow, ``stages.run``), as
+    the checked frame holds it. pandera's own ``"string"`` is resolved once per process."""
+    return pd.StringDtype()
+
+
 def harmonized_schema(vocabularies: dict[str, list[str]],
                       rules: Sequence[Rule] = ()) -> pa.DataFrameSchema:
     """pandera schema of the harmonized table (one row per record received); ``rules`` become
     wide checks (:func:`validate` evaluates its rules itself, :func:`rule_failures`)."""
     cols: dict[str, pa.Column] = {
-        "centre": pa.Column("string", nullable=False),
-        "centre_mapping": pa.Column("string", nullable=True, required=False),
-        "source_file": pa.Column("string", nullable=False),
+        "centre": pa.Column(_text(), nullable=False),
+        "centre_mapping": pa.Column(_text(), nullable=True, required=False),
+        "source_file": pa.Column(_text(), nullable=False),
         "source_row": pa.Column("int64", pa.Check.ge(1), nullable=False),
-        "patient_key": pa.Column("string", pa.Check.str_matches(r"^P[0-9a-f]{12}$"),
+        "patient_key": pa.Column(_text(), pa.Check.str_matches(r"^P[0-9a-f]{12}$"),
                                  nullable=False),
     }
     for f in FIELDS:
@@ -186,7 +193,7 @@ def harmonized_schema(vocabularies: dict[str, list[str]],
             cols[f.name] = pa.Column("float64", checks, nullable=True)
         else:
             allowed = vocabularies.get(f.name) or list(f.values)
-            cols[f.name] = pa.Column("string", pa.Check.isin(allowed, name=f"unknown_code:{f.name}"),
+            cols[f.name] = pa.Column(_text(), pa.Check.isin(allowed, name=f"unknown_code:{f.name}"),
                                      nullable=True)
     wide = [pa.Check(r.ok, name=r.name, element_wise=False) for r in rules]
     return pa.DataFrameSchema(cols, checks=wide, strict=True, ordered=False, coerce=False)
@@ -426,19 +433,19 @@ def analysis_schema(group_column: str, group_levels: list[str],
     return pa.DataFrameSchema(
         {
             **times,
-            "patient_key": pa.Column("string", pa.Check.str_matches(r"^P[0-9a-f]{12}$"),
+            "patient_key": pa.Column(_text(), pa.Check.str_matches(r"^P[0-9a-f]{12}$"),
                                      unique=True, nullable=False),
-            "centre": pa.Column("string", nullable=False),
-            group_column: pa.Column("string", pa.Check.isin(group_levels), nullable=False),
-            "her2_status": pa.Column("string", nullable=False),
+            "centre": pa.Column(_text(), nullable=False),
+            group_column: pa.Column(_text(), pa.Check.isin(group_levels), nullable=False),
+            "her2_status": pa.Column(_text(), nullable=False),
             "age": pa.Column("float64", pa.Check.in_range(0, 120), nullable=True),
-            "hr_status": pa.Column("string", pa.Check.isin(["positive", "negative"]),
+            "hr_status": pa.Column(_text(), pa.Check.isin(["positive", "negative"]),
                                    nullable=True),
-            "anti_her2": pa.Column("string", pa.Check.isin(["single", "dual", "none"]),
+            "anti_her2": pa.Column(_text(), pa.Check.isin(["single", "dual", "none"]),
                                    nullable=True),
             "pcr": pa.Column("boolean", nullable=True),
             "her2_loss": pa.Column("boolean", nullable=True),
-            "stage": pa.Column("string", pa.Check.isin(
+            "stage": pa.Column(_text(), pa.Check.isin(
                 ["IA", "IB", "IIA", "IIB", "IIIA", "IIIB", "IIIC", "IV"]), nullable=True),
         },
         strict=False,

@@ -122,3 +122,78 @@ def test_every_start_gives_the_estimates_derived_from_the_validated_records(
     if variant == "later":  # its criteria apply: not the main analysis' estimates
         assert got["validated"].replace(b"later,", b"main,") != _estimates(
             c, "main", "analysis", demo_tables, tmp_path / "main.csv")
+
+
+def _with_reuse(cfg: dict, variant: str, proc: Path, out: Path, reuse: Path | None,
+                blocks: Path) -> bytes:
+    files = {k: str(proc / v) for k, v in SOURCES[sensitivity_source(cfg, variant)].items()}
+    if reuse is not None:
+        files["in_reuse"] = str(reuse)
+    status = run("sensitivity", out_csv=str(out), out_blocks=str(blocks), **files,
+                 **sensitivity_params(cfg, variant))
+    assert status == 0
+    return out.read_bytes()
+
+
+#: Variants of the demo config beside the configured ones, each changing one setting a block
+#: reads (and so that block's estimates): the pCR test, the landmark, the events rule, the
+#: Cox ties, the pCR model's covariates, the DFS covariates' imputation under MI.
+EXTRA = {
+    "fisher": {"pcr": {"test": "fisher"}},
+    "landmark_36": {"survival": {"landmarks_months": [36]}},
+    "min_events_400": {"survival": {"min_events": 400}},
+    "breslow": {"survival": {"cox": {"ties": "breslow"}}},
+    "fewer_covariates": {"pcr": {"models": {"covariates": ["hr_status"]}}},
+    "mi_m5": {"sensitivity": {"missing_covariates": "multiple_imputation"},
+              "pcr": {"imputation": {"m": 5}}},
+}
+
+
+def test_a_variant_takes_over_only_the_main_blocks_its_change_leaves_alone(
+        cfg, demo_tables, tmp_path):
+    """Each variant's estimates with the main analysis' blocks taken over are byte for byte
+    those computed in full; a block is taken over only where its data and settings are the
+    main analysis' (the variant's own change is always recomputed)."""
+    import json
+
+    c = copy.deepcopy(cfg)
+    c["sensitivity"]["variants"].update(
+        {k: {"description": k, "overrides": v} for k, v in EXTRA.items()})
+    main_blocks = tmp_path / "main.blocks.json"
+    main = _with_reuse(c, "main", demo_tables, tmp_path / "main.csv", None, main_blocks)
+    made = json.loads(main_blocks.read_text())
+    assert {"baseline", "pcr", "pcr_adjusted", "dfs", "dfs_landmark",
+            "dfs_adjusted"} <= set(made)
+    reused = {}
+    for variant in c["sensitivity"]["variants"]:
+        full = _with_reuse(c, variant, demo_tables, tmp_path / f"{variant}.csv", None,
+                           tmp_path / f"{variant}.full.json")
+        blocks = tmp_path / f"{variant}.json"
+        got = _with_reuse(c, variant, demo_tables, tmp_path / f"{variant}.reuse.csv",
+                          main_blocks, blocks)
+        assert got == full, variant
+        assert full.replace(f"\n{variant},".encode(), b"\nmain,") != main, variant
+        mine = json.loads(blocks.read_text())
+        assert mine == json.loads((tmp_path / f"{variant}.full.json").read_text()), variant
+        reused[variant] = sorted(k for k in mine if mine[k] == made.get(k))
+    eps = [e for e in ("dfs", "os", "efs") if e in made]
+    tail = [f"{e}{s}" for e in eps for s in ("", "_landmark", "_adjusted")]
+    # what each change leaves alone is taken over, and nothing else
+    assert reused["km_ci_log_log"] == sorted(
+        ["baseline", "pcr", "pcr_adjusted", "pcr_by_treatment",
+         *(f"{e}{s}" for e in eps for s in ("", "_adjusted"))])
+    assert reused["landmark_36"] == reused["km_ci_log_log"]
+    assert reused["fisher"] == sorted(["pcr_adjusted", *tail])
+    assert reused["breslow"] == sorted(
+        ["baseline", "pcr", "pcr_adjusted", "pcr_by_treatment",
+         *(f"{e}{s}" for e in eps for s in ("", "_landmark"))])
+    assert reused["fewer_covariates"] == sorted(
+        ["baseline", "pcr", "pcr_by_treatment", *tail])
+    assert set(reused["multiple_imputation"]) >= {"baseline", "pcr", "pcr_by_treatment",
+                                                  *(f"{e}{s}" for e in eps
+                                                    for s in ("", "_landmark"))}
+    assert "pcr_adjusted" not in reused["multiple_imputation"]
+    assert not {"pcr", "pcr_adjusted", "pcr_by_treatment"} & set(reused["pcr_ypT0_ypN0"])
+    assert not {"dfs", "dfs_landmark", "dfs_adjusted"} & set(reused["dfs_from_diagnosis"])
+    assert {"pcr", "os", "os_landmark"} <= set(reused["dfs_from_diagnosis"])
+    assert reused["her2_2013"] == []

@@ -74,9 +74,14 @@ SENSITIVITY_KEYS = tuple(sensitivity_params(config, "main"))
 def sensitivity_inputs(wildcards):
     """What a sensitivity job starts from (her2cohort.stages.sensitivity.sensitivity_source):
     the analysis-ready table where the variant derives, selects and groups as the main
-    analysis, the derived table where it only derives so, else the validated records."""
+    analysis, the derived table where it only derives so, else the validated records; and,
+    but for the main analysis, its blocks of estimates, taken over where a block's data and
+    settings are the same (her2cohort.stages.headline.Blocks)."""
     source = sensitivity_source(config, wildcards.variant)
-    return {k: P(v) for k, v in SENSITIVITY_SOURCES[source].items()}
+    files = {k: P(v) for k, v in SENSITIVITY_SOURCES[source].items()}
+    if wildcards.variant != "main":
+        files["in_reuse"] = P("sensitivity/main.blocks.json")
+    return files
 
 
 # Where this study's outputs go (config results_dir, processed_dir; by default

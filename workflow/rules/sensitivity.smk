@@ -3,6 +3,7 @@ rule sensitivity:
         unpack(sensitivity_inputs),
     output:
         out_csv=R("sensitivity/{variant}.csv"),
+        out_blocks=P("sensitivity/{variant}.blocks.json"),
     log:
         "logs/sensitivity_{variant}.log",
     conda:

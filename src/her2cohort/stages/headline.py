@@ -10,6 +10,9 @@ treatment arms and endpoints by their ids) for ``summary.json``."""
 
 from __future__ import annotations
 
+import hashlib
+import json
+
 import numpy as np
 import pandas as pd
 
@@ -19,6 +22,74 @@ from ..stats.adequacy import ratio_not_estimable, too_few_events
 #: Baseline proportions shown per group: (column, value counted, quantity). Left out when the
 #: column is the exposure itself (a comparison by HR status has no "HR-positive" row).
 BASELINE_PROPORTIONS = (("hr_status", "positive", "HR-positive (%)"),)
+
+
+def frame_digest(frame: pd.DataFrame) -> str:
+    """A digest of ``frame``'s contents: column names, dtypes, values and missing cells in row
+    order (equal digests: equal frames). Text and categories by their codes of first
+    appearance and the values coded, numbers by their bytes: about 0.05 s per column of a
+    million rows."""
+    h = hashlib.sha256()
+    for name in frame.columns:
+        s = frame[name]
+        h.update(f"{name!r}:{s.dtype}:{len(s)};".encode())
+        h.update(s.isna().to_numpy(dtype=bool).tobytes())
+        if pd.api.types.is_numeric_dtype(s) and not pd.api.types.is_bool_dtype(s):
+            h.update(s.to_numpy(dtype="float64", na_value=0.0).tobytes())
+        else:
+            codes, uniques = pd.factorize(s)
+            h.update(codes.astype(np.int64).tobytes())
+            h.update(repr([(type(v).__name__, v) for v in uniques]).encode())
+    return h.hexdigest()
+
+
+def _plain(value):
+    """A row value as plain Python (numpy scalars as int, float, bool; missing as None or
+    NaN), so that a block's rows read back from JSON are the rows it made."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if value is None or isinstance(value, (str, bool, int, float)):
+        return value
+    if isinstance(value, np.bool_):
+        return bool(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating):
+        return float(value)
+    if value is pd.NA:
+        return None
+    raise TypeError(f"headline row value of type {type(value).__name__}: {value!r}")
+
+
+class Blocks:
+    """The rows of :func:`headline`, made block by block. ``reuse``: blocks made for another
+    result set (``{name: {"fingerprint", "rows"}}``; the sensitivity variants take the main
+    analysis'): a block whose fingerprint (its data's :func:`frame_digest` and every setting
+    it reads) is the same gets those rows instead of computing them again. ``made``: every
+    block of this call, for the others to reuse; ``reused``: the names taken over."""
+
+    def __init__(self, reuse: dict | None = None) -> None:
+        self.reuse = reuse or {}
+        self.made: dict[str, dict] = {}
+        self.reused: list[str] = []
+
+    def run(self, rows: list[dict], name: str, digest: str, settings: dict, make) -> None:
+        """Append block ``name``'s rows to ``rows``: ``make()`` appends them unless the block
+        of ``reuse`` has the same data (``digest``) and ``settings``."""
+        fingerprint = hashlib.sha256(
+            (digest + json.dumps(settings, sort_keys=True, default=repr)).encode()).hexdigest()
+        start = len(rows)
+        old = self.reuse.get(name)
+        if old is not None and old["fingerprint"] == fingerprint:
+            rows.extend(json.loads(json.dumps(old["rows"])))
+            self.reused.append(name)
+        else:
+            make()
+            rows[start:] = [_plain(r) for r in rows[start:]]
+        self.made[name] = {"fingerprint": fingerprint,
+                           "rows": json.loads(json.dumps(rows[start:]))}
 
 
 def _guarded(rows: list[dict], quantity: str, group: str, make, key: str | None = None) -> None:
@@ -44,7 +115,8 @@ def _events01(s: pd.Series) -> pd.Series:
 
 def headline(analysed: pd.DataFrame, *, study: dict, groups: dict | None = None,
              pcr_test: str = "pearson", km_ci: str = "log", landmark: float = 60.0,
-             adjusted: dict | None = None, min_events: int = 5) -> list[dict]:
+             adjusted: dict | None = None, min_events: int = 5,
+             blocks: Blocks | None = None) -> list[dict]:
     """Rows ``{key, quantity, group, estimate, lower, upper, n, events, p, test, ci_method,
     note}`` for the study ``study`` (the config's ``study:`` section; ``groups`` defaults to
     its exposure's groups):
@@ -68,6 +140,12 @@ def headline(analysed: pd.DataFrame, *, study: dict, groups: dict | None = None,
     (``survival.min_events``) no test or model of that comparison is reported, and a hazard
     ratio running to 0 or infinity (a group without events) is "not estimable", never a
     number.
+
+    ``blocks`` (:class:`Blocks`): the rows are made block by block (baseline proportions, pCR,
+    adjusted OR, and per endpoint its tests and hazard ratios, its landmark survival, its
+    adjusted HR); a block whose data and settings are those of a block in ``blocks.reuse`` (the
+    main analysis' blocks) takes that block's rows instead of fitting again, and every block
+    made is recorded in ``blocks.made``.
     """
     from ..stats.proportions import compare_or_reason, rate_table
     from ..stats.survival import cox, km_at, logrank
@@ -82,6 +160,7 @@ def headline(analysed: pd.DataFrame, *, study: dict, groups: dict | None = None,
     df, labels = group_setup(groups, analysed[_columns_read(analysed.columns, defn, groups,
                                                             adjusted)])
     df = df[df["group"].notna()]
+    blocks = blocks or Blocks()
     present = [lab for lab in labels if (df["group"] == lab).any()]
     rows = [{"quantity": "patients", "group": lab, "n": int((df["group"] == lab).sum())}
             for lab in labels]
@@ -122,18 +201,29 @@ def headline(analysed: pd.DataFrame, *, study: dict, groups: dict | None = None,
 
         _guarded(rows, f"{name}: test", across, test_row, tkey)
 
-    for column, value, name in BASELINE_PROPORTIONS:
-        if column == exposure_column or column not in df:
-            continue
-        sub = df[df[column].notna()]
-        if len(sub):
-            proportion(name, sub, sub[column] == value, "group", present, pcr_test,
-                       what=f"{value} {column}")
-    if "her2_loss" in df and exposure_column != "her2_loss":
-        loss = df[df["her2_loss"].notna()]
-        if len(loss):
-            proportion("HER2 loss after therapy (%)", loss, loss["her2_loss"].astype(bool),
-                       "group", present, "fisher", what="HER2 loss")
+    # every block's settings: the groups, the words of the study other than its endpoints
+    # (the treatment and its arms), the levels present
+    context = {"groups": groups, "study": {k: v for k, v in study.items() if k != "endpoints"},
+               "present": present}
+
+    def baseline() -> None:
+        for column, value, name in BASELINE_PROPORTIONS:
+            if column == exposure_column or column not in df:
+                continue
+            sub = df[df[column].notna()]
+            if len(sub):
+                proportion(name, sub, sub[column] == value, "group", present, pcr_test,
+                           what=f"{value} {column}")
+        if "her2_loss" in df and exposure_column != "her2_loss":
+            loss = df[df["her2_loss"].notna()]
+            if len(loss):
+                proportion("HER2 loss after therapy (%)", loss, loss["her2_loss"].astype(bool),
+                           "group", present, "fisher", what="HER2 loss")
+
+    base_cols = [c for c in ("group", "her2_loss", *(c for c, _, _ in BASELINE_PROPORTIONS))
+                 if c in df]
+    blocks.run(rows, "baseline", frame_digest(df[base_cols]),
+               {**context, "pcr_test": pcr_test}, baseline)
     tr = defn.treatment
     if tr is not None and (tr.column not in df or tr.column == exposure_column):
         tr = None
@@ -141,15 +231,37 @@ def headline(analysed: pd.DataFrame, *, study: dict, groups: dict | None = None,
         has = df[df["pcr"].notna()].copy()
         with_pcr = [lab for lab in present if (has["group"] == lab).any()]
         if len(with_pcr) >= 2:
-            _pcr_rows(rows, has, with_pcr, pcr_test, adjusted, rate_table, compare_or_reason,
-                      bool(groups.get("ordered")))
-            if tr is not None:
+            def digest(*more) -> str:  # of the columns a pCR block reads
+                return frame_digest(has[["group", "pcr", *(c for c in more if c in has)]])
+
+            # the crude OR follows the adjusted models' ML/Firth rule
+            rule = {k: (adjusted or {}).get(k) for k in ("pcr_method", "pcr_min_cell")}
+            blocks.run(rows, "pcr", digest(), {**context, "with_pcr": with_pcr,
+                                             "pcr_test": pcr_test, **rule},
+                       lambda: _pcr_rows(rows, has, with_pcr, pcr_test, rate_table,
+                                         compare_or_reason, bool(groups.get("ordered")),
+                                         adjusted))
+            if adjusted:
+                names = [spec["name"] if isinstance(spec, dict) else str(spec)
+                         for spec in adjusted.get("pcr_covariates") or []]
+                blocks.run(rows, "pcr_adjusted", digest(*names),
+                           {**context, "with_pcr": with_pcr,
+                            **{k: v for k, v in adjusted.items()
+                               if k == "missing" or k.startswith("pcr_")}},
+                           lambda: _pcr_adjusted_rows(rows, has, with_pcr, adjusted))
+
+            def by_treatment() -> None:
                 for lab in with_pcr:
                     sub = has[has["group"] == lab]
                     proportion(f"pCR by {tr.name} (%)", sub, sub["pcr"].astype(bool),
                                tr.column, tr.ids, pcr_test, label_for=tr.label,
                                where=f"{lab}: ", key=(f"pcr_by_{slug(tr.column)}", lab),
                                what="pCR")
+
+            if tr is not None:
+                blocks.run(rows, "pcr_by_treatment", digest(tr.column),
+                           {**context, "with_pcr": with_pcr, "pcr_test": pcr_test},
+                           by_treatment)
     for ep in defn.endpoints:
         if ep.time not in df or ep.event not in df:
             continue  # not computed for these data (its fields are not recorded)
@@ -160,7 +272,7 @@ def headline(analysed: pd.DataFrame, *, study: dict, groups: dict | None = None,
             keep.add(tr.column)
         _endpoint_rows(rows, df[[c for c in df.columns if c in keep]], ep, present, tr, km_ci,
                        landmark, adjusted, cox, km_at, logrank, min_events,
-                       bool(groups.get("ordered")))
+                       bool(groups.get("ordered")), blocks=blocks, context=context)
     return _keyed(rows)
 
 
@@ -208,10 +320,10 @@ def _keyed(rows: list[dict]) -> list[dict]:
              **{k: v for k, v in r.items() if k != "key"}} for r in rows]
 
 
-def _pcr_rows(rows, has, present, pcr_test, adjusted, rate_table, compare_or_reason,
-              ordered: bool = False) -> None:
-    """pCR per group, the test across the groups, the crude (and adjusted) odds ratio of each
-    level vs the reference."""
+def _pcr_rows(rows, has, present, pcr_test, rate_table, compare_or_reason,
+              ordered: bool = False, adjusted: dict | None = None) -> None:
+    """pCR per group, the test across the groups, the crude odds ratio of each level vs the
+    reference (ML or Firth by the rule of ``adjusted``'s ``pcr_method``, ``pcr_min_cell``)."""
     has["pcr_int"] = has["pcr"].astype(int)
     for r in rate_table(has, "pcr_int", "group", group_order=present,
                         ci="wilson").itertuples(index=False):
@@ -253,18 +365,24 @@ def _pcr_rows(rows, has, present, pcr_test, adjusted, rate_table, compare_or_rea
         if pd.notna(r.get("estimate", np.nan)):
             _finite_ratio(r, "odds ratio")
     rows.extend(crude)
-    if adjusted:
-        adj = _adjusted_or(has, present, adjusted)
-        for r in adj:
-            if pd.notna(r.get("estimate", np.nan)):
-                _finite_ratio(r, "odds ratio")
-        rows.extend(adj)
+
+
+def _pcr_adjusted_rows(rows, has, present, adjusted: dict) -> None:
+    """The adjusted odds ratio of each level vs the reference."""
+    has = has.assign(pcr_int=has["pcr"].astype(int))
+    adj = _adjusted_or(has, present, adjusted)
+    for r in adj:
+        if pd.notna(r.get("estimate", np.nan)):
+            _finite_ratio(r, "odds ratio")
+    rows.extend(adj)
 
 
 def _endpoint_rows(rows, df, ep, present, tr, km_ci, landmark, adjusted, cox, km_at,
-                   logrank, min_events: int = 5, ordered: bool = False) -> None:
-    """Events, log-rank, Cox HR (k - 1 rows; LR test for k > 2), survival at the landmark,
-    within-group treatment log-rank and adjusted HR of one endpoint."""
+                   logrank, min_events: int = 5, ordered: bool = False, *,
+                   blocks: Blocks | None = None, context: dict | None = None) -> None:
+    """Events, log-rank, Cox HR (k - 1 rows; LR test for k > 2), within-group treatment
+    log-rank, survival at the landmark and adjusted HR of one endpoint: the last three as
+    blocks of ``blocks`` (:class:`Blocks`, with the settings ``context`` they share)."""
     ab, eid = ep.abbreviation, ep.id
     surv = df[df[ep.time].notna() & df[ep.event].notna()].copy()
     surv[ep.event] = _events01(surv[ep.event]).astype(int)
@@ -291,84 +409,100 @@ def _endpoint_rows(rows, df, ep, present, tr, km_ci, landmark, adjusted, cox, km
         rows.append({"key": f"{eid}_log_rank/{slug(across)}", "quantity": f"{ab} log-rank",
                      "group": across, "note": few})
         return
-    ref = have[0]
+    blocks = blocks or Blocks()
+    # every block's settings: the endpoint, the groups with it (and the shared ones)
+    shared = {**(context or {}), "endpoint": repr(ep), "have": have}
+    times = ["group", ep.time, ep.event]
 
-    def logrank_row() -> dict:
-        lr = logrank(surv, ep.time, ep.event, "group", group_order=have)
-        return {"key": f"{eid}_log_rank/{slug(across)}", "quantity": f"{ab} log-rank",
-                "group": across, "estimate": lr["statistic"], "p": lr["p"], "test": lr["test"],
-                "note": lr["warning"] or None}
+    def tests() -> None:
 
-    if few:
-        rows.append({"key": f"{eid}_log_rank/{slug(across)}", "quantity": f"{ab} log-rank",
-                     "group": across, "note": few})
-    else:
-        _guarded(rows, f"{ab} log-rank", across, logrank_row,
-                 f"{eid}_log_rank/{slug(across)}")
-        if ordered and len(have) > 2:
-            from ..stats.kgroups import logrank_trend
+        def logrank_row() -> dict:
+            lr = logrank(surv, ep.time, ep.event, "group", group_order=have)
+            return {"key": f"{eid}_log_rank/{slug(across)}", "quantity": f"{ab} log-rank",
+                    "group": across, "estimate": lr["statistic"], "p": lr["p"], "test": lr["test"],
+                    "note": lr["warning"] or None}
 
-            def trend_row() -> dict:
-                t = logrank_trend(surv, ep.time, ep.event, "group", levels=have).iloc[0]
-                return {"key": f"{eid}_log_rank_trend/{slug(across)}",
-                        "quantity": f"{ab} log-rank trend", "group": across,
-                        "estimate": t["statistic"], "p": t["p"], "test": t["test"],
-                        "note": t["warning"] or None}
-
-            _guarded(rows, f"{ab} log-rank trend", across, trend_row,
-                     f"{eid}_log_rank_trend/{slug(across)}")
-    if tr is not None:
-        for lab in have:
-            sub = surv[in_group[lab] & surv[tr.column].isin(tr.ids).to_numpy(dtype=bool)]
-            arms = [a for a in tr.ids if (sub[tr.column] == a).any()]
-            if len(arms) < 2 or too_few_events(sub[ep.event].sum(), min_events):
-                continue  # too few events for a test (survival.min_events), as the tables
-            grp = f"{lab}: {_across([tr.label(a) for a in arms])}"
-            key = f"{eid}_by_{slug(tr.column)}_log_rank/{slug(lab + '_' + _across(arms))}"
-
-            def within_row(sub=sub, arms=arms, grp=grp, key=key) -> dict:
-                lr_in = logrank(sub, ep.time, ep.event, tr.column, group_order=arms)
-                return {"key": key, "quantity": f"{ab} by {tr.name}: log-rank", "group": grp,
-                        "estimate": lr_in["statistic"], "p": lr_in["p"],
-                        "test": lr_in["test"], "n": len(sub),
-                        "events": int(sub[ep.event].sum()), "note": lr_in["warning"] or None}
-
-            _guarded(rows, f"{ab} by {tr.name}: log-rank", grp, within_row, key)
-    hr_rows = _level_rows(f"{ab} hazard ratio", have, key=f"{eid}_hazard_ratio")
-    try:
         if few:
-            raise ValueError(few.removeprefix("not estimable: "))
-        fit = cox(surv, ep.time, ep.event, ["group"], categorical={"group": have})
-        for row, (_, c) in zip(hr_rows, fit.iterrows(), strict=True):
-            row.update(estimate=c["hr"], lower=c["lower"], upper=c["upper"], p=c["p"],
-                       test=c["test"], ci_method=c["ci_method"], note=c["warning"] or None)
-            _finite_ratio(row)
-        rows.extend(hr_rows)
-        if len(have) > 2:
-            a = fit.attrs
-            rows.append({"key": f"{eid}_cox_likelihood_ratio_test/{slug(across)}",
-                         "quantity": f"{ab} Cox likelihood-ratio test", "group": across,
-                         "estimate": a["lr_statistic"], "p": a["lr_p"],
-                         "test": f"likelihood ratio, Cox model ({a['lr_df']} df)"})
-    except ValueError as e:
-        for row in hr_rows:
-            row["note"] = f"not estimable: {e}"
-        rows.extend(hr_rows)
-    try:
-        at = km_at(surv, ep.time, ep.event, "group", at=[landmark], group_order=have,
-                   conf_type=km_ci)
-        for r in at.itertuples(index=False):
-            q = f"{ab} at {landmark:g} months (%)"
-            rows.append({"key": f"{eid}_at_{slug(f'{landmark:g}')}_months/{slug(r.group)}",
-                         "quantity": q, "group": r.group, "estimate": 100 * r.surv,
-                         "lower": 100 * r.lower, "upper": 100 * r.upper,
-                         "ci_method": r.ci_method, "n_risk": int(r.n_risk),
-                         **({} if pd.notna(r.surv) else
-                            {"note": "not estimable: nobody followed that long"})})
-    except ValueError as e:
-        rows.append({"quantity": f"{ab} at {landmark:g} months (%)", "group": across,
-                     "note": f"not estimable: {e}"})
-    if adjusted:
+            rows.append({"key": f"{eid}_log_rank/{slug(across)}", "quantity": f"{ab} log-rank",
+                         "group": across, "note": few})
+        else:
+            _guarded(rows, f"{ab} log-rank", across, logrank_row,
+                     f"{eid}_log_rank/{slug(across)}")
+            if ordered and len(have) > 2:
+                from ..stats.kgroups import logrank_trend
+
+                def trend_row() -> dict:
+                    t = logrank_trend(surv, ep.time, ep.event, "group", levels=have).iloc[0]
+                    return {"key": f"{eid}_log_rank_trend/{slug(across)}",
+                            "quantity": f"{ab} log-rank trend", "group": across,
+                            "estimate": t["statistic"], "p": t["p"], "test": t["test"],
+                            "note": t["warning"] or None}
+
+                _guarded(rows, f"{ab} log-rank trend", across, trend_row,
+                         f"{eid}_log_rank_trend/{slug(across)}")
+        if tr is not None:
+            for lab in have:
+                sub = surv[in_group[lab] & surv[tr.column].isin(tr.ids).to_numpy(dtype=bool)]
+                arms = [a for a in tr.ids if (sub[tr.column] == a).any()]
+                if len(arms) < 2 or too_few_events(sub[ep.event].sum(), min_events):
+                    continue  # too few events for a test (survival.min_events), as the tables
+                grp = f"{lab}: {_across([tr.label(a) for a in arms])}"
+                key = f"{eid}_by_{slug(tr.column)}_log_rank/{slug(lab + '_' + _across(arms))}"
+
+                def within_row(sub=sub, arms=arms, grp=grp, key=key) -> dict:
+                    lr_in = logrank(sub, ep.time, ep.event, tr.column, group_order=arms)
+                    return {"key": key, "quantity": f"{ab} by {tr.name}: log-rank", "group": grp,
+                            "estimate": lr_in["statistic"], "p": lr_in["p"],
+                            "test": lr_in["test"], "n": len(sub),
+                            "events": int(sub[ep.event].sum()), "note": lr_in["warning"] or None}
+
+                _guarded(rows, f"{ab} by {tr.name}: log-rank", grp, within_row, key)
+        hr_rows = _level_rows(f"{ab} hazard ratio", have, key=f"{eid}_hazard_ratio")
+        try:
+            if few:
+                raise ValueError(few.removeprefix("not estimable: "))
+            fit = cox(surv, ep.time, ep.event, ["group"], categorical={"group": have})
+            for row, (_, c) in zip(hr_rows, fit.iterrows(), strict=True):
+                row.update(estimate=c["hr"], lower=c["lower"], upper=c["upper"], p=c["p"],
+                           test=c["test"], ci_method=c["ci_method"], note=c["warning"] or None)
+                _finite_ratio(row)
+            rows.extend(hr_rows)
+            if len(have) > 2:
+                a = fit.attrs
+                rows.append({"key": f"{eid}_cox_likelihood_ratio_test/{slug(across)}",
+                             "quantity": f"{ab} Cox likelihood-ratio test", "group": across,
+                             "estimate": a["lr_statistic"], "p": a["lr_p"],
+                             "test": f"likelihood ratio, Cox model ({a['lr_df']} df)"})
+        except ValueError as e:
+            for row in hr_rows:
+                row["note"] = f"not estimable: {e}"
+            rows.extend(hr_rows)
+
+    blocks.run(rows, f"{eid}", frame_digest(surv[times + ([tr.column] if tr else [])]),
+               {**shared, "min_events": min_events, "ordered": ordered}, tests)
+
+    def at_landmark() -> None:
+        try:
+            at = km_at(surv, ep.time, ep.event, "group", at=[landmark], group_order=have,
+                       conf_type=km_ci)
+            for r in at.itertuples(index=False):
+                q = f"{ab} at {landmark:g} months (%)"
+                rows.append({"key": f"{eid}_at_{slug(f'{landmark:g}')}_months/{slug(r.group)}",
+                             "quantity": q, "group": r.group, "estimate": 100 * r.surv,
+                             "lower": 100 * r.lower, "upper": 100 * r.upper,
+                             "ci_method": r.ci_method, "n_risk": int(r.n_risk),
+                             **({} if pd.notna(r.surv) else
+                                {"note": "not estimable: nobody followed that long"})})
+        except ValueError as e:
+            rows.append({"quantity": f"{ab} at {landmark:g} months (%)", "group": across,
+                         "note": f"not estimable: {e}"})
+
+    blocks.run(rows, f"{eid}_landmark", frame_digest(surv[times]),
+               {**shared, "km_ci": km_ci, "landmark": landmark}, at_landmark)
+    if not adjusted:
+        return
+
+    def adjusted_hr() -> None:
         adj = _adjusted_hr(surv, have, adjusted, ep)
         for row in adj:
             if few:
@@ -378,6 +512,13 @@ def _endpoint_rows(rows, df, ep, present, tr, km_ci, landmark, adjusted, cox, km
             else:
                 _finite_ratio(row)
         rows.extend(adj)
+
+    blocks.run(rows, f"{eid}_adjusted",
+               frame_digest(surv[times + [c for c in surv.columns if c in _cox_columns(adjusted)
+                                          and c not in times]]),
+               {**shared, "min_events": min_events,
+                **{k: v for k, v in adjusted.items()
+                   if k == "missing" or not k.startswith("pcr_")}}, adjusted_hr)
 
 
 def _finite_ratio(row: dict, what: str = "hazard ratio") -> None:

@@ -94,16 +94,20 @@ def sensitivity_source(config: dict, name: str) -> str:
 
 def main(*, out_csv, variant, derive, criteria, groups, study, pcr_test, km_ci, landmark,
          adjusted=None, min_events=5, in_analysis=None, in_derived=None, in_validated=None,
-         in_quarantine=None) -> None:
+         in_quarantine=None, in_reuse=None, out_blocks=None) -> None:
     """The headline estimates of variant ``variant``, from one of ``in_analysis`` (its
     analysed records), ``in_derived`` or ``in_validated`` (with ``in_quarantine``, for the
-    criteria's accounting): see :func:`sensitivity_source`."""
+    criteria's accounting): see :func:`sensitivity_source`. ``in_reuse``: the main
+    analysis' blocks of estimates (its ``out_blocks``): a block whose data and settings are
+    the same here is taken from it, not fitted again (headline.Blocks); ``out_blocks``:
+    where this variant's blocks are written."""
+    import json
+
     import pandas as pd
 
-    from .common import write_csv
-    from .headline import headline
-
     from .columns import parquet_columns
+    from .common import write_csv
+    from .headline import Blocks, headline
 
     if in_analysis is not None:  # only the columns the headline estimates read
         analysed = pd.read_parquet(in_analysis, columns=_needed(
@@ -111,8 +115,20 @@ def main(*, out_csv, variant, derive, criteria, groups, study, pcr_test, km_ci, 
     else:
         analysed = _analysed(in_derived, in_validated, in_quarantine, derive, criteria, groups,
                              study, adjusted)
+    reuse = None
+    if in_reuse is not None:
+        with open(in_reuse, encoding="utf-8") as fh:
+            reuse = json.load(fh)
+    blocks = Blocks(reuse)
     rows = headline(analysed, study=study, groups=groups, pcr_test=pcr_test, km_ci=km_ci,
-                    landmark=landmark, adjusted=adjusted, min_events=min_events)
+                    landmark=landmark, adjusted=adjusted, min_events=min_events, blocks=blocks)
+    if reuse is not None:
+        print(f"{len(blocks.reused)} of {len(blocks.made)} blocks of estimates taken from the "
+              f"main analysis (same data and settings): {', '.join(blocks.reused) or 'none'}")
+    if out_blocks is not None:
+        with open(out_blocks, "w", encoding="utf-8") as fh:
+            json.dump(blocks.made, fh, indent=1)
+            fh.write("\n")
     out = pd.DataFrame(rows)
     out.insert(0, "variant", variant)
     write_csv(out, out_csv, digits=17)

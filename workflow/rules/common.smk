@@ -59,6 +59,7 @@ if _problems:
     sys.exit(2)
 
 _SENSITIVITY = {}
+_SOURCE = {}
 
 
 def sensitivity_param(variant, key):
@@ -77,7 +78,9 @@ def sensitivity_inputs(wildcards):
     analysis, the derived table where it only derives so, else the validated records; and,
     but for the main analysis, its blocks of estimates, taken over where a block's data and
     settings are the same (her2cohort.stages.headline.Blocks)."""
-    source = sensitivity_source(config, wildcards.variant)
+    if wildcards.variant not in _SOURCE:
+        _SOURCE[wildcards.variant] = sensitivity_source(config, wildcards.variant)
+    source = _SOURCE[wildcards.variant]
     files = {k: P(v) for k, v in SENSITIVITY_SOURCES[source].items()}
     if wildcards.variant != "main":
         files["in_reuse"] = P("sensitivity/main.blocks.json")

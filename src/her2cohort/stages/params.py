@@ -276,10 +276,11 @@ def iptw_of(cfg: dict) -> dict:
     return iptw
 
 
+@functools.lru_cache(maxsize=1)
 def code_version() -> str:
     """SHA-256 (first 16 hex digits) of the package's source: a rule's params carry it, so a
     changed or upgraded her2cohort reruns the rules (Snakemake's own code trigger sees only the
-    rule's script)."""
+    rule's script). Read once per process (every rule's params ask for it)."""
     import hashlib
     from pathlib import Path
 

@@ -535,13 +535,20 @@ class _Patterns:
     Which rows enter a fit depends on which column is imputed (its observed rows), so the
     chain keeps counts per (missingness pattern, code pattern): the column's fit sums the
     missingness patterns in which it is observed.  An imputation changes only the missing
-    rows' codes, so the counts are updated by O(n_mis) work, never O(n).
+    rows' codes, so the chain keeps no per-row arrays of length n: for each column, the
+    current codes and code patterns of its missing rows; imputing a column updates the
+    counts and the code patterns of the other columns' missing rows that it shares
+    (``pairs``), O(n_mis) work, never O(n) (random access into n-long arrays is what costs
+    at 10^6 rows).
 
-    ``code``: the per-row code pattern is sum_j codes_j * radix_j (mixed radix);
-    ``dk``: the design column of every code pattern (P x K); ``grid[name]``: each pattern's
-    code of that column; ``mp``: each row's missingness pattern (0..M-1); ``obs[name]``: the
-    missingness patterns in which the column is observed; ``off[name]``: the table offset
-    (mp * K) of the column's missing rows."""
+    A row's code pattern is sum_j codes_j * radix_j (mixed radix); ``dk``: the design column
+    of every code pattern (P x K); ``grid[name]``: each pattern's code of that column;
+    ``obs[name]``: the missingness patterns (0..M-1) in which the column is observed;
+    ``off[name]``: the table offset (missingness pattern * K) of the column's missing rows;
+    ``kbase[name]``: their code patterns with the missing codes taken as 0; ``pairs[name]``:
+    (other column, positions in this column's missing rows, positions in the other's) of
+    the rows both miss; ``own[name]``: positions of the missing rows whose first missing
+    column it is; ``cnt0``: the counts of the rows missing nothing."""
 
     # the count table has M x K cells: worth it only when well below the n rows; larger
     # tables (many factors) keep the row-wise fits
@@ -564,9 +571,27 @@ class _Patterns:
             self.grid[v.name] = g
             self.dk[v.rows] = (g[None, :] == np.arange(1, nl)[:, None]).astype(float)
             r *= nl
+        key = np.zeros(n, dtype=np.int64)
+        for v in specs:
+            key += np.maximum(v.values, 0) * self.radix[v.name]
         inc = [v for v in specs if v.mis.size]
         self.obs = {v.name: (pats & (1 << j)) == 0 for j, v in enumerate(inc)}
         self.off = {v.name: mp[v.mis] * k for v in inc}
+        self.kbase = {v.name: key[v.mis] for v in inc}
+        self.pairs: dict[str, list[tuple[str, np.ndarray, np.ndarray]]] = {}
+        self.own: dict[str, np.ndarray] = {}
+        first = np.zeros(n, dtype=bool)  # rows missing an earlier column
+        for v in inc:
+            self.pairs[v.name] = []
+            for u in inc:
+                if u is not v:
+                    _, iv, iu = np.intersect1d(v.mis, u.mis, assume_unique=True,
+                                               return_indices=True)
+                    if iv.size:
+                        self.pairs[v.name].append((u.name, iv, iu))
+            self.own[v.name] = np.flatnonzero(~first[v.mis])
+            first[v.mis] = True
+        self.cnt0 = np.bincount(mp[~first] * k + key[~first], minlength=m * k)
 
     @classmethod
     def build(cls, specs: list[_Var], p: int, n: int,
@@ -606,39 +631,50 @@ class _Chain:
         self.vals: dict[str, np.ndarray] = {}
         self.warm: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
         self.kmis = None
+        if pat is not None:
+            self._start_patterns(specs, rng, pat)
+            return
         for v in specs:
             if v.kind == "cat":
                 self.codes[v.name] = v.values.copy()
             else:
                 self.vals[v.name] = v.values.copy()
             if v.mis.size:  # mice.impute.sample: draws from the observed values
-                start = rng.choice(v.values[v.obs], size=v.mis.size)
-                if pat is None:
-                    self._set(v, start)
-                else:
-                    self.codes[v.name][v.mis] = start
-        if pat is None:
-            self.g = self.d @ self.d.T
-        else:
-            self.key = np.zeros(self.n, dtype=np.int64)  # each row's code pattern
-            for v in specs:
-                self.key += self.codes[v.name] * pat.radix[v.name]
-            self.cnt = np.bincount(pat.mp * pat.k + self.key, minlength=pat.m * pat.k)
+                self._set(v, rng.choice(v.values[v.obs], size=v.mis.size))
+        self.g = self.d @ self.d.T
+
+    def _start_patterns(self, specs: list[_Var], rng: np.random.Generator,
+                        pat: _Patterns) -> None:
+        """Pattern path: the same start draws; the missing rows' codes (``cm``), code
+        patterns (``km``) and the counts (``cnt``)."""
+        inc = [v for v in specs if v.mis.size]
+        self.cm = {v.name: rng.choice(v.values[v.obs], size=v.mis.size) for v in inc}
+        self.km = {v.name: pat.kbase[v.name] + self.cm[v.name] * pat.radix[v.name]
+                   for v in inc}
+        for v in inc:  # the others' start codes in the rows they share
+            for u, iv, iu in pat.pairs[v.name]:
+                self.km[u][iu] += self.cm[v.name][iv] * pat.radix[v.name]
+        self.cnt = pat.cnt0.copy()
+        for v in inc:  # each incomplete row counted once, with its first missing column
+            own = pat.own[v.name]
+            self.cnt += np.bincount(pat.off[v.name][own] + self.km[v.name][own],
+                                    minlength=self.cnt.size)
 
     def _set(self, v: _Var, new: np.ndarray, update_gram: bool = False) -> None:
         """Write imputed values (data units / codes) into the design and the Gram matrix
         (pattern path: into the codes, the rows' patterns and the pattern counts)."""
         if self.pat is not None:
             pat = self.pat
-            old = self.codes[v.name][v.mis]
-            self.codes[v.name][v.mis] = new
-            kold = self.kmis if self.kmis is not None else self.key[v.mis]
-            knew = kold + (new - old) * pat.radix[v.name]
-            self.key[v.mis] = knew
+            delta = (new - self.cm[v.name]) * pat.radix[v.name]
+            kold = self.km[v.name]
+            knew = kold + delta
             off = pat.off[v.name]
             size = self.cnt.size
             self.cnt -= np.bincount(off + kold, minlength=size)
             self.cnt += np.bincount(off + knew, minlength=size)
+            self.cm[v.name], self.km[v.name] = new, knew
+            for u, iv, iu in pat.pairs[v.name]:  # the rows other columns miss too
+                self.km[u][iu] += delta[iv]
             return
         if v.kind == "num":
             block = ((new - v.center) / v.scale)[None, :]
@@ -670,7 +706,7 @@ class _Chain:
         self.g = (pat.dk[:, nz] * c_all[nz]) @ pat.dk[:, nz].T
         nz = np.flatnonzero(c_obs)
         self.fit_k, self.fit_n = nz, c_obs[nz].astype(float)
-        self.kmis = self.key[v.mis]
+        self.kmis = self.km[v.name]
         return (pat.dk[:, nz] * self.fit_n) @ pat.dk[:, nz].T
 
     def _fit_data(self, v: _Var, ix: np.ndarray):
@@ -696,7 +732,6 @@ class _Chain:
         for v in self.specs:
             if v.mis.size == 0:
                 continue
-            self.kmis = None
             if v.method == "const":  # one observed level: mice's polyreg/logreg give it
                 if self.pat is None:
                     self.dm = self.d[:, v.mis]
@@ -801,6 +836,12 @@ class _Chain:
         return icod[np.minimum(drawn, k - 1)]
 
     def completed(self, v: _Var) -> np.ndarray:
+        if self.pat is not None:
+            if not v.mis.size:
+                return v.values
+            x = v.values.copy()
+            x[v.mis] = self.cm[v.name]
+            return x
         return self.vals[v.name] if v.kind == "num" else self.codes[v.name]
 
 

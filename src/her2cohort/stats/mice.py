@@ -836,13 +836,17 @@ class _Chain:
         return icod[np.minimum(drawn, k - 1)]
 
     def completed(self, v: _Var) -> np.ndarray:
-        if self.pat is not None:
-            if not v.mis.size:
-                return v.values
-            x = v.values.copy()
+        """v's values (numeric) or codes, observed and imputed."""
+        if self.pat is None:
+            return self.vals[v.name] if v.kind == "num" else self.codes[v.name]
+        x = v.values.copy()
+        if v.mis.size:
             x[v.mis] = self.cm[v.name]
-            return x
-        return self.vals[v.name] if v.kind == "num" else self.codes[v.name]
+        return x
+
+    def imputed(self, v: _Var) -> np.ndarray:
+        """v's codes in its missing rows (categorical v)."""
+        return self.codes[v.name][v.mis] if self.pat is None else self.cm[v.name]
 
 
 def _match_sorted(ids: np.ndarray, ys: np.ndarray, t: np.ndarray, h: np.ndarray) -> np.ndarray:
@@ -914,6 +918,15 @@ def impute_chained(
     seeds = np.random.SeedSequence(seed).spawn(m)
     out = []
     warm: dict = {}
+    # each categorical column's levels, and its observed rows as them (missing rows: any
+    # level, overwritten by each imputation)
+    lv_obj: dict[str, np.ndarray] = {}
+    for v in specs:
+        if v.kind == "cat":
+            lv_obj[v.name] = np.empty(len(v.levels), dtype=object)
+            lv_obj[v.name][:] = v.levels
+    obs_obj = {c: lv[np.maximum(next(v for v in specs if v.name == c).values, 0)]
+               for c, lv in lv_obj.items()}
     for i in range(m):
         chain = _Chain(d, specs, scale, lo, hi, np.random.default_rng(seeds[i]), k_pmm, pat)
         # the logistic/multinomial fits of a chain's first cycle start from the previous
@@ -924,21 +937,23 @@ def impute_chained(
             for _ in range(n_iter):
                 chain.cycle()
         warm = chain.warm
-        out.append(_completed_frame(df, specs, chain))
+        out.append(_completed_frame(df, specs, chain, lv_obj, obs_obj))
     return out
 
 
-def _completed_frame(df: pd.DataFrame, specs: list[_Var], chain: _Chain) -> pd.DataFrame:
+def _completed_frame(df: pd.DataFrame, specs: list[_Var], chain: _Chain,
+                     lv_obj: dict[str, np.ndarray],
+                     obs_obj: dict[str, np.ndarray]) -> pd.DataFrame:
     """A copy of ``df`` with the chain's completed columns (categorical: object columns
     of their levels; numeric: their dtype when complete, float otherwise)."""
     new: dict[Any, Any] = {}
     for v in specs:
-        x = chain.completed(v)
         if v.kind == "cat":
-            lv = np.empty(len(v.levels), dtype=object)
-            lv[:] = v.levels
-            new[v.name] = lv[x]
+            new[v.name] = obs_obj[v.name].copy()
+            if v.mis.size:
+                new[v.name][v.mis] = lv_obj[v.name][chain.imputed(v)]
         else:
+            x = chain.completed(v)
             dt = df[v.name].dtype if not df[v.name].isna().any() else float
             new[v.name] = pd.Series(x, index=df.index).astype(dt).array
     if not df.columns.is_unique:  # by label, as the data

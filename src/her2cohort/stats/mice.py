@@ -40,6 +40,14 @@ predictor matrix (every other column predicts each incomplete column):
   the current estimate until the predicted change of the deviance is below glm.fit's
   criterion (1e-8 (|dev| + 0.1)); its covariance is X'WX^-1 at the start of the last step,
   as summary.glm.  The multinomial fit keeps the previous H^-1 while it converges.
+* every column categorical (``_Patterns``): a design row is then a function of the row's
+  level codes, and a model's weighted likelihood a sum over the distinct (predictor codes,
+  outcome) patterns with their counts (sufficient statistics): the logistic and
+  multinomial fits run on the patterns, the missing rows' probabilities are computed per
+  pattern, and the chain keeps counts instead of the n-column design.  The estimates equal
+  the row-wise ones up to the order of the floating additions (~1e-13 relative) and the
+  imputations are the same (tests/test_mice_patterns.py compares with ``collapse=False``).
+  At 10^6 rows of 8 factors, m = 20, 10 cycles: 170 s row-wise, 9 s on patterns.
 
 Differences from mice, none of them in the model: the random-number streams; the fits'
 starting values and stopping rules above (each stops within glm.fit's tolerance); the
@@ -550,14 +558,16 @@ class _Patterns:
     the rows both miss; ``own[name]``: positions of the missing rows whose first missing
     column it is; ``cnt0``: the counts of the rows missing nothing."""
 
-    # the count table has M x K cells: worth it only when well below the n rows; larger
-    # tables (many factors) keep the row-wise fits
-    MAX_CELLS_SHARE = 1.0
-    MAX_CELLS = 1 << 26  # memory bound when forced
+    # the count table has M x K cells, summed twice per fit; the row-wise fits cost
+    # ~p^2 n per Newton step.  Measured (8 factors, m = 5, 5 cycles): equal time at
+    # 5 x 10^3 rows (~15 n cells), patterns 4x faster at 10^5.  Larger tables (many
+    # factors, few rows) keep the row-wise fits; MAX_CELLS bounds the memory when forced.
+    MAX_CELLS_PER_ROW = 8.0
+    MAX_CELLS = 1 << 22
 
     def __init__(self, specs: list[_Var], p: int, n: int, k: int, mp: np.ndarray,
                  m: int, pats: np.ndarray) -> None:
-        self.k, self.m, self.mp = k, m, mp
+        self.k, self.m = k, m
         self.radix: dict[str, int] = {}
         self.grid: dict[str, np.ndarray] = {}
         self.dk = np.zeros((p, k))
@@ -604,12 +614,14 @@ class _Patterns:
         for v in specs:
             k *= len(v.levels)
         inc = [v for v in specs if v.mis.size]
+        if k > cls.MAX_CELLS or len(inc) > 62:  # the missingness bits fit an int64
+            return None
         bits = np.zeros(n, dtype=np.int64)
         for j, v in enumerate(inc):
             bits[v.mis] |= 1 << j
         pats, mp = np.unique(bits, return_inverse=True)
         cells = k * pats.size
-        if cells > cls.MAX_CELLS or (collapse is None and cells > cls.MAX_CELLS_SHARE * n):
+        if cells > cls.MAX_CELLS or (collapse is None and cells > cls.MAX_CELLS_PER_ROW * n):
             return None
         return cls(specs, p, n, k, mp.ravel().astype(np.int64), pats.size, pats)
 

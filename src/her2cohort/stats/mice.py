@@ -40,6 +40,14 @@ predictor matrix (every other column predicts each incomplete column):
   the current estimate until the predicted change of the deviance is below glm.fit's
   criterion (1e-8 (|dev| + 0.1)); its covariance is X'WX^-1 at the start of the last step,
   as summary.glm.  The multinomial fit keeps the previous H^-1 while it converges.
+* every column categorical (``_Patterns``): a design row is then a function of the row's
+  level codes, and a model's weighted likelihood a sum over the distinct (predictor codes,
+  outcome) patterns with their counts (sufficient statistics): the logistic and
+  multinomial fits run on the patterns, the missing rows' probabilities are computed per
+  pattern, and the chain keeps counts instead of the n-column design.  The estimates equal
+  the row-wise ones up to the order of the floating additions (~1e-13 relative) and the
+  imputations are the same (tests/test_mice_patterns.py compares with ``collapse=False``).
+  At 10^6 rows of 8 factors, m = 20, 10 cycles: 153 s row-wise, 8 s on patterns.
 
 Differences from mice, none of them in the model: the random-number streams; the fits'
 starting values and stopping rules above (each stops within glm.fit's tolerance); the
@@ -207,7 +215,8 @@ def logreg_fit(xt: np.ndarray, y: np.ndarray, w: np.ndarray, beta0: np.ndarray |
                ax: np.ndarray | None = None, ay: np.ndarray | None = None,
                aw: float = 0.0, epsilon: float = GLM_EPS, maxit: int = GLM_MAXIT,
                cov0: np.ndarray | None = None, rows: np.ndarray | None = None,
-               dev0: float | None = None) -> tuple[np.ndarray, np.ndarray, int, float]:
+               dev0: float | None = None, freq: np.ndarray | None = None,
+               ) -> tuple[np.ndarray, np.ndarray, int, float]:
     """Logistic regression by IRLS as R's ``glm.fit`` (quasibinomial, prior weights ``w``;
     rows with weight 0 do not count), plus the augmented rows ``ax`` (each weight ``aw``,
     outcome ``ay``).  ``xt``: p x n (design columns as rows, intercept included).
@@ -220,15 +229,21 @@ def logreg_fit(xt: np.ndarray, y: np.ndarray, w: np.ndarray, beta0: np.ndarray |
     the deviance, score' (X'WX)^-1 score, is below epsilon (|dev| + 0.1); one X'WX per call
     when the start is close; ``dev0`` (the previous cycle's deviance) then sets the scale of
     the criterion.  ``rows``: use only these rows of ``xt`` (the sampler passes its whole
-    design).  Returns (beta, cov_unscaled, iterations, deviance scale)."""
+    design).  ``freq``: each row stands for ``freq`` identical rows (distinct patterns with
+    their counts): the fit is that on the expanded rows, R's starting values taken per
+    expanded row of prior weight ``w``.  Returns (beta, cov_unscaled, iterations, deviance
+    scale)."""
     p = xt.shape[0] if rows is None else len(rows)
     if ax is None or ax.size == 0:
         ax = np.empty((0, p))
         ay = np.empty(0)
     ay = np.asarray(ay, dtype=float)
+    w1 = w  # one row's prior weight: mustart
+    if freq is not None:
+        w = w * freq
     f = _Logit(xt, y, w, ax, ay, aw, rows)
     if beta0 is None:
-        mu = (w * y + 0.5) / (w + 1.0)
+        mu = (w1 * y + 0.5) / (w1 + 1.0)
         amu = (aw * ay + 0.5) / (aw + 1.0)
         dev_old = _binom_dev(y, mu, w) + _binom_dev(ay, amu, f.aww)
         f.mu, f.amu = mu, amu
@@ -276,7 +291,8 @@ def multinom_fit(xt: np.ndarray, y: np.ndarray, w: np.ndarray, k: int,
                  beta0: np.ndarray | None = None, ax: np.ndarray | None = None,
                  ay: np.ndarray | None = None, aw: float = 0.0, epsilon: float = GLM_EPS,
                  maxit: int = 100, hinv0: np.ndarray | None = None,
-                 rows: np.ndarray | None = None) -> tuple[np.ndarray, int, np.ndarray]:
+                 rows: np.ndarray | None = None, freq: np.ndarray | None = None,
+                 ) -> tuple[np.ndarray, int, np.ndarray]:
     """Multinomial logit (baseline = code 0) by Newton-Raphson, prior weights ``w`` (0 = row
     left out), augmented rows ``ax``/``ay`` with weight ``aw``; ``y`` codes 0..k-1, ``xt``
     p x n.  Maximum likelihood, as ``nnet::multinom`` (decay 0) but run to convergence: stop
@@ -285,15 +301,18 @@ def multinom_fit(xt: np.ndarray, y: np.ndarray, w: np.ndarray, k: int,
     be.  ``hinv0``: the inverse information of the previous cycle (the sampler's warm
     start): it is kept while it converges (3 steps), else recomputed; the estimate does not
     depend on it.  ``rows``: use only these rows of ``xt`` (the sampler passes its whole
-    design).  Returns ((k - 1) x p coefficients, iterations, H^-1)."""
+    design).  ``freq``: each row stands for ``freq`` identical rows (distinct patterns with
+    their counts; the start is 0, so only the weights w * freq matter).  Returns
+    ((k - 1) x p coefficients, iterations, H^-1)."""
     p = xt.shape[0] if rows is None else len(rows)
+    if freq is not None:
+        w = w * freq
     sel = slice(None) if rows is None else rows
     if ax is None or ax.size == 0:
         ax = np.empty((0, p))
         ay = np.empty(0, dtype=np.int64)
     ay = np.asarray(ay, dtype=np.int64)
     y = np.asarray(y, dtype=np.int64)
-    pos = w > 0
     aww = np.full(ay.size, aw)
     beta = np.zeros((k - 1, p)) if beta0 is None else np.asarray(beta0, dtype=float).copy()
     hinv = hinv0
@@ -509,18 +528,124 @@ def _design(df: pd.DataFrame, cols: list[str], levels: dict[str, list[Any]]):
     return d, specs, np.asarray(scale), lo, hi
 
 
+class _Patterns:
+    """Distinct rows of an all-categorical design, for fits on sufficient statistics.
+
+    When every imputation column is categorical, a design row is a function of the row's
+    level codes, so the n rows fall into at most K = prod(levels) distinct code patterns
+    (K is a few thousand for a handful of factors, whatever n).  The weighted likelihood of a
+    logistic or multinomial model is a sum over rows; rows with the same predictors and
+    outcome contribute identical terms, so summing them first (counting each pattern) gives
+    the same log-likelihood, score and information, hence the same IRLS / Newton iterates
+    and estimates, up to the order of floating additions (~1e-13 relative).  The fits run on
+    the patterns with their counts, and each missing row's drawn probability is its pattern's.
+
+    Which rows enter a fit depends on which column is imputed (its observed rows), so the
+    chain keeps counts per (missingness pattern, code pattern): the column's fit sums the
+    missingness patterns in which it is observed.  An imputation changes only the missing
+    rows' codes, so the chain keeps no per-row arrays of length n: for each column, the
+    current codes and code patterns of its missing rows; imputing a column updates the
+    counts and the code patterns of the other columns' missing rows that it shares
+    (``pairs``), O(n_mis) work, never O(n) (random access into n-long arrays is what costs
+    at 10^6 rows).
+
+    A row's code pattern is sum_j codes_j * radix_j (mixed radix); ``dk``: the design column
+    of every code pattern (P x K); ``grid[name]``: each pattern's code of that column;
+    ``obs[name]``: the missingness patterns (0..M-1) in which the column is observed;
+    ``off[name]``: the table offset (missingness pattern * K) of the column's missing rows;
+    ``kbase[name]``: their code patterns with the missing codes taken as 0; ``pairs[name]``:
+    (other column, positions in this column's missing rows, positions in the other's) of
+    the rows both miss; ``own[name]``: positions of the missing rows whose first missing
+    column it is; ``cnt0``: the counts of the rows missing nothing."""
+
+    # the count table has M x K cells, summed twice per fit; the row-wise fits cost
+    # ~p^2 n per Newton step.  Measured (8 factors, m = 5, 5 cycles): equal time at
+    # 5 x 10^3 rows (~15 n cells), patterns 4x faster at 10^5.  Larger tables (many
+    # factors, few rows) keep the row-wise fits; MAX_CELLS bounds the memory when forced.
+    MAX_CELLS_PER_ROW = 8.0
+    MAX_CELLS = 1 << 22
+
+    def __init__(self, specs: list[_Var], p: int, n: int, k: int, mp: np.ndarray,
+                 m: int, pats: np.ndarray) -> None:
+        self.k, self.m = k, m
+        self.radix: dict[str, int] = {}
+        self.grid: dict[str, np.ndarray] = {}
+        self.dk = np.zeros((p, k))
+        self.dk[0] = 1.0
+        all_k = np.arange(k)
+        r = 1
+        for v in specs:
+            nl = len(v.levels)
+            self.radix[v.name] = r
+            g = (all_k // r) % nl
+            self.grid[v.name] = g
+            self.dk[v.rows] = (g[None, :] == np.arange(1, nl)[:, None]).astype(float)
+            r *= nl
+        key = np.zeros(n, dtype=np.int64)
+        for v in specs:
+            key += np.maximum(v.values, 0) * self.radix[v.name]
+        inc = [v for v in specs if v.mis.size]
+        self.obs = {v.name: (pats & (1 << j)) == 0 for j, v in enumerate(inc)}
+        self.off = {v.name: mp[v.mis] * k for v in inc}
+        self.kbase = {v.name: key[v.mis] for v in inc}
+        self.pairs: dict[str, list[tuple[str, np.ndarray, np.ndarray]]] = {}
+        self.own: dict[str, np.ndarray] = {}
+        first = np.zeros(n, dtype=bool)  # rows missing an earlier column
+        for v in inc:
+            self.pairs[v.name] = []
+            for u in inc:
+                if u is not v:
+                    _, iv, iu = np.intersect1d(v.mis, u.mis, assume_unique=True,
+                                               return_indices=True)
+                    if iv.size:
+                        self.pairs[v.name].append((u.name, iv, iu))
+            self.own[v.name] = np.flatnonzero(~first[v.mis])
+            first[v.mis] = True
+        self.cnt0 = np.bincount(mp[~first] * k + key[~first], minlength=m * k)
+
+    @classmethod
+    def build(cls, specs: list[_Var], p: int, n: int,
+              collapse: bool | None) -> _Patterns | None:
+        """The pattern tables, or None when the row-wise path is used (``collapse`` False,
+        a numeric column, or more cells than pay off)."""
+        if collapse is False or any(v.kind != "cat" for v in specs):
+            return None
+        k = 1
+        for v in specs:
+            k *= len(v.levels)
+        inc = [v for v in specs if v.mis.size]
+        if k > cls.MAX_CELLS or len(inc) > 62:  # the missingness bits fit an int64
+            return None
+        bits = np.zeros(n, dtype=np.int64)
+        for j, v in enumerate(inc):
+            bits[v.mis] |= 1 << j
+        pats, mp = np.unique(bits, return_inverse=True)
+        cells = k * pats.size
+        if cells > cls.MAX_CELLS or (collapse is None and cells > cls.MAX_CELLS_PER_ROW * n):
+            return None
+        return cls(specs, p, n, k, mp.ravel().astype(np.int64), pats.size, pats)
+
+
 class _Chain:
-    """One chain of the Gibbs sampler on its own copy of the design."""
+    """One chain of the Gibbs sampler on its own copy of the design (row-wise), or on its
+    own codes and pattern counts (``pat``, see _Patterns); the two give the same
+    imputations."""
 
     def __init__(self, d: np.ndarray, specs: list[_Var], scale: np.ndarray, lo: np.ndarray,
-                 hi: np.ndarray, rng: np.random.Generator, k_pmm: int) -> None:
-        self.d = d.copy()
+                 hi: np.ndarray, rng: np.random.Generator, k_pmm: int,
+                 pat: _Patterns | None = None) -> None:
+        self.pat = pat
+        self.d = d.copy() if pat is None else None
         self.specs, self.scale, self.lo, self.hi = specs, scale, lo, hi
         self.rng, self.k_pmm = rng, k_pmm
         self.n = d.shape[1]
         self.codes: dict[str, np.ndarray] = {}
         self.vals: dict[str, np.ndarray] = {}
         self.warm: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        self.kmis = None
+        if pat is not None:
+            self._start_patterns(specs, rng, pat)
+            return
         for v in specs:
             if v.kind == "cat":
                 self.codes[v.name] = v.values.copy()
@@ -530,8 +655,39 @@ class _Chain:
                 self._set(v, rng.choice(v.values[v.obs], size=v.mis.size))
         self.g = self.d @ self.d.T
 
+    def _start_patterns(self, specs: list[_Var], rng: np.random.Generator,
+                        pat: _Patterns) -> None:
+        """Pattern path: the same start draws; the missing rows' codes (``cm``), code
+        patterns (``km``) and the counts (``cnt``)."""
+        inc = [v for v in specs if v.mis.size]
+        self.cm = {v.name: rng.choice(v.values[v.obs], size=v.mis.size) for v in inc}
+        self.km = {v.name: pat.kbase[v.name] + self.cm[v.name] * pat.radix[v.name]
+                   for v in inc}
+        for v in inc:  # the others' start codes in the rows they share
+            for u, iv, iu in pat.pairs[v.name]:
+                self.km[u][iu] += self.cm[v.name][iv] * pat.radix[v.name]
+        self.cnt = pat.cnt0.copy()
+        for v in inc:  # each incomplete row counted once, with its first missing column
+            own = pat.own[v.name]
+            self.cnt += np.bincount(pat.off[v.name][own] + self.km[v.name][own],
+                                    minlength=self.cnt.size)
+
     def _set(self, v: _Var, new: np.ndarray, update_gram: bool = False) -> None:
-        """Write imputed values (data units / codes) into the design and the Gram matrix."""
+        """Write imputed values (data units / codes) into the design and the Gram matrix
+        (pattern path: into the codes, the rows' patterns and the pattern counts)."""
+        if self.pat is not None:
+            pat = self.pat
+            delta = (new - self.cm[v.name]) * pat.radix[v.name]
+            kold = self.km[v.name]
+            knew = kold + delta
+            off = pat.off[v.name]
+            size = self.cnt.size
+            self.cnt -= np.bincount(off + kold, minlength=size)
+            self.cnt += np.bincount(off + knew, minlength=size)
+            self.cm[v.name], self.km[v.name] = new, knew
+            for u, iv, iu in pat.pairs[v.name]:  # the rows other columns miss too
+                self.km[u][iu] += delta[iv]
+            return
         if v.kind == "num":
             block = ((new - v.center) / v.scale)[None, :]
             self.vals[v.name][v.mis] = new
@@ -547,17 +703,54 @@ class _Chain:
             self.g[np.ix_(v.rows, v.rows)] += delta @ delta.T
         self.d[np.ix_(v.rows, v.mis)] = block
 
+    def _cross(self, v: _Var) -> np.ndarray:
+        """Cross products of the design over v's observed rows (self.g: over all rows).
+        Pattern path: from the counts; the design holds 0/1 only, so both ways sum the same
+        integers exactly.  Also prepares v's fit data and its missing rows."""
+        if self.pat is None:
+            self.dm = self.d[:, v.mis]
+            return self.g - self.dm @ self.dm.T
+        pat = self.pat
+        cnt = self.cnt.reshape(pat.m, pat.k)
+        c_all = cnt.sum(axis=0)
+        c_obs = cnt[pat.obs[v.name]].sum(axis=0)
+        nz = np.flatnonzero(c_all)
+        self.g = (pat.dk[:, nz] * c_all[nz]) @ pat.dk[:, nz].T
+        nz = np.flatnonzero(c_obs)
+        self.fit_k, self.fit_n = nz, c_obs[nz].astype(float)
+        self.kmis = self.km[v.name]
+        return (pat.dk[:, nz] * self.fit_n) @ pat.dk[:, nz].T
+
+    def _fit_data(self, v: _Var, ix: np.ndarray):
+        """(design, v's codes, prior weights, rows of the design used, frequencies) of v's
+        model: all n rows (weight 0 where v is missing), or v's observed patterns with
+        their counts."""
+        if self.pat is None:
+            return self.d, self.codes[v.name], v.wobs, ix, None
+        xt = self.pat.dk[np.ix_(ix, self.fit_k)]
+        return xt, self.pat.grid[v.name][self.fit_k], np.ones(self.fit_k.size), None, \
+            self.fit_n
+
+    def _per_missing(self, f, ix: np.ndarray) -> np.ndarray:
+        """f(linear predictors) for v's missing rows (design columns ``ix``; f works
+        column-wise): on each missing row's column, or on each pattern then gathered."""
+        if self.pat is None:
+            return f(self.dm[ix])
+        return np.take(f(self.pat.dk[ix]), self.kmis, axis=-1)
+
     def cycle(self) -> None:
-        self.g = self.d @ self.d.T  # fresh each cycle: no drift from the running updates
+        if self.pat is None:
+            self.g = self.d @ self.d.T  # fresh each cycle: no drift from the running updates
         for v in self.specs:
             if v.mis.size == 0:
                 continue
-            self.dm = self.d[:, v.mis]
             if v.method == "const":  # one observed level: mice's polyreg/logreg give it
+                if self.pat is None:
+                    self.dm = self.d[:, v.mis]
                 self._set(v, np.full(v.mis.size, v.present[0]), update_gram=True)
                 continue
-            s = self.g - self.dm @ self.dm.T  # cross products of the observed rows
-            xcols = np.setdiff1d(np.arange(1, self.d.shape[0]), v.rows)
+            s = self._cross(v)  # cross products of the observed rows
+            xcols = np.setdiff1d(np.arange(1, s.shape[0]), v.rows)
             keep = remove_lindep(s, v.obs.size, xcols, v.ya, self.scale)
             ix = np.r_[0, xcols[keep]]
             if v.method == "pmm":
@@ -608,7 +801,7 @@ class _Chain:
 
     def _logreg(self, v: _Var, ix: np.ndarray) -> np.ndarray:
         rng = self.rng
-        y = self.codes[v.name]
+        xt, y, w, rows, freq = self._fit_data(v, ix)
         lv1 = v.present[1]
         icod = v.present
         ax, ay, aw = self._aug(v, ix, icod)
@@ -616,12 +809,12 @@ class _Chain:
         w0 = self.warm.get(v.name)
         beta0, cov0, dev0 = w0[1:] if w0 is not None and np.array_equal(w0[0], ix) \
             else (None, None, None)
-        beta, cov, _, dev = logreg_fit(self.d, yb, v.wobs, beta0, ax,
+        beta, cov, _, dev = logreg_fit(xt, yb, w, beta0, ax,
                                        None if ay is None else (ay == lv1).astype(float), aw,
-                                       cov0=cov0, rows=ix, dev0=dev0)
+                                       cov0=cov0, rows=rows, dev0=dev0, freq=freq)
         self.warm[v.name] = (ix, beta, cov, dev)
         star = beta + np.linalg.cholesky((cov + cov.T) / 2.0) @ rng.standard_normal(ix.size)
-        pr = 1.0 / (1.0 + np.exp(-(star @ self.dm[ix])))
+        pr = self._per_missing(lambda x: 1.0 / (1.0 + np.exp(-(star @ x))), ix)
         one = rng.random(v.mis.size) <= pr
         return np.where(one, lv1, v.present[0])
 
@@ -631,24 +824,41 @@ class _Chain:
         k = icod.size
         idx = np.full(len(v.levels), -1, dtype=np.int64)
         idx[icod] = np.arange(k)
-        y = idx[self.codes[v.name]]
+        xt, y, w, rows, freq = self._fit_data(v, ix)
+        y = idx[y]
         ax, ay, aw = self._aug(v, ix, icod)
         w0 = self.warm.get(v.name)
         beta0, h0 = (w0[1], w0[2]) if w0 is not None and np.array_equal(w0[0], ix) \
             else (None, None)
-        beta, _, hinv = multinom_fit(self.d, y, v.wobs, k, beta0, ax,
-                                     None if ay is None else idx[ay], aw, hinv0=h0, rows=ix)
+        beta, _, hinv = multinom_fit(xt, y, w, k, beta0, ax,
+                                     None if ay is None else idx[ay], aw, hinv0=h0, rows=rows,
+                                     freq=freq)
         self.warm[v.name] = (ix, beta, hinv)
-        eta = np.concatenate([np.zeros((1, v.mis.size)), beta @ self.dm[ix]], axis=0)
-        eta -= eta.max(axis=0)
-        pr = np.exp(eta)
-        pr /= pr.sum(axis=0)
+
+        def cum(x):  # cumulative level probabilities, per column of x
+            eta = np.concatenate([np.zeros((1, x.shape[1])), beta @ x], axis=0)
+            eta -= eta.max(axis=0)
+            pr = np.exp(eta)
+            pr /= pr.sum(axis=0)
+            return np.cumsum(pr, axis=0)
+
+        cp = self._per_missing(cum, ix)
         un = rng.random(v.mis.size)
-        drawn = (un[None, :] > np.cumsum(pr, axis=0)).sum(axis=0)
+        drawn = (un[None, :] > cp).sum(axis=0)
         return icod[np.minimum(drawn, k - 1)]
 
     def completed(self, v: _Var) -> np.ndarray:
-        return self.vals[v.name] if v.kind == "num" else self.codes[v.name]
+        """v's values (numeric) or codes, observed and imputed."""
+        if self.pat is None:
+            return self.vals[v.name] if v.kind == "num" else self.codes[v.name]
+        x = v.values.copy()
+        if v.mis.size:
+            x[v.mis] = self.cm[v.name]
+        return x
+
+    def imputed(self, v: _Var) -> np.ndarray:
+        """v's codes in its missing rows (categorical v)."""
+        return self.codes[v.name][v.mis] if self.pat is None else self.cm[v.name]
 
 
 def _match_sorted(ids: np.ndarray, ys: np.ndarray, t: np.ndarray, h: np.ndarray) -> np.ndarray:
@@ -673,6 +883,7 @@ def impute_chained(
     n_iter: int = 10,
     categorical: Mapping[str, Sequence[Any]] | None = None,
     k_pmm: int = 5,
+    collapse: bool | None = None,
 ) -> list[pd.DataFrame]:
     """m completed copies of ``df`` (see the module docstring for the algorithm).
 
@@ -680,7 +891,12 @@ def impute_chained(
     Categorical: non-numeric or boolean columns and the keys of ``categorical`` (with their
     level order; first level = reference of the dummies, 2 levels -> logreg, more ->
     polyreg); in the result they are object columns of their levels.  Numeric columns keep
-    their dtype when complete, float otherwise."""
+    their dtype when complete, float otherwise.
+
+    ``collapse``: fit the models on the distinct rows with their counts (see _Patterns;
+    same imputations).  None: when every column is categorical and the count table is not
+    larger than the data; True: whenever every column is categorical; False: never (the
+    row-wise reference the tests compare with)."""
     if not isinstance(df, pd.DataFrame):
         raise TypeError(f"df must be a pandas DataFrame, got {type(df).__name__}")
     cols = list(df.columns) if columns is None else list(columns)
@@ -710,11 +926,21 @@ def impute_chained(
                 raise ValueError(f"column '{c}' has no observed value to impute from")
             levels[c] = lv
     d, specs, scale, lo, hi = _design(sub.reset_index(drop=True), cols, levels)
+    pat = _Patterns.build(specs, d.shape[0], d.shape[1], collapse)
     seeds = np.random.SeedSequence(seed).spawn(m)
     out = []
     warm: dict = {}
+    # each categorical column's levels, and its observed rows as them (missing rows: any
+    # level, overwritten by each imputation)
+    lv_obj: dict[str, np.ndarray] = {}
+    for v in specs:
+        if v.kind == "cat":
+            lv_obj[v.name] = np.empty(len(v.levels), dtype=object)
+            lv_obj[v.name][:] = v.levels
+    obs_obj = {c: lv[np.maximum(next(v for v in specs if v.name == c).values, 0)]
+               for c, lv in lv_obj.items()}
     for i in range(m):
-        chain = _Chain(d, specs, scale, lo, hi, np.random.default_rng(seeds[i]), k_pmm)
+        chain = _Chain(d, specs, scale, lo, hi, np.random.default_rng(seeds[i]), k_pmm, pat)
         # the logistic/multinomial fits of a chain's first cycle start from the previous
         # chain's last estimates (starting values only: the estimates they converge to and
         # the chain's random draws do not depend on them)
@@ -723,15 +949,33 @@ def impute_chained(
             for _ in range(n_iter):
                 chain.cycle()
         warm = chain.warm
-        done = df.copy()
-        for v in specs:
-            x = chain.completed(v)
-            if v.kind == "cat":
-                lv = np.empty(len(v.levels), dtype=object)
-                lv[:] = v.levels
-                done[v.name] = pd.Series(lv[x], index=df.index, dtype=object)
-            else:
-                dt = df[v.name].dtype if not df[v.name].isna().any() else float
-                done[v.name] = pd.Series(x, index=df.index).astype(dt)
-        out.append(done)
+        out.append(_completed_frame(df, specs, chain, lv_obj, obs_obj))
     return out
+
+
+def _completed_frame(df: pd.DataFrame, specs: list[_Var], chain: _Chain,
+                     lv_obj: dict[str, np.ndarray],
+                     obs_obj: dict[str, np.ndarray]) -> pd.DataFrame:
+    """A copy of ``df`` with the chain's completed columns (categorical: object columns
+    of their levels; numeric: their dtype when complete, float otherwise)."""
+    new: dict[Any, Any] = {}
+    for v in specs:
+        if v.kind == "cat":
+            new[v.name] = obs_obj[v.name].copy()
+            if v.mis.size:
+                new[v.name][v.mis] = lv_obj[v.name][chain.imputed(v)]
+        else:
+            x = chain.completed(v)
+            dt = df[v.name].dtype if not df[v.name].isna().any() else float
+            new[v.name] = pd.Series(x, index=df.index).astype(dt).array
+    if not df.columns.is_unique:  # by label, as the data
+        done = df.copy()
+        for c, a in new.items():
+            done[c] = pd.Series(a, index=df.index)
+        return done
+    # one new frame from its columns, not df.copy() then replacing columns: the copy and
+    # the consolidation of object blocks cost more than the imputation at 10^6 rows
+    data = {i: new[c] if c in new else df[c].array.copy() for i, c in enumerate(df.columns)}
+    done = pd.DataFrame(data, index=df.index, copy=False)
+    done.columns = df.columns
+    return done.__finalize__(df, method="copy")

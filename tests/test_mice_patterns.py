@@ -145,3 +145,29 @@ def test_auto_uses_patterns_only_when_the_table_is_small():
         auto = mc._Patterns.build(specs, d.shape[0], d.shape[1], None)
         assert (auto is None) == (cells > per_row * n)
         assert (auto is None) == (n == 20)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 4])
+def test_a_complete_numeric_column_is_coded_by_its_values(seed):
+    """A complete numeric column (the outcome 0/1 as pooled_logistic passes it; a score of a
+    few values) is never imputed: the pattern path codes it by its values and gives the
+    row-wise path's data sets. With missing values it keeps the row-wise path."""
+    df, lv = random_frame(seed)
+    lv = {k: v for k, v in lv.items() if k != "y"}  # y numeric: complete for even seeds
+    df["score"] = np.random.default_rng(seed).integers(0, 4, len(df)) * 0.5 + 1.0
+    cols = list(df.columns)
+    d, specs, *_ = mc._design(df, cols, lv)
+    pat = mc._Patterns.build(specs, d.shape[0], d.shape[1], True)
+    assert (pat is None) == (seed % 2 == 1)
+    if pat is not None:
+        assert pat.k == np.prod([len(v) for v in lv.values()]) * 2 * 4
+    ref = mc.impute_chained(df, cols, m=2, seed=seed, n_iter=4, categorical=lv,
+                            collapse=False)
+    got = mc.impute_chained(df, cols, m=2, seed=seed, n_iter=4, categorical=lv,
+                            collapse=None)
+    for a, b in zip(ref, got, strict=True):
+        pd.testing.assert_frame_equal(a, b, check_exact=True)
+    # many distinct values: row-wise
+    df["score"] = np.random.default_rng(seed).normal(size=len(df))
+    d, specs, *_ = mc._design(df, cols, lv)
+    assert mc._Patterns.build(specs, d.shape[0], d.shape[1], True) is None

@@ -563,6 +563,7 @@ class _Patterns:
     # 5 x 10^3 rows (~15 n cells), patterns 4x faster at 10^5.  Larger tables (many
     # factors, few rows) keep the row-wise fits; MAX_CELLS bounds the memory when forced.
     MAX_CELLS_PER_ROW = 8.0
+    MAX_NUM_VALUES = 64
     MAX_CELLS = 1 << 22
 
     def __init__(self, specs: list[_Var], p: int, n: int, k: int, mp: np.ndarray,
@@ -574,16 +575,26 @@ class _Patterns:
         self.dk[0] = 1.0
         all_k = np.arange(k)
         r = 1
+        codes = {}
         for v in specs:
-            nl = len(v.levels)
             self.radix[v.name] = r
-            g = (all_k // r) % nl
+            if v.kind == "num":  # complete, few values (build): coded by its distinct values
+                u, c = np.unique(v.values, return_inverse=True)
+                nl = u.size
+                g = (all_k // r) % nl
+                # the design value of each code, as _design computes it for each row
+                self.dk[v.rows[0]] = (u[g] - v.center) / v.scale
+                codes[v.name] = c.ravel().astype(np.int64)
+            else:
+                nl = len(v.levels)
+                g = (all_k // r) % nl
+                self.dk[v.rows] = (g[None, :] == np.arange(1, nl)[:, None]).astype(float)
+                codes[v.name] = np.maximum(v.values, 0)
             self.grid[v.name] = g
-            self.dk[v.rows] = (g[None, :] == np.arange(1, nl)[:, None]).astype(float)
             r *= nl
         key = np.zeros(n, dtype=np.int64)
         for v in specs:
-            key += np.maximum(v.values, 0) * self.radix[v.name]
+            key += codes[v.name] * self.radix[v.name]
         inc = [v for v in specs if v.mis.size]
         self.obs = {v.name: (pats & (1 << j)) == 0 for j, v in enumerate(inc)}
         self.off = {v.name: mp[v.mis] * k for v in inc}
@@ -607,12 +618,17 @@ class _Patterns:
     def build(cls, specs: list[_Var], p: int, n: int,
               collapse: bool | None) -> _Patterns | None:
         """The pattern tables, or None when the row-wise path is used (``collapse`` False,
-        a numeric column, or more cells than pay off)."""
-        if collapse is False or any(v.kind != "cat" for v in specs):
+        a numeric column with missing values or more than ``MAX_NUM_VALUES`` distinct values,
+        or more cells than pay off). A complete numeric column (an outcome coded 0/1, say)
+        is never imputed: its design value is a function of which of its few values a row
+        has, so it is coded by them like a category."""
+        if collapse is False or any(
+                v.kind != "cat" and (v.mis.size or np.unique(v.values).size > cls.MAX_NUM_VALUES)
+                for v in specs):
             return None
         k = 1
         for v in specs:
-            k *= len(v.levels)
+            k *= np.unique(v.values).size if v.kind == "num" else len(v.levels)
         inc = [v for v in specs if v.mis.size]
         if k > cls.MAX_CELLS or len(inc) > 62:  # the missingness bits fit an int64
             return None

@@ -121,6 +121,36 @@ def test_mappings_checked_before_any_rule():
     assert got == [f"centres: {cfg['centres'][0]} is listed twice; list each centre mapping once"]
 
 
+def test_a_config_found_valid_is_remembered_and_a_changed_one_checked_again(
+        tmp_path, monkeypatch):
+    """The Snakefile's cache (.snakemake/her2cohort): a valid config is not checked again
+    (its warnings are said again), one changed in any value is; problems are never
+    remembered, and the centre mappings are checked every time."""
+    from her2cohort.stages import params
+
+    cache = str(tmp_path / "cache")
+    noop = variant({"tables": {"page": "Letter"}})
+    first: list[str] = []
+    assert config_problems(noop, mappings=False, warnings=first, cache_dir=cache) == []
+    assert len(list((tmp_path / "cache").glob("valid-*.json"))) == 1
+    checked = []
+    real = params._config_values_problems
+    monkeypatch.setattr(params, "_config_values_problems",
+                        lambda cfg, w: checked.append(1) or real(cfg, w))
+    again: list[str] = []
+    assert config_problems(variant({"tables": {"page": "Letter"}}), mappings=False,
+                           warnings=again, cache_dir=cache) == []
+    assert checked == [] and again == first and "change nothing" in again[0]
+    bad = variant({"pcr": {"definiton": "ypT0 ypN0"}})
+    for _ in range(2):  # a problem is found each time, never remembered
+        assert len(config_problems(bad, mappings=False, cache_dir=cache)) == 1
+    assert checked == [1, 1]
+    twice = demo()
+    twice["centres"] = [twice["centres"][0], twice["centres"][0]]
+    assert config_problems(twice, cache_dir=cache) == config_problems(twice)
+    assert config_problems(twice, cache_dir=cache)[0].endswith("list each centre mapping once")
+
+
 def run_dry(args: list[str]) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "snakemake", "-n", "--cores", "1", *args],
                           cwd=ROOT, capture_output=True, text=True, timeout=300, check=False)

@@ -12,6 +12,7 @@ from her2cohort.stages.params import (
     config_problems,
     invitro_on,
     rule_params,
+    stage_params,
 )
 from her2cohort.stages.provenance import git_state
 from her2cohort.stages.sensitivity import (
@@ -42,7 +43,11 @@ def _config_problems():
     if problems:
         return problems
     warnings = []
-    problems = config_problems(config, warnings=warnings)
+    # a config found valid is remembered (by a digest of its values, the schema and the
+    # code) under .snakemake/, so that a run with nothing changed does not check it again
+    problems = config_problems(
+        config, warnings=warnings, cache_dir=os.path.join(".snakemake", "her2cohort")
+    )
     for w in warnings:
         sys.stderr.write(f"warning: {w}\n")
     return problems
@@ -78,8 +83,11 @@ def sensitivity_inputs(wildcards):
     analysis, the derived table where it only derives so, else the validated records; and,
     but for the main analysis, its blocks of estimates, taken over where a block's data and
     settings are the same (her2cohort.stages.headline.Blocks)."""
-    if wildcards.variant not in _SOURCE:
-        _SOURCE[wildcards.variant] = sensitivity_source(config, wildcards.variant)
+    if not _SOURCE:
+        main = {s: stage_params(config, s) for s in ("derive", "cohort")}
+        for v in sensitivity_variants():
+            own = {k: sensitivity_param(v, k) for k in SENSITIVITY_KEYS}
+            _SOURCE[v] = sensitivity_source(config, v, own=own, main=main)
     source = _SOURCE[wildcards.variant]
     files = {k: P(v) for k, v in SENSITIVITY_SOURCES[source].items()}
     if wildcards.variant != "main":

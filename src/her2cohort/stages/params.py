@@ -394,32 +394,112 @@ def options_read_by(stage: str) -> list[str]:
 
 
 def config_problems(cfg: dict, mappings: bool = True,
-                    warnings: list[str] | None = None) -> list[str]:
+                    warnings: list[str] | None = None,
+                    cache_dir: str | None = None) -> list[str]:
     """Every configuration mistake at once, the same for the Snakefile (before any rule) and
     ``her2cohort check``: the JSON schema (unknown keys with the closest allowed one, values
     with their choices), the study's consistency rules, the centre mappings (``mappings``),
     and each sensitivity variant's config (its overrides merged in) against both, so that a
     misspelt override never runs as the main analysis under the variant's name. A variant
     whose overrides change nothing the estimates read (its column would repeat the main one)
-    is added to ``warnings``. ``cfg`` is prepared (``prepare_config``) in place."""
-    from ..data.config import expanded_size, prepare_config, schema_problems
-    from ..study.requirements import check_config
+    is added to ``warnings``. ``cfg`` is prepared (``prepare_config``) in place.
+
+    ``cache_dir`` (the Snakefile's: ``.snakemake/her2cohort``): a config found valid is
+    remembered there by a digest of its values, the schema and the package's code, the
+    inputs of every check but the centre mappings' (read from disk: checked every time), so
+    that a run with nothing changed does not check it again."""
+    from ..data.config import expanded_size, prepare_config
 
     if expanded_size(cfg) > 1_000_000:
         return ["(top level): the configuration expands to more than a million values "
                 "(YAML aliases?); write the values out in full"]
     prepare_config(cfg)
-    problems = schema_problems(cfg)
-    if problems:
-        return problems
-    problems = check_config(cfg)
-    own = set(problems)
+    known = _valid_config(cfg, cache_dir)
+    if known is not None:
+        problems, in_variants = [], []
+        if warnings is not None:
+            warnings += known
+    else:
+        found: list[str] = []
+        schema, problems, in_variants = _config_values_problems(cfg, found)
+        if schema:
+            return schema
+        if warnings is not None:
+            warnings += found
+        if not problems and not in_variants:
+            _remember_valid_config(cfg, cache_dir, found)
     if mappings:
         from ..data.mapping import load_mappings
         from ..data.safety import data_dirs
 
         problems += load_mappings(cfg["centres"], stage_params(cfg, "ingest")["required"],
                                   data_dirs(cfg))[1]
+    return problems + in_variants
+
+
+def _config_digest(cfg: dict) -> str | None:
+    """What the value checks of :func:`config_problems` depend on: the config, the schema,
+    the package's code (None when the config cannot be written as JSON)."""
+    import hashlib
+    import json
+
+    from ..data.config import schema_path
+
+    try:
+        text = json.dumps(cfg, sort_keys=True, default=str)
+    except (TypeError, ValueError):
+        return None
+    h = hashlib.sha256(text.encode())
+    h.update(schema_path("config.schema.yaml").read_bytes())
+    h.update(code_version().encode())
+    return h.hexdigest()
+
+
+def _valid_config(cfg: dict, cache_dir: str | None) -> list[str] | None:
+    """The warnings of a config remembered as valid (:func:`_remember_valid_config`), or
+    None when it is not remembered."""
+    import json
+    from pathlib import Path
+
+    digest = _config_digest(cfg) if cache_dir else None
+    if digest is None:
+        return None
+    try:
+        return list(json.loads((Path(cache_dir) / f"valid-{digest}.json").read_text(
+            encoding="utf-8"))["warnings"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _remember_valid_config(cfg: dict, cache_dir: str | None, warnings: list[str]) -> None:
+    import json
+    from pathlib import Path
+
+    digest = _config_digest(cfg) if cache_dir else None
+    if digest is None:
+        return
+    try:
+        Path(cache_dir).mkdir(parents=True, exist_ok=True)
+        (Path(cache_dir) / f"valid-{digest}.json").write_text(
+            json.dumps({"warnings": warnings}), encoding="utf-8")
+    except OSError:
+        pass  # a read-only checkout checks again next time
+
+
+def _config_values_problems(cfg: dict, warnings: list[str]
+                            ) -> tuple[list[str], list[str], list[str]]:
+    """The checks of :func:`config_problems` that read the config's values only: the
+    schema's problems (when there are any, the others are not looked for), the study's
+    consistency rules', and each sensitivity variant's."""
+    from ..data.config import schema_problems
+    from ..study.requirements import check_config
+
+    schema = schema_problems(cfg)
+    if schema:
+        return schema, [], []
+    own_problems = check_config(cfg)
+    own = set(own_problems)
+    problems: list[str] = []
     variants = (cfg.get("sensitivity") or {}).get("variants") or {}
     if variants:
         from .sensitivity import sensitivity_params, variant_config
@@ -435,12 +515,12 @@ def config_problems(cfg: dict, mappings: bool = True,
         # a mistake of the main config is reported once, not again for each variant
         problems += [f"{where}: {p}" for p in check_config(variant) if p not in own]
         reads = {k: v for k, v in sensitivity_params(cfg, name).items() if k != "variant"}
-        if reads == main and warnings is not None:
+        if reads == main:
             warnings.append(f"{where}: its overrides change nothing the sensitivity estimates "
                             "read, so its column repeats the main analysis (the main config "
                             "already says the same?); override a key they use "
                             "(config/README.md, sensitivity.variants)")
-    return problems
+    return [], own_problems, problems
 
 
 def load_study_config(path: str = "config/config.yaml") -> dict:

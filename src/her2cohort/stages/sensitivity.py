@@ -74,19 +74,23 @@ SOURCES = {
 }
 
 
-def sensitivity_source(config: dict, name: str) -> str:
+def sensitivity_source(config: dict, name: str, own: dict | None = None,
+                       main: dict | None = None) -> str:
     """Where the job of variant ``name`` starts (a key of :data:`SOURCES`): ``analysis`` when
     the variant derives, selects and groups as the main analysis (its analysed records are the
     ``cohort`` rule's analysis-ready table), ``derived`` when it derives as the main analysis
     but selects or groups otherwise (the ``derive`` rule's table, its criteria applied here),
     else ``validated`` (derived here). Decided from the values the job reads, so that a changed
-    override moves the variant to the right start."""
+    override moves the variant to the right start. ``own``: the variant's
+    :func:`sensitivity_params`, ``main``: the ``derive`` and ``cohort`` rules' params
+    (``{"derive": ..., "cohort": ...}``), where the caller has them already."""
     from .params import stage_params
 
-    own = sensitivity_params(config, name)
-    if own["derive"] != stage_params(config, "derive"):
+    own = own or sensitivity_params(config, name)
+    main = main or {}
+    if own["derive"] != (main.get("derive") or stage_params(config, "derive")):
         return "validated"
-    cohort = stage_params(config, "cohort")
+    cohort = main.get("cohort") or stage_params(config, "cohort")
     if own["criteria"] != cohort["criteria"] or own["groups"] != cohort["groups"]:
         return "derived"
     return "analysis"

@@ -6,6 +6,8 @@ rule sensitivity:
         out_blocks=P("sensitivity/{variant}.blocks.json"),
     log:
         "logs/sensitivity_{variant}.log",
+    # the main analysis' job first: the other variants take over its blocks of estimates
+    priority: 1
     conda:
         "../envs/her2cohort.yaml"
     params:

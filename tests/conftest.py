@@ -53,8 +53,34 @@ def demo_pipeline(tmp_path_factory):
     return SimpleNamespace(work=work, result=res)
 
 
-def pytest_collection_modifyitems(items):
-    """A test that uses the shared demo run (directly or through a fixture) is an e2e test."""
+def _shares_a_fixture(item) -> bool:
+    """Whether ``item`` uses a module- or session-scoped fixture of ours (its value is made once
+    per worker process, so the tests using it are kept on one worker)."""
+    defs = getattr(getattr(item, "_fixtureinfo", None), "name2fixturedefs", {}) or {}
+    for fixturedefs in defs.values():
+        d = fixturedefs[-1]
+        module = getattr(getattr(d, "func", None), "__module__", "") or ""
+        if d.scope != "function" and not module.startswith(("_pytest", "pytest", "xdist")):
+            return True
+    return False
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
+def pytest_collection_modifyitems(config, items):
+    """A test that uses the shared demo run (directly or through a fixture) is an e2e test.
+
+    Under pytest-xdist (``--dist loadgroup``, pyproject.toml), the tests of the shared demo run
+    form one group, run by one worker, first (the longest group; some of them edit the run's
+    config for a dry run and put it back, so they must not run beside each other), and the tests
+    of a module with a module- or session-scoped fixture of its own stay together on one worker,
+    so that no whole-pipeline run is made twice."""
+    demo = []
     for item in items:
         if "demo_pipeline" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.e2e)
+            item.add_marker(pytest.mark.xdist_group("demo_pipeline"))
+            demo.append(item)
+        elif _shares_a_fixture(item):
+            item.add_marker(pytest.mark.xdist_group(item.module.__name__))
+    first = set(map(id, demo))
+    items[:] = demo + [it for it in items if id(it) not in first]

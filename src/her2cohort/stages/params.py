@@ -479,9 +479,13 @@ def _remember_valid_config(cfg: dict, cache_dir: str | None, warnings: list[str]
     if digest is None:
         return
     try:
+        import os
+
         Path(cache_dir).mkdir(parents=True, exist_ok=True)
-        (Path(cache_dir) / f"valid-{digest}.json").write_text(
-            json.dumps({"warnings": warnings}), encoding="utf-8")
+        # written whole or not at all: two runs in the same folder may remember it at once
+        tmp = Path(cache_dir) / f".valid-{digest}.{os.getpid()}.tmp"
+        tmp.write_text(json.dumps({"warnings": warnings}), encoding="utf-8")
+        os.replace(tmp, Path(cache_dir) / f"valid-{digest}.json")
     except OSError:
         pass  # a read-only checkout checks again next time
 

@@ -19,7 +19,17 @@ predictor matrix (every other column predicts each incomplete column):
   reproduced, only their distribution (tests/test_mice.py checks it by Monte Carlo).
 * visit sequence: the incomplete columns from left to right, ``n_iter`` cycles.
 * before each univariate model, ``remove.lindep`` (eps 1e-4, maxcor 0.99) drops constant,
-  (positively) near-duplicate and collinear predictors, computed from the cross products.
+  (positively) near-duplicate and collinear predictors, computed from the cross products;
+  a dummy of a level seen in a few of 10^4+ rows has variance < 1e-4 and goes.  Its loop
+  as R runs it (one eigen decomposition; see remove_lindep), checked against R with
+  several dependencies (tests/test_mice_rare.py).
+* separation (a level perfectly predicted, also after the imputations feed back): the
+  augmented fits have finite estimates; the logistic fit uses glm.fit's link clamps
+  (|eta| > 30) and its scale-free aliasing (an aliased coefficient 0, drawn as nothing;
+  mice would stop there); a warm start that raises the deviance goes back to R's start,
+  and a multinomial Newton step that does is retaken with a fresh H^-1, then halved.
+* pandas Categorical, nullable and Arrow string columns: as the object columns of their
+  values (levels = the values seen, sorted, unless given).
 * numeric columns: predictive mean matching, ``mice.impute.pmm`` with ``matchtype = 1``:
   ``.norm.draw`` (least squares by Cholesky of X'X; the ridge 1e-5 * diag(X'X) only when X'X
   cannot be inverted, as ``estimice``), sigma* = sqrt(RSS / chi2_df), beta* = beta-hat +
@@ -598,8 +608,16 @@ def _design(df: pd.DataFrame, cols: list[str], levels: dict[str, list[Any]]):
         if c in levels:
             lv = levels[c]
             code_of = {v: i for i, v in enumerate(lv)}
-            codes = s.map(code_of)
-            codes = codes.fillna(-1).to_numpy(dtype=np.int64)
+            if isinstance(s.dtype, pd.CategoricalDtype):
+                # by its categories (map() on a Categorical maps them and stays Categorical,
+                # where -1 is no category); unused categories are not levels, as for the
+                # object column of the same values
+                per_cat = np.array([code_of.get(c_, -1) for c_ in s.cat.categories] + [-1],
+                                   dtype=np.int64)
+                codes = per_cat[s.cat.codes.to_numpy()]  # code -1 (missing) -> last
+            else:
+                codes = s.map(code_of)
+                codes = codes.fillna(-1).to_numpy(dtype=np.int64)
             k = len(lv)
             rows = np.arange(p, p + k - 1)
             blocks.append((codes[None, :] == np.arange(1, k)[:, None]).astype(float))

@@ -19,7 +19,17 @@ predictor matrix (every other column predicts each incomplete column):
   reproduced, only their distribution (tests/test_mice.py checks it by Monte Carlo).
 * visit sequence: the incomplete columns from left to right, ``n_iter`` cycles.
 * before each univariate model, ``remove.lindep`` (eps 1e-4, maxcor 0.99) drops constant,
-  (positively) near-duplicate and collinear predictors, computed from the cross products.
+  (positively) near-duplicate and collinear predictors, computed from the cross products;
+  a dummy of a level seen in a few of 10^4+ rows has variance < 1e-4 and goes.  Its loop
+  as R runs it (one eigen decomposition; see remove_lindep), checked against R with
+  several dependencies (tests/test_mice_rare.py).
+* separation (a level perfectly predicted, also after the imputations feed back): the
+  augmented fits have finite estimates; the logistic fit uses glm.fit's link clamps
+  (|eta| > 30) and its scale-free aliasing (an aliased coefficient 0, drawn as nothing;
+  mice would stop there); a warm start that raises the deviance goes back to R's start,
+  and a multinomial Newton step that does is retaken with a fresh H^-1, then halved.
+* pandas Categorical, nullable and Arrow string columns: as the object columns of their
+  values (levels = the values seen, sorted, unless given).
 * numeric columns: predictive mean matching, ``mice.impute.pmm`` with ``matchtype = 1``:
   ``.norm.draw`` (least squares by Cholesky of X'X; the ridge 1e-5 * diag(X'X) only when X'X
   cannot be inverted, as ``estimice``), sigma* = sqrt(RSS / chi2_df), beta* = beta-hat +
@@ -92,6 +102,55 @@ def _inv_spd(a: np.ndarray) -> tuple[np.ndarray, bool]:
     return ci.T @ ci, True
 
 
+# glm.fit's QR (dqrdc2) takes a column as aliased when its norm after the preceding columns
+# is below 1e-11 of its own; on the cross products that ratio is squared and resolved only to
+# about machine precision, so the squared ratio is compared with this.
+ALIAS_TOL = 1e-14
+
+
+def _inv_info(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Inverse of an information matrix X'WX as ``summary.glm`` gets it from glm.fit's QR:
+    columns taken in order, each aliased when its part not explained by the columns kept
+    before it is below ALIAS_TOL of its own (scale-free: a rare dummy's small column is not
+    compared with the intercept's).  Returns (inverse, aliased mask); aliased rows and
+    columns of the inverse are 0 (R: coefficient NA, left out of cov.unscaled)."""
+    p = a.shape[0]
+    d = np.sqrt(np.maximum(np.diag(a), 0.0))
+    alias = ~(np.isfinite(d) & (d > 0))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        sc = a / np.outer(d, d)
+    ok = ~alias
+    if ok.all():
+        try:
+            c = np.linalg.cholesky(sc)
+            if np.diag(c).min() ** 2 >= ALIAS_TOL:
+                ci = np.linalg.inv(c)
+                return (ci.T @ ci) / np.outer(d, d), alias
+        except np.linalg.LinAlgError:
+            pass
+    # the column-by-column sweep (p is a few dozen at most): keep j when its residual
+    # variance given the kept columns is large enough
+    kept: list[int] = []
+    for j in np.flatnonzero(ok):
+        if kept:
+            b = sc[np.ix_(kept, kept)]
+            r = sc[kept, j]
+            res = 1.0 - float(r @ np.linalg.solve(b, r))
+        else:
+            res = 1.0
+        if res >= ALIAS_TOL:
+            kept.append(int(j))
+    alias = np.ones(p, dtype=bool)
+    alias[kept] = False
+    inv = np.zeros_like(a)
+    if kept:
+        kk = np.ix_(kept, kept)
+        c = np.linalg.cholesky(sc[kk])
+        ci = np.linalg.inv(c)
+        inv[kk] = (ci.T @ ci) / np.outer(d[kept], d[kept])
+    return inv, alias
+
+
 def norm_draw(xtx: np.ndarray, xty: np.ndarray, yty: float, n_obs: int, z: np.ndarray,
               chi2: float, ridge: float = RIDGE) -> tuple[np.ndarray, np.ndarray, float]:
     """``mice:::.norm.draw`` from the cross products of the observed rows (X with intercept).
@@ -155,6 +214,22 @@ def _binom_dev(y, mu, w):
     return -2.0 * float(np.dot(w[w > 0], ll[w > 0]))
 
 
+def _logit_mu(eta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """mu and the IRLS weight mu.eta^2 / variance of R's ``binomial()`` logit link: beyond
+    |eta| > 30 its C code holds mu at eps / (1 + eps) or 1 / (1 + eps) and mu.eta at eps, so
+    a fitted probability of (numerically) 0 or 1 keeps a weight of about eps instead of 0:
+    a separated or saturated fit stays invertible, as glm.fit's does."""
+    with np.errstate(over="ignore"):
+        mu = 1.0 / (1.0 + np.exp(-eta))
+    vw = mu * (1.0 - mu)
+    out = np.abs(eta) > 30.0
+    if out.any():
+        eps = np.finfo(float).eps
+        mu = np.where(eta < -30.0, eps / (1.0 + eps), np.where(eta > 30.0, 1.0 / (1.0 + eps), mu))
+        vw = np.where(out, eps**2 / (mu * (1.0 - mu)), vw)
+    return mu, vw
+
+
 class _Logit:
     """Pieces of the (weighted) binomial log-likelihood at beta: main rows (p x n, prior
     weights w) plus augmented rows (nr x p, weight aw)."""
@@ -179,10 +254,10 @@ class _Logit:
     def at(self, beta):
         self.beta = beta
         self.eta = self.full(beta) @ self.xt
-        self.mu = 1.0 / (1.0 + np.exp(-self.eta))
+        self.mu, self.vw = _logit_mu(self.eta)
         if self.ay.size:
             self.aeta = self.ax @ beta
-            self.amu = 1.0 / (1.0 + np.exp(-self.aeta))
+            self.amu, self.avw = _logit_mu(self.aeta)
         return self
 
     def dev(self):
@@ -199,7 +274,7 @@ class _Logit:
         return g
 
     def info(self):
-        vw = self.w * self.mu * (1.0 - self.mu)
+        vw = self.w * self.vw
         if self.buf is None:
             self.buf = np.empty_like(self.xt)
         np.multiply(self.xt, np.sqrt(vw), out=self.buf)
@@ -207,7 +282,7 @@ class _Logit:
         if self.rows is not None:
             h = h[np.ix_(self.rows, self.rows)]
         if self.ay.size:
-            h += (self.ax * (self.aww * self.amu * (1.0 - self.amu))[:, None]).T @ self.ax
+            h += (self.ax * (self.aww * self.avw)[:, None]).T @ self.ax
         return h
 
 
@@ -247,11 +322,10 @@ def logreg_fit(xt: np.ndarray, y: np.ndarray, w: np.ndarray, beta0: np.ndarray |
         amu = (aw * ay + 0.5) / (aw + 1.0)
         dev_old = _binom_dev(y, mu, w) + _binom_dev(ay, amu, f.aww)
         f.mu, f.amu = mu, amu
+        f.vw, f.avw = mu * (1.0 - mu), amu * (1.0 - amu)
         eta = np.log(mu / (1.0 - mu))
         aeta = np.log(amu / (1.0 - amu))
-        cov, ok = _inv_spd(f.info())
-        if not ok:
-            raise ValueError("logistic imputation model: X'WX is singular")
+        cov, _ = _inv_info(f.info())
         zz = eta + (y - mu) / (mu * (1 - mu))
         rhs = f.sub(xt @ (w * mu * (1 - mu) * zz))
         if ay.size:
@@ -263,27 +337,42 @@ def logreg_fit(xt: np.ndarray, y: np.ndarray, w: np.ndarray, beta0: np.ndarray |
             if abs(dev - dev_old) / (abs(dev) + 0.1) < epsilon:
                 return beta, cov, it - 1, dev
             dev_old = dev
-            cov, ok = _inv_spd(f.info())
-            if not ok:
-                raise ValueError("logistic imputation model: X'WX is singular")
-            beta = beta + cov @ f.score()
+            cov, alias = _inv_info(f.info())
+            # an aliased column's coefficient is NA in glm.fit: here 0 (left out)
+            beta = np.where(alias, 0.0, beta + cov @ f.score())
         return beta, cov, maxit, dev_old
+
+    def cold():  # R's start: what the warm start falls back to when it goes wrong
+        return logreg_fit(xt, y, w1, None, ax, ay, aw, epsilon, maxit, rows=rows, freq=freq)
+
     beta = np.asarray(beta0, dtype=float)
+    # the warm start is only a shortcut to glm.fit's estimate: a step that raises the
+    # deviance (a start far from this cycle's estimate, e.g. after the imputations of a
+    # separated level changed) or a saturated X'WX sends the fit back to R's start
     if cov0 is not None:
-        beta = beta + cov0 @ f.at(beta).score()
-    dev = dev0
+        dev_b = f.at(beta).dev()
+        nb = beta + cov0 @ f.score()
+        dev_n = f.at(nb).dev()
+        if not np.isfinite(dev_n) or dev_n - dev_b > epsilon * (abs(dev_b) + 0.1):
+            return cold()
+        beta = nb
+    else:
+        dev_n = f.at(beta).dev()
+    dev = dev0 if dev0 is not None else dev_n  # the scale of the criterion (R: |dev| + 0.1)
     for it in range(1, maxit + 1):
-        f.at(beta)
-        if dev is None:  # the scale of the criterion (R: |dev| + 0.1)
-            dev = f.dev()
-        cov, ok = _inv_spd(f.info())
-        if not ok:
-            raise ValueError("logistic imputation model: X'WX is singular")
+        cov, alias = _inv_info(f.info())
+        if alias.any():
+            return cold()
         g = f.score()
         step = cov @ g
-        beta = beta + step
+        nb = beta + step
         if float(g @ step) / (abs(dev) + 0.1) < epsilon:
-            return beta, cov, it, dev
+            return nb, cov, it, dev
+        dev_b = dev_n
+        dev_n = f.at(nb).dev()
+        if not np.isfinite(dev_n) or dev_n - dev_b > epsilon * (abs(dev_b) + 0.1):
+            return cold()
+        beta = nb
     return beta, cov, maxit, dev
 
 
@@ -351,49 +440,80 @@ def multinom_fit(xt: np.ndarray, y: np.ndarray, w: np.ndarray, k: int,
     t_main = prep(xt, y, w)[:, sel]
     axt = ax.T.copy()
     t_aug = prep(axt, ay, aww) if ay.size else None
-    since = 0
-    lam_old = 0.0
-    for it in range(1, maxit + 1):
-        dev, g, pr = part(xt, w, t_main, beta)
+
+    def evaluate(b):
+        dev, g, pr = part(xt, w, t_main, b)
+        apr = None
         if ay.size:
-            adev, ag, apr = part(axt, aww, t_aug, beta)
+            adev, ag, apr = part(axt, aww, t_aug, b)
             dev += adev
             g = g + ag
-        if hinv is None or since >= 3:
-            q = (k - 1) * p
-            hess = np.empty((q, q))
-            if buf is None:
-                buf = np.empty_like(xt)
-            for a in range(k - 1):
-                for b in range(a, k - 1):
-                    v = w * pr[a] * ((1.0 if a == b else 0.0) - pr[b])
-                    np.multiply(xt, v, out=buf)
-                    blk = buf @ xt.T
-                    if rows is not None:
-                        blk = blk[np.ix_(rows, rows)]
-                    if ay.size:
-                        av = aww * apr[a] * ((1.0 if a == b else 0.0) - apr[b])
-                        blk += (ax * av[:, None]).T @ ax
-                    hess[a * p:(a + 1) * p, b * p:(b + 1) * p] = blk
-                    hess[b * p:(b + 1) * p, a * p:(a + 1) * p] = blk.T
-            hinv, ok = _inv_spd(hess)
-            if not ok:
-                hinv, ok = _inv_spd(hess + np.diag(np.diag(hess) * RIDGE))
-                if not ok:
-                    raise ValueError("multinomial imputation model: singular information")
+        return dev, g, pr, apr
+
+    def inverse_information(pr, apr):
+        nonlocal buf
+        q = (k - 1) * p
+        hess = np.empty((q, q))
+        if buf is None:
+            buf = np.empty_like(xt)
+        for a in range(k - 1):
+            for b in range(a, k - 1):
+                v = w * pr[a] * ((1.0 if a == b else 0.0) - pr[b])
+                np.multiply(xt, v, out=buf)
+                blk = buf @ xt.T
+                if rows is not None:
+                    blk = blk[np.ix_(rows, rows)]
+                if ay.size:
+                    av = aww * apr[a] * ((1.0 if a == b else 0.0) - apr[b])
+                    blk += (ax * av[:, None]).T @ ax
+                hess[a * p:(a + 1) * p, b * p:(b + 1) * p] = blk
+                hess[b * p:(b + 1) * p, a * p:(a + 1) * p] = blk.T
+        # scale-free, as glm.fit's QR: a rare level's small block is not compared with the
+        # others; a parameter whose information has vanished (all its fitted probabilities
+        # 0 or 1) is held where it is (nnet's BFGS needs no inverse and never stops here)
+        return _inv_info(hess)[0]
+
+    since = 0
+    lam_old = 0.0
+    dev, g, pr, apr = evaluate(beta)
+    for it in range(1, maxit + 1):
+        fresh = hinv is None or since >= 3
+        if fresh:
+            hinv = inverse_information(pr, apr)
             since = 0
-        step = hinv @ g.ravel()
-        beta = beta + step.reshape(k - 1, p)
+        while True:
+            step = hinv @ g.ravel()
+            lam = float(g.ravel() @ step) / (abs(dev) + 0.1)
+            if lam < epsilon:
+                return beta + step.reshape(k - 1, p), it, hinv
+            # with a kept (stale) H^-1 the decrements shrink geometrically: when the next
+            # one, predicted from the last ratio (x 3 for safety), is below the criterion,
+            # the step just taken already meets it (saves the confirming pass over the data)
+            if since >= 1 and lam_old > 0 and lam / lam_old < 0.1 \
+                    and 3.0 * lam * (lam / lam_old) < epsilon:
+                return beta + step.reshape(k - 1, p), it, hinv
+            # Newton from a far start can overshoot (the warm start after the imputations
+            # of a separated level moved, or a quasi-separated fit): a step that raises the
+            # deviance is taken again with H^-1 at the current estimate, then halved
+            t = 1.0
+            while True:
+                nb = beta + t * step.reshape(k - 1, p)
+                ndev, ng, npr, napr = evaluate(nb)
+                if np.isfinite(ndev) and ndev - dev <= epsilon * (abs(dev) + 0.1):
+                    break
+                if not fresh or t < 2.0 ** -30:
+                    break
+                t *= 0.5
+            if np.isfinite(ndev) and ndev - dev <= epsilon * (abs(dev) + 0.1):
+                break
+            if fresh:  # no fraction of the Newton step lowers the deviance: rounding level
+                return beta, it, hinv
+            hinv = inverse_information(pr, apr)  # the stale H^-1 overshot
+            since = 0
+            fresh = True
+            lam_old = 0.0
+        beta, dev, g, pr, apr = nb, ndev, ng, npr, napr
         since += 1
-        lam = float(g.ravel() @ step) / (abs(dev) + 0.1)
-        if lam < epsilon:
-            return beta, it, hinv
-        # with a kept (stale) H^-1 the decrements shrink geometrically: when the next one,
-        # predicted from the last ratio (x 3 for safety), is below the criterion, the step
-        # just taken already meets it (saves the confirming pass over the data)
-        if since > 1 and lam_old > 0 and lam / lam_old < 0.1 \
-                and 3.0 * lam * (lam / lam_old) < epsilon:
-            return beta, it, hinv
         lam_old = lam
     return beta, maxit, hinv
 
@@ -429,14 +549,21 @@ def remove_lindep(s: np.ndarray, n_obs: int, xcols: np.ndarray, ya: np.ndarray,
     sub = cov[np.ix_(xcols[kept], xcols[kept])]
     dsub = np.sqrt(np.diag(sub))
     cx = sub / np.outer(dsub, dsub)
-    while k > 1:
-        val, vec = np.linalg.eigh(cx)  # ascending
-        if val[0] / val[-1] >= eps:
-            break
-        j = int(np.argmax(np.abs(vec[:, 0])))
-        keep[kept[j]] = False
-        kept = np.delete(kept, j)
-        cx = np.delete(np.delete(cx, j, 0), j, 1)
+    # R's loop, as it runs: ``ncx <- cx[keep[keep], keep[keep]]`` indexes cx with an
+    # all-TRUE vector (recycled), so the eigen decomposition is never recomputed: the k-th
+    # largest eigenvalue of the first correlation matrix is compared with eps after each
+    # removal, and its eigenvector's largest |component| (position i among all k0 first
+    # kept columns, the first on ties) removes the i-th of the columns still kept (none
+    # when i > k: R's index is NA).  With one dependency this is the textbook rule; with
+    # more it can keep a collinear pair, which the augmented fits and PMM's ridge absorb.
+    val, vec = np.linalg.eigh(cx)
+    val, vec = val[::-1], vec[:, ::-1]  # descending, as eigen()
+    while val[k - 1] / val[0] < eps:
+        a = np.abs(vec[:, k - 1])
+        i = int(np.flatnonzero(a >= a.max() * (1.0 - 1e-9))[0])  # near-ties: the first
+        if i < k:
+            keep[kept[i]] = False
+            kept = np.delete(kept, i)
         k -= 1
     return keep
 
@@ -481,8 +608,16 @@ def _design(df: pd.DataFrame, cols: list[str], levels: dict[str, list[Any]]):
         if c in levels:
             lv = levels[c]
             code_of = {v: i for i, v in enumerate(lv)}
-            codes = s.map(code_of)
-            codes = codes.fillna(-1).to_numpy(dtype=np.int64)
+            if isinstance(s.dtype, pd.CategoricalDtype):
+                # by its categories (map() on a Categorical maps them and stays Categorical,
+                # where -1 is no category); unused categories are not levels, as for the
+                # object column of the same values
+                per_cat = np.array([code_of.get(c_, -1) for c_ in s.cat.categories] + [-1],
+                                   dtype=np.int64)
+                codes = per_cat[s.cat.codes.to_numpy()]  # code -1 (missing) -> last
+            else:
+                codes = s.map(code_of)
+                codes = codes.fillna(-1).to_numpy(dtype=np.int64)
             k = len(lv)
             rows = np.arange(p, p + k - 1)
             blocks.append((codes[None, :] == np.arange(1, k)[:, None]).astype(float))
@@ -829,7 +964,12 @@ class _Chain:
                                        None if ay is None else (ay == lv1).astype(float), aw,
                                        cov0=cov0, rows=rows, dev0=dev0, freq=freq)
         self.warm[v.name] = (ix, beta, cov, dev)
-        star = beta + np.linalg.cholesky((cov + cov.T) / 2.0) @ rng.standard_normal(ix.size)
+        # beta* = beta + t(chol(cov.unscaled)) z over the columns glm.fit estimated (an
+        # aliased one, rare with the augmentation, keeps coefficient 0 and draws nothing)
+        est = np.diag(cov) > 0
+        star = beta.copy()
+        star[est] += np.linalg.cholesky(((cov + cov.T) / 2.0)[np.ix_(est, est)]) \
+            @ rng.standard_normal(int(est.sum()))
         pr = self._per_missing(lambda x: 1.0 / (1.0 + np.exp(-(star @ x))), ix)
         one = rng.random(v.mis.size) <= pr
         return np.where(one, lv1, v.present[0])

@@ -41,46 +41,58 @@ def logs_tail(work: Path) -> str:
                    for p in sorted((work / "logs").glob("*.log")))
 
 
+def _run_demo(work: Path) -> subprocess.CompletedProcess:
+    copy_project(work)
+    return subprocess.run([sys.executable, "-m", "snakemake", "--cores", "2"], cwd=work,
+                          capture_output=True, text=True, check=False, env=pipeline_env(),
+                          timeout=1200)
+
+
 @pytest.fixture(scope="session")
 def demo_pipeline(tmp_path_factory):
-    """The whole default pipeline on the demo, once: ``.work`` (the project copy) and ``.result``
-    (the finished ``snakemake --cores 2`` process, its console output)."""
-    work = copy_project(tmp_path_factory.mktemp("demo_pipeline"))
-    res = subprocess.run([sys.executable, "-m", "snakemake", "--cores", "2"], cwd=work,
-                         capture_output=True, text=True, check=False, env=pipeline_env(),
-                         timeout=1200)
+    """The whole default pipeline on the demo, once per test session: ``.work`` (the project
+    copy) and ``.result`` (the finished ``snakemake --cores 2`` process, its console output).
+
+    Under pytest-xdist the first worker to need it runs it in the session's shared temporary
+    folder, under a lock, and the others wait for it and read the same run. Read only: a test
+    that writes into a run (a rerun, a config edit, a report) works on :func:`demo_copy`."""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        work = tmp_path_factory.mktemp("demo_pipeline")
+        res = _run_demo(work)
+    else:
+        import fcntl
+        import json
+
+        root = tmp_path_factory.getbasetemp().parent  # shared by the session's workers
+        work, done = root / "demo_pipeline", root / "demo_pipeline.json"
+        with open(root / "demo_pipeline.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if not done.exists():
+                work.mkdir()
+                r = _run_demo(work)
+                done.write_text(json.dumps([r.args, r.returncode, r.stdout, r.stderr]), "utf-8")
+        res = subprocess.CompletedProcess(*json.loads(done.read_text("utf-8")))
     assert res.returncode == 0, res.stderr[-3000:] + logs_tail(work)
     return SimpleNamespace(work=work, result=res)
 
 
-def _shares_a_fixture(item) -> bool:
-    """Whether ``item`` uses a module- or session-scoped fixture of ours (its value is made once
-    per worker process, so the tests using it are kept on one worker)."""
-    defs = getattr(getattr(item, "_fixtureinfo", None), "name2fixturedefs", {}) or {}
-    for fixturedefs in defs.values():
-        d = fixturedefs[-1]
-        module = getattr(getattr(d, "func", None), "__module__", "") or ""
-        if d.scope != "function" and not module.startswith(("_pytest", "pytest", "xdist")):
-            return True
-    return False
+def demo_copy(demo_pipeline, tmp_path_factory, name: str) -> Path:
+    """A copy of the finished demo run (files with their times, Snakemake's records), for the
+    tests of one module that write into it: a rerun finds nothing to do, as in the original."""
+    work = tmp_path_factory.mktemp(name) / "run"
+    shutil.copytree(demo_pipeline.work, work, symlinks=True)
+    return work
 
 
-@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
 def pytest_collection_modifyitems(config, items):
     """A test that uses the shared demo run (directly or through a fixture) is an e2e test.
 
-    Under pytest-xdist (``--dist loadgroup``, pyproject.toml), the tests of the shared demo run
-    form one group, run by one worker, first (the longest group; some of them edit the run's
-    config for a dry run and put it back, so they must not run beside each other), and the tests
-    of a module with a module- or session-scoped fixture of its own stay together on one worker,
-    so that no whole-pipeline run is made twice."""
-    demo = []
+    The modules with whole-pipeline runs go first: under pytest-xdist (``--dist loadscope``,
+    pyproject.toml) each module's tests run on one worker, so that a module's shared run is
+    made once, and the longest units start first."""
     for item in items:
         if "demo_pipeline" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.e2e)
-            item.add_marker(pytest.mark.xdist_group("demo_pipeline"))
-            demo.append(item)
-        elif _shares_a_fixture(item):
-            item.add_marker(pytest.mark.xdist_group(item.module.__name__))
-    first = set(map(id, demo))
-    items[:] = demo + [it for it in items if id(it) not in first]
+    heavy = {item.module.__name__ for item in items if item.get_closest_marker("e2e")}
+    order = {id(item): i for i, item in enumerate(items)}
+    items.sort(key=lambda it: (it.module.__name__ not in heavy, order[id(it)]))

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import demo_copy
 
 from her2cohort.data.config import load_config
 from her2cohort.data.ingest import pseudonym
@@ -57,9 +58,10 @@ def _snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess:
 
 
 @pytest.fixture(scope="module")
-def run(demo_pipeline):
-    """The session's one demo run (tests/conftest.py)."""
-    return demo_pipeline.work
+def run(demo_pipeline, tmp_path_factory):
+    """A copy of the session's one demo run (tests/conftest.py): these tests rerun it and
+    write its report."""
+    return demo_copy(demo_pipeline, tmp_path_factory, "end_to_end")
 
 
 def _csv(run, name):

@@ -24,6 +24,7 @@ import pytest
 from her2cohort.data.mapping import load_mapping
 from her2cohort.data.read import read_raw
 from conftest import copy_project as _copy_project
+from conftest import demo_copy
 from conftest import pipeline_env as _env
 from her2cohort.data.safety import _DATE, redact_text
 
@@ -67,9 +68,10 @@ def _texts(folder: Path):
 
 
 @pytest.fixture(scope="module")
-def demo_run(demo_pipeline):
-    """The session's one demo run (tests/conftest.py) and its console output."""
-    return demo_pipeline.work, demo_pipeline.result
+def demo_run(demo_pipeline, tmp_path_factory):
+    """A copy of the session's one demo run (tests/conftest.py: these tests write its report)
+    and its console output."""
+    return demo_copy(demo_pipeline, tmp_path_factory, "pipeline_safety"), demo_pipeline.result
 
 
 def test_flow_table_accounts_for_every_raw_row(demo_run):

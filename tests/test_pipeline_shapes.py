@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import demo_copy
 import yaml
 
 from her2cohort.stages.params import _SPEC, stage_params
@@ -135,10 +136,10 @@ def _would_run(work: Path) -> set[str]:
 
 
 @pytest.fixture(scope="module")
-def demo_run(demo_pipeline):
-    """The session's one demo run (tests/conftest.py): these tests only edit its config for a
-    dry run and put the file back as it was."""
-    return demo_pipeline.work
+def demo_run(demo_pipeline, tmp_path_factory):
+    """A copy of the session's one demo run (tests/conftest.py): these tests edit its config
+    for a dry run and put the file back as it was."""
+    return demo_copy(demo_pipeline, tmp_path_factory, "pipeline_shapes")
 
 
 @pytest.mark.parametrize("path,value", EDITS,

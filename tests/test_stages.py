@@ -135,3 +135,50 @@ def test_write_csv_keeps_every_double_exactly(tmp_path):
                                       "6.666666666666666e-10,c", "458,d", "1234567,e"]
     write_csv(pd.DataFrame({"x": [1 / 3]}), tmp_path / "b.csv", digits=6)
     assert (tmp_path / "b.csv").read_text("utf-8") == "x\n0.333333\n"
+
+
+def test_stage_params_worked_out_once_per_config_and_mapping_version(tmp_path, monkeypatch):
+    """A Snakemake parse asks for the params of every rule and variant (about 40 calls on one
+    config): each is worked out once per config value, stage and centre-mapping version, and
+    every caller gets a copy of its own (editing it changes nothing for the next caller)."""
+    import os
+
+    from her2cohort.stages import params
+
+    monkeypatch.chdir(ROOT)
+    cfg = load_config(ROOT / "config/config.yaml")
+    mapping = tmp_path / "JS01.yaml"
+    mapping.write_bytes((ROOT / cfg["centres"][0]).read_bytes())
+    cfg["centres"] = [str(mapping), *cfg["centres"][1:]]
+    calls = []
+    real = params._stage_params
+    monkeypatch.setattr(params, "_stage_params",
+                        lambda c, s: calls.append(s) or real(c, s))
+    monkeypatch.setattr(params, "_PARAMS_MEMO", {})
+
+    first = params.stage_params(cfg, "derive")
+    assert first == real(cfg, "derive")
+    first["not_recorded"]["JS01"] = ["edited by a caller"]
+    again = params.stage_params(cfg, "derive")
+    assert again == real(cfg, "derive") != first
+    assert calls == ["derive"]
+
+    edited = copy.deepcopy(cfg)
+    edited["derived"]["ki67_cut_pct"] = 30
+    assert params.stage_params(edited, "derive")["ki67_cut_pct"] == 30
+    assert calls == ["derive", "derive"]
+    params.stage_params(cfg, "cohort")
+    assert calls == ["derive", "derive", "cohort"]
+
+    # a mapping edited (a fact declared not recorded): worked out again
+    text = mapping.read_text("utf-8")
+    assert "not_recorded" not in text
+    mapping.write_text(text + "not_recorded: [post_her2_ihc]\n", "utf-8")
+    os.utime(mapping, ns=(mapping.stat().st_atime_ns, mapping.stat().st_mtime_ns + 10**9))
+    got = params.stage_params(cfg, "derive")
+    assert calls[-1] == "derive" and len(calls) == 4
+    assert got == real(cfg, "derive")
+
+    # a key's type is part of the config: 1 and "1" are different configs
+    assert params._frozen({1: "a"}) != params._frozen({"1": "a"})
+    assert params._frozen({"a": 1, "b": [1]}) == params._frozen({"b": [1], "a": 1})

@@ -3,6 +3,7 @@ fields. A wrong mapping is a configuration error (exit status 2), not a data pro
 
 from __future__ import annotations
 
+import functools
 import re
 from pathlib import Path
 
@@ -13,10 +14,27 @@ CENTRE_CODE = re.compile(r"[A-Za-z0-9_-]+")
 
 
 def load_mapping(path: str | Path) -> dict:
-    """Read a centre mapping; its structure is checked against ``centre.schema.yaml``."""
+    """Read a centre mapping; its structure is checked against ``centre.schema.yaml``. Read
+    and checked once per file version in a process (a Snakemake parse checks the mappings and
+    asks each rule's params for them); each caller gets a copy of its own."""
+    import copy
+    import os
+
+    try:
+        version = os.stat(path).st_mtime_ns, os.stat(path).st_size
+    except OSError:
+        return _load_mapping(Path(path))  # says the file cannot be read
+    return copy.deepcopy(_load_mapping_version(str(path), *version))
+
+
+@functools.lru_cache(maxsize=128)
+def _load_mapping_version(path: str, mtime_ns: int, size: int) -> dict:
+    return _load_mapping(Path(path))
+
+
+def _load_mapping(path: Path) -> dict:
     from .config import _schema_at, did_you_mean, read_yaml, schema_path, schema_problems
 
-    path = Path(path)
     mapping = read_yaml(path, MappingError)
     if isinstance(mapping, dict):
         _check_before_schema(mapping, path)

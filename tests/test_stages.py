@@ -137,48 +137,39 @@ def test_write_csv_keeps_every_double_exactly(tmp_path):
     assert (tmp_path / "b.csv").read_text("utf-8") == "x\n0.333333\n"
 
 
-def test_stage_params_worked_out_once_per_config_and_mapping_version(tmp_path, monkeypatch):
-    """A Snakemake parse asks for the params of every rule and variant (about 40 calls on one
-    config): each is worked out once per config value, stage and centre-mapping version, and
-    every caller gets a copy of its own (editing it changes nothing for the next caller)."""
+
+def test_centre_mapping_read_and_checked_once_per_file_version(tmp_path, monkeypatch):
+    """A Snakemake parse checks the centre mappings and each rule's params ask for them: a
+    mapping is read and checked once per file version in a process; every caller gets a copy
+    of its own; an edited file is read again; a mapping with a mistake says so every time."""
     import os
 
-    from her2cohort.stages import params
+    from her2cohort.data import mapping as mp
 
-    monkeypatch.chdir(ROOT)
-    cfg = load_config(ROOT / "config/config.yaml")
-    mapping = tmp_path / "JS01.yaml"
-    mapping.write_bytes((ROOT / cfg["centres"][0]).read_bytes())
-    cfg["centres"] = [str(mapping), *cfg["centres"][1:]]
+    path = tmp_path / "JS01.yaml"
+    text = (ROOT / "config/centres/JS01.yaml").read_text("utf-8")
+    path.write_text(text, "utf-8")
     calls = []
-    real = params._stage_params
-    monkeypatch.setattr(params, "_stage_params",
-                        lambda c, s: calls.append(s) or real(c, s))
-    monkeypatch.setattr(params, "_PARAMS_MEMO", {})
+    real = mp._load_mapping
+    monkeypatch.setattr(mp, "_load_mapping", lambda p: calls.append(p) or real(p))
+    mp._load_mapping_version.cache_clear()
 
-    first = params.stage_params(cfg, "derive")
-    assert first == real(cfg, "derive")
-    first["not_recorded"]["JS01"] = ["edited by a caller"]
-    again = params.stage_params(cfg, "derive")
-    assert again == real(cfg, "derive") != first
-    assert calls == ["derive"]
+    first = mp.load_mapping(path)
+    first["columns"].clear()
+    again = mp.load_mapping(path)
+    assert again["columns"] and again == real(path)
+    assert len(calls) == 1
 
-    edited = copy.deepcopy(cfg)
-    edited["derived"]["ki67_cut_pct"] = 30
-    assert params.stage_params(edited, "derive")["ki67_cut_pct"] == 30
-    assert calls == ["derive", "derive"]
-    params.stage_params(cfg, "cohort")
-    assert calls == ["derive", "derive", "cohort"]
+    def edit(new: str) -> None:
+        st = path.stat()
+        path.write_text(new, "utf-8")
+        os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 10**9))
 
-    # a mapping edited (a fact declared not recorded): worked out again
-    text = mapping.read_text("utf-8")
-    assert "not_recorded" not in text
-    mapping.write_text(text + "not_recorded: [post_her2_ihc]\n", "utf-8")
-    os.utime(mapping, ns=(mapping.stat().st_atime_ns, mapping.stat().st_mtime_ns + 10**9))
-    got = params.stage_params(cfg, "derive")
-    assert calls[-1] == "derive" and len(calls) == 4
-    assert got == real(cfg, "derive")
-
-    # a key's type is part of the config: 1 and "1" are different configs
-    assert params._frozen({1: "a"}) != params._frozen({"1": "a"})
-    assert params._frozen({"a": 1, "b": [1]}) == params._frozen({"b": [1], "a": 1})
+    edit(text + "not_recorded: [ki67_pct]\n")
+    assert mp.load_mapping(path)["not_recorded"] == ["ki67_pct"]
+    assert len(calls) == 2
+    edit(text + "not_recorded: [ki67_percent]\n")
+    for _ in range(2):
+        with pytest.raises(mp.MappingError, match="ki67_percent"):
+            mp.load_mapping(path)
+    assert len(calls) == 4

@@ -298,42 +298,8 @@ def rule_params(cfg: dict, stage: str) -> dict[str, Any]:
     return {**stage_params(cfg, stage), "_code": code_version()}
 
 
-#: stage_params by (config, stage, centre mappings' versions): a Snakemake parse asks
-#: for every rule's and sensitivity variant's params (about 40 calls on one config)
-_PARAMS_MEMO: dict[tuple, dict[str, Any]] = {}
-
-
 def stage_params(cfg: dict, stage: str) -> dict[str, Any]:
-    """The configuration values ``stage`` reads, as keyword arguments. Worked out once per
-    config value, stage and version of the centre mappings in a process; each caller gets a
-    copy of its own."""
-    import copy
-    import os
-
-    centres = cfg.get("centres") if isinstance(cfg, dict) else None
-    stamps = tuple((str(c), os.stat(c).st_mtime_ns if os.path.isfile(c) else 0)
-                   for c in (centres if isinstance(centres, list) else [])
-                   if isinstance(c, str))
-    key = (_frozen(cfg), stage, stamps)
-    if key not in _PARAMS_MEMO:
-        if len(_PARAMS_MEMO) >= 512:  # a long-lived process (tests) going through many configs
-            _PARAMS_MEMO.clear()
-        _PARAMS_MEMO[key] = _stage_params(cfg, stage)
-    return copy.deepcopy(_PARAMS_MEMO[key])
-
-
-def _frozen(value: Any) -> tuple:
-    """``value`` (a config) as a hashable key: types kept (``1`` and ``"1"`` differ, as
-    YAML's keys may), mappings in key order."""
-    if isinstance(value, dict):
-        return ("dict", tuple(sorted(((type(k).__name__, repr(k)), _frozen(v))
-                                     for k, v in value.items())))
-    if isinstance(value, (list, tuple)):
-        return (type(value).__name__, tuple(_frozen(v) for v in value))
-    return (type(value).__name__, repr(value))
-
-
-def _stage_params(cfg: dict, stage: str) -> dict[str, Any]:
+    """The configuration values ``stage`` reads, as keyword arguments."""
     import copy
 
     from ..data.config import prepare_config

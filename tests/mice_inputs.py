@@ -56,3 +56,19 @@ def write() -> None:
 
 if __name__ == "__main__":
     write()
+
+
+def lindep_keep(x: pd.DataFrame, cols: list[str]) -> np.ndarray:
+    """``remove_lindep``'s keep mask for predictors ``cols`` of outcome ``yy`` over the rows with
+    ``ry == 1`` of ``x`` (an input written by tests/r/mice_*.R, as mice:::remove.lindep
+    receives them: intercept, predictors, outcome)."""
+    from her2cohort.stats import mice as mc
+
+    ry = x["ry"].to_numpy() == 1
+    design = np.column_stack([np.ones(len(x)), x[cols].to_numpy(), x["yy"].to_numpy()])
+    s = design[ry].T @ design[ry]
+    ya = np.zeros(design.shape[1])
+    ya[-1] = 1.0
+    return mc.remove_lindep(s, int(ry.sum()), np.arange(1, len(cols) + 1), ya,
+                            np.ones(design.shape[1]))
+

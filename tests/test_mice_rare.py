@@ -21,7 +21,7 @@ import pandas as pd
 import pytest
 
 from her2cohort.stats import mice as mc
-from mice_inputs import FIXTURES
+from mice_inputs import FIXTURES, lindep_keep
 
 R_DIR = FIXTURES.parents[2] / "r"
 
@@ -40,15 +40,8 @@ def _close(a, b, rtol):
 def test_remove_lindep_equals_mice_with_rare_duplicate_and_several_dependencies():
     x = _read("rare_lindep_x")
     r = _read("rare_lindep")
-    ry = x["ry"].to_numpy() == 1
     for case, g in r.groupby("case"):
-        cols = list(g["column"])
-        design = np.column_stack([np.ones(len(x)), x[cols].to_numpy(), x["yy"].to_numpy()])
-        s = design[ry].T @ design[ry]
-        ya = np.zeros(design.shape[1])
-        ya[-1] = 1.0
-        keep = mc.remove_lindep(s, int(ry.sum()), np.arange(1, len(cols) + 1), ya,
-                                np.ones(design.shape[1]))
+        keep = lindep_keep(x, list(g["column"]))
         np.testing.assert_array_equal(keep.astype(int), g["keep"], err_msg=f"case {case}")
     # case 6: R's loop keeps the pair p1, near1 and drops x0 (its eigen decomposition is
     # that of the first matrix): ours does the same

@@ -67,14 +67,20 @@ _SENSITIVITY = {}
 _SOURCE = {}
 
 
-def sensitivity_param(variant, key):
-    """One value a sensitivity job reads; each variant's set is computed once per parse."""
+def variant_params(variant):
+    """What a sensitivity job reads (sensitivity_params), computed once per variant and
+    parse."""
     if variant not in _SENSITIVITY:
         _SENSITIVITY[variant] = sensitivity_params(config, variant)
-    return _SENSITIVITY[variant][key]
+    return _SENSITIVITY[variant]
 
 
-SENSITIVITY_KEYS = tuple(sensitivity_params(config, "main"))
+def sensitivity_param(variant, key):
+    """One value a sensitivity job reads."""
+    return variant_params(variant)[key]
+
+
+SENSITIVITY_KEYS = tuple(variant_params("main"))
 
 
 def sensitivity_inputs(wildcards):
@@ -86,8 +92,7 @@ def sensitivity_inputs(wildcards):
     if not _SOURCE:
         main = {s: stage_params(config, s) for s in ("derive", "cohort")}
         for v in sensitivity_variants():
-            own = {k: sensitivity_param(v, k) for k in SENSITIVITY_KEYS}
-            _SOURCE[v] = sensitivity_source(config, v, own=own, main=main)
+            _SOURCE[v] = sensitivity_source(config, v, own=variant_params(v), main=main)
     source = _SOURCE[wildcards.variant]
     files = {k: P(v) for k, v in SENSITIVITY_SOURCES[source].items()}
     if wildcards.variant != "main":

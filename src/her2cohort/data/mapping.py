@@ -21,10 +21,10 @@ def load_mapping(path: str | Path) -> dict:
     import os
 
     try:
-        version = os.stat(path).st_mtime_ns, os.stat(path).st_size
+        st = os.stat(path)
     except OSError:
         return _load_mapping(Path(path))  # says the file cannot be read
-    return copy.deepcopy(_load_mapping_version(str(path), *version))
+    return copy.deepcopy(_load_mapping_version(str(path), st.st_mtime_ns, st.st_size))
 
 
 @functools.lru_cache(maxsize=128)

@@ -235,13 +235,11 @@ def not_recorded_by_centre(cfg: dict) -> dict[str, list[str]]:
     from ..data.needs import split_needs
     from ..study.requirements import required_fields
 
-    import os
-
     needs = required_fields(cfg)
     out: dict[str, list[str]] = {}
     for path in cfg.get("centres") or []:
         try:
-            m = _mapping_facts(str(path), os.stat(path).st_mtime_ns)
+            m = _mapping_facts(str(path))
         except Exception:  # noqa: BLE001 - reported by the ingest stage with its reason
             continue
         _, unsupported = split_needs(needs, m[1], m[2])
@@ -250,10 +248,10 @@ def not_recorded_by_centre(cfg: dict) -> dict[str, list[str]]:
     return out
 
 
-@functools.lru_cache(maxsize=64)
-def _mapping_facts(path: str, mtime_ns: int) -> tuple[str, frozenset, frozenset]:
-    """A centre mapping's code, mapped fields and fields declared not recorded (read and
-    checked once per file version: every rule's and variant's params ask for them)."""
+def _mapping_facts(path: str) -> tuple[str, frozenset, frozenset]:
+    """A centre mapping's code, mapped fields and fields declared not recorded (the mapping
+    read and checked once per file version by ``load_mapping``: every rule's and variant's
+    params ask for them)."""
     from ..data.mapping import load_mapping
 
     m = load_mapping(path)
@@ -414,7 +412,8 @@ def config_problems(cfg: dict, mappings: bool = True,
         return ["(top level): the configuration expands to more than a million values "
                 "(YAML aliases?); write the values out in full"]
     prepare_config(cfg)
-    known = _valid_config(cfg, cache_dir)
+    digest = _config_digest(cfg) if cache_dir else None
+    known = _valid_config(digest, cache_dir)
     if known is not None:
         problems, in_variants = [], []
         if warnings is not None:
@@ -427,7 +426,7 @@ def config_problems(cfg: dict, mappings: bool = True,
         if warnings is not None:
             warnings += found
         if not problems and not in_variants:
-            _remember_valid_config(cfg, cache_dir, found)
+            _remember_valid_config(digest, cache_dir, found)
     if mappings:
         from ..data.mapping import load_mappings
         from ..data.safety import data_dirs
@@ -455,14 +454,13 @@ def _config_digest(cfg: dict) -> str | None:
     return h.hexdigest()
 
 
-def _valid_config(cfg: dict, cache_dir: str | None) -> list[str] | None:
-    """The warnings of a config remembered as valid (:func:`_remember_valid_config`), or
-    None when it is not remembered."""
+def _valid_config(digest: str | None, cache_dir: str | None) -> list[str] | None:
+    """The warnings of a config remembered as valid under its ``digest``
+    (:func:`_remember_valid_config`), or None when it is not remembered."""
     import json
     from pathlib import Path
 
-    digest = _config_digest(cfg) if cache_dir else None
-    if digest is None:
+    if digest is None or cache_dir is None:
         return None
     try:
         return list(json.loads((Path(cache_dir) / f"valid-{digest}.json").read_text(
@@ -471,16 +469,15 @@ def _valid_config(cfg: dict, cache_dir: str | None) -> list[str] | None:
         return None
 
 
-def _remember_valid_config(cfg: dict, cache_dir: str | None, warnings: list[str]) -> None:
+def _remember_valid_config(digest: str | None, cache_dir: str | None,
+                           warnings: list[str]) -> None:
     import json
+    import os
     from pathlib import Path
 
-    digest = _config_digest(cfg) if cache_dir else None
-    if digest is None:
+    if digest is None or cache_dir is None:
         return
     try:
-        import os
-
         Path(cache_dir).mkdir(parents=True, exist_ok=True)
         # written whole or not at all: two runs in the same folder may remember it at once
         tmp = Path(cache_dir) / f".valid-{digest}.{os.getpid()}.tmp"

@@ -214,6 +214,12 @@ def _binom_dev(y, mu, w):
     return -2.0 * float(np.dot(w[w > 0], ll[w > 0]))
 
 
+def _raises_deviance(new: float, old: float, epsilon: float) -> bool:
+    """Whether a Newton step from deviance ``old`` to ``new`` went wrong: a deviance not
+    finite, or higher than ``old`` by more than the convergence criterion's tolerance."""
+    return not (np.isfinite(new) and new - old <= epsilon * (abs(old) + 0.1))
+
+
 def _logit_mu(eta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """mu and the IRLS weight mu.eta^2 / variance of R's ``binomial()`` logit link: beyond
     |eta| > 30 its C code holds mu at eps / (1 + eps) or 1 / (1 + eps) and mu.eta at eps, so
@@ -353,7 +359,7 @@ def logreg_fit(xt: np.ndarray, y: np.ndarray, w: np.ndarray, beta0: np.ndarray |
         dev_b = f.at(beta).dev()
         nb = beta + cov0 @ f.score()
         dev_n = f.at(nb).dev()
-        if not np.isfinite(dev_n) or dev_n - dev_b > epsilon * (abs(dev_b) + 0.1):
+        if _raises_deviance(dev_n, dev_b, epsilon):
             return cold()
         beta = nb
     else:
@@ -370,7 +376,7 @@ def logreg_fit(xt: np.ndarray, y: np.ndarray, w: np.ndarray, beta0: np.ndarray |
             return nb, cov, it, dev
         dev_b = dev_n
         dev_n = f.at(nb).dev()
-        if not np.isfinite(dev_n) or dev_n - dev_b > epsilon * (abs(dev_b) + 0.1):
+        if _raises_deviance(dev_n, dev_b, epsilon):
             return cold()
         beta = nb
     return beta, cov, maxit, dev
@@ -499,12 +505,11 @@ def multinom_fit(xt: np.ndarray, y: np.ndarray, w: np.ndarray, k: int,
             while True:
                 nb = beta + t * step.reshape(k - 1, p)
                 ndev, ng, npr, napr = evaluate(nb)
-                if np.isfinite(ndev) and ndev - dev <= epsilon * (abs(dev) + 0.1):
-                    break
-                if not fresh or t < 2.0 ** -30:
+                lowered = not _raises_deviance(ndev, dev, epsilon)
+                if lowered or not fresh or t < 2.0 ** -30:
                     break
                 t *= 0.5
-            if np.isfinite(ndev) and ndev - dev <= epsilon * (abs(dev) + 0.1):
+            if lowered:
                 break
             if fresh:  # no fraction of the Newton step lowers the deviance: rounding level
                 return beta, it, hinv

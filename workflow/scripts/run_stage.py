@@ -4,6 +4,7 @@ arguments. Everything the stage prints goes to the rule's log; the console gets 
 the user: problem lines ([fail], [quarantine], [warn]) with their counts, warnings, and
 everything written to stderr (errors). HER2COHORT_VERBOSE=1 sends all of it to the console."""
 
+import gc
 import os
 import re
 import sys
@@ -96,4 +97,7 @@ with open(snakemake.log[0], "w", encoding="utf-8") as log:
 if status:
     print(f"rule {snakemake.rule} stopped (exit status {status}); its full output: "
           f"{snakemake.log[0]}", file=sys.stderr)
+# The stage is done and its files are closed: the interpreter's teardown need not walk the
+# objects of every library the stage imported (about 0.4 s of each job's exit).
+gc.freeze()
 sys.exit(status)

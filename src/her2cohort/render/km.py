@@ -170,7 +170,7 @@ def _steps(sub: pd.DataFrame, col: str, start: float) -> tuple[np.ndarray, np.nd
 
 def _draw(ax: Any, ax_rt: Any, p: KMPanel, ticks: list[float], xmax: float, ci: bool,
           xlabel: str, ylabel: str | None, ci_label: str | None,
-          row_labels: bool = True, trunc: pd.DataFrame | None = None) -> None:
+          row_labels: bool = True, trunc: pd.DataFrame | None = None) -> list[list[Any]]:
     groups = list(p.groups)
     labels = {g: str((p.labels or {}).get(g, g)) for g in groups}
     colors = {g: (p.colors or {}).get(g, DEFAULT_COLORS[i % len(DEFAULT_COLORS)])
@@ -231,6 +231,7 @@ def _draw(ax: Any, ax_rt: Any, p: KMPanel, ticks: list[float], xmax: float, ci: 
 
     n = len(groups)
     rows_y = {"risk": [1 + i for i in range(n)], "events": [n + 2 + i for i in range(n)]}
+    table: list[list[Any]] = []  # the numbers' texts, a row per group and table, on the ticks
     ax_rt.set_ylim(2 * n + 1.6, -0.6)
     ax_rt.set_xlim(-pad, xmax + pad)
     head = blended_transform_factory(ax_rt.transAxes, ax_rt.transData)
@@ -240,19 +241,25 @@ def _draw(ax: Any, ax_rt: Any, p: KMPanel, ticks: list[float], xmax: float, ci: 
                    fontsize=_FONT, fontweight="bold")
         for i, g in enumerate(groups):
             r = p.risk[p.risk["group"] == g].set_index("time")
+            row = []
             for tv in ticks:
                 txt = str(int(r.loc[tv, col])) if tv in r.index else "-"
-                ax_rt.text(tv, rows_y[key][i], txt, ha="center", va="center",
-                           fontsize=_FONT - 0.5)
+                row.append(ax_rt.text(tv, rows_y[key][i], txt, ha="center", va="center",
+                                      fontsize=_FONT - 0.5))
+            table.append(row)
     ax_rt.set_yticks(rows_y["risk"] + rows_y["events"])
     ax_rt.set_yticklabels([labels[g] for g in groups] * 2 if row_labels else [])
     for tl, g in zip(ax_rt.get_yticklabels(), groups * 2, strict=True):
         tl.set_color(colors[g])
         tl.set_fontweight("bold")
-    ax_rt.tick_params(axis="y", length=0, pad=10)
+    # the first column's numbers are centred on the axis start and reach left of it: the row
+    # labels keep their distance from the widest (half a digit of 0.56 em per character)
+    first = max((len(row[0].get_text()) for row in table), default=0)
+    ax_rt.tick_params(axis="y", length=0, pad=max(10.0, 0.5 * first * 0.56 * (_FONT - 0.5) + 3))
     ax_rt.tick_params(axis="x", length=0, labelbottom=False)
     for sp in ax_rt.spines.values():
         sp.set_visible(False)
+    return table
 
 
 def _wrap(text: str, width_in: float) -> str:
@@ -301,6 +308,7 @@ def km_figure(
         footnote = _wrap(footnote, width)
     foot_h = 0.15 * (footnote.count("\n") + 1) + 0.1 if footnote else 0.0
     height = legend_h + main_h + table_h + foot_h + 0.35
+    tables = []
     with mpl.rc_context(journal_style()):
         fig = _new_figure((width, height), layout="constrained")
         fig.get_layout_engine().set(h_pad=0.03, w_pad=0.06, hspace=0.0, wspace=0.08)
@@ -312,14 +320,53 @@ def km_figure(
                 (p.labels or {}).get(g, g) for g in p.groups] == [
                 (panels[0].labels or {}).get(g, g) for g in p.groups] and (
                 p.colors or {}) == (panels[0].colors or {})
-            _draw(ax, ax_rt, p, ticks, xmax, ci, xlabel, ylabel if j == 0 else None,
-                  ci_label, row_labels=not same, trunc=truncs[j])
+            tables.append((ax, ax_rt, _draw(ax, ax_rt, p, ticks, xmax, ci, xlabel,
+                                             ylabel if j == 0 else None, ci_label,
+                                             row_labels=not same, trunc=truncs[j])))
         if footnote:
             fig.text(0.01, 0.0, footnote, ha="left", va="bottom", fontsize=_FONT - 1,
                      color="0.25", linespacing=1.3)
             fig.get_layout_engine().set(rect=(0, foot_h / height, 1, 1 - foot_h / height))
+        every = _risk_columns_every(fig, tables, ticks)
+        if every > 1:  # numbers too wide for every tick: every k-th column, and its tick
+            for ax, _, rows in tables:
+                ax.set_xticks(ticks[::every])
+                for row in rows:
+                    for i, text in enumerate(row):
+                        text.set_visible(i % every == 0)
+    fig.km_ticks = ticks[::every]  # type: ignore[attr-defined]
     fig.km_truncation = pd.concat(truncs, ignore_index=True)  # type: ignore[attr-defined]
     return fig
+
+
+def _risk_columns_every(fig: Figure, tables: list, ticks: list) -> int:
+    """Every how many ticks the risk tables show a column: the smallest k at which, in every
+    row of every panel, neighbouring numbers on every k-th tick keep a gap of half a digit,
+    measured on the laid-out figure. 1 but for registry-sized counts: at 10^5 patients
+    five-digit numbers on 12-month ticks ran into each other in two panels side by side."""
+    if len(ticks) < 3:
+        return 1
+    renderer = fig.canvas.get_renderer()
+    # measured on a trial layout; the axes are put back where they were, so that the saved
+    # files are laid out from the same start as without the trial (byte-identical figures;
+    # the public set_position would also take the axes out of the layout)
+    before = [(ax, ax.get_position(original=True), ax.get_position()) for ax in fig.axes]
+    fig.get_layout_engine().execute(fig)
+    gap = 0.5 * 0.55 * (_FONT - 0.5) * fig.dpi / 72  # half a digit (0.55 em) in pixels
+    rows = []
+    for _, ax_rt, table in tables:
+        x = ax_rt.transData.transform(np.c_[ticks, np.zeros(len(ticks))])[:, 0]
+        for row in table:
+            w = np.array([t.get_window_extent(renderer).width for t in row])
+            rows.append((x, w))
+    for ax, original, active in before:
+        ax._set_position(original, which="original")
+        ax._set_position(active, which="active")
+    for every in range(1, len(ticks) - 1):
+        if all(np.all(np.diff(x[::every]) >= (w[::every][1:] + w[::every][:-1]) / 2 + gap)
+               for x, w in rows):
+            return every
+    return len(ticks) - 1
 
 
 def tick_times(xmax: float, break_every: float = 12) -> list[float]:

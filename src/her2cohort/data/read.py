@@ -12,7 +12,9 @@ What is normalised (documented, nothing else is changed):
   removed; no-break and other Unicode spaces read as a plain space (``safety.clean_text``);
 - header cells: runs of white space (including line breaks inside a header cell) read as one
   space, leading/trailing spaces removed;
-- Excel date-time cells: the date part (a time of day is not used by any field);
+- Excel date-time cells: the date part (a time of day is not used by any field); Parquet
+  timestamps: the date in their own time zone, their type kept for harmonizing
+  (``_read_parquet``);
 - trailing empty columns without a header (an Excel artefact) and empty rows after the last
   record are ignored, with one summary line.
 """

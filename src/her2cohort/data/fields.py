@@ -7,7 +7,8 @@ these fields. The model is study-generic for neoadjuvant breast cancer cohorts; 
 Kinds:
 - ``id``: free text identifier (hospital record number); never leaves ``data/processed``
   except as a pseudonymous key.
-- ``date``: parsed with the centre's date format (strftime pattern, ``excel_serial`` or ``iso``).
+- ``date``: parsed with the centre's date format (strftime pattern, ``excel_serial`` or ``iso``);
+  a typed Parquet date or timestamp column is read as dates without it.
 - ``number``: parsed with the centre's decimal mark; ``unit`` gives the canonical unit and
   ``UNIT_FACTORS`` the allowed source units.
 - ``code``: a closed vocabulary; a raw value must be in ``values`` or be mapped onto one of

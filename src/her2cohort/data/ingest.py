@@ -319,6 +319,40 @@ def _parse_numbers(values: pd.Series, decimal: str) -> tuple[pd.Series, pd.Serie
     return num.astype("float64"), bad
 
 
+def _typed_numbers(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """The text of a typed Parquet number column (Arrow's own: '12.5', '1e-7', '2.50', 'nan')
+    as numbers; returns (numbers, mask of NaN and infinities). Read back by Arrow, which reads
+    its shortest round-trip text to the very float written (pandas' to_numeric is at times one
+    unit in the last place off); whatever the mapping's ``decimal`` says."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    arr = pa.array(values.to_numpy(dtype=object, na_value=None), pa.string())
+    try:
+        num = pc.cast(arr, pa.float64()).to_numpy(zero_copy_only=False)
+    except pa.ArrowInvalid:  # not Arrow's text after all: read what can be read
+        num = pd.to_numeric(values, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+    ok = np.isfinite(num)
+    bad = values.notna().to_numpy(dtype=bool) & ~ok
+    return (pd.Series(np.where(ok, num, np.nan), index=values.index),
+            pd.Series(bad, index=values.index))
+
+
+def _time_of_day_note(t: dict, rel: str, column: str, field: str) -> Problem:
+    """A typed timestamp column with times of day feeding a date field: the date is read (as
+    for Excel date-time cells) and one note per column says so, since a time just before
+    midnight can be a date shifted by a time-zone conversion on export."""
+    zone = t["type"].partition("tz=")[2].rstrip("]")
+    where = (f"the calendar date in the column's time zone {zone}" if zone else
+             "the date as stored (the column has no time zone)")
+    return Problem(rel, t["timed_row"], None, column, None, "date_time_of_day",
+                   f"{t['timed']} value(s) of this column (Parquet type {t['type']}) have a "
+                   f"time of day, the first in row {t['timed_row']}: '{field}' is a date, so "
+                   f"{where} is read and the time dropped; if the times are near midnight "
+                   "(such as 23:00 or 22:00), the dates may have been shifted by a time-zone "
+                   "conversion on export: compare a few records with the source")
+
+
 def harmonize(raw: pd.DataFrame, mapping: dict, *, salt: str,
               vocabularies: dict[str, list[str]] | None = None,
               required: list[dict] | None = None) -> tuple[pd.DataFrame, list[Problem]]:
@@ -345,6 +379,8 @@ def harmonize(raw: pd.DataFrame, mapping: dict, *, salt: str,
     file_of: dict[str, int] = mapping.get("_file_of") or {}
     file_opts: list[dict] = mapping.get("_file_opts") or []
     several = bool(file_opts)
+    # typed Parquet columns (read.typed_column): their text is Arrow's, not the centre's
+    typed: dict[str, dict] = raw.attrs.get("typed") or {}
 
     def where(src: str) -> tuple[str, str]:
         """(file, row column) of a source column."""
@@ -526,8 +562,26 @@ def harmonize(raw: pd.DataFrame, mapping: dict, *, salt: str,
         vals = text[f.name]
         frel = cell_file[f.name]
         frows = cell_rows[f.name]
+        t = typed.get(src) or {}
+        if t.get("kind") == "date" and f.kind != "date":
+            # a date column mapped to a number or code field: a mapping mistake, one problem
+            # for the column instead of one per cell (which would not say why)
+            shown = src.split(":", 1)[-1] if several else src
+            problems.append(Problem(
+                frel, 1, None, shown, None, "column_type",
+                f"column {shown!r} holds dates (Parquet type {t['type']}), but is mapped to "
+                f"'{f.name}' ({f.label}), a {f.kind} field: expected "
+                f"{'numbers' if f.kind == 'number' else 'codes'}; map the column to a date "
+                f"field or correct 'columns: {f.name}:' in {mapping['_path']}"))
+            out[f.name] = _empty(f, len(out), out.index)
+            continue
         if f.kind == "date":
-            fmt = option(src, "date_format", date_fmt)
+            # a typed date column was written as ISO dates by the reader: date_format
+            # describes the text dates a centre types, and does not apply to it
+            fmt = "iso" if t.get("kind") == "date" else option(src, "date_format", date_fmt)
+            if t.get("timed"):
+                problems.append(_time_of_day_note(t, frel, src.split(":", 1)[-1] if several
+                                                  else src, f.name))
             parsed, bad = _per_value(vals, lambda u: _parse_dates(u, fmt))
             parsed = pd.to_datetime(parsed)
             out[f.name] = parsed
@@ -552,7 +606,10 @@ def harmonize(raw: pd.DataFrame, mapping: dict, *, salt: str,
             how_set = ("as set in the mapping" if not several else
                        f"the mark read for {frel}; if it differs, set decimal: "
                        f"{set_where(src, 'decimal')}")
-            num, bad = _per_value(vals, lambda u: _parse_numbers(u, dec))
+            if t.get("kind") == "number":  # Arrow's text: a decimal point whatever `decimal`
+                num, bad = _per_value(vals, _typed_numbers)
+            else:
+                num, bad = _per_value(vals, lambda u: _parse_numbers(u, dec))
             num = num.astype("float64")
             if f.integer:
                 frac = num.notna() & (num % 1 != 0)
@@ -579,6 +636,17 @@ def harmonize(raw: pd.DataFrame, mapping: dict, *, salt: str,
                 # only for converted fields, to keep a registry-sized table small)
                 out[f"_raw:{f.name}"] = vals.where(num.notna())
             for i in vals.index[bad]:
+                if t.get("kind") == "number":  # NaN or infinity: Arrow's text of any other
+                    # value of a typed column reads as a number
+                    problems.append(cell(
+                        frel, frows[i], i, src, vals[i], "bad_number",
+                        f"'{vals[i]}' ("
+                        f"{'NaN, not a number' if vals[i] == 'nan' else 'an infinity'}) in a "
+                        f"column of Parquet type {t['type']} is no value for '{f.name}': if it "
+                        "means 'not "
+                        f"recorded', add it under 'missing:' in {mapping['_path']} (a null "
+                        "needs nothing: it is read as not recorded)", kind="marker"))
+                    continue
                 if is_missing_marker(vals[i]):
                     problems.append(cell(
                         frel, frows[i], i, src, vals[i], "bad_number",
@@ -818,8 +886,10 @@ def join_files(mapping: dict, base_dir: str | Path = ".") -> tuple[pd.DataFrame 
     ambiguous: dict[str, list[str]] = {}
     rule = id_rule(mapping)
     missing = {str(m).strip() for m in mapping.get("missing", [""])} | {""}
+    typed = {}  # typed Parquet columns (read.typed_column) under their joined names
     for k, ((spec, raw), name) in enumerate(zip(tables, names)):
         rel = spec["file"]
+        typed.update({f"{name}:{c}": t for c, t in raw.attrs.get("typed", {}).items()})
         if id_col not in raw.columns:
             problems.append(Problem(rel, 1, None, id_col, None, "column_missing",
                                     f"the patient ID column {id_col!r} is not in this file; "
@@ -882,6 +952,7 @@ def join_files(mapping: dict, base_dir: str | Path = ".") -> tuple[pd.DataFrame 
                 "" not in joined[c].cat.categories:
             joined[c] = joined[c].cat.add_categories("")
     joined = joined.fillna({c: "" for c in joined.columns if not c.startswith("_")})
+    joined.attrs["typed"] = typed  # set here: pandas keeps attrs through few operations
     centre_col = columns.pop("centre_column", None)
     new = {**mapping, "columns": columns, "_sources": sources, "file": specs[0]["file"],
            "_file_of": file_of, "_file_opts": opts, "_unplaced": unplaced}

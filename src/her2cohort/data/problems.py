@@ -30,6 +30,8 @@ DEFAULT_ACTIONS: dict[str, str] = {
     "column_missing": "fail",
     "column_duplicated": "fail",
     "column_unmapped": "warn",
+    "column_type": "fail",  # a typed Parquet date column mapped to a number or code field
+    "date_time_of_day": "warn",  # a typed timestamp with times of day read as a date
     "blank_row": "warn",
     "rows_skipped": "warn",
     "centre_invalid": "quarantine",
@@ -82,8 +84,8 @@ DEFAULT_ACTIONS: dict[str, str] = {
 }
 FILE_LEVEL = frozenset(
     {"file_missing", "file_encoding", "file_empty", "file_parse", "sheet_missing",
-     "column_missing", "column_duplicated", "header", "unclosed_quote", "sheet_hidden",
-     "sheet_split"}
+     "column_missing", "column_duplicated", "column_type", "header", "unclosed_quote",
+     "sheet_hidden", "sheet_split"}
 )
 
 PROBLEM_COLUMNS = ("file", "row", "patient", "column", "value", "rule", "action", "message")

@@ -12,7 +12,9 @@ What is normalised (documented, nothing else is changed):
   removed; no-break and other Unicode spaces read as a plain space (``safety.clean_text``);
 - header cells: runs of white space (including line breaks inside a header cell) read as one
   space, leading/trailing spaces removed;
-- Excel date-time cells: the date part (a time of day is not used by any field);
+- Excel date-time cells: the date part (a time of day is not used by any field); Parquet
+  timestamps: the date in their own time zone, their type kept for harmonizing
+  (``_read_parquet``);
 - trailing empty columns without a header (an Excel artefact) and empty rows after the last
   record are ignored, with one summary line.
 """
@@ -548,7 +550,13 @@ def _check_ids(df: pd.DataFrame, rel: str, mapping: dict) -> list[Problem]:
 def _read_parquet(path: Path, rel: str, mapping: dict):
     """A Parquet centre file (a registry's or database's export): every column as the text a
     user would see (dates as 2019-12-31, numbers as 35 or 2.5, null as an empty cell), one
-    categorical column each, rows numbered as if the header were row 1."""
+    categorical column each, rows numbered as if the header were row 1.
+
+    A column's Arrow type is not lost: ``df.attrs["typed"]`` maps each date, timestamp or
+    number column to ``typed_column(...)``, so that harmonizing reads its text as the dates or
+    numbers it was (``date_format`` and ``decimal`` describe text a centre typed, and a typed
+    column has none). A timestamp is its calendar date in its own time zone (as stored when
+    it has none); its time of day is dropped, and how many values had one is kept."""
     import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
@@ -559,23 +567,61 @@ def _read_parquet(path: Path, rel: str, mapping: dict):
         return None, [_p(rel, "file_parse", f"cannot be read as Parquet ({e})")]
     problems: list[Problem] = []
     cols = {}
+    typed = {}
     for name, col in zip(table.column_names, table.columns):
-        if pa.types.is_timestamp(col.type):
-            col = pc.cast(col, pa.date32())  # the date part, as for Excel date-time cells
+        head = _header_cells([name])[0]
         if pa.types.is_dictionary(col.type):
             col = col.cast(col.type.value_type)
+        kind, arrow_type, timed, first = _typed_kind(col.type), str(col.type), 0, None
+        if pa.types.is_timestamp(col.type):
+            col, timed, first = _timestamp_dates(col, pa, pc)
         try:
             text = pc.fill_null(pc.cast(col, pa.string()), "")
         except (pa.ArrowNotImplementedError, pa.ArrowInvalid):
             problems.append(_p(rel, "file_parse", f"column of type {col.type} cannot be read as "
                                                   "text cells", column=name))
             continue
-        cols[_header_cells([name])[0]] = text.dictionary_encode().to_pandas()
+        cols[head] = text.dictionary_encode().to_pandas()
+        if kind is not None:
+            typed[head] = typed_column(kind, arrow_type, timed,
+                                       None if first is None else first + 2)
     if problems:
         return None, problems
     df = pd.DataFrame(cols)
     df["_row"] = np.arange(2, 2 + len(df))
+    df.attrs["typed"] = typed
     return df, problems
+
+
+def typed_column(kind: str, arrow_type: str, timed: int = 0, timed_row: int | None = None
+                 ) -> dict:
+    """What harmonizing needs to know of a typed Parquet column: ``kind`` 'date' or 'number',
+    its Arrow type as written in the file, and for timestamps how many values had a time of
+    day and the row of the first."""
+    return {"kind": kind, "type": arrow_type, "timed": timed, "timed_row": timed_row}
+
+
+def _typed_kind(t) -> str | None:
+    import pyarrow as pa
+
+    if pa.types.is_date(t) or pa.types.is_timestamp(t):
+        return "date"
+    if pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t):
+        return "number"
+    return None
+
+
+def _timestamp_dates(col, pa, pc):
+    """(the calendar dates of a timestamp column in its own time zone, the number of values
+    with a time of day, the 0-based index of the first such value or None). Vectorised."""
+    if col.type.tz is not None:
+        # the wall-clock time in the column's zone: 2019-03-04T23:30+01:00 is 2019-03-04
+        col = pc.local_timestamp(col)
+    day = pc.cast(col, pa.date32())
+    timed = pc.not_equal(pc.cast(day, col.type), col)  # null where the value is null
+    n = pc.sum(timed).as_py() or 0
+    first = pc.index(timed, True).as_py() if n else None
+    return day, n, first
 
 
 # --- Excel --------------------------------------------------------------------------------------

@@ -229,3 +229,42 @@ def test_typed_dates_in_a_centre_with_several_files(tmp_path):
     assert problems == [], [p.message for p in problems]
     assert _iso(df["diagnosis_date"]) == ["2019-12-31", "2018-02-01"]
     assert _iso(df["last_contact_date"]) == ["2020-01-02", "2021-03-04"]
+
+
+@pytest.mark.parametrize("fmt, text, year", [
+    ("%d/%m/%Y", "31/12/9999", 9999),   # a database's open end
+    ("%d/%m/%Y", "01/01/0001", 1),
+    ("iso", "9999-12-31", 9999),
+    ("excel_serial", "999999", 4637),   # Excel's serial day 999999
+])
+def test_dates_outside_the_storable_years_are_problems_not_crashes(tmp_path, fmt, text, year):
+    """A date pandas cannot hold (before 1677-09-22 or after 2262-04-11) is a bad_date problem
+    that says so and how to declare a marker, not an unexpected error; declared under
+    ``missing:`` it is not recorded. (CSV and typed Parquet dates alike: a typed date is read
+    through the same text.)"""
+    f = tmp_path / "C.csv"
+    f.write_text(f"id,dx\na,{text}\nb,\n", encoding="utf-8")
+    m = {"centre": "C", "file": str(f), "columns": {"patient_id": "id", "diagnosis_date": "dx"},
+         "date_format": fmt}
+    path = tmp_path / "C.yaml"
+    path.write_text(yaml.safe_dump(m, sort_keys=False), encoding="utf-8")
+    df, problems = _ingest([str(path)])
+    bad = [p for p in problems if p.rule == "bad_date"]
+    assert [(p.row, p.column) for p in bad] == [(2, "dx")]
+    assert f"in the year {year}, outside the years a record can hold" in bad[0].message
+    assert "add it under 'missing:'" in bad[0].message
+    m["missing"] = ["", text]
+    path.write_text(yaml.safe_dump(m, sort_keys=False), encoding="utf-8")
+    df, problems = _ingest([str(path)])
+    assert [p for p in problems if p.rule == "bad_date"] == []
+    assert df["diagnosis_date"].isna().all()
+
+
+def test_a_typed_open_end_date_is_a_problem(tmp_path):
+    table = pa.table({"id": ["a", "b"], "dx": pa.array([dt.date(9999, 12, 31),
+                                                         dt.date(2019, 1, 2)], pa.date32())})
+    mp = _centre(tmp_path, "PQ", table, {"patient_id": "id", "diagnosis_date": "dx"})
+    df, problems = _ingest([mp])
+    assert [(p.row, p.rule) for p in problems] == [(2, "bad_date")]
+    assert "in the year 9999" in problems[0].message
+    assert _iso(df["diagnosis_date"]) == [None, "2019-01-02"]

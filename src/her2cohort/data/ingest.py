@@ -161,21 +161,40 @@ def _per_value(values: pd.Series, fn) -> tuple[pd.Series, ...]:
     return tuple(out)
 
 
+#: the dates a table of dates can hold (pandas' nanosecond timestamps): 1677-09-22 .. 2262-04-11
+DATE_RANGE = (pd.Timestamp.min.ceil("D").date(), pd.Timestamp.max.floor("D").date())
+
+
+def _read_date(v: str, fmt: str) -> dt.date:
+    """One text date read with ``fmt`` (ValueError or OverflowError when it is none)."""
+    if fmt == "excel_serial":
+        if not re.fullmatch(r"\d{1,6}(\.\d+)?", v):  # time part: date part used
+            raise ValueError(v)
+        return EXCEL_EPOCH + dt.timedelta(days=int(float(v)))
+    if fmt in ("iso", "excel"):
+        return dt.date.fromisoformat(v)
+    return dt.datetime.strptime(v, fmt).date()
+
+
+def _out_of_range_year(value: str, fmt: str) -> int | None:
+    """The year of a value that reads as a date outside :data:`DATE_RANGE` (such as a
+    database's open-end date 9999-12-31), else None."""
+    try:
+        d = _read_date(value, fmt)
+    except (ValueError, OverflowError):
+        return None
+    return d.year if not DATE_RANGE[0] <= d <= DATE_RANGE[1] else None
+
+
 def _parse_dates(values: pd.Series, fmt: str) -> tuple[pd.Series, pd.Series]:
-    """Parse unique text values; return (dates, mask of unparseable non-missing values)."""
+    """Parse unique text values; return (dates, mask of unparseable non-missing values). A
+    date outside :data:`DATE_RANGE` is unparseable (reported, :func:`_bad_date`)."""
     uniq = values.dropna().unique()
     parsed: dict[str, pd.Timestamp | None] = {}
     for v in uniq:
         try:
-            if fmt == "excel_serial":
-                if not re.fullmatch(r"\d{1,6}(\.\d+)?", v):  # time part: date part used
-                    raise ValueError(v)
-                d = EXCEL_EPOCH + dt.timedelta(days=int(float(v)))
-            elif fmt in ("iso", "excel"):
-                d = dt.date.fromisoformat(v)
-            else:
-                d = dt.datetime.strptime(v, fmt).date()
-            parsed[v] = pd.Timestamp(d)
+            d = _read_date(v, fmt)
+            parsed[v] = pd.Timestamp(d) if DATE_RANGE[0] <= d <= DATE_RANGE[1] else None
         except (ValueError, OverflowError):
             parsed[v] = None
     out = values.map(parsed)
@@ -266,6 +285,13 @@ def _bad_date(value: str, field: str, fmt: str, mapping_path: str) -> tuple[str,
                 "(Excel's day count, as a date cell not formatted as a date is exported); "
                 "format the column as dates and export again, or set 'date_format: "
                 f"excel_serial' in {mapping_path} if the whole column holds such numbers; "
+                f"{expected}"), "date"
+    year = _out_of_range_year(value, fmt)
+    if year is not None:
+        return (f"'{shp}' reads as a date in the year {year}, outside the years a record can "
+                f"hold for '{field}' ({DATE_RANGE[0].year + 1} to {DATE_RANGE[1].year - 1}): "
+                "such a date is often a database's marker for an open end or an unknown date; "
+                f"if it means not recorded, add it under 'missing:' in {mapping_path}; else "
                 f"{expected}"), "date"
     wrong = _impossible_part(value, fmt) if fmt != "excel_serial" else None
     if wrong is not None:

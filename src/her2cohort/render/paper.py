@@ -999,11 +999,7 @@ def _table_docx(table: DisplayTable, page: str) -> tuple[Any, str, float]:
     """(python-docx Document holding the table, orientation, font size): portrait at 9 pt
     when it fits, down to 8 pt; else landscape; else long text cells broken into ever
     shorter lines; 7 pt only for a table no page holds otherwise."""
-    import tempfile
-
-    from docx import Document
-
-    from .tables import write_docx
+    from .tables import docx_table_document
 
     last: Exception | None = None
     tries = [(table, "portrait", 9.0, 8.0), (table, "landscape", 9.0, 8.0)]
@@ -1012,15 +1008,13 @@ def _table_docx(table: DisplayTable, page: str) -> tuple[Any, str, float]:
     tries += [(_wrapped(table, w), "landscape", 9.0, 8.0) for w in (24, 16, 12)]
     tries += [(_wrapped(table, 12), "landscape", 8.0, 7.0)]
     for t, orientation, size, smallest in tries:
-        with tempfile.TemporaryDirectory() as tmp:
-            f = Path(tmp) / "table.docx"
-            try:
-                info = write_docx(t, f, page=page, orientation=orientation,
-                                  font_size=size, min_font_size=smallest)
-            except ValueError as e:
-                last = e
-                continue
-            return Document(io.BytesIO(f.read_bytes())), orientation, float(info["font_size"])
+        try:
+            doc, info = docx_table_document(t, page=page, orientation=orientation,
+                                            font_size=size, min_font_size=smallest)
+        except ValueError as e:
+            last = e
+            continue
+        return doc, orientation, float(info["font_size"])
     raise ValueError(f"table {table.title!r} does not fit a {page} page: {last}")
 
 

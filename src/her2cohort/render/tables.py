@@ -391,6 +391,28 @@ def write_docx(
     widths are measured with it or its metric-compatible substitute). Returns the layout used:
     ``{"font_size", "widths_pt", "text_width_pt"}``.
     """
+    doc, info = docx_table_document(
+        table, page=page, orientation=orientation, margins_mm=margins_mm, font=font,
+        font_size=font_size, min_font_size=min_font_size, stretch=stretch)
+    buf = io.BytesIO()
+    doc.save(buf)
+    write_normalised_zip(buf.getvalue(), path)
+    return info
+
+
+def docx_table_document(
+    table: DisplayTable,
+    *,
+    page: str = "A4",
+    orientation: str = "portrait",
+    margins_mm: float = 25.4,
+    font: str = "Arial",
+    font_size: float = 9.0,
+    min_font_size: float = 7.0,
+    stretch: bool = True,
+) -> tuple[Any, dict[str, Any]]:
+    """(python-docx Document, layout used) of :func:`write_docx`, not written: for a caller
+    that copies the table into a document of its own (the paper)."""
     from docx.enum.section import WD_ORIENT
     from docx.enum.table import WD_CELL_VERTICAL_ALIGNMENT, WD_TABLE_ALIGNMENT
     from docx.enum.text import WD_ALIGN_PARAGRAPH
@@ -498,10 +520,7 @@ def write_docx(
             par.paragraph_format.space_before = Pt(4)
         _add_runs(par, note, size=max(size - 1.0, 6.0))
 
-    buf = io.BytesIO()
-    doc.save(buf)
-    write_normalised_zip(buf.getvalue(), path)
-    return {"font_size": size, "widths_pt": widths, "text_width_pt": avail}
+    return doc, {"font_size": size, "widths_pt": widths, "text_width_pt": avail}
 
 
 def combine_docx(parts: Sequence[str | PathLike[str]], path: str | PathLike[str]) -> None:

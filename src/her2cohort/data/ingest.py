@@ -589,16 +589,23 @@ def harmonize(raw: pd.DataFrame, mapping: dict, *, salt: str,
         frel = cell_file[f.name]
         frows = cell_rows[f.name]
         t = typed.get(src) or {}
-        if t.get("kind") == "date" and f.kind != "date":
-            # a date column mapped to a number or code field: a mapping mistake, one problem
-            # for the column instead of one per cell (which would not say why)
+        if (t.get("kind") == "date" and f.kind != "date") or t.get("kind") == "other":
+            # a date column mapped to a number or code field, or a column of values that are
+            # no single cell (lists, durations, ...): one problem for the column instead of
+            # one per cell (which would not say why)
             shown = src.split(":", 1)[-1] if several else src
+            expected = {"number": "numbers", "date": "dates"}.get(f.kind, "codes")
+            if t["kind"] == "date":
+                fix = (f"map the column to a date field or correct 'columns: {f.name}:' in "
+                       f"{mapping['_path']}")
+            else:
+                fix = (f"ask the centre to export it as {expected} (one value per cell), or "
+                       f"correct 'columns: {f.name}:' in {mapping['_path']}")
             problems.append(Problem(
                 frel, 1, None, shown, None, "column_type",
-                f"column {shown!r} holds dates (Parquet type {t['type']}), but is mapped to "
-                f"'{f.name}' ({f.label}), a {f.kind} field: expected "
-                f"{'numbers' if f.kind == 'number' else 'codes'}; map the column to a date "
-                f"field or correct 'columns: {f.name}:' in {mapping['_path']}"))
+                f"column {shown!r} holds {t.get('what', 'dates')} (Parquet type {t['type']}), "
+                f"but is mapped to '{f.name}' ({f.label}), a {f.kind} field: expected "
+                f"{expected}; {fix}"))
             out[f.name] = _empty(f, len(out), out.index)
             continue
         if f.kind == "date":

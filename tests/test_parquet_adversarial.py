@@ -169,6 +169,15 @@ def test_a_half_float_reads_as_the_decimal_it_stands_for(tmp_path):
     assert df["grade"].tolist() == ["1"] * 4
 
 
+def test_the_largest_float_is_kept_not_turned_into_infinity(tmp_path):
+    """1e308 is a number (out of range for ER, which validation reports); rounding it to six
+    decimals would overflow to infinity."""
+    table = pa.table({"id": IDS, "er": pa.array([1e308, -0.0, 5.0])})
+    df, problems = _ingest([_centre(tmp_path, table, {"patient_id": "id", "er_pct": "er"})])
+    assert problems == []
+    assert df["er_pct"].tolist() == [1e308, 0.0, 5.0]
+
+
 def test_a_float_id_column_with_rounded_ids_and_nan(tmp_path):
     """IDs typed as double: 1.0 is the ID 1; an ID beyond 16 digits was rounded by the export
     (id_mangled, saying so, not blaming Excel); NaN is no ID (missing, not the ID 'nan')."""

@@ -663,8 +663,12 @@ def harmonize(raw: pd.DataFrame, mapping: dict, *, salt: str,
                     "patient IDs (an identifier typed into the wrong column?)", kind="id"))
             num = num.mask(is_id)
             bad = bad & ~is_id
-            # round away float noise from unit conversion (0.7 cm * 10 = 7.000000000000001)
-            out[f.name] = (num * factor).round(6)
+            # round away float noise from unit conversion (0.7 cm * 10 = 7.000000000000001);
+            # from 1e15 on a float has no decimals to round, and rounding a number near the
+            # largest float (a typed 1e308) would overflow to infinity
+            scaled = num * factor
+            small = scaled.abs() < 1e15
+            out[f.name] = scaled.where(~small, scaled.where(small).round(6))
             if factor != 1.0:  # converted: validation shows the value as written (kept
                 # only for converted fields, to keep a registry-sized table small)
                 out[f"_raw:{f.name}"] = vals.where(num.notna())

@@ -253,3 +253,19 @@ def test_a_damaged_file_says_what_to_do(tmp_path):
     (p,) = problems
     assert p.rule == "file_parse" and p.file.endswith("PQ.parquet")
     assert "ask the centre to export it again" in p.message
+
+
+def test_a_true_false_column_is_a_code_not_a_number(tmp_path):
+    """A bool column reads as true/false, mapped like any code ('true': 'yes'); mapped to a
+    number field it is one column_type problem, not one 'not a number' per row."""
+    table = pa.table({"id": IDS, "prior": pa.array([True, False, None]),
+                      "er": pa.array([True, False, True])})
+    mp = _centre(tmp_path, table, {"patient_id": "id", "prior_therapy": "prior",
+                                   "er_pct": "er"},
+                 values={"prior_therapy": {"true": "yes", "false": "no"}})
+    df, problems = _ingest([mp])
+    (p,) = problems
+    assert (p.rule, p.column, p.row) == ("column_type", "er", 1)
+    assert "holds true/false values (Parquet type bool)" in p.message
+    assert df["prior_therapy"].tolist()[:2] == ["yes", "no"]
+    assert df["er_pct"].isna().all()

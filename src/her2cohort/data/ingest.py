@@ -589,10 +589,12 @@ def harmonize(raw: pd.DataFrame, mapping: dict, *, salt: str,
         frel = cell_file[f.name]
         frows = cell_rows[f.name]
         t = typed.get(src) or {}
-        if (t.get("kind") == "date" and f.kind != "date") or t.get("kind") == "other":
-            # a date column mapped to a number or code field, or a column of values that are
-            # no single cell (lists, durations, ...): one problem for the column instead of
-            # one per cell (which would not say why)
+        if (t.get("kind") == "date" and f.kind != "date") or t.get("kind") == "other" or \
+                (t.get("kind") == "bool" and f.kind != "code"):
+            # a date column mapped to a number or code field, a true/false column mapped to
+            # a number or date field, or a column of values that are no single cell (lists,
+            # durations, ...): one problem for the column instead of one per cell (which
+            # would not say why)
             shown = src.split(":", 1)[-1] if several else src
             expected = {"number": "numbers", "date": "dates"}.get(f.kind, "codes")
             if t["kind"] == "date":
@@ -603,7 +605,9 @@ def harmonize(raw: pd.DataFrame, mapping: dict, *, salt: str,
                        f"correct 'columns: {f.name}:' in {mapping['_path']}")
             problems.append(Problem(
                 frel, 1, None, shown, None, "column_type",
-                f"column {shown!r} holds {t.get('what', 'dates')} (Parquet type {t['type']}), "
+                f"column {shown!r} holds "
+                f"{t.get('what') or {'date': 'dates', 'bool': 'true/false values'}[t['kind']]} "
+                f"(Parquet type {t['type']}), "
                 f"but is mapped to '{f.name}' ({f.label}), a {f.kind} field: expected "
                 f"{expected}; {fix}"))
             out[f.name] = _empty(f, len(out), out.index)

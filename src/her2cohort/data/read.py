@@ -722,9 +722,10 @@ def _uuid_text(col, pa):
 
 def typed_column(kind: str, arrow_type: str, timed: int = 0, timed_row: int | None = None
                  ) -> dict:
-    """What harmonizing needs to know of a typed Parquet column: ``kind`` 'date' or 'number',
-    its Arrow type as written in the file, and for timestamps how many values had a time of
-    day and the row of the first."""
+    """What harmonizing needs to know of a typed Parquet column: ``kind`` 'date', 'number',
+    'bool' (true/false: a code, no number or date) or 'other' (values that are no single cell,
+    described by the key ``what``), its Arrow type as written in the file, and for timestamps
+    how many values had a time of day and the row of the first."""
     return {"kind": kind, "type": arrow_type, "timed": timed, "timed_row": timed_row}
 
 
@@ -735,6 +736,8 @@ def _typed_kind(t) -> str | None:
         return "date"
     if pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t):
         return "number"
+    if pa.types.is_boolean(t):
+        return "bool"
     return None
 
 

@@ -269,3 +269,45 @@ def test_a_true_false_column_is_a_code_not_a_number(tmp_path):
     assert "holds true/false values (Parquet type bool)" in p.message
     assert df["prior_therapy"].tolist()[:2] == ["yes", "no"]
     assert df["er_pct"].isna().all()
+
+
+def _encrypted_parquet(path) -> None:
+    """A Parquet file with an encrypted footer (magic bytes PARE), written by Arrow's own
+    encryption when it is built in, else its first and last bytes."""
+    try:
+        import base64
+
+        import pyarrow.parquet.encryption as pe
+
+        class Kms(pe.KmsClient):
+            def __init__(self, config):
+                super().__init__()
+
+            def wrap_key(self, key, master):
+                return base64.b64encode(key)
+
+            def unwrap_key(self, wrapped, master):
+                return base64.b64decode(wrapped)
+
+        props = pe.CryptoFactory(Kms).file_encryption_properties(
+            pe.KmsConnectionConfig(), pe.EncryptionConfiguration(footer_key="f",
+                                                                 column_keys={"c": ["er"]}))
+        table = pa.table({"id": IDS, "er": [1.0, 2.0, 3.0]})
+        with pq.ParquetWriter(path, table.schema, encryption_properties=props) as w:
+            w.write_table(table)
+    except (ImportError, pa.ArrowException):
+        path.write_bytes(b"PARE" + bytes(range(256)) * 4 + b"PARE")
+
+
+@pytest.mark.parametrize("content, expected", [
+    (_encrypted_parquet, "an encrypted Apache Parquet file"),
+    (lambda f: f.write_bytes(bytes(range(256)) * 8), "not an Apache Parquet file"),
+])
+def test_an_encrypted_or_foreign_binary_file_is_told_as_parquet(tmp_path, content, expected):
+    """Both were told 'not text and not an .xlsx workbook: ask for a CSV or .xlsx export',
+    which says nothing of the Parquet file the mapping expects."""
+    mp = _centre(tmp_path, None, {"patient_id": "id", "er_pct": "er"}, write=content)
+    _, problems = _ingest([mp])
+    (p,) = problems
+    assert p.rule == "file_parse" and p.file.endswith("PQ.parquet")
+    assert expected in p.message and "xlsx" not in p.message

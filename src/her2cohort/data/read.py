@@ -100,8 +100,9 @@ _CONTROL = bytes([*range(1, 9), 11, *range(14, 26), *range(27, 32)])  # not in a
 
 def _sniff(path: Path) -> str:
     """'xlsx' (zip: the magic bytes PK\\x03\\x04, whatever the file's name), 'xls' (OLE2:
-    Excel 97-2003 or an encrypted workbook), 'pdf', 'empty' (0 bytes), 'binary' or 'text',
-    from the first bytes."""
+    Excel 97-2003 or an encrypted workbook), 'pdf', 'parquet' (PAR1), 'parquet_encrypted'
+    (PARE: an encrypted footer), 'empty' (0 bytes), 'binary' or 'text', from the first
+    bytes."""
     with open(path, "rb") as fh:
         head = fh.read(4096)
     if not head:
@@ -114,6 +115,8 @@ def _sniff(path: Path) -> str:
         return "pdf"
     if head.startswith(b"PAR1"):
         return "parquet"
+    if head.startswith(b"PARE"):
+        return "parquet_encrypted"  # Parquet with an encrypted footer
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
         return "text"  # UTF-16 text
     if b"\x00" in head and head.count(b"\x00") > len(head) // 4:
@@ -133,6 +136,16 @@ def _wrong_kind(kind: str, fmt: str, mapping: dict) -> str | None:
                 f"(without password) or export CSV, then set 'file:' and 'format:' in {m}")
     if kind == "pdf":
         return "the file is a PDF document, not a table: ask the centre for a CSV or .xlsx export"
+    if kind == "parquet_encrypted":
+        return ("the file is an encrypted Apache Parquet file (it starts with the bytes PARE): "
+                "it cannot be read without the keys it was encrypted with; ask the centre to "
+                "export it again without Parquet encryption (send it over a secure channel "
+                "instead)")
+    if kind == "binary" and fmt == "parquet":
+        return ("the file is not an Apache Parquet file: it does not start with the bytes PAR1 "
+                "that every Parquet file starts with, and it is not text; it may be damaged "
+                "(an interrupted copy or download) or of another format: ask the centre for "
+                f"the file again, or set 'format:' in {m} to what it is")
     if kind == "binary" and fmt == "xlsx":
         return ("the file is not an .xlsx workbook: it does not start with the bytes PK that "
                 "every .xlsx file (a zip archive) starts with, and it is not text; it may be "

@@ -311,3 +311,17 @@ def test_an_encrypted_or_foreign_binary_file_is_told_as_parquet(tmp_path, conten
     (p,) = problems
     assert p.rule == "file_parse" and p.file.endswith("PQ.parquet")
     assert expected in p.message and "xlsx" not in p.message
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+def test_a_negative_zero_is_zero(tmp_path, dtype):
+    """-0.0 (left by a computation in the exporting database) is the IHC score 0 and ER 0%,
+    not the unknown code '-0'."""
+    x = pa.array(np.array([-0.0, 0.0, 3.0], dtype))
+    table = pa.table({"id": IDS, "ihc": x, "er": x})
+    df, problems = _ingest([_centre(tmp_path, table, {"patient_id": "id", "her2_ihc": "ihc",
+                                                      "er_pct": "er"},
+                                    values={"her2_ihc": {"3": "3+"}})])
+    assert problems == [], [p.message for p in problems]
+    assert df["her2_ihc"].tolist() == ["0", "0", "3+"]
+    assert [str(v) for v in df["er_pct"]] == ["0.0", "0.0", "3.0"]

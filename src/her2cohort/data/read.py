@@ -691,6 +691,10 @@ def _parquet_text(col, pa, pc):
         # Arrow writes a half float's binary value (0.1 as 0.099976); the shortest decimal
         # that is the value is what was meant, as for float32
         col = _half_text(col, pa)
+    elif pa.types.is_floating(t):
+        # a negative zero (left by a computation in the exporting database) is 0, not the
+        # code '-0': adding +0.0 turns -0.0 into 0.0 and changes no other value
+        col = pc.add(col, pa.scalar(0.0, t))
     try:
         text = pc.cast(col, pa.string())
     except (pa.ArrowNotImplementedError, pa.ArrowInvalid):
@@ -710,7 +714,8 @@ def _half_text(col, pa):
     """A float16 column as the shortest decimal text of each value (numpy's), nulls kept."""
     arr = col.combine_chunks() if hasattr(col, "combine_chunks") else col
     num = arr.to_numpy(zero_copy_only=False)
-    text = np.char.replace(np.asarray(num, np.float16).astype(str), ".0e", "e")
+    half = np.asarray(num, np.float16) + np.float16(0)  # -0.0 is 0 (as in _parquet_text)
+    text = np.char.replace(half.astype(str), ".0e", "e")
     text = np.where(np.char.endswith(text, ".0"), np.char.rstrip(text, "0"), text)
     text = np.char.rstrip(text, ".")
     return pa.array(text, pa.string(), mask=arr.is_null().to_numpy(zero_copy_only=False))

@@ -325,3 +325,13 @@ def test_a_negative_zero_is_zero(tmp_path, dtype):
     assert problems == [], [p.message for p in problems]
     assert df["her2_ihc"].tolist() == ["0", "0", "3+"]
     assert [str(v) for v in df["er_pct"]] == ["0.0", "0.0", "3.0"]
+
+
+def test_a_column_whose_name_starts_with_an_underscore_is_a_column(tmp_path):
+    """A database's _id (or a pandas index saved as __index_level_0__) is a column like any
+    other: mapped, it is read; unmapped, it is told as ignored (was 'not in the header')."""
+    table = pa.table({"_id": IDS, "_er": [1.0, 2.0, 3.0], "__index_level_0__": [7, 8, 9]})
+    df, problems = ingest([_centre(tmp_path, table, {"patient_id": "_id", "er_pct": "_er"})],
+                          salt="test-salt")
+    assert [(p.rule, p.column) for p in problems] == [("column_unmapped", "__index_level_0__")]
+    assert df["er_pct"].tolist() == [1.0, 2.0, 3.0] and df["patient_key"].notna().all()

@@ -426,7 +426,10 @@ def harmonize(raw: pd.DataFrame, mapping: dict, *, salt: str,
         from .mapping import file_entry_name
         return f"under the files: entry {file_entry_name(file_opts[k])!r} in {mapping['_path']}"
 
-    header = [c for c in raw.columns if not c.startswith("_")]
+    # the reader's own columns (row numbers, and the file of each record of several files);
+    # a centre's column may start with '_' too (a database's _id)
+    header = [c for c in raw.columns
+              if c not in ("_row", "_file") and not c.startswith(("_row:", "_file:"))]
     dupes = sorted({c for c in header if header.count(c) > 1})
     for c in dupes:
         problems.append(Problem(rel, 1, None, c, None, "column_duplicated",

@@ -335,3 +335,14 @@ def test_a_column_whose_name_starts_with_an_underscore_is_a_column(tmp_path):
                           salt="test-salt")
     assert [(p.rule, p.column) for p in problems] == [("column_unmapped", "__index_level_0__")]
     assert df["er_pct"].tolist() == [1.0, 2.0, 3.0] and df["patient_key"].notna().all()
+
+
+def test_a_column_named_like_the_row_numbers_is_not_overwritten_silently(tmp_path):
+    table = pa.table({"id": IDS, "er": [1.0, 2.0, 3.0], "_row": [7, 8, 9]})
+    df, problems = ingest([_centre(tmp_path, table, {"patient_id": "id", "er_pct": "er"})],
+                          salt="test-salt")
+    assert [(p.rule, p.column) for p in problems] == [("column_unmapped", "_row")]
+    assert df["source_row"].tolist() == [2, 3, 4]
+    _, problems = _ingest([_centre(tmp_path, table, {"patient_id": "id", "er_pct": "_row"})])
+    (p,) = problems
+    assert (p.rule, p.column) == ("file_parse", "_row") and "rename the column" in p.message

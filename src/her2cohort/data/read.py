@@ -610,10 +610,23 @@ def _read_parquet(path: Path, rel: str, mapping: dict):
     mapped = _expected_columns(mapping)
     id_src = (mapping.get("columns") or {}).get("patient_id")
     problems: list[Problem] = []
+    notes: list[Problem] = []
     names, cols, typed = [], [], {}
     for name, col in zip(table.column_names, table.columns):
         head = _header_cells([clean_text(name)])[0]
         arrow_type = str(col.type)
+        if head in ("_row", "_file") or head.startswith(("_row:", "_file:")):
+            # the reader's own names (row numbers, a record's file): kept, the column would
+            # be overwritten by them
+            if head in mapped:
+                problems.append(_p(rel, "file_parse", f"column {head!r} cannot be read: the "
+                                                      "name is one the program uses for its row "
+                                                      "numbers; rename the column in the export",
+                                   column=head))
+            else:
+                notes.append(_p(rel, "column_unmapped", "column is not mapped to any field and "
+                                                        "is ignored", row=1, column=head))
+            continue
         text, kind, timed, first = _parquet_text(col, pa, pc)
         if head == id_src and pa.types.is_floating(col.type):
             # a NaN in a float ID column is no ID (Arrow would write it as the ID 'nan')
@@ -642,13 +655,13 @@ def _read_parquet(path: Path, rel: str, mapping: dict):
             if kind == "other":
                 typed[head]["what"] = what
     if problems:
-        return None, problems
+        return None, problems + notes
     # built by position: a repeated column name stays twice (harmonizing reports it)
     df = pd.concat(cols, axis=1, ignore_index=True)
     df.columns = names
     df["_row"] = np.arange(2, 2 + len(df))
     df.attrs["typed"] = typed
-    return df, problems
+    return df, notes
 
 
 def _needs_cleaning(values: pd.Index) -> bool:

@@ -616,8 +616,8 @@ def _read_parquet(path: Path, rel: str, mapping: dict):
         head = _header_cells([clean_text(name)])[0]
         arrow_type = str(col.type)
         if head in ("_row", "_file") or head.startswith(("_row:", "_file:")):
-            # the reader's own names (row numbers, a record's file): kept, the column would
-            # be overwritten by them
+            # the reader's own names (row numbers, a record's file): the column would be
+            # overwritten by them
             if head in mapped:
                 problems.append(_p(rel, "file_parse", f"column {head!r} cannot be read: the "
                                                       "name is one the program uses for its row "

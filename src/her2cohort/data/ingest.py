@@ -426,7 +426,10 @@ def harmonize(raw: pd.DataFrame, mapping: dict, *, salt: str,
         from .mapping import file_entry_name
         return f"under the files: entry {file_entry_name(file_opts[k])!r} in {mapping['_path']}"
 
-    header = [c for c in raw.columns if not c.startswith("_")]
+    # the reader's own columns (row numbers, and the file of each record of several files);
+    # a centre's column may start with '_' too (a database's _id)
+    header = [c for c in raw.columns
+              if c not in ("_row", "_file") and not c.startswith(("_row:", "_file:"))]
     dupes = sorted({c for c in header if header.count(c) > 1})
     for c in dupes:
         problems.append(Problem(rel, 1, None, c, None, "column_duplicated",
@@ -589,16 +592,27 @@ def harmonize(raw: pd.DataFrame, mapping: dict, *, salt: str,
         frel = cell_file[f.name]
         frows = cell_rows[f.name]
         t = typed.get(src) or {}
-        if t.get("kind") == "date" and f.kind != "date":
-            # a date column mapped to a number or code field: a mapping mistake, one problem
-            # for the column instead of one per cell (which would not say why)
+        if (t.get("kind") == "date" and f.kind != "date") or t.get("kind") == "other" or \
+                (t.get("kind") == "bool" and f.kind != "code"):
+            # a date column mapped to a number or code field, a true/false column mapped to
+            # a number or date field, or a column of values that are no single cell (lists,
+            # durations, ...): one problem for the column instead of one per cell (which
+            # would not say why)
             shown = src.split(":", 1)[-1] if several else src
+            expected = {"number": "numbers", "date": "dates"}.get(f.kind, "codes")
+            if t["kind"] == "date":
+                fix = (f"map the column to a date field or correct 'columns: {f.name}:' in "
+                       f"{mapping['_path']}")
+            else:
+                fix = (f"ask the centre to export it as {expected} (one value per cell), or "
+                       f"correct 'columns: {f.name}:' in {mapping['_path']}")
             problems.append(Problem(
                 frel, 1, None, shown, None, "column_type",
-                f"column {shown!r} holds dates (Parquet type {t['type']}), but is mapped to "
-                f"'{f.name}' ({f.label}), a {f.kind} field: expected "
-                f"{'numbers' if f.kind == 'number' else 'codes'}; map the column to a date "
-                f"field or correct 'columns: {f.name}:' in {mapping['_path']}"))
+                f"column {shown!r} holds "
+                f"{t.get('what') or {'date': 'dates', 'bool': 'true/false values'}[t['kind']]} "
+                f"(Parquet type {t['type']}), "
+                f"but is mapped to '{f.name}' ({f.label}), a {f.kind} field: expected "
+                f"{expected}; {fix}"))
             out[f.name] = _empty(f, len(out), out.index)
             continue
         if f.kind == "date":
@@ -656,8 +670,12 @@ def harmonize(raw: pd.DataFrame, mapping: dict, *, salt: str,
                     "patient IDs (an identifier typed into the wrong column?)", kind="id"))
             num = num.mask(is_id)
             bad = bad & ~is_id
-            # round away float noise from unit conversion (0.7 cm * 10 = 7.000000000000001)
-            out[f.name] = (num * factor).round(6)
+            # round away float noise from unit conversion (0.7 cm * 10 = 7.000000000000001);
+            # from 1e15 on a float has no decimals to round, and rounding a number near the
+            # largest float (a typed 1e308) would overflow to infinity
+            scaled = num * factor
+            small = scaled.abs() < 1e15
+            out[f.name] = scaled.where(~small, scaled.where(small).round(6))
             if factor != 1.0:  # converted: validation shows the value as written (kept
                 # only for converted fields, to keep a registry-sized table small)
                 out[f"_raw:{f.name}"] = vals.where(num.notna())

@@ -100,8 +100,9 @@ _CONTROL = bytes([*range(1, 9), 11, *range(14, 26), *range(27, 32)])  # not in a
 
 def _sniff(path: Path) -> str:
     """'xlsx' (zip: the magic bytes PK\\x03\\x04, whatever the file's name), 'xls' (OLE2:
-    Excel 97-2003 or an encrypted workbook), 'pdf', 'empty' (0 bytes), 'binary' or 'text',
-    from the first bytes."""
+    Excel 97-2003 or an encrypted workbook), 'pdf', 'parquet' (PAR1), 'parquet_encrypted'
+    (PARE: an encrypted footer), 'empty' (0 bytes), 'binary' or 'text', from the first
+    bytes."""
     with open(path, "rb") as fh:
         head = fh.read(4096)
     if not head:
@@ -114,6 +115,8 @@ def _sniff(path: Path) -> str:
         return "pdf"
     if head.startswith(b"PAR1"):
         return "parquet"
+    if head.startswith(b"PARE"):
+        return "parquet_encrypted"  # Parquet with an encrypted footer
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
         return "text"  # UTF-16 text
     if b"\x00" in head and head.count(b"\x00") > len(head) // 4:
@@ -133,6 +136,16 @@ def _wrong_kind(kind: str, fmt: str, mapping: dict) -> str | None:
                 f"(without password) or export CSV, then set 'file:' and 'format:' in {m}")
     if kind == "pdf":
         return "the file is a PDF document, not a table: ask the centre for a CSV or .xlsx export"
+    if kind == "parquet_encrypted":
+        return ("the file is an encrypted Apache Parquet file (it starts with the bytes PARE): "
+                "it cannot be read without the keys it was encrypted with; ask the centre to "
+                "export it again without Parquet encryption (send it over a secure channel "
+                "instead)")
+    if kind == "binary" and fmt == "parquet":
+        return ("the file is not an Apache Parquet file: it does not start with the bytes PAR1 "
+                "that every Parquet file starts with, and it is not text; it may be damaged "
+                "(an interrupted copy or download) or of another format: ask the centre for "
+                f"the file again, or set 'format:' in {m} to what it is")
     if kind == "binary" and fmt == "xlsx":
         return ("the file is not an .xlsx workbook: it does not start with the bytes PK that "
                 "every .xlsx file (a zip archive) starts with, and it is not text; it may be "
@@ -535,13 +548,24 @@ def _check_ids(df: pd.DataFrame, rel: str, mapping: dict) -> list[Problem]:
         return []
     ids = df[src].astype(str).str.strip()
     sci = ids.str.fullmatch(_SCI.pattern)
+    t = (df.attrs.get("typed") or {}).get(src) or {}
+    if t.get("type") in ("double", "float", "halffloat"):
+        # a Parquet float keeps about 16 digits: a longer ID was rounded by the export (Arrow
+        # writes it as 1.2345678901234568e+17), whatever program made the file
+        sci = sci | ids.str.contains("e", regex=False)
+        why = (f"the patient ID column is stored as floating-point numbers (Parquet type "
+               f"{t['type']}), which keep only 15-16 digits: this ID is longer and was "
+               "rounded (it reads in scientific notation), so IDs are lost and different "
+               "patients look like duplicates; ask the centre to export the ID column as text "
+               "or as whole numbers (int64)")
+    else:
+        why = ("the patient ID is in scientific notation (like 2.00147E+09): Excel turned a "
+               "long number into a rounded one, so IDs are lost and different patients "
+               "look like duplicates; export the ID column as text (format the column as "
+               "Text, or export from the source system)")
     if not sci.any():
         return []
-    return [Problem(rel, int(r), None, src, None, "id_mangled",
-                    "the patient ID is in scientific notation (like 2.00147E+09): Excel turned a "
-                    "long number into a rounded one, so IDs are lost and different patients "
-                    "look like duplicates; export the ID column as text (format the column as "
-                    "Text, or export from the source system)", redact=True)
+    return [Problem(rel, int(r), None, src, None, "id_mangled", why, redact=True)
             for r in df.loc[sci, "_row"]]
 
 
@@ -556,48 +580,183 @@ def _read_parquet(path: Path, rel: str, mapping: dict):
     number column to ``typed_column(...)``, so that harmonizing reads its text as the dates or
     numbers it was (``date_format`` and ``decimal`` describe text a centre typed, and a typed
     column has none). A timestamp is its calendar date in its own time zone (as stored when
-    it has none); its time of day is dropped, and how many values had one is kept."""
+    it has none); its time of day is dropped, and how many values had one is kept.
+
+    Column names and text values are normalised as CSV cells are (``safety.clean_text``). A
+    column whose values are no single cell (a list, struct or map; times of day, durations;
+    bytes that are not UTF-8 text) is ``typed_column('other', ...)``: harmonizing reports it
+    as ``column_type`` when the mapping uses it, and ignores it (as every unmapped column)
+    when not; a duplicated column name is kept twice, for harmonizing to report."""
     import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
     try:
-        table = pq.read_table(path)
+        # ParquetFile, not read_table: the latter refuses a schema with a repeated column name
+        # (which is reported by name below); INT96 timestamps (older Hive/Impala/Spark
+        # exports) read in microseconds, since nanoseconds wrap a date such as 9999-12-31
+        # around to another year
+        table = pq.ParquetFile(path, coerce_int96_timestamp_unit="us").read()
     except (pa.ArrowException, OSError) as e:
-        return None, [_p(rel, "file_parse", f"cannot be read as Parquet ({e})")]
+        return None, [_p(rel, "file_parse", f"cannot be read as Parquet ({e}): the file may be "
+                                            "damaged (an interrupted copy), encrypted or "
+                                            "written by a program whose Parquet features "
+                                            "cannot be read; ask the centre to export it "
+                                            "again, without encryption")]
+    if table.num_columns == 0:
+        return None, [_p(rel, "file_empty", f"the Parquet file has no columns ({table.num_rows} "
+                                            "row(s)): expected the mapped columns, one row per "
+                                            "patient; ask the centre to export it again")]
+    mapped = _expected_columns(mapping)
+    id_src = (mapping.get("columns") or {}).get("patient_id")
     problems: list[Problem] = []
-    cols = {}
-    typed = {}
+    notes: list[Problem] = []
+    names, cols, typed = [], [], {}
     for name, col in zip(table.column_names, table.columns):
-        head = _header_cells([name])[0]
-        if pa.types.is_dictionary(col.type):
-            col = col.cast(col.type.value_type)
-        kind, arrow_type, timed, first = _typed_kind(col.type), str(col.type), 0, None
-        if pa.types.is_timestamp(col.type):
-            col, timed, first = _timestamp_dates(col, pa, pc)
-        try:
-            text = pc.fill_null(pc.cast(col, pa.string()), "")
-        except (pa.ArrowNotImplementedError, pa.ArrowInvalid):
-            problems.append(_p(rel, "file_parse", f"column of type {col.type} cannot be read as "
-                                                  "text cells", column=name))
+        head = _header_cells([clean_text(name)])[0]
+        arrow_type = str(col.type)
+        if head in ("_row", "_file") or head.startswith(("_row:", "_file:")):
+            # the reader's own names (row numbers, a record's file): the column would be
+            # overwritten by them
+            if head in mapped:
+                problems.append(_p(rel, "file_parse", f"column {head!r} cannot be read: the "
+                                                      "name is one the program uses for its row "
+                                                      "numbers; rename the column in the export",
+                                   column=head))
+            else:
+                notes.append(_p(rel, "column_unmapped", "column is not mapped to any field and "
+                                                        "is ignored", row=1, column=head))
             continue
-        cols[head] = text.dictionary_encode().to_pandas()
+        text, kind, timed, first = _parquet_text(col, pa, pc)
+        if head == id_src and pa.types.is_floating(col.type):
+            # a NaN in a float ID column is no ID (Arrow would write it as the ID 'nan')
+            text = pc.if_else(pc.is_nan(col), pa.scalar(None, pa.string()), text)
+        if kind == "other" and head == id_src:
+            # without its IDs no row of the file can be used: the file stops here
+            problems.append(_p(rel, "file_parse", f"the patient ID column holds {text} (Parquet "
+                                                  f"type {arrow_type}): expected one ID per row, "
+                                                  "as text or whole numbers; ask the centre to "
+                                                  "export it as text", column=head))
+            continue
+        if kind == "other":
+            what = text
+            text = pa.nulls(table.num_rows, pa.string())  # not read; unmapped: ignored
+            if head not in mapped:
+                kind = None
+        text = pc.fill_null(text, "")
+        s = text.dictionary_encode().to_pandas()
+        if pa.types.is_string(text.type) and _needs_cleaning(s.cat.categories):
+            s = s.map(clean_text).astype("category")  # once per distinct value
+        names.append(head)
+        cols.append(s)
         if kind is not None:
             typed[head] = typed_column(kind, arrow_type, timed,
                                        None if first is None else first + 2)
+            if kind == "other":
+                typed[head]["what"] = what
     if problems:
-        return None, problems
-    df = pd.DataFrame(cols)
+        return None, problems + notes
+    # built by position: a repeated column name stays twice (harmonizing reports it)
+    df = pd.concat(cols, axis=1, ignore_index=True)
+    df.columns = names
     df["_row"] = np.arange(2, 2 + len(df))
     df.attrs["typed"] = typed
-    return df, problems
+    return df, notes
+
+
+def _needs_cleaning(values: pd.Index) -> bool:
+    """Whether distinct text values hold a character ``clean_text`` changes: only non-ASCII
+    text or a NUL can (one check of their concatenation, at C speed)."""
+    joined = "".join(values)
+    return not joined.isascii() or "\x00" in joined
+
+
+_OTHER = (("is_list", "lists of values"), ("is_large_list", "lists of values"),
+          ("is_fixed_size_list", "lists of values"), ("is_struct", "records of several fields"),
+          ("is_map", "key-value maps"), ("is_union", "values of mixed types"),
+          ("is_time", "times of day"), ("is_duration", "durations"),
+          ("is_interval", "calendar intervals"))
+
+
+def _parquet_text(col, pa, pc):
+    """(the text of a Parquet column, its kind 'date', 'number', 'other' or None, the number
+    of timestamps with a time of day, the 0-based index of the first). For kind 'other' the
+    text is what the column holds instead (for the message). Vectorised."""
+    t = col.type
+    if pa.types.is_dictionary(t):
+        col = col.cast(t.value_type)
+        t = col.type
+    if hasattr(pa, "UuidType") and isinstance(t, pa.UuidType):
+        return _uuid_text(col, pa), None, 0, None
+    if isinstance(t, pa.BaseExtensionType):  # (JSON, bool8, ...): read as what it stores
+        col = pa.chunked_array([c.storage for c in col.chunks], t.storage_type)
+        t = col.type
+    for test, what in _OTHER:
+        if getattr(pa.types, test, lambda _: False)(t):
+            # a time is no date and a duration has a unit no field has: read as text, a
+            # time of day (01:02:00) would be a bad date and a duration in seconds a number
+            # of months
+            return what, "other", 0, None
+    kind, timed, first = _typed_kind(t), 0, None
+    if pa.types.is_timestamp(t):
+        col, timed, first = _timestamp_dates(col, pa, pc)
+    elif pa.types.is_float16(t):
+        # Arrow writes a half float's binary value (0.1 as 0.099976); the shortest decimal
+        # that is the value is what was meant, as for float32
+        col = _half_text(col, pa)
+    elif pa.types.is_floating(t):
+        # a negative zero (left by a computation in the exporting database) is 0, not the
+        # code '-0': adding +0.0 turns -0.0 into 0.0 and changes no other value
+        col = pc.add(col, pa.scalar(0.0, t))
+    try:
+        text = pc.cast(col, pa.string())
+    except (pa.ArrowNotImplementedError, pa.ArrowInvalid):
+        if any(getattr(pa.types, f"is_{b}", lambda _: False)(t) for b in
+               ("binary", "large_binary", "fixed_size_binary", "binary_view")):
+            return "bytes that are not UTF-8 text", "other", 0, None
+        return f"values of type {t}", "other", 0, None
+    if pa.types.is_decimal(t) and t.scale > 0:
+        # a decimal is written with its scale (1.0, 2.50): a float of the same value reads
+        # as 1 and 2.5, and so does a code typed as 1 (grade, IHC score)
+        text = pc.replace_substring_regex(text, r"(\.[0-9]*?)0+$", r"\1")
+        text = pc.replace_substring_regex(text, r"\.$", "")
+    return text, kind, timed, first
+
+
+def _half_text(col, pa):
+    """A float16 column as the shortest decimal text of each value (numpy's), nulls kept."""
+    arr = col.combine_chunks() if hasattr(col, "combine_chunks") else col
+    num = arr.to_numpy(zero_copy_only=False)
+    half = np.asarray(num, np.float16) + np.float16(0)  # -0.0 is 0 (as in _parquet_text)
+    text = np.char.replace(half.astype(str), ".0e", "e")
+    text = np.where(np.char.endswith(text, ".0"), np.char.rstrip(text, "0"), text)
+    text = np.char.rstrip(text, ".")
+    return pa.array(text, pa.string(), mask=arr.is_null().to_numpy(zero_copy_only=False))
+
+
+def _uuid_text(col, pa):
+    """A UUID column as its standard text (8-4-4-4-12 hex digits), nulls kept: cast to text,
+    Arrow would give the 16 raw bytes."""
+    arr = pa.chunked_array([c.storage for c in col.chunks], col.type.storage_type
+                           ).combine_chunks()
+    n = len(arr)
+    raw = np.frombuffer(arr.buffers()[1], np.uint8, count=16 * n,
+                        offset=16 * arr.offset).reshape(n, 16)
+    hexd = np.array(list("0123456789abcdef"))
+    chars = np.full((n, 36), "-", dtype="<U1")
+    pos = np.array([i for i in range(36) if i not in (8, 13, 18, 23)])
+    chars[:, pos[0::2]] = hexd[raw >> 4]
+    chars[:, pos[1::2]] = hexd[raw & 15]
+    return pa.array(chars.view("<U36").ravel(), pa.string(),
+                    mask=arr.is_null().to_numpy(zero_copy_only=False))
 
 
 def typed_column(kind: str, arrow_type: str, timed: int = 0, timed_row: int | None = None
                  ) -> dict:
-    """What harmonizing needs to know of a typed Parquet column: ``kind`` 'date' or 'number',
-    its Arrow type as written in the file, and for timestamps how many values had a time of
-    day and the row of the first."""
+    """What harmonizing needs to know of a typed Parquet column: ``kind`` 'date', 'number',
+    'bool' (true/false: a code, no number or date) or 'other' (values that are no single cell,
+    described by the key ``what``), its Arrow type as written in the file, and for timestamps
+    how many values had a time of day and the row of the first."""
     return {"kind": kind, "type": arrow_type, "timed": timed, "timed_row": timed_row}
 
 
@@ -608,6 +767,8 @@ def _typed_kind(t) -> str | None:
         return "date"
     if pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t):
         return "number"
+    if pa.types.is_boolean(t):
+        return "bool"
     return None
 
 

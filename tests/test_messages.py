@@ -329,3 +329,23 @@ def test_run_summary_from_the_flow_table(tmp_path):
         "3,no_surgery,exclude,No surgery,90,5,85\n")
     assert "100 records read; 4 quarantined for data defects, 11 excluded by the eligibility " \
            "criteria, 85 analysed." in run_summary(str(tmp_path))
+
+
+def test_run_stage_in_a_callers_process_leaves_its_garbage_collector_alone(tmp_path, capfd,
+                                                                         monkeypatch):
+    """run_stage.py freezes the collector only as the job's own process: run in a caller's
+    process (here, through runpy) it would keep every object of the caller from the collector
+    for the rest of that process."""
+    import gc
+
+    import her2cohort.stages
+
+    monkeypatch.setattr(her2cohort.stages, "run", _fake_stage)
+    items = types.SimpleNamespace(items=lambda: [])
+    sm = types.SimpleNamespace(log=[str(tmp_path / "ingest.log")], input=items, output=items,
+                               params=items, wildcards=items, rule="ingest")
+    before = gc.get_freeze_count()
+    with pytest.raises(SystemExit):
+        runpy.run_path(str(ROOT / "workflow/scripts/run_stage.py"),
+                       init_globals={"snakemake": sm})
+    assert gc.get_freeze_count() == before

@@ -98,6 +98,9 @@ if status:
     print(f"rule {snakemake.rule} stopped (exit status {status}); its full output: "
           f"{snakemake.log[0]}", file=sys.stderr)
 # The stage is done and its files are closed: the interpreter's teardown need not walk the
-# objects of every library the stage imported (about 0.4 s of each job's exit).
-gc.freeze()
+# objects of every library the stage imported (about 0.4 s of each job's exit). Only as the
+# job's own process (Snakemake runs the script as __main__): a caller running it in its
+# process (tests, through runpy) would keep all its objects from the collector for good.
+if __name__ == "__main__":
+    gc.freeze()
 sys.exit(status)

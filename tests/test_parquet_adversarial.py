@@ -346,3 +346,15 @@ def test_a_column_named_like_the_row_numbers_is_not_overwritten_silently(tmp_pat
     _, problems = _ingest([_centre(tmp_path, table, {"patient_id": "id", "er_pct": "_row"})])
     (p,) = problems
     assert (p.rule, p.column) == ("file_parse", "_row") and "rename the column" in p.message
+
+
+@pytest.mark.parametrize("column", [
+    pa.array([], pa.float16()), pa.array([], pa.timestamp("us", tz="UTC")),
+    pa.ExtensionArray.from_storage(pa.uuid(), pa.array([], pa.binary(16))),
+    pa.array([], pa.decimal128(5, 2))])
+def test_a_header_only_file_of_typed_columns_is_empty(tmp_path, column):
+    """A database export of no records keeps its column types: the file is file_empty, as a
+    header-only CSV (a float16 column stopped the read with a numpy error)."""
+    table = pa.table({"id": pa.array([], pa.string()), "er": column})
+    _, problems = _ingest([_centre(tmp_path, table, {"patient_id": "id", "er_pct": "er"})])
+    assert [p.rule for p in problems] == ["file_empty"], [p.message for p in problems]

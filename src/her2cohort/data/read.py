@@ -726,6 +726,8 @@ def _parquet_text(col, pa, pc):
 def _half_text(col, pa):
     """A float16 column as the shortest decimal text of each value (numpy's), nulls kept."""
     arr = col.combine_chunks() if hasattr(col, "combine_chunks") else col
+    if len(arr) == 0:  # a header-only export: numpy's text functions fail on no values
+        return pa.array([], pa.string())
     num = arr.to_numpy(zero_copy_only=False)
     half = np.asarray(num, np.float16) + np.float16(0)  # -0.0 is 0 (as in _parquet_text)
     text = np.char.replace(half.astype(str), ".0e", "e")

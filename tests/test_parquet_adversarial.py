@@ -181,11 +181,13 @@ def test_the_largest_float_is_kept_not_turned_into_infinity(tmp_path):
 def test_a_float_id_column_with_rounded_ids_and_nan(tmp_path):
     """IDs typed as double: 1.0 is the ID 1; an ID beyond 16 digits was rounded by the export
     (id_mangled, saying so, not blaming Excel); NaN is no ID (missing, not the ID 'nan')."""
-    table = pa.table({"id": pa.array([1.0, 1.2345678901234567e17, float("nan"), None]),
-                      "er": [1.0, 2.0, 3.0, 4.0]})
+    table = pa.table({"id": pa.array([1.0, 1.2345678901234567e17, float("nan"), None,
+                                      float("inf")]),
+                      "er": [1.0, 2.0, 3.0, 4.0, 5.0]})
     df, problems = _ingest([_centre(tmp_path, table, {"patient_id": "id", "er_pct": "er"})])
     by = {(p.rule, p.row) for p in problems}
-    assert by == {("id_mangled", 3), ("missing_required", 4), ("missing_required", 5)}
+    assert by == {("id_mangled", 3), ("missing_required", 4), ("missing_required", 5),
+                  ("missing_required", 6)}  # NaN, null and infinity: no ID
     (m,) = [p for p in problems if p.rule == "id_mangled"]
     assert "Parquet type double" in m.message and "Excel" not in m.message
     assert m.value is None  # an ID is never shown

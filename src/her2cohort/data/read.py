@@ -629,8 +629,9 @@ def _read_parquet(path: Path, rel: str, mapping: dict):
             continue
         text, kind, timed, first = _parquet_text(col, pa, pc)
         if head == id_src and pa.types.is_floating(col.type):
-            # a NaN in a float ID column is no ID (Arrow would write it as the ID 'nan')
-            text = pc.if_else(pc.is_nan(col), pa.scalar(None, pa.string()), text)
+            # a NaN or infinity in a float ID column is no ID (Arrow would write it as the ID
+            # 'nan' or 'inf')
+            text = pc.if_else(pc.invert(pc.is_finite(col)), pa.scalar(None, pa.string()), text)
         if kind == "other" and head == id_src:
             # without its IDs no row of the file can be used: the file stops here
             problems.append(_p(rel, "file_parse", f"the patient ID column holds {text} (Parquet "

@@ -59,7 +59,9 @@ def main() -> None:
     ap.add_argument("--cores", type=int, default=2)
     args = ap.parse_args()
     env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
-    snakemake = shutil.which("snakemake") or "snakemake"
+    # the Snakemake of this Python's environment (not another one on the PATH)
+    here = Path(sys.executable).with_name("snakemake")
+    snakemake = str(here) if here.exists() else (shutil.which("snakemake") or "snakemake")
     with tempfile.TemporaryDirectory(prefix="her2cohort-demo-") as tmp:
         work = Path(tmp)
         copy_tracked(work)

@@ -103,6 +103,21 @@ def test_an_id_column_of_bytes_stops_the_file_with_its_name(tmp_path):
     assert "bytes that are not UTF-8 text" in p.message and "expected one ID per row" in p.message
 
 
+@pytest.mark.parametrize("column, what", [
+    (pa.array([dt.date(2019, 4, 14), dt.date(2019, 4, 15), dt.date(2019, 4, 16)]), "dates"),
+    (pa.array([True, False, True]), "true/false values"),
+])
+def test_an_id_column_of_dates_or_booleans_stops_the_file_naming_the_mapping(tmp_path, column,
+                                                                              what):
+    """Dates or true/false values are no patient IDs (most likely the mapping names another
+    column): they were read as the IDs '2019-04-14' or 'true'."""
+    table = pa.table({"id": column, "er": [1.0, 2.0, 3.0]})
+    df, problems = _ingest([_centre(tmp_path, table, {"patient_id": "id", "er_pct": "er"})])
+    (p,) = problems
+    assert (p.rule, p.column) == ("file_parse", "id")
+    assert f"holds {what}" in p.message and "columns: patient_id:" in p.message
+
+
 def test_uuid_ids_read_as_their_standard_text(tmp_path):
     """Arrow's cast of a UUID to text gives its 16 raw bytes (control characters, or an
     error): the ID is its 8-4-4-4-12 hex form, so it matches the same UUID sent as text."""

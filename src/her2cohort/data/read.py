@@ -632,12 +632,17 @@ def _read_parquet(path: Path, rel: str, mapping: dict):
             # a NaN or infinity in a float ID column is no ID (Arrow would write it as the ID
             # 'nan' or 'inf')
             text = pc.if_else(pc.invert(pc.is_finite(col)), pa.scalar(None, pa.string()), text)
-        if kind == "other" and head == id_src:
-            # without its IDs no row of the file can be used: the file stops here
-            problems.append(_p(rel, "file_parse", f"the patient ID column holds {text} (Parquet "
+        if kind in ("other", "date", "bool") and head == id_src:
+            # without its IDs no row of the file can be used: the file stops here. Dates or
+            # true/false values are no IDs either: most likely the mapping names another column
+            what = text if kind == "other" else {"date": "dates",
+                                                 "bool": "true/false values"}[kind]
+            fix = ("ask the centre to export it as text" if kind == "other" else
+                   "check that 'columns: patient_id:' in "
+                   f"{mapping.get('_path', 'the centre mapping')} names the ID column")
+            problems.append(_p(rel, "file_parse", f"the patient ID column holds {what} (Parquet "
                                                   f"type {arrow_type}): expected one ID per row, "
-                                                  "as text or whole numbers; ask the centre to "
-                                                  "export it as text", column=head))
+                                                  f"as text or whole numbers; {fix}", column=head))
             continue
         if kind == "other":
             what = text

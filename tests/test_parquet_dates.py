@@ -268,3 +268,20 @@ def test_a_typed_open_end_date_is_a_problem(tmp_path):
     assert [(p.row, p.rule) for p in problems] == [(2, "bad_date")]
     assert "in the year 9999" in problems[0].message
     assert _iso(df["diagnosis_date"]) == [None, "2019-01-02"]
+
+
+def test_an_open_end_timestamp_moved_past_the_year_9999_by_its_zone_is_told(tmp_path):
+    """9999-12-31T23:30 UTC is 10000-01-01 in Berlin: the out-of-range message with the
+    year, not 'does not match the format'."""
+    ts = pa.array(pd.Series(pd.to_datetime(["2019-01-02T10:00:00", "2019-01-03T10:00:00"])
+                            ).dt.tz_localize("UTC"), pa.timestamp("us", tz="UTC"))
+    late = pa.array([dt.datetime(9999, 12, 31, 23, 30)], pa.timestamp("us")).cast(
+        pa.timestamp("us", tz="Europe/Berlin"))
+    col = pa.concat_arrays([late, ts.cast(pa.timestamp("us", tz="Europe/Berlin"))])
+    table = pa.table({"id": ["a", "b", "c"], "dx": col})
+    mp = _centre(tmp_path, "PQ", table, {"patient_id": "id", "diagnosis_date": "dx"})
+    df, problems = _ingest([mp])
+    bad = [p for p in problems if p.rule == "bad_date"]
+    assert [p.row for p in bad] == [2]
+    assert "in the year 10000, outside the years a record can hold" in bad[0].message
+    assert _iso(df["diagnosis_date"]) == [None, "2019-01-02", "2019-01-03"]

@@ -182,7 +182,10 @@ def _out_of_range_year(value: str, fmt: str) -> int | None:
     try:
         d = _read_date(value, fmt)
     except (ValueError, OverflowError):
-        return None
+        # a year of five digits, which no format reads: a typed timestamp of 9999-12-31
+        # late in the day, moved to its time zone's 10000-01-01
+        m = re.fullmatch(r"(\d{5,})-\d{2}-\d{2}", value) if fmt in ("iso", "excel") else None
+        return int(m.group(1)) if m else None
     return d.year if not DATE_RANGE[0] <= d <= DATE_RANGE[1] else None
 
 

@@ -13,11 +13,11 @@ import pandas as pd
 import pytest
 import yaml
 
-from her2cohort.data.ingest import ingest
 from her2cohort.data.mapping import MappingError, load_mapping
-from her2cohort.data.problems import resolve_actions, to_frame
+from her2cohort.data.problems import to_frame
 from her2cohort.data.safety import redact_text
 from her2cohort.data.validate import validate
+from parquet_centres import ingest_resolved
 
 LOCK = dt.date(2025, 6, 30)
 
@@ -28,12 +28,6 @@ def _write(tmp_path, name: str, text: str, mapping: dict) -> str:
     path = tmp_path / f"{name}.yaml"
     path.write_text(yaml.safe_dump(m, sort_keys=False), encoding="utf-8")
     return str(path)
-
-
-def _ingest(paths):
-    df, problems = ingest(paths, salt="test-salt")
-    resolve_actions(problems)
-    return df, problems
 
 
 # --- centre_column ---------------------------------------------------------------------------
@@ -51,7 +45,7 @@ def test_centre_column_gives_each_record_its_site(tmp_path):
     mp = _write(tmp_path, "sites.csv", SITES, {
         "centre_column": "site", "columns": {"patient_id": "id", "er_pct": "er"},
         "values": {"centre": {"Hosp-4": "S04"}}})
-    df, problems = _ingest([mp])
+    df, problems = ingest_resolved([mp])
     assert df["centre"].tolist() == ["S01", "S02", "REG", "REG", "S04"]
     assert df["centre_mapping"].tolist() == ["REG"] * 5
     bad = [(p.rule, p.file.endswith("sites.csv"), p.row, p.column, p.value, p.action)
@@ -66,7 +60,7 @@ def test_centre_column_gives_each_record_its_site(tmp_path):
 def test_centre_column_missing_from_header_and_values_without_it(tmp_path):
     mp = _write(tmp_path, "nosite.csv", "id,er\na1,10\n", {
         "centre_column": "site", "columns": {"patient_id": "id", "er_pct": "er"}})
-    _, problems = _ingest([mp])
+    _, problems = ingest_resolved([mp])
     assert [(p.rule, p.column) for p in problems] == [("column_missing", "site")]
     mp = _write(tmp_path, "novalues.csv", "id,er\na1,10\n", {
         "columns": {"patient_id": "id"}, "values": {"centre": {"x": "S1"}}})
@@ -81,7 +75,7 @@ def test_validation_looks_columns_up_through_the_mapping(tmp_path):
     mp = _write(tmp_path, "v.csv", text, {
         "centre_column": "site",
         "columns": {"patient_id": "id", "last_contact_date": "last", "vital_status": "vital"}})
-    df, _ = _ingest([mp])
+    df, _ = ingest_resolved([mp])
     cols = {"REG": load_mapping(mp)["columns"]}
     clean, quarantined, problems = validate(df, columns_by_centre=cols, vocabularies={},
                                             data_lock=LOCK, needed={"last_contact_date"})
@@ -103,7 +97,7 @@ def test_skip_rows_after_header_keeps_the_files_row_numbers(tmp_path):
     mp = _write(tmp_path, "units.csv", UNITS, {
         "skip_rows_after_header": 2, "units": {"tumour_size_mm": "cm"},
         "columns": {"patient_id": "id", "er_pct": "er", "tumour_size_mm": "size"}})
-    df, problems = _ingest([mp])
+    df, problems = ingest_resolved([mp])
     assert df["source_row"].tolist() == [4, 5]
     assert df["tumour_size_mm"].tolist() == [25.0, 30.0]
     assert [(p.rule, p.row) for p in problems] == [("rows_skipped", None), ("bad_number", 5)]
@@ -113,7 +107,7 @@ def test_skip_rows_after_header_keeps_the_files_row_numbers(tmp_path):
 def test_without_skip_the_lines_below_the_header_are_records(tmp_path):
     mp = _write(tmp_path, "units2.csv", UNITS, {
         "columns": {"patient_id": "id", "er_pct": "er", "tumour_size_mm": "size"}})
-    _, problems = _ingest([mp])
+    _, problems = ingest_resolved([mp])
     assert [(p.rule, p.row) for p in problems] == [("file_parse", 3)]  # the notes line
 
 
@@ -130,7 +124,7 @@ def test_skip_rows_after_header_xlsx_and_per_file(tmp_path):
          "file": str(tmp_path / "book.xlsx"), "skip_rows_after_header": 1,
          "columns": {"patient_id": "id", "er_pct": "er"}}
     (tmp_path / "xl.yaml").write_text(yaml.safe_dump(m), encoding="utf-8")
-    df, problems = _ingest([str(tmp_path / "xl.yaml")])
+    df, problems = ingest_resolved([str(tmp_path / "xl.yaml")])
     assert df["source_row"].tolist() == [3, 4] and df["er_pct"].tolist() == [15.0, 25.0]
     # per file of a centre with several files
     (tmp_path / "base.csv").write_text("id,er\nunit,%\nd1,5\n", encoding="utf-8")
@@ -140,7 +134,7 @@ def test_skip_rows_after_header_xlsx_and_per_file(tmp_path):
         {"name": "fu", "file": str(tmp_path / "fu.csv")}],
         "columns": {"patient_id": "id", "er_pct": "er", "ki67_pct": "ki"}}
     (tmp_path / "mf.yaml").write_text(yaml.safe_dump(m), encoding="utf-8")
-    df, problems = _ingest([str(tmp_path / "mf.yaml")])
+    df, problems = ingest_resolved([str(tmp_path / "mf.yaml")])
     assert df["source_row"].tolist() == [3]
     assert df["er_pct"].tolist() == [5.0] and df["ki67_pct"].tolist() == [30.0]
 
@@ -153,7 +147,7 @@ ER = "id,er,ki\ne1,150,20\ne2,50,30\ne3,-1,40\n"
 def _validate_er(tmp_path, actions):
     mp = _write(tmp_path, "er.csv", ER, {"columns": {"patient_id": "id", "er_pct": "er",
                                                      "ki67_pct": "ki"}})
-    df, _ = _ingest([mp])
+    df, _ = ingest_resolved([mp])
     return validate(df, columns_by_centre={"REG": load_mapping(mp)["columns"]},
                     vocabularies={}, data_lock=LOCK, needed=set(), actions=actions)
 
@@ -216,7 +210,7 @@ def test_death_date_is_the_last_contact_of_who_died(tmp_path):
     mp = _write(tmp_path, "d.csv", DEATHS, {"columns": {
         "patient_id": "id", "nst_start_date": "nst", "last_contact_date": "last",
         "vital_status": "vital", "death_date": "death"}})
-    df, _ = _ingest([mp])
+    df, _ = ingest_resolved([mp])
     clean, quarantined, problems = validate(
         df, columns_by_centre={"REG": load_mapping(mp)["columns"]}, vocabularies={},
         data_lock=LOCK, needed={"last_contact_date", "vital_status"})
@@ -239,7 +233,7 @@ def test_new_fields_read_with_units(tmp_path):
                     "her2_signals": "h", "cep17_signals": "c", "cells_counted": "n"},
         "units": {"os_time": "days", "efs_time": "days"},
         "values": {"sex": {"F": "female"}, "os_event": {"dead": "event"}}})
-    df, problems = _ingest([mp])
+    df, problems = ingest_resolved([mp])
     assert problems == []
     r = df.iloc[0]
     assert (r["sex"], r["prior_therapy"], r["pt"], r["pn"], r["pm"], r["ajcc_edition"]) == \

@@ -20,27 +20,13 @@ import pytest
 import yaml
 
 from her2cohort.data.ingest import ingest
-from her2cohort.data.problems import resolve_actions
+from parquet_centres import ingest_resolved, parquet_centre
 
 IDS = ["a", "b", "c"]
 
 
-def _centre(tmp_path, table: pa.Table | None, columns: dict, *, write=None, **options) -> str:
-    """A Parquet centre file (``write(path)`` when given, else ``table``) and its mapping."""
-    f = tmp_path / "PQ.parquet"
-    if write is not None:
-        write(f)
-    else:
-        pq.write_table(table, f)
-    m = {"centre": "PQ", "file": str(f), "format": "parquet", "columns": columns, **options}
-    path = tmp_path / "PQ.yaml"
-    path.write_text(yaml.safe_dump(m, sort_keys=False, allow_unicode=True), encoding="utf-8")
-    return str(path)
-
-
 def _ingest(paths):
-    df, problems = ingest(paths, salt="test-salt")
-    resolve_actions(problems)
+    df, problems = ingest_resolved(paths)
     return df, [p for p in problems if p.rule != "column_unmapped"]
 
 
@@ -63,7 +49,7 @@ def test_unmapped_columns_of_any_type_do_not_stop_the_read(tmp_path):
         "took": pa.array([dt.timedelta(1)] * 3, pa.duration("ms")),
         "nothing": pa.nulls(3),
         "guid": _uuids(3)})
-    df, problems = _ingest([_centre(tmp_path, table, {"patient_id": "id", "er_pct": "er"})])
+    df, problems = _ingest([parquet_centre(tmp_path, table, {"patient_id": "id", "er_pct": "er"})])
     assert problems == [], [p.message for p in problems]
     assert df["er_pct"].tolist() == [10.0, 20.0, 30.0]
 
@@ -83,7 +69,7 @@ def test_unmapped_columns_of_any_type_do_not_stop_the_read(tmp_path):
 def test_a_mapped_column_that_holds_no_single_values_is_one_column_type_problem(
         tmp_path, column, field, what):
     table = pa.table({"id": IDS, "x": column, "er": pa.array([10.0, 20.0, 30.0])})
-    mp = _centre(tmp_path, table, {"patient_id": "id", field: "x", "er_pct": "er"})
+    mp = parquet_centre(tmp_path, table, {"patient_id": "id", field: "x", "er_pct": "er"})
     df, problems = _ingest([mp])
     (p,) = problems
     assert (p.rule, p.action, p.row, p.column) == ("column_type", "fail", 1, "x")
@@ -97,7 +83,7 @@ def test_a_mapped_column_that_holds_no_single_values_is_one_column_type_problem(
 
 def test_an_id_column_of_bytes_stops_the_file_with_its_name(tmp_path):
     table = pa.table({"id": pa.array([b"\x00\x01", b"\xff", b"ab"]), "er": [1.0, 2.0, 3.0]})
-    df, problems = _ingest([_centre(tmp_path, table, {"patient_id": "id", "er_pct": "er"})])
+    df, problems = _ingest([parquet_centre(tmp_path, table, {"patient_id": "id", "er_pct": "er"})])
     (p,) = problems
     assert (p.rule, p.column) == ("file_parse", "id")
     assert "bytes that are not UTF-8 text" in p.message and "expected one ID per row" in p.message
@@ -112,7 +98,7 @@ def test_an_id_column_of_dates_or_booleans_stops_the_file_naming_the_mapping(tmp
     """Dates or true/false values are no patient IDs (most likely the mapping names another
     column): they were read as the IDs '2019-04-14' or 'true'."""
     table = pa.table({"id": column, "er": [1.0, 2.0, 3.0]})
-    df, problems = _ingest([_centre(tmp_path, table, {"patient_id": "id", "er_pct": "er"})])
+    df, problems = _ingest([parquet_centre(tmp_path, table, {"patient_id": "id", "er_pct": "er"})])
     (p,) = problems
     assert (p.rule, p.column) == ("file_parse", "id")
     assert f"holds {what}" in p.message and "columns: patient_id:" in p.message
@@ -123,7 +109,7 @@ def test_uuid_ids_read_as_their_standard_text(tmp_path):
     error): the ID is its 8-4-4-4-12 hex form, so it matches the same UUID sent as text."""
     ids = _uuids(3)
     table = pa.table({"id": ids, "er": [1.0, 2.0, 3.0]})
-    df, problems = _ingest([_centre(tmp_path, table, {"patient_id": "id", "er_pct": "er"})])
+    df, problems = _ingest([parquet_centre(tmp_path, table, {"patient_id": "id", "er_pct": "er"})])
     assert problems == []
     text = [str(uuid.UUID(bytes=b)) for b in ids.storage.to_pylist()]
     (tmp_path / "T.csv").write_text("id,er\n" + "".join(f"{t},{i}\n" for i, t in
@@ -144,7 +130,7 @@ def test_uuid_ids_read_as_their_standard_text(tmp_path):
 ])
 def test_text_of_any_arrow_string_type_is_text(tmp_path, column):
     table = pa.table({"id": IDS, "x": column})
-    df, problems = _ingest([_centre(tmp_path, table, {"patient_id": "id", "her2_ihc": "x"})])
+    df, problems = _ingest([parquet_centre(tmp_path, table, {"patient_id": "id", "her2_ihc": "x"})])
     assert problems == []
     assert df["her2_ihc"].tolist()[:2] == ["3+", "0"] and df["her2_ihc"].isna().tolist()[2]
 
@@ -159,7 +145,7 @@ def test_a_typed_code_reads_as_the_code_whatever_the_number_type(tmp_path, colum
     """Grade 1 stored as NUMBER(5,1) is written 1.0 by Arrow; as a float or an integer it is
     1: all are grade 1."""
     table = pa.table({"id": IDS, "g": column})
-    df, problems = _ingest([_centre(tmp_path, table, {"patient_id": "id", "grade": "g"})])
+    df, problems = _ingest([parquet_centre(tmp_path, table, {"patient_id": "id", "grade": "g"})])
     assert problems == [], [p.message for p in problems]
     assert df["grade"].tolist()[:2] == ["1", "3"]
 
@@ -167,7 +153,7 @@ def test_a_typed_code_reads_as_the_code_whatever_the_number_type(tmp_path, colum
 def test_decimals_keep_their_value_without_their_trailing_zeros(tmp_path):
     table = pa.table({"id": IDS, "er": pa.array([Decimal("12.50"), Decimal("100.00"),
                                                   Decimal("0.05")], pa.decimal128(38, 30))})
-    df, problems = _ingest([_centre(tmp_path, table, {"patient_id": "id", "er_pct": "er"})])
+    df, problems = _ingest([parquet_centre(tmp_path, table, {"patient_id": "id", "er_pct": "er"})])
     assert problems == []
     assert df["er_pct"].tolist() == [12.5, 100.0, 0.05]
 
@@ -177,7 +163,7 @@ def test_a_half_float_reads_as_the_decimal_it_stands_for(tmp_path):
     (as float32 columns are), not as 0.099976."""
     x = np.array([12.5, 0.1, 33.3, 1.0], np.float16)
     table = pa.table({"id": IDS + ["d"], "er": pa.array(x), "g": pa.array(x[[3, 3, 3, 3]])})
-    df, problems = _ingest([_centre(tmp_path, table, {"patient_id": "id", "er_pct": "er",
+    df, problems = _ingest([parquet_centre(tmp_path, table, {"patient_id": "id", "er_pct": "er",
                                                       "grade": "g"})])
     assert problems == []
     assert df["er_pct"].tolist() == [12.5, 0.1, 33.3, 1.0]
@@ -188,7 +174,7 @@ def test_the_largest_float_is_kept_not_turned_into_infinity(tmp_path):
     """1e308 is a number (out of range for ER, which validation reports); rounding it to six
     decimals would overflow to infinity."""
     table = pa.table({"id": IDS, "er": pa.array([1e308, -0.0, 5.0])})
-    df, problems = _ingest([_centre(tmp_path, table, {"patient_id": "id", "er_pct": "er"})])
+    df, problems = _ingest([parquet_centre(tmp_path, table, {"patient_id": "id", "er_pct": "er"})])
     assert problems == []
     assert df["er_pct"].tolist() == [1e308, 0.0, 5.0]
 
@@ -199,7 +185,7 @@ def test_a_float_id_column_with_rounded_ids_and_nan(tmp_path):
     table = pa.table({"id": pa.array([1.0, 1.2345678901234567e17, float("nan"), None,
                                       float("inf")]),
                       "er": [1.0, 2.0, 3.0, 4.0, 5.0]})
-    df, problems = _ingest([_centre(tmp_path, table, {"patient_id": "id", "er_pct": "er"})])
+    df, problems = _ingest([parquet_centre(tmp_path, table, {"patient_id": "id", "er_pct": "er"})])
     by = {(p.rule, p.row) for p in problems}
     assert by == {("id_mangled", 3), ("missing_required", 4), ("missing_required", 5),
                   ("missing_required", 6)}  # NaN, null and infinity: no ID
@@ -215,7 +201,7 @@ def test_a_repeated_column_name_is_named_not_an_arrow_error(tmp_path):
                                              pa.array([4.0, 5.0, 6.0])], names=names), f)
 
     for names in (["id", "er", "er"], ["id", "er", " er "]):
-        mp = _centre(tmp_path, None, {"patient_id": "id", "er_pct": "er"},
+        mp = parquet_centre(tmp_path, None, {"patient_id": "id", "er_pct": "er"},
                      write=lambda f, n=names: write(f, n))
         _, problems = _ingest([mp])
         assert [(p.rule, p.column, p.row) for p in problems] == \
@@ -229,7 +215,7 @@ def test_column_names_and_text_are_normalised_as_csv_cells_are(tmp_path):
                       " Re\u0301cepteur RE %\t": pa.array([1.0, 2.0, 3.0]),
                       "ihc": ["3+\u00a0", "\u200b0", "2+"],
                       "hist": ["Lobula\u0308r", "IDC", None]})
-    mp = _centre(tmp_path, table, {"patient_id": "Patienten-Nr.", "er_pct": "Récepteur RE %",
+    mp = parquet_centre(tmp_path, table, {"patient_id": "Patienten-Nr.", "er_pct": "Récepteur RE %",
                                    "her2_ihc": "ihc", "histology": "hist"},
                  values={"histology": {"Lobulär": "ILC"}})
     df, problems = _ingest([mp])
@@ -239,7 +225,7 @@ def test_column_names_and_text_are_normalised_as_csv_cells_are(tmp_path):
 
 
 def test_a_file_without_columns_says_so(tmp_path):
-    mp = _centre(tmp_path, pa.table({}), {"patient_id": "id", "er_pct": "er"})
+    mp = parquet_centre(tmp_path, pa.table({}), {"patient_id": "id", "er_pct": "er"})
     _, problems = _ingest([mp])
     (p,) = problems
     assert p.rule == "file_empty" and "no columns" in p.message
@@ -251,7 +237,7 @@ def test_int96_timestamps_at_the_open_end_are_bad_dates_not_another_year(tmp_pat
     table = pa.table({"id": IDS, "dx": pa.array([dt.datetime(9999, 12, 31),
                                                  dt.datetime(2019, 1, 2, 10), None],
                                                 pa.timestamp("us"))})
-    mp = _centre(tmp_path, None, {"patient_id": "id", "diagnosis_date": "dx"},
+    mp = parquet_centre(tmp_path, None, {"patient_id": "id", "diagnosis_date": "dx"},
                  write=lambda f: pq.write_table(table, f, use_deprecated_int96_timestamps=True))
     df, problems = _ingest([mp])
     bad = [p for p in problems if p.rule == "bad_date"]
@@ -264,7 +250,7 @@ def test_int96_timestamps_at_the_open_end_are_bad_dates_not_another_year(tmp_pat
 def test_a_damaged_file_says_what_to_do(tmp_path):
     good = tmp_path / "good.parquet"
     pq.write_table(pa.table({"id": IDS, "er": [1.0, 2.0, 3.0]}), good)
-    mp = _centre(tmp_path, None, {"patient_id": "id", "er_pct": "er"},
+    mp = parquet_centre(tmp_path, None, {"patient_id": "id", "er_pct": "er"},
                  write=lambda f: f.write_bytes(good.read_bytes()[:-20]))
     _, problems = _ingest([mp])
     (p,) = problems
@@ -277,7 +263,7 @@ def test_a_true_false_column_is_a_code_not_a_number(tmp_path):
     number field it is one column_type problem, not one 'not a number' per row."""
     table = pa.table({"id": IDS, "prior": pa.array([True, False, None]),
                       "er": pa.array([True, False, True])})
-    mp = _centre(tmp_path, table, {"patient_id": "id", "prior_therapy": "prior",
+    mp = parquet_centre(tmp_path, table, {"patient_id": "id", "prior_therapy": "prior",
                                    "er_pct": "er"},
                  values={"prior_therapy": {"true": "yes", "false": "no"}})
     df, problems = _ingest([mp])
@@ -323,7 +309,7 @@ def _encrypted_parquet(path) -> None:
 def test_an_encrypted_or_foreign_binary_file_is_told_as_parquet(tmp_path, content, expected):
     """Both were told 'not text and not an .xlsx workbook: ask for a CSV or .xlsx export',
     which says nothing of the Parquet file the mapping expects."""
-    mp = _centre(tmp_path, None, {"patient_id": "id", "er_pct": "er"}, write=content)
+    mp = parquet_centre(tmp_path, None, {"patient_id": "id", "er_pct": "er"}, write=content)
     _, problems = _ingest([mp])
     (p,) = problems
     assert p.rule == "file_parse" and p.file.endswith("PQ.parquet")
@@ -336,7 +322,7 @@ def test_a_negative_zero_is_zero(tmp_path, dtype):
     not the unknown code '-0'."""
     x = pa.array(np.array([-0.0, 0.0, 3.0], dtype))
     table = pa.table({"id": IDS, "ihc": x, "er": x})
-    df, problems = _ingest([_centre(tmp_path, table, {"patient_id": "id", "her2_ihc": "ihc",
+    df, problems = _ingest([parquet_centre(tmp_path, table, {"patient_id": "id", "her2_ihc": "ihc",
                                                       "er_pct": "er"},
                                     values={"her2_ihc": {"3": "3+"}})])
     assert problems == [], [p.message for p in problems]
@@ -348,7 +334,7 @@ def test_a_column_whose_name_starts_with_an_underscore_is_a_column(tmp_path):
     """A database's _id (or a pandas index saved as __index_level_0__) is a column like any
     other: mapped, it is read; unmapped, it is told as ignored (was 'not in the header')."""
     table = pa.table({"_id": IDS, "_er": [1.0, 2.0, 3.0], "__index_level_0__": [7, 8, 9]})
-    df, problems = ingest([_centre(tmp_path, table, {"patient_id": "_id", "er_pct": "_er"})],
+    df, problems = ingest([parquet_centre(tmp_path, table, {"patient_id": "_id", "er_pct": "_er"})],
                           salt="test-salt")
     assert [(p.rule, p.column) for p in problems] == [("column_unmapped", "__index_level_0__")]
     assert df["er_pct"].tolist() == [1.0, 2.0, 3.0] and df["patient_key"].notna().all()
@@ -356,11 +342,11 @@ def test_a_column_whose_name_starts_with_an_underscore_is_a_column(tmp_path):
 
 def test_a_column_named_like_the_row_numbers_is_not_overwritten_silently(tmp_path):
     table = pa.table({"id": IDS, "er": [1.0, 2.0, 3.0], "_row": [7, 8, 9]})
-    df, problems = ingest([_centre(tmp_path, table, {"patient_id": "id", "er_pct": "er"})],
+    df, problems = ingest([parquet_centre(tmp_path, table, {"patient_id": "id", "er_pct": "er"})],
                           salt="test-salt")
     assert [(p.rule, p.column) for p in problems] == [("column_unmapped", "_row")]
     assert df["source_row"].tolist() == [2, 3, 4]
-    _, problems = _ingest([_centre(tmp_path, table, {"patient_id": "id", "er_pct": "_row"})])
+    _, problems = _ingest([parquet_centre(tmp_path, table, {"patient_id": "id", "er_pct": "_row"})])
     (p,) = problems
     assert (p.rule, p.column) == ("file_parse", "_row") and "rename the column" in p.message
 
@@ -373,5 +359,5 @@ def test_a_header_only_file_of_typed_columns_is_empty(tmp_path, column):
     """A database export of no records keeps its column types: the file is file_empty, as a
     header-only CSV (a float16 column stopped the read with a numpy error)."""
     table = pa.table({"id": pa.array([], pa.string()), "er": column})
-    _, problems = _ingest([_centre(tmp_path, table, {"patient_id": "id", "er_pct": "er"})])
+    _, problems = _ingest([parquet_centre(tmp_path, table, {"patient_id": "id", "er_pct": "er"})])
     assert [p.rule for p in problems] == ["file_empty"], [p.message for p in problems]

@@ -18,26 +18,9 @@ import pyarrow.parquet as pq
 import pytest
 import yaml
 
-from her2cohort.data.ingest import ingest
-from her2cohort.data.problems import resolve_actions
+from parquet_centres import ingest_resolved, parquet_centre
 
 TEXT_FORMATS = ("%d/%m/%Y", "iso", "excel_serial")
-
-
-def _centre(tmp_path, code: str, table: pa.Table, columns: dict, **options) -> str:
-    """A Parquet centre file and its mapping; returns the mapping's path."""
-    f = tmp_path / f"{code}.parquet"
-    pq.write_table(table, f)
-    m = {"centre": code, "file": str(f), "format": "parquet", "columns": columns, **options}
-    path = tmp_path / f"{code}.yaml"
-    path.write_text(yaml.safe_dump(m, sort_keys=False), encoding="utf-8")
-    return str(path)
-
-
-def _ingest(paths):
-    df, problems = ingest(paths, salt="test-salt")
-    resolve_actions(problems)
-    return df, problems
 
 
 def _iso(s: pd.Series) -> list:
@@ -66,9 +49,9 @@ def _typed(kind: str) -> pa.Array:
 def test_typed_dates_are_dates_whatever_the_date_format(tmp_path, kind):
     table = pa.table({"id": ["a", "b", "c", "d"], "dx": _typed(kind)})
     for fmt in TEXT_FORMATS:
-        mp = _centre(tmp_path, "PQ", table, {"patient_id": "id", "diagnosis_date": "dx"},
+        mp = parquet_centre(tmp_path, table, {"patient_id": "id", "diagnosis_date": "dx"},
                      date_format=fmt)
-        df, problems = _ingest([mp])
+        df, problems = ingest_resolved([mp])
         assert problems == [], (fmt, [p.message for p in problems])
         # the null is missing, as a blank text date is
         assert _iso(df["diagnosis_date"]) == WANT, fmt
@@ -85,10 +68,10 @@ def test_timestamps_give_the_date_in_their_own_zone_and_a_time_of_day_is_told(tm
                                      pa.timestamp("ns", tz="Europe/Paris")),
                       "nst": pa.array(naive, pa.timestamp("us")),
                       "last": pa.array(paris, pa.timestamp("ms", tz="UTC"))})
-    mp = _centre(tmp_path, "PQ", table, {"patient_id": "id", "diagnosis_date": "dx",
+    mp = parquet_centre(tmp_path, table, {"patient_id": "id", "diagnosis_date": "dx",
                                          "nst_start_date": "nst", "last_contact_date": "last"},
                  date_format="%d/%m/%Y")
-    df, problems = _ingest([mp])
+    df, problems = ingest_resolved([mp])
     assert _iso(df["diagnosis_date"]) == ["2019-03-04", "2019-03-05", None, "2019-03-06"]
     assert _iso(df["nst_start_date"]) == ["2019-03-04", "2019-03-05", None, "2019-03-06"]
     # the same instants in UTC: 22:30, 23:30 and 23:00 UTC are the day before
@@ -108,9 +91,9 @@ def test_timestamps_give_the_date_in_their_own_zone_and_a_time_of_day_is_told(tm
 def test_text_dates_in_parquet_keep_the_date_format_beside_typed_ones(tmp_path):
     table = pa.table({"id": ["a", "b"], "dx": pa.array(D[:1] * 2, pa.date32()),
                       "nst": ["02/01/2020", "2020-01-02"]})
-    mp = _centre(tmp_path, "PQ", table, {"patient_id": "id", "diagnosis_date": "dx",
+    mp = parquet_centre(tmp_path, table, {"patient_id": "id", "diagnosis_date": "dx",
                                          "nst_start_date": "nst"}, date_format="%d/%m/%Y")
-    df, problems = _ingest([mp])
+    df, problems = ingest_resolved([mp])
     assert _iso(df["diagnosis_date"]) == ["2019-12-31", "2019-12-31"]
     assert _iso(df["nst_start_date"]) == ["2020-01-02", None]
     (p,) = problems
@@ -139,8 +122,8 @@ def test_a_csv_centre_and_a_parquet_centre_read_alike(tmp_path):
         "er": pa.array([0.1 + 0.2, 12.5], pa.float64()),
         "ratio": pa.array([Decimal("2.25"), None], pa.decimal128(5, 2)),
         "cycles": pa.array([6, 4], pa.int64())})
-    pqm = _centre(tmp_path, "PQ", table, cols, **options)
-    df, problems = _ingest([str(csv), pqm])
+    pqm = parquet_centre(tmp_path, table, cols, **options)
+    df, problems = ingest_resolved([str(csv), pqm])
     assert problems == [], [p.message for p in problems]
     by = {c: g.drop(columns=["centre", "centre_mapping", "source_file"]).reset_index(drop=True)
           for c, g in df.groupby("centre")}
@@ -161,10 +144,10 @@ def test_typed_numbers_are_read_exactly_whatever_the_decimal_mark(tmp_path, deci
                       "pr": pa.array(x.astype(np.float32), pa.float32()),
                       "ki": pa.array([Decimal(f"{v:.3f}") for v in x], pa.decimal128(6, 3)),
                       "signals": pa.array(np.arange(1, n + 1) * 50, pa.int32())})
-    mp = _centre(tmp_path, "PQ", table, {"patient_id": "id", "er_pct": "er", "pr_pct": "pr",
+    mp = parquet_centre(tmp_path, table, {"patient_id": "id", "er_pct": "er", "pr_pct": "pr",
                                          "ki67_pct": "ki", "her2_signals": "signals"},
                  decimal=decimal)
-    df, problems = _ingest([mp])
+    df, problems = ingest_resolved([mp])
     assert problems == [], [p.message for p in problems][:3]
     # every number is read as the value it holds, to the 6 decimals every number is kept to
     # (as a CSV cell's text is)
@@ -180,8 +163,8 @@ def test_typed_numbers_are_read_exactly_whatever_the_decimal_mark(tmp_path, deci
 def test_a_typed_nan_is_named_with_its_type(tmp_path):
     table = pa.table({"id": ["a", "b", "c"], "er": pa.array([10.0, np.nan, None],
                                                              from_pandas=False)})
-    mp = _centre(tmp_path, "PQ", table, {"patient_id": "id", "er_pct": "er"}, decimal=",")
-    df, problems = _ingest([mp])
+    mp = parquet_centre(tmp_path, table, {"patient_id": "id", "er_pct": "er"}, decimal=",")
+    df, problems = ingest_resolved([mp])
     (p,) = problems
     assert (p.rule, p.row, p.column, p.value, p.action) == ("bad_number", 3, "er", "nan",
                                                              "fail")
@@ -195,10 +178,10 @@ def test_a_date_column_mapped_to_a_number_or_code_field_is_one_problem(tmp_path)
                       "size": pa.array(D[:2], pa.date32()),
                       "grade": pa.array([dt.datetime(2019, 1, 1), None], pa.timestamp("us")),
                       "dx": pa.array(D[:2], pa.date32())})
-    mp = _centre(tmp_path, "PQ", table, {"patient_id": "id", "tumour_size_mm": "size",
+    mp = parquet_centre(tmp_path, table, {"patient_id": "id", "tumour_size_mm": "size",
                                          "grade": "grade", "diagnosis_date": "dx"},
                  date_format="%d/%m/%Y", decimal=",")
-    df, problems = _ingest([mp])
+    df, problems = ingest_resolved([mp])
     by = {p.column: p for p in problems}
     assert set(by) == {"size", "grade"} and len(problems) == 2
     size, grade = by["size"], by["grade"]
@@ -225,7 +208,7 @@ def test_typed_dates_in_a_centre_with_several_files(tmp_path):
          "columns": {"patient_id": "id", "diagnosis_date": "dx", "last_contact_date": "last"}}
     mp = tmp_path / "mf.yaml"
     mp.write_text(yaml.safe_dump(m, sort_keys=False), encoding="utf-8")
-    df, problems = _ingest([str(mp)])
+    df, problems = ingest_resolved([str(mp)])
     assert problems == [], [p.message for p in problems]
     assert _iso(df["diagnosis_date"]) == ["2019-12-31", "2018-02-01"]
     assert _iso(df["last_contact_date"]) == ["2020-01-02", "2021-03-04"]
@@ -248,14 +231,14 @@ def test_dates_outside_the_storable_years_are_problems_not_crashes(tmp_path, fmt
          "date_format": fmt}
     path = tmp_path / "C.yaml"
     path.write_text(yaml.safe_dump(m, sort_keys=False), encoding="utf-8")
-    df, problems = _ingest([str(path)])
+    df, problems = ingest_resolved([str(path)])
     bad = [p for p in problems if p.rule == "bad_date"]
     assert [(p.row, p.column) for p in bad] == [(2, "dx")]
     assert f"in the year {year}, outside the years a record can hold" in bad[0].message
     assert "add it under 'missing:'" in bad[0].message
     m["missing"] = ["", text]
     path.write_text(yaml.safe_dump(m, sort_keys=False), encoding="utf-8")
-    df, problems = _ingest([str(path)])
+    df, problems = ingest_resolved([str(path)])
     assert [p for p in problems if p.rule == "bad_date"] == []
     assert df["diagnosis_date"].isna().all()
 
@@ -263,8 +246,8 @@ def test_dates_outside_the_storable_years_are_problems_not_crashes(tmp_path, fmt
 def test_a_typed_open_end_date_is_a_problem(tmp_path):
     table = pa.table({"id": ["a", "b"], "dx": pa.array([dt.date(9999, 12, 31),
                                                          dt.date(2019, 1, 2)], pa.date32())})
-    mp = _centre(tmp_path, "PQ", table, {"patient_id": "id", "diagnosis_date": "dx"})
-    df, problems = _ingest([mp])
+    mp = parquet_centre(tmp_path, table, {"patient_id": "id", "diagnosis_date": "dx"})
+    df, problems = ingest_resolved([mp])
     assert [(p.row, p.rule) for p in problems] == [(2, "bad_date")]
     assert "in the year 9999" in problems[0].message
     assert _iso(df["diagnosis_date"]) == [None, "2019-01-02"]
@@ -279,8 +262,8 @@ def test_an_open_end_timestamp_moved_past_the_year_9999_by_its_zone_is_told(tmp_
         pa.timestamp("us", tz="Europe/Berlin"))
     col = pa.concat_arrays([late, ts.cast(pa.timestamp("us", tz="Europe/Berlin"))])
     table = pa.table({"id": ["a", "b", "c"], "dx": col})
-    mp = _centre(tmp_path, "PQ", table, {"patient_id": "id", "diagnosis_date": "dx"})
-    df, problems = _ingest([mp])
+    mp = parquet_centre(tmp_path, table, {"patient_id": "id", "diagnosis_date": "dx"})
+    df, problems = ingest_resolved([mp])
     bad = [p for p in problems if p.rule == "bad_date"]
     assert [p.row for p in bad] == [2]
     assert "in the year 10000, outside the years a record can hold" in bad[0].message

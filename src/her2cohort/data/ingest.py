@@ -421,6 +421,11 @@ def harmonize(raw: pd.DataFrame, mapping: dict, *, salt: str,
         k = file_of.get(src)
         return (file_opts[k] if k is not None else mapping).get(key, default)
 
+    def shown(src: str) -> str:
+        """A source column as the centre's file names it (without the file entry's prefix
+        that a centre of several files gives it)."""
+        return src.split(":", 1)[-1] if several else src
+
     def set_where(src: str, key: str) -> str:
         """Where to set option ``key`` for column ``src``."""
         k = file_of.get(src)
@@ -444,24 +449,23 @@ def harmonize(raw: pd.DataFrame, mapping: dict, *, salt: str,
                                     f"the mapping {mapping['_path']} maps no column to required "
                                     f"field '{f.name}' ({f.label})"))
         elif src is not None and src not in header:
-            shown = src.split(":", 1)[-1] if several else src
-            near = [h.split(":", 1)[-1] if several else h for h in header
+            near = [shown(h) for h in header
                     if h.split(":", 1)[-1].lower().replace(" ", "") ==
-                    shown.lower().replace(" ", "")]
+                    shown(src).lower().replace(" ", "")]
             hint = f"; did you mean {near[0]!r}?" if near else ""
             rule = "column_missing"
             where_ = "not in the header"
             if src in (mapping.get("_unplaced") or ()):  # unqualified, in no file
                 where_ = ("in none of the centre's files ("
                           f"{', '.join(o['file'] for o in file_opts)})")
-            problems.append(Problem(where(src)[0], 1, None, shown, None, rule,
-                                    f"expected column {shown!r} (field '{f.name}', {f.label}) "
+            problems.append(Problem(where(src)[0], 1, None, shown(src), None, rule,
+                                    f"expected column {shown(src)!r} (field '{f.name}', {f.label}) "
                                     f"is {where_}{hint}"))
     centre_col = mapping.get("centre_column")
     if centre_col is not None and centre_col not in header:
-        shown = centre_col.split(":", 1)[-1] if centre_col in sources else centre_col
-        problems.append(Problem(where(centre_col)[0], 1, None, shown, None, "column_missing",
-                                f"expected column {shown!r} (centre_column: each record's "
+        named = centre_col.split(":", 1)[-1] if centre_col in sources else centre_col
+        problems.append(Problem(where(centre_col)[0], 1, None, named, None, "column_missing",
+                                f"expected column {named!r} (centre_column: each record's "
                                 "centre code) is not in the header"))
     if any(p.rule in ("column_missing", "column_duplicated") for p in problems):
         return pd.DataFrame(), problems
@@ -493,9 +497,8 @@ def harmonize(raw: pd.DataFrame, mapping: dict, *, salt: str,
             hit = text[field_name] == str(value).strip()
             n = int(hit.fillna(False).sum())
             if n:
-                problems.append(Problem(where(src)[0], None, None,
-                                        src.split(":", 1)[-1] if several else src,
-                                        str(value), "sentinel",
+                problems.append(Problem(where(src)[0], None, None, shown(src), str(value),
+                                        "sentinel",
                                         f"{n} cell(s) hold the sentinel {value!r} "
                                         f"({meaning}, as the mapping says): read as not "
                                         "recorded"))
@@ -545,7 +548,7 @@ def harmonize(raw: pd.DataFrame, mapping: dict, *, salt: str,
         if not id_cache:
             id_cache.append(ids.dropna().unique())
         return id_cache[0]
-    id_shown = cols_map["patient_id"].split(":", 1)[-1] if several else cols_map["patient_id"]
+    id_shown = shown(cols_map["patient_id"])
     if several:
         # a row without its ID cannot be joined to the other files' rows (join_files never
         # matches blank IDs): a record of its own, set aside with its reason
@@ -569,7 +572,7 @@ def harmonize(raw: pd.DataFrame, mapping: dict, *, salt: str,
         if several:
             record = (str(out.at[i, "source_file"]), int(out.at[i, "source_row"]))
             record = None if record == (frel, int(row)) else record
-        return _problem(frel, row, keys[i], src.split(":", 1)[-1] if several else src, value,
+        return _problem(frel, row, keys[i], shown(src), value,
                         rule, message, redact=redact, kind=kind, record=record)
 
     if several:  # per-field provenance: the record's row in each file, and which file holds
@@ -601,7 +604,6 @@ def harmonize(raw: pd.DataFrame, mapping: dict, *, salt: str,
             # a number or date field, or a column of values that are no single cell (lists,
             # durations, ...): one problem for the column instead of one per cell (which
             # would not say why)
-            shown = src.split(":", 1)[-1] if several else src
             expected = {"number": "numbers", "date": "dates"}.get(f.kind, "codes")
             if t["kind"] == "date":
                 fix = (f"map the column to a date field or correct 'columns: {f.name}:' in "
@@ -610,10 +612,8 @@ def harmonize(raw: pd.DataFrame, mapping: dict, *, salt: str,
                 fix = (f"ask the centre to export it as {expected} (one value per cell), or "
                        f"correct 'columns: {f.name}:' in {mapping['_path']}")
             problems.append(Problem(
-                frel, 1, None, shown, None, "column_type",
-                f"column {shown!r} holds "
-                f"{t.get('what') or {'date': 'dates', 'bool': 'true/false values'}[t['kind']]} "
-                f"(Parquet type {t['type']}), "
+                frel, 1, None, shown(src), None, "column_type",
+                f"column {shown(src)!r} holds {t['what']} (Parquet type {t['type']}), "
                 f"but is mapped to '{f.name}' ({f.label}), a {f.kind} field: expected "
                 f"{expected}; {fix}"))
             out[f.name] = _empty(f, len(out), out.index)
@@ -623,8 +623,7 @@ def harmonize(raw: pd.DataFrame, mapping: dict, *, salt: str,
             # describes the text dates a centre types, and does not apply to it
             fmt = "iso" if t.get("kind") == "date" else option(src, "date_format", date_fmt)
             if t.get("timed"):
-                problems.append(_time_of_day_note(t, frel, src.split(":", 1)[-1] if several
-                                                  else src, f.name))
+                problems.append(_time_of_day_note(t, frel, shown(src), f.name))
             parsed, bad = _per_value(vals, lambda u: _parse_dates(u, fmt))
             parsed = pd.to_datetime(parsed)
             out[f.name] = parsed

@@ -632,11 +632,10 @@ def _read_parquet(path: Path, rel: str, mapping: dict):
             # a NaN or infinity in a float ID column is no ID (Arrow would write it as the ID
             # 'nan' or 'inf')
             text = pc.if_else(pc.invert(pc.is_finite(col)), pa.scalar(None, pa.string()), text)
+        what = text if kind == "other" else _KIND_WHAT.get(kind)
         if kind in ("other", "date", "bool") and head == id_src:
             # without its IDs no row of the file can be used: the file stops here. Dates or
             # true/false values are no IDs either: most likely the mapping names another column
-            what = text if kind == "other" else {"date": "dates",
-                                                 "bool": "true/false values"}[kind]
             fix = ("ask the centre to export it as text" if kind == "other" else
                    "check that 'columns: patient_id:' in "
                    f"{mapping.get('_path', 'the centre mapping')} names the ID column")
@@ -645,7 +644,6 @@ def _read_parquet(path: Path, rel: str, mapping: dict):
                                                   f"as text or whole numbers; {fix}", column=head))
             continue
         if kind == "other":
-            what = text
             text = pa.nulls(table.num_rows, pa.string())  # not read; unmapped: ignored
             if head not in mapped:
                 kind = None
@@ -656,10 +654,8 @@ def _read_parquet(path: Path, rel: str, mapping: dict):
         names.append(head)
         cols.append(s)
         if kind is not None:
-            typed[head] = typed_column(kind, arrow_type, timed,
+            typed[head] = typed_column(kind, arrow_type, what, timed,
                                        None if first is None else first + 2)
-            if kind == "other":
-                typed[head]["what"] = what
     if problems:
         return None, problems + notes
     # built by position: a repeated column name stays twice (harmonizing reports it)
@@ -759,13 +755,18 @@ def _uuid_text(col, pa):
                     mask=arr.is_null().to_numpy(zero_copy_only=False))
 
 
-def typed_column(kind: str, arrow_type: str, timed: int = 0, timed_row: int | None = None
-                 ) -> dict:
+#: what a column of a typed kind holds, as messages say it ('other' columns say their own)
+_KIND_WHAT = {"date": "dates", "bool": "true/false values", "number": "numbers"}
+
+
+def typed_column(kind: str, arrow_type: str, what: str | None, timed: int = 0,
+                 timed_row: int | None = None) -> dict:
     """What harmonizing needs to know of a typed Parquet column: ``kind`` 'date', 'number',
-    'bool' (true/false: a code, no number or date) or 'other' (values that are no single cell,
-    described by the key ``what``), its Arrow type as written in the file, and for timestamps
-    how many values had a time of day and the row of the first."""
-    return {"kind": kind, "type": arrow_type, "timed": timed, "timed_row": timed_row}
+    'bool' (true/false: a code, no number or date) or 'other' (values that are no single
+    cell), ``what`` it holds in words (for messages), its Arrow type as written in the file,
+    and for timestamps how many values had a time of day and the row of the first."""
+    return {"kind": kind, "type": arrow_type, "what": what, "timed": timed,
+            "timed_row": timed_row}
 
 
 def _typed_kind(t) -> str | None:

@@ -40,6 +40,9 @@ __all__ = ["DEFAULT_MIN_AT_RISK", "LINE_STYLES", "KMPanel", "km_figure", "km_tru
 LINE_STYLES: tuple[Any, ...] = ("-", (0, (5, 2)), (0, (1.2, 1.2)), (0, (6, 2, 1.2, 2)))
 
 _FONT = 8.0
+#: the width of a digit of the risk tables' numbers, in points (0.56 em in Arial and its
+#: metric twins)
+_DIGIT_PT = 0.56 * (_FONT - 0.5)
 #: curves are drawn while at least this many patients are at risk
 DEFAULT_MIN_AT_RISK = 10
 
@@ -253,9 +256,9 @@ def _draw(ax: Any, ax_rt: Any, p: KMPanel, ticks: list[float], xmax: float, ci: 
         tl.set_color(colors[g])
         tl.set_fontweight("bold")
     # the first column's numbers are centred on the axis start and reach left of it: the row
-    # labels keep their distance from the widest (half a digit of 0.56 em per character)
+    # labels keep their distance from the widest (half its width)
     first = max((len(row[0].get_text()) for row in table), default=0)
-    ax_rt.tick_params(axis="y", length=0, pad=max(10.0, 0.5 * first * 0.56 * (_FONT - 0.5) + 3))
+    ax_rt.tick_params(axis="y", length=0, pad=max(10.0, 0.5 * first * _DIGIT_PT + 3))
     ax_rt.tick_params(axis="x", length=0, labelbottom=False)
     for sp in ax_rt.spines.values():
         sp.set_visible(False)
@@ -352,7 +355,7 @@ def _risk_columns_every(fig: Figure, tables: list, ticks: list) -> int:
     # the public set_position would also take the axes out of the layout)
     before = [(ax, ax.get_position(original=True), ax.get_position()) for ax in fig.axes]
     fig.get_layout_engine().execute(fig)
-    gap = 0.5 * 0.55 * (_FONT - 0.5) * fig.dpi / 72  # half a digit (0.55 em) in pixels
+    gap = 0.5 * _DIGIT_PT * fig.dpi / 72  # half a digit, in pixels
     rows = []
     for _, ax_rt, table in tables:
         x = ax_rt.transData.transform(np.c_[ticks, np.zeros(len(ticks))])[:, 0]

@@ -372,28 +372,11 @@ def new_document(title: str, font: str, size: float):
     return doc
 
 
-def write_docx(
-    table: DisplayTable,
-    path: str | PathLike[str],
-    *,
-    page: str = "A4",
-    orientation: str = "portrait",
-    margins_mm: float = 25.4,
-    font: str = "Arial",
-    font_size: float = 9.0,
-    min_font_size: float = 7.0,
-    stretch: bool = True,
-) -> dict[str, Any]:
-    """Write ``table`` as a Word document (one section; title, table, footnotes).
-
-    ``page`` ``"A4"`` or ``"Letter"``, ``orientation`` ``"portrait"`` or ``"landscape"``,
-    ``margins_mm`` all four margins. ``font`` is the font named in the document (Word uses it;
-    widths are measured with it or its metric-compatible substitute). Returns the layout used:
-    ``{"font_size", "widths_pt", "text_width_pt"}``.
-    """
-    doc, info = docx_table_document(
-        table, page=page, orientation=orientation, margins_mm=margins_mm, font=font,
-        font_size=font_size, min_font_size=min_font_size, stretch=stretch)
+def write_docx(table: DisplayTable, path: str | PathLike[str], **layout: Any) -> dict[str, Any]:
+    """Write ``table`` as a Word document (one section; title, table, footnotes), laid out by
+    :func:`docx_table_document` with ``layout`` (page, orientation, margins, font, sizes).
+    Returns the layout used: ``{"font_size", "widths_pt", "text_width_pt"}``."""
+    doc, info = docx_table_document(table, **layout)
     buf = io.BytesIO()
     doc.save(buf)
     write_normalised_zip(buf.getvalue(), path)
@@ -411,8 +394,15 @@ def docx_table_document(
     min_font_size: float = 7.0,
     stretch: bool = True,
 ) -> tuple[Any, dict[str, Any]]:
-    """(python-docx Document, layout used) of :func:`write_docx`, not written: for a caller
-    that copies the table into a document of its own (the paper)."""
+    """A Word document (one section; title, table, footnotes) holding ``table``, not written,
+    and the layout used: ``{"font_size", "widths_pt", "text_width_pt"}``
+    (:func:`write_docx` writes it; the paper copies the table into its own document).
+
+    ``page`` ``"A4"`` or ``"Letter"``, ``orientation`` ``"portrait"`` or ``"landscape"``,
+    ``margins_mm`` all four margins. ``font`` is the font named in the document (Word uses it;
+    widths are measured with it or its metric-compatible substitute); ``font_size`` is
+    lowered by 0.5 pt down to ``min_font_size`` until the table fits.
+    """
     from docx.enum.section import WD_ORIENT
     from docx.enum.table import WD_CELL_VERTICAL_ALIGNMENT, WD_TABLE_ALIGNMENT
     from docx.enum.text import WD_ALIGN_PARAGRAPH

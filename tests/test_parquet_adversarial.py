@@ -72,7 +72,10 @@ def test_a_mapped_column_that_holds_no_single_values_is_one_column_type_problem(
     mp = parquet_centre(tmp_path, table, {"patient_id": "id", field: "x", "er_pct": "er"})
     df, problems = _ingest([mp])
     (p,) = problems
-    assert (p.rule, p.action, p.row, p.column) == ("column_type", "fail", 1, "x")
+    # bytes: the row of the first value that is not UTF-8 (the second: row 3); else the header
+    row = 3 if what == "bytes that are not UTF-8 text" else 1
+    assert (p.rule, p.action, p.row, p.column) == ("column_type", "fail", row, "x")
+    assert ("; the first in row 3)" in p.message) == (row == 3)
     assert p.file.endswith("PQ.parquet") and "PQ.yaml" in p.message
     assert f"holds {what} (Parquet type " in p.message and f"'{field}'" in p.message
     assert "expected " in p.message
@@ -86,7 +89,28 @@ def test_an_id_column_of_bytes_stops_the_file_with_its_name(tmp_path):
     df, problems = _ingest([parquet_centre(tmp_path, table, {"patient_id": "id", "er_pct": "er"})])
     (p,) = problems
     assert (p.rule, p.column) == ("file_parse", "id")
-    assert "bytes that are not UTF-8 text" in p.message and "expected one ID per row" in p.message
+    assert "bytes that are not UTF-8 text (Parquet type binary; the first in row 3)" in p.message
+    assert "expected one ID per row" in p.message
+
+
+@pytest.mark.parametrize("kind, bad", [("binary", 0), ("binary", 4_999), ("binary", 5_000),
+                                       ("binary", 19_999), ("large_binary", 12_345),
+                                       ("fixed", 12_345)])
+def test_the_first_value_that_is_not_utf8_is_found_across_row_groups(tmp_path, kind, bad):
+    """Arrow's UTF-8 check names no value: the reader finds the first bad one (here in one of
+    four row groups, among 20,000 rows; a later bad value does not move it)."""
+    n = 20_000
+    values = [b"ab"] * n
+    values[bad] = b"\xff\xfe"
+    values[min(bad + 7, n - 1)] = b"\xc3\x28"  # a second, later one
+    t = {"binary": pa.binary(), "large_binary": pa.large_binary(), "fixed": pa.binary(2)}[kind]
+    table = pa.table({"id": pa.array([f"P{i}" for i in range(n)]), "x": pa.array(values, t)})
+    mp = parquet_centre(tmp_path, None, {"patient_id": "id", "her2_ihc": "x"},
+                        write=lambda f: pq.write_table(table, f, row_group_size=n // 4))
+    _, problems = _ingest([mp])
+    (p,) = problems
+    assert (p.rule, p.row) == ("column_type", bad + 2)
+    assert f"; the first in row {bad + 2})" in p.message
 
 
 @pytest.mark.parametrize("column, what", [

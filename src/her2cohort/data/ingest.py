@@ -374,9 +374,9 @@ def _time_of_day_note(t: dict, rel: str, column: str, field: str) -> Problem:
     zone = t["type"].partition("tz=")[2].rstrip("]")
     where = (f"the calendar date in the column's time zone {zone}" if zone else
              "the date as stored (the column has no time zone)")
-    return Problem(rel, t["timed_row"], None, column, None, "date_time_of_day",
+    return Problem(rel, t["first_row"], None, column, None, "date_time_of_day",
                    f"{t['timed']} value(s) of this column (Parquet type {t['type']}) have a "
-                   f"time of day, the first in row {t['timed_row']}: '{field}' is a date, so "
+                   f"time of day, the first in row {t['first_row']}: '{field}' is a date, so "
                    f"{where} is read and the time dropped; if the times are near midnight "
                    "(such as 23:00 or 22:00), the dates may have been shifted by a time-zone "
                    "conversion on export: compare a few records with the source")
@@ -611,9 +611,13 @@ def harmonize(raw: pd.DataFrame, mapping: dict, *, salt: str,
             else:
                 fix = (f"ask the centre to export it as {expected} (one value per cell), or "
                        f"correct 'columns: {f.name}:' in {mapping['_path']}")
+            # where the reader found the first offending value (bytes that are not UTF-8),
+            # the problem is that row's
+            row, where = (1, "") if t["kind"] != "other" or t.get("first_row") is None else \
+                (t["first_row"], f"; the first in row {t['first_row']}")
             problems.append(Problem(
-                frel, 1, None, shown(src), None, "column_type",
-                f"column {shown(src)!r} holds {t['what']} (Parquet type {t['type']}), "
+                frel, row, None, shown(src), None, "column_type",
+                f"column {shown(src)!r} holds {t['what']} (Parquet type {t['type']}{where}), "
                 f"but is mapped to '{f.name}' ({f.label}), a {f.kind} field: expected "
                 f"{expected}; {fix}"))
             out[f.name] = _empty(f, len(out), out.index)

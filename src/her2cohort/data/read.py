@@ -639,9 +639,12 @@ def _read_parquet(path: Path, rel: str, mapping: dict):
             fix = ("ask the centre to export it as text" if kind == "other" else
                    "check that 'columns: patient_id:' in "
                    f"{mapping.get('_path', 'the centre mapping')} names the ID column")
+            where = "" if kind != "other" or first is None else \
+                f"; the first in row {first + 2}"
             problems.append(_p(rel, "file_parse", f"the patient ID column holds {what} (Parquet "
-                                                  f"type {arrow_type}): expected one ID per row, "
-                                                  f"as text or whole numbers; {fix}", column=head))
+                                                  f"type {arrow_type}{where}): expected one ID "
+                                                  f"per row, as text or whole numbers; {fix}",
+                               column=head))
             continue
         if kind == "other":
             text = pa.nulls(table.num_rows, pa.string())  # not read; unmapped: ignored
@@ -682,7 +685,8 @@ _OTHER = (("is_list", "lists of values"), ("is_large_list", "lists of values"),
 
 def _parquet_text(col, pa, pc):
     """(the text of a Parquet column, its kind 'date', 'number', 'other' or None, the number
-    of timestamps with a time of day, the 0-based index of the first). For kind 'other' the
+    of timestamps with a time of day, the 0-based index of the first value a message is about:
+    the first with a time of day, or the first bytes that are not UTF-8). For kind 'other' the
     text is what the column holds instead (for the message). Vectorised."""
     t = col.type
     if pa.types.is_dictionary(t):
@@ -715,7 +719,7 @@ def _parquet_text(col, pa, pc):
     except (pa.ArrowNotImplementedError, pa.ArrowInvalid):
         if any(getattr(pa.types, f"is_{b}", lambda _: False)(t) for b in
                ("binary", "large_binary", "fixed_size_binary", "binary_view")):
-            return "bytes that are not UTF-8 text", "other", 0, None
+            return "bytes that are not UTF-8 text", "other", 0, _first_not_utf8(col, pa)
         return f"values of type {t}", "other", 0, None
     if pa.types.is_decimal(t) and t.scale > 0:
         # a decimal is written with its scale (1.0, 2.50): a float of the same value reads
@@ -723,6 +727,31 @@ def _parquet_text(col, pa, pc):
         text = pc.replace_substring_regex(text, r"(\.[0-9]*?)0+$", r"\1")
         text = pc.replace_substring_regex(text, r"\.$", "")
     return text, kind, timed, first
+
+
+def _first_not_utf8(col, pa) -> int | None:
+    """The 0-based index of the first value of a binary column that is not UTF-8 text, for
+    the message (None if the cast fails for another reason). Arrow checks UTF-8 only in a
+    cast, which names no value: a prefix of the column casts exactly when the first bad value
+    lies beyond it, so halving the prefix finds that value in log2(n) casts."""
+    col = pa.chunked_array([col]) if isinstance(col, pa.Array) else col
+    lo, hi = 0, len(col)  # col[:lo] casts, col[:hi] does not
+    try:
+        col.slice(0, 0).cast(pa.string())
+        col.cast(pa.string())
+        return None
+    except pa.ArrowNotImplementedError:
+        return None
+    except pa.ArrowInvalid:
+        pass
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        try:
+            col.slice(0, mid).cast(pa.string())
+            lo = mid
+        except pa.ArrowInvalid:
+            hi = mid
+    return hi - 1
 
 
 def _half_text(col, pa):
@@ -760,13 +789,14 @@ _KIND_WHAT = {"date": "dates", "bool": "true/false values", "number": "numbers"}
 
 
 def typed_column(kind: str, arrow_type: str, what: str | None, timed: int = 0,
-                 timed_row: int | None = None) -> dict:
+                 first_row: int | None = None) -> dict:
     """What harmonizing needs to know of a typed Parquet column: ``kind`` 'date', 'number',
     'bool' (true/false: a code, no number or date) or 'other' (values that are no single
     cell), ``what`` it holds in words (for messages), its Arrow type as written in the file,
-    and for timestamps how many values had a time of day and the row of the first."""
+    for timestamps how many values had a time of day, and the row of the first value a
+    message is about (the first with a time of day; the first bytes that are not UTF-8)."""
     return {"kind": kind, "type": arrow_type, "what": what, "timed": timed,
-            "timed_row": timed_row}
+            "first_row": first_row}
 
 
 def _typed_kind(t) -> str | None:

@@ -110,8 +110,11 @@ def test_leading_zeros_without_the_rule_give_a_hint_naming_it(tmp_path):
     assert "an ID shaped ddd in " in msg and "base.csv row 2" in msg
     assert "one shaped ddddd in " in msg and "out.csv row 2" in msg
     assert "set id_normalise: {leading_zeros: strip} in " in msg
-    # no ID reaches the message or the problems table
+    # no ID reaches the message or the problems table (the test's own folder, such as
+    # /tmp/pytest-123/, is left out of the search)
+    msg = msg.replace(str(tmp_path), "<tmp>")
     table = to_frame(problems).astype(str)
+    table = table.apply(lambda c: c.str.replace(str(tmp_path), "<tmp>", regex=False))
     for ident in ("00123", "0789", "123", "789"):
         assert ident not in msg
         assert not table.apply(lambda c, i=ident: c.str.contains(rf"\b{i}\b")).any().any()

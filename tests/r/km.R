@@ -7,17 +7,10 @@ suppressPackageStartupMessages(library(survival))
 args <- commandArgs(trailingOnly = TRUE)
 in_dir <- args[1]; out_dir <- args[2]
 dir.create(out_dir, showWarnings = FALSE, recursive = TRUE)
-out <- function(df, name) {
-  df <- as.data.frame(df, stringsAsFactors = FALSE)
-  for (j in seq_along(df)) {
-    if (is.factor(df[[j]])) df[[j]] <- as.character(df[[j]])
-    if (is.numeric(df[[j]])) {
-      x <- as.numeric(df[[j]])
-      df[[j]] <- ifelse(is.na(x), NA_character_, sprintf("%.17g", x))
-    }
-  }
-  write.csv(df, file.path(out_dir, paste0(name, ".csv")), row.names = FALSE, na = "NA")
-}
+self <- sub("^--file=", "", grep("^--file=", commandArgs(FALSE), value = TRUE))
+if (length(self) != 1) stop("run with Rscript: out.R is found next to the --file= script")
+source(file.path(dirname(gsub("~+~", " ", self, fixed = TRUE)), "out.R"))  # write_csv17
+out <- function(df, name) write_csv17(df, file.path(out_dir, paste0(name, ".csv")), na = "NA")
 obs_of <- function(sd) if (is.matrix(sd$obs)) rowSums(sd$obs) else sd$obs
 exp_of <- function(sd) if (is.matrix(sd$exp)) rowSums(sd$exp) else sd$exp
 grp_of <- function(s, n) if (is.null(s)) rep("all", n) else sub("^[^=]*=", "", as.character(s))

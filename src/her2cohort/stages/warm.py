@@ -1,0 +1,242 @@
+"""A warm start for the jobs of one local run.
+
+Each Snakemake job is a Python process of its own, and importing the scientific stack there
+(numpy, pandas, SciPy, matplotlib, statsmodels, python-docx: about 2 s on the reference
+2-core machine) was a third of the demo's CPU time and most of a small job's. So a local run
+that has jobs to do starts one *starter* process (the Snakefile's ``onstart``: :func:`start`),
+which imports those libraries once. Each job's process (``workflow/scripts/run_stage.py``)
+then hands the starter its standard output and error, its working folder, environment and
+arguments (:func:`submit`); the starter forks, and the forked process runs the stage exactly
+as the job's own process would (:func:`her2cohort.stages.job.run_job`) and returns the exit
+status, which the job's process exits with. Snakemake still sees one process per job, with
+its log, exit status and resources; our own code (``her2cohort``) is imported in the forked
+process, not in the starter.
+
+Where there is no starter, the job runs in its own process as before: cluster jobs
+(``start`` is only called for a local run), systems other than Linux,
+``HER2COHORT_WARM=0``, the first jobs of a run while the starter is still importing, and a
+starter that could not start.
+
+Safety: the socket lives in a folder only this user can open (``tempfile.mkdtemp``); a job's
+process that ends for any reason (killed, interrupted) ends the process running its stage;
+the starter ends with the run (``onsuccess``/``onerror``: :func:`stop`) and on its own when
+the Snakemake process that started it is gone.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import struct
+import sys
+
+#: where a job's process finds the starter (set for the jobs by :func:`start`)
+ENV = "HER2COHORT_WARM_SOCKET"
+
+#: the libraries the stages import, imported once by the starter (a name that fails to import
+#: is skipped: the stage imports it itself, or reports why it cannot)
+PRELOAD = (
+    "numpy", "pandas", "pyarrow", "pyarrow.compute", "pyarrow.parquet", "pyarrow.dataset", "pyarrow.csv",
+    "scipy.stats", "scipy.optimize", "scipy.special", "scipy.interpolate", "scipy.integrate",
+    "statsmodels.api", "formulaic", "pandera.pandas",
+    "matplotlib", "matplotlib.pyplot", "matplotlib.backends.backend_agg",
+    "matplotlib.backends.backend_pdf", "fontTools.subset", "PIL.Image", "PIL.PngImagePlugin",
+    "docx", "openpyxl", "yaml", "jsonschema", "lxml.html", "jinja2",
+)
+
+_HEADER = struct.Struct("!Q")  # the length of a request
+_STATUS = struct.Struct("!i")  # a job's exit status
+_STARTED = b"+"  # the forked process has the job
+
+_starter = None  # in the Snakemake process: (the starter's Popen, its folder)
+
+
+def enabled() -> bool:
+    """Whether jobs may run through a starter on this system and in this environment."""
+    # Linux only: on macOS a process forked after some system libraries have started may crash
+    return (sys.platform.startswith("linux") and hasattr(socket, "send_fds")
+            and os.environ.get("HER2COHORT_WARM", "1").strip() not in ("0", ""))
+
+
+def start(local: bool) -> None:
+    """Start the starter for the jobs of this run (the Snakefile's ``onstart``); ``local``:
+    the jobs run on this machine (Snakemake's ``workflow.local_exec``)."""
+    global _starter
+    if _starter is not None or not local or not enabled():
+        return
+    import subprocess
+    import tempfile
+
+    folder = tempfile.mkdtemp(prefix="her2cohort-")
+    path = os.path.join(folder, "jobs")
+    quiet = None if os.environ.get("HER2COHORT_DEBUG") else subprocess.DEVNULL
+    proc = subprocess.Popen([sys.executable, "-m", __name__, path, str(os.getpid())],
+                            stdin=subprocess.DEVNULL, stdout=quiet, stderr=quiet)
+    _starter = proc, folder
+    os.environ[ENV] = path
+
+
+def stop() -> None:
+    """End the starter (the Snakefile's ``onsuccess`` and ``onerror``)."""
+    global _starter
+    if _starter is None:
+        return
+    import shutil
+    import subprocess
+
+    proc, folder = _starter
+    _starter = None
+    os.environ.pop(ENV, None)
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def _recv_exact(conn: socket.socket, size: int) -> bytes | None:
+    data = b""
+    while len(data) < size:
+        chunk = conn.recv(size - len(data))
+        if not chunk:
+            return None
+        data += chunk
+    return data
+
+
+def submit(rule: str, kwargs: dict, log_path: str) -> int | None:
+    """Run stage ``rule`` in a process forked by the run's starter, with this process's
+    standard output and error, working folder and environment; its exit status, or None when
+    there is no starter to take the job (the caller runs it itself)."""
+    path = os.environ.get(ENV)
+    if not path or not enabled():
+        return None
+    import pickle
+
+    conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    with conn:
+        try:
+            conn.connect(path)
+            request = pickle.dumps((rule, kwargs, log_path, os.getcwd(), dict(os.environ)),
+                                   protocol=pickle.HIGHEST_PROTOCOL)
+            sys.stdout.flush()
+            sys.stderr.flush()
+            socket.send_fds(conn, [_HEADER.pack(len(request))],
+                            [sys.stdout.fileno(), sys.stderr.fileno()])
+            conn.sendall(request)
+            started = _recv_exact(conn, len(_STARTED))
+        except OSError:  # no starter (yet), or it is ending: nothing has run
+            return None
+        if started != _STARTED:
+            return None
+        try:
+            status = _recv_exact(conn, _STATUS.size)
+        except OSError:
+            status = None
+    if status is None:
+        print(f"rule {rule}: the process running it ended without an exit status (killed?); "
+              f"its output so far: {log_path}", file=sys.stderr)
+        return 1
+    return _STATUS.unpack(status)[0]
+
+
+def _run_forked(conn: socket.socket) -> int:
+    """In the forked process: take the job from ``conn``, run it, send its exit status."""
+    import pickle
+    import signal
+    import threading
+    import time
+
+    begun = time.perf_counter()
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)  # a stage's own subprocesses are its own
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    header, fds, _, _ = socket.recv_fds(conn, _HEADER.size, 2, socket.MSG_WAITALL)
+    request = _recv_exact(conn, _HEADER.unpack(header)[0]) if len(header) == _HEADER.size \
+        else None
+    if request is None or len(fds) != 2:
+        return 1
+    rule, kwargs, log_path, cwd, env = pickle.loads(request)
+    for fd, target in zip(fds, (1, 2)):
+        os.dup2(fd, target)
+        os.close(fd)
+    os.chdir(cwd)
+    os.environ.clear()
+    os.environ.update(env)
+    time.tzset()
+    conn.sendall(_STARTED)
+
+    def _watch():  # the job's process has ended (killed, interrupted): so does its stage
+        try:
+            conn.recv(1)
+        except OSError:
+            pass
+        os._exit(1)
+
+    threading.Thread(target=_watch, daemon=True).start()
+    from .job import run_job
+
+    try:
+        status = run_job(rule, kwargs, log_path, start=begun, forked=True)
+    except SystemExit as e:  # as the job's own process would end
+        status = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+    except BaseException:
+        import traceback
+
+        traceback.print_exc()
+        status = 1
+    sys.stdout.flush()
+    sys.stderr.flush()
+    conn.sendall(_STATUS.pack(status))
+    return status
+
+
+def serve(path: str, parent: int, preload: tuple[str, ...] = PRELOAD) -> None:
+    """The starter: import ``preload``, then fork a process for each job that connects to
+    ``path``, until process ``parent`` (Snakemake) is gone or the starter is told to end."""
+    import importlib
+    import select
+    import signal
+
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    for name in preload:
+        try:
+            importlib.import_module(name)
+        except Exception:  # noqa: BLE001 - the stage will import it itself, or say why not
+            pass
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    ready = path + ".new"
+    try:
+        # bound and listening before it has its name: a job never waits for the imports
+        listener.bind(ready)
+        listener.listen(64)
+        os.replace(ready, path)
+        signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # forked jobs need no waiting for
+        while os.getppid() == parent:
+            if not select.select([listener], [], [], 0.5)[0]:
+                continue
+            conn, _ = listener.accept()
+            if os.fork() == 0:
+                status = 1
+                try:
+                    listener.close()
+                    status = _run_forked(conn)
+                finally:
+                    os._exit(status)
+            conn.close()
+    finally:
+        listener.close()
+        for remove, name in ((os.unlink, path), (os.unlink, ready),
+                             (os.rmdir, os.path.dirname(path))):  # its folder, if empty
+            try:
+                remove(name)
+            except OSError:
+                pass
+
+
+if __name__ == "__main__":
+    serve(sys.argv[1], int(sys.argv[2]))

@@ -1,0 +1,182 @@
+"""The warm starter (her2cohort.stages.warm): a job handed to it runs as in its own process (same
+log, console, exit status, working folder, environment), ends when the job's process ends, and
+a job without a starter runs itself. The starter here runs a stand-in for the stages and imports
+nothing ahead (the whole-pipeline tests run the real one)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"),
+                                reason="the warm start is for Linux")
+
+# the starter of these tests: her2cohort.stages.run is replaced by `fake`, then serve() as usual
+STARTER = textwrap.dedent("""
+    import os, sys, time
+    import her2cohort.stages as stages
+
+    def fake(stage, **kw):
+        if stage == "validate":  # chatter, problem lines, an error, files; status 3
+            print("validate: 2 problem(s) found (1 quarantine, 1 warn).")
+            print("  [quarantine] f.csv, row 3, column 'ER %', value '150': outside 0-100%")
+            print("chatter that stays in the log")
+            print("validate: stopped", file=sys.stderr)
+            with open(kw["out_where"], "w") as f:
+                f.write(f"{os.getcwd()}\\n{os.environ.get('WARM_TEST_VALUE')}\\n{os.getpid()}")
+            return 3
+        if stage == "ingest":  # runs until it is ended
+            with open(kw["out_pid"], "w") as f:
+                f.write(str(os.getpid()))
+            time.sleep(120)
+            return 0
+        if stage == "derive":  # killed with no exit status
+            os.kill(os.getpid(), 9)
+        if stage == "cohort":
+            sys.exit(4)
+        return 0
+
+    stages.run = fake
+    from her2cohort.stages.warm import serve
+    serve(sys.argv[1], int(sys.argv[2]), preload=())
+""")
+
+
+def _wait_for(cond, seconds=20.0):
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        if cond():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:  # a zombie has ended too
+        return Path(f"/proc/{pid}/stat").read_text().split(") ")[-1][0] != "Z"
+    except OSError:
+        return True
+
+
+@pytest.fixture(scope="module")
+def starter(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("starter")
+    path = str(folder / "jobs")
+    proc = subprocess.Popen([sys.executable, "-c", STARTER, path, str(os.getpid())])
+    assert _wait_for(lambda: os.path.exists(path)), "the starter did not start"
+    yield path, proc
+    proc.terminate()
+    proc.wait(10)
+
+
+def test_a_job_runs_in_a_forked_process_as_in_its_own(starter, tmp_path, capfd, monkeypatch):
+    from her2cohort.stages import warm
+
+    path, proc = starter
+    monkeypatch.setenv(warm.ENV, path)
+    monkeypatch.setenv("WARM_TEST_VALUE", "set after the starter started")
+    monkeypatch.delenv("HER2COHORT_VERBOSE", raising=False)
+    monkeypatch.chdir(tmp_path)
+    log = tmp_path / "validate.log"
+    status = warm.submit("validate", {"out_where": "where.txt"}, str(log))
+    assert status == 3
+    cwd, value, pid = (tmp_path / "where.txt").read_text().splitlines()
+    assert cwd == str(tmp_path) and value == "set after the starter started"
+    assert int(pid) not in (os.getpid(), proc.pid)
+    out, err = capfd.readouterr()
+    assert out.splitlines() == [
+        "validate: 2 problem(s) found (1 quarantine, 1 warn).",
+        "  [quarantine] f.csv, row 3, column 'ER %', value '150': outside 0-100%"]
+    assert err.splitlines() == [
+        "validate: stopped", f"rule validate stopped (exit status 3); its full output: {log}"]
+    text = log.read_text("utf-8").splitlines()
+    assert text[:4] == ["validate: 2 problem(s) found (1 quarantine, 1 warn).",
+                        "  [quarantine] f.csv, row 3, column 'ER %', value '150': outside "
+                        "0-100%", "chatter that stays in the log", "validate: stopped"]
+    assert text[4].startswith("resources: ") and text[4].endswith("(forked by the warm starter)")
+    assert _wait_for(lambda: not _alive(int(pid)), 5), "the forked process was not reaped"
+
+
+def test_a_stage_that_exits_or_is_killed(starter, tmp_path, capfd, monkeypatch):
+    from her2cohort.stages import warm
+
+    monkeypatch.setenv(warm.ENV, starter[0])
+    assert warm.submit("cohort", {}, str(tmp_path / "cohort.log")) == 4
+    assert warm.submit("derive", {}, str(tmp_path / "derive.log")) == 1
+    assert "rule derive: the process running it ended without an exit status (killed?)" \
+        in capfd.readouterr().err
+    assert warm.submit("table1", {}, str(tmp_path / "table1.log")) == 0  # the starter goes on
+
+
+def test_the_stage_ends_when_the_jobs_process_ends(starter, tmp_path):
+    job = subprocess.Popen([sys.executable, "-c", (
+        "import sys; from her2cohort.stages import warm; "
+        "sys.exit(warm.submit('ingest', {'out_pid': sys.argv[1]}, sys.argv[2]))"),
+        str(tmp_path / "pid"), str(tmp_path / "ingest.log")],
+        env={**os.environ, "HER2COHORT_WARM_SOCKET": starter[0]})
+    assert _wait_for(lambda: (tmp_path / "pid").exists() and (tmp_path / "pid").read_text())
+    pid = int((tmp_path / "pid").read_text())
+    assert _alive(pid)
+    job.send_signal(signal.SIGKILL)  # as a job is killed: no chance to say anything
+    job.wait(10)
+    assert _wait_for(lambda: not _alive(pid), 10), "the stage outlived its job's process"
+
+
+def test_without_a_starter_the_job_runs_itself(starter, tmp_path, monkeypatch):
+    from her2cohort.stages import warm
+
+    monkeypatch.delenv(warm.ENV, raising=False)
+    assert warm.submit("validate", {"out_where": str(tmp_path / "w")}, str(tmp_path / "l")) \
+        is None
+    monkeypatch.setenv(warm.ENV, str(tmp_path / "no-such-socket"))
+    assert warm.submit("validate", {"out_where": str(tmp_path / "w")}, str(tmp_path / "l")) \
+        is None
+    monkeypatch.setenv(warm.ENV, starter[0])
+    monkeypatch.setenv("HER2COHORT_WARM", "0")
+    assert warm.submit("validate", {"out_where": str(tmp_path / "w")}, str(tmp_path / "l")) \
+        is None
+    assert not (tmp_path / "w").exists() and not (tmp_path / "l").exists()
+
+
+def test_the_starter_ends_with_the_process_that_started_it(tmp_path):
+    path = str(tmp_path / "jobs")
+    # a parent that starts the starter and ends at once, as a Snakemake process that died
+    parent = subprocess.run([sys.executable, "-c", (
+        "import os, subprocess, sys; "
+        "p = subprocess.Popen([sys.executable, '-c', sys.argv[1], sys.argv[2], "
+        "str(os.getpid())]); print(p.pid)"), STARTER, path], capture_output=True, text=True,
+        check=True)
+    pid = int(parent.stdout)
+    assert _wait_for(lambda: not _alive(pid), 10), "the starter outlived its parent"
+    assert not os.path.exists(path)
+
+
+def test_start_and_stop(monkeypatch):
+    from her2cohort.stages import warm
+
+    monkeypatch.delenv(warm.ENV, raising=False)
+    monkeypatch.delenv("HER2COHORT_WARM", raising=False)
+    warm.start(local=False)  # cluster jobs run elsewhere: no starter
+    assert warm.ENV not in os.environ and warm._starter is None
+    warm.start(local=True)
+    try:
+        proc, folder = warm._starter
+        path = os.environ[warm.ENV]
+        assert Path(path).parent == Path(folder) and oct(os.stat(folder).st_mode & 0o777) \
+            == "0o700"
+        assert _wait_for(lambda: os.path.exists(path), 60), "the starter did not start"
+    finally:
+        warm.stop()
+    assert proc.poll() is not None and not os.path.exists(folder)
+    assert warm.ENV not in os.environ and warm._starter is None

@@ -180,3 +180,24 @@ def test_start_and_stop(monkeypatch):
         warm.stop()
     assert proc.poll() is not None and not os.path.exists(folder)
     assert warm.ENV not in os.environ and warm._starter is None
+
+
+def test_a_job_of_another_python_runs_itself(starter, tmp_path, monkeypatch):
+    """A job run by another interpreter or environment than the starter's (a rule's conda env
+    or container) is not forked from the starter: the stage would get the starter's libraries."""
+    from her2cohort.stages import warm
+
+    monkeypatch.setenv(warm.ENV, starter[0])
+    monkeypatch.setattr(sys, "prefix", str(tmp_path / "conda-env"))
+    assert warm.submit("validate", {"out_where": str(tmp_path / "w")}, str(tmp_path / "l")) \
+        is None
+    assert not (tmp_path / "w").exists() and not (tmp_path / "l").exists()
+
+
+def test_no_starter_when_snakemake_deploys_the_rules_software(monkeypatch):
+    from her2cohort.stages import warm
+
+    monkeypatch.delenv(warm.ENV, raising=False)
+    monkeypatch.delenv("HER2COHORT_WARM", raising=False)
+    warm.start(local=True, deployment={"conda"})  # --sdm conda: each job runs its env's Python
+    assert warm.ENV not in os.environ and warm._starter is None

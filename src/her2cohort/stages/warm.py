@@ -58,11 +58,16 @@ def enabled() -> bool:
             and os.environ.get("HER2COHORT_WARM", "1").strip() not in ("0", ""))
 
 
-def start(local: bool) -> None:
+def start(local: bool, deployment=()) -> None:
     """Start the starter for the jobs of this run (the Snakefile's ``onstart``); ``local``:
-    the jobs run on this machine (Snakemake's ``workflow.local_exec``)."""
+    the jobs run on this machine (Snakemake's ``workflow.local_exec``); ``deployment``: how
+    Snakemake deploys the rules' software (``workflow.deployment_settings.deployment_method``:
+    ``--sdm conda``, ``apptainer``, ``env-modules``)."""
     global _starter
-    if _starter is not None or not local or not enabled():
+    # With deployed software each job runs the Python of its rule's environment (conda env,
+    # container): a starter of the Snakemake process's Python would run the stage with other
+    # libraries than the rule declares. Those jobs run in their own process.
+    if _starter is not None or not local or deployment or not enabled():
         return
     import subprocess
     import tempfile
@@ -96,6 +101,12 @@ def stop() -> None:
     shutil.rmtree(folder, ignore_errors=True)
 
 
+def _python() -> tuple[str, str]:
+    """The interpreter and environment (virtualenv, conda env) of this process: a job runs in
+    the starter's fork only when both have the same ones."""
+    return os.path.realpath(sys.prefix), sys.version
+
+
 def _recv_exact(conn: socket.socket, size: int) -> bytes | None:
     data = b""
     while len(data) < size:
@@ -119,8 +130,8 @@ def submit(rule: str, kwargs: dict, log_path: str) -> int | None:
     with conn:
         try:
             conn.connect(path)
-            request = pickle.dumps((rule, kwargs, log_path, os.getcwd(), dict(os.environ)),
-                                   protocol=pickle.HIGHEST_PROTOCOL)
+            request = pickle.dumps((_python(), rule, kwargs, log_path, os.getcwd(),
+                                    dict(os.environ)), protocol=pickle.HIGHEST_PROTOCOL)
             sys.stdout.flush()
             sys.stderr.flush()
             socket.send_fds(conn, [_HEADER.pack(len(request))],
@@ -157,7 +168,9 @@ def _run_forked(conn: socket.socket) -> int:
         else None
     if request is None or len(fds) != 2:
         return 1
-    rule, kwargs, log_path, cwd, env = pickle.loads(request)
+    python, rule, kwargs, log_path, cwd, env = pickle.loads(request)
+    if python != _python():  # another interpreter or environment: the job runs it itself
+        return 1
     for fd, target in zip(fds, (1, 2)):
         os.dup2(fd, target)
         os.close(fd)

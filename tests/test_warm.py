@@ -201,3 +201,47 @@ def test_no_starter_when_snakemake_deploys_the_rules_software(monkeypatch):
     monkeypatch.delenv("HER2COHORT_WARM", raising=False)
     warm.start(local=True, deployment={"conda"})  # --sdm conda: each job runs its env's Python
     assert warm.ENV not in os.environ and warm._starter is None
+
+
+# a job's process as Snakemake runs it: workflow/scripts/run_stage.py as __main__, with a
+# stand-in for Snakemake's `snakemake` object; stage `ingest` (the starter's stand-in, or this
+# one when the job runs itself) writes its process ID to argv[1] and runs until it is ended
+JOB = textwrap.dedent("""
+    import os, runpy, sys, time, types
+    import her2cohort.stages as stages
+
+    def fake(stage, **kw):
+        with open(kw["out_pid"], "w") as f:
+            f.write(str(os.getpid()))
+        time.sleep(120)
+        return 0
+
+    stages.run = fake
+    named = lambda **kw: types.SimpleNamespace(items=lambda: list(kw.items()))
+    sm = types.SimpleNamespace(log=[sys.argv[2]], input=named(), output=named(out_pid=sys.argv[1]),
+                               params=named(), wildcards=named(), rule="ingest")
+    runpy.run_path(sys.argv[3], init_globals={"snakemake": sm}, run_name="__main__")
+""")
+
+
+@pytest.mark.parametrize("warm_start", [True, False])
+def test_ctrl_c_ends_a_job_without_a_traceback(warm_start, starter, tmp_path):
+    """Ctrl-C (SIGINT to every process of the run): the job's process ends as interrupted, as
+    Snakemake reports it ("died with SIGINT"), and the stage's process with it; no traceback
+    on the console (there were two for a job run by the starter: its process's and the fork's)."""
+    env = {**os.environ, "HER2COHORT_WARM_SOCKET": starter[0],
+           "HER2COHORT_WARM": "1" if warm_start else "0"}
+    root = Path(__file__).resolve().parents[1]
+    job = subprocess.Popen([sys.executable, "-c", JOB, str(tmp_path / "pid"),
+                            str(tmp_path / "ingest.log"),
+                            str(root / "workflow/scripts/run_stage.py")],
+                           env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert _wait_for(lambda: (tmp_path / "pid").exists() and (tmp_path / "pid").read_text())
+    pid = int((tmp_path / "pid").read_text())
+    assert (pid != job.pid) == warm_start
+    for p in {job.pid, pid}:  # as the terminal does: the job's process and the stage's
+        os.kill(p, signal.SIGINT)
+    out, err = job.communicate(timeout=20)
+    assert job.returncode == -signal.SIGINT
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
+    assert _wait_for(lambda: not _alive(pid), 10)

@@ -41,6 +41,10 @@ STARTER = textwrap.dedent("""
             os.kill(os.getpid(), 9)
         if stage == "cohort":
             sys.exit(4)
+        if stage == "response":  # problem lines and an error, in this order
+            print("  [warn] first")
+            print("response: an error", file=sys.stderr)
+            print("  [warn] second")
         return 0
 
     stages.run = fake
@@ -248,3 +252,38 @@ def test_ctrl_c_ends_a_job_without_a_traceback(warm_start, starter, tmp_path):
     assert job.returncode == -signal.SIGINT
     assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
     assert _wait_for(lambda: not _alive(pid), 10)
+
+
+def test_on_a_terminal_the_console_keeps_the_stages_order(tmp_path):
+    """On a terminal a process's standard output is line-buffered: a stage's problem lines and
+    its errors reach the console in the order written, forked or not (the starter's own output
+    is not a terminal: the fork wrote its problem lines only when the stage ended)."""
+    import pty
+
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}  # as by default
+    path = str(tmp_path / "jobs")
+    own = subprocess.Popen([sys.executable, "-c", STARTER, path, str(os.getpid())], env=env,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    assert _wait_for(lambda: os.path.exists(path)), "the starter did not start"
+    main, sub = pty.openpty()
+    job = subprocess.Popen([sys.executable, "-c", (
+        "import sys; from her2cohort.stages import warm; "
+        "sys.exit(warm.submit('response', {}, sys.argv[1]))"), str(tmp_path / "response.log")],
+        env={**env, "HER2COHORT_WARM_SOCKET": path, "HER2COHORT_VERBOSE": "0"},
+        stdin=subprocess.DEVNULL, stdout=sub, stderr=sub)
+    os.close(sub)
+    text = b""
+    while True:
+        try:
+            chunk = os.read(main, 4096)
+        except OSError:  # EIO: the job's process and its fork have closed the terminal
+            break
+        if not chunk:
+            break
+        text += chunk
+    os.close(main)
+    own.terminate()
+    own.wait(10)
+    assert job.wait(10) == 0
+    assert text.decode().splitlines() == ["  [warn] first", "response: an error",
+                                          "  [warn] second"]

@@ -174,6 +174,11 @@ def _run_forked(conn: socket.socket) -> int:
     for fd, target in zip(fds, (1, 2)):
         os.dup2(fd, target)
         os.close(fd)
+    # Python chose the starter's stdout buffering for the starter's own stdout (not a
+    # terminal): on a terminal a job's stdout is line-buffered, so that the stage's problem
+    # lines and its errors (stderr) reach the console in the order written
+    if os.isatty(1):
+        sys.stdout.reconfigure(line_buffering=True)
     os.chdir(cwd)
     os.environ.clear()
     os.environ.update(env)

@@ -287,3 +287,41 @@ def test_on_a_terminal_the_console_keeps_the_stages_order(tmp_path):
     assert job.wait(10) == 0
     assert text.decode().splitlines() == ["  [warn] first", "response: an error",
                                           "  [warn] second"]
+
+
+def _serve(path: str, preload: tuple, **popen) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-c", (
+        "import sys; from her2cohort.stages.warm import serve; "
+        f"serve(sys.argv[1], int(sys.argv[2]), preload={preload!r})"), path, str(os.getpid())],
+        **popen)
+
+
+def test_the_starter_forks_from_one_thread(tmp_path):
+    """A process forked from one with other threads may find a lock held forever (a hung job):
+    the starter stays single-threaded after its imports (pyarrow's jemalloc started a thread)."""
+    path = str(tmp_path / "jobs")
+    proc = _serve(path, ("pandas", "pyarrow"))
+    try:
+        assert _wait_for(lambda: os.path.exists(path), 60), "the starter did not start"
+        assert len(os.listdir(f"/proc/{proc.pid}/task")) == 1
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def test_a_starter_with_threads_takes_no_jobs(tmp_path):
+    """An import that starts a thread (another library's, or a new version's): no starter; the
+    jobs run in their own processes."""
+    (tmp_path / "threaded.py").write_text(
+        "import threading, time\nthreading.Thread(target=time.sleep, args=(60,), daemon=True)"
+        ".start()\n")
+    path = str(tmp_path / "jobs")
+    proc = _serve(path, ("threaded",), stderr=subprocess.PIPE, text=True,
+                  env={**os.environ, "PYTHONPATH": os.pathsep.join(
+                      [str(tmp_path), os.environ.get("PYTHONPATH", "")])})
+    try:
+        _, err = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0 and not os.path.exists(path)
+    assert "threads" in err

@@ -223,11 +223,26 @@ def serve(path: str, parent: int, preload: tuple[str, ...] = PRELOAD) -> None:
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     os.environ.setdefault("MPLBACKEND", "Agg")
+    # pyarrow's jemalloc starts a background thread when it loads (Arrow allocates with
+    # mimalloc here; the thread only returns jemalloc's free pages to the system)
+    os.environ.setdefault("JE_ARROW_MALLOC_CONF", "background_thread:false")
     for name in preload:
         try:
             importlib.import_module(name)
         except Exception:  # noqa: BLE001 - the stage will import it itself, or say why not
             pass
+    # A process forked while another thread holds a lock (of the allocator, of a library)
+    # finds it held for good: a job that hangs. With threads, no jobs are taken; they run in
+    # their own processes (said on the starter's stderr, shown with HER2COHORT_DEBUG=1).
+    threads = len(os.listdir("/proc/self/task"))
+    if threads > 1:
+        print(f"her2cohort warm starter: {threads} threads after the imports; not forking "
+              "jobs from it", file=sys.stderr)
+        try:
+            os.rmdir(os.path.dirname(path))  # its folder, if empty
+        except OSError:
+            pass
+        return
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     ready = path + ".new"
     try:

@@ -41,6 +41,8 @@ STARTER = textwrap.dedent("""
             os.kill(os.getpid(), 9)
         if stage == "cohort":
             sys.exit(4)
+        if stage == "paper":
+            sys.exit("paper: stopped with a message")
         if stage == "response":  # problem lines and an error, in this order
             print("  [warn] first")
             print("response: an error", file=sys.stderr)
@@ -117,6 +119,9 @@ def test_a_stage_that_exits_or_is_killed(starter, tmp_path, capfd, monkeypatch):
 
     monkeypatch.setenv(warm.ENV, starter[0])
     assert warm.submit("cohort", {}, str(tmp_path / "cohort.log")) == 4
+    # as Python ends a process: the message on stderr, exit status 1
+    assert warm.submit("paper", {}, str(tmp_path / "paper.log")) == 1
+    assert capfd.readouterr().err.splitlines() == ["paper: stopped with a message"]
     assert warm.submit("derive", {}, str(tmp_path / "derive.log")) == 1
     assert "rule derive: the process running it ended without an exit status (killed?)" \
         in capfd.readouterr().err

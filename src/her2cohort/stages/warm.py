@@ -199,6 +199,8 @@ def _run_forked(conn: socket.socket) -> int:
         status = run_job(rule, kwargs, log_path, start=begun, forked=True)
     except SystemExit as e:  # as the job's own process would end
         status = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+        if e.code is not None and not isinstance(e.code, int):  # sys.exit("why"): said
+            print(e.code, file=sys.stderr)
     except KeyboardInterrupt:  # Ctrl-C: the job's process ends as interrupted, and says so
         status = 128 + signal.SIGINT
     except BaseException:

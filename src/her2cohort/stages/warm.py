@@ -14,7 +14,9 @@ process, not in the starter.
 
 Where there is no starter, the job runs in its own process as before: cluster jobs
 (``start`` is only called for a local run), systems other than Linux,
-``HER2COHORT_WARM=0``, the first jobs of a run while the starter is still importing, and a
+``HER2COHORT_WARM=0``, software deployed by Snakemake (``--sdm conda``, ``apptainer``: a
+job's Python is its rule's, not the starter's), the first jobs of a run while the starter is
+still importing, a starter with more than one thread after its imports (no safe fork), and a
 starter that could not start.
 
 Safety: the socket lives in a folder only this user can open (``tempfile.mkdtemp``); a job's

@@ -330,3 +330,22 @@ def test_a_starter_with_threads_takes_no_jobs(tmp_path):
         proc.kill()
     assert proc.returncode == 0 and not os.path.exists(path)
     assert "threads" in err
+
+
+def test_the_starter_does_not_import_from_the_project_folder(tmp_path, monkeypatch):
+    """`python -m` puts its working folder first on sys.path: the starter started in the
+    project folder imported a `statistics.py` or `yaml.py` there instead of the library (a
+    job's own process runs its script from .snakemake/scripts/)."""
+    from her2cohort.stages import warm
+
+    (tmp_path / "yaml.py").write_text(
+        "open('shadowed', 'w').close()\nraise ImportError('not the library')\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv(warm.ENV, raising=False)
+    monkeypatch.delenv("HER2COHORT_WARM", raising=False)
+    warm.start(local=True)
+    try:
+        assert _wait_for(lambda: os.path.exists(os.environ[warm.ENV]), 60)
+    finally:
+        warm.stop()
+    assert not (tmp_path / "shadowed").exists()

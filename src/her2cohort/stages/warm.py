@@ -77,7 +77,10 @@ def start(local: bool, deployment=()) -> None:
     folder = tempfile.mkdtemp(prefix="her2cohort-")
     path = os.path.join(folder, "jobs")
     quiet = None if os.environ.get("HER2COHORT_DEBUG") else subprocess.DEVNULL
-    proc = subprocess.Popen([sys.executable, "-m", __name__, path, str(os.getpid())],
+    # -P: not the working folder (the project's) first on sys.path, where a statistics.py or
+    # yaml.py of the user's would be imported instead of the library (a job's own process runs
+    # its script from .snakemake/scripts/)
+    proc = subprocess.Popen([sys.executable, "-P", "-m", __name__, path, str(os.getpid())],
                             stdin=subprocess.DEVNULL, stdout=quiet, stderr=quiet)
     _starter = proc, folder
     os.environ[ENV] = path

@@ -41,13 +41,14 @@ include: "workflow/rules/invitro_fit.smk"
 # progress go to the complete log only; problem lines, warnings and errors still appear, and a
 # short summary ends the run. HER2COHORT_VERBOSE=1 shows everything.
 # The jobs of a local run fork from one process that has imported the scientific stack once
-# (her2cohort.stages.warm; HER2COHORT_WARM=0 turns it off).
+# (her2cohort.stages.warm; HER2COHORT_WARM=0 turns it off; not with --sdm conda/apptainer,
+# whose jobs run their rule's own Python).
 onstart:
     from her2cohort.cli import quiet_console
     from her2cohort.stages import warm
 
     quiet_console()
-    warm.start(workflow.local_exec)
+    warm.start(workflow.local_exec, workflow.deployment_settings.deployment_method)
 
 
 onsuccess:

@@ -44,11 +44,23 @@ log = str(snakemake.log[0])
 
 from her2cohort.stages import warm
 
-status = warm.submit(snakemake.rule, kwargs, log)
-if status is None:  # no warm starter: the stage runs in this process
-    from her2cohort.stages.job import run_job
+try:
+    status = warm.submit(snakemake.rule, kwargs, log)
+    if status is None:  # no warm starter: the stage runs in this process
+        from her2cohort.stages.job import run_job
 
-    status = run_job(snakemake.rule, kwargs, log, start=_START)
+        status = run_job(snakemake.rule, kwargs, log, start=_START)
+except KeyboardInterrupt:
+    # Ctrl-C: Snakemake says which jobs were interrupted ("died with SIGINT"); a traceback of
+    # wherever the stage was adds nothing. End as interrupted by the signal, as Python would.
+    if __name__ != "__main__":  # run in a caller's process (tests): not ours to end
+        raise
+    import signal
+
+    sys.stdout.flush()
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    os.kill(os.getpid(), signal.SIGINT)
+    sys.exit(128 + signal.SIGINT)  # not reached: the signal ends the process
 # The stage is done and its files are closed: the interpreter's teardown need not walk the
 # objects of every library the stage imported (about 0.4 s of each job's exit). Only as the
 # job's own process (Snakemake runs the script as __main__): a caller running it in its

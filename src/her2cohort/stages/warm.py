@@ -14,7 +14,9 @@ process, not in the starter.
 
 Where there is no starter, the job runs in its own process as before: cluster jobs
 (``start`` is only called for a local run), systems other than Linux,
-``HER2COHORT_WARM=0``, the first jobs of a run while the starter is still importing, and a
+``HER2COHORT_WARM=0``, software deployed by Snakemake (``--sdm conda``, ``apptainer``: a
+job's Python is its rule's, not the starter's), the first jobs of a run while the starter is
+still importing, a starter with more than one thread after its imports (no safe fork), and a
 starter that could not start.
 
 Safety: the socket lives in a folder only this user can open (``tempfile.mkdtemp``); a job's
@@ -58,11 +60,16 @@ def enabled() -> bool:
             and os.environ.get("HER2COHORT_WARM", "1").strip() not in ("0", ""))
 
 
-def start(local: bool) -> None:
+def start(local: bool, deployment=()) -> None:
     """Start the starter for the jobs of this run (the Snakefile's ``onstart``); ``local``:
-    the jobs run on this machine (Snakemake's ``workflow.local_exec``)."""
+    the jobs run on this machine (Snakemake's ``workflow.local_exec``); ``deployment``: how
+    Snakemake deploys the rules' software (``workflow.deployment_settings.deployment_method``:
+    ``--sdm conda``, ``apptainer``, ``env-modules``)."""
     global _starter
-    if _starter is not None or not local or not enabled():
+    # With deployed software each job runs the Python of its rule's environment (conda env,
+    # container): a starter of the Snakemake process's Python would run the stage with other
+    # libraries than the rule declares. Those jobs run in their own process.
+    if _starter is not None or not local or deployment or not enabled():
         return
     import subprocess
     import tempfile
@@ -70,7 +77,10 @@ def start(local: bool) -> None:
     folder = tempfile.mkdtemp(prefix="her2cohort-")
     path = os.path.join(folder, "jobs")
     quiet = None if os.environ.get("HER2COHORT_DEBUG") else subprocess.DEVNULL
-    proc = subprocess.Popen([sys.executable, "-m", __name__, path, str(os.getpid())],
+    # -P: not the working folder (the project's) first on sys.path, where a statistics.py or
+    # yaml.py of the user's would be imported instead of the library (a job's own process runs
+    # its script from .snakemake/scripts/)
+    proc = subprocess.Popen([sys.executable, "-P", "-m", __name__, path, str(os.getpid())],
                             stdin=subprocess.DEVNULL, stdout=quiet, stderr=quiet)
     _starter = proc, folder
     os.environ[ENV] = path
@@ -96,6 +106,12 @@ def stop() -> None:
     shutil.rmtree(folder, ignore_errors=True)
 
 
+def _python() -> tuple[str, str]:
+    """The interpreter and environment (virtualenv, conda env) of this process: a job runs in
+    the starter's fork only when both have the same ones."""
+    return os.path.realpath(sys.prefix), sys.version
+
+
 def _recv_exact(conn: socket.socket, size: int) -> bytes | None:
     data = b""
     while len(data) < size:
@@ -119,8 +135,8 @@ def submit(rule: str, kwargs: dict, log_path: str) -> int | None:
     with conn:
         try:
             conn.connect(path)
-            request = pickle.dumps((rule, kwargs, log_path, os.getcwd(), dict(os.environ)),
-                                   protocol=pickle.HIGHEST_PROTOCOL)
+            request = pickle.dumps((_python(), rule, kwargs, log_path, os.getcwd(),
+                                    dict(os.environ)), protocol=pickle.HIGHEST_PROTOCOL)
             sys.stdout.flush()
             sys.stderr.flush()
             socket.send_fds(conn, [_HEADER.pack(len(request))],
@@ -157,10 +173,17 @@ def _run_forked(conn: socket.socket) -> int:
         else None
     if request is None or len(fds) != 2:
         return 1
-    rule, kwargs, log_path, cwd, env = pickle.loads(request)
+    python, rule, kwargs, log_path, cwd, env = pickle.loads(request)
+    if python != _python():  # another interpreter or environment: the job runs it itself
+        return 1
     for fd, target in zip(fds, (1, 2)):
         os.dup2(fd, target)
         os.close(fd)
+    # Python chose the starter's stdout buffering for the starter's own stdout (not a
+    # terminal): on a terminal a job's stdout is line-buffered, so that the stage's problem
+    # lines and its errors (stderr) reach the console in the order written
+    if os.isatty(1):
+        sys.stdout.reconfigure(line_buffering=True)
     os.chdir(cwd)
     os.environ.clear()
     os.environ.update(env)
@@ -181,6 +204,10 @@ def _run_forked(conn: socket.socket) -> int:
         status = run_job(rule, kwargs, log_path, start=begun, forked=True)
     except SystemExit as e:  # as the job's own process would end
         status = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
+        if e.code is not None and not isinstance(e.code, int):  # sys.exit("why"): said
+            print(e.code, file=sys.stderr)
+    except KeyboardInterrupt:  # Ctrl-C: the job's process ends as interrupted, and says so
+        status = 128 + signal.SIGINT
     except BaseException:
         import traceback
 
@@ -203,11 +230,26 @@ def serve(path: str, parent: int, preload: tuple[str, ...] = PRELOAD) -> None:
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     os.environ.setdefault("MPLBACKEND", "Agg")
+    # pyarrow's jemalloc starts a background thread when it loads (Arrow allocates with
+    # mimalloc here; the thread only returns jemalloc's free pages to the system)
+    os.environ.setdefault("JE_ARROW_MALLOC_CONF", "background_thread:false")
     for name in preload:
         try:
             importlib.import_module(name)
         except Exception:  # noqa: BLE001 - the stage will import it itself, or say why not
             pass
+    # A process forked while another thread holds a lock (of the allocator, of a library)
+    # finds it held for good: a job that hangs. With threads, no jobs are taken; they run in
+    # their own processes (said on the starter's stderr, shown with HER2COHORT_DEBUG=1).
+    threads = len(os.listdir("/proc/self/task"))
+    if threads > 1:
+        print(f"her2cohort warm starter: {threads} threads after the imports; not forking "
+              "jobs from it", file=sys.stderr)
+        try:
+            os.rmdir(os.path.dirname(path))  # its folder, if empty
+        except OSError:
+            pass
+        return
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     ready = path + ".new"
     try:

@@ -95,7 +95,10 @@ def test_a_job_runs_in_a_forked_process_as_in_its_own(starter, tmp_path, capfd, 
     monkeypatch.delenv("HER2COHORT_VERBOSE", raising=False)
     monkeypatch.chdir(tmp_path)
     log = tmp_path / "validate.log"
-    status = warm.submit("validate", {"out_where": "where.txt"}, str(log))
+    # the job's process began 100 s ago: its resources line counts from then (as it does when
+    # the stage runs in that process)
+    status = warm.submit("validate", {"out_where": "where.txt"}, str(log),
+                         start=time.perf_counter() - 100)
     assert status == 3
     cwd, value, pid = (tmp_path / "where.txt").read_text().splitlines()
     assert cwd == str(tmp_path) and value == "set after the starter started"
@@ -111,6 +114,7 @@ def test_a_job_runs_in_a_forked_process_as_in_its_own(starter, tmp_path, capfd, 
                         "  [quarantine] f.csv, row 3, column 'ER %', value '150': outside "
                         "0-100%", "chatter that stays in the log", "validate: stopped"]
     assert text[4].startswith("resources: ") and text[4].endswith("(forked by the warm starter)")
+    assert 100 <= float(text[4].split()[1]) < 160
     assert _wait_for(lambda: not _alive(int(pid)), 5), "the forked process was not reaped"
 
 

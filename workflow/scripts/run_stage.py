@@ -45,7 +45,7 @@ log = str(snakemake.log[0])
 from her2cohort.stages import warm
 
 try:
-    status = warm.submit(snakemake.rule, kwargs, log)
+    status = warm.submit(snakemake.rule, kwargs, log, start=_START)
     if status is None:  # no warm starter: the stage runs in this process
         from her2cohort.stages.job import run_job
 

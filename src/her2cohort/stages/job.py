@@ -64,7 +64,8 @@ def run_job(rule: str, kwargs: dict, log_path: str, start: float | None = None,
     """Run stage ``rule`` with ``kwargs`` (the rule's named inputs, wildcards, outputs and
     params), its output to ``log_path`` and the console; the exit status. ``start``: when the
     job began (``time.perf_counter()``), for the resources line that ends the log;
-    ``forked``: the process was forked by the run's warm starter (said on that line)."""
+    ``forked``: the process was forked by the run's warm starter (said on that line; its
+    peak RSS then counts the memory it shares with the starter)."""
     from . import run  # looked up at each call: tests put a stand-in there
 
     start = time.perf_counter() if start is None else start

@@ -122,10 +122,11 @@ def _recv_exact(conn: socket.socket, size: int) -> bytes | None:
     return data
 
 
-def submit(rule: str, kwargs: dict, log_path: str) -> int | None:
+def submit(rule: str, kwargs: dict, log_path: str, start: float | None = None) -> int | None:
     """Run stage ``rule`` in a process forked by the run's starter, with this process's
     standard output and error, working folder and environment; its exit status, or None when
-    there is no starter to take the job (the caller runs it itself)."""
+    there is no starter to take the job (the caller runs it itself). ``start``: when the job's
+    process began (``time.perf_counter()``), for the resources line of its log."""
     path = os.environ.get(ENV)
     if not path or not enabled():
         return None
@@ -135,7 +136,7 @@ def submit(rule: str, kwargs: dict, log_path: str) -> int | None:
     with conn:
         try:
             conn.connect(path)
-            request = pickle.dumps((_python(), rule, kwargs, log_path, os.getcwd(),
+            request = pickle.dumps((_python(), rule, kwargs, log_path, start, os.getcwd(),
                                     dict(os.environ)), protocol=pickle.HIGHEST_PROTOCOL)
             sys.stdout.flush()
             sys.stderr.flush()
@@ -173,7 +174,7 @@ def _run_forked(conn: socket.socket) -> int:
         else None
     if request is None or len(fds) != 2:
         return 1
-    python, rule, kwargs, log_path, cwd, env = pickle.loads(request)
+    python, rule, kwargs, log_path, start, cwd, env = pickle.loads(request)
     if python != _python():  # another interpreter or environment: the job runs it itself
         return 1
     for fd, target in zip(fds, (1, 2)):
@@ -201,7 +202,10 @@ def _run_forked(conn: socket.socket) -> int:
     from .job import run_job
 
     try:
-        status = run_job(rule, kwargs, log_path, start=begun, forked=True)
+        # the job's time from its own process's start (the monotonic clock is the machine's),
+        # as when it runs there: the resources line compares across the two ways
+        status = run_job(rule, kwargs, log_path, start=begun if start is None else start,
+                         forked=True)
     except SystemExit as e:  # as the job's own process would end
         status = e.code if isinstance(e.code, int) else (0 if e.code is None else 1)
         if e.code is not None and not isinstance(e.code, int):  # sys.exit("why"): said
@@ -238,6 +242,13 @@ def serve(path: str, parent: int, preload: tuple[str, ...] = PRELOAD) -> None:
             importlib.import_module(name)
         except Exception:  # noqa: BLE001 - the stage will import it itself, or say why not
             pass
+    # The imported libraries' objects stay out of the garbage collector's passes: a forked
+    # job's collections then neither walk them (time) nor touch their pages (which would be
+    # copied into the job's memory)
+    import gc
+
+    gc.collect()
+    gc.freeze()
     # A process forked while another thread holds a lock (of the allocator, of a library)
     # finds it held for good: a job that hangs. With threads, no jobs are taken; they run in
     # their own processes (said on the starter's stderr, shown with HER2COHORT_DEBUG=1).

@@ -40,21 +40,31 @@ include: "workflow/rules/invitro_fit.smk"
 # A quiet console (profiles/default: no host banner, no shell commands): per-job banners and
 # progress go to the complete log only; problem lines, warnings and errors still appear, and a
 # short summary ends the run. HER2COHORT_VERBOSE=1 shows everything.
+# The jobs of a local run fork from one process that has imported the scientific stack once
+# (her2cohort.stages.warm; HER2COHORT_WARM=0 turns it off; not with --sdm conda/apptainer,
+# whose jobs run their rule's own Python).
 onstart:
     from her2cohort.cli import quiet_console
+    from her2cohort.stages import warm
 
     quiet_console()
+    warm.start(workflow.local_exec, workflow.deployment_settings.deployment_method)
 
 
 onsuccess:
     from her2cohort.cli import run_summary
+    from her2cohort.stages import warm
 
+    warm.stop()
     # outputs of a removed sensitivity variant, endpoint or analysis are not left behind
     remove_stale_outputs(config)
     print(run_summary(RESULTS), flush=True)
 
 
 onerror:
+    from her2cohort.stages import warm
+
+    warm.stop()
     print(
         "her2cohort: the run stopped. The [fail] lines and the error above say why; each "
         "step's full output is in logs/<step>.log. To list every data problem at once: "

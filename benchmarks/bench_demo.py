@@ -8,10 +8,11 @@ Not a test: it prints a table. Run from the project folder:
     python benchmarks/bench_demo.py --runs 31
 
 The project's tracked files (``git ls-files``, with their working-tree contents) are copied
-into a temporary folder; there the demo runs once from nothing (``snakemake --cores 2``,
-timed), then ``snakemake --cores 2 -q`` (nothing to do) and ``snakemake --version`` run in
-turn, so that the ratio of each pair is taken while the machine runs at one speed; the median
-of the pair ratios is quoted. The stack import is
+into two temporary folders; in one the demo runs once from nothing with every job in its own
+process (``HER2COHORT_WARM=0``), in the other as by default (jobs forked from the warm
+starter, her2cohort.stages.warm), both timed; in the latter ``snakemake --cores 2 -q``
+(nothing to do) and ``snakemake --version`` then run in turn, so that the ratio of each pair
+is taken while the machine runs at one speed; the median of the pair ratios is quoted. The stack import is
 ``python -c "import numpy, pandas, scipy.stats, matplotlib.pyplot, statsmodels.api"``, median
 of ``--runs`` runs.
 """
@@ -63,8 +64,13 @@ def main() -> None:
     here = Path(sys.executable).with_name("snakemake")
     snakemake = str(here) if here.exists() else (shutil.which("snakemake") or "snakemake")
     with tempfile.TemporaryDirectory(prefix="her2cohort-demo-") as tmp:
-        work = Path(tmp)
+        # the cold run with every job in its own process (no warm starter,
+        # her2cohort.stages.warm) in one copy, then the default in another
+        work, own = Path(tmp) / "warm", Path(tmp) / "own"
         copy_tracked(work)
+        copy_tracked(own)
+        cold_own = timed([snakemake, "--cores", str(args.cores), "-q"], own,
+                         {**env, "HER2COHORT_WARM": "0"})
         cold = timed([snakemake, "--cores", str(args.cores), "-q"], work, env)
         noop, version, ratios = [], [], []
         for _ in range(args.runs):
@@ -77,6 +83,7 @@ def main() -> None:
                               for _ in range(args.runs))
     rows = [
         ("cold demo run (s)", f"{cold:.2f}"),
+        ("  the same, each job in its own process (HER2COHORT_WARM=0)", f"{cold_own:.2f}"),
         ("one stack import, median (s)", f"{stack:.2f}"),
         ("cold run / stack import (target <= 3)", f"{cold / stack:.1f}"),
         ("run with nothing to do, median (s)", f"{statistics.median(noop):.3f}"),

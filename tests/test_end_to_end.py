@@ -50,8 +50,8 @@ TRUTH_TO_QC_RULE = {
 }
 
 
-def _snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1"}
+def _snakemake(workdir: Path, *args: str, **env_vars: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", **env_vars}
     env.pop("HER2COHORT_SALT", None)
     return subprocess.run([sys.executable, "-m", "snakemake", "--cores", "2", *args],
                           cwd=workdir, capture_output=True, text=True, check=False, env=env, timeout=900)
@@ -161,6 +161,10 @@ def test_results_hold_no_identifiers_or_dates(run):
 
 
 def test_second_run_has_nothing_to_do_and_rerun_is_identical(run):
+    """The session's run forked its later jobs from the warm starter (her2cohort.stages.warm);
+    the forced rerun runs every job in its own process, and gives the same bytes."""
+    forked = " (forked by the warm starter)\n"
+    assert (run / "logs/paper.log").read_text("utf-8").endswith(forked)
     res = _snakemake(run, "-n")
     assert res.returncode == 0
     assert "Nothing to be done" in res.stdout + res.stderr
@@ -168,8 +172,10 @@ def test_second_run_has_nothing_to_do_and_rerun_is_identical(run):
     files = sorted(p for p in (run / "results").rglob("*") if p.suffix in kinds)
     assert {p.suffix for p in files} == kinds
     before = {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
-    res = _snakemake(run, "--forceall")
+    res = _snakemake(run, "--forceall", HER2COHORT_WARM="0")
     assert res.returncode == 0, res.stderr[-3000:]
+    assert not [p.name for p in (run / "logs").glob("*.log")
+                if p.read_text("utf-8").endswith(forked)]
     after = {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
     changed = [str(p.relative_to(run)) for p in files if before[p] != after[p]]
     assert not changed, f"not byte-identical on rerun: {changed}"

@@ -16,10 +16,11 @@ suppressPackageStartupMessages(library(survival))
 args <- commandArgs(trailingOnly = TRUE)
 out <- if (length(args) >= 1) args[1] else file.path("tests", "fixtures", "r", "cox_table")
 dir.create(out, recursive = TRUE, showWarnings = FALSE)
-num <- function(x) ifelse(is.na(x), "NA", sprintf("%.17g", x))
+self <- sub("^--file=", "", grep("^--file=", commandArgs(FALSE), value = TRUE))
+if (length(self) != 1) stop("run with Rscript: out.R is found next to the --file= script")
+source(file.path(dirname(gsub("~+~", " ", self, fixed = TRUE)), "out.R"))  # write_csv17
 write_out <- function(df, name) {
-  for (j in seq_along(df)) if (is.numeric(df[[j]])) df[[j]] <- num(df[[j]])
-  write.csv(df, file.path(out, name), row.names = FALSE, quote = TRUE, na = "NA")
+  write_csv17(df, file.path(out, name), na = "NA", quote_na_numbers = TRUE)
 }
 
 lung <- read.csv(file.path("tests", "fixtures", "r", "kgroups", "lung.csv"))

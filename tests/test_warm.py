@@ -353,3 +353,30 @@ def test_the_starter_does_not_import_from_the_project_folder(tmp_path, monkeypat
     finally:
         warm.stop()
     assert not (tmp_path / "shadowed").exists()
+
+
+def test_start_removes_the_folders_of_runs_killed_with_their_starter(tmp_path, monkeypatch):
+    """A run killed with its starter at once (SIGKILL to the process group) leaves its folder
+    and socket; the next run's start removes it, and no folder of a run still going."""
+    import tempfile
+
+    from her2cohort.stages import warm
+
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)
+    dead = tmp_path / f"her2cohort-{int(gone.stdout)}-abc123"
+    alive = tmp_path / f"her2cohort-{os.getpid()}-def456"
+    other = tmp_path / "her2cohort-demo-ghi789"  # not a starter's (benchmarks/bench_demo.py)
+    for d in (dead, alive, other):
+        d.mkdir()
+        (d / "jobs").write_text("")
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    monkeypatch.delenv(warm.ENV, raising=False)
+    monkeypatch.delenv("HER2COHORT_WARM", raising=False)
+    warm.start(local=True)
+    try:
+        (mine,) = [p for p in tmp_path.iterdir() if p not in (alive, other)]
+        assert mine.name.startswith(f"her2cohort-{os.getpid()}-")
+        assert alive.exists() and other.exists() and not dead.exists()
+    finally:
+        warm.stop()

@@ -22,7 +22,8 @@ starter that could not start.
 Safety: the socket lives in a folder only this user can open (``tempfile.mkdtemp``); a job's
 process that ends for any reason (killed, interrupted) ends the process running its stage;
 the starter ends with the run (``onsuccess``/``onerror``: :func:`stop`) and on its own when
-the Snakemake process that started it is gone.
+the Snakemake process that started it is gone; the folder of a run killed together with its
+starter is removed by the next run's :func:`start`.
 """
 
 from __future__ import annotations
@@ -74,7 +75,9 @@ def start(local: bool, deployment=()) -> None:
     import subprocess
     import tempfile
 
-    folder = tempfile.mkdtemp(prefix="her2cohort-")
+    _sweep(tempfile.gettempdir())
+    # named after this (the Snakemake) process: a later run can tell it is left over
+    folder = tempfile.mkdtemp(prefix=f"her2cohort-{os.getpid()}-")
     path = os.path.join(folder, "jobs")
     quiet = None if os.environ.get("HER2COHORT_DEBUG") else subprocess.DEVNULL
     # -P: not the working folder (the project's) first on sys.path, where a statistics.py or
@@ -84,6 +87,25 @@ def start(local: bool, deployment=()) -> None:
                             stdin=subprocess.DEVNULL, stdout=quiet, stderr=quiet)
     _starter = proc, folder
     os.environ[ENV] = path
+
+
+def _sweep(tmp: str) -> None:
+    """Remove this user's starter folders in ``tmp`` whose Snakemake process is gone: a run
+    killed with its starter at once (SIGKILL to the process group: a power cut, the OOM
+    killer) leaves its folder and socket behind."""
+    import glob
+    import shutil
+
+    for folder in glob.glob(os.path.join(glob.escape(tmp), "her2cohort-*-*")):
+        pid = os.path.basename(folder).split("-")[1]
+        try:
+            if not pid.isdigit() or os.stat(folder).st_uid != os.getuid():
+                continue
+            os.kill(int(pid), 0)
+        except ProcessLookupError:  # its run has ended
+            shutil.rmtree(folder, ignore_errors=True)
+        except OSError:  # gone already, or a process of another user's (still running)
+            continue
 
 
 def stop() -> None:

@@ -130,3 +130,22 @@ def run_r(
             p.name[: -len(".out.csv")]: pd.read_csv(p, keep_default_na=True)
             for p in sorted(tmpdir.glob("*.out.csv"))
         }
+
+
+def assert_same_as_stored(out_dir: Path, fixtures: Path, names: Sequence[str] | None = None,
+                          atol: float = 1e-14) -> None:
+    """Every CSV an R script wrote into ``out_dir`` (or those ``names``) equals the one stored
+    under ``fixtures``: the same columns, numbers to 1e-9 (relative; ``atol`` absolute), text
+    exactly."""
+    import numpy as np
+
+    for name in names if names is not None else sorted(p.name for p in
+                                                       Path(out_dir).glob("*.csv")):
+        new, old = pd.read_csv(Path(out_dir) / name), pd.read_csv(Path(fixtures) / name)
+        assert list(new.columns) == list(old.columns), name
+        for c in new.columns:
+            if pd.api.types.is_numeric_dtype(old[c]):
+                np.testing.assert_allclose(new[c], old[c], rtol=1e-9, atol=atol,
+                                           err_msg=f"{name}:{c}")
+            else:
+                assert new[c].equals(old[c]), f"{name}:{c}"

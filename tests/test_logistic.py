@@ -452,7 +452,7 @@ def test_errors_are_clear(data):
 # --------------------------------------------------------------------------- R re-run
 @pytest.mark.rref
 def test_stored_r_output_is_what_r_produces_now(tmp_path):
-    from rref import rscript
+    from rref import assert_same_as_stored, rscript
 
     exe = rscript()
     proc = subprocess.run([exe, "--vanilla", str(R_SCRIPT), str(FIXTURES), str(tmp_path)],
@@ -461,14 +461,5 @@ def test_stored_r_output_is_what_r_produces_now(tmp_path):
     assert proc.returncode == 0, proc.stderr
     outputs = sorted(p.name for p in tmp_path.glob("*.csv"))
     assert len(outputs) == 10
-    for name in outputs:
-        new = pd.read_csv(tmp_path / name)
-        old = pd.read_csv(FIXTURES / name)
-        assert list(new.columns) == list(old.columns), name
-        for c in new.columns:
-            if pd.api.types.is_numeric_dtype(old[c]):
-                np.testing.assert_allclose(new[c], old[c], rtol=1e-9, atol=1e-12,
-                                           err_msg=f"{name}:{c}")
-            else:
-                assert new[c].equals(old[c]), f"{name}:{c}"
+    assert_same_as_stored(tmp_path, FIXTURES, outputs, atol=1e-12)
     assert shutil.which(exe)

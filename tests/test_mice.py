@@ -31,8 +31,8 @@ import pytest
 from her2cohort.stats import mice as mc
 from her2cohort.stats.logistic import fit_logistic
 from her2cohort.stats.pooling import impute_mice, rubin_pool
-from mice_inputs import (FIXTURES, MC_CAT, MC_MODEL, assert_same_as_stored, lindep_keep,
-                         mc_data, mc_full)
+from mice_inputs import FIXTURES, MC_CAT, MC_MODEL, lindep_keep, mc_data, mc_full
+from rref import assert_same_as_stored
 
 RTOL = 5e-7
 R_DIR = FIXTURES.parents[2] / "r"
@@ -291,4 +291,4 @@ def test_stored_r_output_is_what_r_produces_now(tmp_path):
         if proc.returncode != 0 and "there is no package called" in proc.stderr:
             pytest.skip("R package mice or nnet not installed")
         assert proc.returncode == 0, proc.stderr
-    assert_same_as_stored(tmp_path)
+    assert_same_as_stored(tmp_path, FIXTURES)

@@ -21,7 +21,8 @@ import pandas as pd
 import pytest
 
 from her2cohort.stats import mice as mc
-from mice_inputs import FIXTURES, assert_same_as_stored, lindep_keep
+from mice_inputs import FIXTURES, lindep_keep
+from rref import assert_same_as_stored
 
 R_DIR = FIXTURES.parents[2] / "r"
 
@@ -232,4 +233,4 @@ def test_stored_rare_r_output_is_what_r_produces_now(tmp_path):
     if proc.returncode != 0 and "there is no package called" in proc.stderr:
         pytest.skip("R package mice or nnet not installed")
     assert proc.returncode == 0, proc.stderr
-    assert_same_as_stored(tmp_path)
+    assert_same_as_stored(tmp_path, FIXTURES)

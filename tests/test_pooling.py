@@ -214,7 +214,7 @@ def test_impute_mice_errors():
 
 @pytest.mark.rref
 def test_stored_r_output_is_what_r_produces_now(tmp_path):
-    from rref import rscript
+    from rref import assert_same_as_stored, rscript
 
     exe = rscript()
     proc = subprocess.run([exe, "--vanilla", str(R_SCRIPT), str(FIXTURES), str(tmp_path)],
@@ -223,13 +223,5 @@ def test_stored_r_output_is_what_r_produces_now(tmp_path):
     if proc.returncode != 0 and "there is no package called" in proc.stderr:
         pytest.skip("R package mice or survival not installed")
     assert proc.returncode == 0, proc.stderr
-    for name in ("lung.csv", "pool_lung.csv", "pool_lung_cox.csv", "pool_scalar.csv"):
-        new = pd.read_csv(tmp_path / name)
-        old = pd.read_csv(FIXTURES / name)
-        assert list(new.columns) == list(old.columns), name
-        for c in new.columns:
-            if pd.api.types.is_numeric_dtype(old[c]):
-                np.testing.assert_allclose(new[c], old[c], rtol=1e-9, atol=1e-14,
-                                           err_msg=f"{name}:{c}")
-            else:
-                assert new[c].equals(old[c]), f"{name}:{c}"
+    assert_same_as_stored(tmp_path, FIXTURES,
+                          ("lung.csv", "pool_lung.csv", "pool_lung_cox.csv", "pool_scalar.csv"))

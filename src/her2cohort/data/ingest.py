@@ -688,14 +688,13 @@ def harmonize(raw: pd.DataFrame, mapping: dict, *, salt: str,
             for i in vals.index[bad]:
                 if t.get("kind") == "number":  # NaN or infinity: Arrow's text of any other
                     # value of a typed column reads as a number
+                    what = "NaN, not a number" if vals[i] == "nan" else "an infinity"
                     problems.append(cell(
                         frel, frows[i], i, src, vals[i], "bad_number",
-                        f"'{vals[i]}' ("
-                        f"{'NaN, not a number' if vals[i] == 'nan' else 'an infinity'}) in a "
-                        f"column of Parquet type {t['type']} is no value for '{f.name}': if it "
-                        "means 'not "
-                        f"recorded', add it under 'missing:' in {mapping['_path']} (a null "
-                        "needs nothing: it is read as not recorded)", kind="marker"))
+                        f"'{vals[i]}' ({what}) in a column of Parquet type {t['type']} is no "
+                        f"value for '{f.name}': if it means 'not recorded', add it under "
+                        f"'missing:' in {mapping['_path']} (a null needs nothing: it is read as "
+                        "not recorded)", kind="marker"))
                     continue
                 if is_missing_marker(vals[i]):
                     problems.append(cell(

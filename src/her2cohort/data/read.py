@@ -716,10 +716,11 @@ def _parquet_text(col, pa, pc):
         col = pc.add(col, pa.scalar(0.0, t))
     try:
         text = pc.cast(col, pa.string())
-    except (pa.ArrowNotImplementedError, pa.ArrowInvalid):
+    except (pa.ArrowNotImplementedError, pa.ArrowInvalid) as e:
         if any(getattr(pa.types, f"is_{b}", lambda _: False)(t) for b in
                ("binary", "large_binary", "fixed_size_binary", "binary_view")):
-            return "bytes that are not UTF-8 text", "other", 0, _first_not_utf8(col, pa)
+            first = _first_not_utf8(col, pa) if isinstance(e, pa.ArrowInvalid) else None
+            return "bytes that are not UTF-8 text", "other", 0, first
         return f"values of type {t}", "other", 0, None
     if pa.types.is_decimal(t) and t.scale > 0:
         # a decimal is written with its scale (1.0, 2.50): a float of the same value reads
@@ -729,21 +730,12 @@ def _parquet_text(col, pa, pc):
     return text, kind, timed, first
 
 
-def _first_not_utf8(col, pa) -> int | None:
-    """The 0-based index of the first value of a binary column that is not UTF-8 text, for
-    the message (None if the cast fails for another reason). Arrow checks UTF-8 only in a
-    cast, which names no value: a prefix of the column casts exactly when the first bad value
-    lies beyond it, so halving the prefix finds that value in log2(n) casts."""
-    col = pa.chunked_array([col]) if isinstance(col, pa.Array) else col
+def _first_not_utf8(col, pa) -> int:
+    """The 0-based index of the first value of a binary column whose cast to text failed as
+    not UTF-8, for the message. Arrow checks UTF-8 only in a cast, which names no value: a
+    prefix of the column casts exactly when the first bad value lies beyond it, so halving the
+    prefix finds that value in log2(n) casts."""
     lo, hi = 0, len(col)  # col[:lo] casts, col[:hi] does not
-    try:
-        col.slice(0, 0).cast(pa.string())
-        col.cast(pa.string())
-        return None
-    except pa.ArrowNotImplementedError:
-        return None
-    except pa.ArrowInvalid:
-        pass
     while hi - lo > 1:
         mid = (lo + hi) // 2
         try:
